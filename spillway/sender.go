@@ -1,0 +1,154 @@
+package spillway
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+)
+
+// Sender puts values into the queue through its own lane. Get one per
+// producing goroutine with Clone; values from one Sender are received in the
+// order they were sent.
+//
+// Send and SendBatch may be called from several goroutines at once (they then
+// share the lane and the ordering between them is undefined), but Close must
+// not run concurrently with them: as with a Go channel, close a Sender only
+// after its sends have returned. Do not copy a Sender.
+type Sender[T any] struct {
+	c       *core[T]
+	l       *lane[T]
+	st      *senderState[T]
+	cleanup runtime.Cleanup
+}
+
+// senderState is kept apart from Sender so the runtime cleanup of an
+// unreachable Sender can close it without keeping the Sender alive.
+type senderState[T any] struct {
+	c      *core[T]
+	closed atomic.Bool
+}
+
+func (c *core[T]) newSender() *Sender[T] {
+	i := int(c.nextLane.Add(1)-1) % len(c.lanes)
+	s := &Sender[T]{c: c, l: c.lane(i), st: &senderState[T]{c: c}}
+	s.cleanup = runtime.AddCleanup(s, func(st *senderState[T]) {
+		if st.closed.CompareAndSwap(false, true) {
+			st.c.senderGone()
+		}
+	}, s.st)
+	return s
+}
+
+// Clone returns a new Sender on the next lane (round-robin). The queue stays
+// open for receiving until every Sender, clones included, is closed. Cloning
+// a closed Sender, or cloning once every Sender is closed, returns a closed
+// Sender whose sends return ErrSenderClosed.
+func (s *Sender[T]) Clone() *Sender[T] {
+	c := s.c
+	for !s.st.closed.Load() {
+		n := c.live.Load()
+		if n == 0 {
+			break
+		}
+		if c.live.CompareAndSwap(n, n+1) {
+			return c.newSender()
+		}
+	}
+	st := &senderState[T]{c: c}
+	st.closed.Store(true)
+	return &Sender[T]{c: c, l: s.l, st: st}
+}
+
+// Close closes this Sender. It is idempotent and never blocks. Once every
+// Sender is closed, the receive calls return ErrDrained after the queue is
+// empty. Values already sent stay queued.
+func (s *Sender[T]) Close() {
+	if s.st.closed.CompareAndSwap(false, true) {
+		s.cleanup.Stop()
+		s.c.senderGone()
+	}
+}
+
+// Send queues v. When the lane or the weight budget is full it blocks until
+// the receiver makes room, returning ctx.Err() if ctx ends first, or returns
+// ErrFull at once with Options.FailWhenFull. ctx is only consulted when Send
+// has to wait. It returns ErrSenderClosed after Close and ErrClosed after
+// Receiver.Close. v is queued if and only if the result is nil.
+func (s *Sender[T]) Send(ctx context.Context, v T) error {
+	if s.st.closed.Load() {
+		return ErrSenderClosed
+	}
+	c := s.c
+	var w int64
+	if c.weigh != nil {
+		w = max(c.weigh(v), 0)
+		if err := c.acquire(ctx, w); err != nil {
+			return err
+		}
+	}
+	l := s.l
+	l.mu.Lock()
+	if l.closed || len(l.buf) >= c.laneCap {
+		if err := c.waitRoom(ctx, l, 1); err != nil {
+			c.release(w)
+			return err
+		}
+	}
+	wasEmpty := len(l.buf) == 0
+	if cap(l.buf) == 0 {
+		l.buf = make([]T, 0, min(c.laneCap, 64))
+	}
+	l.buf = append(l.buf, v)
+	l.weight += w
+	l.mu.Unlock()
+	if wasEmpty {
+		c.markReady(l.idx)
+	}
+	return nil
+}
+
+// SendBatch queues every value of vs, in order, as one unit: all or none,
+// with no other Sender's values in between. It waits or fails like Send
+// until the lane has room for the whole batch. A batch longer than
+// Options.LaneCapacity returns ErrBatchTooLarge; an empty batch is a no-op.
+// vs is copied and may be reused when SendBatch returns.
+func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
+	if s.st.closed.Load() {
+		return ErrSenderClosed
+	}
+	c := s.c
+	if len(vs) == 0 {
+		return nil
+	}
+	if len(vs) > c.laneCap {
+		return ErrBatchTooLarge
+	}
+	var w int64
+	if c.weigh != nil {
+		for _, v := range vs {
+			w += max(c.weigh(v), 0)
+		}
+		if err := c.acquire(ctx, w); err != nil {
+			return err
+		}
+	}
+	l := s.l
+	l.mu.Lock()
+	if l.closed || len(l.buf)+len(vs) > c.laneCap {
+		if err := c.waitRoom(ctx, l, len(vs)); err != nil {
+			c.release(w)
+			return err
+		}
+	}
+	wasEmpty := len(l.buf) == 0
+	if cap(l.buf) == 0 {
+		l.buf = make([]T, 0, min(c.laneCap, max(64, len(vs))))
+	}
+	l.buf = append(l.buf, vs...)
+	l.weight += w
+	l.mu.Unlock()
+	if wasEmpty {
+		c.markReady(l.idx)
+	}
+	return nil
+}
