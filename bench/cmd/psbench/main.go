@@ -1,0 +1,452 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/protosocket-go/protosocket/bench/internal/load"
+	"github.com/protosocket-go/protosocket/bench/internal/report"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// flags is the parsed command line.
+type flags struct {
+	systems     []string
+	vs          string
+	scenario    load.Scenario
+	payload     int
+	conns       int
+	concurrency int
+	duration    time.Duration
+	durationSet bool
+	rate        float64
+	sweep       bool
+	p999        time.Duration
+	json        bool
+	svg         string
+	server      string
+	client      string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	fs := flag.NewFlagSet("psbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &flags{}
+	systems := fs.String("systems", strings.Join(registeredNames(), ","), "comma-separated systems to run")
+	scenario := fs.String("scenario", string(load.Unary), "unary | pipelined | stream | bidi")
+	fs.IntVar(&f.payload, "payload", load.DefaultPayload, "payload `bytes`")
+	fs.IntVar(&f.conns, "conns", load.DefaultConns, "client connections")
+	fs.IntVar(&f.concurrency, "concurrency", load.DefaultConcurrency, "callers (unary) or messages in flight per stream")
+	fs.DurationVar(&f.duration, "duration", 0, "measured time per system (default 10s shared among the systems; 1s per step with -sweep)")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop at this many ops/s (0: closed loop)")
+	fs.StringVar(&f.vs, "vs", "", "compare the first system with this one (grpc or raw)")
+	fs.BoolVar(&f.sweep, "sweep", false, "find the highest rate whose p99.9 stays under -p999")
+	fs.DurationVar(&f.p999, "p999", load.DefaultThreshold, "p99.9 threshold of -sweep")
+	fs.BoolVar(&f.json, "json", false, "JSON Lines on stdout, table on stderr")
+	fs.StringVar(&f.svg, "svg", "", "write charts to this SVG `file` (and a PNG next to it)")
+	fs.StringVar(&f.server, "server", "", "only serve on `addr` (system i on port+i)")
+	fs.StringVar(&f.client, "client", "", "only drive the servers at `addr` (system i on port+i)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "duration" {
+			f.durationSet = true
+		}
+	})
+	var err error
+	if f.scenario, err = load.ParseScenario(*scenario); err != nil {
+		return nil, err
+	}
+	for _, name := range strings.Split(*systems, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if lookup(name) == nil {
+			return nil, fmt.Errorf("unknown system %q (registered: %s)", name, strings.Join(registeredNames(), ", "))
+		}
+		if !slices.Contains(f.systems, name) {
+			f.systems = append(f.systems, name)
+		}
+	}
+	if f.vs != "" {
+		if lookup(f.vs) == nil {
+			return nil, fmt.Errorf("-vs: unknown system %q (registered: %s)", f.vs, strings.Join(registeredNames(), ", "))
+		}
+		// The first selected (or else registered) system other than -vs,
+		// then -vs.
+		var primary string
+		for _, s := range append(f.systems, registeredNames()...) {
+			if s != f.vs {
+				primary = s
+				break
+			}
+		}
+		if primary == "" {
+			return nil, fmt.Errorf("-vs %s: no other system to compare with", f.vs)
+		}
+		f.systems = []string{primary, f.vs}
+	}
+	if len(f.systems) == 0 {
+		return nil, errors.New("no system selected")
+	}
+	if f.server != "" && f.client != "" {
+		return nil, errors.New("-server and -client are the two halves: give one")
+	}
+	if f.sweep && f.rate > 0 {
+		return nil, errors.New("-sweep chooses the rates itself: drop -rate")
+	}
+	if f.duration < 0 || f.p999 <= 0 {
+		return nil, errors.New("-duration and -p999 must be positive")
+	}
+	if !f.durationSet {
+		switch {
+		case f.sweep:
+			f.duration = time.Second
+		default:
+			f.duration = max(2*time.Second, load.DefaultDuration/time.Duration(len(f.systems)))
+		}
+	}
+	return f, nil
+}
+
+// addrFor returns base with its port raised by i.
+func addrFor(base string, i int) (string, error) {
+	host, port, err := net.SplitHostPort(base)
+	if err != nil {
+		return "", err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", fmt.Errorf("port %q: %w", port, err)
+	}
+	if p == 0 {
+		if i == 0 {
+			return base, nil
+		}
+		return "", fmt.Errorf("port 0 with several systems: give a fixed port")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+i)), nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "psbench:", err)
+		return 2
+	}
+	opts := load.Options{Scenario: f.scenario, Payload: f.payload, Conns: f.conns, Concurrency: f.concurrency}
+	cfg := load.Config{Options: opts, Duration: f.duration, Rate: f.rate}
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "psbench:", err)
+		return 2
+	}
+	if f.server != "" {
+		return serveOnly(ctx, f, opts, stdout, stderr)
+	}
+
+	sessions, err := startSessions(ctx, f, opts)
+	defer func() {
+		for _, s := range sessions {
+			s.close()
+		}
+	}()
+	if err != nil {
+		fmt.Fprintln(stderr, "psbench:", err)
+		return 1
+	}
+
+	table := stdout
+	if f.json {
+		table = stderr
+	}
+	var recs []report.Record
+	var series []report.Series
+	if f.sweep {
+		recs, series, err = sweepAll(ctx, f, cfg, sessions, stderr)
+	} else {
+		recs, series, err = measureAll(ctx, f, cfg, sessions, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "psbench:", err)
+		return 1
+	}
+	fmt.Fprintln(table)
+	if err := report.WriteTable(table, recs); err != nil {
+		fmt.Fprintln(stderr, "psbench:", err)
+		return 1
+	}
+	for _, r := range recs[1:] {
+		report.WriteRatio(table, recs[0], r)
+	}
+	if f.json {
+		if err := report.WriteJSON(stdout, recs); err != nil {
+			fmt.Fprintln(stderr, "psbench:", err)
+			return 1
+		}
+	}
+	if f.svg != "" {
+		if err := writeCharts(f.svg, series); err != nil {
+			fmt.Fprintln(stderr, "psbench:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "charts: %s, %s\n", f.svg, pngName(f.svg))
+	}
+	if !f.sweep {
+		var errs int64
+		for _, r := range recs {
+			errs += r.Errors
+		}
+		if errs > 0 {
+			fmt.Fprintf(stderr, "psbench: %d operations failed\n", errs)
+			return 1
+		}
+	}
+	return 0
+}
+
+// session is one system's server (unless -client) and client.
+type session struct {
+	sys    load.System
+	server load.Server
+	client load.Client
+}
+
+func (s *session) close() {
+	if s.client != nil {
+		_ = s.client.Close()
+	}
+	if s.server != nil {
+		_ = s.server.Close()
+	}
+}
+
+const dialTimeout = 3 * time.Second
+
+func startSessions(ctx context.Context, f *flags, opts load.Options) ([]*session, error) {
+	var out []*session
+	for i, name := range f.systems {
+		s := &session{sys: lookup(name)}
+		out = append(out, s)
+		addr := ""
+		if f.client != "" {
+			var err error
+			if addr, err = addrFor(f.client, i); err != nil {
+				return out, fmt.Errorf("-client: %w", err)
+			}
+		} else {
+			srv, err := s.sys.Serve(ctx, "127.0.0.1:0", opts)
+			if err != nil {
+				return out, fmt.Errorf("%s: serve: %w", name, err)
+			}
+			s.server = srv
+			addr = srv.Addr()
+		}
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		c, err := s.sys.Dial(dctx, addr, opts)
+		cancel()
+		if err != nil {
+			return out, fmt.Errorf("%s: cannot reach server at %s: %w", name, addr, err)
+		}
+		s.client = c
+	}
+	return out, nil
+}
+
+func serveOnly(ctx context.Context, f *flags, opts load.Options, stdout, stderr io.Writer) int {
+	var servers []load.Server
+	defer func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}()
+	for i, name := range f.systems {
+		addr, err := addrFor(f.server, i)
+		if err != nil {
+			fmt.Fprintln(stderr, "psbench: -server:", err)
+			return 2
+		}
+		srv, err := lookup(name).Serve(ctx, addr, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "psbench: %s: serve: %v\n", name, err)
+			return 1
+		}
+		servers = append(servers, srv)
+		fmt.Fprintf(stdout, "serving %s on %s\n", name, srv.Addr())
+	}
+	<-ctx.Done()
+	return 0
+}
+
+// progressPrinter prints the live line of one system's run.
+func progressPrinter(w io.Writer, label string) func(load.Progress) {
+	return func(p load.Progress) {
+		fmt.Fprintf(w, "%-28s %5.0fs  rate %9s/s  p99 %9s  p99.9 %9s  errors %d\n", label, p.Elapsed.Seconds(),
+			report.FormatRate(p.Rate), report.FormatUs(float64(p.P99)/1e3), report.FormatUs(float64(p.P999)/1e3), p.Errors)
+	}
+}
+
+// measureAll runs every session for f.duration, in alternating rounds
+// when there are several, and merges each system's rounds.
+func measureAll(ctx context.Context, f *flags, cfg load.Config, sessions []*session, stderr io.Writer) ([]report.Record, []report.Series, error) {
+	rounds := 1
+	if len(sessions) > 1 {
+		rounds = min(max(int(f.duration/(2*time.Second)), 1), 5)
+	}
+	warm := min(f.duration/10, time.Second)
+	results := make([]*load.Result, len(sessions))
+	for r := range rounds {
+		for i, s := range sessions {
+			c := cfg
+			c.Duration = f.duration / time.Duration(rounds)
+			if r == 0 {
+				c.Warmup = warm
+			}
+			label := fmt.Sprintf("[%s %s]", s.sys.Name(), cfg.Scenario)
+			if rounds > 1 {
+				label = fmt.Sprintf("[%s %s %d/%d]", s.sys.Name(), cfg.Scenario, r+1, rounds)
+			}
+			c.Progress = progressPrinter(stderr, label)
+			res, err := load.Run(ctx, s.client, c)
+			if err != nil && !errors.Is(err, load.ErrNoProgress) {
+				return nil, nil, fmt.Errorf("%s: %w", s.sys.Name(), err)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", label, err)
+			}
+			if results[i] == nil {
+				results[i] = res
+			} else {
+				results[i].Merge(res)
+			}
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+		}
+	}
+	var recs []report.Record
+	var series []report.Series
+	for i, s := range sessions {
+		results[i].System = s.sys.Name()
+		rec := report.NewRecord(results[i])
+		recs = append(recs, rec)
+		series = append(series, report.Series{System: rec.System, Points: []report.Point{report.PointOf(rec)}, Throughput: results[i].Series, Step: load.SeriesStep})
+	}
+	return recs, series, nil
+}
+
+// Sweep bounds per system.
+const (
+	sweepProbe  = time.Second
+	sweepBudget = 90 * time.Second
+	sweepSteps  = 12
+)
+
+// sweepAll finds, system after system, the highest offered rate whose
+// p99.9 stays under f.p999. A short closed-loop probe sets the first rate
+// at 1/32 of the system's closed-loop throughput.
+func sweepAll(ctx context.Context, f *flags, cfg load.Config, sessions []*session, stderr io.Writer) ([]report.Record, []report.Series, error) {
+	if cfg.Scenario == load.ServerStream {
+		return nil, nil, errors.New("-sweep: the stream scenario is paced by the server; choose unary, pipelined or bidi")
+	}
+	var recs []report.Record
+	var series []report.Series
+	for _, s := range sessions {
+		name := s.sys.Name()
+		pc := cfg
+		pc.Duration, pc.Warmup, pc.Rate = sweepProbe, sweepProbe/4, 0
+		probe, err := load.Run(ctx, s.client, pc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: closed-loop probe: %w", name, err)
+		}
+		start := roundRate(math.Max(100, probe.Throughput()/32))
+		fmt.Fprintf(stderr, "[%s sweep] closed loop %s/s; stepping up from %s/s, %v per step\n", name,
+			report.FormatRate(probe.Throughput()), report.FormatRate(start), f.duration)
+		var thr []float64
+		sc := load.SweepConfig{Threshold: f.p999, Start: start, MaxSteps: sweepSteps, Budget: sweepBudget}
+		sr, err := load.Sweep(ctx, sc, func(ctx context.Context, rate float64) (*load.Result, error) {
+			c := cfg
+			c.Rate, c.Duration = rate, f.duration
+			res, err := load.Run(ctx, s.client, c)
+			if res != nil {
+				thr = append(thr, res.Series...)
+				fmt.Fprintf(stderr, "[%s sweep] offered %9s/s  got %9s/s  p99 %9s  p99.9 %9s  errors %d\n", name,
+					report.FormatRate(rate), report.FormatRate(res.Throughput()), report.FormatUs(float64(res.Percentile(99))/1e3),
+					report.FormatUs(float64(res.Percentile(99.9))/1e3), res.Errors)
+			}
+			return res, err
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		rec := report.NewSweepRecord(name, f.p999, sr)
+		recs = append(recs, rec)
+		var pts []report.Point
+		for _, st := range sr.Steps {
+			if st.Result != nil {
+				r := report.NewRecord(st.Result)
+				pts = append(pts, report.PointOf(r))
+			}
+		}
+		slices.SortFunc(pts, func(a, b report.Point) int { return int(math.Copysign(1, a.OfferedRPS-b.OfferedRPS)) })
+		series = append(series, report.Series{System: name, Points: pts, Throughput: thr, Step: load.SeriesStep})
+	}
+	return recs, series, nil
+}
+
+// roundRate keeps two significant digits.
+func roundRate(v float64) float64 {
+	if v <= 0 {
+		return v
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v))-1)
+	return math.Round(v/p) * p
+}
+
+func pngName(svg string) string { return strings.TrimSuffix(svg, ".svg") + ".png" }
+
+func writeCharts(path string, series []report.Series) error {
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer, []report.Series) error
+	}{{path, report.WriteSVG}, {pngName(path), report.WritePNG}} {
+		fh, err := os.Create(out.path)
+		if err != nil {
+			return err
+		}
+		err = out.write(fh, series)
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+package codec
+
+import (
+	"testing"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }

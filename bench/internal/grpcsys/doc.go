@@ -1,0 +1,10 @@
+// Package grpcsys is the "grpc" System of psbench: grpc-go on loopback
+// with insecure credentials, serving a hand-written service
+// (psbench.Echo: Unary, Bidi and Stream methods) through a codec that
+// passes the payload bytes through unchanged. No protobuf marshaling is
+// measured, only grpc-go's own cost (HTTP/2 framing, its per-call
+// machinery), so that every system carries exactly the same bytes of user
+// payload. The Pipelined scenario has no form in gRPC other than a
+// bidirectional stream, so it is served by the same Bidi method as the
+// Bidi scenario.
+package grpcsys

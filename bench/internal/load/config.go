@@ -1,0 +1,124 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrInvalidConfig is wrapped by every error Validate returns; match it
+// with errors.Is, or use errors.As with *ConfigError for the field.
+var ErrInvalidConfig = errors.New("load: invalid config")
+
+// ConfigError says which field of a Config is wrong and why.
+type ConfigError struct {
+	Field  string
+	Value  any
+	Reason string
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%v: %s = %v: %s", ErrInvalidConfig, e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// Defaults of Config; they are the psbench default scenario.
+const (
+	DefaultPayload     = 16
+	DefaultConns       = 1
+	DefaultConcurrency = 64
+	DefaultDuration    = 10 * time.Second
+	// DefaultGrace is how long in-flight operations may take to finish
+	// after the measured window before they are canceled and counted as
+	// errors.
+	DefaultGrace = 2 * time.Second
+	// MaxPayload bounds -payload.
+	MaxPayload = 16 << 20
+	// MaxConcurrency bounds -concurrency.
+	MaxConcurrency = 1 << 16
+	// MaxConns bounds -conns.
+	MaxConns = 1 << 12
+)
+
+// Config describes one measured run. Its zero value is the default
+// scenario: unary, 16-byte payload, one connection, 64 callers, closed
+// loop, 10 s, no warmup.
+type Config struct {
+	// Options are passed to the System (scenario, payload, conns,
+	// concurrency); zero fields take the defaults above.
+	Options
+	// Duration of the measured window.
+	Duration time.Duration
+	// Warmup runs the same load for this long before measuring, without
+	// recording it. Zero means no warmup.
+	Warmup time.Duration
+	// Rate is the offered rate in operations per second over all callers
+	// or streams (open loop); 0 means closed loop. In open loop latency is
+	// measured from each operation's scheduled send time.
+	Rate float64
+	// Grace bounds how long the run waits for operations in flight at the
+	// end of the window; default DefaultGrace.
+	Grace time.Duration
+	// Progress, if set, is called about once per second with the figures
+	// so far, from a goroutine of its own.
+	Progress func(Progress)
+
+	clock clock // nil: the real clock
+}
+
+// EnsureDefaults fills zero fields with their defaults.
+func (c *Config) EnsureDefaults() {
+	if c.Scenario == "" {
+		c.Scenario = Unary
+	}
+	if c.Payload == 0 {
+		c.Payload = DefaultPayload
+	}
+	if c.Conns == 0 {
+		c.Conns = DefaultConns
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if c.Grace == 0 {
+		c.Grace = DefaultGrace
+	}
+}
+
+// Validate reports the first bad field as a *ConfigError. Call it after
+// EnsureDefaults (Run does both).
+func (c *Config) Validate() error {
+	bad := func(field string, v any, reason string) error {
+		return &ConfigError{Field: field, Value: v, Reason: reason}
+	}
+	if _, err := ParseScenario(string(c.Scenario)); err != nil {
+		return bad("Scenario", c.Scenario, "unknown scenario")
+	}
+	switch {
+	case c.Payload < 0 || c.Payload > MaxPayload:
+		return bad("Payload", c.Payload, fmt.Sprintf("must be within 0..%d", MaxPayload))
+	case c.Scenario.Streaming() && c.Payload < StampSize:
+		return bad("Payload", c.Payload, fmt.Sprintf("streaming scenarios carry a time stamp: need at least %d bytes", StampSize))
+	case c.Conns < 1 || c.Conns > MaxConns:
+		return bad("Conns", c.Conns, fmt.Sprintf("must be within 1..%d", MaxConns))
+	case c.Concurrency < 1 || c.Concurrency > MaxConcurrency:
+		return bad("Concurrency", c.Concurrency, fmt.Sprintf("must be within 1..%d", MaxConcurrency))
+	case c.Duration < 0:
+		return bad("Duration", c.Duration, "must not be negative")
+	case c.Warmup < 0:
+		return bad("Warmup", c.Warmup, "must not be negative")
+	case c.Grace < 0:
+		return bad("Grace", c.Grace, "must not be negative")
+	case c.Rate < 0:
+		return bad("Rate", c.Rate, "must not be negative")
+	case c.Rate > 0 && c.Scenario == ServerStream:
+		return bad("Rate", c.Rate, "the server paces a server stream: open loop is not supported")
+	}
+	return nil
+}

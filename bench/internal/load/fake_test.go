@@ -1,0 +1,55 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+)
+
+// virtualClock is a clock that only moves when told: operations advance
+// it by their cost and SleepUntil jumps to the target. With one worker the
+// whole run is deterministic.
+type virtualClock struct{ now atomic.Int64 }
+
+func (c *virtualClock) Now() int64 { return c.now.Load() }
+
+func (c *virtualClock) SleepUntil(t int64) {
+	if t > c.now.Load() {
+		c.now.Store(t)
+	}
+}
+
+func (c *virtualClock) advance(d int64) { c.now.Add(d) }
+
+// fakeClient is a unary-only Client whose calls cost a fixed virtual time,
+// one of them (stallAt, 1-based; 0 for none) much longer.
+type fakeClient struct {
+	clk     *virtualClock
+	cost    int64
+	stallAt int64
+	stall   int64
+	fail    error
+	calls   atomic.Int64
+}
+
+func (f *fakeClient) NewCaller(int) (Caller, error) { return fakeCaller{f}, nil }
+
+func (f *fakeClient) OpenStream(context.Context, int) (Stream, error) {
+	return nil, errors.New("fake: no streams")
+}
+
+func (f *fakeClient) Close() error { return nil }
+
+type fakeCaller struct{ f *fakeClient }
+
+func (c fakeCaller) Call(context.Context, []byte) error {
+	n := c.f.calls.Add(1)
+	if n == c.f.stallAt {
+		c.f.clk.advance(c.f.stall)
+	} else {
+		c.f.clk.advance(c.f.cost)
+	}
+	return c.f.fail
+}
+
+func (fakeCaller) Close() error { return nil }

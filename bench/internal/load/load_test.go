@@ -1,0 +1,163 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
+
+const ms = int64(time.Millisecond)
+
+// virtualRun runs one worker against a fake client on a virtual clock.
+func virtualRun(t *testing.T, f *fakeClient, rate float64, d time.Duration) *Result {
+	t.Helper()
+	f.clk = &virtualClock{}
+	cfg := Config{Options: Options{Concurrency: 1}, Duration: d, Rate: rate, clock: f.clk}
+	res, err := Run(context.Background(), f, cfg)
+	require.NoError(t, err)
+	return res
+}
+
+// A single 200 ms stall in an open-loop run at 1000/s delays the 200
+// operations scheduled during it; measured from their scheduled times they
+// fill the tail. A closed loop (coordinated omission) records the stall
+// only once.
+func TestOpenLoopLatencyFromScheduledTime(t *testing.T) {
+	tests := []struct {
+		name     string
+		rate     float64
+		wantOps  int64
+		checkP99 func(t *testing.T, p99 time.Duration)
+	}{
+		{"open loop shows the stall in the tail", 1000, 1000, func(t *testing.T, p99 time.Duration) {
+			// 200 of 1000 samples spread over 1..200 ms: p99 is about 190 ms.
+			assert.InDelta(t, 190*ms, int64(p99), float64(2*ms), "p99 = %v", p99)
+		}},
+		{"closed loop hides it", 0, 0, func(t *testing.T, p99 time.Duration) {
+			assert.Equal(t, 10*time.Microsecond, p99.Round(time.Microsecond))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeClient{cost: 10 * int64(time.Microsecond), stallAt: 100, stall: 200 * ms}
+			res := virtualRun(t, f, tt.rate, time.Second)
+			if tt.wantOps > 0 {
+				assert.Equal(t, tt.wantOps, res.Ops, "one operation per scheduled slot")
+			}
+			assert.Zero(t, res.Errors)
+			assert.Equal(t, 200*time.Millisecond, res.Percentile(100).Round(time.Millisecond))
+			tt.checkP99(t, res.Percentile(99))
+		})
+	}
+}
+
+func TestOpenLoopSchedule(t *testing.T) {
+	// With no stall and cheap calls every op runs on its slot: the rate
+	// sets the count and latency is the call's own cost.
+	for _, rate := range []float64{10, 500, 20000} {
+		f := &fakeClient{cost: int64(time.Microsecond)}
+		res := virtualRun(t, f, rate, 2*time.Second)
+		assert.Equal(t, int64(2*rate), res.Ops, "rate %v", rate)
+		assert.Equal(t, time.Microsecond, res.Percentile(99.99).Round(10*time.Nanosecond))
+		assert.InDelta(t, rate, res.Throughput(), rate*0.01)
+	}
+}
+
+func TestErrorsAreCounted(t *testing.T) {
+	boom := errors.New("boom")
+	f := &fakeClient{cost: int64(time.Millisecond), fail: boom, clk: &virtualClock{}}
+	res, err := Run(context.Background(), f, Config{Options: Options{Concurrency: 1}, Duration: time.Second, Rate: 100, clock: f.clk})
+	require.ErrorIs(t, err, ErrNoProgress)
+	require.NotNil(t, res)
+	assert.Equal(t, int64(100), res.Errors)
+	assert.Zero(t, res.Ops)
+	assert.ErrorIs(t, res.FirstError, boom)
+}
+
+func TestLoadLoopDoesNotAllocate(t *testing.T) {
+	testenv.SkipIfRace(t)
+	f := &fakeClient{cost: int64(time.Microsecond)}
+	res := virtualRun(t, f, 0, time.Second)
+	require.Equal(t, int64(1_000_000), res.Ops)
+	// A handful of allocations for the whole run, none per operation.
+	assert.Less(t, res.AllocsPerOp(), 0.001, "mallocs %d over %d ops", res.Mallocs, res.Ops)
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   Config
+		field string
+	}{
+		{"zero value is valid", Config{}, ""},
+		{"bad scenario", Config{Options: Options{Scenario: "nope"}}, "Scenario"},
+		{"negative payload", Config{Options: Options{Payload: -1}}, "Payload"},
+		{"huge payload", Config{Options: Options{Payload: MaxPayload + 1}}, "Payload"},
+		{"stream needs a stamp", Config{Options: Options{Scenario: Pipelined, Payload: 4}}, "Payload"},
+		{"negative conns", Config{Options: Options{Conns: -1}}, "Conns"},
+		{"too many callers", Config{Options: Options{Concurrency: MaxConcurrency + 1}}, "Concurrency"},
+		{"negative duration", Config{Duration: -time.Second}, "Duration"},
+		{"negative rate", Config{Rate: -1}, "Rate"},
+		{"open loop server stream", Config{Options: Options{Scenario: ServerStream}, Rate: 10}, "Rate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.EnsureDefaults()
+			err := cfg.Validate()
+			if tt.field == "" {
+				require.NoError(t, err)
+				assert.Equal(t, Unary, cfg.Scenario)
+				assert.Equal(t, DefaultPayload, cfg.Payload)
+				assert.Equal(t, DefaultConcurrency, cfg.Concurrency)
+				assert.Equal(t, DefaultDuration, cfg.Duration)
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalidConfig)
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tt.field, ce.Field)
+		})
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	_, err := Run(context.Background(), &fakeClient{}, Config{Rate: -5})
+	require.ErrorIs(t, err, ErrInvalidConfig)
+}
+
+func TestParseScenario(t *testing.T) {
+	for _, sc := range Scenarios {
+		got, err := ParseScenario(string(sc))
+		require.NoError(t, err)
+		assert.Equal(t, sc, got)
+	}
+	_, err := ParseScenario("unry")
+	require.ErrorIs(t, err, ErrInvalidConfig)
+}
+
+func TestStamp(t *testing.T) {
+	p := make([]byte, 16)
+	PutStamp(p, 123456789)
+	assert.Equal(t, int64(123456789), Stamp(p))
+	assert.Zero(t, Stamp(p[:4]))
+}
+
+func TestResultMerge(t *testing.T) {
+	f := &fakeClient{cost: int64(time.Millisecond)}
+	a := virtualRun(t, f, 100, time.Second)
+	f.calls.Store(0)
+	b := virtualRun(t, f, 100, time.Second)
+	a.Merge(b)
+	assert.Equal(t, int64(200), a.Ops)
+	assert.Equal(t, int64(200), a.Hist.TotalCount())
+	assert.Equal(t, 2*time.Second, a.Elapsed.Round(10*time.Millisecond))
+}

@@ -1,0 +1,371 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrNoProgress is returned by Run when a run completed no operation at
+// all and every attempt failed; the Result still carries the counts.
+var ErrNoProgress = errors.New("load: no operation completed")
+
+// Run drives c with the load cfg describes (after EnsureDefaults and
+// Validate) and returns the measured Result. It returns once the window,
+// and the grace period for operations still in flight, are over, or ctx
+// ends; it leaves no goroutine behind. Errors of single operations are
+// counted in the Result, not returned; the returned error is a bad Config,
+// a failure to create callers or streams, or ErrNoProgress.
+func Run(ctx context.Context, c Client, cfg Config) (*Result, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.clock == nil {
+		cfg.clock = newRealClock()
+	}
+	if cfg.Warmup > 0 {
+		w := cfg
+		w.Duration, w.Progress = cfg.Warmup, nil
+		if _, err := runPhase(ctx, c, w); err != nil && !errors.Is(err, ErrNoProgress) {
+			return nil, err
+		}
+	}
+	return runPhase(ctx, c, cfg)
+}
+
+// run is the shared state of one phase.
+type run struct {
+	cfg      Config
+	clk      clock
+	start    int64
+	deadline int64
+	shards   []shard
+}
+
+func (r *run) shard(i int) *shard { return &r.shards[i%len(r.shards)] }
+
+// schedule returns the scheduled send time of the k-th operation of
+// worker w out of n workers sharing the offered rate.
+func (r *run) schedule(w, n, k int) int64 {
+	return r.start + int64(float64(w+k*n)*1e9/r.cfg.Rate)
+}
+
+func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
+	workers := cfg.Conns
+	if cfg.Scenario == Unary {
+		workers = cfg.Concurrency
+	}
+	nshards := min(workers, 8)
+	r := &run{cfg: cfg, clk: cfg.clock, shards: make([]shard, nshards)}
+	for i := range r.shards {
+		r.shards[i].h = newHist()
+	}
+
+	// Create callers or streams before the window opens.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var callers []Caller
+	var streams []Stream
+	defer func() {
+		for _, cl := range callers {
+			_ = cl.Close()
+		}
+		for _, s := range streams {
+			_ = s.Close()
+		}
+	}()
+	if cfg.Scenario == Unary {
+		for i := range cfg.Concurrency {
+			cl, err := c.NewCaller(i)
+			if err != nil {
+				return nil, fmt.Errorf("load: new caller: %w", err)
+			}
+			callers = append(callers, cl)
+		}
+	} else {
+		for i := range cfg.Conns {
+			s, err := c.OpenStream(ctx, i)
+			if err != nil {
+				return nil, fmt.Errorf("load: open stream: %w", err)
+			}
+			streams = append(streams, s)
+		}
+	}
+
+	before := readUsage()
+	r.start = r.clk.Now()
+	r.deadline = r.start + int64(cfg.Duration)
+	// Operations still in flight after the grace period are canceled.
+	graceCtx, graceCancel := context.WithTimeout(ctx, cfg.Duration+cfg.Grace)
+	defer graceCancel()
+
+	stopTicker := r.startTicker()
+	var wg sync.WaitGroup
+	switch cfg.Scenario {
+	case Unary:
+		for w, cl := range callers {
+			wg.Go(func() { r.unaryWorker(graceCtx, w, cl) })
+		}
+	default:
+		for i, s := range streams {
+			wg.Go(func() { r.streamWorker(graceCtx, i, s) })
+		}
+	}
+	wg.Wait()
+	// The window lasts at least its duration, even when the last
+	// scheduled operation finished early.
+	end := max(r.clk.Now(), r.deadline)
+	series := stopTicker()
+	after := readUsage()
+
+	res := &Result{
+		Options:    cfg.Options,
+		Rate:       cfg.Rate,
+		Elapsed:    time.Duration(end - r.start),
+		Hist:       newHist(),
+		Mallocs:    after.mallocs - before.mallocs,
+		AllocBytes: after.bytes - before.bytes,
+		GCCycles:   after.gc - before.gc,
+		CPU:        after.cpu - before.cpu,
+		Series:     series,
+	}
+	for i := range r.shards {
+		s := &r.shards[i]
+		res.Hist.Merge(s.h)
+		res.Ops += s.ops
+		res.Errors += s.errs
+		if res.FirstError == nil {
+			res.FirstError = s.firstErr
+		}
+	}
+	if res.Ops == 0 && res.Errors > 0 {
+		return res, fmt.Errorf("%w: %d errors, first: %v", ErrNoProgress, res.Errors, res.FirstError)
+	}
+	return res, nil
+}
+
+// unaryWorker is one caller: closed loop (send, wait, repeat) or open loop
+// (send at its scheduled times, latency from the schedule).
+func (r *run) unaryWorker(ctx context.Context, w int, cl Caller) {
+	req := make([]byte, r.cfg.Payload)
+	sh := r.shard(w)
+	n := r.cfg.Concurrency
+	for k := 0; ctx.Err() == nil; k++ {
+		var sched int64
+		if r.cfg.Rate > 0 {
+			sched = r.schedule(w, n, k)
+			if sched >= r.deadline {
+				return
+			}
+			if r.clk.Now() < sched {
+				r.clk.SleepUntil(sched)
+			}
+		} else {
+			sched = r.clk.Now()
+			if sched >= r.deadline {
+				return
+			}
+		}
+		err := cl.Call(ctx, req)
+		sh.record(r.clk.Now()-sched, err)
+	}
+}
+
+// streamWorker drives one stream: a receiving goroutine records the
+// latency of every message from the stamp it carries, while this one sends
+// (except for ServerStream) with at most Concurrency messages in flight.
+func (r *run) streamWorker(ctx context.Context, i int, s Stream) {
+	sh := r.shard(i)
+	window := make(chan struct{}, r.cfg.Concurrency)
+	var closing atomic.Bool
+	// At the end of the grace period a blocked Send or Recv is released
+	// by closing the stream; what is still unanswered is counted below.
+	stopAfter := context.AfterFunc(ctx, func() {
+		closing.Store(true)
+		_ = s.Close()
+	})
+	defer stopAfter()
+	recvDone := make(chan struct{})
+	go func() {
+		defer close(recvDone)
+		wall := r.cfg.Scenario == ServerStream
+		for {
+			p, err := s.Recv()
+			if err != nil {
+				if !closing.Load() {
+					sh.record(0, err)
+				}
+				return
+			}
+			var lat int64
+			if wall {
+				lat = time.Now().UnixNano() - Stamp(p)
+			} else {
+				lat = r.clk.Now() - Stamp(p)
+			}
+			sh.record(lat, nil)
+			if wall {
+				if r.clk.Now() >= r.deadline {
+					return
+				}
+				continue
+			}
+			select {
+			case <-window:
+			default: // more replies than requests: the peer misbehaves
+				sh.record(0, errors.New("load: reply without a request"))
+				return
+			}
+		}
+	}()
+
+	if r.cfg.Scenario != ServerStream {
+		r.sendLoop(ctx, i, s, sh, window, recvDone, &closing)
+		// Wait for the replies still in flight, within the grace period.
+		drain := time.NewTicker(time.Millisecond)
+	wait:
+		for len(window) > 0 {
+			select {
+			case <-drain.C:
+			case <-recvDone:
+				break wait
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		if n := len(window); n > 0 {
+			sh.record(0, fmt.Errorf("load: %d messages unanswered at the end of the grace period", n))
+		}
+		drain.Stop()
+	} else {
+		select {
+		case <-recvDone:
+		case <-ctx.Done():
+		}
+	}
+	closing.Store(true)
+	_ = s.Close()
+	<-recvDone
+}
+
+func (r *run) sendLoop(ctx context.Context, i int, s Stream, sh *shard, window chan struct{}, recvDone <-chan struct{}, closing *atomic.Bool) {
+	buf := make([]byte, r.cfg.Payload)
+	n := r.cfg.Conns
+	fail := func(err error) {
+		if !closing.Load() {
+			sh.record(0, err)
+		}
+	}
+	defer func() {
+		if err := s.Flush(); err != nil {
+			fail(err)
+		}
+	}()
+	for k := 0; ; k++ {
+		var sched int64
+		if r.cfg.Rate > 0 {
+			sched = r.schedule(i, n, k)
+			if sched >= r.deadline {
+				return
+			}
+			if r.clk.Now() < sched {
+				if err := s.Flush(); err != nil {
+					fail(err)
+					return
+				}
+				r.clk.SleepUntil(sched)
+			}
+		} else if r.clk.Now() >= r.deadline {
+			return
+		}
+		select {
+		case window <- struct{}{}:
+		default:
+			if err := s.Flush(); err != nil {
+				fail(err)
+				return
+			}
+			select {
+			case window <- struct{}{}:
+			case <-recvDone:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+		if r.cfg.Rate == 0 {
+			sched = r.clk.Now()
+		}
+		PutStamp(buf, sched)
+		if err := s.Send(buf); err != nil {
+			<-window
+			fail(err)
+			return
+		}
+	}
+}
+
+// SeriesStep is the interval of Result.Series.
+const SeriesStep = 250 * time.Millisecond
+
+// progressEvery is the number of SeriesSteps between Progress calls.
+const progressEvery = int(time.Second / SeriesStep)
+
+// startTicker starts the sampler (throughput series every SeriesStep,
+// Config.Progress every second) and returns the function that stops it
+// and returns the series.
+func (r *run) startTicker() func() []float64 {
+	stop := make(chan struct{})
+	done := make(chan []float64, 1)
+	go func() {
+		var series []float64
+		t := time.NewTicker(SeriesStep)
+		defer t.Stop()
+		snap := newHist()
+		var lastOps, lastSecOps int64
+		last := time.Now()
+		begin, lastSec := last, last
+		for tick := 1; ; tick++ {
+			select {
+			case <-stop:
+				done <- series
+				return
+			case now := <-t.C:
+				report := r.cfg.Progress != nil && tick%progressEvery == 0
+				snap.Reset()
+				var ops, errs int64
+				for i := range r.shards {
+					s := &r.shards[i]
+					s.mu.Lock()
+					ops += s.ops
+					errs += s.errs
+					if report {
+						snap.Merge(s.h)
+					}
+					s.mu.Unlock()
+				}
+				series = append(series, float64(ops-lastOps)/now.Sub(last).Seconds())
+				lastOps, last = ops, now
+				if report {
+					r.cfg.Progress(Progress{
+						Elapsed: now.Sub(begin),
+						Ops:     ops,
+						Errors:  errs,
+						Rate:    float64(ops-lastSecOps) / now.Sub(lastSec).Seconds(),
+						P99:     time.Duration(snap.ValueAtQuantile(99)),
+						P999:    time.Duration(snap.ValueAtQuantile(99.9)),
+					})
+					lastSecOps, lastSec = ops, now
+				}
+			}
+		}
+	}()
+	return func() []float64 {
+		close(stop)
+		return <-done
+	}
+}

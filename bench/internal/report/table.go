@@ -1,0 +1,108 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// FormatUs prints a latency in microseconds with a readable unit.
+func FormatUs(v float64) string {
+	switch {
+	case v <= 0:
+		return "-"
+	case v < 1000:
+		return fmt.Sprintf("%.1fµs", v)
+	case v < 1e6:
+		return fmt.Sprintf("%.2fms", v/1e3)
+	}
+	return fmt.Sprintf("%.2fs", v/1e6)
+}
+
+// FormatRate prints operations per second compactly.
+func FormatRate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	case v < 10:
+		return fmt.Sprintf("%.2g", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// WriteTable prints recs as an aligned table.
+func WriteTable(w io.Writer, recs []Record) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "system\tscenario\tpayload\tconns\tconc\toffered/s\tthroughput/s\tp50\tp90\tp99\tp99.9\tp99.99\terrors\tallocs/op\tB/op\tGCs\tcpu-µs/op\t")
+	for _, r := range recs {
+		offered := FormatRate(r.OfferedRPS)
+		if !r.OpenLoop {
+			offered = "closed"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.1f\t%.0f\t%d\t%.2f\t\n",
+			r.System, r.Scenario, r.PayloadBytes, r.Connections, r.Concurrency, offered,
+			FormatRate(r.ThroughputRPS), FormatUs(r.P50us), FormatUs(r.P90us), FormatUs(r.P99us),
+			FormatUs(r.P999us), FormatUs(r.P9999us), r.Errors, r.AllocsPerOp, r.BytesPerOp,
+			r.GCCycles, r.CPUusPerOp)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "%s: %d errors, first: %s\n", r.System, r.Errors, r.FirstError)
+		}
+		if r.Sweep != nil {
+			writeSweep(w, r)
+		}
+	}
+	return nil
+}
+
+func writeSweep(w io.Writer, r Record) {
+	s := r.Sweep
+	verdict := fmt.Sprintf("highest rate with p99.9 < %s: %s/s", FormatUs(s.ThresholdUs), FormatRate(s.MaxRateRPS))
+	if s.MaxRateRPS == 0 {
+		verdict = fmt.Sprintf("no step kept p99.9 under %s", FormatUs(s.ThresholdUs))
+	} else if s.Bounded {
+		verdict += " (bounded by steps or time: not the limit)"
+	}
+	fmt.Fprintf(w, "\n%s %s sweep: %s\n", r.System, r.Scenario, verdict)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "offered/s\tthroughput/s\tp50\tp99\tp99.9\terrors\t\t")
+	for _, st := range s.Steps {
+		mark := "pass"
+		if !st.Pass {
+			mark = "fail: " + st.Why
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", FormatRate(st.OfferedRPS), FormatRate(st.ThroughputRPS),
+			FormatUs(st.P50us), FormatUs(st.P99us), FormatUs(st.P999us), st.Errors, mark)
+	}
+	_ = tw.Flush()
+}
+
+// WriteRatio prints how system a compares to system b on each record pair
+// of the same scenario: throughput and latency ratios (a / b).
+func WriteRatio(w io.Writer, a, b Record) {
+	ratio := func(x, y float64) string {
+		if y == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2fx", x/y)
+	}
+	parts := []string{
+		"throughput " + ratio(a.ThroughputRPS, b.ThroughputRPS),
+		"p50 " + ratio(a.P50us, b.P50us),
+		"p99 " + ratio(a.P99us, b.P99us),
+		"p99.9 " + ratio(a.P999us, b.P999us),
+		"allocs/op " + ratio(a.AllocsPerOp, b.AllocsPerOp),
+		"cpu/op " + ratio(a.CPUusPerOp, b.CPUusPerOp),
+	}
+	if a.Sweep != nil && b.Sweep != nil {
+		parts = append(parts, "max rate under threshold "+ratio(a.Sweep.MaxRateRPS, b.Sweep.MaxRateRPS))
+	}
+	fmt.Fprintf(w, "ratio %s/%s (%s): %s\n", a.System, b.System, a.Scenario, strings.Join(parts, ", "))
+}

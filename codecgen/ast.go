@@ -1,0 +1,205 @@
+package codecgen
+
+import "fmt"
+
+// Pos is a position in a schema file.
+type Pos struct {
+	File string
+	Line int // 1-based
+	Col  int // 1-based, in bytes
+}
+
+// String formats the position as file:line:col.
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Schema is a parsed and checked schema file.
+type Schema struct {
+	Path     string
+	Doc      string // comment before the package clause
+	Package  string
+	PkgPos   Pos
+	ID       uint32 // schema id
+	Version  int    // current schema version (>= 1)
+	Enums    []*Enum
+	Bitsets  []*Bitset
+	Structs  []*Struct
+	Messages []*Record
+}
+
+// Enum is a named integer type with named values.
+type Enum struct {
+	Pos        Pos
+	Name, Doc  string
+	Underlying Kind
+	Values     []*Const
+}
+
+// Bitset is a named unsigned integer type whose named values are bit
+// positions.
+type Bitset struct {
+	Pos        Pos
+	Name, Doc  string
+	Underlying Kind
+	Bits       []*Const
+}
+
+// Const is an enum value or a bit of a bit set.
+type Const struct {
+	Pos       Pos
+	Name, Doc string
+	Value     int64
+}
+
+// Struct is a fixed-size struct used inline in fixed blocks.
+type Struct struct {
+	Pos       Pos
+	Name, Doc string
+	Fields    []*Field
+	Size      int // computed
+}
+
+// Record is a message or a repeated group's element type.
+type Record struct {
+	Pos       Pos
+	Name, Doc string // Name is the Go type name ("Person", "PersonKids")
+	Label     string // name used in errors and dumps ("Person", "Person.kids")
+	TypeID    uint32 // messages only
+	IsMessage bool
+	Fields    []*Field
+	FixedLen  int // computed
+	Slots     int // computed
+	Depth     int // 0 for messages
+}
+
+// Field is a field of a record or struct.
+type Field struct {
+	Pos       Pos
+	Name, Doc string
+	GoName    string
+	ID        int
+	Type      *Type
+	Optional  bool
+	Since     int  // version the field appeared in (default 1, or its group's)
+	SinceSet  bool // since was written explicitly
+	Default   *Literal
+	Group     *Record // for group fields
+	Offset    int     // fixed fields: byte offset in the fixed block
+	Slot      int     // variable fields: slot index
+}
+
+// Literal is a default value as written.
+type Literal struct {
+	Pos  Pos
+	Text string // Go source of the value
+}
+
+// Kind classifies a type.
+type Kind int
+
+// Kinds of types.
+const (
+	KInvalid Kind = iota
+	KBool
+	KInt8
+	KInt16
+	KInt32
+	KInt64
+	KUint8
+	KUint16
+	KUint32
+	KUint64
+	KFloat32
+	KFloat64
+	KString
+	KBytes
+	KList   // []scalar
+	KArray  // [N]fixed
+	KEnum   // named enum
+	KBitset // named bit set
+	KStruct // named struct
+	KGroup  // repeated group
+	KNamed  // unresolved name (parser only)
+)
+
+// Type is a field type.
+type Type struct {
+	Pos    Pos
+	Kind   Kind
+	Name   string // for named types as written
+	Len    int    // arrays
+	Elem   *Type  // arrays and lists
+	Enum   *Enum
+	Bitset *Bitset
+	Struct *Struct
+}
+
+var scalarNames = map[string]Kind{
+	"bool": KBool, "int8": KInt8, "int16": KInt16, "int32": KInt32, "int64": KInt64,
+	"uint8": KUint8, "uint16": KUint16, "uint32": KUint32, "uint64": KUint64,
+	"float32": KFloat32, "float64": KFloat64, "byte": KUint8,
+}
+
+// IsScalar reports whether k is bool, an integer or a float.
+func (k Kind) IsScalar() bool { return k >= KBool && k <= KFloat64 }
+
+// IsFixed reports whether t lives in the fixed block.
+func (t *Type) IsFixed() bool {
+	switch t.Kind {
+	case KString, KBytes, KList, KGroup:
+		return false
+	}
+	return true
+}
+
+// Size is the encoded size of a fixed type.
+func (t *Type) Size() int {
+	switch t.Kind {
+	case KEnum:
+		return scalarSize(t.Enum.Underlying)
+	case KBitset:
+		return scalarSize(t.Bitset.Underlying)
+	case KStruct:
+		return t.Struct.Size
+	case KArray:
+		return t.Len * t.Elem.Size()
+	}
+	return scalarSize(t.Kind)
+}
+
+func scalarSize(k Kind) int {
+	switch k {
+	case KBool, KInt8, KUint8:
+		return 1
+	case KInt16, KUint16:
+		return 2
+	case KInt32, KUint32, KFloat32:
+		return 4
+	case KInt64, KUint64, KFloat64:
+		return 8
+	}
+	return 0
+}
+
+// String returns the type as written in a schema.
+func (t *Type) String() string {
+	switch t.Kind {
+	case KEnum, KBitset, KStruct, KNamed:
+		return t.Name
+	case KArray:
+		return fmt.Sprintf("[%d]%s", t.Len, t.Elem)
+	case KList:
+		return "[]" + t.Elem.String()
+	case KString:
+		return "string"
+	case KBytes:
+		return "bytes"
+	case KGroup:
+		return "group"
+	}
+	for n, k := range scalarNames {
+		if k == t.Kind && n != "byte" {
+			return n
+		}
+	}
+	return "invalid"
+}

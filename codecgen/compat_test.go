@@ -1,0 +1,55 @@
+package codecgen
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func parse(t *testing.T, path string) *Schema {
+	s, err := ParseFile(path)
+	require.NoError(t, err)
+	return s
+}
+
+func TestCheckCompatible(t *testing.T) {
+	old := parse(t, "testdata/compat/old.schema")
+	assert.Empty(t, Check(old, parse(t, "testdata/compat/compatible.schema")))
+	assert.Empty(t, Check(old, old))
+}
+
+func TestCheckEvolutionSchemas(t *testing.T) {
+	v1 := parse(t, "internal/testschema/evov1/order.schema")
+	v2 := parse(t, "internal/testschema/evov2/order.schema")
+	assert.Empty(t, Check(v1, v2))
+	assert.NotEmpty(t, Check(v2, v1), "going back removes fields")
+}
+
+func TestCheckBreaking(t *testing.T) {
+	old := parse(t, "testdata/compat/old.schema")
+	got := Check(old, parse(t, "testdata/compat/breaking.schema"))
+	var lines []string
+	for _, e := range got {
+		assert.True(t, errors.Is(e, ErrIncompatible))
+		lines = append(lines, e.Error())
+	}
+	want := []string{
+		"testdata/compat/breaking.schema:6: enum Kind: value toy changed from 2 to 5 (was testdata/compat/old.schema:6)",
+		"testdata/compat/breaking.schema:9: struct Dim changed layout (structs are inline and cannot evolve): was {w int32; h int32}, now {w int32; h int64}",
+		"testdata/compat/breaking.schema:16: Item.id: type changed from uint64 to uint32 (was testdata/compat/old.schema:15)",
+		"testdata/compat/breaking.schema:17: Item.kind: reordered: fixed offset moved from 8 to 4",
+		"testdata/compat/breaking.schema:18: Item.dim: reordered: fixed offset moved from 9 to 5",
+		"testdata/compat/breaking.schema:20: Item.tags.label: field id 1 reused by title",
+		"testdata/compat/breaking.schema:22: Item.price: field added without a version: mark it \"since 2\"",
+		"testdata/compat/breaking.schema:25: message type id 2 of removed message Cart reused by Wish",
+		"testdata/compat/old.schema:24: message Cart removed",
+	}
+	all := strings.Join(lines, "\n")
+	for _, w := range want {
+		assert.Contains(t, all, w)
+	}
+	assert.Len(t, got, len(want), all)
+}

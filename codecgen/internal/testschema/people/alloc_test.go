@@ -1,0 +1,150 @@
+package people
+
+import (
+	"testing"
+
+	"github.com/protosocket-go/protosocket/flyweight"
+	"github.com/protosocket-go/protosocket/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readAll reads every field through the non-allocating accessors and
+// iterates every group.
+func readAll(m Person) int {
+	n := len(m.NameView()) + len(m.PhoneView()) + len(m.Blob()) + len(m.MottoView())
+	n += int(m.BirthDay()) + int(m.Siblings()) + int(m.Money()) + int(m.Color()) + int(m.Level()) + int(m.Perms())
+	if m.Spouse() {
+		n++
+	}
+	n += int(m.Home().X) + int(m.Bounds().Max.Y) + int(m.Hash()[0]) + int(m.Ids()[1]) + int(m.Weights()[0])
+	if a, ok := m.Age(); ok {
+		n += int(a)
+	}
+	if m.HasNick() {
+		n += len(m.NickView())
+	}
+	for i := 0; i < m.ScoresLen(); i++ {
+		n += int(m.ScoresAt(i))
+	}
+	for i := 0; i < m.FlagsLen(); i++ {
+		if m.FlagsAt(i) {
+			n++
+		}
+	}
+	for i := 0; i < m.RatiosLen(); i++ {
+		n += int(m.RatiosAt(i))
+	}
+	n += int(m.Tiny()) + int(m.Small()) + int(m.U32()) + int(m.U64()) + int(m.F32())
+	for it := m.Kids(); ; {
+		k, ok := it.Next()
+		if !ok {
+			break
+		}
+		n += len(k.NameView()) + int(k.Age()) + int(k.Favourite())
+		for ti := k.Toys(); ; {
+			toy, ok := ti.Next()
+			if !ok {
+				break
+			}
+			n += len(toy.LabelView()) + int(toy.Price())
+		}
+	}
+	n += int(m.Rank()) + int(m.Mood())
+	for it := m.Pets(); ; {
+		p, ok := it.Next()
+		if !ok {
+			break
+		}
+		n += len(p.SpeciesView()) + int(p.Legs())
+	}
+	if l, ok := m.Loc(); ok {
+		n += int(l.Y)
+	}
+	return n
+}
+
+func TestDecodeAllocatesNothing(t *testing.T) {
+	testenv.SkipIfRace(t)
+	v := samplePerson()
+	b, err := v.AppendTo(nil)
+	require.NoError(t, err)
+	sum := 0
+	allocs := testing.AllocsPerRun(500, func() {
+		m, err := WrapPerson(b)
+		if err != nil {
+			panic(err)
+		}
+		sum += readAll(m)
+		if m.Validate() != nil {
+			panic("invalid")
+		}
+	})
+	assert.Zero(t, allocs, "Wrap + every accessor + group iteration + Validate")
+	assert.NotZero(t, sum)
+}
+
+func TestBuildAllocatesNothing(t *testing.T) {
+	testenv.SkipIfRace(t)
+	buf := make([]byte, 0, 4096)
+	var hash [16]byte
+	var out []byte
+	allocs := testing.AllocsPerRun(500, func() {
+		b := flyweight.NewBuilder(buf[:0])
+		p := BuildPerson(&b)
+		p.SetName("Ada Lovelace")
+		p.SetBirthDay(-4_000_000)
+		p.SetPhone("+44 20")
+		p.SetSiblings(2)
+		p.SetSpouse(true)
+		p.SetMoney(12.5)
+		p.SetColor(ColorBlue)
+		p.SetPerms(PermsRead | PermsWrite)
+		p.SetHome(Point{X: 1, Y: 2})
+		p.SetHash(hash)
+		p.SetAge(36)
+		p.SetNick("Ada")
+		p.SetBlob([]byte{1, 2, 3})
+		p.SetScores([]int32{1, 2, 3})
+		kids := p.BeginKids()
+		for i := 0; i < 3; i++ {
+			k := kids.Add()
+			k.SetName("kid")
+			k.SetAge(uint8(i))
+			toys := k.BeginToys()
+			toy := toys.Add()
+			toy.SetLabel("ball")
+			toys.End()
+		}
+		kids.End()
+		p.SetRank(9)
+		pets := p.BeginPets()
+		pet := pets.Add()
+		pet.SetSpecies("cat")
+		pets.End()
+		p.SetLoc(Point{X: 3})
+		var err error
+		out, err = p.Finish()
+		if err != nil {
+			panic(err)
+		}
+	})
+	assert.Zero(t, allocs)
+	m, err := WrapPerson(out)
+	require.NoError(t, err)
+	require.NoError(t, m.Validate())
+	assert.Equal(t, "Ada Lovelace", m.Name())
+	assert.Equal(t, int32(9), m.Rank())
+	assert.Equal(t, ColorGreen, m.Mood(), "unset field with a default reads as the default")
+	kids := m.Kids()
+	assert.Equal(t, 3, kids.Len())
+}
+
+func TestBuilderOrderEnforced(t *testing.T) {
+	var b flyweight.Builder
+	p := BuildPerson(&b)
+	p.SetPhone("later slot first")
+	p.SetName("earlier slot")
+	_, err := p.Finish()
+	assert.ErrorIs(t, err, flyweight.ErrBuildOrder)
+}

@@ -1,0 +1,307 @@
+package codecgen
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// ParseFile reads and parses the schema at path; see Parse.
+func ParseFile(path string) (*Schema, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, src)
+}
+
+// Parse parses and checks a schema. name is used in positions. Errors are
+// returned as ErrorList (every error found, each at file:line:col).
+func Parse(name string, src []byte) (*Schema, error) {
+	toks, err := lex(name, src)
+	if err != nil {
+		return nil, ErrorList{err.(*Error)}
+	}
+	p := &parser{toks: toks}
+	s := p.file(name)
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	if errs := check(s); len(errs) > 0 {
+		return nil, errs
+	}
+	return s, nil
+}
+
+type parser struct {
+	toks []tok
+	i    int
+	errs ErrorList
+}
+
+type bailout struct{}
+
+func (p *parser) peek() tok { return p.toks[p.i] }
+
+func (p *parser) next() tok {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) fail(pos Pos, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	panic(bailout{})
+}
+
+func describe(t tok) string {
+	if t.kind == tEOF {
+		return "end of file"
+	}
+	return strconv.Quote(t.text)
+}
+
+func (p *parser) expect(text string) tok {
+	t := p.next()
+	if t.text != text || t.kind == tEOF {
+		p.fail(t.pos, "expected %q, found %s", text, describe(t))
+	}
+	return t
+}
+
+func (p *parser) ident(what string) tok {
+	t := p.next()
+	if t.kind != tIdent {
+		p.fail(t.pos, "expected %s, found %s", what, describe(t))
+	}
+	return t
+}
+
+func (p *parser) integer(what string, min, max int64) (int64, Pos) {
+	t := p.next()
+	neg := false
+	if t.text == "-" {
+		neg = true
+		t = p.next()
+	}
+	if t.kind != tInt {
+		p.fail(t.pos, "expected %s (an integer), found %s", what, describe(t))
+	}
+	v, err := strconv.ParseInt(t.text, 0, 64)
+	if neg {
+		v = -v
+	}
+	if err != nil || v < min || v > max {
+		p.fail(t.pos, "%s %s out of range [%d, %d]", what, t.text, min, max)
+	}
+	return v, t.pos
+}
+
+// file parses the whole schema; syntax errors stop at the first one.
+func (p *parser) file(name string) (s *Schema) {
+	s = &Schema{Path: name}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(bailout); !ok {
+				panic(r)
+			}
+		}
+	}()
+	pk := p.expect("package")
+	s.Doc = pk.doc
+	n := p.ident("package name")
+	s.Package, s.PkgPos = n.text, n.pos
+	p.expect(";")
+	p.expect("schema")
+	id, _ := p.integer("schema id", 0, 1<<32-1)
+	s.ID = uint32(id)
+	p.expect("version")
+	v, _ := p.integer("schema version", 1, 1<<16-1)
+	s.Version = int(v)
+	p.expect(";")
+	for p.peek().kind != tEOF {
+		t := p.next()
+		switch t.text {
+		case "enum", "bitset":
+			p.enum(s, t)
+		case "struct":
+			p.structDecl(s, t)
+		case "message":
+			p.message(s, t)
+		default:
+			p.fail(t.pos, "expected enum, bitset, struct or message, found %s", describe(t))
+		}
+	}
+	return s
+}
+
+func (p *parser) enum(s *Schema, kw tok) {
+	name := p.ident(kw.text + " name")
+	p.expect(":")
+	ut := p.ident("underlying integer type")
+	k, ok := scalarNames[ut.text]
+	if !ok || k == KBool || k == KFloat32 || k == KFloat64 || (kw.text == "bitset" && k <= KInt64) {
+		want := "an integer type"
+		if kw.text == "bitset" {
+			want = "an unsigned integer type"
+		}
+		p.fail(ut.pos, "%s %s: underlying type must be %s, not %q", kw.text, name.text, want, ut.text)
+	}
+	p.expect("{")
+	var consts []*Const
+	for p.peek().text != "}" {
+		cn := p.ident("value name")
+		p.expect("=")
+		v, _ := p.integer("value", -1<<63, 1<<63-1)
+		p.expect(";")
+		consts = append(consts, &Const{Pos: cn.pos, Name: cn.text, Doc: cn.doc, Value: v})
+	}
+	p.expect("}")
+	if kw.text == "enum" {
+		s.Enums = append(s.Enums, &Enum{Pos: name.pos, Name: name.text, Doc: kw.doc, Underlying: k, Values: consts})
+	} else {
+		s.Bitsets = append(s.Bitsets, &Bitset{Pos: name.pos, Name: name.text, Doc: kw.doc, Underlying: k, Bits: consts})
+	}
+}
+
+func (p *parser) structDecl(s *Schema, kw tok) {
+	name := p.ident("struct name")
+	st := &Struct{Pos: name.pos, Name: name.text, Doc: kw.doc}
+	p.expect("{")
+	for p.peek().text != "}" {
+		fn := p.ident("field name")
+		f := &Field{Pos: fn.pos, Name: fn.text, Doc: fn.doc, Since: 1}
+		f.Type = p.typ()
+		p.expect(";")
+		st.Fields = append(st.Fields, f)
+	}
+	p.expect("}")
+	s.Structs = append(s.Structs, st)
+}
+
+func (p *parser) message(s *Schema, kw tok) {
+	name := p.ident("message name")
+	p.expect("=")
+	id, _ := p.integer("message type id", 0, 1<<32-1)
+	r := &Record{Pos: name.pos, Name: name.text, Label: name.text, Doc: kw.doc, TypeID: uint32(id), IsMessage: true}
+	r.Fields = p.fields(r)
+	s.Messages = append(s.Messages, r)
+}
+
+// fields parses "{ field... }".
+func (p *parser) fields(parent *Record) []*Field {
+	p.expect("{")
+	var fs []*Field
+	for p.peek().text != "}" {
+		if p.peek().kind == tEOF {
+			p.fail(p.peek().pos, "expected a field or \"}\", found end of file")
+		}
+		fs = append(fs, p.field(parent))
+	}
+	p.expect("}")
+	return fs
+}
+
+func (p *parser) field(parent *Record) *Field {
+	first := p.next()
+	if first.text == "group" && p.peek().kind == tIdent {
+		name := p.ident("group name")
+		f := &Field{Pos: name.pos, Name: name.text, Doc: first.doc, Since: 1, Type: &Type{Pos: first.pos, Kind: KGroup}}
+		p.expect("=")
+		p.fieldID(f)
+		p.attrs(f)
+		f.Group = &Record{Pos: name.pos, Doc: first.doc, Label: parent.Label + "." + name.text, Depth: parent.Depth + 1}
+		f.Group.Fields = p.fields(f.Group)
+		return f
+	}
+	if first.kind != tIdent {
+		p.fail(first.pos, "expected a field name, found %s", describe(first))
+	}
+	f := &Field{Pos: first.pos, Name: first.text, Doc: first.doc, Since: 1}
+	f.Type = p.typ()
+	p.expect("=")
+	p.fieldID(f)
+	p.attrs(f)
+	p.expect(";")
+	return f
+}
+
+func (p *parser) fieldID(f *Field) {
+	id, _ := p.integer("field id", 1, 1<<16-1)
+	f.ID = int(id)
+}
+
+// attrs parses "optional", "since N" and "default V" in any order.
+func (p *parser) attrs(f *Field) {
+	seen := map[string]bool{}
+	for {
+		t := p.peek()
+		if t.kind != tIdent || (t.text != "optional" && t.text != "since" && t.text != "default") {
+			return
+		}
+		p.next()
+		if seen[t.text] {
+			p.fail(t.pos, "field %s: duplicate %q", f.Name, t.text)
+		}
+		seen[t.text] = true
+		switch t.text {
+		case "optional":
+			f.Optional = true
+		case "since":
+			v, _ := p.integer("since version", 1, 1<<16-1)
+			f.Since = int(v)
+			f.SinceSet = true
+		case "default":
+			f.Default = p.literal()
+		}
+	}
+}
+
+func (p *parser) literal() *Literal {
+	t := p.next()
+	switch {
+	case t.text == "-":
+		n := p.next()
+		if n.kind != tInt && n.kind != tFloat {
+			p.fail(n.pos, "expected a number after \"-\", found %s", describe(n))
+		}
+		return &Literal{Pos: t.pos, Text: "-" + n.text}
+	case t.kind == tInt || t.kind == tFloat || t.kind == tIdent:
+		return &Literal{Pos: t.pos, Text: t.text}
+	}
+	p.fail(t.pos, "expected a default value, found %s", describe(t))
+	return nil
+}
+
+func (p *parser) typ() *Type {
+	t := p.next()
+	switch {
+	case t.text == "[":
+		if p.peek().text == "]" {
+			p.next()
+			elem := p.typ()
+			return &Type{Pos: t.pos, Kind: KList, Elem: elem}
+		}
+		n, _ := p.integer("array length", 1, 1<<16-1)
+		p.expect("]")
+		elem := p.typ()
+		return &Type{Pos: t.pos, Kind: KArray, Len: int(n), Elem: elem}
+	case t.kind == tIdent:
+		if k, ok := scalarNames[t.text]; ok {
+			return &Type{Pos: t.pos, Kind: k}
+		}
+		switch t.text {
+		case "string":
+			return &Type{Pos: t.pos, Kind: KString}
+		case "bytes":
+			return &Type{Pos: t.pos, Kind: KBytes}
+		}
+		return &Type{Pos: t.pos, Kind: KNamed, Name: t.text}
+	}
+	p.fail(t.pos, "expected a type, found %s", describe(t))
+	return nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,87 @@
+package codecgen
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const header = "package p;\nschema 1 version 2;\n"
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string // file:line:col: message (substring)
+	}{
+		{"unknown type", header + "message M = 1 {\n  a strng = 1;\n}\n", `s.schema:4:5: unknown type "strng" (did you mean string?)`},
+		{"duplicate field", header + "message M = 1 {\n  a int32 = 1;\n  a int64 = 2;\n}\n", `s.schema:5:3: duplicate field name "a"`},
+		{"duplicate field id", header + "message M = 1 {\n  a int32 = 1;\n  b int64 = 1;\n}\n", `s.schema:5:3: M: field id 1 already used by a`},
+		{"duplicate message id", header + "message M = 1 {\n}\nmessage N = 1 {\n}\n", `s.schema:5:9: message type id 1 already used by M`},
+		{"added without a version", header + "message M = 1 {\n  a int32 = 1;\n  b int32 = 2 since 2;\n  c int32 = 3;\n}\n", `s.schema:6:3: field c is declared after b (since 2) and so was added later: mark it "since 2" or higher`},
+		{"since too new", header + "message M = 1 {\n  a int32 = 1 since 3;\n}\n", `s.schema:4:3: field a: since 3 is newer than the schema version 2`},
+		{"go keyword field", header + "message M = 1 {\n  type int32 = 1;\n}\n", `s.schema:4:3: field name "type" is a Go keyword`},
+		{"go keyword package", "package func;\nschema 1 version 1;\n", `s.schema:1:9: package name "func" is a Go keyword`},
+		{"lower-case type", header + "message m = 1 {\n}\n", `s.schema:3:9: message name "m" must start with an upper-case letter`},
+		{"syntax", header + "message M = 1 {\n  a int32 1;\n}\n", `s.schema:4:11: expected "=", found "1"`},
+		{"eof", header + "message M = 1 {\n  a int32 = 1;\n", `s.schema:5:1: expected a field or "}", found end of file`},
+		{"bad char", header + "message M = 1 { @ }\n", `s.schema:3:17: unexpected character '@'`},
+		{"enum value range", header + "enum E : uint8 {\n  a = 300;\n}\n", `s.schema:4:3: enum E: value 300 does not fit uint8`},
+		{"bitset signed", header + "bitset B : int8 {\n  a = 0;\n}\n", `s.schema:3:12: bitset B: underlying type must be an unsigned integer type`},
+		{"bad default", header + "message M = 1 {\n  a uint8 = 1 default 256;\n}\n", `s.schema:4:23: field a: default 256 is not a valid uint8`},
+		{"list of strings", header + "message M = 1 {\n  a []string = 1;\n}\n", `s.schema:4:7: list element must be a scalar`},
+		{"struct with string", header + "struct S {\n  a string;\n}\n", `s.schema:4:5: struct S: field a: string is not a fixed-size type`},
+		{"struct cycle", header + "struct S {\n  a S;\n}\n", `s.schema:3:8: struct S contains itself`},
+		{"method collision", header + "message M = 1 {\n  name string = 1;\n  name_view int32 = 2;\n}\n", `s.schema:5:3: field name_view generates method NameView, which field name also generates`},
+		{"optional group", header + "message M = 1 {\n  group g = 1 optional {\n  }\n}\n", `s.schema:4:9: group g cannot be optional`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("s.schema", []byte(tc.src))
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrSchema))
+			var list ErrorList
+			require.True(t, errors.As(err, &list))
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestParseReportsEverySemanticError(t *testing.T) {
+	_, err := Parse("s.schema", []byte(header+"message M = 1 {\n  a strng = 1;\n  b strng = 2;\n}\n"))
+	var list ErrorList
+	require.True(t, errors.As(err, &list))
+	assert.Len(t, list, 2)
+	var e *Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, Pos{"s.schema", 4, 5}, e.Pos)
+}
+
+func TestParseLayout(t *testing.T) {
+	s, err := ParseFile("testdata/basic.schema")
+	require.NoError(t, err)
+	q := s.Messages[0]
+	assert.Equal(t, "Quote", q.Name)
+	assert.Equal(t, uint32(100), q.TypeID)
+	// side(1) flags(1) bid(9) venue(4) seq(8)
+	assert.Equal(t, 23, q.FixedLen)
+	assert.Equal(t, 4, q.Slots) // symbol, sizes, note, legs
+	byName := map[string]*Field{}
+	for _, f := range q.Fields {
+		byName[f.Name] = f
+	}
+	assert.Equal(t, 15, byName["seq"].Offset)
+	assert.Equal(t, 2, byName["seq"].Since)
+	assert.Equal(t, 3, byName["legs"].Slot)
+	assert.Equal(t, "Symbol is the instrument.", byName["symbol"].Doc)
+	assert.Equal(t, "Quote.legs", byName["legs"].Group.Label)
+	assert.Equal(t, "QuoteLegs", byName["legs"].Group.Name)
+}
+
+func TestGoName(t *testing.T) {
+	for in, want := range map[string]string{"birth_day": "BirthDay", "id": "ID", "order_id": "OrderID", "x": "X", "camelCase": "CamelCase"} {
+		assert.Equal(t, want, GoName(in), in)
+	}
+}

@@ -1,0 +1,111 @@
+package flyweight
+
+import (
+	"testing"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBuilderErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func(b *Builder) error
+		want  error
+	}{
+		{"slot out of order", func(b *Builder) error {
+			w := b.BeginRecord(0, 2)
+			w.SetString(1, "b")
+			w.SetString(0, "a")
+			_, err := w.Finish()
+			return err
+		}, ErrBuildOrder},
+		{"slot twice", func(b *Builder) error {
+			w := b.BeginRecord(0, 2)
+			w.SetString(0, "a")
+			w.SetString(0, "a")
+			_, err := w.Finish()
+			return err
+		}, ErrBuildOrder},
+		{"slot beyond table", func(b *Builder) error {
+			w := b.BeginRecord(0, 1)
+			w.SetString(1, "a")
+			_, err := w.Finish()
+			return err
+		}, ErrBuildOrder},
+		{"parent var while group open", func(b *Builder) error {
+			w := b.BeginRecord(0, 2)
+			g := w.BeginGroup(0)
+			w.SetString(1, "a")
+			g.End()
+			_, err := w.Finish()
+			return err
+		}, ErrBuildOrder},
+		{"group never ended", func(b *Builder) error {
+			w := b.BeginRecord(0, 1)
+			g := w.BeginGroup(0)
+			g.Add(0, 0)
+			_, err := w.Finish()
+			return err
+		}, ErrOpenGroup},
+		{"group ended twice", func(b *Builder) error {
+			w := b.BeginRecord(0, 1)
+			g := w.BeginGroup(0)
+			g.End()
+			g.End()
+			_, err := w.Finish()
+			return err
+		}, ErrOpenGroup},
+		{"fixed block too large", func(b *Builder) error {
+			w := b.BeginRecord(70000, 0)
+			_, err := w.Finish()
+			return err
+		}, ErrTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b Builder
+			assert.ErrorIs(t, tc.build(&b), tc.want)
+			assert.ErrorIs(t, b.Err(), tc.want)
+			b.Reset(nil)
+			assert.NoError(t, b.Err(), "Reset clears the error")
+		})
+	}
+}
+
+func TestBuilderAppendsAfterExisting(t *testing.T) {
+	prefix := []byte("HDR")
+	b := NewBuilder(prefix)
+	w := b.BeginRecord(4, 1)
+	w.PutUint32(0, 7)
+	w.SetBytes(0, []byte{1, 2})
+	rec, err := w.Finish()
+	require.NoError(t, err)
+	assert.Equal(t, "HDR", string(b.Bytes()[:3]))
+	assert.Equal(t, b.Len()-3, len(rec))
+	v := NewValidator(Limits{})
+	r, err := v.Record(rec, "M", nil, 0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 2}, r.Var(0))
+}
+
+func TestBuildAndReadAllocs(t *testing.T) {
+	testenv.SkipIfRace(t)
+	buf := make([]byte, 0, 1024)
+	var sink int
+	allocs := testing.AllocsPerRun(200, func() {
+		out := buildSample(t, buf[:0], 4)
+		r, err := validateSample(out, Limits{})
+		if err != nil {
+			panic(err)
+		}
+		sink += len(StringView(r.Var(0)))
+		it := r.Group(1)
+		for e, ok := it.Next(); ok; e, ok = it.Next() {
+			sink += len(e.Var(0))
+		}
+	})
+	assert.Zero(t, allocs)
+	assert.NotZero(t, sink)
+}

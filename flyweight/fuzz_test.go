@@ -1,0 +1,34 @@
+package flyweight
+
+import (
+	"testing"
+)
+
+// FuzzRecord feeds arbitrary bytes to the validator and, when they pass,
+// reads every slot and element: nothing may panic or read out of range,
+// and the element budget holds.
+func FuzzRecord(f *testing.F) {
+	f.Add(buildSample(f, nil, 0))
+	f.Add(buildSample(f, nil, 3))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lim := Limits{MaxElements: 100}
+		r, err := validateSample(b, lim)
+		if err != nil {
+			return
+		}
+		for i := 0; i < r.Slots(); i++ {
+			_ = r.Var(i)
+		}
+		it := r.Group(1)
+		n := 0
+		for e, ok := it.Next(); ok; e, ok = it.Next() {
+			_ = e.Var(0)
+			_, _ = Uint16At(e.Fixed(), 0)
+			n++
+		}
+		if n > 100 {
+			t.Fatalf("%d elements passed a limit of 100", n)
+		}
+	})
+}

@@ -1,0 +1,395 @@
+package flyweight
+
+import "encoding/binary"
+
+const (
+	recordHeaderLen = 4 // u16 fixedLen, u16 slotCount
+	slotLen         = 8 // u32 offset, u32 length
+	elemHeaderLen   = 4 // u32 element length
+	groupHeaderLen  = 4 // u32 element count
+	// minElement is the smallest encoded group element: its length prefix
+	// and an empty record header.
+	minElement = elemHeaderLen + recordHeaderLen
+)
+
+// Record is a validated view of one record (a message or a group element).
+// It is a view into the buffer it was validated from: valid while that
+// buffer is, and never reading outside it. The zero Record is empty: every
+// fixed field reads as absent and every slot as absent.
+type Record struct {
+	b      []byte // the whole record
+	fixed  uint32 // end of the fixed block: 4 + fixedLen (0 in the zero Record)
+	slotsE uint32 // end of the slot table
+	base   int    // offset of b in the wrapped buffer, for error reports
+}
+
+// Fixed returns the fixed block as written. Its length is the writer's
+// fixed block length: fields a newer schema added lie beyond it when an
+// older writer produced the record, and the XAt reads report them absent.
+func (r Record) Fixed() []byte {
+	if r.fixed == 0 {
+		return nil
+	}
+	return r.b[recordHeaderLen:r.fixed:r.fixed]
+}
+
+// Bytes returns the whole record.
+func (r Record) Bytes() []byte { return r.b }
+
+// Slots returns the number of slots the writer wrote.
+func (r Record) Slots() int { return int(r.slotsE-r.fixed) / slotLen }
+
+// Offset returns the offset of the record in the wrapped buffer.
+func (r Record) Offset() int { return r.base }
+
+// FixedOffset returns the offset in the wrapped buffer of byte off of the
+// fixed block, for error reports.
+func (r Record) FixedOffset(off int) int { return r.base + recordHeaderLen + off }
+
+// slot returns the offset and length of slot i; ok is false when the
+// writer did not write slot i.
+func (r Record) slot(i int) (off, n int, ok bool) {
+	if i < 0 || i >= int(r.slotsE-r.fixed)/slotLen {
+		return 0, 0, false
+	}
+	p := int(r.fixed) + i*slotLen
+	s := r.b[p : p+slotLen]
+	return int(binary.LittleEndian.Uint32(s)), int(binary.LittleEndian.Uint32(s[4:])), true
+}
+
+// HasVar reports whether slot i is present (written and not absent).
+func (r Record) HasVar(i int) bool {
+	off, _, ok := r.slot(i)
+	return ok && off != 0
+}
+
+// Var returns the bytes of slot i, or nil when the slot is absent or was
+// not written. The result aliases the wrapped buffer (capacity is clipped,
+// so appending to it copies).
+func (r Record) Var(i int) []byte {
+	if uint(i) >= uint(r.slotsE-r.fixed)/slotLen {
+		return nil
+	}
+	p := int(r.fixed) + i*slotLen
+	s := r.b[p : p+slotLen]
+	off := binary.LittleEndian.Uint32(s)
+	end := uint64(off) + uint64(binary.LittleEndian.Uint32(s[4:]))
+	if off == 0 || end > uint64(len(r.b)) {
+		return nil
+	}
+	return r.b[off:end:end]
+}
+
+// FixedUint8 reads the byte at offset off of the fixed block; ok is false
+// when the writer's fixed block is too short (an older writer).
+func (r Record) FixedUint8(off int) (v uint8, ok bool) {
+	if uint(off) >= uint(r.fixed)-recordHeaderLen || r.fixed == 0 {
+		return 0, false
+	}
+	return r.b[recordHeaderLen+off], true
+}
+
+// FixedUint16 reads a little-endian uint16 at offset off of the fixed
+// block; ok is false when the writer's fixed block is too short.
+func (r Record) FixedUint16(off int) (v uint16, ok bool) {
+	e := uint(off) + recordHeaderLen + 2
+	if uint(off) > uint(r.fixed) || e > uint(r.fixed) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint16(r.b[e-2 : e]), true
+}
+
+// FixedUint32 reads a little-endian uint32 at offset off of the fixed
+// block; ok is false when the writer's fixed block is too short.
+func (r Record) FixedUint32(off int) (v uint32, ok bool) {
+	e := uint(off) + recordHeaderLen + 4
+	if uint(off) > uint(r.fixed) || e > uint(r.fixed) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(r.b[e-4 : e]), true
+}
+
+// FixedUint64 reads a little-endian uint64 at offset off of the fixed
+// block; ok is false when the writer's fixed block is too short.
+func (r Record) FixedUint64(off int) (v uint64, ok bool) {
+	e := uint(off) + recordHeaderLen + 8
+	if uint(off) > uint(r.fixed) || e > uint(r.fixed) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(r.b[e-8 : e]), true
+}
+
+// VarOffset returns the offset in the wrapped buffer of slot i's data, for
+// error reports.
+func (r Record) VarOffset(i int) int {
+	off, _, _ := r.slot(i)
+	return r.base + off
+}
+
+// Group returns an iterator over the elements of the group stored in slot
+// i. An absent slot gives an empty iterator.
+func (r Record) Group(i int) GroupIter {
+	d := r.Var(i)
+	if len(d) < groupHeaderLen {
+		return GroupIter{}
+	}
+	off, _, _ := r.slot(i)
+	return GroupIter{
+		rest: d[groupHeaderLen:],
+		left: int(binary.LittleEndian.Uint32(d)),
+		base: r.base + off + groupHeaderLen,
+	}
+}
+
+// GroupIter iterates over the elements of a group without allocating. It
+// is a view into the wrapped buffer, valid while that buffer is.
+type GroupIter struct {
+	rest []byte
+	left int
+	base int
+}
+
+// Len returns the number of elements not yet returned by Next.
+func (it *GroupIter) Len() int { return it.left }
+
+// Next returns the next element; ok is false when there are no more.
+func (it *GroupIter) Next() (Record, bool) {
+	r, ok, _ := it.next()
+	return r, ok
+}
+
+// next splits off the next element. err is non-nil (and ok false) when the
+// element is malformed; it is only reported by a Validator, as a validated
+// group cannot be malformed.
+func (it *GroupIter) next() (Record, bool, error) {
+	if it.left <= 0 {
+		return Record{}, false, nil
+	}
+	if len(it.rest) < elemHeaderLen {
+		it.left = 0
+		return Record{}, false, ErrShortBuffer
+	}
+	n := binary.LittleEndian.Uint32(it.rest)
+	if uint64(n) > uint64(len(it.rest)-elemHeaderLen) {
+		it.left = 0
+		return Record{}, false, ErrBadLength
+	}
+	eb := it.rest[elemHeaderLen : elemHeaderLen+int(n) : elemHeaderLen+int(n)]
+	base := it.base + elemHeaderLen
+	it.rest = it.rest[elemHeaderLen+int(n):]
+	it.base += elemHeaderLen + int(n)
+	it.left--
+	r, ok := splitRecord(eb)
+	if !ok {
+		it.left = 0
+		return Record{}, false, ErrShortBuffer
+	}
+	r.base = base
+	return r, true, nil
+}
+
+// splitRecord parses a record header without validating slot contents.
+func splitRecord(b []byte) (Record, bool) {
+	if len(b) < recordHeaderLen {
+		return Record{}, false
+	}
+	f := recordHeaderLen + uint32(binary.LittleEndian.Uint16(b))
+	s := f + slotLen*uint32(binary.LittleEndian.Uint16(b[2:])) // at most 4+65535+8*65535: no overflow
+	if uint64(s) > uint64(len(b)) {
+		return Record{}, false
+	}
+	return Record{b: b, fixed: f, slotsE: s}, true
+}
+
+// Failure codes of checkRecord.
+const (
+	okRecord = iota
+	failHeader
+	failAbsentWithLength
+	failBeforeData
+	failOverlap
+	failPastEnd
+)
+
+// checkRecord validates the header and slot table of b. On failure it
+// returns a code, the failing slot and the offset within b to report.
+func checkRecord(b []byte) (r Record, code, slot, at int) {
+	r, ok := splitRecord(b)
+	if !ok {
+		return Record{}, failHeader, 0, 0
+	}
+	cur := uint64(r.slotsE)
+	for p := int(r.fixed); p < int(r.slotsE); p += slotLen {
+		s := b[p : p+slotLen]
+		off := uint64(binary.LittleEndian.Uint32(s))
+		n := uint64(binary.LittleEndian.Uint32(s[4:]))
+		if off == 0 {
+			if n != 0 {
+				return Record{}, failAbsentWithLength, (p - int(r.fixed)) / slotLen, p
+			}
+			continue
+		}
+		if off < cur {
+			if off < uint64(r.slotsE) {
+				return Record{}, failBeforeData, (p - int(r.fixed)) / slotLen, p
+			}
+			return Record{}, failOverlap, (p - int(r.fixed)) / slotLen, p
+		}
+		if off+n > uint64(len(b)) { // both < 2^32: no overflow
+			return Record{}, failPastEnd, (p - int(r.fixed)) / slotLen, int(off)
+		}
+		cur = off + n
+	}
+	return r, okRecord, 0, 0
+}
+
+// recordError builds the error for a checkRecord failure (kept out of the
+// fast path).
+func recordError(msg string, names []string, code, slot, at, base int) error {
+	switch code {
+	case failHeader:
+		return newError(msg, "header", base, ErrShortBuffer)
+	case failAbsentWithLength, failBeforeData:
+		return newError(msg, slotName(names, slot), base+at, ErrBadOffset)
+	case failOverlap:
+		return newError(msg, slotName(names, slot), base+at, ErrOverlap)
+	}
+	return newError(msg, slotName(names, slot), base+at, ErrBadLength)
+}
+
+// WrapRecord validates the header and slot table of a top-level record b
+// (see Validator.Record) without group bookkeeping; generated Wrap
+// functions use it directly for messages and then validate lists and
+// groups with a Validator. msg and names label errors.
+func WrapRecord(b []byte, msg string, names []string) (Record, error) {
+	// The loop of checkRecord, repeated here so the common case is one call.
+	if len(b) < recordHeaderLen {
+		return Record{}, newError(msg, "header", 0, ErrShortBuffer)
+	}
+	f := recordHeaderLen + uint32(binary.LittleEndian.Uint16(b))
+	se := f + slotLen*uint32(binary.LittleEndian.Uint16(b[2:]))
+	if uint64(se) > uint64(len(b)) {
+		return Record{}, newError(msg, "header", 0, ErrShortBuffer)
+	}
+	cur := uint64(se)
+	for p := int(f); p+slotLen <= int(se); p += slotLen {
+		s := b[p : p+slotLen]
+		off := uint64(binary.LittleEndian.Uint32(s))
+		end := off + uint64(binary.LittleEndian.Uint32(s[4:]))
+		if off < cur || end > uint64(len(b)) {
+			if off == 0 && end == 0 {
+				continue // absent
+			}
+			_, code, slot, at := checkRecord(b)
+			return Record{}, recordError(msg, names, code, slot, at, 0)
+		}
+		cur = end
+	}
+	return Record{b: b, fixed: f, slotsE: se}, nil
+}
+
+// Validator checks records once so that accessors need no further checks.
+// It carries the element budget across all groups of one message; use a
+// new Validator (NewValidator) per message. The zero Validator is not
+// ready; it must come from NewValidator.
+type Validator struct {
+	lim      Limits
+	elements int
+}
+
+// NewValidator returns a Validator applying lim (zero fields take the
+// defaults). Negative limits are treated as zero; check them with
+// Limits.Validate where they come from configuration.
+func NewValidator(lim Limits) Validator {
+	if lim.MaxDepth < 0 {
+		lim.MaxDepth = 0
+	}
+	if lim.MaxElements < 0 {
+		lim.MaxElements = 0
+	}
+	return Validator{lim: lim.withDefaults()}
+}
+
+// Record validates the record header and slot table of b: the fixed block
+// and slot table fit, every present slot lies in the data area, slots are
+// forward-only and non-overlapping, and no slot ends past len(b). msg and
+// names (the slot names, by index) label errors. base is the offset of b
+// in the wrapped buffer (0 for a top-level message).
+func (v *Validator) Record(b []byte, msg string, names []string, depth, base int) (Record, error) {
+	if depth > v.lim.MaxDepth {
+		return Record{}, newError(msg, "header", base, ErrTooDeep)
+	}
+	r, code, slot, at := checkRecord(b)
+	if code != okRecord {
+		return Record{}, recordError(msg, names, code, slot, at, base)
+	}
+	r.base = base
+	return r, nil
+}
+
+// List checks that slot i of r holds a whole number of elemSize-byte
+// elements.
+func (v *Validator) List(r Record, msg, field string, i, elemSize int) error {
+	if elemSize > 1 && len(r.Var(i))%elemSize != 0 {
+		return newError(msg, field, r.VarOffset(i), ErrBadLength)
+	}
+	return nil
+}
+
+// Group checks the group header of slot i of r and charges its element
+// count to the message's element budget. Each element must then be passed
+// to Element, and the iterator to EndGroup.
+func (v *Validator) Group(r Record, msg, field string, i int) (GroupIter, error) {
+	if !r.HasVar(i) {
+		return GroupIter{}, nil
+	}
+	d := r.Var(i)
+	if len(d) < groupHeaderLen {
+		return GroupIter{}, newError(msg, field, r.VarOffset(i), ErrShortBuffer)
+	}
+	count := uint64(binary.LittleEndian.Uint32(d))
+	// Every element takes at least minElement bytes, so a count larger
+	// than the bytes allow is rejected before any traversal.
+	if count > uint64((len(d)-groupHeaderLen)/minElement) {
+		return GroupIter{}, newError(msg, field, r.VarOffset(i), ErrBadLength)
+	}
+	if count > uint64(v.lim.MaxElements-v.elements) {
+		return GroupIter{}, newError(msg, field, r.VarOffset(i), ErrTooManyElements)
+	}
+	v.elements += int(count)
+	return r.Group(i), nil
+}
+
+// Element splits off and validates the next element of it as a record at
+// the given depth. ok is false, with a nil error, when it is exhausted.
+func (v *Validator) Element(it *GroupIter, msg string, names []string, depth int) (r Record, ok bool, err error) {
+	base := it.base
+	r, ok, err = it.next()
+	if err != nil {
+		return Record{}, false, newError(msg, "element", base, err)
+	}
+	if !ok {
+		return Record{}, false, nil
+	}
+	r, err = v.Record(r.b, msg, names, depth, r.base)
+	if err != nil {
+		return Record{}, false, err
+	}
+	return r, true, nil
+}
+
+// EndGroup checks that the group's data holds nothing after its last
+// element.
+func (v *Validator) EndGroup(it GroupIter, msg, field string) error {
+	if it.left != 0 || len(it.rest) != 0 {
+		return newError(msg, field, it.base, ErrTrailingData)
+	}
+	return nil
+}
+
+func slotName(names []string, i int) string {
+	if i < len(names) {
+		return names[i]
+	}
+	return "unknown slot"
+}
