@@ -1,0 +1,186 @@
+package frame_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+)
+
+const fuzzMax = 4096
+
+// chunkReader returns data in reads of 1..chunk bytes.
+type chunkReader struct {
+	data  []byte
+	chunk int
+	i     int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	c.i++
+	n := min(len(p), len(c.data), 1+(c.i*7919)%c.chunk)
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func fuzzSeeds(f *testing.F, fr frame.Framing, withIndex bool, idx uint8) {
+	for _, ps := range [][][]byte{
+		{[]byte("hello")},
+		{{}, []byte("a"), bytes.Repeat([]byte("x"), 300)},
+		payloads(10, 3, 40, 1000),
+	} {
+		for _, flags := range []uint16{0, frame.FlagCRC | 0x0300} {
+			wire := encode(f, fr, ps, flags)
+			if withIndex {
+				f.Add(wire, idx, uint8(5))
+			} else {
+				f.Add(wire, uint8(13))
+			}
+		}
+	}
+}
+
+// FuzzReader feeds arbitrary streams to a default-format Reader: no panic,
+// no frame over the maximum, and the frames re-encode to exactly the bytes
+// consumed, which on io.EOF are all of the input.
+func FuzzReader(f *testing.F) {
+	fuzzSeeds(f, frame.Default, false, 0)
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+		p := pool.NewSlabPool(pool.Options{MinSlabSize: 256})
+		r := frame.NewReader(&chunkReader{data: data, chunk: int(chunk) + 1},
+			frame.ReaderOptions{MaxFrameSize: fuzzMax, SlabSize: 512, Pool: p})
+		var re []byte
+		for {
+			fr, err := r.Next()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					require.True(t, bytes.Equal(data, re), "frames add up to the whole stream")
+				} else {
+					require.True(t, errors.Is(err, frame.ErrMalformed) || errors.Is(err, frame.ErrFrameTooLarge) ||
+						errors.Is(err, frame.ErrChecksum) || errors.Is(err, frame.ErrTruncated), "untyped error %v", err)
+					require.True(t, bytes.HasPrefix(data, re), "consumed bytes are a prefix")
+				}
+				break
+			}
+			require.LessOrEqual(t, len(fr.Payload), fuzzMax)
+			require.Equal(t, int(fr.Header.Length), len(fr.Payload))
+			re = frame.AppendHeader(re, fr.Header)
+			re = append(re, fr.Payload...)
+		}
+		require.NoError(t, r.Close())
+		require.Zero(t, p.Stats().SlabsInUse, "every slab returned")
+	})
+}
+
+var fuzzFramings = []frame.Framing{frame.Default, frame.Varint, frame.Fixed32, frame.Lines}
+
+// FuzzFramings reads arbitrary streams with each framing and checks the
+// Reader against splitting the whole input directly: same frames, same
+// error class, no frame over the maximum.
+func FuzzFramings(f *testing.F) {
+	for i, fr := range fuzzFramings {
+		fuzzSeeds(f, fr, true, uint8(i))
+	}
+	f.Add([]byte("GET / HTTP/1.0\r\n\r\n"), uint8(3), uint8(1))
+	f.Add(bytes.Repeat([]byte{0xff}, 12), uint8(1), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, which, chunk uint8) {
+		fr := fuzzFramings[int(which)%len(fuzzFramings)]
+		// Reference: split the whole input at once.
+		var want [][]byte
+		var wantErr error
+		rest := data
+		for len(rest) > 0 {
+			sp, err := fr.Split(rest, fuzzMax)
+			if err != nil {
+				var fe *frame.Error
+				require.ErrorAs(t, err, &fe, "Split errors are *frame.Error")
+				wantErr = fe.Err
+				break
+			}
+			if sp.Kind == frame.NeedMore {
+				wantErr = frame.ErrTruncated
+				break
+			}
+			require.Equal(t, frame.Complete, sp.Kind)
+			require.LessOrEqual(t, sp.N, len(rest))
+			require.LessOrEqual(t, sp.Len, fuzzMax)
+			want = append(want, rest[sp.Off:sp.Off+sp.Len])
+			rest = rest[sp.N:]
+		}
+		r := frame.NewReader(&chunkReader{data: data, chunk: int(chunk) + 1},
+			frame.ReaderOptions{Framing: fr, MaxFrameSize: fuzzMax, SlabSize: 256})
+		defer r.Close()
+		var got [][]byte
+		for {
+			f, err := r.Next()
+			if err != nil {
+				if wantErr == nil {
+					require.ErrorIs(t, err, io.EOF)
+				} else {
+					require.ErrorIs(t, err, wantErr)
+				}
+				break
+			}
+			require.LessOrEqual(t, len(f.Payload), fuzzMax)
+			got = append(got, append([]byte{}, f.Payload...))
+		}
+		require.Equal(t, len(want), len(got))
+		for i := range want {
+			require.Equal(t, want[i], got[i])
+		}
+	})
+}
+
+// FuzzRoundTrip writes arbitrary payloads with each framing and reads them
+// back: what the Writer accepts, the Reader returns unchanged.
+func FuzzRoundTrip(f *testing.F) {
+	f.Add([]byte("hello\x00world"), uint8(0), uint8(3))
+	f.Add([]byte("line one\nline two\r"), uint8(3), uint8(4))
+	f.Add(bytes.Repeat([]byte{0x80}, 300), uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, which, cut uint8) {
+		fr := fuzzFramings[int(which)%len(fuzzFramings)]
+		// Payloads: data split at every byte equal to cut.
+		var ps [][]byte
+		for _, p := range bytes.Split(data, []byte{cut}) {
+			if len(p) <= fuzzMax {
+				ps = append(ps, p)
+			}
+		}
+		var buf bytes.Buffer
+		w := frame.NewWriter(&buf, frame.WriterOptions{Framing: fr, MaxFrameSize: fuzzMax})
+		var accepted [][]byte
+		for _, p := range ps {
+			err := w.WriteFrame(frame.Header{Flags: frame.FlagCRC, Stream: uint32(len(p))}, p)
+			if err != nil {
+				require.ErrorIs(t, err, frame.ErrLineBreak)
+				continue
+			}
+			accepted = append(accepted, p)
+		}
+		require.NoError(t, w.Flush())
+		r := frame.NewReader(iotestHalf(&buf), frame.ReaderOptions{Framing: fr, MaxFrameSize: fuzzMax, SlabSize: 256})
+		defer r.Close()
+		got, _, err := readAll(r)
+		require.ErrorIs(t, err, io.EOF)
+		require.Equal(t, len(accepted), len(got))
+		for i := range got {
+			require.Equal(t, accepted[i], got[i])
+		}
+	})
+}
+
+func iotestHalf(r io.Reader) io.Reader { return &chunkReader{data: readAllBytes(r), chunk: 97} }
+
+func readAllBytes(r io.Reader) []byte {
+	b, _ := io.ReadAll(r)
+	return b
+}

@@ -1,0 +1,327 @@
+package frame
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/protosocket-go/protosocket/pool"
+)
+
+// DefaultSlabSize is the default ReaderOptions.SlabSize.
+const DefaultSlabSize = 32 << 10
+
+// maxEmptyReads is how many (0, nil) reads in a row a Reader tolerates
+// before failing with io.ErrNoProgress.
+const maxEmptyReads = 100
+
+// ReaderOptions configures a Reader. The zero value is valid: the default
+// format, 4 MiB maximum payload, 32 KiB slabs from the default pool.
+type ReaderOptions struct {
+	// Framing splits the stream into frames. Nil means Default.
+	Framing Framing
+	// MaxFrameSize is the largest payload accepted, checked before any
+	// memory is taken for the frame. Zero means DefaultMaxFrameSize; at
+	// most HardMaxFrameSize.
+	MaxFrameSize int
+	// SlabSize is the size of the slab taken for each batch of reads; a
+	// frame larger than it gets a slab of its own size. Zero means
+	// DefaultSlabSize.
+	SlabSize int
+	// Pool supplies the slabs. Nil means pool.Default().
+	Pool *pool.SlabPool
+}
+
+func (o *ReaderOptions) ensureDefaults() {
+	if o.Framing == nil {
+		o.Framing = Default
+	}
+	if o.MaxFrameSize == 0 {
+		o.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if o.SlabSize == 0 {
+		o.SlabSize = DefaultSlabSize
+	}
+	if o.Pool == nil {
+		o.Pool = pool.Default()
+	}
+}
+
+// Validate reports the first bad field as an *OptionError (matching
+// ErrInvalidOptions). Zero fields are valid: they mean the defaults.
+func (o ReaderOptions) Validate() error {
+	o.ensureDefaults()
+	return validateSizes(o.MaxFrameSize, o.SlabSize)
+}
+
+func validateSizes(maxFrame, slab int) error {
+	if maxFrame < 0 || maxFrame > HardMaxFrameSize {
+		return &OptionError{"MaxFrameSize", int64(maxFrame), fmt.Sprintf("must be in [1, %d]", HardMaxFrameSize)}
+	}
+	if slab < 0 || slab > HardMaxFrameSize {
+		return &OptionError{"SlabSize", int64(slab), fmt.Sprintf("must be in [1, %d]", HardMaxFrameSize)}
+	}
+	return nil
+}
+
+// Frame is one frame yielded by Reader.Next.
+//
+// Payload is a view into the Reader's pooled slab, not a copy. It is valid
+// until the next call to Next (or Close) unless you call Retain; then it
+// stays valid until the matching Release. A retained frame keeps its whole
+// slab alive, so release it promptly or copy what you need. Under the
+// psdebug build tag a Payload used past its lifetime reads as poison
+// (pool.Poisoned) and Retain/Release after it panic.
+type Frame struct {
+	Header  Header // the parsed header; only Length for other framings
+	Payload []byte // valid until the next Next unless retained
+	slab    *pool.Slab
+}
+
+// Retain keeps Payload valid past the next call to Next, until Release.
+// Call it before Next is called again.
+func (f Frame) Retain() {
+	if f.slab != nil {
+		f.slab.Retain()
+	}
+}
+
+// Release ends a Retain. Payload must not be used afterwards.
+func (f Frame) Release() {
+	if f.slab != nil {
+		f.slab.Release()
+	}
+}
+
+// ReaderStats are a Reader's counters.
+type ReaderStats struct {
+	Frames uint64 // frames returned by Next
+	Bytes  uint64 // bytes read from the source
+	Reads  uint64 // Read calls on the source
+}
+
+// Reader splits a byte stream into frames. It reads into pooled slabs and
+// returns frames as views into them: many frames per read, no copy and no
+// allocation per frame. A frame that straddles the end of a slab moves only
+// its partial tail to a new slab (one of its own size if it is larger than
+// SlabSize). The length of a frame is checked against MaxFrameSize before
+// any memory is taken for it.
+//
+// When no partial frame is buffered the Reader holds no slab. If the
+// source implements syscall.Conn (TCP and Unix connections), Next waits for
+// readability with no buffer at all before taking a slab, so an idle
+// connection costs no read memory; read deadlines still apply. Other
+// sources (TLS, net.Pipe) are read into a slab taken before the Read.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	src      io.Reader
+	rc       syscall.RawConn // non-nil: wait for readability before taking a slab
+	framing  Framing
+	pool     *pool.SlabPool
+	max      int
+	slabSize int
+	limit    int // largest frame in bytes: max + framing overhead
+
+	slab    *pool.Slab
+	buf     []byte // slab.Bytes()
+	rd, wr  int    // unconsumed bytes are buf[rd:wr]
+	off     int64  // stream offset of buf[rd]
+	pending error  // read error to report once buffered data is used
+	err     error  // sticky error
+	empty   int    // consecutive (0, nil) reads
+
+	peekFn  func(uintptr) bool // r.peek, bound once
+	peekBuf [1]byte
+	peekErr error
+
+	frames atomic.Uint64
+	bytes  atomic.Uint64
+	reads  atomic.Uint64
+}
+
+// NewReader returns a Reader of frames from src. It panics with the
+// *OptionError if opts.Validate fails; validate user-supplied values first.
+func NewReader(src io.Reader, opts ReaderOptions) *Reader {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
+	opts.ensureDefaults()
+	r := &Reader{
+		src:      src,
+		framing:  opts.Framing,
+		pool:     opts.Pool,
+		max:      opts.MaxFrameSize,
+		slabSize: opts.SlabSize,
+		limit:    opts.MaxFrameSize + opts.Framing.Overhead(),
+	}
+	r.rc = rawConn(src)
+	if r.rc != nil {
+		r.peekFn = r.peek
+	}
+	return r
+}
+
+// Next returns the next frame. Its Payload is valid until the next call to
+// Next unless retained (see Frame).
+//
+// At a clean end of stream between frames Next returns io.EOF. Framing
+// errors are *Error values matching ErrMalformed, ErrFrameTooLarge,
+// ErrChecksum, or ErrTruncated (which matches io.ErrUnexpectedEOF) for a
+// stream that ends mid-frame; they and io.EOF are sticky. Other errors from
+// the source (a read deadline, for instance) are returned as they are and
+// leave the Reader intact, so Next may be called again.
+func (r *Reader) Next() (Frame, error) {
+	if r.err != nil {
+		return Frame{}, r.err
+	}
+	for {
+		need := 1
+		if avail := r.wr - r.rd; avail > 0 {
+			sp, err := r.framing.Split(r.buf[r.rd:r.wr], r.max)
+			if err != nil {
+				return Frame{}, r.fail(err)
+			}
+			switch {
+			case sp.Kind == Complete && sp.N > 0 && sp.N <= avail && sp.Off >= 0 && sp.Len >= 0 &&
+				sp.Len <= r.max && sp.Off <= sp.N-sp.Len:
+				start := r.rd + sp.Off
+				f := Frame{Header: sp.Header, Payload: r.buf[start : start+sp.Len : start+sp.Len], slab: r.slab}
+				r.rd += sp.N
+				r.off += int64(sp.N)
+				r.frames.Add(1)
+				return f, nil
+			case sp.Kind == Skip && sp.N > 0 && sp.N <= avail:
+				r.rd += sp.N
+				r.off += int64(sp.N)
+				continue
+			case sp.Kind == NeedMore && sp.N > 0 && sp.N <= r.limit-avail:
+				need = sp.N
+			default:
+				return Frame{}, r.fail(newError(ErrMalformed, "framing returned an impossible split (kind %d, n %d, off %d, len %d) for %d buffered bytes",
+					sp.Kind, sp.N, sp.Off, sp.Len, avail))
+			}
+		} else if r.slab != nil {
+			r.releaseSlab() // nothing buffered: hold no memory
+		}
+		if err := r.pending; err != nil {
+			r.pending = nil
+			if err == io.EOF {
+				if r.wr > r.rd {
+					return Frame{}, r.fail(newError(ErrTruncated, "%d bytes of an unfinished frame buffered", r.wr-r.rd))
+				}
+				r.err = io.EOF
+			}
+			return Frame{}, err
+		}
+		if err := r.fill(need); err != nil {
+			return Frame{}, err
+		}
+	}
+}
+
+// fail records a framing error (with its stream offset) as sticky and
+// releases the slab.
+func (r *Reader) fail(err error) error {
+	var fe *Error
+	if errors.As(err, &fe) && fe.Offset < 0 {
+		fe.Offset = r.off
+	}
+	r.err = err
+	if r.slab != nil {
+		r.releaseSlab() // the stream is dead: hold no memory
+	}
+	return err
+}
+
+// fill makes room for at least need more bytes and reads once. A read
+// error is kept in r.pending; the returned error is one from waiting.
+func (r *Reader) fill(need int) error {
+	buffered := r.wr - r.rd
+	switch {
+	case r.slab == nil:
+		if r.rc != nil {
+			if err := r.rc.Read(r.peekFn); err != nil {
+				return err
+			}
+			if r.peekErr == syscall.ENOTSOCK {
+				r.rc = nil // not a socket: plain reads from now on
+			}
+			r.peekErr = nil
+		}
+		r.acquire(max(r.slabSize, need))
+	case len(r.buf)-r.wr < need:
+		size := max(r.slabSize, buffered+need)
+		if buffered > r.slabSize/2 {
+			size = max(size, 2*buffered) // unknown final size (lines): grow geometrically
+		}
+		size = min(size, max(r.limit, buffered+need))
+		if !pool.Debug && r.slab.Refs() == 1 && len(r.buf) >= buffered+need {
+			// Nobody retained a frame of this slab: move the tail to its start.
+			copy(r.buf, r.buf[r.rd:r.wr])
+		} else {
+			old, tail := r.slab, r.buf[r.rd:r.wr]
+			r.acquire(size)
+			copy(r.buf, tail)
+			old.Release()
+		}
+		r.rd, r.wr = 0, buffered
+	}
+	n, err := r.src.Read(r.buf[r.wr:])
+	r.reads.Add(1)
+	if n < 0 || n > len(r.buf)-r.wr {
+		n, err = 0, fmt.Errorf("frame: source Read returned invalid count %d", n)
+	}
+	r.wr += n
+	r.bytes.Add(uint64(n))
+	switch {
+	case err != nil:
+		r.pending = err
+	case n == 0:
+		if r.empty++; r.empty >= maxEmptyReads {
+			r.pending = io.ErrNoProgress
+		}
+	default:
+		r.empty = 0
+	}
+	return nil
+}
+
+func (r *Reader) acquire(size int) {
+	r.slab = r.pool.Get(size)
+	r.buf = r.slab.Bytes()
+	r.rd, r.wr = 0, 0
+}
+
+func (r *Reader) releaseSlab() {
+	r.slab.Release()
+	r.slab, r.buf = nil, nil
+	r.rd, r.wr = 0, 0
+}
+
+// Buffered returns the number of bytes read but not yet returned as frames.
+func (r *Reader) Buffered() int { return r.wr - r.rd }
+
+// HoldsSlab reports whether the Reader currently holds a slab (it does only
+// while a partial frame or unreturned frames are buffered).
+func (r *Reader) HoldsSlab() bool { return r.slab != nil }
+
+// Stats returns the Reader's counters; safe to call from any goroutine.
+func (r *Reader) Stats() ReaderStats {
+	return ReaderStats{Frames: r.frames.Load(), Bytes: r.bytes.Load(), Reads: r.reads.Load()}
+}
+
+// Close releases the slab the Reader holds (frames not retained become
+// invalid) and makes Next return ErrClosed. It does not close the source;
+// to interrupt a blocked Next, close the source or set a read deadline.
+// It must not be called concurrently with Next.
+func (r *Reader) Close() error {
+	if r.slab != nil {
+		r.releaseSlab()
+	}
+	r.pending = nil
+	r.err = ErrClosed
+	return nil
+}
