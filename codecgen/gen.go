@@ -58,7 +58,7 @@ func Generate(s *Schema) ([]byte, error) {
 	body := g.buf.Bytes()
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "%s\n// source: %s\n\npackage %s\n\nimport (\n", Header, filepath.Base(s.Path), s.Package)
-	for _, imp := range []string{"fmt", "math", "strconv", "strings", "unicode/utf8"} {
+	for _, imp := range []string{"encoding/binary", "fmt", "math", "strconv", "strings", "unicode/utf8"} {
 		if bytes.Contains(body, []byte(filepath.Base(imp)+".")) {
 			fmt.Fprintf(&out, "%q\n", imp)
 		}
@@ -265,33 +265,69 @@ func records(r *Record) []*Record {
 	return out
 }
 
+// maxUnrolled is the most slots a generated Wrap checks inline; records
+// with more slots take the generic flyweight.WrapRecord path.
+const maxUnrolled = 8
+
 func (g *gen) message(m *Record) {
 	g.p("// %sTypeID is the message type id of %s, for dispatch on a frame header's\n// message type field.\nconst %sTypeID uint32 = %d\n", m.Name, m.Name, m.Name, m.TypeID)
 	n := m.Name
-	deep := "_ = lim // no lists or groups to validate"
-	wrapBody := fmt.Sprintf("r, err := flyweight.WrapRecord(b, %q, %sSlots)\nreturn %s{r: r}, err", n, lowerFirst(n), n)
-	if needsDeep(m) {
-		wrapBody = fmt.Sprintf("return Wrap%sLimits(b, flyweight.Limits{})", n)
-		deep = fmt.Sprintf("v := flyweight.NewValidator(lim)\nif err := validate%s(&v, r, 0); err != nil {\nreturn %s{}, err\n}", n, n)
-	}
+	fe, se := 4+m.FixedLen, 4+m.FixedLen+8*m.Slots
 	g.p(`// Wrap%s validates b as a %s with the default flyweight.Limits and returns
 // a reader over it. The reader is a view into b: valid while b is, and never
 // reading outside it. Errors are *flyweight.Error values wrapping a
-// flyweight sentinel (errors.Is(err, flyweight.ErrBadLength), ...).
-func Wrap%s(b []byte) (%s, error) { %s }
-
-// Wrap%sLimits is Wrap%s with explicit limits on nesting depth and the total
+// flyweight sentinel (errors.Is(err, flyweight.ErrBadLength), ...).`, n, n)
+	if needsDeep(m) || m.Slots > maxUnrolled {
+		if needsDeep(m) {
+			g.p("func Wrap%s(b []byte) (%s, error) { return Wrap%sLimits(b, flyweight.Limits{}) }\n", n, n, n)
+		} else {
+			g.p("func Wrap%s(b []byte) (%s, error) { return wrap%sSlow(b) }\n", n, n, n)
+		}
+	} else {
+		// The fast path: a writer of this schema version (same fixed block
+		// length and slot count), its slot table checked inline at constant
+		// offsets. Any other layout (older or newer writers, or an error to
+		// report) goes through the generic check.
+		g.p("func Wrap%s(b []byte) (%s, error) {", n, n)
+		g.p("if len(b) >= %d && binary.LittleEndian.Uint32(b) == %#08x { // fixedLen %d, slotCount %d", se, m.FixedLen|m.Slots<<16, m.FixedLen, m.Slots)
+		if m.Slots > 0 {
+			g.p("s, n, cur := b[%d:%d], uint64(len(b)), uint64(%d)", fe, se, se)
+			for i := 0; i < m.Slots; i++ {
+				g.p("if o, e := uint64(binary.LittleEndian.Uint32(s[%d:])), uint64(binary.LittleEndian.Uint32(s[%d:])); o >= cur && o+e <= n {\ncur = o + e\n} else if o|e != 0 {\nreturn wrap%sSlow(b)\n}", 8*i, 8*i+4, n)
+			}
+			g.p("_ = cur")
+		}
+		g.p("return %s{b: b[:%d:len(b)], ns: %d}, nil\n}\nreturn wrap%sSlow(b)\n}\n", n, fe, m.Slots, n)
+	}
+	g.p(`// Wrap%sLimits is Wrap%s with explicit limits on nesting depth and the total
 // number of group elements.
-func Wrap%sLimits(b []byte, lim flyweight.Limits) (%s, error) {
+func Wrap%sLimits(b []byte, lim flyweight.Limits) (%s, error) {`, n, n, n, n)
+	if needsDeep(m) {
+		g.p(`r, err := flyweight.WrapRecord(b, %q, %sSlots)
+	if err != nil {
+		return %s{}, err
+	}
+	v := flyweight.NewValidator(lim)
+	if err := validate%s(&v, r, 0); err != nil {
+		return %s{}, err
+	}
+	return %sFromRecord(r), nil
+}
+`, n, lowerFirst(n), n, n, n, lowerFirst(n))
+	} else {
+		g.p("_ = lim // no lists or groups to validate\nreturn Wrap%s(b)\n}\n", n)
+		g.p(`// wrap%s is the generic path of Wrap%s: any writer's layout, and the
+// errors.
+func wrap%sSlow(b []byte) (%s, error) {
 	r, err := flyweight.WrapRecord(b, %q, %sSlots)
 	if err != nil {
 		return %s{}, err
 	}
-	%s
-	return %s{r: r}, nil
+	return %sFromRecord(r), nil
 }
-
-// Build%s begins a %s at the end of b's buffer. Set its fields, then call
+`, n+"Slow", n, n, n, n, lowerFirst(n), n, lowerFirst(n))
+	}
+	g.p(`// Build%s begins a %s at the end of b's buffer. Set its fields, then call
 // Finish.
 func Build%s(b *flyweight.Builder) %sBuilder {
 	p := %sBuilder{w: b.BeginRecord(%d, %d)}
@@ -313,7 +349,7 @@ func (v *%sValue) AppendTo(dst []byte) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-`, n, n, n, n, wrapBody, n, n, n, n, n, lowerFirst(n), n, deep, n, n, n, n, n, n, m.FixedLen, m.Slots, n, n, n, n, n)
+`, n, n, n, n, n, m.FixedLen, m.Slots, n, n, n, n, n)
 	for _, r := range records(m) {
 		g.record(r)
 	}
@@ -329,7 +365,23 @@ func (g *gen) record(r *Record) {
 	g.doc(r.Doc, n+" is "+kind+".")
 	g.p("//\n// %s is a read-only view into a validated buffer: valid while that buffer is.", n)
 	g.p("// Accessors never fail: fields an older writer did not send read as their\n// default (zero unless the schema says otherwise) or as absent.")
-	g.p("type %s struct{ r flyweight.Record }\n", n)
+	baseField := ""
+	if !r.IsMessage {
+		baseField = "\nbase int // offset of the record in the wrapped message, for error reports"
+	}
+	fixedOff, slotOff := "4 + off", "o"
+	if !r.IsMessage {
+		fixedOff, slotOff = "m.base + 4 + off", "m.base + o"
+	}
+	g.p(`type %s struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote%s
+}
+`, n, baseField)
 	var names []string
 	for _, f := range r.Fields {
 		if !f.Type.IsFixed() {
@@ -337,7 +389,64 @@ func (g *gen) record(r *Record) {
 		}
 	}
 	g.p("var %sSlots = []string{%s}\n", lowerFirst(n), strings.Join(names, ", "))
-	g.p("// Bytes returns the encoded record.\nfunc (m %s) Bytes() []byte { return m.r.Bytes() }\n", n)
+	baseInit := ""
+	if !r.IsMessage {
+		baseInit = ", base: r.Offset()"
+	}
+	g.p(`// %sFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func %sFromRecord(r flyweight.Record) %s {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return %s{}
+	}
+	return %s{b: b[:fe:len(b)], ns: uint32(r.Slots())%s}
+}
+`, lowerFirst(n), lowerFirst(n), n, n, n, baseInit)
+	g.p("// Bytes returns the encoded record.\nfunc (m %s) Bytes() []byte { return m.b[:cap(m.b)] }\n", n)
+	g.p(`// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m %s) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m %s) fixedOffset(off int) int { return %s }
+`, n, n, fixedOff)
+	if r.Slots > 0 {
+		g.p(`// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m %s) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m %s) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m %s) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return %s
+}
+`, n, n, n, slotOff)
+	}
 
 	// Structural validation (called by Wrap).
 	g.p("func validate%s(v *flyweight.Validator, r flyweight.Record, depth int) error {", n)
@@ -391,6 +500,10 @@ func defaultLit(f *Field) string {
 
 func (g *gen) accessor(r *Record, f *Field) {
 	n, fn, t := r.Name, f.GoName, f.Type
+	base := "o"
+	if !r.IsMessage {
+		base = "m.base+o"
+	}
 	doc := f.Doc
 	if doc == "" {
 		doc = fmt.Sprintf("%s returns field %s.", fn, f.Name)
@@ -403,7 +516,7 @@ func (g *gen) accessor(r *Record, f *Field) {
 		sz := t.Size()
 		if f.Optional {
 			g.doc(doc+since+"\n\nok is false when the field is absent.", "")
-			g.p("func (m %s) %s() (v %s, ok bool) {\nf := m.r.Fixed()\nif len(f) < %d || f[%d] == 0 {\nreturn v, false\n}", n, fn, goType(t), f.Offset+1+sz, f.Offset)
+			g.p("func (m %s) %s() (v %s, ok bool) {\nf := m.fixed()\nif len(f) < %d || f[%d] == 0 {\nreturn v, false\n}", n, fn, goType(t), f.Offset+1+sz, f.Offset)
 			g.read(t, "v", "f", strconv.Itoa(f.Offset+1))
 			g.p("return v, true\n}\n")
 			return
@@ -424,10 +537,17 @@ func (g *gen) accessor(r *Record, f *Field) {
 					def = "false"
 				}
 			}
-			g.p("func (m %s) %s() %s {\nif x, ok := m.r.FixedUint%d(%d); ok {\nreturn %s\n}\nreturn %s\n}\n", n, fn, goType(t), 8*sz, f.Offset, fromBits(t, "x"), def)
+			// One comparison against the writer's fixed block length makes
+			// the constant-offset read provably in bounds.
+			lo, hi := 4+f.Offset, 4+f.Offset+sz
+			x := fmt.Sprintf("binary.LittleEndian.Uint%d(m.b[%d:%d])", 8*sz, lo, hi)
+			if sz == 1 {
+				x = fmt.Sprintf("m.b[%d]", lo)
+			}
+			g.p("func (m %s) %s() %s {\nif len(m.b) < %d {\nreturn %s\n}\nreturn %s\n}\n", n, fn, goType(t), hi, def, fromBits(t, x))
 			return
 		}
-		g.p("func (m %s) %s() (v %s) {\nf := m.r.Fixed()\nif len(f) < %d {\nreturn %s\n}", n, fn, goType(t), f.Offset+sz, def)
+		g.p("func (m %s) %s() (v %s) {\nf := m.fixed()\nif len(f) < %d {\nreturn %s\n}", n, fn, goType(t), f.Offset+sz, def)
 		g.read(t, "v", "f", strconv.Itoa(f.Offset))
 		g.p("return v\n}\n")
 		return
@@ -436,39 +556,39 @@ func (g *gen) accessor(r *Record, f *Field) {
 		since += "; records from older writers read it as empty."
 	}
 	if f.Optional {
-		g.p("// Has%s reports whether field %s is present.\nfunc (m %s) Has%s() bool { return m.r.HasVar(%d) }\n", fn, f.Name, n, fn, f.Slot)
+		g.p("// Has%s reports whether field %s is present.\nfunc (m %s) Has%s() bool {\n_, o := m.slot(%d)\nreturn o != 0\n}\n", fn, f.Name, n, fn, f.Slot)
 	}
 	switch t.Kind {
 	case KString:
 		g.doc(doc+since+"\n\nThe result is a copy; see "+fn+"View for a zero-copy view.", "")
-		g.p("func (m %s) %s() string { return string(m.r.Var(%d)) }\n", n, fn, f.Slot)
-		g.p("// %sView returns field %s without copying: the string aliases the buffer\n// and is valid only while it is; copy it (or use %s) to keep it.\nfunc (m %s) %sView() string { return flyweight.StringView(m.r.Var(%d)) }\n", fn, f.Name, fn, n, fn, f.Slot)
-		g.p("// %sBytes returns field %s as a view into the buffer, valid while it is.\nfunc (m %s) %sBytes() []byte { return m.r.Var(%d) }\n", fn, f.Name, n, fn, f.Slot)
+		g.p("func (m %s) %s() string { return string(m.data(%d)) }\n", n, fn, f.Slot)
+		g.p("// %sView returns field %s without copying: the string aliases the buffer\n// and is valid only while it is; copy it (or use %s) to keep it.\nfunc (m %s) %sView() string { return flyweight.StringView(m.data(%d)) }\n", fn, f.Name, fn, n, fn, f.Slot)
+		g.p("// %sBytes returns field %s as a view into the buffer, valid while it is.\nfunc (m %s) %sBytes() []byte { return m.data(%d) }\n", fn, f.Name, n, fn, f.Slot)
 	case KBytes:
 		g.doc(doc+since+"\n\nThe result is a view into the buffer, valid while it is; copy it to keep it.", "")
-		g.p("func (m %s) %s() []byte { return m.r.Var(%d) }\n", n, fn, f.Slot)
+		g.p("func (m %s) %s() []byte { return m.data(%d) }\n", n, fn, f.Slot)
 	case KList:
 		et, sz := goType(t.Elem), t.Elem.Size()
 		sc := scalarOf(t.Elem.Kind)
-		g.p("// %sLen returns the number of elements of list %s.\nfunc (m %s) %sLen() int { return len(m.r.Var(%d)) / %d }\n", fn, f.Name, n, fn, f.Slot, sz)
+		g.p("// %sLen returns the number of elements of list %s.\nfunc (m %s) %sLen() int { return len(m.data(%d)) / %d }\n", fn, f.Name, n, fn, f.Slot, sz)
 		g.doc(fmt.Sprintf("%sAt returns element i of list %s, or the zero value when i is out of range.%s", fn, f.Name, since), "")
-		g.p("func (m %s) %sAt(i int) (v %s) {\nb := m.r.Var(%d)\nif i < 0 || i >= len(b)/%d {\nreturn v\n}\nv, _ = flyweight.%s(b, i*%d)\nreturn v\n}\n", n, fn, et, f.Slot, sz, sc.read, sz)
-		g.p("// Append%s appends the elements of list %s to dst.\nfunc (m %s) Append%s(dst %s) %s {\nb := m.r.Var(%d)\nfor o := 0; o+%d <= len(b); o += %d {\nv, _ := flyweight.%s(b, o)\ndst = append(dst, v)\n}\nreturn dst\n}\n",
+		g.p("func (m %s) %sAt(i int) (v %s) {\nb := m.data(%d)\nif i < 0 || i >= len(b)/%d {\nreturn v\n}\nv, _ = flyweight.%s(b, i*%d)\nreturn v\n}\n", n, fn, et, f.Slot, sz, sc.read, sz)
+		g.p("// Append%s appends the elements of list %s to dst.\nfunc (m %s) Append%s(dst %s) %s {\nb := m.data(%d)\nfor o := 0; o+%d <= len(b); o += %d {\nv, _ := flyweight.%s(b, o)\ndst = append(dst, v)\n}\nreturn dst\n}\n",
 			fn, f.Name, n, fn, goType(t), goType(t), f.Slot, sz, sz, sc.read)
 	case KGroup:
 		gn := f.Group.Name
 		g.doc(doc+since+"\n\nThe iterator allocates nothing and yields views valid while the buffer is.", "")
-		g.p("func (m %s) %s() %sIter { return %sIter{it: m.r.Group(%d)} }\n", n, fn, gn, gn, f.Slot)
+		g.p("func (m %s) %s() %sIter {\nd, o := m.slot(%d)\nreturn %sIter{it: flyweight.NewGroupIter(d, %s)}\n}\n", n, fn, gn, f.Slot, gn, base)
 		g.p("// %sIter iterates over the elements of group %s.\ntype %sIter struct{ it flyweight.GroupIter }\n", gn, f.Group.Label, gn)
 		g.p("// Len returns the number of elements not yet returned by Next.\nfunc (it *%sIter) Len() int { return it.it.Len() }\n", gn)
-		g.p("// Next returns the next element; ok is false after the last one.\nfunc (it *%sIter) Next() (%s, bool) {\nr, ok := it.it.Next()\nreturn %s{r: r}, ok\n}\n", gn, gn, gn)
+		g.p("// Next returns the next element; ok is false after the last one.\nfunc (it *%sIter) Next() (%s, bool) {\nr, ok := it.it.Next()\nreturn %sFromRecord(r), ok\n}\n", gn, gn, lowerFirst(gn))
 	}
 }
 
 func (g *gen) validate(r *Record) {
 	n := r.Name
 	g.p("// Validate checks field values that Wrap does not: bools are 0 or 1, enums\n// are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it\n// recurses into groups. Errors are *flyweight.Error values.")
-	g.p("func (m %s) Validate() error {\nf := m.r.Fixed()\n_ = f", n)
+	g.p("func (m %s) Validate() error {\nf := m.fixed()\n_ = f", n)
 	for _, f := range r.Fields {
 		t := f.Type
 		switch {
@@ -480,12 +600,12 @@ func (g *gen) validate(r *Record) {
 				off++
 			}
 			g.p("if %s {", cond)
-			g.check(t, "f", strconv.Itoa(off), fmt.Sprintf("m.r.FixedOffset(%d)", off), strconv.Quote(r.Label), strconv.Quote(f.Name))
+			g.check(t, "f", strconv.Itoa(off), fmt.Sprintf("m.fixedOffset(%d)", off), strconv.Quote(r.Label), strconv.Quote(f.Name))
 			g.p("}")
 		case t.Kind == KString:
-			g.p("if !utf8.Valid(m.r.Var(%d)) {\nreturn flyweight.NewError(%q, %q, m.r.VarOffset(%d), flyweight.ErrInvalidUTF8)\n}", f.Slot, r.Label, f.Name, f.Slot)
+			g.p("if !utf8.Valid(m.data(%d)) {\nreturn flyweight.NewError(%q, %q, m.slotOffset(%d), flyweight.ErrInvalidUTF8)\n}", f.Slot, r.Label, f.Name, f.Slot)
 		case t.Kind == KList && t.Elem.Kind == KBool:
-			g.p("for i, c := range m.r.Var(%d) {\nif c > 1 {\nreturn flyweight.NewError(%q, %q, m.r.VarOffset(%d)+i, flyweight.ErrInvalidBool)\n}\n}", f.Slot, r.Label, f.Name, f.Slot)
+			g.p("for i, c := range m.data(%d) {\nif c > 1 {\nreturn flyweight.NewError(%q, %q, m.slotOffset(%d)+i, flyweight.ErrInvalidBool)\n}\n}", f.Slot, r.Label, f.Name, f.Slot)
 		case t.Kind == KGroup:
 			g.p("for it := m.%s(); ; {\ne, ok := it.Next()\nif !ok {\nbreak\n}\nif err := e.Validate(); err != nil {\nreturn err\n}\n}", f.GoName)
 		}
@@ -599,6 +719,21 @@ func (g *gen) builder(r *Record) {
 		case t.IsFixed():
 			g.p("// Set%s sets field %s.\nfunc (p *%sBuilder) Set%s(v %s) {", fn, f.Name, n, fn, goType(t))
 			off := f.Offset
+			if k := underlying(t); k.IsScalar() && !f.Optional {
+				// A constant-offset store after one length check.
+				sz := t.Size()
+				g.p("if f := p.w.Fixed(); len(f) >= %d {", off+sz)
+				switch {
+				case k == KBool:
+					g.p("var x uint8\nif v {\nx = 1\n}\nf[%d] = x", off)
+				case sz == 1:
+					g.p("f[%d] = %s", off, toBits(t, "v"))
+				default:
+					g.p("binary.LittleEndian.PutUint%d(f[%d:%d], %s)", 8*sz, off, off+sz, toBits(t, "v"))
+				}
+				g.p("}\n}\n")
+				continue
+			}
 			if f.Optional {
 				g.p("p.w.PutUint8(%d, 1)", off)
 				off++
@@ -642,4 +777,17 @@ func fromBits(t *Type, x string) string {
 		return x
 	}
 	return goType(t) + "(" + x + ")"
+}
+
+// toBits converts v, a value of scalar, enum or bit set type t (not bool),
+// to the unsigned integer of its size that encodes it.
+func toBits(t *Type, v string) string {
+	k := underlying(t)
+	switch k {
+	case KFloat32:
+		return "math.Float32bits(" + v + ")"
+	case KFloat64:
+		return "math.Float64bits(" + v + ")"
+	}
+	return fmt.Sprintf("uint%d(%s)", 8*t.Size(), v)
 }

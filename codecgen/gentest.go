@@ -23,7 +23,7 @@ func GenerateTests(s *Schema) ([]byte, error) {
 		g.testMessage(m)
 	}
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "%s\n// source: %s\n\npackage %s\n\nimport (\n\"bytes\"\n\"reflect\"\n\"testing\"\n)\n\n", Header, filepath.Base(s.Path), s.Package)
+	fmt.Fprintf(&out, "%s\n// source: %s\n\npackage %s\n\nimport (\n\"bytes\"\n\"reflect\"\n\"testing\"\n\n\"github.com/protosocket-go/protosocket/flyweight\"\n)\n\n", Header, filepath.Base(s.Path), s.Package)
 	out.Write(g.buf.Bytes())
 	src, err := format.Source(out.Bytes())
 	if err != nil {
@@ -114,6 +114,13 @@ func (g *gen) visit(r *Record) {
 }
 
 func (g *gen) testMessage(m *Record) {
+	// A Wrap that checks only the record itself must reject exactly what the
+	// generic record check rejects; one that also validates lists or groups
+	// may reject more.
+	agree := "(err == nil) != (gerr == nil)"
+	if needsDeep(m) {
+		agree = "err == nil && gerr != nil"
+	}
 	n := m.Name
 	g.p(`// Test%sRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
@@ -141,6 +148,8 @@ func Test%sRoundTrip(t *testing.T) {
 
 // Fuzz%s wraps arbitrary bytes; whatever Wrap accepts must survive every
 // accessor and re-encode to a message that wraps and re-encodes identically.
+// Wrap's specialised path must agree with the generic record check
+// (flyweight.WrapRecord) and give the same reader.
 func Fuzz%s(f *testing.F) {
 	for _, v := range []%sValue{{}, sample%s()} {
 		b, err := v.AppendTo(nil)
@@ -151,8 +160,15 @@ func Fuzz%s(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Wrap%s(b)
+		r, gerr := flyweight.WrapRecord(b, "", nil)
+		if %s {
+			t.Fatalf("Wrap and the generic record check disagree: %%v, %%v", err, gerr)
+		}
 		if err != nil {
 			return
+		}
+		if g := %sFromRecord(r); len(g.b) != len(m.b) || cap(g.b) != cap(m.b) || g.ns != m.ns {
+			t.Fatalf("Wrap and the generic record check give different readers")
 		}
 		visit%s(m)
 		v := m.ToValue()
@@ -171,5 +187,5 @@ func Fuzz%s(f *testing.F) {
 		}
 	})
 }
-`, n, n, n, n, n, n, n, n, n, n, n, n, n)
+`, n, n, n, n, n, n, n, n, n, n, n, agree, lowerFirst(n), n, n)
 }

@@ -70,17 +70,30 @@ func (b *Builder) BeginRecord(fixedLen, slotCount int) RecordWriter {
 		b.fail(ErrTooLarge)
 		fixedLen, slotCount = 0, 0
 	}
-	w := RecordWriter{b: b, start: len(b.buf), fixedLen: fixedLen, slotCount: slotCount, depth: b.open}
+	start := len(b.buf)
 	n := recordHeaderLen + fixedLen + slotCount*slotLen
-	b.buf = append(b.buf, make([]byte, n)...) // compiles to a grow-and-clear, no temporary
-	binary.LittleEndian.PutUint16(b.buf[w.start:], uint16(fixedLen))
-	binary.LittleEndian.PutUint16(b.buf[w.start+2:], uint16(slotCount))
-	return w
+	if cap(b.buf)-start >= n { // the common, pre-grown case: no append call
+		b.buf = b.buf[:start+n]
+		clear(b.buf[start+recordHeaderLen:])
+	} else {
+		b.buf = append(b.buf, make([]byte, n)...) // compiles to a grow-and-clear, no temporary
+	}
+	binary.LittleEndian.PutUint32(b.buf[start:start+recordHeaderLen], uint32(fixedLen)|uint32(slotCount)<<16)
+	return RecordWriter{b: b, start: start, fixedLen: fixedLen, slotCount: slotCount, depth: b.open}
 }
 
 // fixedAt returns the fixed block from byte off on.
 func (w *RecordWriter) fixedAt(off int) []byte {
 	return w.b.buf[w.start+recordHeaderLen : w.start+recordHeaderLen+w.fixedLen][off:]
+}
+
+// Fixed returns the record's fixed block in the Builder's buffer, so that
+// generated setters can store at constant offsets after one length check.
+// It is valid until the next append to the Builder (a variable field, a
+// group or another record may move the buffer); take it again after that.
+func (w *RecordWriter) Fixed() []byte {
+	s := w.start + recordHeaderLen
+	return w.b.buf[s : s+w.fixedLen : s+w.fixedLen]
 }
 
 // PutUint8 writes v at byte off of the fixed block.

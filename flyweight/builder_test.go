@@ -109,3 +109,27 @@ func TestBuildAndReadAllocs(t *testing.T) {
 	assert.Zero(t, allocs)
 	assert.NotZero(t, sink)
 }
+
+// BeginRecord clears the reused part of a pre-grown buffer (the fast path)
+// as well as a grown one, and Fixed exposes exactly the fixed block.
+func TestBeginRecordClearsAndFixed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		buf  []byte
+	}{
+		{"pre-grown dirty buffer", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}[:0]},
+		{"nil buffer", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBuilder(tc.buf)
+			w := b.BeginRecord(3, 1)
+			f := w.Fixed()
+			require.Len(t, f, 3)
+			assert.Equal(t, 3, cap(f), "capacity clipped to the fixed block")
+			f[0], f[2] = 7, 9
+			out, err := w.Finish()
+			require.NoError(t, err)
+			assert.Equal(t, []byte{3, 0, 1, 0, 7, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0}, out)
+		})
+	}
+}

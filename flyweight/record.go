@@ -141,6 +141,22 @@ func (r Record) Group(i int) GroupIter {
 	}
 }
 
+// NewGroupIter returns an iterator over the group whose data (u32 count,
+// then the elements) is d; base is the offset of d in the wrapped buffer,
+// for error reports. Generated readers use it for group accessors. Every
+// step is bounds-checked, so any d is safe; a malformed group simply ends
+// early. d shorter than a group header gives an empty iterator.
+func NewGroupIter(d []byte, base int) GroupIter {
+	if len(d) < groupHeaderLen {
+		return GroupIter{}
+	}
+	return GroupIter{
+		rest: d[groupHeaderLen:],
+		left: int(binary.LittleEndian.Uint32(d)),
+		base: base + groupHeaderLen,
+	}
+}
+
 // GroupIter iterates over the elements of a group without allocating. It
 // is a view into the wrapped buffer, valid while that buffer is.
 type GroupIter struct {

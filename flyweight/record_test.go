@@ -164,3 +164,33 @@ func TestZeroRecordIsEmpty(t *testing.T) {
 	_, ok = it.Next()
 	assert.False(t, ok)
 }
+
+func TestNewGroupIter(t *testing.T) {
+	// Two empty elements: count 2, then (len 4, header 0/0) twice.
+	good := []byte{2, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0}
+	tests := []struct {
+		name string
+		d    []byte
+		want int // elements yielded
+	}{
+		{"two elements", good, 2},
+		{"short header", []byte{1, 0}, 0},
+		{"count beyond data", []byte{9, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0}, 1},
+		{"element length beyond data", []byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it := NewGroupIter(tc.d, 100)
+			n := 0
+			for {
+				r, ok := it.Next()
+				if !ok {
+					break
+				}
+				assert.Equal(t, 100+groupHeaderLen+n*8+elemHeaderLen, r.Offset())
+				n++
+			}
+			assert.Equal(t, tc.want, n)
+		})
+	}
+}

@@ -4,6 +4,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -36,19 +37,39 @@ const SmallStructTypeID uint32 = 1
 // reading outside it. Errors are *flyweight.Error values wrapping a
 // flyweight sentinel (errors.Is(err, flyweight.ErrBadLength), ...).
 func WrapSmallStruct(b []byte) (SmallStruct, error) {
-	r, err := flyweight.WrapRecord(b, "SmallStruct", smallStructSlots)
-	return SmallStruct{r: r}, err
+	if len(b) >= 41 && binary.LittleEndian.Uint32(b) == 0x00020015 { // fixedLen 21, slotCount 2
+		s, n, cur := b[25:41], uint64(len(b)), uint64(41)
+		if o, e := uint64(binary.LittleEndian.Uint32(s[0:])), uint64(binary.LittleEndian.Uint32(s[4:])); o >= cur && o+e <= n {
+			cur = o + e
+		} else if o|e != 0 {
+			return wrapSmallStructSlow(b)
+		}
+		if o, e := uint64(binary.LittleEndian.Uint32(s[8:])), uint64(binary.LittleEndian.Uint32(s[12:])); o >= cur && o+e <= n {
+			cur = o + e
+		} else if o|e != 0 {
+			return wrapSmallStructSlow(b)
+		}
+		_ = cur
+		return SmallStruct{b: b[:25:len(b)], ns: 2}, nil
+	}
+	return wrapSmallStructSlow(b)
 }
 
 // WrapSmallStructLimits is WrapSmallStruct with explicit limits on nesting depth and the total
 // number of group elements.
 func WrapSmallStructLimits(b []byte, lim flyweight.Limits) (SmallStruct, error) {
+	_ = lim // no lists or groups to validate
+	return WrapSmallStruct(b)
+}
+
+// wrapSmallStructSlow is the generic path of WrapSmallStruct: any writer's layout, and the
+// errors.
+func wrapSmallStructSlow(b []byte) (SmallStruct, error) {
 	r, err := flyweight.WrapRecord(b, "SmallStruct", smallStructSlots)
 	if err != nil {
 		return SmallStruct{}, err
 	}
-	_ = lim // no lists or groups to validate
-	return SmallStruct{r: r}, nil
+	return smallStructFromRecord(r), nil
 }
 
 // BuildSmallStruct begins a SmallStruct at the end of b's buffer. Set its fields, then call
@@ -79,12 +100,70 @@ func (v *SmallStructValue) AppendTo(dst []byte) ([]byte, error) {
 // SmallStruct is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type SmallStruct struct{ r flyweight.Record }
+type SmallStruct struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote
+}
 
 var smallStructSlots = []string{"name", "phone"}
 
+// smallStructFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func smallStructFromRecord(r flyweight.Record) SmallStruct {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return SmallStruct{}
+	}
+	return SmallStruct{b: b[:fe:len(b)], ns: uint32(r.Slots())}
+}
+
 // Bytes returns the encoded record.
-func (m SmallStruct) Bytes() []byte { return m.r.Bytes() }
+func (m SmallStruct) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m SmallStruct) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m SmallStruct) fixedOffset(off int) int { return 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m SmallStruct) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m SmallStruct) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m SmallStruct) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return o
+}
 
 func validateSmallStruct(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -94,74 +173,74 @@ func validateSmallStruct(v *flyweight.Validator, r flyweight.Record, depth int) 
 // Name returns field name.
 //
 // The result is a copy; see NameView for a zero-copy view.
-func (m SmallStruct) Name() string { return string(m.r.Var(0)) }
+func (m SmallStruct) Name() string { return string(m.data(0)) }
 
 // NameView returns field name without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Name) to keep it.
-func (m SmallStruct) NameView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m SmallStruct) NameView() string { return flyweight.StringView(m.data(0)) }
 
 // NameBytes returns field name as a view into the buffer, valid while it is.
-func (m SmallStruct) NameBytes() []byte { return m.r.Var(0) }
+func (m SmallStruct) NameBytes() []byte { return m.data(0) }
 
 // BirthDay returns field birth_day.
 func (m SmallStruct) BirthDay() int64 {
-	if x, ok := m.r.FixedUint64(0); ok {
-		return int64(x)
+	if len(m.b) < 12 {
+		return 0
 	}
-	return 0
+	return int64(binary.LittleEndian.Uint64(m.b[4:12]))
 }
 
 // Phone returns field phone.
 //
 // The result is a copy; see PhoneView for a zero-copy view.
-func (m SmallStruct) Phone() string { return string(m.r.Var(1)) }
+func (m SmallStruct) Phone() string { return string(m.data(1)) }
 
 // PhoneView returns field phone without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Phone) to keep it.
-func (m SmallStruct) PhoneView() string { return flyweight.StringView(m.r.Var(1)) }
+func (m SmallStruct) PhoneView() string { return flyweight.StringView(m.data(1)) }
 
 // PhoneBytes returns field phone as a view into the buffer, valid while it is.
-func (m SmallStruct) PhoneBytes() []byte { return m.r.Var(1) }
+func (m SmallStruct) PhoneBytes() []byte { return m.data(1) }
 
 // Siblings returns field siblings.
 func (m SmallStruct) Siblings() int32 {
-	if x, ok := m.r.FixedUint32(8); ok {
-		return int32(x)
+	if len(m.b) < 16 {
+		return 0
 	}
-	return 0
+	return int32(binary.LittleEndian.Uint32(m.b[12:16]))
 }
 
 // Spouse returns field spouse.
 func (m SmallStruct) Spouse() bool {
-	if x, ok := m.r.FixedUint8(12); ok {
-		return x != 0
+	if len(m.b) < 17 {
+		return false
 	}
-	return false
+	return m.b[16] != 0
 }
 
 // Money returns field money.
 func (m SmallStruct) Money() float64 {
-	if x, ok := m.r.FixedUint64(13); ok {
-		return math.Float64frombits(x)
+	if len(m.b) < 25 {
+		return 0
 	}
-	return 0
+	return math.Float64frombits(binary.LittleEndian.Uint64(m.b[17:25]))
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m SmallStruct) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("SmallStruct", "name", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("SmallStruct", "name", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
-	if !utf8.Valid(m.r.Var(1)) {
-		return flyweight.NewError("SmallStruct", "phone", m.r.VarOffset(1), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(1)) {
+		return flyweight.NewError("SmallStruct", "phone", m.slotOffset(1), flyweight.ErrInvalidUTF8)
 	}
 	if len(f) >= 13 {
 		if x, _ := flyweight.Uint8At(f, 12); x > 1 {
-			return flyweight.NewError("SmallStruct", "spouse", m.r.FixedOffset(12), flyweight.ErrInvalidBool)
+			return flyweight.NewError("SmallStruct", "spouse", m.fixedOffset(12), flyweight.ErrInvalidBool)
 		}
 	}
 	return nil
@@ -247,7 +326,9 @@ func (p *SmallStructBuilder) SetNameBytes(v []byte) { p.w.SetBytes(0, v) }
 
 // SetBirthDay sets field birth_day.
 func (p *SmallStructBuilder) SetBirthDay(v int64) {
-	p.w.PutUint64(0, uint64(v))
+	if f := p.w.Fixed(); len(f) >= 8 {
+		binary.LittleEndian.PutUint64(f[0:8], uint64(v))
+	}
 }
 
 // SetPhone sets field phone.
@@ -258,15 +339,25 @@ func (p *SmallStructBuilder) SetPhoneBytes(v []byte) { p.w.SetBytes(1, v) }
 
 // SetSiblings sets field siblings.
 func (p *SmallStructBuilder) SetSiblings(v int32) {
-	p.w.PutUint32(8, uint32(v))
+	if f := p.w.Fixed(); len(f) >= 12 {
+		binary.LittleEndian.PutUint32(f[8:12], uint32(v))
+	}
 }
 
 // SetSpouse sets field spouse.
 func (p *SmallStructBuilder) SetSpouse(v bool) {
-	p.w.PutBool(12, v)
+	if f := p.w.Fixed(); len(f) >= 13 {
+		var x uint8
+		if v {
+			x = 1
+		}
+		f[12] = x
+	}
 }
 
 // SetMoney sets field money.
 func (p *SmallStructBuilder) SetMoney(v float64) {
-	p.w.PutFloat64(13, v)
+	if f := p.w.Fixed(); len(f) >= 21 {
+		binary.LittleEndian.PutUint64(f[13:21], math.Float64bits(v))
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/protosocket-go/protosocket/flyweight"
 )
 
 // sampleSmallStruct returns a SmallStructValue with every field set.
@@ -64,6 +66,8 @@ func TestSmallStructRoundTrip(t *testing.T) {
 
 // FuzzSmallStruct wraps arbitrary bytes; whatever Wrap accepts must survive every
 // accessor and re-encode to a message that wraps and re-encodes identically.
+// Wrap's specialised path must agree with the generic record check
+// (flyweight.WrapRecord) and give the same reader.
 func FuzzSmallStruct(f *testing.F) {
 	for _, v := range []SmallStructValue{{}, sampleSmallStruct()} {
 		b, err := v.AppendTo(nil)
@@ -74,8 +78,15 @@ func FuzzSmallStruct(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := WrapSmallStruct(b)
+		r, gerr := flyweight.WrapRecord(b, "", nil)
+		if (err == nil) != (gerr == nil) {
+			t.Fatalf("Wrap and the generic record check disagree: %v, %v", err, gerr)
+		}
 		if err != nil {
 			return
+		}
+		if g := smallStructFromRecord(r); len(g.b) != len(m.b) || cap(g.b) != cap(m.b) || g.ns != m.ns {
+			t.Fatalf("Wrap and the generic record check give different readers")
 		}
 		visitSmallStruct(m)
 		v := m.ToValue()

@@ -4,6 +4,7 @@
 package evov1
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ func WrapOrderLimits(b []byte, lim flyweight.Limits) (Order, error) {
 	if err := validateOrder(&v, r, 0); err != nil {
 		return Order{}, err
 	}
-	return Order{r: r}, nil
+	return orderFromRecord(r), nil
 }
 
 // BuildOrder begins a Order at the end of b's buffer. Set its fields, then call
@@ -77,12 +78,70 @@ func (v *OrderValue) AppendTo(dst []byte) ([]byte, error) {
 // Order is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type Order struct{ r flyweight.Record }
+type Order struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote
+}
 
 var orderSlots = []string{"symbol", "lines"}
 
+// orderFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func orderFromRecord(r flyweight.Record) Order {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return Order{}
+	}
+	return Order{b: b[:fe:len(b)], ns: uint32(r.Slots())}
+}
+
 // Bytes returns the encoded record.
-func (m Order) Bytes() []byte { return m.r.Bytes() }
+func (m Order) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m Order) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m Order) fixedOffset(off int) int { return 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m Order) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m Order) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m Order) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return o
+}
 
 func validateOrder(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -112,28 +171,31 @@ func validateOrder(v *flyweight.Validator, r flyweight.Record, depth int) error 
 
 // ID returns field id.
 func (m Order) ID() uint64 {
-	if x, ok := m.r.FixedUint64(0); ok {
-		return x
+	if len(m.b) < 12 {
+		return 0
 	}
-	return 0
+	return binary.LittleEndian.Uint64(m.b[4:12])
 }
 
 // Symbol returns field symbol.
 //
 // The result is a copy; see SymbolView for a zero-copy view.
-func (m Order) Symbol() string { return string(m.r.Var(0)) }
+func (m Order) Symbol() string { return string(m.data(0)) }
 
 // SymbolView returns field symbol without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Symbol) to keep it.
-func (m Order) SymbolView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m Order) SymbolView() string { return flyweight.StringView(m.data(0)) }
 
 // SymbolBytes returns field symbol as a view into the buffer, valid while it is.
-func (m Order) SymbolBytes() []byte { return m.r.Var(0) }
+func (m Order) SymbolBytes() []byte { return m.data(0) }
 
 // Lines returns field lines.
 //
 // The iterator allocates nothing and yields views valid while the buffer is.
-func (m Order) Lines() OrderLinesIter { return OrderLinesIter{it: m.r.Group(1)} }
+func (m Order) Lines() OrderLinesIter {
+	d, o := m.slot(1)
+	return OrderLinesIter{it: flyweight.NewGroupIter(d, o)}
+}
 
 // OrderLinesIter iterates over the elements of group Order.lines.
 type OrderLinesIter struct{ it flyweight.GroupIter }
@@ -144,17 +206,17 @@ func (it *OrderLinesIter) Len() int { return it.it.Len() }
 // Next returns the next element; ok is false after the last one.
 func (it *OrderLinesIter) Next() (OrderLines, bool) {
 	r, ok := it.it.Next()
-	return OrderLines{r: r}, ok
+	return orderLinesFromRecord(r), ok
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m Order) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Order", "symbol", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Order", "symbol", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
 	for it := m.Lines(); ; {
 		e, ok := it.Next()
@@ -249,7 +311,9 @@ func (p *OrderBuilder) setDefaults() {
 
 // SetID sets field id.
 func (p *OrderBuilder) SetID(v uint64) {
-	p.w.PutUint64(0, v)
+	if f := p.w.Fixed(); len(f) >= 8 {
+		binary.LittleEndian.PutUint64(f[0:8], uint64(v))
+	}
 }
 
 // SetSymbol sets field symbol.
@@ -282,12 +346,71 @@ func (g *OrderLinesGroupBuilder) End() { g.g.End() }
 // OrderLines is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type OrderLines struct{ r flyweight.Record }
+type OrderLines struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b    []byte
+	ns   uint32 // slots the writer wrote
+	base int    // offset of the record in the wrapped message, for error reports
+}
 
 var orderLinesSlots = []string{"sku"}
 
+// orderLinesFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func orderLinesFromRecord(r flyweight.Record) OrderLines {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return OrderLines{}
+	}
+	return OrderLines{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+}
+
 // Bytes returns the encoded record.
-func (m OrderLines) Bytes() []byte { return m.r.Bytes() }
+func (m OrderLines) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m OrderLines) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m OrderLines) fixedOffset(off int) int { return m.base + 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m OrderLines) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m OrderLines) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m OrderLines) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return m.base + o
+}
 
 func validateOrderLines(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -297,31 +420,31 @@ func validateOrderLines(v *flyweight.Validator, r flyweight.Record, depth int) e
 // Sku returns field sku.
 //
 // The result is a copy; see SkuView for a zero-copy view.
-func (m OrderLines) Sku() string { return string(m.r.Var(0)) }
+func (m OrderLines) Sku() string { return string(m.data(0)) }
 
 // SkuView returns field sku without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Sku) to keep it.
-func (m OrderLines) SkuView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m OrderLines) SkuView() string { return flyweight.StringView(m.data(0)) }
 
 // SkuBytes returns field sku as a view into the buffer, valid while it is.
-func (m OrderLines) SkuBytes() []byte { return m.r.Var(0) }
+func (m OrderLines) SkuBytes() []byte { return m.data(0) }
 
 // Qty returns field qty.
 func (m OrderLines) Qty() int32 {
-	if x, ok := m.r.FixedUint32(0); ok {
-		return int32(x)
+	if len(m.b) < 8 {
+		return 0
 	}
-	return 0
+	return int32(binary.LittleEndian.Uint32(m.b[4:8]))
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m OrderLines) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Order.lines", "sku", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Order.lines", "sku", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
 	return nil
 }
@@ -384,5 +507,7 @@ func (p *OrderLinesBuilder) SetSkuBytes(v []byte) { p.w.SetBytes(0, v) }
 
 // SetQty sets field qty.
 func (p *OrderLinesBuilder) SetQty(v int32) {
-	p.w.PutUint32(0, uint32(v))
+	if f := p.w.Fixed(); len(f) >= 4 {
+		binary.LittleEndian.PutUint32(f[0:4], uint32(v))
+	}
 }

@@ -4,6 +4,7 @@
 package evov2
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -49,7 +50,7 @@ func WrapOrderLimits(b []byte, lim flyweight.Limits) (Order, error) {
 	if err := validateOrder(&v, r, 0); err != nil {
 		return Order{}, err
 	}
-	return Order{r: r}, nil
+	return orderFromRecord(r), nil
 }
 
 // BuildOrder begins a Order at the end of b's buffer. Set its fields, then call
@@ -80,12 +81,70 @@ func (v *OrderValue) AppendTo(dst []byte) ([]byte, error) {
 // Order is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type Order struct{ r flyweight.Record }
+type Order struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote
+}
 
 var orderSlots = []string{"symbol", "lines", "venue", "fees"}
 
+// orderFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func orderFromRecord(r flyweight.Record) Order {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return Order{}
+	}
+	return Order{b: b[:fe:len(b)], ns: uint32(r.Slots())}
+}
+
 // Bytes returns the encoded record.
-func (m Order) Bytes() []byte { return m.r.Bytes() }
+func (m Order) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m Order) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m Order) fixedOffset(off int) int { return 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m Order) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m Order) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m Order) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return o
+}
 
 func validateOrder(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -136,28 +195,31 @@ func validateOrder(v *flyweight.Validator, r flyweight.Record, depth int) error 
 
 // ID returns field id.
 func (m Order) ID() uint64 {
-	if x, ok := m.r.FixedUint64(0); ok {
-		return x
+	if len(m.b) < 12 {
+		return 0
 	}
-	return 0
+	return binary.LittleEndian.Uint64(m.b[4:12])
 }
 
 // Symbol returns field symbol.
 //
 // The result is a copy; see SymbolView for a zero-copy view.
-func (m Order) Symbol() string { return string(m.r.Var(0)) }
+func (m Order) Symbol() string { return string(m.data(0)) }
 
 // SymbolView returns field symbol without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Symbol) to keep it.
-func (m Order) SymbolView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m Order) SymbolView() string { return flyweight.StringView(m.data(0)) }
 
 // SymbolBytes returns field symbol as a view into the buffer, valid while it is.
-func (m Order) SymbolBytes() []byte { return m.r.Var(0) }
+func (m Order) SymbolBytes() []byte { return m.data(0) }
 
 // Lines returns field lines.
 //
 // The iterator allocates nothing and yields views valid while the buffer is.
-func (m Order) Lines() OrderLinesIter { return OrderLinesIter{it: m.r.Group(1)} }
+func (m Order) Lines() OrderLinesIter {
+	d, o := m.slot(1)
+	return OrderLinesIter{it: flyweight.NewGroupIter(d, o)}
+}
 
 // OrderLinesIter iterates over the elements of group Order.lines.
 type OrderLinesIter struct{ it flyweight.GroupIter }
@@ -168,17 +230,17 @@ func (it *OrderLinesIter) Len() int { return it.it.Len() }
 // Next returns the next element; ok is false after the last one.
 func (it *OrderLinesIter) Next() (OrderLines, bool) {
 	r, ok := it.it.Next()
-	return OrderLines{r: r}, ok
+	return orderLinesFromRecord(r), ok
 }
 
 // Price returns field price.
 //
 // Added in schema version 2; records from older writers read as 1.5.
 func (m Order) Price() float64 {
-	if x, ok := m.r.FixedUint64(8); ok {
-		return math.Float64frombits(x)
+	if len(m.b) < 20 {
+		return 1.5
 	}
-	return 1.5
+	return math.Float64frombits(binary.LittleEndian.Uint64(m.b[12:20]))
 }
 
 // Venue returns field venue.
@@ -186,21 +248,24 @@ func (m Order) Price() float64 {
 // Added in schema version 2; records from older writers read it as empty.
 //
 // The result is a copy; see VenueView for a zero-copy view.
-func (m Order) Venue() string { return string(m.r.Var(2)) }
+func (m Order) Venue() string { return string(m.data(2)) }
 
 // VenueView returns field venue without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Venue) to keep it.
-func (m Order) VenueView() string { return flyweight.StringView(m.r.Var(2)) }
+func (m Order) VenueView() string { return flyweight.StringView(m.data(2)) }
 
 // VenueBytes returns field venue as a view into the buffer, valid while it is.
-func (m Order) VenueBytes() []byte { return m.r.Var(2) }
+func (m Order) VenueBytes() []byte { return m.data(2) }
 
 // Fees returns field fees.
 //
 // Added in schema version 2; records from older writers read it as empty.
 //
 // The iterator allocates nothing and yields views valid while the buffer is.
-func (m Order) Fees() OrderFeesIter { return OrderFeesIter{it: m.r.Group(3)} }
+func (m Order) Fees() OrderFeesIter {
+	d, o := m.slot(3)
+	return OrderFeesIter{it: flyweight.NewGroupIter(d, o)}
+}
 
 // OrderFeesIter iterates over the elements of group Order.fees.
 type OrderFeesIter struct{ it flyweight.GroupIter }
@@ -211,7 +276,7 @@ func (it *OrderFeesIter) Len() int { return it.it.Len() }
 // Next returns the next element; ok is false after the last one.
 func (it *OrderFeesIter) Next() (OrderFees, bool) {
 	r, ok := it.it.Next()
-	return OrderFees{r: r}, ok
+	return orderFeesFromRecord(r), ok
 }
 
 // Urgent returns field urgent.
@@ -220,7 +285,7 @@ func (it *OrderFeesIter) Next() (OrderFees, bool) {
 //
 // ok is false when the field is absent.
 func (m Order) Urgent() (v bool, ok bool) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 18 || f[16] == 0 {
 		return v, false
 	}
@@ -234,10 +299,10 @@ func (m Order) Urgent() (v bool, ok bool) {
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m Order) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Order", "symbol", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Order", "symbol", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
 	for it := m.Lines(); ; {
 		e, ok := it.Next()
@@ -248,8 +313,8 @@ func (m Order) Validate() error {
 			return err
 		}
 	}
-	if !utf8.Valid(m.r.Var(2)) {
-		return flyweight.NewError("Order", "venue", m.r.VarOffset(2), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(2)) {
+		return flyweight.NewError("Order", "venue", m.slotOffset(2), flyweight.ErrInvalidUTF8)
 	}
 	for it := m.Fees(); ; {
 		e, ok := it.Next()
@@ -262,7 +327,7 @@ func (m Order) Validate() error {
 	}
 	if len(f) >= 18 && f[16] != 0 {
 		if x, _ := flyweight.Uint8At(f, 17); x > 1 {
-			return flyweight.NewError("Order", "urgent", m.r.FixedOffset(17), flyweight.ErrInvalidBool)
+			return flyweight.NewError("Order", "urgent", m.fixedOffset(17), flyweight.ErrInvalidBool)
 		}
 	}
 	return nil
@@ -401,7 +466,9 @@ func (p *OrderBuilder) setDefaults() {
 
 // SetID sets field id.
 func (p *OrderBuilder) SetID(v uint64) {
-	p.w.PutUint64(0, v)
+	if f := p.w.Fixed(); len(f) >= 8 {
+		binary.LittleEndian.PutUint64(f[0:8], uint64(v))
+	}
 }
 
 // SetSymbol sets field symbol.
@@ -431,7 +498,9 @@ func (g *OrderLinesGroupBuilder) End() { g.g.End() }
 
 // SetPrice sets field price.
 func (p *OrderBuilder) SetPrice(v float64) {
-	p.w.PutFloat64(8, v)
+	if f := p.w.Fixed(); len(f) >= 16 {
+		binary.LittleEndian.PutUint64(f[8:16], math.Float64bits(v))
+	}
 }
 
 // SetVenue sets field venue.
@@ -470,12 +539,71 @@ func (p *OrderBuilder) SetUrgent(v bool) {
 // OrderLines is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type OrderLines struct{ r flyweight.Record }
+type OrderLines struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b    []byte
+	ns   uint32 // slots the writer wrote
+	base int    // offset of the record in the wrapped message, for error reports
+}
 
 var orderLinesSlots = []string{"sku", "note"}
 
+// orderLinesFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func orderLinesFromRecord(r flyweight.Record) OrderLines {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return OrderLines{}
+	}
+	return OrderLines{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+}
+
 // Bytes returns the encoded record.
-func (m OrderLines) Bytes() []byte { return m.r.Bytes() }
+func (m OrderLines) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m OrderLines) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m OrderLines) fixedOffset(off int) int { return m.base + 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m OrderLines) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m OrderLines) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m OrderLines) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return m.base + o
+}
 
 func validateOrderLines(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -485,31 +613,31 @@ func validateOrderLines(v *flyweight.Validator, r flyweight.Record, depth int) e
 // Sku returns field sku.
 //
 // The result is a copy; see SkuView for a zero-copy view.
-func (m OrderLines) Sku() string { return string(m.r.Var(0)) }
+func (m OrderLines) Sku() string { return string(m.data(0)) }
 
 // SkuView returns field sku without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Sku) to keep it.
-func (m OrderLines) SkuView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m OrderLines) SkuView() string { return flyweight.StringView(m.data(0)) }
 
 // SkuBytes returns field sku as a view into the buffer, valid while it is.
-func (m OrderLines) SkuBytes() []byte { return m.r.Var(0) }
+func (m OrderLines) SkuBytes() []byte { return m.data(0) }
 
 // Qty returns field qty.
 func (m OrderLines) Qty() int32 {
-	if x, ok := m.r.FixedUint32(0); ok {
-		return int32(x)
+	if len(m.b) < 8 {
+		return 0
 	}
-	return 0
+	return int32(binary.LittleEndian.Uint32(m.b[4:8]))
 }
 
 // Discount was added in version 2.
 //
 // Added in schema version 2; records from older writers read as 7.
 func (m OrderLines) Discount() int16 {
-	if x, ok := m.r.FixedUint16(4); ok {
-		return int16(x)
+	if len(m.b) < 10 {
+		return 7
 	}
-	return 7
+	return int16(binary.LittleEndian.Uint16(m.b[8:10]))
 }
 
 // Note returns field note.
@@ -517,26 +645,26 @@ func (m OrderLines) Discount() int16 {
 // Added in schema version 2; records from older writers read it as empty.
 //
 // The result is a copy; see NoteView for a zero-copy view.
-func (m OrderLines) Note() string { return string(m.r.Var(1)) }
+func (m OrderLines) Note() string { return string(m.data(1)) }
 
 // NoteView returns field note without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Note) to keep it.
-func (m OrderLines) NoteView() string { return flyweight.StringView(m.r.Var(1)) }
+func (m OrderLines) NoteView() string { return flyweight.StringView(m.data(1)) }
 
 // NoteBytes returns field note as a view into the buffer, valid while it is.
-func (m OrderLines) NoteBytes() []byte { return m.r.Var(1) }
+func (m OrderLines) NoteBytes() []byte { return m.data(1) }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m OrderLines) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Order.lines", "sku", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Order.lines", "sku", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
-	if !utf8.Valid(m.r.Var(1)) {
-		return flyweight.NewError("Order.lines", "note", m.r.VarOffset(1), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(1)) {
+		return flyweight.NewError("Order.lines", "note", m.slotOffset(1), flyweight.ErrInvalidUTF8)
 	}
 	return nil
 }
@@ -612,12 +740,16 @@ func (p *OrderLinesBuilder) SetSkuBytes(v []byte) { p.w.SetBytes(0, v) }
 
 // SetQty sets field qty.
 func (p *OrderLinesBuilder) SetQty(v int32) {
-	p.w.PutUint32(0, uint32(v))
+	if f := p.w.Fixed(); len(f) >= 4 {
+		binary.LittleEndian.PutUint32(f[0:4], uint32(v))
+	}
 }
 
 // SetDiscount sets field discount.
 func (p *OrderLinesBuilder) SetDiscount(v int16) {
-	p.w.PutUint16(4, uint16(v))
+	if f := p.w.Fixed(); len(f) >= 6 {
+		binary.LittleEndian.PutUint16(f[4:6], uint16(v))
+	}
 }
 
 // SetNote sets field note.
@@ -631,12 +763,43 @@ func (p *OrderLinesBuilder) SetNoteBytes(v []byte) { p.w.SetBytes(1, v) }
 // OrderFees is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type OrderFees struct{ r flyweight.Record }
+type OrderFees struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b    []byte
+	ns   uint32 // slots the writer wrote
+	base int    // offset of the record in the wrapped message, for error reports
+}
 
 var orderFeesSlots = []string{}
 
+// orderFeesFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func orderFeesFromRecord(r flyweight.Record) OrderFees {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return OrderFees{}
+	}
+	return OrderFees{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+}
+
 // Bytes returns the encoded record.
-func (m OrderFees) Bytes() []byte { return m.r.Bytes() }
+func (m OrderFees) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m OrderFees) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m OrderFees) fixedOffset(off int) int { return m.base + 4 + off }
 
 func validateOrderFees(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -647,27 +810,27 @@ func validateOrderFees(v *flyweight.Validator, r flyweight.Record, depth int) er
 //
 // Added in schema version 2; records from older writers read as the zero value.
 func (m OrderFees) Kind() uint8 {
-	if x, ok := m.r.FixedUint8(0); ok {
-		return x
+	if len(m.b) < 5 {
+		return 0
 	}
-	return 0
+	return m.b[4]
 }
 
 // Amount returns field amount.
 //
 // Added in schema version 2; records from older writers read as the zero value.
 func (m OrderFees) Amount() int64 {
-	if x, ok := m.r.FixedUint64(1); ok {
-		return int64(x)
+	if len(m.b) < 13 {
+		return 0
 	}
-	return 0
+	return int64(binary.LittleEndian.Uint64(m.b[5:13]))
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m OrderFees) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
 	return nil
 }
@@ -722,10 +885,14 @@ func (p *OrderFeesBuilder) setDefaults() {
 
 // SetKind sets field kind.
 func (p *OrderFeesBuilder) SetKind(v uint8) {
-	p.w.PutUint8(0, v)
+	if f := p.w.Fixed(); len(f) >= 1 {
+		f[0] = uint8(v)
+	}
 }
 
 // SetAmount sets field amount.
 func (p *OrderFeesBuilder) SetAmount(v int64) {
-	p.w.PutUint64(1, uint64(v))
+	if f := p.w.Fixed(); len(f) >= 9 {
+		binary.LittleEndian.PutUint64(f[1:9], uint64(v))
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/protosocket-go/protosocket/flyweight"
 )
 
 // sampleOrder returns a OrderValue with every field set.
@@ -129,6 +131,8 @@ func TestOrderRoundTrip(t *testing.T) {
 
 // FuzzOrder wraps arbitrary bytes; whatever Wrap accepts must survive every
 // accessor and re-encode to a message that wraps and re-encodes identically.
+// Wrap's specialised path must agree with the generic record check
+// (flyweight.WrapRecord) and give the same reader.
 func FuzzOrder(f *testing.F) {
 	for _, v := range []OrderValue{{}, sampleOrder()} {
 		b, err := v.AppendTo(nil)
@@ -139,8 +143,15 @@ func FuzzOrder(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := WrapOrder(b)
+		r, gerr := flyweight.WrapRecord(b, "", nil)
+		if err == nil && gerr != nil {
+			t.Fatalf("Wrap and the generic record check disagree: %v, %v", err, gerr)
+		}
 		if err != nil {
 			return
+		}
+		if g := orderFromRecord(r); len(g.b) != len(m.b) || cap(g.b) != cap(m.b) || g.ns != m.ns {
+			t.Fatalf("Wrap and the generic record check give different readers")
 		}
 		visitOrder(m)
 		v := m.ToValue()

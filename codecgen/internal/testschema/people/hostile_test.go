@@ -125,10 +125,10 @@ func TestValidateRejectsBadValues(t *testing.T) {
 		want  error
 	}{
 		// Fixed offsets: spouse 12, color 21, perms 24 (see people_codec.go).
-		{"bool 2", func(b []byte) { b[m.r.FixedOffset(12)] = 2 }, flyweight.ErrInvalidBool},
-		{"unknown enum", func(b []byte) { b[m.r.FixedOffset(21)] = 99 }, flyweight.ErrUnknownEnum},
-		{"unknown bits", func(b []byte) { b[m.r.FixedOffset(24)] = 0x04 }, flyweight.ErrUnknownBits},
-		{"bad utf8", func(b []byte) { b[m.r.VarOffset(0)] = 0xff }, flyweight.ErrInvalidUTF8},
+		{"bool 2", func(b []byte) { b[m.fixedOffset(12)] = 2 }, flyweight.ErrInvalidBool},
+		{"unknown enum", func(b []byte) { b[m.fixedOffset(21)] = 99 }, flyweight.ErrUnknownEnum},
+		{"unknown bits", func(b []byte) { b[m.fixedOffset(24)] = 0x04 }, flyweight.ErrUnknownBits},
+		{"bad utf8", func(b []byte) { b[m.slotOffset(0)] = 0xff }, flyweight.ErrInvalidUTF8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

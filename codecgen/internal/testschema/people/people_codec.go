@@ -4,6 +4,7 @@
 package people
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -230,7 +231,7 @@ func WrapPersonLimits(b []byte, lim flyweight.Limits) (Person, error) {
 	if err := validatePerson(&v, r, 0); err != nil {
 		return Person{}, err
 	}
-	return Person{r: r}, nil
+	return personFromRecord(r), nil
 }
 
 // BuildPerson begins a Person at the end of b's buffer. Set its fields, then call
@@ -261,12 +262,70 @@ func (v *PersonValue) AppendTo(dst []byte) ([]byte, error) {
 // Person is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type Person struct{ r flyweight.Record }
+type Person struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote
+}
 
 var personSlots = []string{"name", "phone", "nick", "blob", "scores", "flags", "ratios", "kids", "motto", "pets"}
 
+// personFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func personFromRecord(r flyweight.Record) Person {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return Person{}
+	}
+	return Person{b: b[:fe:len(b)], ns: uint32(r.Slots())}
+}
+
 // Bytes returns the encoded record.
-func (m Person) Bytes() []byte { return m.r.Bytes() }
+func (m Person) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m Person) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m Person) fixedOffset(off int) int { return 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m Person) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m Person) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m Person) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return o
+}
 
 func validatePerson(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -324,86 +383,86 @@ func validatePerson(v *flyweight.Validator, r flyweight.Record, depth int) error
 // Name is the full name.
 //
 // The result is a copy; see NameView for a zero-copy view.
-func (m Person) Name() string { return string(m.r.Var(0)) }
+func (m Person) Name() string { return string(m.data(0)) }
 
 // NameView returns field name without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Name) to keep it.
-func (m Person) NameView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m Person) NameView() string { return flyweight.StringView(m.data(0)) }
 
 // NameBytes returns field name as a view into the buffer, valid while it is.
-func (m Person) NameBytes() []byte { return m.r.Var(0) }
+func (m Person) NameBytes() []byte { return m.data(0) }
 
 // BirthDay returns field birth_day.
 func (m Person) BirthDay() int64 {
-	if x, ok := m.r.FixedUint64(0); ok {
-		return int64(x)
+	if len(m.b) < 12 {
+		return 0
 	}
-	return 0
+	return int64(binary.LittleEndian.Uint64(m.b[4:12]))
 }
 
 // Phone returns field phone.
 //
 // The result is a copy; see PhoneView for a zero-copy view.
-func (m Person) Phone() string { return string(m.r.Var(1)) }
+func (m Person) Phone() string { return string(m.data(1)) }
 
 // PhoneView returns field phone without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Phone) to keep it.
-func (m Person) PhoneView() string { return flyweight.StringView(m.r.Var(1)) }
+func (m Person) PhoneView() string { return flyweight.StringView(m.data(1)) }
 
 // PhoneBytes returns field phone as a view into the buffer, valid while it is.
-func (m Person) PhoneBytes() []byte { return m.r.Var(1) }
+func (m Person) PhoneBytes() []byte { return m.data(1) }
 
 // Siblings returns field siblings.
 func (m Person) Siblings() int32 {
-	if x, ok := m.r.FixedUint32(8); ok {
-		return int32(x)
+	if len(m.b) < 16 {
+		return 0
 	}
-	return 0
+	return int32(binary.LittleEndian.Uint32(m.b[12:16]))
 }
 
 // Spouse returns field spouse.
 func (m Person) Spouse() bool {
-	if x, ok := m.r.FixedUint8(12); ok {
-		return x != 0
+	if len(m.b) < 17 {
+		return false
 	}
-	return false
+	return m.b[16] != 0
 }
 
 // Money returns field money.
 func (m Person) Money() float64 {
-	if x, ok := m.r.FixedUint64(13); ok {
-		return math.Float64frombits(x)
+	if len(m.b) < 25 {
+		return 0
 	}
-	return 0
+	return math.Float64frombits(binary.LittleEndian.Uint64(m.b[17:25]))
 }
 
 // Color returns field color.
 func (m Person) Color() Color {
-	if x, ok := m.r.FixedUint8(21); ok {
-		return Color(x)
+	if len(m.b) < 26 {
+		return 0
 	}
-	return 0
+	return Color(m.b[25])
 }
 
 // Level returns field level.
 func (m Person) Level() Level {
-	if x, ok := m.r.FixedUint16(22); ok {
-		return Level(x)
+	if len(m.b) < 28 {
+		return 0
 	}
-	return 0
+	return Level(binary.LittleEndian.Uint16(m.b[26:28]))
 }
 
 // Perms returns field perms.
 func (m Person) Perms() Perms {
-	if x, ok := m.r.FixedUint16(24); ok {
-		return Perms(x)
+	if len(m.b) < 30 {
+		return 0
 	}
-	return 0
+	return Perms(binary.LittleEndian.Uint16(m.b[28:30]))
 }
 
 // Home returns field home.
 func (m Person) Home() (v Point) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 34 {
 		return
 	}
@@ -413,7 +472,7 @@ func (m Person) Home() (v Point) {
 
 // Bounds returns field bounds.
 func (m Person) Bounds() (v Box) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 54 {
 		return
 	}
@@ -423,7 +482,7 @@ func (m Person) Bounds() (v Box) {
 
 // Hash returns field hash.
 func (m Person) Hash() (v [16]uint8) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 70 {
 		return
 	}
@@ -433,7 +492,7 @@ func (m Person) Hash() (v [16]uint8) {
 
 // Ids returns field ids.
 func (m Person) Ids() (v [4]uint16) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 78 {
 		return
 	}
@@ -447,7 +506,7 @@ func (m Person) Ids() (v [4]uint16) {
 
 // Weights returns field weights.
 func (m Person) Weights() (v [2]float32) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 86 {
 		return
 	}
@@ -463,7 +522,7 @@ func (m Person) Weights() (v [2]float32) {
 //
 // ok is false when the field is absent.
 func (m Person) Age() (v uint8, ok bool) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 88 || f[86] == 0 {
 		return v, false
 	}
@@ -474,31 +533,34 @@ func (m Person) Age() (v uint8, ok bool) {
 }
 
 // HasNick reports whether field nick is present.
-func (m Person) HasNick() bool { return m.r.HasVar(2) }
+func (m Person) HasNick() bool {
+	_, o := m.slot(2)
+	return o != 0
+}
 
 // Nick returns field nick.
 //
 // The result is a copy; see NickView for a zero-copy view.
-func (m Person) Nick() string { return string(m.r.Var(2)) }
+func (m Person) Nick() string { return string(m.data(2)) }
 
 // NickView returns field nick without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Nick) to keep it.
-func (m Person) NickView() string { return flyweight.StringView(m.r.Var(2)) }
+func (m Person) NickView() string { return flyweight.StringView(m.data(2)) }
 
 // NickBytes returns field nick as a view into the buffer, valid while it is.
-func (m Person) NickBytes() []byte { return m.r.Var(2) }
+func (m Person) NickBytes() []byte { return m.data(2) }
 
 // Blob returns field blob.
 //
 // The result is a view into the buffer, valid while it is; copy it to keep it.
-func (m Person) Blob() []byte { return m.r.Var(3) }
+func (m Person) Blob() []byte { return m.data(3) }
 
 // ScoresLen returns the number of elements of list scores.
-func (m Person) ScoresLen() int { return len(m.r.Var(4)) / 4 }
+func (m Person) ScoresLen() int { return len(m.data(4)) / 4 }
 
 // ScoresAt returns element i of list scores, or the zero value when i is out of range.
 func (m Person) ScoresAt(i int) (v int32) {
-	b := m.r.Var(4)
+	b := m.data(4)
 	if i < 0 || i >= len(b)/4 {
 		return v
 	}
@@ -508,7 +570,7 @@ func (m Person) ScoresAt(i int) (v int32) {
 
 // AppendScores appends the elements of list scores to dst.
 func (m Person) AppendScores(dst []int32) []int32 {
-	b := m.r.Var(4)
+	b := m.data(4)
 	for o := 0; o+4 <= len(b); o += 4 {
 		v, _ := flyweight.Int32At(b, o)
 		dst = append(dst, v)
@@ -517,11 +579,11 @@ func (m Person) AppendScores(dst []int32) []int32 {
 }
 
 // FlagsLen returns the number of elements of list flags.
-func (m Person) FlagsLen() int { return len(m.r.Var(5)) / 1 }
+func (m Person) FlagsLen() int { return len(m.data(5)) / 1 }
 
 // FlagsAt returns element i of list flags, or the zero value when i is out of range.
 func (m Person) FlagsAt(i int) (v bool) {
-	b := m.r.Var(5)
+	b := m.data(5)
 	if i < 0 || i >= len(b)/1 {
 		return v
 	}
@@ -531,7 +593,7 @@ func (m Person) FlagsAt(i int) (v bool) {
 
 // AppendFlags appends the elements of list flags to dst.
 func (m Person) AppendFlags(dst []bool) []bool {
-	b := m.r.Var(5)
+	b := m.data(5)
 	for o := 0; o+1 <= len(b); o += 1 {
 		v, _ := flyweight.BoolAt(b, o)
 		dst = append(dst, v)
@@ -540,11 +602,11 @@ func (m Person) AppendFlags(dst []bool) []bool {
 }
 
 // RatiosLen returns the number of elements of list ratios.
-func (m Person) RatiosLen() int { return len(m.r.Var(6)) / 8 }
+func (m Person) RatiosLen() int { return len(m.data(6)) / 8 }
 
 // RatiosAt returns element i of list ratios, or the zero value when i is out of range.
 func (m Person) RatiosAt(i int) (v float64) {
-	b := m.r.Var(6)
+	b := m.data(6)
 	if i < 0 || i >= len(b)/8 {
 		return v
 	}
@@ -554,7 +616,7 @@ func (m Person) RatiosAt(i int) (v float64) {
 
 // AppendRatios appends the elements of list ratios to dst.
 func (m Person) AppendRatios(dst []float64) []float64 {
-	b := m.r.Var(6)
+	b := m.data(6)
 	for o := 0; o+8 <= len(b); o += 8 {
 		v, _ := flyweight.Float64At(b, o)
 		dst = append(dst, v)
@@ -564,48 +626,51 @@ func (m Person) AppendRatios(dst []float64) []float64 {
 
 // Tiny returns field tiny.
 func (m Person) Tiny() int8 {
-	if x, ok := m.r.FixedUint8(88); ok {
-		return int8(x)
+	if len(m.b) < 93 {
+		return 0
 	}
-	return 0
+	return int8(m.b[92])
 }
 
 // Small returns field small.
 func (m Person) Small() int16 {
-	if x, ok := m.r.FixedUint16(89); ok {
-		return int16(x)
+	if len(m.b) < 95 {
+		return 0
 	}
-	return 0
+	return int16(binary.LittleEndian.Uint16(m.b[93:95]))
 }
 
 // U32 returns field u32.
 func (m Person) U32() uint32 {
-	if x, ok := m.r.FixedUint32(91); ok {
-		return x
+	if len(m.b) < 99 {
+		return 0
 	}
-	return 0
+	return binary.LittleEndian.Uint32(m.b[95:99])
 }
 
 // U64 returns field u64.
 func (m Person) U64() uint64 {
-	if x, ok := m.r.FixedUint64(95); ok {
-		return x
+	if len(m.b) < 107 {
+		return 0
 	}
-	return 0
+	return binary.LittleEndian.Uint64(m.b[99:107])
 }
 
 // F32 returns field f32.
 func (m Person) F32() float32 {
-	if x, ok := m.r.FixedUint32(103); ok {
-		return math.Float32frombits(x)
+	if len(m.b) < 111 {
+		return 0
 	}
-	return 0
+	return math.Float32frombits(binary.LittleEndian.Uint32(m.b[107:111]))
 }
 
 // Kids are the person's children.
 //
 // The iterator allocates nothing and yields views valid while the buffer is.
-func (m Person) Kids() PersonKidsIter { return PersonKidsIter{it: m.r.Group(7)} }
+func (m Person) Kids() PersonKidsIter {
+	d, o := m.slot(7)
+	return PersonKidsIter{it: flyweight.NewGroupIter(d, o)}
+}
 
 // PersonKidsIter iterates over the elements of group Person.kids.
 type PersonKidsIter struct{ it flyweight.GroupIter }
@@ -616,27 +681,27 @@ func (it *PersonKidsIter) Len() int { return it.it.Len() }
 // Next returns the next element; ok is false after the last one.
 func (it *PersonKidsIter) Next() (PersonKids, bool) {
 	r, ok := it.it.Next()
-	return PersonKids{r: r}, ok
+	return personKidsFromRecord(r), ok
 }
 
 // Rank was added in version 2; older writers read as 5.
 //
 // Added in schema version 2; records from older writers read as 5.
 func (m Person) Rank() int32 {
-	if x, ok := m.r.FixedUint32(107); ok {
-		return int32(x)
+	if len(m.b) < 115 {
+		return 5
 	}
-	return 5
+	return int32(binary.LittleEndian.Uint32(m.b[111:115]))
 }
 
 // Mood returns field mood.
 //
 // Added in schema version 2; records from older writers read as ColorGreen.
 func (m Person) Mood() Color {
-	if x, ok := m.r.FixedUint8(111); ok {
-		return Color(x)
+	if len(m.b) < 116 {
+		return ColorGreen
 	}
-	return ColorGreen
+	return Color(m.b[115])
 }
 
 // Motto returns field motto.
@@ -644,21 +709,24 @@ func (m Person) Mood() Color {
 // Added in schema version 2; records from older writers read it as empty.
 //
 // The result is a copy; see MottoView for a zero-copy view.
-func (m Person) Motto() string { return string(m.r.Var(8)) }
+func (m Person) Motto() string { return string(m.data(8)) }
 
 // MottoView returns field motto without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Motto) to keep it.
-func (m Person) MottoView() string { return flyweight.StringView(m.r.Var(8)) }
+func (m Person) MottoView() string { return flyweight.StringView(m.data(8)) }
 
 // MottoBytes returns field motto as a view into the buffer, valid while it is.
-func (m Person) MottoBytes() []byte { return m.r.Var(8) }
+func (m Person) MottoBytes() []byte { return m.data(8) }
 
 // Pets returns field pets.
 //
 // Added in schema version 2; records from older writers read it as empty.
 //
 // The iterator allocates nothing and yields views valid while the buffer is.
-func (m Person) Pets() PersonPetsIter { return PersonPetsIter{it: m.r.Group(9)} }
+func (m Person) Pets() PersonPetsIter {
+	d, o := m.slot(9)
+	return PersonPetsIter{it: flyweight.NewGroupIter(d, o)}
+}
 
 // PersonPetsIter iterates over the elements of group Person.pets.
 type PersonPetsIter struct{ it flyweight.GroupIter }
@@ -669,7 +737,7 @@ func (it *PersonPetsIter) Len() int { return it.it.Len() }
 // Next returns the next element; ok is false after the last one.
 func (it *PersonPetsIter) Next() (PersonPets, bool) {
 	r, ok := it.it.Next()
-	return PersonPets{r: r}, ok
+	return personPetsFromRecord(r), ok
 }
 
 // Loc returns field loc.
@@ -678,7 +746,7 @@ func (it *PersonPetsIter) Next() (PersonPets, bool) {
 //
 // ok is false when the field is absent.
 func (m Person) Loc() (v Point, ok bool) {
-	f := m.r.Fixed()
+	f := m.fixed()
 	if len(f) < 121 || f[112] == 0 {
 		return v, false
 	}
@@ -690,50 +758,50 @@ func (m Person) Loc() (v Point, ok bool) {
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m Person) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Person", "name", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Person", "name", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
-	if !utf8.Valid(m.r.Var(1)) {
-		return flyweight.NewError("Person", "phone", m.r.VarOffset(1), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(1)) {
+		return flyweight.NewError("Person", "phone", m.slotOffset(1), flyweight.ErrInvalidUTF8)
 	}
 	if len(f) >= 13 {
 		if x, _ := flyweight.Uint8At(f, 12); x > 1 {
-			return flyweight.NewError("Person", "spouse", m.r.FixedOffset(12), flyweight.ErrInvalidBool)
+			return flyweight.NewError("Person", "spouse", m.fixedOffset(12), flyweight.ErrInvalidBool)
 		}
 	}
 	if len(f) >= 22 {
 		if x, _ := flyweight.Uint8At(f, 21); x != 0 && !Color(x).IsKnown() {
-			return flyweight.NewError("Person", "color", m.r.FixedOffset(21), flyweight.ErrUnknownEnum)
+			return flyweight.NewError("Person", "color", m.fixedOffset(21), flyweight.ErrUnknownEnum)
 		}
 	}
 	if len(f) >= 24 {
 		if x, _ := flyweight.Int16At(f, 22); x != 0 && !Level(x).IsKnown() {
-			return flyweight.NewError("Person", "level", m.r.FixedOffset(22), flyweight.ErrUnknownEnum)
+			return flyweight.NewError("Person", "level", m.fixedOffset(22), flyweight.ErrUnknownEnum)
 		}
 	}
 	if len(f) >= 26 {
 		if x, _ := flyweight.Uint16At(f, 24); !Perms(x).IsKnown() {
-			return flyweight.NewError("Person", "perms", m.r.FixedOffset(24), flyweight.ErrUnknownBits)
+			return flyweight.NewError("Person", "perms", m.fixedOffset(24), flyweight.ErrUnknownBits)
 		}
 	}
 	if len(f) >= 34 {
-		if err := checkPoint(f, 26, m.r.FixedOffset(26), "Person", "home"); err != nil {
+		if err := checkPoint(f, 26, m.fixedOffset(26), "Person", "home"); err != nil {
 			return err
 		}
 	}
 	if len(f) >= 54 {
-		if err := checkBox(f, 34, m.r.FixedOffset(34), "Person", "bounds"); err != nil {
+		if err := checkBox(f, 34, m.fixedOffset(34), "Person", "bounds"); err != nil {
 			return err
 		}
 	}
-	if !utf8.Valid(m.r.Var(2)) {
-		return flyweight.NewError("Person", "nick", m.r.VarOffset(2), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(2)) {
+		return flyweight.NewError("Person", "nick", m.slotOffset(2), flyweight.ErrInvalidUTF8)
 	}
-	for i, c := range m.r.Var(5) {
+	for i, c := range m.data(5) {
 		if c > 1 {
-			return flyweight.NewError("Person", "flags", m.r.VarOffset(5)+i, flyweight.ErrInvalidBool)
+			return flyweight.NewError("Person", "flags", m.slotOffset(5)+i, flyweight.ErrInvalidBool)
 		}
 	}
 	for it := m.Kids(); ; {
@@ -747,11 +815,11 @@ func (m Person) Validate() error {
 	}
 	if len(f) >= 112 {
 		if x, _ := flyweight.Uint8At(f, 111); x != 0 && !Color(x).IsKnown() {
-			return flyweight.NewError("Person", "mood", m.r.FixedOffset(111), flyweight.ErrUnknownEnum)
+			return flyweight.NewError("Person", "mood", m.fixedOffset(111), flyweight.ErrUnknownEnum)
 		}
 	}
-	if !utf8.Valid(m.r.Var(8)) {
-		return flyweight.NewError("Person", "motto", m.r.VarOffset(8), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(8)) {
+		return flyweight.NewError("Person", "motto", m.slotOffset(8), flyweight.ErrInvalidUTF8)
 	}
 	for it := m.Pets(); ; {
 		e, ok := it.Next()
@@ -763,7 +831,7 @@ func (m Person) Validate() error {
 		}
 	}
 	if len(f) >= 121 && f[112] != 0 {
-		if err := checkPoint(f, 113, m.r.FixedOffset(113), "Person", "loc"); err != nil {
+		if err := checkPoint(f, 113, m.fixedOffset(113), "Person", "loc"); err != nil {
 			return err
 		}
 	}
@@ -1053,7 +1121,9 @@ func (p *PersonBuilder) SetNameBytes(v []byte) { p.w.SetBytes(0, v) }
 
 // SetBirthDay sets field birth_day.
 func (p *PersonBuilder) SetBirthDay(v int64) {
-	p.w.PutUint64(0, uint64(v))
+	if f := p.w.Fixed(); len(f) >= 8 {
+		binary.LittleEndian.PutUint64(f[0:8], uint64(v))
+	}
 }
 
 // SetPhone sets field phone.
@@ -1064,32 +1134,48 @@ func (p *PersonBuilder) SetPhoneBytes(v []byte) { p.w.SetBytes(1, v) }
 
 // SetSiblings sets field siblings.
 func (p *PersonBuilder) SetSiblings(v int32) {
-	p.w.PutUint32(8, uint32(v))
+	if f := p.w.Fixed(); len(f) >= 12 {
+		binary.LittleEndian.PutUint32(f[8:12], uint32(v))
+	}
 }
 
 // SetSpouse sets field spouse.
 func (p *PersonBuilder) SetSpouse(v bool) {
-	p.w.PutBool(12, v)
+	if f := p.w.Fixed(); len(f) >= 13 {
+		var x uint8
+		if v {
+			x = 1
+		}
+		f[12] = x
+	}
 }
 
 // SetMoney sets field money.
 func (p *PersonBuilder) SetMoney(v float64) {
-	p.w.PutFloat64(13, v)
+	if f := p.w.Fixed(); len(f) >= 21 {
+		binary.LittleEndian.PutUint64(f[13:21], math.Float64bits(v))
+	}
 }
 
 // SetColor sets field color.
 func (p *PersonBuilder) SetColor(v Color) {
-	p.w.PutUint8(21, uint8(v))
+	if f := p.w.Fixed(); len(f) >= 22 {
+		f[21] = uint8(v)
+	}
 }
 
 // SetLevel sets field level.
 func (p *PersonBuilder) SetLevel(v Level) {
-	p.w.PutUint16(22, uint16(v))
+	if f := p.w.Fixed(); len(f) >= 24 {
+		binary.LittleEndian.PutUint16(f[22:24], uint16(v))
+	}
 }
 
 // SetPerms sets field perms.
 func (p *PersonBuilder) SetPerms(v Perms) {
-	p.w.PutUint16(24, uint16(v))
+	if f := p.w.Fixed(); len(f) >= 26 {
+		binary.LittleEndian.PutUint16(f[24:26], uint16(v))
+	}
 }
 
 // SetHome sets field home.
@@ -1165,27 +1251,37 @@ func (p *PersonBuilder) SetRatios(v []float64) {
 
 // SetTiny sets field tiny.
 func (p *PersonBuilder) SetTiny(v int8) {
-	p.w.PutUint8(88, uint8(v))
+	if f := p.w.Fixed(); len(f) >= 89 {
+		f[88] = uint8(v)
+	}
 }
 
 // SetSmall sets field small.
 func (p *PersonBuilder) SetSmall(v int16) {
-	p.w.PutUint16(89, uint16(v))
+	if f := p.w.Fixed(); len(f) >= 91 {
+		binary.LittleEndian.PutUint16(f[89:91], uint16(v))
+	}
 }
 
 // SetU32 sets field u32.
 func (p *PersonBuilder) SetU32(v uint32) {
-	p.w.PutUint32(91, v)
+	if f := p.w.Fixed(); len(f) >= 95 {
+		binary.LittleEndian.PutUint32(f[91:95], uint32(v))
+	}
 }
 
 // SetU64 sets field u64.
 func (p *PersonBuilder) SetU64(v uint64) {
-	p.w.PutUint64(95, v)
+	if f := p.w.Fixed(); len(f) >= 103 {
+		binary.LittleEndian.PutUint64(f[95:103], uint64(v))
+	}
 }
 
 // SetF32 sets field f32.
 func (p *PersonBuilder) SetF32(v float32) {
-	p.w.PutFloat32(103, v)
+	if f := p.w.Fixed(); len(f) >= 107 {
+		binary.LittleEndian.PutUint32(f[103:107], math.Float32bits(v))
+	}
 }
 
 // BeginKids starts group kids: call Add for each element and End when done,
@@ -1209,12 +1305,16 @@ func (g *PersonKidsGroupBuilder) End() { g.g.End() }
 
 // SetRank sets field rank.
 func (p *PersonBuilder) SetRank(v int32) {
-	p.w.PutUint32(107, uint32(v))
+	if f := p.w.Fixed(); len(f) >= 111 {
+		binary.LittleEndian.PutUint32(f[107:111], uint32(v))
+	}
 }
 
 // SetMood sets field mood.
 func (p *PersonBuilder) SetMood(v Color) {
-	p.w.PutUint8(111, uint8(v))
+	if f := p.w.Fixed(); len(f) >= 112 {
+		f[111] = uint8(v)
+	}
 }
 
 // SetMotto sets field motto.
@@ -1253,12 +1353,71 @@ func (p *PersonBuilder) SetLoc(v Point) {
 // PersonKids is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type PersonKids struct{ r flyweight.Record }
+type PersonKids struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b    []byte
+	ns   uint32 // slots the writer wrote
+	base int    // offset of the record in the wrapped message, for error reports
+}
 
 var personKidsSlots = []string{"name", "toys"}
 
+// personKidsFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func personKidsFromRecord(r flyweight.Record) PersonKids {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return PersonKids{}
+	}
+	return PersonKids{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+}
+
 // Bytes returns the encoded record.
-func (m PersonKids) Bytes() []byte { return m.r.Bytes() }
+func (m PersonKids) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m PersonKids) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m PersonKids) fixedOffset(off int) int { return m.base + 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m PersonKids) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m PersonKids) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m PersonKids) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return m.base + o
+}
 
 func validatePersonKids(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -1289,35 +1448,38 @@ func validatePersonKids(v *flyweight.Validator, r flyweight.Record, depth int) e
 // Name returns field name.
 //
 // The result is a copy; see NameView for a zero-copy view.
-func (m PersonKids) Name() string { return string(m.r.Var(0)) }
+func (m PersonKids) Name() string { return string(m.data(0)) }
 
 // NameView returns field name without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Name) to keep it.
-func (m PersonKids) NameView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m PersonKids) NameView() string { return flyweight.StringView(m.data(0)) }
 
 // NameBytes returns field name as a view into the buffer, valid while it is.
-func (m PersonKids) NameBytes() []byte { return m.r.Var(0) }
+func (m PersonKids) NameBytes() []byte { return m.data(0) }
 
 // Age returns field age.
 func (m PersonKids) Age() uint8 {
-	if x, ok := m.r.FixedUint8(0); ok {
-		return x
+	if len(m.b) < 5 {
+		return 0
 	}
-	return 0
+	return m.b[4]
 }
 
 // Favourite returns field favourite.
 func (m PersonKids) Favourite() Color {
-	if x, ok := m.r.FixedUint8(1); ok {
-		return Color(x)
+	if len(m.b) < 6 {
+		return 0
 	}
-	return 0
+	return Color(m.b[5])
 }
 
 // Toys nest one level deeper.
 //
 // The iterator allocates nothing and yields views valid while the buffer is.
-func (m PersonKids) Toys() PersonKidsToysIter { return PersonKidsToysIter{it: m.r.Group(1)} }
+func (m PersonKids) Toys() PersonKidsToysIter {
+	d, o := m.slot(1)
+	return PersonKidsToysIter{it: flyweight.NewGroupIter(d, m.base+o)}
+}
 
 // PersonKidsToysIter iterates over the elements of group Person.kids.toys.
 type PersonKidsToysIter struct{ it flyweight.GroupIter }
@@ -1328,21 +1490,21 @@ func (it *PersonKidsToysIter) Len() int { return it.it.Len() }
 // Next returns the next element; ok is false after the last one.
 func (it *PersonKidsToysIter) Next() (PersonKidsToys, bool) {
 	r, ok := it.it.Next()
-	return PersonKidsToys{r: r}, ok
+	return personKidsToysFromRecord(r), ok
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m PersonKids) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Person.kids", "name", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Person.kids", "name", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
 	if len(f) >= 2 {
 		if x, _ := flyweight.Uint8At(f, 1); x != 0 && !Color(x).IsKnown() {
-			return flyweight.NewError("Person.kids", "favourite", m.r.FixedOffset(1), flyweight.ErrUnknownEnum)
+			return flyweight.NewError("Person.kids", "favourite", m.fixedOffset(1), flyweight.ErrUnknownEnum)
 		}
 	}
 	for it := m.Toys(); ; {
@@ -1449,12 +1611,16 @@ func (p *PersonKidsBuilder) SetNameBytes(v []byte) { p.w.SetBytes(0, v) }
 
 // SetAge sets field age.
 func (p *PersonKidsBuilder) SetAge(v uint8) {
-	p.w.PutUint8(0, v)
+	if f := p.w.Fixed(); len(f) >= 1 {
+		f[0] = uint8(v)
+	}
 }
 
 // SetFavourite sets field favourite.
 func (p *PersonKidsBuilder) SetFavourite(v Color) {
-	p.w.PutUint8(1, uint8(v))
+	if f := p.w.Fixed(); len(f) >= 2 {
+		f[1] = uint8(v)
+	}
 }
 
 // BeginToys starts group toys: call Add for each element and End when done,
@@ -1481,12 +1647,71 @@ func (g *PersonKidsToysGroupBuilder) End() { g.g.End() }
 // PersonKidsToys is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type PersonKidsToys struct{ r flyweight.Record }
+type PersonKidsToys struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b    []byte
+	ns   uint32 // slots the writer wrote
+	base int    // offset of the record in the wrapped message, for error reports
+}
 
 var personKidsToysSlots = []string{"label"}
 
+// personKidsToysFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func personKidsToysFromRecord(r flyweight.Record) PersonKidsToys {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return PersonKidsToys{}
+	}
+	return PersonKidsToys{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+}
+
 // Bytes returns the encoded record.
-func (m PersonKidsToys) Bytes() []byte { return m.r.Bytes() }
+func (m PersonKidsToys) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m PersonKidsToys) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m PersonKidsToys) fixedOffset(off int) int { return m.base + 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m PersonKidsToys) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m PersonKidsToys) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m PersonKidsToys) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return m.base + o
+}
 
 func validatePersonKidsToys(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -1496,31 +1721,31 @@ func validatePersonKidsToys(v *flyweight.Validator, r flyweight.Record, depth in
 // Label returns field label.
 //
 // The result is a copy; see LabelView for a zero-copy view.
-func (m PersonKidsToys) Label() string { return string(m.r.Var(0)) }
+func (m PersonKidsToys) Label() string { return string(m.data(0)) }
 
 // LabelView returns field label without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Label) to keep it.
-func (m PersonKidsToys) LabelView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m PersonKidsToys) LabelView() string { return flyweight.StringView(m.data(0)) }
 
 // LabelBytes returns field label as a view into the buffer, valid while it is.
-func (m PersonKidsToys) LabelBytes() []byte { return m.r.Var(0) }
+func (m PersonKidsToys) LabelBytes() []byte { return m.data(0) }
 
 // Price returns field price.
 func (m PersonKidsToys) Price() uint32 {
-	if x, ok := m.r.FixedUint32(0); ok {
-		return x
+	if len(m.b) < 8 {
+		return 0
 	}
-	return 0
+	return binary.LittleEndian.Uint32(m.b[4:8])
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m PersonKidsToys) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Person.kids.toys", "label", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Person.kids.toys", "label", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
 	return nil
 }
@@ -1583,7 +1808,9 @@ func (p *PersonKidsToysBuilder) SetLabelBytes(v []byte) { p.w.SetBytes(0, v) }
 
 // SetPrice sets field price.
 func (p *PersonKidsToysBuilder) SetPrice(v uint32) {
-	p.w.PutUint32(0, v)
+	if f := p.w.Fixed(); len(f) >= 4 {
+		binary.LittleEndian.PutUint32(f[0:4], uint32(v))
+	}
 }
 
 // PersonPets is an element of group Person.pets.
@@ -1591,12 +1818,71 @@ func (p *PersonKidsToysBuilder) SetPrice(v uint32) {
 // PersonPets is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type PersonPets struct{ r flyweight.Record }
+type PersonPets struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b    []byte
+	ns   uint32 // slots the writer wrote
+	base int    // offset of the record in the wrapped message, for error reports
+}
 
 var personPetsSlots = []string{"species"}
 
+// personPetsFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func personPetsFromRecord(r flyweight.Record) PersonPets {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return PersonPets{}
+	}
+	return PersonPets{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+}
+
 // Bytes returns the encoded record.
-func (m PersonPets) Bytes() []byte { return m.r.Bytes() }
+func (m PersonPets) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m PersonPets) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m PersonPets) fixedOffset(off int) int { return m.base + 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m PersonPets) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	s := r[p : p+8]
+	o := int(binary.LittleEndian.Uint32(s))
+	e := o + int(binary.LittleEndian.Uint32(s[4:]))
+	return r[o:e:e], o
+}
+
+// data returns the data of slot i, like slot.
+func (m PersonPets) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m PersonPets) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return m.base + o
+}
 
 func validatePersonPets(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -1608,33 +1894,33 @@ func validatePersonPets(v *flyweight.Validator, r flyweight.Record, depth int) e
 // Added in schema version 2; records from older writers read it as empty.
 //
 // The result is a copy; see SpeciesView for a zero-copy view.
-func (m PersonPets) Species() string { return string(m.r.Var(0)) }
+func (m PersonPets) Species() string { return string(m.data(0)) }
 
 // SpeciesView returns field species without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use Species) to keep it.
-func (m PersonPets) SpeciesView() string { return flyweight.StringView(m.r.Var(0)) }
+func (m PersonPets) SpeciesView() string { return flyweight.StringView(m.data(0)) }
 
 // SpeciesBytes returns field species as a view into the buffer, valid while it is.
-func (m PersonPets) SpeciesBytes() []byte { return m.r.Var(0) }
+func (m PersonPets) SpeciesBytes() []byte { return m.data(0) }
 
 // Legs returns field legs.
 //
 // Added in schema version 2; records from older writers read as the zero value.
 func (m PersonPets) Legs() uint8 {
-	if x, ok := m.r.FixedUint8(0); ok {
-		return x
+	if len(m.b) < 5 {
+		return 0
 	}
-	return 0
+	return m.b[4]
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1, enums
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m PersonPets) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
-	if !utf8.Valid(m.r.Var(0)) {
-		return flyweight.NewError("Person.pets", "species", m.r.VarOffset(0), flyweight.ErrInvalidUTF8)
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Person.pets", "species", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
 	return nil
 }
@@ -1697,7 +1983,9 @@ func (p *PersonPetsBuilder) SetSpeciesBytes(v []byte) { p.w.SetBytes(0, v) }
 
 // SetLegs sets field legs.
 func (p *PersonPetsBuilder) SetLegs(v uint8) {
-	p.w.PutUint8(0, v)
+	if f := p.w.Fixed(); len(f) >= 1 {
+		f[0] = uint8(v)
+	}
 }
 
 // PingTypeID is the message type id of Ping, for dispatch on a frame header's
@@ -1709,19 +1997,27 @@ const PingTypeID uint32 = 2
 // reading outside it. Errors are *flyweight.Error values wrapping a
 // flyweight sentinel (errors.Is(err, flyweight.ErrBadLength), ...).
 func WrapPing(b []byte) (Ping, error) {
-	r, err := flyweight.WrapRecord(b, "Ping", pingSlots)
-	return Ping{r: r}, err
+	if len(b) >= 4 && binary.LittleEndian.Uint32(b) == 0x00000000 { // fixedLen 0, slotCount 0
+		return Ping{b: b[:4:len(b)], ns: 0}, nil
+	}
+	return wrapPingSlow(b)
 }
 
 // WrapPingLimits is WrapPing with explicit limits on nesting depth and the total
 // number of group elements.
 func WrapPingLimits(b []byte, lim flyweight.Limits) (Ping, error) {
+	_ = lim // no lists or groups to validate
+	return WrapPing(b)
+}
+
+// wrapPingSlow is the generic path of WrapPing: any writer's layout, and the
+// errors.
+func wrapPingSlow(b []byte) (Ping, error) {
 	r, err := flyweight.WrapRecord(b, "Ping", pingSlots)
 	if err != nil {
 		return Ping{}, err
 	}
-	_ = lim // no lists or groups to validate
-	return Ping{r: r}, nil
+	return pingFromRecord(r), nil
 }
 
 // BuildPing begins a Ping at the end of b's buffer. Set its fields, then call
@@ -1752,12 +2048,42 @@ func (v *PingValue) AppendTo(dst []byte) ([]byte, error) {
 // Ping is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type Ping struct{ r flyweight.Record }
+type Ping struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote
+}
 
 var pingSlots = []string{}
 
+// pingFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func pingFromRecord(r flyweight.Record) Ping {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return Ping{}
+	}
+	return Ping{b: b[:fe:len(b)], ns: uint32(r.Slots())}
+}
+
 // Bytes returns the encoded record.
-func (m Ping) Bytes() []byte { return m.r.Bytes() }
+func (m Ping) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m Ping) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m Ping) fixedOffset(off int) int { return 4 + off }
 
 func validatePing(v *flyweight.Validator, r flyweight.Record, depth int) error {
 	_, _ = v, depth
@@ -1768,7 +2094,7 @@ func validatePing(v *flyweight.Validator, r flyweight.Record, depth int) error {
 // are zero (unset) or a value the schema defines, bit sets set only defined bits, strings are valid UTF-8; it
 // recurses into groups. Errors are *flyweight.Error values.
 func (m Ping) Validate() error {
-	f := m.r.Fixed()
+	f := m.fixed()
 	_ = f
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/protosocket-go/protosocket/flyweight"
 )
 
 // samplePerson returns a PersonValue with every field set.
@@ -221,6 +223,8 @@ func TestPersonRoundTrip(t *testing.T) {
 
 // FuzzPerson wraps arbitrary bytes; whatever Wrap accepts must survive every
 // accessor and re-encode to a message that wraps and re-encodes identically.
+// Wrap's specialised path must agree with the generic record check
+// (flyweight.WrapRecord) and give the same reader.
 func FuzzPerson(f *testing.F) {
 	for _, v := range []PersonValue{{}, samplePerson()} {
 		b, err := v.AppendTo(nil)
@@ -231,8 +235,15 @@ func FuzzPerson(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := WrapPerson(b)
+		r, gerr := flyweight.WrapRecord(b, "", nil)
+		if err == nil && gerr != nil {
+			t.Fatalf("Wrap and the generic record check disagree: %v, %v", err, gerr)
+		}
 		if err != nil {
 			return
+		}
+		if g := personFromRecord(r); len(g.b) != len(m.b) || cap(g.b) != cap(m.b) || g.ns != m.ns {
+			t.Fatalf("Wrap and the generic record check give different readers")
 		}
 		visitPerson(m)
 		v := m.ToValue()
@@ -294,6 +305,8 @@ func TestPingRoundTrip(t *testing.T) {
 
 // FuzzPing wraps arbitrary bytes; whatever Wrap accepts must survive every
 // accessor and re-encode to a message that wraps and re-encodes identically.
+// Wrap's specialised path must agree with the generic record check
+// (flyweight.WrapRecord) and give the same reader.
 func FuzzPing(f *testing.F) {
 	for _, v := range []PingValue{{}, samplePing()} {
 		b, err := v.AppendTo(nil)
@@ -304,8 +317,15 @@ func FuzzPing(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := WrapPing(b)
+		r, gerr := flyweight.WrapRecord(b, "", nil)
+		if (err == nil) != (gerr == nil) {
+			t.Fatalf("Wrap and the generic record check disagree: %v, %v", err, gerr)
+		}
 		if err != nil {
 			return
+		}
+		if g := pingFromRecord(r); len(g.b) != len(m.b) || cap(g.b) != cap(m.b) || g.ns != m.ns {
+			t.Fatalf("Wrap and the generic record check give different readers")
 		}
 		visitPing(m)
 		v := m.ToValue()
