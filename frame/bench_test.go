@@ -107,12 +107,12 @@ func BenchmarkTCPWrite(b *testing.B) {
 // beats copying it into the contiguous chunk (DefaultCopyThreshold).
 // Batches of 16 frames over loopback TCP.
 func BenchmarkCopyVsRef(b *testing.B) {
-	for _, size := range []int{1 << 10, 2 << 10, 4 << 10, 16 << 10, 64 << 10} {
+	for _, size := range []int{1 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10, 256 << 10} {
 		for _, mode := range []struct {
 			name      string
 			threshold int
 		}{{"copy", -1}, {"ref", 1}} {
-			b.Run(fmt.Sprintf("%dKiB/%s", size>>10, mode.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("size=%dKiB/mode=%s", size>>10, mode.name), func(b *testing.B) {
 				w := frame.NewWriter(drained(b), frame.WriterOptions{CopyThreshold: mode.threshold})
 				payload := make([]byte, size)
 				b.SetBytes(int64(size))
@@ -132,6 +132,22 @@ func BenchmarkCopyVsRef(b *testing.B) {
 					b.Fatal(err)
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkWriterFlushEach is the per-Flush overhead: one 16-byte frame
+// per Flush to a destination without a file descriptor.
+func BenchmarkWriterFlushEach(b *testing.B) {
+	w := frame.NewWriter(discard{}, frame.WriterOptions{})
+	payload := make([]byte, 16)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := w.WriteFrame(frame.Header{}, payload); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -23,14 +23,45 @@
 // NewReader(conn, ReaderOptions{}).Next returns frames whose Payload is a
 // view into a pooled slab, valid until the next call to Next unless the
 // frame is retained (Frame.Retain / Frame.Release). An idle Reader holds
-// no slab; on sockets it waits for readability before taking one.
+// no slab; on sockets it waits for readability before taking one. With
+// the Default framing, a whole buffered frame without CRC is parsed
+// inline, with no Framing call: about 12 ns a frame for 16-byte payloads
+// (BenchmarkReader, 2 cores), of which some 2 ns is the atomic frame
+// counter that keeps Stats exact and race-free from any goroutine.
 //
 // # Writer
 //
 // NewWriter(conn, WriterOptions{}).WriteFrame buffers frames and Flush
 // writes them: with writev through syscall.RawConn on sockets (many frames
-// per system call, large payloads referenced rather than copied), or
-// coalesced into one Write elsewhere.
+// per system call, large payloads referenced rather than copied), or one
+// Write per chunk elsewhere (one Write for a batch that fits a chunk).
+// Frames are copied into fixed-size chunks (WriterOptions.ChunkSize,
+// 64 KiB) taken from a pool.SlabPool; a batch that outgrows a chunk
+// continues in the next one (another iovec) rather than regrowing and
+// copying a buffer, so a steady-state Writer allocates nothing. A batch
+// starts in a 1 KiB chunk from a sync.Pool, so flushing a frame or a few
+// at a time takes no pool lock. Flush returns every chunk: an idle Writer
+// holds none.
+//
+// DefaultCopyThreshold, 16 KiB, is the size above which payloads are
+// referenced rather than copied on the writev path. BenchmarkCopyVsRef
+// (batches of 16 frames over loopback TCP, 2 shared cores, -count=10,
+// benchstat -col /mode, time per frame):
+//
+//	size     copy     ref      ref vs copy
+//	1 KiB    905 ns   796 ns   ~ (p=0.44)
+//	4 KiB    2.65 µs  2.50 µs  ~ (p=0.32)
+//	8 KiB    5.44 µs  5.62 µs  ~ (p=0.85)
+//	16 KiB   11.0 µs  11.1 µs  ~ (p=0.80)
+//	32 KiB   26.8 µs  21.0 µs  -22% (p=0.011)
+//	64 KiB   42.6 µs  47.6 µs  ~ (p=0.39)
+//	256 KiB  171 µs   146 µs   -15% (p=0.023)
+//
+// Up to 16 KiB the two cost the same on the wire, so those payloads are
+// copied: the caller may reuse them as soon as WriteFrame returns, and a
+// Flush makes one iovec per chunk rather than one per frame. Above it
+// referencing was faster where the difference was significant, and it
+// does not hold a large payload twice until Flush.
 //
 // # Errors
 //

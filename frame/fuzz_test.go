@@ -156,7 +156,7 @@ func FuzzRoundTrip(f *testing.F) {
 			}
 		}
 		var buf bytes.Buffer
-		w := frame.NewWriter(&buf, frame.WriterOptions{Framing: fr, MaxFrameSize: fuzzMax})
+		w := frame.NewWriter(&buf, frame.WriterOptions{Framing: fr, MaxFrameSize: fuzzMax, ChunkSize: frame.MinChunkSize})
 		var accepted [][]byte
 		for _, p := range ps {
 			err := w.WriteFrame(frame.Header{Flags: frame.FlagCRC, Stream: uint32(len(p))}, p)

@@ -80,6 +80,21 @@ func AppendHeader(dst []byte, h Header) []byte {
 	return dst
 }
 
+// putHeader encodes h (with version 1) into b, which is exactly h.Size()
+// bytes long.
+func putHeader(b []byte, h Header) {
+	_ = b[HeaderSize-1]
+	binary.LittleEndian.PutUint32(b[0:], h.Length)
+	b[4] = Version
+	b[5] = h.Kind
+	binary.LittleEndian.PutUint16(b[6:], h.Flags)
+	binary.LittleEndian.PutUint32(b[8:], h.Stream)
+	binary.LittleEndian.PutUint32(b[12:], h.Type)
+	if h.Flags&FlagCRC != 0 {
+		binary.LittleEndian.PutUint32(b[HeaderSize:], h.CRC)
+	}
+}
+
 // AppendFrame appends a whole frame (header, CRC if h.Flags has FlagCRC,
 // payload) to dst. It sets Length (and CRC) from payload. It fails with
 // ErrMalformed if h has reserved flag bits set and with ErrFrameTooLarge if

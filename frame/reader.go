@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -117,13 +118,14 @@ type ReaderStats struct {
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	src      io.Reader
-	rc       syscall.RawConn // non-nil: wait for readability before taking a slab
-	framing  Framing
-	pool     *pool.SlabPool
-	max      int
-	slabSize int
-	limit    int // largest frame in bytes: max + framing overhead
+	src       io.Reader
+	rc        syscall.RawConn // non-nil: wait for readability before taking a slab
+	framing   Framing
+	isDefault bool // framing is Default: Next parses headers inline
+	pool      *pool.SlabPool
+	max       int
+	slabSize  int
+	limit     int // largest frame in bytes: max + framing overhead
 
 	slab    *pool.Slab
 	buf     []byte // slab.Bytes()
@@ -157,6 +159,7 @@ func NewReader(src io.Reader, opts ReaderOptions) *Reader {
 		slabSize: opts.SlabSize,
 		limit:    opts.MaxFrameSize + opts.Framing.Overhead(),
 	}
+	_, r.isDefault = opts.Framing.(defaultFraming)
 	r.rc = rawConn(src)
 	if r.rc != nil {
 		r.peekFn = r.peek
@@ -174,13 +177,47 @@ func NewReader(src io.Reader, opts ReaderOptions) *Reader {
 // the source (a read deadline, for instance) are returned as they are and
 // leave the Reader intact, so Next may be called again.
 func (r *Reader) Next() (Frame, error) {
+	if r.isDefault && r.err == nil {
+		// Fast path: a whole default-format frame without CRC is buffered.
+		rd := r.rd
+		if b := r.buf[rd:r.wr]; len(b) >= HeaderSize {
+			n := binary.LittleEndian.Uint32(b)
+			flags := binary.LittleEndian.Uint16(b[6:])
+			if b[4] == Version && flags&(FlagsReserved|FlagCRC) == 0 &&
+				uint64(n) <= uint64(r.max) && uint64(n) <= uint64(len(b)-HeaderSize) {
+				end := rd + HeaderSize + int(n)
+				f := Frame{
+					Header: Header{Length: n, Kind: b[5], Flags: flags,
+						Stream: binary.LittleEndian.Uint32(b[8:]), Type: binary.LittleEndian.Uint32(b[12:])},
+					Payload: r.buf[rd+HeaderSize : end : end],
+					slab:    r.slab,
+				}
+				r.rd = end
+				r.off += int64(end - rd)
+				r.frames.Add(1)
+				return f, nil
+			}
+		}
+	}
+	return r.next()
+}
+
+// next is Next for every case the fast path leaves: other framings, CRC
+// frames, partial frames, errors.
+func (r *Reader) next() (Frame, error) {
 	if r.err != nil {
 		return Frame{}, r.err
 	}
 	for {
 		need := 1
 		if avail := r.wr - r.rd; avail > 0 {
-			sp, err := r.framing.Split(r.buf[r.rd:r.wr], r.max)
+			var sp Split
+			var err error
+			if r.isDefault {
+				sp, err = defaultFraming{}.Split(r.buf[r.rd:r.wr], r.max) // a direct call
+			} else {
+				sp, err = r.framing.Split(r.buf[r.rd:r.wr], r.max)
+			}
 			if err != nil {
 				return Frame{}, r.fail(err)
 			}

@@ -392,3 +392,32 @@ func TestReaderSourceErrorIsNotSticky(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 	require.Len(t, got, 2, "reading resumes after a source error")
 }
+
+func TestReaderHeaderFields(t *testing.T) {
+	// Frames without CRC take the Reader's inline fast path, frames with
+	// it the Framing path: both must report every header field as written.
+	tests := []struct {
+		name string
+		h    frame.Header
+	}{
+		{"plain", frame.Header{Kind: frame.KindData, Stream: 1, Type: 2}},
+		{"app kind and upper flags", frame.Header{Kind: frame.KindAppMin + 3, Flags: frame.FlagsUpper, Stream: 1 << 31, Type: 0xdeadbeef}},
+		{"with CRC", frame.Header{Kind: 7, Flags: frame.FlagCRC | 0x0100, Stream: 9, Type: 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wire, err := frame.AppendFrame(nil, tt.h, []byte("payload"))
+			require.NoError(t, err)
+			want, err := frame.ParseHeader(wire)
+			require.NoError(t, err)
+			r := frame.NewReader(bytes.NewReader(wire), frame.ReaderOptions{})
+			f, err := r.Next()
+			require.NoError(t, err)
+			assert.Equal(t, want, f.Header)
+			assert.Equal(t, "payload", string(f.Payload))
+			assert.Equal(t, len("payload"), cap(f.Payload), "the view cannot be appended into the next frame")
+			_, err = r.Next()
+			require.ErrorIs(t, err, io.EOF)
+		})
+	}
+}

@@ -1,22 +1,40 @@
 package frame
 
 import (
+	"fmt"
 	"io"
-	"math/bits"
+	"math"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/protosocket-go/protosocket/pool"
 )
 
-// DefaultCopyThreshold is the default WriterOptions.CopyThreshold.
-// Measured on loopback TCP, 2 cores (BenchmarkCopyVsRef, batches of 16):
-// copying into the contiguous chunk was faster than a separate iovec at
-// every size tried (1 KiB: 1.08 vs 1.28 us/frame; 4 KiB: 3.6 vs 4.0;
-// 16 KiB: 12.9 vs 42; 64 KiB: 72 vs 78). Above 64 KiB payloads are
-// referenced anyway, so a batch of big frames does not double its memory
-// or grow the chunk past pool.MaxBufferSize.
-const DefaultCopyThreshold = 64 << 10
+// DefaultCopyThreshold is the default WriterOptions.CopyThreshold; see
+// the package documentation (Writer) for the measurements behind it.
+const DefaultCopyThreshold = 16 << 10
+
+// DefaultChunkSize is the default WriterOptions.ChunkSize.
+const DefaultChunkSize = 64 << 10
+
+// MinChunkSize is the smallest WriterOptions.ChunkSize accepted.
+const MinChunkSize = 256
+
+// smallChunkSize is the size of the first chunk of a batch, taken from
+// smallChunks rather than the slab pool: a batch that fits (a frame or a
+// few per Flush, the request/response case) never touches the pool's
+// locks. A batch that outgrows it moves its bytes (at most this many) to
+// a pooled chunk and goes on there.
+const smallChunkSize = 1 << 10
+
+// smallChunks holds the small first chunks; sync.Pool is per-P and lets
+// the garbage collector reclaim idle ones.
+var smallChunks = sync.Pool{New: func() any { return new([smallChunkSize]byte) }}
+
+// maxKeptIovecs bounds the iovec slice a Writer keeps between flushes, so
+// one huge batch of referenced payloads does not pin its bookkeeping.
+const maxKeptIovecs = iovMax
 
 // WriterOptions configures a Writer. The zero value is valid.
 type WriterOptions struct {
@@ -26,11 +44,20 @@ type WriterOptions struct {
 	// DefaultMaxFrameSize; at most HardMaxFrameSize.
 	MaxFrameSize int
 	// CopyThreshold: on the writev path, payloads up to this many bytes
-	// are copied into the Writer's contiguous pooled chunk; larger ones
-	// are referenced as their own iovec, with no copy, and the caller
-	// must leave them unchanged until Flush returns. Zero means
-	// DefaultCopyThreshold; negative means always copy.
+	// are copied into the Writer's pooled chunks; larger ones are
+	// referenced as their own iovec, with no copy, and the caller must
+	// leave them unchanged until Flush returns. Zero means
+	// DefaultCopyThreshold; negative means always copy. Without writev
+	// (TLS, net.Pipe, bytes.Buffer) every payload is copied.
 	CopyThreshold int
+	// ChunkSize is the size of the pooled chunks frames are copied into.
+	// A batch that outgrows one chunk continues in another (a separate
+	// iovec, or a separate Write without writev) instead of growing and
+	// copying a buffer. Zero means DefaultChunkSize; at least MinChunkSize
+	// and at most pool's MaxSlabSize of Pool.
+	ChunkSize int
+	// Pool supplies the chunks. Nil means pool.Default().
+	Pool *pool.SlabPool
 }
 
 func (o *WriterOptions) ensureDefaults() {
@@ -43,13 +70,25 @@ func (o *WriterOptions) ensureDefaults() {
 	if o.CopyThreshold == 0 {
 		o.CopyThreshold = DefaultCopyThreshold
 	}
+	if o.ChunkSize == 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.Pool == nil {
+		o.Pool = pool.Default()
+	}
 }
 
 // Validate reports the first bad field as an *OptionError (matching
 // ErrInvalidOptions). Zero fields are valid: they mean the defaults.
 func (o WriterOptions) Validate() error {
 	o.ensureDefaults()
-	return validateSizes(o.MaxFrameSize, 0)
+	if err := validateSizes(o.MaxFrameSize, 0); err != nil {
+		return err
+	}
+	if maxChunk := o.Pool.Options().MaxSlabSize; o.ChunkSize < MinChunkSize || o.ChunkSize > maxChunk {
+		return &OptionError{"ChunkSize", int64(o.ChunkSize), fmt.Sprintf("must be in [%d, %d] (the pool's MaxSlabSize)", MinChunkSize, maxChunk)}
+	}
+	return nil
 }
 
 // WriterStats are a Writer's counters, updated when a Flush succeeds.
@@ -59,39 +98,61 @@ type WriterStats struct {
 	Syscalls uint64 // writev or Write calls made on the destination
 }
 
-// seg is one piece of the pending output: chunk[off:end] of the Writer's
-// pooled chunk, or an external payload (ext != nil) referenced as is.
-type seg struct {
-	ext      []byte
-	off, end int
+// chunk is one piece of the pending output: buf[:used] of a pooled slab,
+// or of the small chunk when slab is nil.
+type chunk struct {
+	slab *pool.Slab
+	buf  []byte
+	used int
+}
+
+// extRef is a referenced payload, written after chunks[chunk][:off].
+type extRef struct {
+	p     []byte
+	chunk int
+	off   int
 }
 
 // Writer batches frames and writes them with as few system calls as it can.
 //
-// If the destination has a file descriptor (TCP and Unix connections),
-// Flush gathers the headers and payloads of all buffered frames into
-// writev calls (at most IOV_MAX iovecs each) through syscall.RawConn, so
-// the netpoller parks the goroutine while the socket is full and write
-// deadlines apply; partial writes are resumed. Headers and small payloads
-// are copied into one contiguous pooled chunk; payloads larger than
-// CopyThreshold are referenced, not copied. Other destinations (TLS,
-// net.Pipe, bytes.Buffer) get everything coalesced into the chunk and one
-// Write per Flush.
+// Headers and payloads are copied into fixed-size chunks (ChunkSize, 64 KiB
+// by default) taken from a pool.SlabPool: when one is full the batch goes
+// on in the next, so nothing is ever regrown. A batch starts in a small
+// 1 KiB chunk from a sync.Pool, so a Flush of a frame or a few takes no
+// pool lock; one that outgrows it moves those bytes (at most 1 KiB, once)
+// to its first pooled chunk. Flush gives every chunk back, so an idle
+// Writer holds no buffer.
 //
-// The chunk is taken from pool.GetBuffer on the first WriteFrame after a
-// Flush and given back by Flush, so an idle Writer holds no buffer.
+// If the destination has a file descriptor (TCP and Unix connections),
+// Flush gathers the chunks and the payloads larger than CopyThreshold
+// (referenced, not copied) into writev calls (at most IOV_MAX iovecs each)
+// through syscall.RawConn, so the netpoller parks the goroutine while the
+// socket is full and write deadlines apply; partial writes are resumed.
+// Other destinations (TLS, net.Pipe, bytes.Buffer) get every payload
+// copied and one Write per chunk: one Write per Flush for a batch that
+// fits one chunk.
+//
 // A Writer is not safe for concurrent use.
 type Writer struct {
-	dst     io.Writer
-	rc      syscall.RawConn
-	framing Framing
-	max     int
-	copyMax int
+	dst       io.Writer
+	rc        syscall.RawConn
+	framing   Framing
+	isDefault bool // framing is Default: headers are encoded inline
+	overhead  int
+	suffix    []byte
+	max       int
+	copyMax   int
+	pool      *pool.SlabPool
+	chunkSize int
 
-	chunk    *pool.Buffer
-	segs     []seg
-	frames   int // frames buffered
-	buffered int // bytes buffered
+	cur      []byte // Bytes of the last chunk; nil when none is held
+	n        int    // bytes used in cur
+	chunks   []chunk
+	small    *[smallChunkSize]byte // chunks[0].buf while the batch fits it
+	refs     []extRef
+	scratch  []byte // prefixes of framings that do not fit a chunk
+	frames   int    // frames buffered
+	buffered int    // bytes buffered
 	err      error
 
 	iov      []iovec
@@ -111,12 +172,26 @@ func NewWriter(dst io.Writer, opts WriterOptions) *Writer {
 		panic(err)
 	}
 	opts.ensureDefaults()
-	w := &Writer{dst: dst, framing: opts.Framing, max: opts.MaxFrameSize, copyMax: opts.CopyThreshold}
+	_, isDefault := opts.Framing.(defaultFraming)
+	w := &Writer{
+		dst:       dst,
+		framing:   opts.Framing,
+		isDefault: isDefault,
+		overhead:  max(0, opts.Framing.Overhead()),
+		suffix:    opts.Framing.Suffix(),
+		max:       opts.MaxFrameSize,
+		copyMax:   opts.CopyThreshold,
+		pool:      opts.Pool,
+		chunkSize: opts.ChunkSize,
+	}
 	if supportsWritev {
 		w.rc = rawConn(dst)
 	}
 	if w.rc != nil {
 		w.writevFn = w.writevCall
+	}
+	if w.rc == nil || w.copyMax < 0 {
+		w.copyMax = math.MaxInt // copy everything
 	}
 	return w
 }
@@ -137,64 +212,117 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 	if len(payload) > w.max {
 		return newError(ErrFrameTooLarge, "payload length %d exceeds maximum %d", len(payload), w.max)
 	}
-	if w.chunk == nil {
-		w.chunk = pool.GetBuffer()
-	}
-	ref := w.rc != nil && len(payload) > w.copyMax
-	room := w.framing.Overhead() + len(w.framing.Suffix())
-	if !ref {
-		room += len(payload)
-	}
-	w.reserve(room)
-	start := len(w.chunk.B)
-	b, err := w.framing.AppendPrefix(w.chunk.B, h, payload)
-	if err != nil {
-		w.chunk.B = w.chunk.B[:start]
-		return err
-	}
-	if ref {
-		w.addChunk(start, len(b))
-		w.segs = append(w.segs, seg{ext: payload})
-		start = len(b)
+	var prefix int
+	if w.isDefault {
+		if h.Flags&FlagsReserved != 0 {
+			return newError(ErrMalformed, "reserved flag bits %#04x set", h.Flags&FlagsReserved)
+		}
+		h.Length = uint32(len(payload))
+		if h.Flags&FlagCRC != 0 {
+			h.CRC = Checksum(payload)
+		}
+		if prefix = h.Size(); len(w.cur)-w.n < prefix {
+			w.nextChunk()
+		}
+		putHeader(w.cur[w.n:w.n+prefix], h)
+		w.n += prefix
 	} else {
-		b = append(b, payload...)
+		var err error
+		if prefix, err = w.writePrefix(h, payload); err != nil {
+			return err
+		}
 	}
-	b = append(b, w.framing.Suffix()...)
-	w.chunk.B = b
-	w.addChunk(start, len(b))
+	if len(payload) > w.copyMax {
+		if w.cur == nil {
+			w.nextChunk()
+		}
+		w.refs = append(w.refs, extRef{p: payload, chunk: len(w.chunks) - 1, off: w.n})
+	} else if k := copy(w.cur[w.n:], payload); k == len(payload) {
+		w.n += k
+	} else {
+		w.n += k
+		w.copyIn(payload[k:])
+	}
+	if w.suffix != nil {
+		w.copyIn(w.suffix)
+	}
 	w.frames++
-	w.buffered += len(b) - start
-	if ref {
-		w.buffered += len(payload)
-	}
+	w.buffered += prefix + len(payload) + len(w.suffix)
 	return nil
 }
 
-// reserve makes room for n more bytes in the chunk, growing it to a power
-// of two: bytebufferpool's calibration pools buffers up to a power-of-two
-// size, and an append-grown capacity just above one would be dropped on
-// every Put and reallocated on every batch.
-func (w *Writer) reserve(n int) {
-	b := w.chunk.B
-	if cap(b)-len(b) >= n {
-		return
+// writePrefix appends the framing's prefix for payload and returns its
+// length. It is encoded in place when Overhead bytes fit the chunk (a
+// fresh one if needed); a framing that writes more than its Overhead, or
+// more than a chunk, goes through w.scratch.
+func (w *Writer) writePrefix(h Header, payload []byte) (int, error) {
+	if len(w.cur)-w.n < w.overhead && w.overhead <= w.chunkSize {
+		w.nextChunk()
 	}
-	nb := make([]byte, len(b), 1<<bits.Len(uint(len(b)+n-1)))
-	copy(nb, b)
-	w.chunk.B = nb
+	if w.cur != nil && w.overhead <= len(w.cur)-w.n {
+		b, err := w.framing.AppendPrefix(w.cur[:w.n], h, payload)
+		if err != nil {
+			return 0, err
+		}
+		n := len(b) - w.n
+		if n <= 0 {
+			return 0, nil
+		}
+		if len(b) <= len(w.cur) && &b[0] == &w.cur[0] {
+			w.n = len(b)
+			return n, nil
+		}
+		w.copyIn(b[w.n:]) // append moved it: the framing overran its Overhead
+		return n, nil
+	}
+	b, err := w.framing.AppendPrefix(w.scratch[:0], h, payload)
+	if err != nil {
+		return 0, err
+	}
+	w.copyIn(b)
+	w.scratch = b[:0]
+	return len(b), nil
 }
 
-// addChunk appends chunk[off:end] to the pending output, merging it with
-// the previous piece when they are contiguous.
-func (w *Writer) addChunk(off, end int) {
-	if off == end {
+// copyIn copies p into the chunks, continuing in new ones as they fill.
+func (w *Writer) copyIn(p []byte) {
+	for {
+		k := copy(w.cur[w.n:], p)
+		w.n += k
+		p = p[k:]
+		if len(p) == 0 {
+			return
+		}
+		w.nextChunk()
+	}
+}
+
+// nextChunk closes the current chunk and starts another: the small chunk
+// first, then chunks from the pool. When the small chunk fills, its bytes
+// move to the first pooled chunk (same offsets) and the batch goes on there.
+func (w *Writer) nextChunk() {
+	k := len(w.chunks)
+	if k == 0 && w.chunkSize >= 2*smallChunkSize {
+		w.small = smallChunks.Get().(*[smallChunkSize]byte)
+		w.cur, w.n = w.small[:], 0
+		w.chunks = append(w.chunks, chunk{buf: w.cur})
 		return
 	}
-	if k := len(w.segs); k > 0 && w.segs[k-1].ext == nil && w.segs[k-1].end == off {
-		w.segs[k-1].end = end
+	s := w.pool.Get(w.chunkSize)
+	buf := s.Bytes()[:w.chunkSize:w.chunkSize] // capped: an overrunning AppendPrefix reallocates
+	if k == 1 && w.small != nil {
+		copy(buf, w.cur[:w.n])
+		w.chunks[0] = chunk{slab: s, buf: buf}
+		w.cur = buf // w.n stays: the room left is at least chunkSize/2
+		smallChunks.Put(w.small)
+		w.small = nil
 		return
 	}
-	w.segs = append(w.segs, seg{off: off, end: end})
+	if k > 0 {
+		w.chunks[k-1].used = w.n
+	}
+	w.chunks = append(w.chunks, chunk{slab: s, buf: buf})
+	w.cur, w.n = buf, 0
 }
 
 // Buffered returns the number of bytes buffered and not yet flushed.
@@ -203,26 +331,26 @@ func (w *Writer) Buffered() int { return w.buffered }
 // BufferedFrames returns the number of frames buffered and not yet flushed.
 func (w *Writer) BufferedFrames() int { return w.frames }
 
-// Flush writes every buffered frame. It returns once all are written or
-// on the first error; an error is sticky (part of a frame may have been
-// written, so the stream cannot continue) and later calls return it.
+// Flush writes every buffered frame and gives the chunks back to the pool.
+// It returns once all are written or on the first error; an error is
+// sticky (part of a frame may have been written, so the stream cannot
+// continue) and later calls return it.
 func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
 	if w.buffered == 0 {
+		w.reset() // a chunk taken by a WriteFrame that then failed
 		return nil
+	}
+	if k := len(w.chunks); k > 0 {
+		w.chunks[k-1].used = w.n
 	}
 	var err error
 	if w.rc != nil {
 		err = w.flushWritev()
 	} else {
-		w.syscalls.Add(1)
-		var n int
-		n, err = w.dst.Write(w.chunk.B)
-		if err == nil && n < len(w.chunk.B) {
-			err = io.ErrShortWrite
-		}
+		err = w.flushWrite()
 	}
 	if err == nil {
 		w.statFrames.Add(uint64(w.frames))
@@ -234,14 +362,41 @@ func (w *Writer) Flush() error {
 	return err
 }
 
-func (w *Writer) flushWritev() error {
-	for _, s := range w.segs {
-		p := s.ext
-		if p == nil {
-			p = w.chunk.B[s.off:s.end]
+// flushWrite writes each chunk with one Write (there are no references
+// without writev).
+func (w *Writer) flushWrite() error {
+	for _, c := range w.chunks {
+		if c.used == 0 {
+			continue
 		}
-		if len(p) > 0 {
-			w.iov = append(w.iov, makeIovec(p))
+		w.syscalls.Add(1)
+		b := c.buf[:c.used]
+		n, err := w.dst.Write(b)
+		if err == nil && n < len(b) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) flushWritev() error {
+	ri := 0
+	for ci, c := range w.chunks {
+		b := c.buf[:c.used]
+		start := 0
+		for ; ri < len(w.refs) && w.refs[ri].chunk == ci; ri++ {
+			r := &w.refs[ri]
+			if r.off > start {
+				w.iov = append(w.iov, makeIovec(b[start:r.off]))
+				start = r.off
+			}
+			w.iov = append(w.iov, makeIovec(r.p))
+		}
+		if len(b) > start {
+			w.iov = append(w.iov, makeIovec(b[start:]))
 		}
 	}
 	w.iovPos, w.werr = 0, nil
@@ -249,19 +404,33 @@ func (w *Writer) flushWritev() error {
 	if err == nil {
 		err = w.werr
 	}
-	clear(w.iov) // drop the pointers into payloads and the chunk
+	clear(w.iov) // drop the pointers into payloads and chunks
 	w.iov = w.iov[:0]
+	if cap(w.iov) > maxKeptIovecs {
+		w.iov = nil
+	}
 	return err
 }
 
-// reset drops the buffered frames and gives the chunk back to the pool.
+// reset drops the buffered frames and gives the chunks back to the pool.
 func (w *Writer) reset() {
-	clear(w.segs)
-	w.segs = w.segs[:0]
-	if w.chunk != nil {
-		pool.PutBuffer(w.chunk)
-		w.chunk = nil
+	for i := range w.chunks {
+		if s := w.chunks[i].slab; s != nil {
+			s.Release()
+		}
 	}
+	if w.small != nil {
+		smallChunks.Put(w.small)
+		w.small = nil
+	}
+	clear(w.chunks)
+	w.chunks = w.chunks[:0]
+	clear(w.refs)
+	w.refs = w.refs[:0]
+	if cap(w.refs) > maxKeptIovecs {
+		w.refs = nil
+	}
+	w.cur, w.n = nil, 0
 	w.frames, w.buffered = 0, 0
 }
 
@@ -273,11 +442,23 @@ func (w *Writer) Discard() int {
 	return n
 }
 
+// HoldsChunks returns the number of chunks the Writer holds from its
+// slab pool: zero between a Flush (or Discard) and the next WriteFrame,
+// and zero while the buffered batch fits the small first chunk (1 KiB,
+// from a sync.Pool).
+func (w *Writer) HoldsChunks() int {
+	n := len(w.chunks)
+	if w.small != nil {
+		n--
+	}
+	return n
+}
+
 // Stats returns the Writer's counters; safe to call from any goroutine.
 func (w *Writer) Stats() WriterStats {
 	return WriterStats{Frames: w.statFrames.Load(), Bytes: w.statBytes.Load(), Syscalls: w.syscalls.Load()}
 }
 
 // Writev reports whether Flush uses the writev path (the destination has
-// a file descriptor) rather than coalescing into one Write.
+// a file descriptor) rather than Write calls.
 func (w *Writer) Writev() bool { return w.rc != nil }
