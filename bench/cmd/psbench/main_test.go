@@ -132,14 +132,14 @@ func TestParseFlags(t *testing.T) {
 		duration time.Duration
 		err      string
 	}{
-		{"defaults: every system, 10s shared", nil, []string{"raw", "grpc"}, 5 * time.Second, ""},
+		{"defaults: every system, 10s shared", nil, []string{"protosocket", "raw", "grpc"}, 10 * time.Second / 3, ""},
 		{"one system gets the whole 10s", []string{"-systems", "grpc"}, []string{"grpc"}, 10 * time.Second, ""},
-		{"-vs puts the other system first", []string{"-vs", "raw"}, []string{"grpc", "raw"}, 5 * time.Second, ""},
-		{"-vs grpc", []string{"-vs", "grpc", "-duration", "3s"}, []string{"raw", "grpc"}, 3 * time.Second, ""},
-		{"sweep steps default to 1s", []string{"-sweep"}, []string{"raw", "grpc"}, time.Second, ""},
+		{"-vs raw compares protosocket, first", []string{"-vs", "raw"}, []string{"protosocket", "raw"}, 5 * time.Second, ""},
+		{"-vs grpc", []string{"-vs", "grpc", "-duration", "3s"}, []string{"protosocket", "grpc"}, 3 * time.Second, ""},
+		{"sweep steps default to 1s", []string{"-sweep"}, []string{"protosocket", "raw", "grpc"}, time.Second, ""},
 		{"unknown system", []string{"-systems", "http"}, nil, 0, "unknown system"},
 		{"unknown -vs", []string{"-vs", "http"}, nil, 0, "unknown system"},
-		{"-vs with nothing else", []string{"-systems", "grpc", "-vs", "grpc"}, []string{"raw", "grpc"}, 0, ""},
+		{"-vs with nothing else", []string{"-systems", "grpc", "-vs", "grpc"}, []string{"protosocket", "grpc"}, 0, ""},
 		{"bad scenario", []string{"-scenario", "rpc"}, nil, 0, "unknown scenario"},
 		{"both halves", []string{"-server", ":1", "-client", ":1"}, nil, 0, "two halves"},
 		{"sweep and rate", []string{"-sweep", "-rate", "5"}, nil, 0, "drop -rate"},

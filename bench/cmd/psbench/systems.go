@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
+	"github.com/protosocket-go/protosocket/bench/internal/pssys"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
 )
 
@@ -10,6 +11,7 @@ import (
 // first one is the system -vs compares against the other. A new transport
 // (protosocket) implements load.System and adds one line here, first.
 var registry = []load.System{
+	pssys.New(),
 	rawsys.New(),
 	grpcsys.New(),
 }

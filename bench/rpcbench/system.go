@@ -1,0 +1,164 @@
+package rpcbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/protosocket-go/protosocket/bench/internal/load"
+	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+// Methods of the benchmark service.
+const (
+	MethodUnary  uint32 = 1 // echo, run inline on the connection reader
+	MethodBidi   uint32 = 2 // stream echo
+	MethodStream uint32 = 3 // server push of stamped payloads
+)
+
+// System is socket/rpc as a load.System.
+type System struct {
+	// Server and Client options; zero values work.
+	Server rpc.ServerOptions
+	Client rpc.ClientOptions
+}
+
+// New returns the System with default options.
+func New() load.System { return System{} }
+
+// Name implements load.System.
+func (System) Name() string { return "protosocket-rpc" }
+
+// Serve implements load.System.
+func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load.Server, error) {
+	srv, err := rpc.NewServer(s.Server)
+	if err != nil {
+		return nil, err
+	}
+	srv.Handle(MethodUnary, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Inline)
+	srv.HandleStream(MethodBidi, func(_ context.Context, st *rpc.ServerStream) error {
+		var buf []byte
+		for {
+			var err error
+			if buf, err = st.Recv(buf[:0]); err != nil {
+				return nil
+			}
+			if err := st.Send(buf); err != nil {
+				return err
+			}
+		}
+	})
+	srv.HandleStream(MethodStream, func(ctx context.Context, st *rpc.ServerStream) error {
+		p := make([]byte, max(opts.Payload, load.StampSize))
+		for {
+			load.StampWall(p)
+			if err := st.Send(p); err != nil {
+				return nil
+			}
+		}
+	})
+	ln, err := socket.Listen(ctx, "tcp", addr, s.Server.Socket)
+	if err != nil {
+		return nil, err
+	}
+	sv := &server{srv: srv, addr: ln.Addr().String()}
+	sv.wg.Go(func() { _ = srv.Serve(context.Background(), ln) })
+	return sv, nil
+}
+
+type server struct {
+	srv  *rpc.Server
+	addr string
+	wg   sync.WaitGroup
+}
+
+func (s *server) Addr() string { return s.addr }
+
+func (s *server) Close() error {
+	err := s.srv.Close()
+	s.wg.Wait()
+	return err
+}
+
+// Dial implements load.System.
+func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.Client, error) {
+	n := max(opts.Conns, 1)
+	c := &client{scenario: opts.Scenario}
+	for range n {
+		cl, err := rpc.Dial(ctx, "tcp", addr, s.Client)
+		if err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		c.conns = append(c.conns, cl)
+	}
+	return c, nil
+}
+
+type client struct {
+	conns    []*rpc.Client
+	scenario load.Scenario
+}
+
+func (c *client) Close() error {
+	var errs []error
+	for _, cl := range c.conns {
+		errs = append(errs, cl.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// NewCaller implements load.Client: one rpc.Caller (own lane, own slot).
+func (c *client) NewCaller(i int) (load.Caller, error) {
+	k, err := c.conns[i%len(c.conns)].NewCaller()
+	if err != nil {
+		return nil, err
+	}
+	return &caller{k: k}, nil
+}
+
+type caller struct {
+	k   *rpc.Caller
+	dst []byte
+}
+
+func (k *caller) Call(ctx context.Context, req []byte) error {
+	var err error
+	k.dst, err = k.k.Call(ctx, MethodUnary, req, k.dst[:0])
+	if err == nil && len(k.dst) != len(req) {
+		return fmt.Errorf("rpcbench: response of %d bytes for a request of %d", len(k.dst), len(req))
+	}
+	return err
+}
+
+func (k *caller) Close() error { k.k.Close(); return nil }
+
+// OpenStream implements load.Client: Pipelined and Bidi use the echo
+// stream, ServerStream the push stream.
+func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
+	m := MethodBidi
+	if c.scenario == load.ServerStream {
+		m = MethodStream
+	}
+	st, err := c.conns[i%len(c.conns)].OpenStream(ctx, m, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &stream{st: st}, nil
+}
+
+type stream struct {
+	st  *rpc.ClientStream
+	buf []byte
+}
+
+func (s *stream) Send(p []byte) error { return s.st.Send(p) }
+func (s *stream) Flush() error        { return nil }
+func (s *stream) Recv() ([]byte, error) {
+	var err error
+	s.buf, err = s.st.Recv(s.buf[:0])
+	return s.buf, err
+}
+func (s *stream) Close() error { return s.st.Close() }

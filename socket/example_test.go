@@ -1,0 +1,90 @@
+package socket_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+// An echo server and a client that sends three messages and prints the
+// replies.
+func Example() {
+	ctx, stop := context.WithCancel(context.Background())
+	ln, err := socket.Listen(ctx, "tcp", "127.0.0.1:0", socket.Options{})
+	if err != nil {
+		panic(err)
+	}
+	served := make(chan error)
+	go func() {
+		served <- socket.Serve(ctx, ln, func(c *socket.Conn) socket.Reactor {
+			return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+				_ = c.Reply(m.Header, m.Payload) // m.Payload is valid until we return; Reply copies it
+				return socket.Continue
+			})
+		}, socket.Options{})
+	}()
+
+	replies := make(chan string, 3)
+	client, err := socket.Dial(ctx, "tcp", ln.Addr().String(), socket.ReactorFunc(
+		func(c *socket.Conn, m socket.Message) socket.Action {
+			replies <- fmt.Sprintf("stream %d: %s", m.Header.Stream, m.Payload)
+			return socket.Continue
+		}), socket.Options{})
+	if err != nil {
+		panic(err)
+	}
+	s := client.NewSender(nil) // one Sender per sending goroutine
+	for i, msg := range []string{"ping", "pong", "bye"} {
+		if err := s.Send(ctx, frame.Header{Stream: uint32(i + 1)}, []byte(msg)); err != nil {
+			panic(err)
+		}
+	}
+	for range 3 {
+		fmt.Println(<-replies)
+	}
+	s.Close()
+	_ = client.Drain(ctx)
+	stop()
+	fmt.Println("serve:", <-served)
+	// Output:
+	// stream 1: ping
+	// stream 2: pong
+	// stream 3: bye
+	// serve: <nil>
+}
+
+// A line-oriented server (try it with nc): frame.Lines framing.
+func ExampleServe_lines() {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	opts := socket.Options{Framing: frame.Lines}
+	ln, _ := socket.Listen(ctx, "tcp", "127.0.0.1:0", opts)
+	go func() {
+		_ = socket.Serve(ctx, ln, func(c *socket.Conn) socket.Reactor {
+			return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+				if string(m.Payload) == "quit" {
+					return socket.Disconnect
+				}
+				_ = c.Reply(frame.Header{}, append([]byte("you said: "), m.Payload...))
+				return socket.Continue
+			})
+		}, opts)
+	}()
+	got := make(chan string, 1)
+	c, _ := socket.Dial(ctx, "tcp", ln.Addr().String(), socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+		got <- string(m.Payload)
+		return socket.Continue
+	}), opts)
+	s := c.NewSender(nil)
+	_ = s.Send(ctx, frame.Header{}, []byte("hello"))
+	fmt.Println(<-got)
+	_ = s.Send(ctx, frame.Header{}, []byte("quit"))
+	<-c.Closed() // the server hung up
+	fmt.Println("closed:", c.Err())
+	s.Close()
+	// Output:
+	// you said: hello
+	// closed: socket: connection closed: EOF
+}

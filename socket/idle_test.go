@@ -1,0 +1,79 @@
+package socket_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
+
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+// idleBytesPerConn opens n connections to an echo server (2n Conns in this
+// process, all idle) and returns the Go memory (heap plus goroutine stacks)
+// they add, per Conn.
+func idleBytesPerConn(t testing.TB, n int) float64 {
+	addr := startServerTB(t, "tcp", echo, socket.Options{})
+	measure := func() uint64 {
+		// Each collection may halve a parked goroutine's stack (down to
+		// the 2 KiB minimum) when it uses under a quarter of it; with the
+		// runtime's adaptive initial stack size new goroutines can start
+		// at 4 or 8 KiB, so collect until that settles.
+		for range 4 {
+			runtime.GC()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc + ms.StackInuse
+	}
+	nop := socket.ReactorFunc(func(*socket.Conn, socket.Message) socket.Action { return socket.Continue })
+	before := measure()
+	conns := make([]*socket.Conn, 0, n)
+	for range n {
+		c, err := socket.Dial(context.Background(), "tcp", addr.String(), nop, socket.Options{})
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+	// Wait until the server holds all n: the Serve goroutine count settles.
+	for runtime.NumGoroutine() < 2*n {
+		runtime.Gosched()
+	}
+	after := measure()
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
+	return float64(after-before) / float64(2*n)
+}
+
+// TestIdleMemoryPerConn measures 1000 idle connections (2000 Conns) in a
+// fresh test process: the runtime sizes new goroutine stacks by the average
+// stack use it has seen (GODEBUG adaptivestackstart), so a process that
+// ran other tests first would measure their history, not the Conns.
+func TestIdleMemoryPerConn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 2000 sockets")
+	}
+	testenv.SkipIfRace(t) // the race detector enlarges stacks and heap
+	if os.Getenv("PS_IDLE_CHILD") == "1" {
+		fmt.Printf("IDLE_BYTES_PER_CONN %.0f\n", idleBytesPerConn(t, 1000))
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryPerConn$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "PS_IDLE_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	m := regexp.MustCompile(`IDLE_BYTES_PER_CONN (\d+)`).FindSubmatch(out)
+	require.NotNil(t, m, "%s", out)
+	per, err := strconv.Atoi(string(m[1]))
+	require.NoError(t, err)
+	t.Logf("idle connection: %d bytes of Go memory (heap + stacks) per Conn", per)
+	require.LessOrEqual(t, per, 4096)
+}

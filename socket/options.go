@@ -1,0 +1,212 @@
+package socket
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/spillway"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultLanes            = 8
+	DefaultQueueMessages    = 1024
+	DefaultQueueBytes       = 4 << 20
+	DefaultMaxUnfinished    = 1024
+	DefaultWriteBatchBytes  = 256 << 10
+	DefaultKeepAlive        = 15 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultConnectTimeout   = 10 * time.Second
+	DefaultMaxHandshakes    = 128
+)
+
+// Options configures connections, servers and clients. The zero value
+// works: the default frame format, 4 MiB frames, 32 KiB read slabs,
+// TCP_NODELAY on, 15 s keepalive, no idle or write timeout, unbounded
+// connection count. Every field is applied; see each field.
+type Options struct {
+	// Framing is the wire framing: frame.Default (nil), frame.Varint,
+	// frame.Fixed32, frame.Lines or your own.
+	Framing frame.Framing
+	// MaxFrameSize is the largest payload read or written; a longer
+	// inbound frame closes the connection with ErrFrameTooLarge, a longer
+	// outbound one fails its send. Zero means frame.DefaultMaxFrameSize.
+	MaxFrameSize int
+	// ReadSlabSize is the size of the pooled slab each batch of reads
+	// lands in. Zero means frame.DefaultSlabSize (32 KiB).
+	ReadSlabSize int
+	// SlabPool supplies the read slabs. Nil means pool.Default().
+	SlabPool *pool.SlabPool
+	// CopyThreshold: outbound payloads up to this size are copied into the
+	// writer's contiguous buffer; longer ones are passed to writev by
+	// reference. Zero means frame.DefaultCopyThreshold.
+	CopyThreshold int
+
+	// Lanes is the number of spillway lanes Senders are spread over.
+	// Zero means DefaultLanes.
+	Lanes int
+	// QueueMessages bounds the messages queued in one lane (one Sender,
+	// unless senders share lanes). Zero means DefaultQueueMessages.
+	QueueMessages int
+	// QueueBytes bounds the payload bytes queued on the connection (a
+	// single larger message is still accepted into an empty queue).
+	// Zero means DefaultQueueBytes; negative means no byte bound.
+	QueueBytes int64
+	// FailWhenFull makes sends fail with ErrBackpressure instead of
+	// blocking when the queue is full.
+	FailWhenFull bool
+	// WriteBatchBytes is how much the writer buffers before it flushes
+	// even though more messages are queued; it flushes earlier whenever
+	// the queue runs empty. Zero means DefaultWriteBatchBytes.
+	WriteBatchBytes int
+
+	// MaxUnfinished is how many inbound messages may be retained
+	// (Message.Retain) or in progress (Conn.BeginWork) at once; at the
+	// limit the reader stops reading until some finish, so TCP pushes
+	// back on the peer. Zero means DefaultMaxUnfinished.
+	MaxUnfinished int
+
+	// DisableNoDelay turns TCP_NODELAY off (it is on by default).
+	DisableNoDelay bool
+	// KeepAlive is the TCP keepalive idle time. Zero means
+	// DefaultKeepAlive; negative disables keepalive.
+	KeepAlive time.Duration
+	// IdleTimeout closes a connection on which no whole frame arrived for
+	// this long (with ErrIdleTimeout); it also ends a frame that never
+	// completes. The deadline is refreshed at most every IdleTimeout/8,
+	// so the connection closes between 7/8 and 1 × IdleTimeout after the
+	// last frame. Zero means none.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each flush to the socket; when it passes the
+	// connection closes with ErrWriteTimeout. Zero means none.
+	WriteTimeout time.Duration
+	// HandshakeTimeout bounds the TLS handshake. Zero means
+	// DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// ConnectTimeout bounds Dial (connect plus TLS handshake). Zero means
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+
+	// TLS, if non-nil, runs TLS over the connection: a server config for
+	// Serve and Listen, a client config for Dial.
+	TLS *tls.Config
+
+	// ReusePort sets SO_REUSEPORT on listening sockets; with AcceptLoops
+	// above 1, Listen opens that many sockets on the same port and Serve
+	// runs one accept loop on each.
+	ReusePort bool
+	// AcceptLoops is the number of listening sockets (and accept loops)
+	// Listen opens with ReusePort. Zero means 1.
+	AcceptLoops int
+	// Backlog is the listen backlog. Zero means the system default
+	// (somaxconn).
+	Backlog int
+	// MaxConns bounds the connections a server holds; connections
+	// accepted beyond it are closed at once. Zero means no bound.
+	MaxConns int
+	// MaxHandshakes bounds TLS handshakes in progress on a server; further
+	// connections wait (within HandshakeTimeout) for a slot. Zero means
+	// DefaultMaxHandshakes.
+	MaxHandshakes int
+
+	// Logger, if non-nil, receives connection and accept events.
+	Logger *slog.Logger
+	// OnSendFailure, if non-nil, is called for every message that was
+	// queued (its send returned nil) but could not be written, on the
+	// goroutine that failed it, unless the Sender has its own callback.
+	OnSendFailure func(Failure)
+}
+
+// Validate reports the first bad field as an *OptionError (matching
+// ErrInvalidOptions). Zero fields are valid: they mean the defaults.
+func (o Options) Validate() error {
+	bad := func(f string, v int64, r string) error { return &OptionError{Field: f, Value: v, Reason: r} }
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"IdleTimeout", o.IdleTimeout}, {"WriteTimeout", o.WriteTimeout}, {"HandshakeTimeout", o.HandshakeTimeout}, {"ConnectTimeout", o.ConnectTimeout}} {
+		if d.v < 0 {
+			return bad(d.name, int64(d.v), "must not be negative")
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"Lanes", o.Lanes}, {"QueueMessages", o.QueueMessages}, {"WriteBatchBytes", o.WriteBatchBytes},
+		{"MaxUnfinished", o.MaxUnfinished}, {"AcceptLoops", o.AcceptLoops}, {"Backlog", o.Backlog},
+		{"MaxConns", o.MaxConns}, {"MaxHandshakes", o.MaxHandshakes}} {
+		if n.v < 0 {
+			return bad(n.name, int64(n.v), "must not be negative")
+		}
+	}
+	if o.Lanes > spillway.MaxLanes {
+		return bad("Lanes", int64(o.Lanes), "at most spillway.MaxLanes")
+	}
+	if o.QueueMessages > spillway.MaxLaneCapacity {
+		return bad("QueueMessages", int64(o.QueueMessages), "at most spillway.MaxLaneCapacity")
+	}
+	if o.AcceptLoops > 1 && !o.ReusePort {
+		return bad("AcceptLoops", int64(o.AcceptLoops), "more than one accept loop needs ReusePort")
+	}
+	ro := frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize}
+	if err := ro.Validate(); err != nil {
+		return bad("MaxFrameSize/ReadSlabSize", int64(o.MaxFrameSize), err.Error())
+	}
+	wo := frame.WriterOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, CopyThreshold: o.CopyThreshold}
+	if err := wo.Validate(); err != nil {
+		return bad("CopyThreshold", int64(o.CopyThreshold), err.Error())
+	}
+	return nil
+}
+
+// ensureDefaults fills zero fields with their defaults.
+func (o *Options) ensureDefaults() {
+	if o.Framing == nil {
+		o.Framing = frame.Default
+	}
+	if o.MaxFrameSize == 0 {
+		o.MaxFrameSize = frame.DefaultMaxFrameSize
+	}
+	if o.ReadSlabSize == 0 {
+		o.ReadSlabSize = frame.DefaultSlabSize
+	}
+	if o.SlabPool == nil {
+		o.SlabPool = pool.Default()
+	}
+	if o.CopyThreshold == 0 {
+		o.CopyThreshold = frame.DefaultCopyThreshold
+	}
+	if o.Lanes == 0 {
+		o.Lanes = DefaultLanes
+	}
+	if o.QueueMessages == 0 {
+		o.QueueMessages = DefaultQueueMessages
+	}
+	if o.QueueBytes == 0 {
+		o.QueueBytes = DefaultQueueBytes
+	}
+	if o.WriteBatchBytes == 0 {
+		o.WriteBatchBytes = DefaultWriteBatchBytes
+	}
+	if o.MaxUnfinished == 0 {
+		o.MaxUnfinished = DefaultMaxUnfinished
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = DefaultKeepAlive
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.AcceptLoops == 0 {
+		o.AcceptLoops = 1
+	}
+	if o.MaxHandshakes == 0 {
+		o.MaxHandshakes = DefaultMaxHandshakes
+	}
+}

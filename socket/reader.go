@@ -1,0 +1,111 @@
+package socket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// errWouldBlock is returned by nbReader.Read when the socket has no data.
+// The frame.Reader passes it through untouched (releasing its slab when no
+// partial frame is buffered) and the reader goroutine then waits for
+// readability itself, at a shallow stack depth.
+var errWouldBlock = errors.New("socket: would block")
+
+// nbReader reads a socket without blocking, for the frame.Reader. Waiting
+// happens in Conn.waitReadable instead, with no slab held and few stack
+// frames above the park point, so the garbage collector can shrink an idle
+// reader's stack to the 2 KiB minimum.
+type nbReader struct {
+	c      *Conn
+	rc     syscall.RawConn
+	buf    []byte
+	n      int
+	err    error
+	readFn func(uintptr) bool // r.read, bound once
+}
+
+// newNBReader returns an nbReader for a TCP or Unix connection, or nil.
+func newNBReader(nc net.Conn, c *Conn) *nbReader {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &nbReader{c: c, rc: rc}
+	r.readFn = r.read
+	return r
+}
+
+// Read implements io.Reader: one read(2), errWouldBlock on EAGAIN. It is
+// called by the frame.Reader on the reader goroutine only.
+func (r *nbReader) Read(p []byte) (int, error) {
+	r.c.flushReplies() // the replies to what was read so far go out first
+	r.buf = p
+	err := r.rc.Read(r.readFn)
+	r.buf = nil
+	if err != nil {
+		return 0, err
+	}
+	return r.n, r.err
+}
+
+func (r *nbReader) read(fd uintptr) bool {
+	for {
+		n, err := unix.Read(int(fd), r.buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			r.n, r.err = 0, errWouldBlock
+		case err != nil:
+			r.n, r.err = 0, os.NewSyscallError("read", err)
+		case n == 0:
+			r.n, r.err = 0, io.EOF
+		default:
+			r.n, r.err = n, nil
+		}
+		return true
+	}
+}
+
+// waitReadable parks until the socket is readable (or the read deadline
+// passes, or it is closed). The callback peeks one byte (MSG_PEEK): a wait
+// cannot simply decline once, since RawConn.Read resets the poller's
+// readiness before the first call and an edge that came in after our last
+// EAGAIN would be lost.
+func (c *Conn) waitReadable() error {
+	if err := c.nb.rc.Read(c.peekFn); err != nil {
+		return err
+	}
+	if err := c.peekErr; err != nil {
+		c.peekErr = nil
+		return os.NewSyscallError("read", err)
+	}
+	return nil
+}
+
+// peekCB is the RawConn.Read callback of waitReadable. A socket error
+// (ECONNRESET...) is reported once by the kernel, so it is kept in
+// peekErr for the reader to return.
+func (c *Conn) peekCB(fd uintptr) bool {
+	for {
+		switch errno := peekByte(fd, &c.peekBuf[0]); errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			c.peekErr = errno
+		}
+		return true // data, EOF, or an error
+	}
+}

@@ -1,0 +1,409 @@
+package balance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultConnsPerAddr = 2
+	DefaultKeepAlive    = 15 * time.Second
+	DefaultPingTimeout  = 5 * time.Second
+	DefaultMinBackoff   = 50 * time.Millisecond
+	DefaultMaxBackoff   = 5 * time.Second
+	DefaultRefresh      = 30 * time.Second
+)
+
+// Errors.
+var (
+	// ErrNoConn: no connection is up and accepting calls.
+	ErrNoConn = errors.New("balance: no usable connection")
+	// ErrClosed: the Pool is closed.
+	ErrClosed = errors.New("balance: pool closed")
+	// ErrInvalidOptions is matched by every error Validate returns.
+	ErrInvalidOptions = errors.New("balance: invalid options")
+)
+
+// Resolver supplies the server addresses; the Pool asks again every
+// Options.Refresh and adds or removes connections to match.
+type Resolver interface {
+	Resolve(ctx context.Context) ([]string, error)
+}
+
+// Static is a fixed address list.
+type Static []string
+
+// Resolve returns the list.
+func (s Static) Resolve(context.Context) ([]string, error) { return s, nil }
+
+// Options configures a Pool. The zero value works.
+type Options struct {
+	// Network is the dial network. Empty means "tcp".
+	Network string
+	// ConnsPerAddr is the number of connections per address. Zero means
+	// DefaultConnsPerAddr.
+	ConnsPerAddr int
+	// Client configures every connection.
+	Client rpc.ClientOptions
+	// KeepAlive is the interval of ping frames on an idle-or-not
+	// connection; a ping not answered within PingTimeout closes the
+	// connection (it is then redialed). The same default applies on both
+	// sides and servers never penalize pings. Zero means DefaultKeepAlive;
+	// negative disables pings.
+	KeepAlive time.Duration
+	// PingTimeout: zero means DefaultPingTimeout.
+	PingTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the jittered exponential redial
+	// delay. Zero means the defaults.
+	MinBackoff, MaxBackoff time.Duration
+	// Refresh is how often the Resolver is asked again. Zero means
+	// DefaultRefresh.
+	Refresh time.Duration
+}
+
+// Validate reports the first bad field.
+func (o Options) Validate() error {
+	bad := func(f string, v int64, why string) error {
+		return fmt.Errorf("%w: %s = %d: %s", ErrInvalidOptions, f, v, why)
+	}
+	switch {
+	case o.ConnsPerAddr < 0 || o.ConnsPerAddr > 1024:
+		return bad("ConnsPerAddr", int64(o.ConnsPerAddr), "must be 0..1024")
+	case o.PingTimeout < 0:
+		return bad("PingTimeout", int64(o.PingTimeout), "must not be negative")
+	case o.MinBackoff < 0 || o.MaxBackoff < 0 || (o.MaxBackoff > 0 && o.MinBackoff > o.MaxBackoff):
+		return bad("MinBackoff", int64(o.MinBackoff), "must be 0..MaxBackoff")
+	case o.Refresh < 0:
+		return bad("Refresh", int64(o.Refresh), "must not be negative")
+	}
+	return o.Client.Validate()
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Network == "" {
+		o.Network = "tcp"
+	}
+	if o.ConnsPerAddr == 0 {
+		o.ConnsPerAddr = DefaultConnsPerAddr
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = DefaultKeepAlive
+	}
+	if o.PingTimeout == 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.MinBackoff == 0 {
+		o.MinBackoff = DefaultMinBackoff
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
+	}
+	if o.Refresh == 0 {
+		o.Refresh = DefaultRefresh
+	}
+}
+
+// member is one connection slot, kept up by its own goroutine.
+type member struct {
+	addr   string
+	client atomic.Pointer[rpc.Client]
+	dials  atomic.Uint64
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+func (m *member) usable() *rpc.Client {
+	c := m.client.Load()
+	if c == nil || c.Draining() || c.Err() != nil {
+		return nil
+	}
+	return c
+}
+
+// Pool is a set of connections to one or more servers.
+type Pool struct {
+	opts    Options
+	res     Resolver
+	members atomic.Pointer[[]*member]
+	mu      sync.Mutex // guards changes of members
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+}
+
+// New resolves the addresses and starts ConnsPerAddr connections to each
+// (dialed in the background: use WaitReady to wait for the first).
+func New(ctx context.Context, res Resolver, opts Options) (*Pool, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.ensureDefaults()
+	addrs, err := res.Resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{opts: opts, res: res}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	empty := []*member{}
+	p.members.Store(&empty)
+	p.update(addrs)
+	p.wg.Add(1)
+	go p.refreshLoop()
+	return p, nil
+}
+
+// WaitReady waits until at least one connection is usable or ctx ends.
+func (p *Pool) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		if _, err := p.Pick(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// update makes the members match addrs.
+func (p *Pool) update(addrs []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return
+	}
+	old := *p.members.Load()
+	var next []*member
+	want := map[string]int{}
+	for _, a := range addrs {
+		want[a] = p.opts.ConnsPerAddr
+	}
+	for _, m := range old {
+		if want[m.addr] > 0 {
+			want[m.addr]--
+			next = append(next, m)
+		} else {
+			close(m.stop) // removed address: its goroutine closes the connection
+		}
+	}
+	for _, a := range addrs {
+		for ; want[a] > 0; want[a]-- {
+			m := &member{addr: a, stop: make(chan struct{}), done: make(chan struct{})}
+			next = append(next, m)
+			p.wg.Add(1)
+			go p.keep(m)
+		}
+	}
+	p.members.Store(&next)
+}
+
+func (p *Pool) refreshLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.opts.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+			if addrs, err := p.res.Resolve(p.ctx); err == nil {
+				p.update(addrs)
+			}
+		}
+	}
+}
+
+// keep dials m's connection and keeps it up until the pool closes or
+// the address is removed.
+func (p *Pool) keep(m *member) {
+	defer p.wg.Done()
+	defer close(m.done)
+	backoff := p.opts.MinBackoff
+	for {
+		m.dials.Add(1)
+		dctx, cancel := context.WithTimeout(p.ctx, p.opts.PingTimeout+p.opts.Client.Socket.ConnectTimeout+time.Second)
+		c, err := rpc.Dial(dctx, p.opts.Network, m.addr, p.opts.Client)
+		cancel()
+		if err == nil {
+			m.client.Store(c)
+			p.watch(m, c)
+			m.client.Store(nil)
+			_ = c.Close()
+			backoff = p.opts.MinBackoff
+		}
+		// Full jitter: a random delay up to the current backoff.
+		d := time.Duration(rand.Int64N(int64(backoff)) + 1)
+		backoff = min(backoff*2, p.opts.MaxBackoff)
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-m.stop:
+			return
+		case <-time.After(d):
+		}
+	}
+}
+
+// watch returns when c dies, its server drains, a ping fails, or the
+// member stops.
+func (p *Pool) watch(m *member, c *rpc.Client) {
+	var tick <-chan time.Time
+	if p.opts.KeepAlive > 0 {
+		t := time.NewTicker(p.opts.KeepAlive)
+		defer t.Stop()
+		tick = t.C
+	}
+	drainCheck := time.NewTicker(100 * time.Millisecond)
+	defer drainCheck.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-m.stop:
+			return
+		case <-c.Closed():
+			return
+		case <-drainCheck.C:
+			if c.Draining() && c.Outstanding() == 0 {
+				return // reconnect: the server's replacement or another address takes over
+			}
+		case <-tick:
+			k, err := c.NewCaller()
+			if err != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(p.ctx, p.opts.PingTimeout)
+			err = k.Ping(ctx)
+			cancel()
+			k.Close()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Pick returns a usable connection: of two members chosen at random, the
+// one with fewer outstanding calls (power of two choices). Draining and
+// down connections are skipped.
+func (p *Pool) Pick() (*rpc.Client, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	ms := *p.members.Load()
+	n := len(ms)
+	if n == 0 {
+		return nil, ErrNoConn
+	}
+	i := rand.IntN(n)
+	a := ms[i].usable()
+	if n > 1 {
+		j := (i + 1 + rand.IntN(n-1)) % n // a different member
+		if b := ms[j].usable(); b != nil && (a == nil || b.Outstanding() < a.Outstanding()) {
+			a = b
+		}
+	}
+	if a != nil {
+		return a, nil
+	}
+	for k := range n { // both were down: take any usable one
+		if c := ms[(i+k)%n].usable(); c != nil {
+			return c, nil
+		}
+	}
+	return nil, ErrNoConn
+}
+
+// PickKey returns the connection for key (key affinity): the same key
+// goes to the same connection while the member list and their health do
+// not change; if that one is unusable the next usable one is taken.
+func (p *Pool) PickKey(key uint64) (*rpc.Client, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	ms := *p.members.Load()
+	n := len(ms)
+	if n == 0 {
+		return nil, ErrNoConn
+	}
+	start := jump(key, n)
+	for k := range n {
+		if c := ms[(start+k)%n].usable(); c != nil {
+			return c, nil
+		}
+	}
+	return nil, ErrNoConn
+}
+
+// jump is Lamping and Veach's jump consistent hash.
+func jump(key uint64, n int) int {
+	var b, j int64 = -1, 0
+	for j < int64(n) {
+		b = j
+		key = key*2862933555777941757 + 1
+		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
+	}
+	return int(b)
+}
+
+// Call picks a connection and calls method on it (see rpc.Client.Call).
+// A call refused with CodeUnavailable or CodeOverloaded was not processed,
+// so it is retried once on another pick.
+func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+	var err error
+	for range 2 {
+		var c *rpc.Client
+		if c, err = p.Pick(); err != nil {
+			return dst, err
+		}
+		n := len(dst)
+		dst, err = c.Call(ctx, method, req, dst)
+		if !errors.Is(err, rpc.ErrUnavailable) && !errors.Is(err, rpc.ErrOverloaded) {
+			return dst, err
+		}
+		dst = dst[:n]
+	}
+	return dst, err
+}
+
+// Addrs returns the addresses of the members, one per connection.
+func (p *Pool) Addrs() []string {
+	var out []string
+	for _, m := range *p.members.Load() {
+		out = append(out, m.addr)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Dials returns how many dials the pool has made (reconnects included).
+func (p *Pool) Dials() uint64 {
+	var n uint64
+	for _, m := range *p.members.Load() {
+		n += m.dials.Load()
+	}
+	return n
+}
+
+// Close closes every connection and waits for the pool's goroutines.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed.Store(true)
+	p.mu.Unlock()
+	p.cancel()
+	p.wg.Wait()
+	return nil
+}

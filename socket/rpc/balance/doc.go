@@ -1,0 +1,8 @@
+// Package balance spreads RPC calls over connections: N connections per
+// server address, kept up by a goroutine each (reconnect with jittered
+// exponential backoff, keepalive pings), and a choice of connection per
+// call by power of two random choices on outstanding calls (Pick), or by
+// key affinity (PickKey). Connections whose server sent GoAway (draining)
+// or that are down are skipped. The address list comes from a Resolver,
+// so it can change at run time.
+package balance

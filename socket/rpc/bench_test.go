@@ -1,0 +1,106 @@
+package rpc_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+func BenchmarkCall(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		method uint32
+	}{{"inline", mEchoInline}, {"pooled", mEcho}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ts := startServer(b, rpc.ServerOptions{})
+			c := dial(b, ts.addr, rpc.ClientOptions{})
+			b.ReportAllocs()
+			b.SetParallelism(32) // 32 callers per CPU
+			b.RunParallel(func(pb *testing.PB) {
+				k, err := c.NewCaller()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer k.Close()
+				req, dst := make([]byte, 16), make([]byte, 0, 16)
+				for pb.Next() {
+					if dst, err = k.Call(context.Background(), tc.method, req, dst[:0]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkStreamEcho(b *testing.B) {
+	_, addr := streamEchoServer(b)
+	c := dial(b, addr, rpc.ClientOptions{})
+	st, err := c.OpenStream(context.Background(), sBidi, nil)
+	require.NoError(b, err)
+	defer st.Close()
+	msg, buf := make([]byte, 16), make([]byte, 0, 16)
+	b.ReportAllocs()
+	done := make(chan error, 1)
+	go func() {
+		for range b.N {
+			if err := st.Send(msg); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for range b.N {
+		if buf, err = st.Recv(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	require.NoError(b, <-done)
+}
+
+func TestStreamAllocs(t *testing.T) {
+	testenv.SkipIfRace(t)
+	_, addr := streamEchoServer(t)
+	c := dial(t, addr, rpc.ClientOptions{})
+	st, err := c.OpenStream(context.Background(), sBidi, nil)
+	require.NoError(t, err)
+	defer st.Close()
+	msg, buf := make([]byte, 16), make([]byte, 0, 16)
+	for range 1000 {
+		require.NoError(t, st.Send(msg))
+		buf, err = st.Recv(buf[:0])
+		require.NoError(t, err)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		_ = st.Send(msg)
+		buf, _ = st.Recv(buf[:0])
+	})
+	assert.Zero(t, allocs, "allocations per streamed round trip, client plus server")
+}
+
+// streamEchoServer serves only the bidi echo stream.
+func streamEchoServer(t testing.TB) (*rpc.Server, string) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	srv.HandleStream(sBidi, func(_ context.Context, st *rpc.ServerStream) error {
+		var buf []byte
+		for {
+			var err error
+			if buf, err = st.Recv(buf[:0]); err != nil {
+				return nil
+			}
+			if err := st.Send(buf); err != nil {
+				return err
+			}
+		}
+	})
+	return srv, serve(t, srv)
+}

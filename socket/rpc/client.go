@@ -1,0 +1,387 @@
+package rpc
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+// Client is one RPC connection to a server. Calls on it are correlated by
+// the frame stream id and completed through a preallocated slot table, so
+// thousands may be in flight at once. Use a Caller per calling goroutine
+// for the fastest path (its own send lane and slot); Client.Call does the
+// same through a pool of Callers. Its methods are safe for concurrent use.
+type Client struct {
+	conn  *socket.Conn
+	opts  ClientOptions
+	t     *slotTable
+	ready chan struct{} // closed once conn is set
+
+	closed      atomic.Bool
+	cause       atomic.Pointer[ClosedError]
+	goAway      atomic.Bool
+	outstanding atomic.Int64
+	rx          *socket.Sender // the reader's own lane (pongs, stream credit)
+
+	// shared[i] is the Caller Client.Call uses when it pops slot i; only
+	// the goroutine holding slot i touches it.
+	shared []*Caller
+}
+
+// Dial connects to an RPC server at addr (see socket.Dial); ctx bounds the
+// connect only.
+func Dial(ctx context.Context, network, addr string, opts ClientOptions) (*Client, error) {
+	c, err := newClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := socket.Dial(ctx, network, addr, c, c.opts.Socket)
+	if err != nil {
+		return nil, err
+	}
+	c.start(conn)
+	return c, nil
+}
+
+// NewClient runs an RPC client over an established connection (see
+// socket.NewConn).
+func NewClient(nc net.Conn, opts ClientOptions) (*Client, error) {
+	c, err := newClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := socket.NewConn(nc, c, c.opts.Socket)
+	if err != nil {
+		return nil, err
+	}
+	c.start(conn)
+	return c, nil
+}
+
+func newClient(opts ClientOptions) (*Client, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.ensureDefaults()
+	t := newSlotTable(opts.MaxInFlight)
+	return &Client{opts: opts, t: t, shared: make([]*Caller, len(t.slots)), ready: make(chan struct{})}, nil
+}
+
+func (c *Client) start(conn *socket.Conn) {
+	c.conn = conn
+	close(c.ready)
+}
+
+// Conn returns the underlying connection (for Stats and addresses).
+func (c *Client) Conn() *socket.Conn { return c.conn }
+
+// Close closes the connection at once; every pending call ends with an
+// error matching ErrClosed. It waits for the connection's goroutines.
+func (c *Client) Close() error {
+	<-c.ready
+	return c.conn.Close()
+}
+
+// Closed returns a channel closed when the connection has closed.
+func (c *Client) Closed() <-chan struct{} { <-c.ready; return c.conn.Closed() }
+
+// Err returns nil while the connection is open, else a *ClosedError.
+func (c *Client) Err() error {
+	if e := c.cause.Load(); e != nil {
+		return e
+	}
+	return nil
+}
+
+// Draining reports whether the server sent GoAway: it accepts no new
+// calls on this connection, so new calls belong elsewhere.
+func (c *Client) Draining() bool { return c.goAway.Load() }
+
+// Outstanding returns the number of calls waiting for a reply.
+func (c *Client) Outstanding() int64 { return c.outstanding.Load() }
+
+// Caller makes calls from one goroutine at a time: it owns a send lane
+// (so its cancel frames follow its requests in order and callers never
+// share a lock) and a call slot.
+type Caller struct {
+	c   *Client
+	snd *socket.Sender
+	idx uint32
+}
+
+// NewCaller returns a Caller holding one of the client's MaxInFlight
+// slots (ErrTooManyCalls when none is free). Close it when done.
+func (c *Client) NewCaller() (*Caller, error) {
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	idx, ok := c.t.pop()
+	if !ok {
+		return nil, ErrTooManyCalls
+	}
+	<-c.ready
+	return &Caller{c: c, snd: c.conn.NewSender(nil), idx: idx}, nil
+}
+
+// Close releases the Caller's lane and slot. The Caller must not be used
+// afterwards.
+func (k *Caller) Close() {
+	if k.snd == nil {
+		return
+	}
+	k.snd.Close()
+	k.snd = nil
+	k.c.t.push(k.idx)
+}
+
+// Call sends req to method and waits for the response, which it appends
+// to dst and returns. req is copied before Call returns. The error is a
+// *Error for an error frame from the server (errors.Is with ErrNotFound,
+// ErrOverloaded, ...), ctx's error when ctx ends first (a cancel frame
+// then follows the request on the same lane), or a *ClosedError when the
+// connection closes. With a reused dst and Caller, Call does not allocate.
+func (c *Client) Call(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+	k, err := c.getCaller()
+	if err != nil {
+		return dst, err
+	}
+	dst, err = k.Call(ctx, method, req, dst)
+	c.t.push(k.idx)
+	return dst, err
+}
+
+// Send sends a fire-and-forget request: no response, no error from the
+// server. A nil result means it was queued.
+func (c *Client) Send(ctx context.Context, method uint32, req []byte) error {
+	k, err := c.getCaller()
+	if err != nil {
+		return err
+	}
+	err = k.Send(ctx, method, req)
+	c.t.push(k.idx)
+	return err
+}
+
+// getCaller pops a slot (lock-free) and returns the shared Caller bound
+// to it, made on first use. The slot goes back with c.t.push.
+func (c *Client) getCaller() (*Caller, error) {
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	idx, ok := c.t.pop()
+	if !ok {
+		return nil, ErrTooManyCalls
+	}
+	k := c.shared[idx]
+	if k == nil {
+		<-c.ready
+		k = &Caller{c: c, snd: c.conn.NewSender(nil), idx: idx}
+		c.shared[idx] = k
+	}
+	return k, nil
+}
+
+// Call is Client.Call on this Caller's lane and slot.
+func (k *Caller) Call(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+	return k.CallMetadata(ctx, method, nil, req, dst)
+}
+
+// CallMetadata is Call with metadata md sent with the request (see
+// Metadata; handlers read it with CallInfoFrom).
+func (k *Caller) CallMetadata(ctx context.Context, method uint32, md Metadata, req, dst []byte) ([]byte, error) {
+	return k.roundTrip(ctx, KindRequest, method, md, req, dst)
+}
+
+// Ping sends a ping frame and waits for the pong: a health check of the
+// connection and the peer's reader.
+func (k *Caller) Ping(ctx context.Context) error {
+	_, err := k.roundTrip(ctx, KindPing, 0, nil, nil, nil)
+	return err
+}
+
+// Send is Client.Send on this Caller's lane.
+func (k *Caller) Send(ctx context.Context, method uint32, req []byte) error {
+	c := k.c
+	if err := c.Err(); err != nil {
+		return err
+	}
+	p, err := prefixFor(ctx, nil)
+	if err != nil {
+		return err
+	}
+	return k.sendOpening(ctx, KindFireAndForget, 0, method, p, req)
+}
+
+func prefixFor(ctx context.Context, md Metadata) (Prefix, error) {
+	p := Prefix{Metadata: md}
+	if d, ok := ctx.Deadline(); ok {
+		p.Timeout = time.Until(d)
+		if p.Timeout <= 0 {
+			return p, context.DeadlineExceeded
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func (k *Caller) sendOpening(ctx context.Context, kind uint8, id, method uint32, p Prefix, body []byte) error {
+	buf := pool.GetBuffer()
+	var err error
+	if buf.B, err = AppendPrefix(buf.B[:0], p); err != nil {
+		pool.PutBuffer(buf)
+		return err
+	}
+	buf.B = append(buf.B, body...)
+	return k.snd.SendBuffer(ctx, frame.Header{Kind: kind, Flags: p.Flags(), Stream: id, Type: method}, buf)
+}
+
+func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Metadata, req, dst []byte) ([]byte, error) {
+	c := k.c
+	p, err := prefixFor(ctx, md)
+	if err != nil {
+		return dst, err
+	}
+	id, s := c.t.arm(k.idx)
+	s.dst = dst
+	c.outstanding.Add(1)
+	defer c.outstanding.Add(-1)
+	// The closer sets closed before it scans the slots: either it sees
+	// this slot pending, or this sees closed.
+	if c.closed.Load() {
+		return dst, k.abandon(id, s, c.Err())
+	}
+	if err := k.sendOpening(ctx, kind, id, method, p, req); err != nil {
+		return dst, k.abandon(id, s, err)
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		if s.word.CompareAndSwap(word(id, stPending), word(id, stAbandoned)) {
+			s.dst = nil
+			if kind == KindRequest {
+				// Same lane as the request: it cannot overtake it.
+				_ = k.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
+			}
+			return dst, ctx.Err()
+		}
+		<-s.done // the reader is completing it: take the result
+	}
+	dst, err = s.dst, s.err
+	s.dst, s.err = nil, nil
+	s.word.Store(word(id, stIdle))
+	return dst, err
+}
+
+// abandon gives up a call that was not (or could not be) sent; if the
+// closer is completing it, its signal is consumed.
+func (k *Caller) abandon(id uint32, s *slot, err error) error {
+	if !s.word.CompareAndSwap(word(id, stPending), word(id, stAbandoned)) {
+		<-s.done
+		if s.err != nil {
+			err = s.err
+		}
+	}
+	s.dst, s.err = nil, nil
+	return err
+}
+
+// OnMessage implements socket.Reactor: it completes calls and streams.
+func (c *Client) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
+	h := m.Header
+	switch h.Kind {
+	case KindResponse, KindPong:
+		if s := c.t.lookup(h.Stream); s != nil {
+			c.complete(s, h.Stream, m.Payload, nil)
+		}
+	case KindError:
+		s := c.t.lookup(h.Stream)
+		if s == nil {
+			break
+		}
+		code, msg, err := ParseErrorBody(m.Payload)
+		if err != nil {
+			code, msg = CodeProtocol, []byte("malformed error frame")
+		}
+		if st := s.streamFor(h.Stream); st != nil {
+			st.onError(code, msg)
+			break
+		}
+		c.complete(s, h.Stream, nil, &Error{Code: code, Message: string(msg)})
+	case KindStreamMessage, KindEnd, KindCredit:
+		if s := c.t.lookup(h.Stream); s != nil {
+			if st := s.streamFor(h.Stream); st != nil {
+				st.onFrame(conn, h, m.Payload)
+			}
+		}
+	case KindPing:
+		c.reply(conn, frame.Header{Kind: KindPong, Stream: h.Stream})
+	case KindGoAway:
+		c.goAway.Store(true)
+	}
+	return socket.Continue
+}
+
+// reply queues a control frame on the reader's own lane.
+func (c *Client) reply(conn *socket.Conn, h frame.Header) {
+	if c.rx == nil {
+		c.rx = conn.NewSender(nil)
+	}
+	_ = c.rx.Send(context.Background(), h, nil)
+}
+
+// streamFor returns the stream the slot carries for id, if any.
+func (s *slot) streamFor(id uint32) *ClientStream {
+	w := s.word.Load()
+	if w>>8 != uint64(id) || w&0xff != stPending {
+		return nil
+	}
+	return s.stream.Load()
+}
+
+// complete hands payload (copied into the caller's dst) or err to the
+// call waiting in s, if s still waits for id; a late or unknown id is
+// ignored.
+func (c *Client) complete(s *slot, id uint32, payload []byte, err error) {
+	if s.stream.Load() != nil || !s.word.CompareAndSwap(word(id, stPending), word(id, stBusy)) {
+		return
+	}
+	s.dst = append(s.dst, payload...)
+	s.err = err
+	s.word.Store(word(id, stDone))
+	s.done <- struct{}{}
+}
+
+// OnClose implements socket.CloseReactor: every pending call and stream
+// ends with a *ClosedError.
+func (c *Client) OnClose(conn *socket.Conn, err error) {
+	ce := &ClosedError{Cause: err}
+	c.cause.Store(ce)
+	c.closed.Store(true)
+	if c.rx != nil {
+		c.rx.Close()
+	}
+	for i := range c.t.slots {
+		s := &c.t.slots[i]
+		w := s.word.Load()
+		if w&0xff != stPending {
+			continue
+		}
+		id := uint32(w >> 8)
+		if st := s.stream.Load(); st != nil {
+			st.onClose(ce)
+			continue
+		}
+		if s.word.CompareAndSwap(w, word(id, stBusy)) {
+			s.err = ce
+			s.word.Store(word(id, stDone))
+			s.done <- struct{}{}
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+func Example() {
+	srv, _ := rpc.NewServer(rpc.ServerOptions{})
+	srv.Handle(1, func(_ context.Context, req, dst []byte) ([]byte, error) {
+		return append(append(dst, "hello, "...), req...), nil
+	}, rpc.Inline)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(context.Background(), ln); close(done) }()
+	defer func() { _ = srv.Close(); <-done }()
+
+	c, _ := rpc.Dial(context.Background(), "tcp", ln.Addr().String(), rpc.ClientOptions{})
+	defer c.Close()
+	k, _ := c.NewCaller()
+	defer k.Close()
+	resp, err := k.Call(context.Background(), 1, []byte("world"), nil)
+	fmt.Println(string(resp), err)
+	_, err = k.Call(context.Background(), 2, nil, nil)
+	fmt.Println(errors.Is(err, rpc.ErrNotFound))
+	// Output:
+	// hello, world <nil>
+	// true
+}
+
+func ExampleAppendOpening() {
+	b, _ := rpc.AppendOpening(nil, rpc.KindRequest, 7, 42, rpc.Prefix{}, []byte("hi"))
+	fmt.Printf("% x\n", b)
+	// Output:
+	// 02 00 00 00 01 01 00 00 07 00 00 00 2a 00 00 00 68 69
+}
+
+func ExampleParsePrefix() {
+	md, _ := rpc.Metadata(nil).Append("k", []byte("v"))
+	p := rpc.Prefix{Timeout: 1500000, Metadata: md}
+	b, _ := rpc.AppendPrefix(nil, p)
+	b = append(b, "body"...)
+	fmt.Printf("% x\n", b)
+	got, body, err := rpc.ParsePrefix(p.Flags(), b)
+	v, _ := got.Metadata.Get("k")
+	fmt.Println(got.Timeout, string(v), string(body), err)
+	// Output:
+	// 60 e3 16 00 00 00 00 00 05 00 01 6b 01 00 76 62 6f 64 79
+	// 1.5ms v body <nil>
+}

@@ -1,0 +1,213 @@
+package rpc_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+// raw is a hand-driven peer speaking frames directly.
+type raw struct {
+	t  *testing.T
+	nc net.Conn
+	fr *frame.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *raw {
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nc.Close() })
+	return &raw{t: t, nc: nc, fr: frame.NewReader(nc, frame.ReaderOptions{})}
+}
+
+func (r *raw) send(kind uint8, flags uint16, id, method uint32, payload []byte) {
+	b, err := frame.AppendFrame(nil, frame.Header{Kind: kind, Flags: flags, Stream: id, Type: method}, payload)
+	require.NoError(r.t, err)
+	_, err = r.nc.Write(b)
+	require.NoError(r.t, err)
+}
+
+func (r *raw) next() (frame.Header, []byte) {
+	require.NoError(r.t, r.nc.SetReadDeadline(time.Now().Add(10*time.Second)))
+	f, err := r.fr.Next()
+	require.NoError(r.t, err)
+	return f.Header, append([]byte(nil), f.Payload...)
+}
+
+func (r *raw) expectError(id uint32, code rpc.Code) {
+	h, p := r.next()
+	require.Equal(r.t, rpc.KindError, h.Kind, "kind")
+	require.Equal(r.t, id, h.Stream)
+	got, _, err := rpc.ParseErrorBody(p)
+	require.NoError(r.t, err)
+	require.Equal(r.t, code, got)
+}
+
+func TestDuplicateIDRejected(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	r.send(rpc.KindRequest, 0, 5, mBlock, nil)
+	wait(t, ts.entered)
+	r.send(rpc.KindRequest, 0, 5, mEcho, []byte("dup"))
+	r.expectError(5, rpc.CodeProtocol)
+	assert.Equal(t, uint64(1), ts.srv.Stats().Duplicates)
+	// The original call is untouched: it still completes.
+	close(ts.release)
+	h, p := r.next()
+	assert.Equal(t, rpc.KindResponse, h.Kind)
+	assert.Equal(t, uint32(5), h.Stream)
+	assert.Equal(t, "released", string(p))
+	// Once done, the id may be reused.
+	r.send(rpc.KindRequest, 0, 5, mEcho, []byte("again"))
+	h, p = r.next()
+	assert.Equal(t, rpc.KindResponse, h.Kind)
+	assert.Equal(t, "again", string(p))
+}
+
+func TestUnknownIDsIgnored(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	// Cancel before any request, stream frames for ids nobody opened,
+	// kinds nobody defined.
+	r.send(rpc.KindCancel, 0, 77, 0, nil)
+	r.send(rpc.KindCredit, 0, 77, 0, rpc.AppendCredit(nil, 5))
+	r.send(rpc.KindStreamMessage, 0, 78, 0, []byte("m"))
+	r.send(rpc.KindEnd, 0, 79, 0, nil)
+	r.send(40, 0, 80, 0, nil)
+	r.send(rpc.KindRequest, 0, 81, mEcho, []byte("alive"))
+	h, p := r.next()
+	require.Equal(t, rpc.KindResponse, h.Kind)
+	assert.Equal(t, "alive", string(p))
+	assert.Equal(t, uint64(5), ts.srv.Stats().Ignored)
+}
+
+func TestMalformedOpening(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	for i, tc := range []struct {
+		flags   uint16
+		payload []byte
+	}{
+		{rpc.FlagDeadline, []byte{1, 2}},              // short timeout
+		{rpc.FlagDeadline, make([]byte, 8)},           // zero timeout
+		{rpc.FlagMetadata, []byte{9, 0, 1}},           // metadata past the end
+		{rpc.FlagMetadata, []byte{3, 0, 5, 'a', 'b'}}, // truncated entry
+		{0x8000, nil}, // reserved flag bit
+	} {
+		id := uint32(100 + i)
+		r.send(rpc.KindRequest, tc.flags, id, mEcho, tc.payload)
+		r.expectError(id, rpc.CodeProtocol)
+	}
+	r.send(rpc.KindStreamOpen, 0, 200, sServer, []byte{0, 0, 0, 0}) // zero credit
+	r.expectError(200, rpc.CodeProtocol)
+}
+
+func TestStreamCreditOverflowIsProtocolError(t *testing.T) {
+	srv, addr, _ := streamServer(t, rpc.ServerOptions{})
+	_ = srv
+	r := dialRaw(t, addr)
+	r.send(rpc.KindStreamOpen, 0, 9, sBidi, rpc.AppendCredit(nil, 4))
+	h, _ := r.next() // the server's initial credit grant
+	require.Equal(t, rpc.KindCredit, h.Kind)
+	r.send(rpc.KindCredit, 0, 9, sBidi, rpc.AppendCredit(nil, rpc.MaxCredit)) // 4 + max overflows
+	r.expectError(9, rpc.CodeProtocol)
+}
+
+func TestStreamMessagesBeyondCreditIsProtocolError(t *testing.T) {
+	_, addr, _ := streamServer(t, rpc.ServerOptions{StreamWindow: 2})
+	r := dialRaw(t, addr)
+	// sFail reads one message and then waits... it returns at once, so use
+	// a stream whose handler never reads: sHold, which only sends.
+	r.send(rpc.KindStreamOpen, 0, 3, sHold, rpc.AppendCredit(nil, 1))
+	seenErr := false
+	for range 3 { // 2 granted, the 3rd is over the window
+		r.send(rpc.KindStreamMessage, 0, 3, sHold, []byte("m"))
+	}
+	for range 10 {
+		h, p := r.next()
+		if h.Kind == rpc.KindError {
+			code, _, err := rpc.ParseErrorBody(p)
+			require.NoError(t, err)
+			assert.Equal(t, rpc.CodeProtocol, code)
+			seenErr = true
+			break
+		}
+		if h.Kind == rpc.KindStreamMessage {
+			r.send(rpc.KindCredit, 0, 3, sHold, rpc.AppendCredit(nil, 1))
+		}
+	}
+	assert.True(t, seenErr, "no protocol error for messages beyond the credit")
+}
+
+func TestDrain(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	res := make(chan error, 1)
+	go func() {
+		got, err := c.Call(context.Background(), mBlock, nil, nil)
+		if err == nil && string(got) != "released" {
+			err = assert.AnError
+		}
+		res <- err
+	}()
+	wait(t, ts.entered)
+	drained := make(chan error, 1)
+	go func() { drained <- ts.srv.Drain(testCtx(t)) }()
+	require.Eventually(t, c.Draining, 10*time.Second, time.Millisecond, "GoAway reaches the client")
+	_, err := c.Call(testCtx(t), mEcho, []byte("new"), nil)
+	require.ErrorIs(t, err, rpc.ErrUnavailable, "new calls are refused while draining")
+	select {
+	case <-drained:
+		t.Fatal("Drain returned with a call in flight")
+	default:
+	}
+	close(ts.release)
+	require.NoError(t, <-res, "the call in flight finished")
+	select {
+	case err := <-drained:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drain did not finish")
+	}
+	wait(t, c.Closed())
+}
+
+func TestDrainDeadline(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	res := make(chan error, 1)
+	go func() {
+		_, err := c.Call(context.Background(), mBlock, nil, nil)
+		res <- err
+	}()
+	wait(t, ts.entered)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, ts.srv.Drain(ctx), context.DeadlineExceeded)
+	require.ErrorIs(t, <-res, rpc.ErrClosed, "past the deadline the connection is closed")
+}
+
+func TestServerDeadlineTimer(t *testing.T) {
+	// A peer that sends a 30 ms timeout and never cancels: the handler's
+	// context ends by the deadline alone, and the handler's error is sent.
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	b, err := rpc.AppendOpening(nil, rpc.KindRequest, 4, mBlock, rpc.Prefix{Timeout: 30 * time.Millisecond}, nil)
+	require.NoError(t, err)
+	_, err = r.nc.Write(b)
+	require.NoError(t, err)
+	select {
+	case err := <-ts.ctxErr:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("deadline did not end the handler's context")
+	}
+	r.expectError(4, rpc.CodeDeadlineExceeded)
+}

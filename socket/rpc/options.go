@@ -1,0 +1,120 @@
+package rpc
+
+import (
+	"runtime"
+
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+// Defaults for option fields left zero.
+const (
+	DefaultMaxInFlight    = 4096
+	DefaultServerInFlight = 1024
+	DefaultWorkers        = 64
+	DefaultStreamWindow   = 64
+	DefaultClientLanes    = 64
+	maxSlots              = 1 << 20
+)
+
+// ClientOptions configures a Client. The zero value works.
+type ClientOptions struct {
+	// Socket configures the connection. Its Framing must be nil
+	// (frame.Default): the RPC protocol lives in the frame header. A zero
+	// Lanes becomes DefaultClientLanes, so callers rarely share a lane.
+	Socket socket.Options
+	// MaxInFlight is the number of call slots: Callers plus open streams
+	// plus concurrent Client.Call calls. It is rounded up to a power of
+	// two. Zero means DefaultMaxInFlight.
+	MaxInFlight int
+	// StreamWindow is the credit a client stream grants the server (the
+	// messages it buffers). Zero means DefaultStreamWindow.
+	StreamWindow int
+}
+
+// Validate reports the first bad field as an *OptionError.
+func (o ClientOptions) Validate() error {
+	if o.MaxInFlight < 0 || o.MaxInFlight > maxSlots {
+		return &OptionError{"MaxInFlight", int64(o.MaxInFlight), "must be 0..1<<20"}
+	}
+	if o.StreamWindow < 0 || o.StreamWindow > 1<<16 {
+		return &OptionError{"StreamWindow", int64(o.StreamWindow), "must be 0..65536"}
+	}
+	if o.Socket.Framing != nil {
+		return &OptionError{"Socket.Framing", 0, "must be nil (frame.Default); use package compat for other framings"}
+	}
+	return o.Socket.Validate()
+}
+
+func (o *ClientOptions) ensureDefaults() {
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.StreamWindow == 0 {
+		o.StreamWindow = DefaultStreamWindow
+	}
+	if o.Socket.Lanes == 0 {
+		o.Socket.Lanes = DefaultClientLanes
+	}
+}
+
+// Mode is where a unary handler runs.
+type Mode uint8
+
+const (
+	// Pooled runs the handler on the server's bounded worker pool: the
+	// reader keeps reading, and the call counts against
+	// ServerOptions.MaxInFlight.
+	Pooled Mode = iota
+	// Inline runs the handler on the connection's reader goroutine:
+	// lowest latency for cheap, non-blocking handlers; nothing else is
+	// read from that connection while it runs.
+	Inline
+)
+
+// ServerOptions configures a Server. The zero value works.
+type ServerOptions struct {
+	// Socket configures the connections. Its Framing must be nil.
+	Socket socket.Options
+	// MaxInFlight bounds the pooled calls and streams in progress on one
+	// connection; a call past it is answered with CodeOverloaded at once.
+	// Zero means DefaultServerInFlight.
+	MaxInFlight int
+	// Workers is the number of goroutines running Pooled handlers, shared
+	// by all connections. Zero means DefaultWorkers (at least 4 per CPU).
+	Workers int
+	// StreamWindow is the credit a server stream grants the client.
+	// Zero means DefaultStreamWindow.
+	StreamWindow int
+	// Interceptor, if non-nil, wraps every unary handler call. With none
+	// set the handler is called directly.
+	Interceptor Interceptor
+}
+
+// Validate reports the first bad field as an *OptionError.
+func (o ServerOptions) Validate() error {
+	if o.MaxInFlight < 0 || o.MaxInFlight > maxSlots {
+		return &OptionError{"MaxInFlight", int64(o.MaxInFlight), "must be 0..1<<20"}
+	}
+	if o.Workers < 0 || o.Workers > 1<<16 {
+		return &OptionError{"Workers", int64(o.Workers), "must be 0..65536"}
+	}
+	if o.StreamWindow < 0 || o.StreamWindow > 1<<16 {
+		return &OptionError{"StreamWindow", int64(o.StreamWindow), "must be 0..65536"}
+	}
+	if o.Socket.Framing != nil {
+		return &OptionError{"Socket.Framing", 0, "must be nil (frame.Default); use package compat for other framings"}
+	}
+	return o.Socket.Validate()
+}
+
+func (o *ServerOptions) ensureDefaults() {
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultServerInFlight
+	}
+	if o.Workers == 0 {
+		o.Workers = max(DefaultWorkers, 4*runtime.GOMAXPROCS(0))
+	}
+	if o.StreamWindow == 0 {
+		o.StreamWindow = DefaultStreamWindow
+	}
+}

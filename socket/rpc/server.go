@@ -1,0 +1,623 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+type entry struct {
+	h      Handler
+	sh     StreamHandler
+	mode   Mode
+	stream bool
+}
+
+// Server serves RPC methods on connections. Register handlers with Handle
+// and HandleStream, then Serve a listener (or ServeConn connections).
+// Drain stops it gracefully, Close at once.
+type Server struct {
+	opts ServerOptions
+
+	hmu      sync.Mutex
+	handlers atomic.Pointer[map[uint32]entry]
+
+	startOnce sync.Once
+	work      chan *serverCall
+	workersWG sync.WaitGroup
+	streamsWG sync.WaitGroup
+
+	mu         sync.Mutex
+	conns      map[*serverConn]struct{}
+	serveWG    sync.WaitGroup
+	stop       context.CancelFunc // cancels every Serve
+	stopCtx    context.Context
+	closed     bool
+	workClosed bool
+	draining   atomic.Bool
+
+	stats serverCounters
+}
+
+type serverCounters struct {
+	calls, overloaded, duplicates, ignored, notFound, unavailable atomic.Uint64
+}
+
+// ServerStats are a server's counters.
+type ServerStats struct {
+	Calls       uint64 // calls and streams accepted
+	Overloaded  uint64 // calls refused at MaxInFlight
+	Duplicates  uint64 // requests refused because their id was in flight
+	Ignored     uint64 // frames for unknown ids or of unknown kinds
+	NotFound    uint64 // calls to unregistered methods
+	Unavailable uint64 // calls refused while draining
+}
+
+// NewServer returns a server with no handlers.
+func NewServer(opts ServerOptions) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.ensureDefaults()
+	s := &Server{opts: opts, conns: make(map[*serverConn]struct{})}
+	m := map[uint32]entry{}
+	s.handlers.Store(&m)
+	s.stopCtx, s.stop = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Handle registers h for method; mode says where it runs. A later
+// registration for the same method replaces it.
+func (s *Server) Handle(method uint32, h Handler, mode Mode) {
+	s.register(method, entry{h: h, mode: mode})
+}
+
+// HandleStream registers a streaming handler for method. Each stream runs
+// on its own goroutine and counts against MaxInFlight.
+func (s *Server) HandleStream(method uint32, h StreamHandler) {
+	s.register(method, entry{sh: h, stream: true})
+}
+
+func (s *Server) register(method uint32, e entry) {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	old := *s.handlers.Load()
+	m := make(map[uint32]entry, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[method] = e
+	s.handlers.Store(&m)
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats {
+	c := &s.stats
+	return ServerStats{Calls: c.calls.Load(), Overloaded: c.overloaded.Load(), Duplicates: c.duplicates.Load(),
+		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load()}
+}
+
+func (s *Server) start() {
+	s.startOnce.Do(func() {
+		s.work = make(chan *serverCall, s.opts.Workers)
+		for i := range s.opts.Workers {
+			s.workersWG.Add(1)
+			go s.worker(i)
+		}
+	})
+}
+
+// Serve accepts connections on ln until Close or Drain (or ctx ends) and
+// serves them. It returns nil after a Close, Drain or ctx end.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrClosed
+	}
+	s.start()
+	s.serveWG.Add(1)
+	s.mu.Unlock()
+	defer s.serveWG.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopAF := context.AfterFunc(s.stopCtx, cancel)
+	defer stopAF()
+	err := socket.Serve(ctx, ln, s.newReactor, s.opts.Socket)
+	if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
+		err = nil
+	}
+	return err
+}
+
+// ServeConn serves one established connection (for example one end of a
+// net.Pipe) until it closes or the server closes.
+func (s *Server) ServeConn(nc net.Conn) (*socket.Conn, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return nil, ErrClosed
+	}
+	s.start()
+	s.mu.Unlock()
+	sc := s.newServerConn()
+	if sc == nil {
+		_ = nc.Close()
+		return nil, ErrClosed
+	}
+	conn, err := socket.NewConn(nc, sc, s.opts.Socket)
+	if err != nil {
+		s.removeConn(sc)
+		return nil, err
+	}
+	sc.setConn(conn)
+	return conn, nil
+}
+
+func (s *Server) newReactor(c *socket.Conn) socket.Reactor {
+	if s.draining.Load() {
+		return nil // reject: the client should go elsewhere
+	}
+	sc := s.newServerConn()
+	if sc == nil {
+		return nil
+	}
+	sc.setConn(c)
+	return sc
+}
+
+func (s *Server) newServerConn() *serverConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	sc := &serverConn{srv: s, ready: make(chan struct{}), idle: make(chan struct{}, 1)}
+	if s.draining.Load() {
+		sc.goAwaySent = true // sent by the reader on first message
+		sc.mustGoAway = true
+	}
+	s.conns[sc] = struct{}{}
+	return sc
+}
+
+func (s *Server) removeConn(sc *serverConn) {
+	s.mu.Lock()
+	delete(s.conns, sc)
+	s.mu.Unlock()
+}
+
+func (s *Server) snapshot() []*serverConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*serverConn, 0, len(s.conns))
+	for sc := range s.conns {
+		out = append(out, sc)
+	}
+	return out
+}
+
+// Drain stops the server gracefully: it stops accepting connections,
+// sends GoAway on every connection (new calls there are refused with
+// CodeUnavailable, so clients move elsewhere), waits for the calls in
+// flight to finish, writes what is queued, and closes. When ctx ends first
+// the rest is closed at once and Drain returns ctx's error.
+func (s *Server) Drain(ctx context.Context) error {
+	// socket.Serve closes its connections when it stops, so the listener
+	// keeps running until the end, rejecting new connections meanwhile.
+	s.draining.Store(true)
+	conns := s.snapshot()
+	for _, sc := range conns {
+		sc.sendGoAway()
+	}
+	var err error
+	for _, sc := range conns {
+		if e := sc.drain(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	if e := s.Close(); e != nil && err == nil {
+		err = e
+	}
+	return err
+}
+
+// Close closes the server at once: listeners, connections (their calls'
+// contexts are canceled), then the worker pool. It waits for every
+// goroutine the server started.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stop()
+	s.serveWG.Wait()
+	for _, sc := range s.snapshot() {
+		<-sc.ready
+		_ = sc.conn.Close()
+	}
+	s.streamsWG.Wait()
+	s.startOnce.Do(func() {}) // no pool starts after this
+	s.mu.Lock()
+	w := s.work
+	closeWork := w != nil && !s.workClosed
+	s.workClosed = true
+	s.mu.Unlock()
+	if closeWork {
+		close(w)
+		s.workersWG.Wait()
+	}
+	return nil
+}
+
+func (s *Server) worker(wid int) {
+	defer s.workersWG.Done()
+	for call := range s.work {
+		call.sc.runPooled(call, wid)
+	}
+}
+
+// invoke runs h (through the interceptor, if any), turning a panic into
+// CodeInternal.
+func (s *Server) invoke(call *serverCall, req, dst []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = dst, &Error{Code: CodeInternal, Message: fmt.Sprint("handler panic: ", r)}
+		}
+	}()
+	if ic := s.opts.Interceptor; ic != nil {
+		return ic(call, call.method, req, dst, call.h)
+	}
+	return call.h(call, req, dst)
+}
+
+// serverConn is the reactor of one server connection.
+type serverConn struct {
+	srv   *Server
+	conn  *socket.Conn
+	ready chan struct{}
+	rx    *socket.Sender // the reader's lane (inline responses, errors, pongs)
+
+	inline serverCall
+
+	mu         sync.Mutex
+	ids        idTable
+	free       []*serverCall
+	inflight   int
+	inflightN  atomic.Int64
+	closed     bool
+	draining   bool
+	idle       chan struct{} // signalled when inflight drops to 0 while draining
+	senders    []*socket.Sender
+	goAwaySent bool
+	mustGoAway bool
+}
+
+const workerLanes = 8
+
+func (sc *serverConn) setConn(c *socket.Conn) {
+	sc.conn = c
+	sc.inline.sc = sc
+	sc.senders = make([]*socket.Sender, workerLanes)
+	for i := range sc.senders {
+		sc.senders[i] = c.NewSender(nil)
+	}
+	close(sc.ready)
+}
+
+// sender returns the lane worker wid sends on (made in setConn).
+func (sc *serverConn) sender(wid int) *socket.Sender { return sc.senders[wid%workerLanes] }
+
+func (sc *serverConn) send(conn *socket.Conn, h frame.Header, body []byte) {
+	if sc.rx == nil {
+		sc.rx = conn.NewSender(nil)
+	}
+	_ = sc.rx.Send(context.Background(), h, body)
+}
+
+// replyError sends an error frame for id from the reader.
+func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code, msg string) {
+	if sc.rx == nil {
+		sc.rx = conn.NewSender(nil)
+	}
+	b := pool.GetBuffer()
+	b.B = AppendErrorBody(b.B[:0], code, msg)
+	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: id, Type: method}, b)
+}
+
+// OnMessage implements socket.Reactor.
+func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
+	h := m.Header
+	if sc.mustGoAway {
+		sc.mustGoAway = false
+		sc.send(conn, frame.Header{Kind: KindGoAway}, AppendErrorBody(nil, CodeUnavailable, "draining"))
+	}
+	switch h.Kind {
+	case KindRequest, KindFireAndForget, KindStreamOpen:
+		sc.onOpen(conn, h, m.Payload)
+	case KindCancel:
+		sc.mu.Lock()
+		if c := sc.lookup(h.Stream); c != nil {
+			c.cancel(context.Canceled)
+			if c.stream != nil {
+				c.stream.onCancel()
+			}
+		} else {
+			sc.srv.stats.ignored.Add(1)
+		}
+		sc.mu.Unlock()
+	case KindStreamMessage, KindEnd, KindCredit:
+		sc.mu.Lock()
+		c := sc.lookup(h.Stream)
+		var st *serverStream
+		if c != nil {
+			st = c.stream
+		}
+		sc.mu.Unlock()
+		if st == nil {
+			sc.srv.stats.ignored.Add(1)
+			break
+		}
+		st.onFrame(h, m.Payload)
+	case KindPing:
+		sc.send(conn, frame.Header{Kind: KindPong, Stream: h.Stream}, nil)
+	default:
+		sc.srv.stats.ignored.Add(1)
+	}
+	return socket.Continue
+}
+
+func (sc *serverConn) lookup(id uint32) *serverCall {
+	if sc.ids.vals == nil {
+		return nil
+	}
+	return sc.ids.get(id)
+}
+
+func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) {
+	s := sc.srv
+	respond := h.Kind != KindFireAndForget
+	p, body, err := ParsePrefix(h.Flags, payload)
+	var credit uint32
+	if err == nil && h.Kind == KindStreamOpen {
+		credit, body, err = ParseCredit(body)
+	}
+	if err != nil {
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeProtocol, err.Error())
+		}
+		return
+	}
+	e, ok := (*s.handlers.Load())[h.Type]
+	if !ok || e.stream != (h.Kind == KindStreamOpen) {
+		s.stats.notFound.Add(1)
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeNotFound, "")
+		}
+		return
+	}
+	if s.draining.Load() {
+		s.stats.unavailable.Add(1)
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeUnavailable, "server draining")
+		}
+		return
+	}
+	now := time.Now()
+	if !e.stream && e.mode == Inline {
+		if respond && sc.inflightN.Load() > 0 && sc.isDuplicate(h.Stream) {
+			s.stats.duplicates.Add(1)
+			sc.replyError(conn, h.Stream, h.Type, CodeProtocol, "duplicate call id")
+			return
+		}
+		s.stats.calls.Add(1)
+		c := &sc.inline
+		c.setup(h.Stream, h.Type, h.Kind, p, body, now)
+		c.h = e.h
+		sc.runInline(conn, c)
+		return
+	}
+	sc.mu.Lock()
+	if sc.closed {
+		sc.mu.Unlock()
+		return
+	}
+	if respond && sc.lookup(h.Stream) != nil {
+		sc.mu.Unlock()
+		s.stats.duplicates.Add(1)
+		sc.replyError(conn, h.Stream, h.Type, CodeProtocol, "duplicate call id")
+		return
+	}
+	if sc.inflight >= s.opts.MaxInFlight {
+		sc.mu.Unlock()
+		s.stats.overloaded.Add(1)
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeOverloaded, "")
+		}
+		return
+	}
+	c := sc.getCallLocked()
+	if respond {
+		if sc.ids.vals == nil {
+			sc.ids = newIDTable(s.opts.MaxInFlight)
+		}
+		sc.ids.put(h.Stream, c)
+		c.tracked = true
+	}
+	sc.inflight++
+	sc.inflightN.Add(1)
+	sc.mu.Unlock()
+	s.stats.calls.Add(1)
+
+	c.req = pool.GetBuffer()
+	c.req.B = append(c.req.B[:0], body...)
+	c.setup(h.Stream, h.Type, h.Kind, p, c.req.B, now)
+	if p.Metadata != nil { // copy the metadata too, after the body
+		n := len(c.req.B)
+		c.req.B = append(c.req.B, p.Metadata...)
+		c.body = c.req.B[:n:n]
+		c.md = Metadata(c.req.B[n:])
+	}
+	if e.stream {
+		sc.startStream(c, e.sh, credit)
+		return
+	}
+	c.h = e.h
+	s.work <- c
+}
+
+func (sc *serverConn) isDuplicate(id uint32) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.lookup(id) != nil
+}
+
+func (sc *serverConn) getCallLocked() *serverCall {
+	if n := len(sc.free); n > 0 {
+		c := sc.free[n-1]
+		sc.free = sc.free[:n-1]
+		return c
+	}
+	return &serverCall{sc: sc}
+}
+
+// finish removes a pooled call or stream and recycles it.
+func (sc *serverConn) finish(c *serverCall) {
+	sc.mu.Lock()
+	if c.tracked {
+		sc.ids.del(c.id)
+	}
+	c.reset()
+	sc.free = append(sc.free, c)
+	sc.inflight--
+	sc.inflightN.Add(-1)
+	if sc.inflight == 0 && sc.draining {
+		select {
+		case sc.idle <- struct{}{}:
+		default:
+		}
+	}
+	sc.mu.Unlock()
+}
+
+func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
+	if sc.rx == nil {
+		sc.rx = conn.NewSender(nil)
+	}
+	sc.respond(sc.rx, c, c.body)
+	c.reset()
+}
+
+func (sc *serverConn) runPooled(c *serverCall, wid int) {
+	sc.respond(sc.sender(wid), c, c.req.B[:len(c.body)])
+	sc.finish(c)
+}
+
+// respond runs the handler and sends its response or error (nothing for
+// fire-and-forget or a call the client canceled).
+func (sc *serverConn) respond(snd *socket.Sender, c *serverCall, req []byte) {
+	s := sc.srv
+	var resp *pool.Buffer
+	var dst []byte
+	if c.kind == KindRequest {
+		resp = pool.GetBuffer()
+		dst = resp.B[:0]
+	}
+	var out []byte
+	var err error
+	if c.hasDeadline && !time.Now().Before(c.deadline) {
+		err = &Error{Code: CodeDeadlineExceeded, Message: "deadline passed before the handler ran"}
+	} else {
+		out, err = s.invoke(c, req, dst)
+	}
+	if resp == nil {
+		return
+	}
+	if c.canceled() {
+		pool.PutBuffer(resp)
+		return
+	}
+	h := frame.Header{Kind: KindResponse, Stream: c.id, Type: c.method}
+	if err != nil {
+		code, msg := toError(err)
+		resp.B = AppendErrorBody(resp.B[:0], code, msg)
+		h.Kind = KindError
+	} else if sameBase(out, dst) {
+		resp.B = out
+	} else {
+		resp.B = append(resp.B[:0], out...) // not the pooled buffer: copy
+	}
+	_ = snd.SendBuffer(context.Background(), h, resp)
+}
+
+// sameBase reports whether out starts where dst does (the handler
+// appended to dst without reallocating), so out is the pooled buffer.
+func sameBase(out, dst []byte) bool {
+	if cap(out) == 0 || cap(dst) == 0 {
+		return false
+	}
+	return &out[:1][0] == &dst[:1][0]
+}
+
+// sendGoAway queues a GoAway frame and marks the connection draining.
+func (sc *serverConn) sendGoAway() {
+	<-sc.ready
+	sc.mu.Lock()
+	sc.draining = true
+	if sc.goAwaySent || sc.closed {
+		sc.mu.Unlock()
+		return
+	}
+	sc.goAwaySent = true
+	snd := sc.conn.NewSender(nil)
+	sc.mu.Unlock()
+	_ = snd.Send(context.Background(), frame.Header{Kind: KindGoAway}, AppendErrorBody(nil, CodeUnavailable, "draining"))
+	snd.Close()
+}
+
+// drain waits for the calls in flight, then drains the socket.
+func (sc *serverConn) drain(ctx context.Context) error {
+	<-sc.ready
+	for {
+		sc.mu.Lock()
+		sc.draining = true
+		n, closed := sc.inflight, sc.closed
+		sc.mu.Unlock()
+		if n == 0 || closed {
+			break
+		}
+		select {
+		case <-sc.idle:
+		case <-sc.conn.Closed():
+		case <-ctx.Done():
+			_ = sc.conn.Close()
+			return ctx.Err()
+		}
+	}
+	return sc.conn.Drain(ctx)
+}
+
+// OnClose implements socket.CloseReactor: calls in flight are canceled.
+func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
+	sc.mu.Lock()
+	sc.closed = true
+	for _, c := range sc.ids.vals {
+		if c != nil {
+			c.cancel(context.Canceled)
+			if c.stream != nil {
+				c.stream.onConnClose(err)
+			}
+		}
+	}
+	sc.mu.Unlock()
+	sc.srv.removeConn(sc)
+}

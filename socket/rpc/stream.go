@@ -1,0 +1,421 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+// StreamHandler serves a streaming method. st carries messages both ways
+// with credit flow control; returning nil ends the stream normally (an
+// end frame), an error ends it with an error frame. ctx is canceled when
+// the client cancels or the connection closes and is valid until the
+// handler returns.
+type StreamHandler func(ctx context.Context, st *ServerStream) error
+
+// streamCore is one side of a stream: a receive queue bounded by the
+// credit this side grants, and the credit the peer granted for sending.
+type streamCore struct {
+	id, method uint32
+	snd        *socket.Sender // this stream's own lane: messages, end, cancel, credit in order
+	window     int
+
+	// receive side: only the connection's reader sends to or closes recvQ
+	recvQ    chan *pool.Buffer
+	rerr     error // why recvQ closed; written before the close
+	recvDone bool  // recvQ is closed (reader only)
+	consumed int   // Recv side only
+
+	// send side
+	mu         sync.Mutex
+	credit     int64
+	creditCh   chan struct{} // capacity 1: credit arrived
+	ended      chan struct{} // closed when the peer ended the whole stream or the connection died
+	endErr     error
+	endOnce    sync.Once
+	recvOnce   sync.Once
+	sendClosed atomic.Bool
+}
+
+func newCore(snd *socket.Sender, id, method uint32, window int) *streamCore {
+	return &streamCore{id: id, method: method, snd: snd, window: window,
+		recvQ: make(chan *pool.Buffer, window), creditCh: make(chan struct{}, 1), ended: make(chan struct{})}
+}
+
+// onMessage queues a copy of payload (reader goroutine). A message beyond
+// the granted credit is a protocol violation: it returns false.
+func (s *streamCore) onMessage(payload []byte) bool {
+	if s.recvDone || len(s.recvQ) == cap(s.recvQ) { // after the end, or over the credit
+		return false
+	}
+	b := pool.GetBuffer()
+	b.B = append(b.B[:0], payload...)
+	select {
+	case s.recvQ <- b:
+		return true
+	default:
+		pool.PutBuffer(b)
+		return false
+	}
+}
+
+// closeRecv ends the receive side with err. Only the connection's reader
+// (or the closer after the reader exited) may call it: it closes recvQ.
+func (s *streamCore) closeRecv(err error) {
+	s.recvOnce.Do(func() {
+		s.recvDone = true
+		s.rerr = err
+		close(s.recvQ)
+	})
+}
+
+// end ends the whole stream (any goroutine): sends fail with err,
+// receives return what is queued and then err.
+func (s *streamCore) end(err error) {
+	s.endOnce.Do(func() {
+		s.mu.Lock()
+		s.endErr = err
+		s.mu.Unlock()
+		close(s.ended)
+	})
+}
+
+// endAll is end plus closeRecv, for the reader.
+func (s *streamCore) endAll(err error) {
+	s.end(err)
+	s.closeRecv(err)
+}
+
+func (s *streamCore) endError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endErr
+}
+
+// onCredit adds n (reader goroutine); false if it overflows MaxCredit.
+func (s *streamCore) onCredit(payload []byte) bool {
+	n, _, err := ParseCredit(payload)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	s.credit += int64(n)
+	ok := s.credit <= MaxCredit
+	s.mu.Unlock()
+	select {
+	case s.creditCh <- struct{}{}:
+	default:
+	}
+	return ok
+}
+
+// send waits for one credit, then queues payload as a stream message.
+func (s *streamCore) send(ctx context.Context, payload []byte) error {
+	if s.sendClosed.Load() {
+		return ErrStreamClosed
+	}
+	for {
+		s.mu.Lock()
+		if s.endErr != nil {
+			err := s.endErr
+			s.mu.Unlock()
+			if err == io.EOF {
+				return ErrStreamClosed
+			}
+			return err
+		}
+		if s.credit > 0 {
+			s.credit--
+			s.mu.Unlock()
+			break
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.creditCh:
+		case <-s.ended:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.snd.Send(ctx, frame.Header{Kind: KindStreamMessage, Stream: s.id, Type: s.method}, payload)
+}
+
+// closeSend sends the end frame of this side once.
+func (s *streamCore) closeSend(ctx context.Context) error {
+	if !s.sendClosed.CompareAndSwap(false, true) {
+		return nil
+	}
+	return s.snd.Send(ctx, frame.Header{Kind: KindEnd, Stream: s.id, Type: s.method}, nil)
+}
+
+// recv appends the next message to dst; at the end it returns the
+// stream's end error (io.EOF for a normal end). Every window/2 messages
+// consumed are granted back to the peer.
+func (s *streamCore) recv(ctx context.Context, dst []byte) ([]byte, error) {
+	var b *pool.Buffer
+	var ok bool
+	select {
+	case b, ok = <-s.recvQ:
+	default:
+		select {
+		case b, ok = <-s.recvQ:
+		case <-s.ended:
+			select {
+			case b, ok = <-s.recvQ:
+			default:
+				return dst, s.endError()
+			}
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		}
+	}
+	if !ok {
+		return dst, s.rerr
+	}
+	dst = append(dst, b.B...)
+	pool.PutBuffer(b)
+	s.consumed++
+	if s.consumed >= max(s.window/2, 1) {
+		n := s.consumed
+		s.consumed = 0
+		var cb [4]byte
+		_ = s.snd.Send(ctx, frame.Header{Kind: KindCredit, Stream: s.id, Type: s.method}, AppendCredit(cb[:0], uint32(n)))
+	}
+	return dst, nil
+}
+
+// ClientStream is a client's side of a stream (server streaming, client
+// streaming or bidirectional: the method decides how it is used). Send and
+// Recv may run on two goroutines at once; Close must be called at the end.
+type ClientStream struct {
+	core *streamCore
+	c    *Client
+	idx  uint32
+	ctx  context.Context
+	stop func() bool
+	once sync.Once
+}
+
+// OpenStream opens a stream to method. ctx bounds the whole stream: when
+// it ends the stream is canceled (a cancel frame follows on the stream's
+// lane). md is optional metadata.
+func (c *Client) OpenStream(ctx context.Context, method uint32, md Metadata) (*ClientStream, error) {
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	p, err := prefixFor(ctx, md)
+	if err != nil {
+		return nil, err
+	}
+	idx, ok := c.t.pop()
+	if !ok {
+		return nil, ErrTooManyCalls
+	}
+	<-c.ready
+	s := &c.t.slots[idx]
+	st := &ClientStream{c: c, idx: idx, ctx: ctx}
+	snd := c.conn.NewSender(nil)
+	// The id is known only after arm; arm publishes the stream too.
+	s.gen = (s.gen + 1) & c.t.genMask
+	if s.gen == 0 {
+		s.gen = 1
+	}
+	id := s.gen<<c.t.bits | idx
+	st.core = newCore(snd, id, method, c.opts.StreamWindow)
+	s.stream.Store(st)
+	s.word.Store(word(id, stPending))
+	c.outstanding.Add(1)
+	if c.closed.Load() {
+		st.core.end(c.Err())
+	}
+	buf := pool.GetBuffer()
+	if buf.B, err = AppendPrefix(buf.B[:0], p); err == nil {
+		buf.B = AppendCredit(buf.B, uint32(c.opts.StreamWindow))
+		err = snd.SendBuffer(ctx, frame.Header{Kind: KindStreamOpen, Flags: p.Flags(), Stream: id, Type: method}, buf)
+	} else {
+		pool.PutBuffer(buf)
+	}
+	if err != nil {
+		st.release()
+		return nil, err
+	}
+	st.stop = context.AfterFunc(ctx, func() { st.cancel(ctx.Err()) })
+	return st, nil
+}
+
+// Send sends one message, waiting for credit from the server. After the
+// stream ended it returns the end error (ErrStreamClosed for a normal end).
+func (st *ClientStream) Send(msg []byte) error { return st.core.send(st.ctx, msg) }
+
+// CloseSend ends the client's half: the server's Recv returns io.EOF.
+func (st *ClientStream) CloseSend() error { return st.core.closeSend(st.ctx) }
+
+// Recv appends the next message from the server to dst. At a normal end
+// it returns io.EOF; a server error is an *Error; a canceled stream gives
+// the context's error, a closed one ErrStreamClosed; a dead connection a
+// *ClosedError.
+func (st *ClientStream) Recv(dst []byte) ([]byte, error) {
+	return st.core.recv(st.ctx, dst)
+}
+
+// Close ends the stream: if the server has not ended it, a cancel frame
+// is sent and the handler's context is canceled. It releases the slot.
+func (st *ClientStream) Close() error {
+	st.cancel(ErrStreamClosed)
+	return nil
+}
+
+func (st *ClientStream) cancel(err error) {
+	st.once.Do(func() {
+		select {
+		case <-st.core.ended:
+		default:
+			_ = st.core.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: st.core.id, Type: st.core.method}, nil)
+			st.core.end(err)
+		}
+		if st.stop != nil {
+			st.stop()
+		}
+		st.release()
+	})
+}
+
+func (st *ClientStream) release() {
+	c := st.c
+	s := &c.t.slots[st.idx]
+	s.word.Store(word(st.core.id, stAbandoned))
+	s.stream.Store(nil)
+	st.core.snd.Close()
+	c.outstanding.Add(-1)
+	c.t.push(st.idx)
+}
+
+// onFrame handles a stream frame from the server (reader goroutine).
+func (st *ClientStream) onFrame(conn *socket.Conn, h frame.Header, payload []byte) {
+	switch h.Kind {
+	case KindStreamMessage:
+		if !st.core.onMessage(payload) {
+			st.violation(conn)
+		}
+	case KindCredit:
+		if !st.core.onCredit(payload) {
+			st.violation(conn)
+		}
+	case KindEnd:
+		st.core.endAll(io.EOF)
+	}
+}
+
+func (st *ClientStream) violation(conn *socket.Conn) {
+	st.c.reply(conn, frame.Header{Kind: KindCancel, Stream: st.core.id, Type: st.core.method})
+	st.core.endAll(&Error{Code: CodeProtocol, Message: "server broke stream flow control"})
+}
+
+func (st *ClientStream) onError(code Code, msg []byte) {
+	st.core.endAll(&Error{Code: code, Message: string(msg)})
+}
+
+func (st *ClientStream) onClose(err error) { st.core.endAll(err) }
+
+// ServerStream is the server's side of a stream, given to a StreamHandler.
+// Send and Recv may run on two goroutines at once.
+type ServerStream struct {
+	core *streamCore
+	call *serverCall
+}
+
+// Send sends one message to the client, waiting for its credit.
+func (st *ServerStream) Send(msg []byte) error { return st.core.send(st.call, msg) }
+
+// Recv appends the next message from the client to dst; io.EOF once the
+// client called CloseSend; context.Canceled when it canceled.
+func (st *ServerStream) Recv(dst []byte) ([]byte, error) { return st.core.recv(st.call, dst) }
+
+// serverStream is the reader-side state of a ServerStream.
+type serverStream struct {
+	pub ServerStream
+}
+
+func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
+	core := ss.pub.core
+	switch h.Kind {
+	case KindStreamMessage:
+		if !core.onMessage(payload) {
+			ss.protocol("client exceeded its stream credit")
+		}
+	case KindCredit:
+		if !core.onCredit(payload) {
+			ss.protocol("credit overflow")
+		}
+	case KindEnd:
+		core.closeRecv(io.EOF)
+	}
+}
+
+// protocol ends the stream for a flow-control violation: the handler's
+// context is canceled and the client gets CodeProtocol.
+func (ss *serverStream) protocol(msg string) {
+	core := ss.pub.core
+	ss.pub.call.cancel(context.Canceled)
+	core.endAll(&Error{Code: CodeProtocol, Message: msg})
+}
+
+func (ss *serverStream) onCancel() { ss.pub.core.endAll(context.Canceled) }
+
+func (ss *serverStream) onConnClose(err error) { ss.pub.core.endAll(&ClosedError{Cause: err}) }
+
+// startStream runs a stream's handler on its own goroutine (c is tracked
+// and counted in flight).
+func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32) {
+	snd := sc.conn.NewSender(nil)
+	core := newCore(snd, c.id, c.method, sc.srv.opts.StreamWindow)
+	core.credit = int64(credit)
+	ss := &serverStream{pub: ServerStream{core: core, call: c}}
+	sc.mu.Lock()
+	c.stream = ss
+	sc.mu.Unlock()
+	var cb [4]byte
+	_ = snd.Send(context.Background(), frame.Header{Kind: KindCredit, Stream: c.id, Type: c.method}, AppendCredit(cb[:0], uint32(core.window)))
+	sc.srv.streamsWG.Add(1)
+	go func() {
+		defer sc.srv.streamsWG.Done()
+		err := sc.srv.invokeStream(h, c, &ss.pub)
+		var e *Error
+		core.mu.Lock()
+		ended := core.endErr
+		core.mu.Unlock()
+		switch {
+		case ended != nil && !errors.As(ended, &e):
+			// canceled by the client or the connection died: nothing to send
+		case ended != nil:
+			b := pool.GetBuffer()
+			b.B = AppendErrorBody(b.B[:0], e.Code, e.Message)
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: c.id, Type: c.method}, b)
+		case err != nil:
+			code, msg := toError(err)
+			b := pool.GetBuffer()
+			b.B = AppendErrorBody(b.B[:0], code, msg)
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: c.id, Type: c.method}, b)
+		default:
+			_ = snd.Send(context.Background(), frame.Header{Kind: KindEnd, Stream: c.id, Type: c.method}, nil)
+		}
+		core.end(io.EOF)
+		snd.Close()
+		sc.finish(c)
+	}()
+}
+
+func (s *Server) invokeStream(h StreamHandler, c *serverCall, st *ServerStream) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Code: CodeInternal, Message: "stream handler panic"}
+		}
+	}()
+	return h(c, st)
+}

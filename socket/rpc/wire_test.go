@@ -1,0 +1,102 @@
+package rpc_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+func TestPrefixRoundTrip(t *testing.T) {
+	md, err := rpc.Metadata(nil).Append("a", []byte("1"))
+	require.NoError(t, err)
+	md, err = md.Append("bb", nil)
+	require.NoError(t, err)
+	for _, p := range []rpc.Prefix{{}, {Timeout: time.Second}, {Metadata: md}, {Timeout: time.Nanosecond, Metadata: md}} {
+		b, err := rpc.AppendPrefix([]byte("x"), p)
+		require.NoError(t, err)
+		got, body, err := rpc.ParsePrefix(p.Flags(), append(b[1:], "body"...))
+		require.NoError(t, err)
+		assert.Equal(t, p.Timeout, got.Timeout)
+		assert.Equal(t, []byte(p.Metadata), []byte(got.Metadata))
+		assert.Equal(t, "body", string(body))
+	}
+	v, ok := md.Get("bb")
+	assert.True(t, ok)
+	assert.Empty(t, v)
+	_, ok = md.Get("zz")
+	assert.False(t, ok)
+	var keys []string
+	md.Range(func(k, _ []byte) bool { keys = append(keys, string(k)); return true })
+	assert.Equal(t, []string{"a", "bb"}, keys)
+}
+
+func TestParsePrefixErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags uint16
+		in    []byte
+	}{
+		{"reserved", 0x0400, nil},
+		{"short timeout", rpc.FlagDeadline, []byte{1}},
+		{"zero timeout", rpc.FlagDeadline, make([]byte, 8)},
+		{"huge timeout", rpc.FlagDeadline, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
+		{"short md length", rpc.FlagMetadata, []byte{1}},
+		{"md past end", rpc.FlagMetadata, []byte{5, 0, 1}},
+		{"md bad entry", rpc.FlagMetadata, []byte{2, 0, 9, 'a'}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := rpc.ParsePrefix(tc.flags, tc.in)
+			require.ErrorIs(t, err, rpc.ErrMalformed)
+		})
+	}
+	_, err := rpc.Metadata(nil).Append(string(make([]byte, 256)), nil)
+	require.ErrorIs(t, err, rpc.ErrMetadataTooLarge)
+}
+
+func TestErrorAndCreditBodies(t *testing.T) {
+	b := rpc.AppendErrorBody(nil, rpc.CodeOverloaded, "busy")
+	assert.Equal(t, []byte{6, 0, 0, 0, 'b', 'u', 's', 'y'}, b)
+	code, msg, err := rpc.ParseErrorBody(b)
+	require.NoError(t, err)
+	assert.Equal(t, rpc.CodeOverloaded, code)
+	assert.Equal(t, "busy", string(msg))
+	_, _, err = rpc.ParseErrorBody([]byte{1})
+	require.ErrorIs(t, err, rpc.ErrMalformed)
+	long := rpc.AppendErrorBody(nil, 1, string(make([]byte, 5000)))
+	assert.Len(t, long, 4+rpc.MaxErrorMessage)
+
+	n, rest, err := rpc.ParseCredit(append(rpc.AppendCredit(nil, 64), 'x'))
+	require.NoError(t, err)
+	assert.Equal(t, uint32(64), n)
+	assert.Equal(t, "x", string(rest))
+	for _, bad := range [][]byte{{1, 0}, rpc.AppendCredit(nil, 0), rpc.AppendCredit(nil, rpc.MaxCredit+1)} {
+		_, _, err = rpc.ParseCredit(bad)
+		require.ErrorIs(t, err, rpc.ErrMalformed)
+	}
+}
+
+func TestErrorMatching(t *testing.T) {
+	for code, want := range map[rpc.Code]error{
+		rpc.CodeCanceled: rpc.ErrCanceled, rpc.CodeOverloaded: rpc.ErrOverloaded, rpc.CodeUnavailable: rpc.ErrUnavailable,
+		rpc.CodeProtocol: rpc.ErrProtocol, rpc.CodeAppMin: rpc.ErrApplication, 500: rpc.ErrApplication,
+	} {
+		assert.ErrorIs(t, rpc.NewError(code, "m"), want, "code %d", code)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	require.ErrorIs(t, rpc.ClientOptions{MaxInFlight: -1}.Validate(), rpc.ErrInvalidOptions)
+	require.ErrorIs(t, rpc.ServerOptions{Workers: -1}.Validate(), rpc.ErrInvalidOptions)
+	require.ErrorIs(t, rpc.ServerOptions{StreamWindow: 1 << 20}.Validate(), rpc.ErrInvalidOptions)
+	var oe *rpc.OptionError
+	require.ErrorAs(t, rpc.ClientOptions{StreamWindow: -5}.Validate(), &oe)
+	assert.Equal(t, "StreamWindow", oe.Field)
+	require.NoError(t, rpc.ClientOptions{}.Validate())
+	require.NoError(t, rpc.ServerOptions{}.Validate())
+	_, err := rpc.NewServer(rpc.ServerOptions{MaxInFlight: -1})
+	require.ErrorIs(t, err, rpc.ErrInvalidOptions)
+}

@@ -1,0 +1,389 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/spillway"
+)
+
+// Encoder appends a message's payload to dst and returns the extended
+// slice, like binary.AppendUvarint. The connection calls AppendPayload once,
+// on its writer goroutine, when the message is about to be written, or not
+// at all if the message fails first (then the failure callback gets the
+// Encoder back, so a pooled Encoder can be recycled in either place).
+type Encoder interface {
+	AppendPayload(dst []byte) ([]byte, error)
+}
+
+// Failure reports one queued message that was not written.
+type Failure struct {
+	Header  frame.Header
+	Payload []byte  // the payload of Send/SendBuffer, valid until the callback returns; nil for Encoder messages and once the write had begun
+	Encoder Encoder // the Encoder of SendEncoder, else nil
+	Err     error   // why: matches ErrClosed (with the close cause), ErrFrameTooLarge, ErrWriteTimeout, or the encoder's error
+}
+
+// item is one queued outbound message. It holds no per-message heap
+// object besides the pooled buffer.
+type item struct {
+	h   frame.Header
+	buf *pool.Buffer // owned payload, back to the pool after the write
+	enc Encoder
+	s   *Sender
+}
+
+func itemWeight(it item) int64 {
+	if it.buf != nil {
+		return int64(len(it.buf.B))
+	}
+	return frame.HeaderSize
+}
+
+// Sender queues messages on a connection through its own spillway lane.
+// Messages from one Sender are written in the order they were sent. Use one
+// Sender per sending goroutine (Conn.NewSender); a Sender may be shared by
+// goroutines, but Close must not run concurrently with its sends.
+type Sender struct {
+	q      *spillway.Sender[item]
+	c      *Conn
+	onFail func(Failure)
+}
+
+// NewSender returns a Sender on the next lane. onFail, if non-nil, is
+// called for each of its messages that was queued (the send returned nil)
+// but not written; nil means Options.OnSendFailure. Close it when done.
+func (c *Conn) NewSender(onFail func(Failure)) *Sender {
+	if onFail == nil {
+		onFail = c.opts.OnSendFailure
+	}
+	return &Sender{q: c.queue().root.Clone(), c: c, onFail: onFail}
+}
+
+// Close releases the Sender's hold on the queue. Messages already queued
+// are still written.
+func (s *Sender) Close() { s.q.Close() }
+
+// Send copies payload into a pooled buffer and queues it with header h (the
+// connection fills h.Length; framings other than frame.Default ignore h).
+// When the queue is full it blocks until there is room or ctx ends, or
+// returns ErrBackpressure with Options.FailWhenFull. A nil result means the
+// message will be written or reported to the failure callback.
+func (s *Sender) Send(ctx context.Context, h frame.Header, payload []byte) error {
+	if len(payload) > s.c.opts.MaxFrameSize {
+		return tooLarge(len(payload), s.c.opts.MaxFrameSize)
+	}
+	b := pool.GetBuffer()
+	b.B = append(b.B, payload...)
+	return s.send(ctx, item{h: h, buf: b, s: s})
+}
+
+// SendBuffer queues buf's bytes (buf.B) with header h without copying:
+// buf belongs to the connection from this call on, whatever the result, and
+// goes back to the pool after it is written or failed. Payloads above
+// Options.CopyThreshold are written by reference (writev).
+func (s *Sender) SendBuffer(ctx context.Context, h frame.Header, buf *pool.Buffer) error {
+	if len(buf.B) > s.c.opts.MaxFrameSize {
+		n := len(buf.B)
+		pool.PutBuffer(buf)
+		return tooLarge(n, s.c.opts.MaxFrameSize)
+	}
+	return s.send(ctx, item{h: h, buf: buf, s: s})
+}
+
+// SendEncoder queues a message whose payload enc appends straight into the
+// writer's buffer when it is written (see Encoder). enc must stay usable
+// until then; it counts frame.HeaderSize bytes against QueueBytes.
+func (s *Sender) SendEncoder(ctx context.Context, h frame.Header, enc Encoder) error {
+	return s.send(ctx, item{h: h, enc: enc, s: s})
+}
+
+func (s *Sender) send(ctx context.Context, it item) error {
+	return s.sendOpt(ctx, it, false)
+}
+
+// sendOpt queues it; with deferStart it does not start a writer while the
+// deferred replies stay under half the queue bounds: the reader goroutine
+// writes them itself before its next read or wait (flushReplies).
+func (s *Sender) sendOpt(ctx context.Context, it item, deferStart bool) error {
+	c := s.c
+	c.sending.Add(1)
+	defer c.sending.Add(-1)
+	if c.stopped.Load() {
+		pool.PutBuffer(it.buf)
+		return wrapClosed(c.causeErr())
+	}
+	if err := s.q.Send(ctx, it); err != nil {
+		pool.PutBuffer(it.buf)
+		switch {
+		case errors.Is(err, spillway.ErrFull):
+			return ErrBackpressure
+		case errors.Is(err, spillway.ErrClosed), errors.Is(err, spillway.ErrSenderClosed):
+			return wrapClosed(c.causeErr())
+		}
+		return err
+	}
+	q := c.queued.Add(1)
+	if deferStart && q < int64(c.opts.QueueMessages/2) &&
+		(c.opts.QueueBytes <= 0 || c.deferredBytes.Add(itemWeight(it)) < c.opts.QueueBytes/2) {
+		return nil
+	}
+	if !c.running.Load() && c.running.CompareAndSwap(false, true) {
+		go c.writerFn()
+	}
+	return nil
+}
+
+// Reply queues payload (copied) with header h on a Sender reserved for the
+// reader goroutine. Call it from OnMessage (or else from one goroutine at a
+// time, never concurrently). It blocks while the queue is full
+// (which stops reading: backpressure), or fails with ErrBackpressure under
+// Options.FailWhenFull.
+//
+// Called from OnMessage on a TCP or Unix connection, Reply starts no writer
+// goroutine: the reader writes the replies of a whole read batch itself,
+// in one writev, before it next reads or waits.
+func (c *Conn) Reply(h frame.Header, payload []byte) error {
+	if c.reply == nil {
+		c.reply = c.NewSender(nil)
+	}
+	if c.nb == nil || !c.dispatching.Load() {
+		return c.reply.Send(context.Background(), h, payload)
+	}
+	if len(payload) > c.opts.MaxFrameSize {
+		return tooLarge(len(payload), c.opts.MaxFrameSize)
+	}
+	b := pool.GetBuffer()
+	b.B = append(b.B, payload...)
+	return c.reply.sendOpt(context.Background(), item{h: h, buf: b, s: c.reply}, true)
+}
+
+// flushReplies runs on the reader goroutine before it reads, waits or
+// exits: if messages are queued and no writer runs, it writes them itself
+// (a bounded number of batches; a writer goroutine takes over if more
+// keep coming).
+func (c *Conn) flushReplies() {
+	if c.queued.Load() <= 0 || c.running.Load() || !c.running.CompareAndSwap(false, true) {
+		return
+	}
+	c.deferredBytes.Store(0)
+	c.drainQueueN(4)
+	c.running.Store(false)
+	if c.queued.Load() > 0 && c.running.CompareAndSwap(false, true) {
+		go c.writerFn()
+		return
+	}
+	c.signalWriterExit()
+}
+
+func tooLarge(n, limit int) error {
+	return fmt.Errorf("%w: payload of %d bytes over the maximum %d: %w", ErrFrameTooLarge, n, limit, frame.ErrFrameTooLarge)
+}
+
+// writerState is touched only by the goroutine holding Conn.running.
+type writerState struct {
+	batch    []item
+	inflight []item // buffered in fw, not yet flushed
+	held     []*pool.Buffer
+	scratch  *pool.Buffer
+	err      error // sticky: every later item fails with it
+}
+
+// release gives the writer's buffers back (the connection is finished).
+func (w *writerState) release(c *Conn) {
+	if fw := c.fw.Load(); fw != nil {
+		fw.Discard()
+	}
+	for i := range w.inflight {
+		c.failItem(&w.inflight[i], wrapClosed(c.causeErr()))
+	}
+	w.inflight = w.inflight[:0]
+	w.putHeld()
+	pool.PutBuffer(w.scratch)
+	w.scratch = nil
+	w.batch, w.inflight, w.held = nil, nil, nil
+}
+
+func (w *writerState) putHeld() {
+	for i, b := range w.held {
+		pool.PutBuffer(b)
+		w.held[i] = nil
+	}
+	w.held = w.held[:0]
+}
+
+// acquireWriter takes the writer side for good (no writer runs or starts
+// afterwards), waiting for a running writer to finish.
+func (c *Conn) acquireWriter() {
+	if c.running.CompareAndSwap(false, true) {
+		return
+	}
+	ch := make(chan struct{}, 1)
+	c.wexit.Store(&ch)
+	// A writer stores running=false before it loads wexit; we store wexit
+	// before we try running: one of us sees the other.
+	for !c.running.CompareAndSwap(false, true) {
+		<-ch
+	}
+}
+
+// writeLoop is the writer goroutine, started by a send when none runs and
+// gone when the queue is empty, so an idle connection has no writer stack.
+func (c *Conn) writeLoop() {
+	for {
+		c.drainQueue()
+		c.running.Store(false)
+		// A send that queued after drainQueue saw the queue empty either
+		// sees running false (and starts a writer) or is counted here.
+		if c.queued.Load() <= 0 || !c.running.CompareAndSwap(false, true) {
+			break
+		}
+	}
+	c.signalWriterExit()
+}
+
+// signalWriterExit wakes acquireWriter after the writer side was released.
+func (c *Conn) signalWriterExit() {
+	if p := c.wexit.Load(); p != nil {
+		select {
+		case *p <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// drainQueue writes everything queued: it takes whole batches, encodes them
+// into the frame.Writer, and flushes when the queue is empty or
+// WriteBatchBytes are buffered.
+func (c *Conn) drainQueue() { c.drainQueueN(-1) }
+
+// drainQueueN is drainQueue taking at most rounds batches (negative: no
+// limit); it always flushes what it encoded.
+func (c *Conn) drainQueueN(rounds int) {
+	if c.w == nil {
+		c.w = new(writerState)
+	}
+	w := c.w
+	fw := c.fw.Load()
+	if fw == nil {
+		fw = frame.NewWriter(c.nc, frame.WriterOptions{Framing: c.opts.Framing, MaxFrameSize: c.opts.MaxFrameSize, CopyThreshold: c.opts.CopyThreshold})
+		c.fw.Store(fw)
+	}
+	q := c.q.Load()
+	if q == nil {
+		return
+	}
+	for {
+		n := 0
+		if rounds != 0 {
+			rounds--
+			w.batch, _ = q.rx.TryRecvBatch(w.batch[:0])
+			n = len(w.batch)
+		}
+		if n > 0 {
+			c.queued.Add(-int64(n))
+			for i := range w.batch {
+				c.encode(fw, &w.batch[i])
+				w.batch[i] = item{}
+			}
+			if fw.Buffered() < c.opts.WriteBatchBytes {
+				continue
+			}
+		}
+		if fw.BufferedFrames() > 0 {
+			c.flush(fw)
+		}
+		if n == 0 {
+			pool.PutBuffer(w.scratch) // idle: hold no buffer
+			w.scratch = nil
+			return
+		}
+	}
+}
+
+func (c *Conn) encode(fw *frame.Writer, it *item) {
+	w := c.w
+	if w.err != nil {
+		c.failItem(it, w.err)
+		return
+	}
+	var payload []byte
+	if it.enc != nil {
+		if w.scratch == nil {
+			w.scratch = pool.GetBuffer()
+		}
+		var err error
+		w.scratch.B, err = it.enc.AppendPayload(w.scratch.B[:0])
+		if err != nil {
+			c.failItem(it, fmt.Errorf("socket: encode: %w", err))
+			return
+		}
+		payload = w.scratch.B
+	} else {
+		payload = it.buf.B
+	}
+	if err := fw.WriteFrame(it.h, payload); err != nil {
+		if errors.Is(err, frame.ErrFrameTooLarge) {
+			err = fmt.Errorf("%w: %w", ErrFrameTooLarge, err)
+		}
+		c.failItem(it, err)
+		return
+	}
+	byRef := fw.Writev() && len(payload) > c.opts.CopyThreshold && c.opts.CopyThreshold >= 0
+	if it.enc != nil {
+		if byRef { // fw references the scratch buffer until Flush
+			w.held = append(w.held, w.scratch)
+			w.scratch = nil
+		}
+	} else if byRef {
+		w.held = append(w.held, it.buf)
+	} else {
+		pool.PutBuffer(it.buf)
+	}
+	w.inflight = append(w.inflight, item{h: it.h, enc: it.enc, s: it.s})
+}
+
+func (c *Conn) flush(fw *frame.Writer) {
+	w := c.w
+	if wt := c.opts.WriteTimeout; wt > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+	}
+	err := fw.Flush()
+	w.putHeld()
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) && c.opts.WriteTimeout > 0 && !c.closing.Load() {
+			err = ErrWriteTimeout
+		}
+		c.abort(err)
+		w.err = wrapClosed(c.causeErr())
+		for i := range w.inflight {
+			c.failItem(&w.inflight[i], w.err)
+		}
+	}
+	clear(w.inflight)
+	w.inflight = w.inflight[:0]
+}
+
+// failItem reports it to its sender's failure callback and frees its
+// buffer.
+func (c *Conn) failItem(it *item, err error) {
+	c.failed.Add(1)
+	cb := c.opts.OnSendFailure
+	if it.s != nil {
+		cb = it.s.onFail
+	}
+	if cb != nil {
+		f := Failure{Header: it.h, Encoder: it.enc, Err: err}
+		if it.buf != nil {
+			f.Payload = it.buf.B
+		}
+		cb(f)
+	}
+	pool.PutBuffer(it.buf)
+	it.buf = nil
+}
