@@ -6,12 +6,16 @@ import (
 	"go.uber.org/goleak"
 )
 
-// SkipIfRace skips an allocation test under the race detector, which
-// allocates on its own and makes testing.AllocsPerRun meaningless.
+// SkipIfRace skips an allocation test where allocation counts are not the
+// production ones: under the race detector, which allocates on its own, and
+// under -tags psdebug, where released slabs are never reused.
 func SkipIfRace(t testing.TB) {
 	t.Helper()
 	if RaceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
+	}
+	if PSDebug {
+		t.Skip("allocation counts are not meaningful under -tags psdebug (slabs are never reused)")
 	}
 }
 
