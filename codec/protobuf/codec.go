@@ -1,0 +1,144 @@
+package protobuf
+
+import (
+	"context"
+	"encoding/binary"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+// DefaultMaxSize is the maximum body size SplitDelimited and Reader use
+// when given 0: frame.DefaultMaxFrameSize, the socket's default.
+const DefaultMaxSize = frame.DefaultMaxFrameSize
+
+// Framing is the socket framing that matches this codec: a uvarint length
+// then the body. Set socket.Options.Framing to it (compat mode does by
+// default).
+var Framing = frame.Varint
+
+// marshal is deterministic so that equal messages encode to equal bytes
+// (map fields in key order), as the other runtimes' tests expect.
+var marshal = proto.MarshalOptions{Deterministic: true}
+
+// unmarshal replaces, never merges (the message is reset first).
+var unmarshal = proto.UnmarshalOptions{Merge: false}
+
+// Append appends the encoding of m (its body, without a length) to dst and
+// returns the extended slice. On error dst is returned unchanged.
+func Append(dst []byte, m proto.Message) ([]byte, error) {
+	out, err := marshal.MarshalAppend(dst, m)
+	if err != nil {
+		return dst, newError(ErrEncode, typeName(m), err, "")
+	}
+	return out, nil
+}
+
+// AppendDelimited appends m's length as a uvarint and then its body to dst,
+// byte for byte what protobuf's writeDelimitedTo writes. On error dst is
+// returned unchanged.
+func AppendDelimited(dst []byte, m proto.Message) ([]byte, error) {
+	n := marshal.Size(m)
+	start := len(dst)
+	dst = binary.AppendUvarint(dst, uint64(n))
+	out, err := Append(dst, m)
+	if err != nil {
+		return dst[:start], err
+	}
+	if len(out)-len(dst) != n { // a message mutated concurrently: never write a wrong prefix
+		return dst[:start], newError(ErrEncode, typeName(m), nil, "size changed during encoding")
+	}
+	return out, nil
+}
+
+// MarshalBuffer encodes m's body into a pooled buffer. The caller owns the
+// buffer: pass it to socket.Sender.SendBuffer or return it with
+// pool.PutBuffer.
+func MarshalBuffer(m proto.Message) (*pool.Buffer, error) {
+	buf := pool.GetBuffer()
+	b, err := Append(buf.B[:0], m)
+	if err != nil {
+		pool.PutBuffer(buf)
+		return nil, err
+	}
+	buf.B = b
+	return buf, nil
+}
+
+// Send encodes m into a pooled buffer and queues it on s with a zero
+// header (framings such as Framing carry no header). The buffer belongs to
+// the connection from then on.
+func Send(ctx context.Context, s *socket.Sender, m proto.Message) error {
+	buf, err := MarshalBuffer(m)
+	if err != nil {
+		return err
+	}
+	return s.SendBuffer(ctx, frame.Header{}, buf)
+}
+
+// Encoder is a socket.Encoder that appends Msg's body straight into the
+// connection's write buffer (socket.Sender.SendEncoder). Msg must not
+// change until the message is written or reported failed.
+type Encoder struct {
+	Msg proto.Message
+}
+
+// AppendPayload implements socket.Encoder.
+func (e *Encoder) AppendPayload(dst []byte) ([]byte, error) { return Append(dst, e.Msg) }
+
+// Unmarshal resets m and decodes b into it (proto.UnmarshalOptions with
+// Merge false), so one message can be reused for every read. m does not
+// keep b: bytes and string fields are copied. A bad body is an *Error
+// matching ErrDecode.
+func Unmarshal(b []byte, m proto.Message) error {
+	proto.Reset(m)
+	if err := unmarshal.Unmarshal(b, m); err != nil {
+		return newError(ErrDecode, typeName(m), err, "%d-byte body", len(b))
+	}
+	return nil
+}
+
+// SplitDelimited finds the delimited message at the start of b. It returns
+// the body (a sub-slice of b, valid as long as b is) and n, the bytes the
+// whole message takes. n == 0 with a nil error means more bytes are
+// needed. A length over maxSize (0 means DefaultMaxSize) is ErrTooLarge as
+// soon as the prefix bytes show it; a prefix of more than 10 bytes, or
+// overflowing 64 bits, is ErrMalformedVarint.
+func SplitDelimited(b []byte, maxSize int) (body []byte, n int, err error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	var v uint64
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		if i == len(b) {
+			return nil, 0, nil
+		}
+		c := b[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			return nil, 0, newError(ErrMalformedVarint, "", nil, "overflows 64 bits")
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if v > uint64(maxSize) {
+			return nil, 0, newError(ErrTooLarge, "", nil, "length %d or more exceeds maximum %d", v, maxSize)
+		}
+		if c < 0x80 {
+			end := i + 1 + int(v)
+			if len(b) < end {
+				return nil, 0, nil
+			}
+			return b[i+1 : end], end, nil
+		}
+	}
+	return nil, 0, newError(ErrMalformedVarint, "", nil, "longer than %d bytes", binary.MaxVarintLen64)
+}
+
+func typeName(m proto.Message) (name protoreflect.FullName) {
+	if m == nil {
+		return ""
+	}
+	return m.ProtoReflect().Descriptor().FullName()
+}
