@@ -29,7 +29,7 @@ type System struct {
 func New() load.System { return System{} }
 
 // Name implements load.System.
-func (System) Name() string { return "protosocket-rpc" }
+func (System) Name() string { return "protosocket" }
 
 // Serve implements load.System.
 func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load.Server, error) {

@@ -7,13 +7,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 	"github.com/protosocket-go/protosocket/bench/rpcbench"
+	"github.com/protosocket-go/protosocket/internal/testenv"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
 
 func TestSystemScenarios(t *testing.T) {
 	for _, sc := range []load.Scenario{load.Unary, load.Bidi, load.Pipelined, load.ServerStream} {

@@ -3,15 +3,16 @@ package main
 import (
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
-	"github.com/protosocket-go/protosocket/bench/internal/pssys"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
+	"github.com/protosocket-go/protosocket/bench/rpcbench"
 )
 
 // registry lists the systems psbench knows, in their default order: the
-// first one is the system -vs compares against the other. A new transport
-// (protosocket) implements load.System and adds one line here, first.
+// first one is the system -vs compares against the other. "protosocket" is
+// the RPC layer (socket/rpc) through bench/rpcbench; a new transport
+// implements load.System and adds one line here.
 var registry = []load.System{
-	pssys.New(),
+	rpcbench.New(), // "protosocket": socket/rpc
 	rawsys.New(),
 	grpcsys.New(),
 }

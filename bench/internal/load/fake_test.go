@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -17,6 +18,15 @@ func (c *virtualClock) SleepUntil(t int64) {
 	if t > c.now.Load() {
 		c.now.Store(t)
 	}
+}
+
+// WaitUntil lets the operations in flight finish (they advance the
+// clock by their cost) before it jumps to t.
+func (c *virtualClock) WaitUntil(t int64, busy *atomic.Int64) {
+	for busy.Load() > 0 {
+		runtime.Gosched()
+	}
+	c.SleepUntil(t)
 }
 
 func (c *virtualClock) advance(d int64) { c.now.Add(d) }

@@ -161,3 +161,18 @@ func TestResultMerge(t *testing.T) {
 	assert.Equal(t, int64(200), a.Hist.TotalCount())
 	assert.Equal(t, 2*time.Second, a.Elapsed.Round(10*time.Millisecond))
 }
+
+// The open-loop pacer hands every scheduled send to one of many idle
+// workers: the count is the rate's, none is lost or sent twice, and each
+// latency is the call's own cost.
+func TestOpenLoopPacerManyWorkers(t *testing.T) {
+	for _, workers := range []int{1, 8, 64} {
+		f := &fakeClient{cost: 3 * int64(time.Microsecond), clk: &virtualClock{}}
+		cfg := Config{Options: Options{Concurrency: workers}, Duration: time.Second, Rate: 5000, clock: f.clk}
+		res, err := Run(context.Background(), f, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, int64(5000), res.Ops, "workers %d", workers)
+		assert.Equal(t, int64(5000), f.calls.Load(), "workers %d", workers)
+		assert.Equal(t, 3*time.Microsecond, res.Percentile(100).Round(10*time.Nanosecond), "workers %d", workers)
+	}
+}

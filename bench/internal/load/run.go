@@ -44,6 +44,9 @@ type run struct {
 	start    int64
 	deadline int64
 	shards   []shard
+	// busy counts open-loop operations handed to workers and not yet
+	// recorded (see clock.WaitUntil).
+	busy atomic.Int64
 }
 
 func (r *run) shard(i int) *shard { return &r.shards[i%len(r.shards)] }
@@ -107,8 +110,17 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 	var wg sync.WaitGroup
 	switch cfg.Scenario {
 	case Unary:
+		var due chan int64
+		if cfg.Rate > 0 {
+			due = make(chan int64, len(callers))
+			wg.Go(func() { r.pace(graceCtx, due) })
+		}
 		for w, cl := range callers {
-			wg.Go(func() { r.unaryWorker(graceCtx, w, cl) })
+			if due != nil {
+				wg.Go(func() { r.pacedWorker(graceCtx, w, cl, due) })
+			} else {
+				wg.Go(func() { r.unaryWorker(graceCtx, w, cl) })
+			}
 		}
 	default:
 		for i, s := range streams {
@@ -148,30 +160,60 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// unaryWorker is one caller: closed loop (send, wait, repeat) or open loop
-// (send at its scheduled times, latency from the schedule).
+// unaryWorker is one caller of a closed loop: send, wait, repeat.
 func (r *run) unaryWorker(ctx context.Context, w int, cl Caller) {
 	req := make([]byte, r.cfg.Payload)
 	sh := r.shard(w)
-	n := r.cfg.Concurrency
-	for k := 0; ctx.Err() == nil; k++ {
-		var sched int64
-		if r.cfg.Rate > 0 {
-			sched = r.schedule(w, n, k)
-			if sched >= r.deadline {
-				return
-			}
-			if r.clk.Now() < sched {
-				r.clk.SleepUntil(sched)
-			}
-		} else {
-			sched = r.clk.Now()
-			if sched >= r.deadline {
-				return
-			}
+	for ctx.Err() == nil {
+		sched := r.clk.Now()
+		if sched >= r.deadline {
+			return
 		}
 		err := cl.Call(ctx, req)
 		sh.record(r.clk.Now()-sched, err)
+	}
+}
+
+// pace is the open loop's only timekeeper: one goroutine for the whole
+// run that waits for the next scheduled send time, hands every send due by
+// then to an idle worker through due (the scheduled time itself, from
+// which the worker measures latency), and closes due at the end of the
+// window. Workers block on due, never on timers: with tens of callers on
+// a few cores, per-worker sleeps wake late and that lateness would be
+// charged to the system under test. When every worker is busy and due is
+// full, the sends queue here and still count from their scheduled times.
+func (r *run) pace(ctx context.Context, due chan<- int64) {
+	defer close(due)
+	interval := 1e9 / r.cfg.Rate
+	for j := 0; ; j++ {
+		sched := r.start + int64(float64(j)*interval)
+		if sched >= r.deadline {
+			return
+		}
+		if r.clk.Now() < sched {
+			r.clk.WaitUntil(sched, &r.busy)
+		}
+		r.busy.Add(1)
+		select {
+		case due <- sched:
+		case <-ctx.Done():
+			r.busy.Add(-1)
+			return
+		}
+	}
+}
+
+// pacedWorker is one caller of an open loop: it performs the sends pace
+// hands it, latency measured from their scheduled times.
+func (r *run) pacedWorker(ctx context.Context, w int, cl Caller, due <-chan int64) {
+	req := make([]byte, r.cfg.Payload)
+	sh := r.shard(w)
+	for sched := range due {
+		if ctx.Err() == nil { // past the grace period: drain without sending
+			err := cl.Call(ctx, req)
+			sh.record(r.clk.Now()-sched, err)
+		}
+		r.busy.Add(-1)
 	}
 }
 
