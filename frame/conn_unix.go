@@ -29,7 +29,7 @@ func rawConn(x any) syscall.RawConn {
 // else (data, EOF, an error the next Read reports) ends the wait.
 func (r *Reader) peek(fd uintptr) bool {
 	for {
-		switch errno := peekByte(int(fd), &r.peekBuf[0]); errno {
+		switch errno := PeekByte(fd, &r.peekBuf[0]); errno {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:

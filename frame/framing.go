@@ -65,8 +65,12 @@ var (
 	// Fixed32 is a 4-byte big-endian payload length then the payload.
 	Fixed32 Framing = fixed32Framing{}
 	// Lines is newline-delimited text: each payload is followed by "\n";
-	// on read an optional '\r' before the '\n' is dropped. The maximum
-	// applies to the line without its terminator.
+	// on read exactly one optional '\r' before the '\n' is dropped. A
+	// payload never contains '\n' nor ends in '\r', on read and on write
+	// alike: a line ending in "\r\r\n" reads as ErrMalformed and such a
+	// payload is refused on write with ErrLineBreak, so whatever one side
+	// accepts the other does too. A '\r' elsewhere in a line is payload.
+	// The maximum applies to the line without its terminator.
 	Lines Framing = lineFraming{}
 )
 
@@ -185,6 +189,9 @@ func (lineFraming) Split(b []byte, maxSize int) (Split, error) {
 	n := i
 	if n > 0 && b[n-1] == '\r' {
 		n--
+		if n > 0 && b[n-1] == '\r' {
+			return Split{}, newError(ErrMalformed, "line ends in \"\\r\\r\\n\": a payload cannot end in '\\r'")
+		}
 	}
 	if n > maxSize {
 		return Split{}, newError(ErrFrameTooLarge, "line of %d bytes exceeds maximum %d", n, maxSize)

@@ -421,3 +421,44 @@ func TestReaderHeaderFields(t *testing.T) {
 		})
 	}
 }
+
+// TestLinesReaderWriterAgree is the regression test for "0\r\r\n", which
+// the reader used to return as payload "0\r" that the writer then refused:
+// every payload the reader returns must be writable and read back the same,
+// and what it cannot return is ErrMalformed.
+func TestLinesReaderWriterAgree(t *testing.T) {
+	tests := []struct {
+		name, wire string
+		want       string
+		err        error
+	}{
+		{"plain", "0\n", "0", nil},
+		{"crlf", "0\r\n", "0", nil},
+		{"cr inside", "a\rb\r\n", "a\rb", nil},
+		{"lone cr line", "\r\n", "", nil},
+		{"double cr", "0\r\r\n", "", frame.ErrMalformed},
+		{"only double cr", "\r\r\n", "", frame.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := frame.NewReader(bytes.NewReader([]byte(tt.wire)), frame.ReaderOptions{Framing: frame.Lines})
+			defer r.Close()
+			f, err := r.Next()
+			if tt.err != nil {
+				require.ErrorIs(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, string(f.Payload))
+			var buf bytes.Buffer
+			w := frame.NewWriter(&buf, frame.WriterOptions{Framing: frame.Lines})
+			require.NoError(t, w.WriteFrame(frame.Header{}, f.Payload))
+			require.NoError(t, w.Flush())
+			r2 := frame.NewReader(&buf, frame.ReaderOptions{Framing: frame.Lines})
+			defer r2.Close()
+			f2, err := r2.Next()
+			require.NoError(t, err)
+			require.Equal(t, tt.want, string(f2.Payload))
+		})
+	}
+}

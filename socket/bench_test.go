@@ -85,5 +85,6 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 // BenchmarkIdleConn reports the Go memory per idle Conn (heap + stacks).
 func BenchmarkIdleConn(b *testing.B) {
-	b.ReportMetric(idleBytesPerConn(b, 1000), "bytes/conn")
+	b.ReportMetric(idleBytesPerConn(b, 1000, false), "bytes/conn")
+	b.ReportMetric(idleBytesPerConn(b, 1000, true), "bytes/conn-after-traffic")
 }

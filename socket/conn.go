@@ -22,7 +22,11 @@ type Action uint8
 const (
 	// Continue keeps reading.
 	Continue Action = iota
-	// Disconnect closes the connection (with ErrDisconnected as the cause).
+	// Disconnect closes the connection (with ErrDisconnected as the
+	// cause) once everything queued so far, the replies made in OnMessage
+	// included, has been written (within Options.WriteTimeout, if set).
+	// Messages that cannot be written are reported to the failure
+	// callbacks, as at Close.
 	Disconnect
 )
 
@@ -95,6 +99,10 @@ type Conn struct {
 	fw       atomic.Pointer[frame.Writer]  // made by the first writer; read by Stats
 	w        *writerState                  // made by the first writer; touched only by the running holder
 	writerFn func()
+	resumeFn func() // c.readResume, bound once: go c.resumeFn() allocates nothing
+	// movedNoWait: the reader moved and has not waited since; it does not
+	// move again until it has (no chain of goroutines without a wait)
+	movedNoWait bool
 
 	// reader state
 	reply        *Sender   // the reader goroutine's own lane, made on first Reply
@@ -102,6 +110,9 @@ type Conn struct {
 	peekFn       func(uintptr) bool
 	peekBuf      [1]byte
 	peekErr      error
+	peekParked   bool // peekCB saw EAGAIN: its next call follows a wake-up
+	probeFn      func(uintptr) bool
+	probeReady   bool
 	unfinished   atomic.Int64
 	readBlocked  atomic.Bool
 	readWake     chan struct{} // made by the reader before it first blocks
@@ -146,9 +157,11 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 	if c.nb = newNBReader(nc, c); c.nb != nil {
 		src = c.nb
 		c.peekFn = c.peekCB
+		c.probeFn = c.probeCB
 	}
 	c.fr = frame.NewReader(src, frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize, Pool: o.SlabPool})
 	c.writerFn = c.writeLoop
+	c.resumeFn = c.readResume
 	c.done = make(chan struct{})
 	return c
 }
@@ -349,14 +362,48 @@ func (c *Conn) handback(it item) {
 	c.failItem(&it, wrapClosed(c.causeErr()))
 }
 
-// readLoop is the reader goroutine.
+// errMoved is readFrames' result when a fresh reader goroutine took over.
+var errMoved = errors.New("socket: reader moved")
+
+// moveReader starts a fresh reader goroutine (see readFrames).
+//
+//go:noinline
+func (c *Conn) moveReader() error {
+	c.movedNoWait = true // the next reader waits at least once before it moves
+	go c.resumeFn()
+	return errMoved
+}
+
+// readLoop is the first reader goroutine.
 func (c *Conn) readLoop() {
 	cause := c.handshake()
 	if cause == nil {
 		cause = c.readFrames()
 	}
-	if c.nb != nil && !c.stopped.Load() {
-		c.flushReplies() // write replies queued before a Disconnect or error
+	c.readExit(cause)
+}
+
+// readResume is a later reader goroutine, started by moveReader.
+func (c *Conn) readResume() { c.readExit(c.readFrames()) }
+
+// readExit ends the reader: it writes what is queued for a Disconnect and
+// finishes the connection, unless reading moved to another goroutine.
+func (c *Conn) readExit(cause error) {
+	if cause == errMoved {
+		return
+	}
+	holdsWriter := false
+	switch {
+	case cause == ErrDisconnected && !c.stopped.Load():
+		// The reactor disconnected: everything queued before (its replies
+		// above all) is written first, within WriteTimeout; what cannot be
+		// written goes to the failure callbacks. Sends racing with this
+		// are failed by finish.
+		c.acquireWriter()
+		holdsWriter = true
+		c.drainQueue()
+	case c.nb != nil && !c.stopped.Load():
+		c.flushReplies() // write replies queued before an error
 	}
 	if cause == nil { // stopped for Drain: Drain finishes the connection
 		c.readerWG.Done()
@@ -365,7 +412,7 @@ func (c *Conn) readLoop() {
 	c.abort(cause)
 	c.readerFin = true
 	c.readerWG.Done()
-	c.finish(false)
+	c.finish(holdsWriter)
 }
 
 // handshake runs the TLS handshake of a *tls.Conn within HandshakeTimeout,
@@ -402,11 +449,21 @@ func (c *Conn) handshake() error {
 }
 
 // readFrames reads and dispatches until an error (returned) or Drain
-// (returns nil). It keeps its own frame small and calls the rest out of
-// line: while idle the reader goroutine is parked inside fr.Next below it,
-// and a stack in use under 1 KiB lets the garbage collector shrink it back
-// to the 2 KiB minimum (see TestIdleMemoryPerConn).
+// (returns nil), or errMoved when it handed reading to a fresh goroutine.
+// It keeps its own frame small and calls the rest out of line: while idle
+// the reader goroutine is parked in waitReadable right below it.
+//
+// The garbage collector never shrinks a 4 KiB stack back to 2 KiB (it
+// needs the part in use plus 800 bytes under a quarter of the stack), so
+// a reader whose stack grew while dispatching (a reactor, Reply, the
+// writev path) would keep 4 KiB or more while idle. Before it waits, a
+// reader whose stack moved (grew) since readFrames began and that finds
+// nothing to read starts a fresh goroutine to wait and read in its place
+// and exits: an idle connection's reader always has a minimal stack (see
+// TestIdleMemoryPerConn), and a busy one moves only when it would park.
 func (c *Conn) readFrames() error {
+	var mark byte
+	base := stackAddr(&mark)
 	for {
 		if stop, err := c.beforeRead(); stop {
 			return err
@@ -418,6 +475,9 @@ func (c *Conn) readFrames() error {
 			// for readability here, holding no slab, with as few frames
 			// on the stack as possible (a fresh reader parks within its
 			// 2 KiB stack).
+			if stackAddr(&mark) != base && !c.movedNoWait && !c.readableNow() {
+				return c.moveReader()
+			}
 			err = c.waitReadable()
 		}
 		var f frame.Frame
@@ -425,6 +485,9 @@ func (c *Conn) readFrames() error {
 			f, err = c.fr.Next()
 		}
 		for err == errWouldBlock { // read everything: wait, holding no slab
+			if stackAddr(&mark) != base && !c.movedNoWait && !c.readableNow() {
+				return c.moveReader()
+			}
 			if err = c.waitReadable(); err == nil {
 				f, err = c.fr.Next()
 			}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/protosocket-go/protosocket/frame"
 )
 
 // errWouldBlock is returned by nbReader.Read when the socket has no data.
@@ -82,6 +84,8 @@ func (r *nbReader) read(fd uintptr) bool {
 // readiness before the first call and an edge that came in after our last
 // EAGAIN would be lost.
 func (c *Conn) waitReadable() error {
+	c.peekParked = false
+	c.movedNoWait = false
 	if err := c.nb.rc.Read(c.peekFn); err != nil {
 		return err
 	}
@@ -92,16 +96,51 @@ func (c *Conn) waitReadable() error {
 	return nil
 }
 
+// readableNow reports whether the socket has data, EOF or an error to
+// report now (a passed deadline, a closed socket: waitReadable returns
+// it), without waiting (one MSG_PEEK).
+//
+//go:noinline
+func (c *Conn) readableNow() bool {
+	c.probeReady = false
+	if err := c.nb.rc.Read(c.probeFn); err != nil {
+		return true
+	}
+	return c.probeReady
+}
+
+// probeCB is the RawConn.Read callback of readableNow: it never parks.
+func (c *Conn) probeCB(fd uintptr) bool {
+	for {
+		switch errno := frame.PeekByte(fd, &c.peekBuf[0]); errno {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+		default: // data, EOF, or an error the next read reports
+			c.probeReady = true
+		}
+		return true
+	}
+}
+
 // peekCB is the RawConn.Read callback of waitReadable. A socket error
 // (ECONNRESET...) is reported once by the kernel, so it is kept in
-// peekErr for the reader to return.
+// peekErr for the reader to return. Called again after the poller woke
+// the goroutine, it ends the wait without a second peek: the read that
+// follows finds the data, EOF or error (or EAGAIN after a spurious
+// wake-up, and the reader waits again), one system call per idle
+// transition fewer.
 func (c *Conn) peekCB(fd uintptr) bool {
+	if c.peekParked {
+		return true
+	}
 	for {
-		switch errno := peekByte(fd, &c.peekBuf[0]); errno {
+		switch errno := frame.PeekByte(fd, &c.peekBuf[0]); errno {
 		case 0:
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			c.peekParked = true
 			return false
 		default:
 			c.peekErr = errno

@@ -118,6 +118,7 @@ func (s *Sender) sendOpt(ctx context.Context, it item, deferStart bool) error {
 		pool.PutBuffer(it.buf)
 		return wrapClosed(c.causeErr())
 	}
+	wt := itemWeight(it) // it belongs to the writer once queued: weigh it first
 	if err := s.q.Send(ctx, it); err != nil {
 		pool.PutBuffer(it.buf)
 		switch {
@@ -130,7 +131,7 @@ func (s *Sender) sendOpt(ctx context.Context, it item, deferStart bool) error {
 	}
 	q := c.queued.Add(1)
 	if deferStart && q < int64(c.opts.QueueMessages/2) &&
-		(c.opts.QueueBytes <= 0 || c.deferredBytes.Add(itemWeight(it)) < c.opts.QueueBytes/2) {
+		(c.opts.QueueBytes <= 0 || c.deferredBytes.Add(wt) < c.opts.QueueBytes/2) {
 		return nil
 	}
 	if !c.running.Load() && c.running.CompareAndSwap(false, true) {

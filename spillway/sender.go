@@ -96,7 +96,7 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	}
 	wasEmpty := len(l.buf) == 0
 	if cap(l.buf) == 0 {
-		l.buf = make([]T, 0, min(c.laneCap, 64))
+		l.buf = make([]T, 0, min(c.laneCap, initialLaneBuf))
 	}
 	l.buf = append(l.buf, v)
 	l.weight += w
@@ -142,7 +142,7 @@ func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
 	}
 	wasEmpty := len(l.buf) == 0
 	if cap(l.buf) == 0 {
-		l.buf = make([]T, 0, min(c.laneCap, max(64, len(vs))))
+		l.buf = make([]T, 0, min(c.laneCap, max(initialLaneBuf, len(vs))))
 	}
 	l.buf = append(l.buf, vs...)
 	l.weight += w

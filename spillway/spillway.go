@@ -37,6 +37,13 @@ func New[T any](opts Options[T]) (*Sender[T], *Receiver[T]) {
 	return s, r
 }
 
+// initialLaneBuf is the capacity of a lane buffer made for its first
+// value. Buffers grow by append as bursts need and keep that capacity (the
+// receiver swaps them with its spare), so a busy queue stops allocating
+// after warm-up while a queue that carried a few values holds only a few
+// slots.
+const initialLaneBuf = 4
+
 // core is the state shared by every Sender and the Receiver.
 type core[T any] struct {
 	lanes        []atomic.Pointer[lane[T]] // allocated on first assignment
