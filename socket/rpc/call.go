@@ -51,6 +51,9 @@ type serverCall struct {
 	body    []byte
 	md      Metadata
 	tracked bool // in sc.ids
+	// untrackedIdx is the call's index in sc.untracked (pooled
+	// fire-and-forget calls); meaningful only while it is in progress.
+	untrackedIdx int
 
 	deadline    time.Time
 	hasDeadline bool

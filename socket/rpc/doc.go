@@ -41,7 +41,13 @@
 // io.EOF. The three are always distinguishable.
 //
 // Deadlines travel as a relative timeout (the two hosts' clocks need not
-// agree); the handler's context carries the resulting deadline.
+// agree); the handler's context carries the resulting deadline. Both sides
+// enforce it, and either may notice first: the client's context (the call
+// returns ctx.Err(), context.DeadlineExceeded, and sends Cancel) or the
+// server's timer (the call returns an *Error with CodeDeadlineExceeded).
+// Either way errors.Is(err, context.DeadlineExceeded) holds (the *Error
+// matches it through its Is method); errors.As with *Error tells the
+// server's answer apart when that matters.
 // Metadata (key/value pairs) is optional and costs nothing when unused.
 //
 // # Server
@@ -50,7 +56,11 @@
 // Inline handler runs on the connection's reader: cheapest, for handlers
 // that do not block. A Pooled handler runs on the server's bounded worker
 // pool; at ServerOptions.MaxInFlight pooled calls on a connection the next
-// is answered with CodeOverloaded at once (no queue grows). A request whose
+// is answered with CodeOverloaded at once (no queue grows). The reader
+// never waits for a free worker (a call waits for one off the reader), so
+// it keeps reading Cancel frames and the peer's close; when the
+// connection closes every call's context is canceled, fire-and-forget
+// calls included. A request whose
 // id is in flight is refused with CodeProtocol; frames for unknown ids are
 // ignored. The handler's context is valid until the handler returns (it
 // is reused, which is how calls avoid allocating); do not keep it.

@@ -39,7 +39,8 @@ const (
 
 // Sentinel errors. An *Error unwraps to the sentinel of its code, so
 // errors.Is(err, ErrOverloaded) works on a received error frame, and
-// errors.As(err, &e) with e *Error gives the code and message.
+// errors.As(err, &e) with e *Error gives the code and message. An *Error
+// with CodeDeadlineExceeded also matches context.DeadlineExceeded.
 var (
 	ErrCanceled         = errors.New("rpc: canceled")
 	ErrUnknown          = errors.New("rpc: unknown error")
@@ -112,6 +113,16 @@ func (e *Error) Error() string {
 
 // Unwrap returns the sentinel of the code.
 func (e *Error) Unwrap() error { return e.Code.Sentinel() }
+
+// Is makes an *Error with CodeDeadlineExceeded match
+// context.DeadlineExceeded too: the deadline travels on the wire, so the
+// server's timer may answer before the client's context fires, and
+// errors.Is(err, context.DeadlineExceeded) holds whichever side noticed
+// first. (Through Unwrap it also matches ErrDeadlineExceeded; a call
+// ended by the client's own context returns ctx.Err(), which does not.)
+func (e *Error) Is(target error) bool {
+	return target == context.DeadlineExceeded && e.Code == CodeDeadlineExceeded
+}
 
 // ClosedError is the error of calls that ended because the connection
 // closed. It matches ErrClosed and unwraps to the connection's cause.

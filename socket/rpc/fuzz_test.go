@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
+	"runtime/pprof"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,23 +41,51 @@ func hostileSeed() []byte {
 
 const mBlockFuzz uint32 = 50
 
+// fuzzIterLimit bounds one iteration: writing the input, the server
+// closing the connection, and every handler it started returning. An
+// iteration normally takes microseconds; going over means the server hung.
+const fuzzIterLimit = 2 * time.Second
+
+// fafBlockSeed sends two fire-and-forget calls to a handler that returns
+// only when its context ends. They used to be canceled neither by the
+// peer's close nor by Server.Close, so they held the workers forever and a
+// later pooled call blocked the connection's reader: the hang the fuzzer
+// found (kept as testdata/fuzz/FuzzServerInbound/regression-faf-block).
+func fafBlockSeed() []byte {
+	var b []byte
+	for range 2 {
+		b, _ = rpc.AppendOpening(b, rpc.KindFireAndForget, 0, mBlockFuzz, rpc.Prefix{}, nil)
+	}
+	return b
+}
+
 func FuzzServerInbound(f *testing.F) {
 	f.Add(hostileSeed())
 	b, _ := rpc.AppendOpening(nil, rpc.KindRequest, 7, mEcho, rpc.Prefix{}, []byte("x"))
 	f.Add(b)
 	f.Add(b[:len(b)-1]) // cut mid-frame
+	f.Add(fafBlockSeed())
+	var active atomic.Int64 // handlers that have not returned
 	srv, err := rpc.NewServer(rpc.ServerOptions{MaxInFlight: 4, StreamWindow: 2, Workers: 2})
 	if err != nil {
 		f.Fatal(err)
 	}
-	defer srv.Close()
+	defer func() {
+		if !f.Failed() { // after a hang Close would wait for it forever
+			_ = srv.Close()
+		}
+	}()
 	srv.Handle(mEcho, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Pooled)
 	srv.Handle(mEchoInline, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Inline)
 	srv.Handle(mBlockFuzz, func(ctx context.Context, req, dst []byte) ([]byte, error) {
+		active.Add(1)
+		defer active.Add(-1)
 		<-ctx.Done() // ends on cancel or connection close
 		return dst, ctx.Err()
 	}, rpc.Pooled)
 	srv.HandleStream(sBidi, func(ctx context.Context, st *rpc.ServerStream) error {
+		active.Add(1)
+		defer active.Add(-1)
 		var buf []byte
 		for {
 			var err error
@@ -72,16 +103,36 @@ func FuzzServerInbound(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		limit := time.Now().Add(fuzzIterLimit)
 		drained := make(chan struct{})
 		go func() { _, _ = io.Copy(io.Discard, cli); close(drained) }()
-		_ = cli.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		// A server that stops reading makes Write time out; the wait
+		// for the close below then reports it.
+		_ = cli.SetWriteDeadline(limit)
 		_, _ = cli.Write(in)
 		_ = cli.Close()
+		timer := time.NewTimer(time.Until(limit))
+		defer timer.Stop()
 		select {
 		case <-conn.Closed():
-		case <-time.After(10 * time.Second):
-			t.Fatal("server connection did not close after the peer left")
+		case <-timer.C:
+			hung(t, "server connection did not close after the peer left")
 		}
-		<-drained
+		<-drained // cli is closed: the copy ends at once
+		// Every handler must end once its connection is gone.
+		for active.Load() != 0 {
+			if time.Now().After(limit) {
+				hung(t, "handlers still running after the connection closed")
+			}
+			time.Sleep(time.Millisecond)
+		}
 	})
+}
+
+// hung fails the iteration with every goroutine's stack on stderr, so a
+// hang found by the fuzzer shows where the server is stuck.
+func hung(t *testing.T, msg string) {
+	t.Helper()
+	_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+	t.Fatalf("%s (within %v); goroutines dumped above", msg, fuzzIterLimit)
 }

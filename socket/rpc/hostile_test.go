@@ -194,6 +194,55 @@ func TestDrainDeadline(t *testing.T) {
 	require.ErrorIs(t, <-res, rpc.ErrClosed, "past the deadline the connection is closed")
 }
 
+func TestReaderNotBlockedByFullPool(t *testing.T) {
+	// One worker, busy; one call queued; the rest wait for room off the
+	// reader, which keeps reading: an inline call is still answered (the
+	// reader used to block, reading neither Cancel frames nor the close).
+	ts := startServer(t, rpc.ServerOptions{Workers: 1, MaxInFlight: 8})
+	r := dialRaw(t, ts.addr)
+	for id := uint32(1); id <= 4; id++ {
+		r.send(rpc.KindRequest, 0, id, mBlock, nil)
+	}
+	wait(t, ts.entered)
+	r.send(rpc.KindRequest, 0, 9, mEchoInline, []byte("still reading"))
+	h, p := r.next()
+	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, uint32(9), h.Stream)
+	require.Equal(t, "still reading", string(p))
+	// Closing the connection cancels every call, running or waiting,
+	// and Close then returns: nothing is left waiting for a worker.
+	require.NoError(t, r.nc.Close())
+	for range 4 {
+		select {
+		case err := <-ts.ctxErr:
+			require.ErrorIs(t, err, context.Canceled)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a handler's context was not canceled by the close")
+		}
+	}
+}
+
+func TestFireAndForgetCanceledOnClose(t *testing.T) {
+	// A fire-and-forget call has no id to cancel, but the connection's end
+	// still cancels its handler's context (it used to hold the worker
+	// forever, and Server.Close with it).
+	ts := startServer(t, rpc.ServerOptions{Workers: 2})
+	r := dialRaw(t, ts.addr)
+	r.send(rpc.KindFireAndForget, 0, 0, mBlock, nil)
+	r.send(rpc.KindFireAndForget, 0, 0, mBlock, nil)
+	wait(t, ts.entered)
+	wait(t, ts.entered)
+	require.NoError(t, r.nc.Close())
+	for range 2 {
+		select {
+		case err := <-ts.ctxErr:
+			require.ErrorIs(t, err, context.Canceled)
+		case <-time.After(10 * time.Second):
+			t.Fatal("fire-and-forget handler not canceled by the connection's close")
+		}
+	}
+}
+
 func TestServerDeadlineTimer(t *testing.T) {
 	// A peer that sends a 30 ms timeout and never cancels: the handler's
 	// context ends by the deadline alone, and the handler's error is sent.

@@ -34,6 +34,9 @@ type Server struct {
 	work      chan *serverCall
 	workersWG sync.WaitGroup
 	streamsWG sync.WaitGroup
+	// handoffWG counts the goroutines handing a call to a full worker
+	// queue (see dispatch); Close waits for them before closing work.
+	handoffWG sync.WaitGroup
 
 	mu         sync.Mutex
 	conns      map[*serverConn]struct{}
@@ -246,6 +249,7 @@ func (s *Server) Close() error {
 		_ = sc.conn.Close()
 	}
 	s.streamsWG.Wait()
+	s.handoffWG.Wait()        // no reader is left to start another: conns are closed
 	s.startOnce.Do(func() {}) // no pool starts after this
 	s.mu.Lock()
 	w := s.work
@@ -257,6 +261,29 @@ func (s *Server) Close() error {
 		s.workersWG.Wait()
 	}
 	return nil
+}
+
+// dispatch queues a pooled call for the workers without ever blocking the
+// connection's reader: when the queue is full a goroutine waits for room.
+// Those goroutines are bounded by MaxInFlight per connection (the call is
+// already counted). A reader blocked here would stop reading Cancel frames
+// and the peer's close, so handlers waiting on their context would wait
+// for a cancel that is never read: a hang a hostile peer can cause.
+func (s *Server) dispatch(c *serverCall) {
+	select {
+	case s.work <- c:
+		return
+	default:
+	}
+	s.handoffWG.Add(1)
+	go func() {
+		defer s.handoffWG.Done()
+		select {
+		case s.work <- c:
+		case <-s.stopCtx.Done(): // closing: the call never runs
+			c.sc.finish(c)
+		}
+	}()
 }
 
 func (s *Server) worker(wid int) {
@@ -298,6 +325,7 @@ type serverConn struct {
 	draining   bool
 	idle       chan struct{} // signalled when inflight drops to 0 while draining
 	senders    []*socket.Sender
+	untracked  []*serverCall // pooled fire-and-forget calls in progress (not in ids)
 	goAwaySent bool
 	mustGoAway bool
 }
@@ -347,10 +375,12 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 	case KindCancel:
 		sc.mu.Lock()
 		if c := sc.lookup(h.Stream); c != nil {
-			c.cancel(context.Canceled)
+			// A stream ends before its context is canceled, so a
+			// handler woken by the cancel sends nothing more.
 			if c.stream != nil {
 				c.stream.onCancel()
 			}
+			c.cancel(context.Canceled)
 		} else {
 			sc.srv.stats.ignored.Add(1)
 		}
@@ -452,6 +482,11 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		sc.ids.put(h.Stream, c)
 		c.tracked = true
+	} else {
+		// Not in ids (its id is 0), but still canceled when the
+		// connection closes, so a handler waiting on ctx ends.
+		c.untrackedIdx = len(sc.untracked)
+		sc.untracked = append(sc.untracked, c)
 	}
 	sc.inflight++
 	sc.inflightN.Add(1)
@@ -472,7 +507,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		return
 	}
 	c.h = e.h
-	s.work <- c
+	s.dispatch(c)
 }
 
 func (sc *serverConn) isDuplicate(id uint32) bool {
@@ -495,6 +530,12 @@ func (sc *serverConn) finish(c *serverCall) {
 	sc.mu.Lock()
 	if c.tracked {
 		sc.ids.del(c.id)
+	} else if i := c.untrackedIdx; i >= 0 && i < len(sc.untracked) && sc.untracked[i] == c {
+		last := len(sc.untracked) - 1
+		sc.untracked[i] = sc.untracked[last]
+		sc.untracked[i].untrackedIdx = i
+		sc.untracked[last] = nil
+		sc.untracked = sc.untracked[:last]
 	}
 	c.reset()
 	sc.free = append(sc.free, c)
@@ -612,11 +653,14 @@ func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 	sc.closed = true
 	for _, c := range sc.ids.vals {
 		if c != nil {
-			c.cancel(context.Canceled)
 			if c.stream != nil {
 				c.stream.onConnClose(err)
 			}
+			c.cancel(context.Canceled)
 		}
+	}
+	for _, c := range sc.untracked {
+		c.cancel(context.Canceled)
 	}
 	sc.mu.Unlock()
 	sc.srv.removeConn(sc)

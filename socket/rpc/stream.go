@@ -362,8 +362,11 @@ func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
 // context is canceled and the client gets CodeProtocol.
 func (ss *serverStream) protocol(msg string) {
 	core := ss.pub.core
-	ss.pub.call.cancel(context.Canceled)
+	// End the stream before canceling the context: a handler woken by
+	// the cancel must find the protocol error recorded, or it would end
+	// the stream with its own error (CodeCanceled) instead.
 	core.endAll(&Error{Code: CodeProtocol, Message: msg})
+	ss.pub.call.cancel(context.Canceled)
 }
 
 func (ss *serverStream) onCancel() { ss.pub.core.endAll(context.Canceled) }

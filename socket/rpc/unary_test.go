@@ -141,6 +141,37 @@ func TestDeadlineExceeded(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
+// deadlineOnly reports a deadline but never ends by itself, so a call
+// made with it can only be ended by the server's deadline timer.
+type deadlineOnly struct {
+	context.Context
+	d time.Time
+}
+
+func (c deadlineOnly) Deadline() (time.Time, bool) { return c.d, true }
+
+func TestDeadlineExceededServerFirst(t *testing.T) {
+	// The deadline travels on the wire; here only the server enforces it.
+	// The caller still sees an error matching context.DeadlineExceeded.
+	ts := startServer(t, rpc.ServerOptions{})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	ctx := deadlineOnly{Context: context.Background(), d: time.Now().Add(30 * time.Millisecond)}
+	_, err := c.Call(ctx, mBlock, nil, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorIs(t, err, rpc.ErrDeadlineExceeded)
+	var e *rpc.Error
+	require.ErrorAs(t, err, &e, "the server's answer")
+	assert.Equal(t, rpc.CodeDeadlineExceeded, e.Code)
+	assert.NotErrorIs(t, err, context.Canceled)
+	require.NoError(t, ctx.Err(), "the client's context never fired")
+	select {
+	case err := <-ts.ctxErr:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler context never ended")
+	}
+}
+
 func TestCancelReachesHandler(t *testing.T) {
 	ts := startServer(t, rpc.ServerOptions{})
 	c := dial(t, ts.addr, rpc.ClientOptions{})

@@ -1,6 +1,9 @@
 package rpc_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -85,6 +88,17 @@ func TestErrorMatching(t *testing.T) {
 		rpc.CodeProtocol: rpc.ErrProtocol, rpc.CodeAppMin: rpc.ErrApplication, 500: rpc.ErrApplication,
 	} {
 		assert.ErrorIs(t, rpc.NewError(code, "m"), want, "code %d", code)
+	}
+	// Only the deadline code matches the context error (see Error.Is).
+	for _, tc := range []struct {
+		code rpc.Code
+		want bool
+	}{
+		{rpc.CodeDeadlineExceeded, true}, {rpc.CodeCanceled, false}, {rpc.CodeUnknown, false}, {rpc.CodeAppMin + 4, false},
+	} {
+		err := fmt.Errorf("wrapped: %w", rpc.NewError(tc.code, "m"))
+		assert.Equal(t, tc.want, errors.Is(err, context.DeadlineExceeded), "code %d", tc.code)
+		assert.False(t, errors.Is(err, context.Canceled), "code %d", tc.code)
 	}
 }
 
