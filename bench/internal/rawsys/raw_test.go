@@ -14,35 +14,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/bench/internal/load"
+	"github.com/protosocket-go/protosocket/bench/internal/load/loadtest"
 	"github.com/protosocket-go/protosocket/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
 
 func TestRunEveryScenario(t *testing.T) {
-	tests := []struct {
-		sc   load.Scenario
-		conc int
-	}{
-		{load.Unary, 16}, {load.Pipelined, 64}, {load.ServerStream, 1}, {load.Bidi, 64},
-	}
-	for _, tt := range tests {
-		t.Run(string(tt.sc), func(t *testing.T) {
-			ctx := context.Background()
-			opts := load.Options{Scenario: tt.sc, Payload: 16, Conns: 2, Concurrency: tt.conc}
-			srv, err := New().Serve(ctx, "127.0.0.1:0", opts)
-			require.NoError(t, err)
-			defer srv.Close()
-			c, err := New().Dial(ctx, srv.Addr(), opts)
-			require.NoError(t, err)
-			defer c.Close()
-			res, err := load.Run(ctx, c, load.Config{Options: opts, Duration: 300 * time.Millisecond})
-			require.NoError(t, err)
-			assert.Positive(t, res.Ops)
-			assert.Zero(t, res.Errors, "first error: %v", res.FirstError)
-			assert.Positive(t, res.Percentile(50))
-		})
-	}
+	loadtest.RunScenarios(t, New(), 2, 300*time.Millisecond,
+		loadtest.Scenario{Scenario: load.Unary, Concurrency: 16},
+		loadtest.Scenario{Scenario: load.Pipelined, Concurrency: 64},
+		loadtest.Scenario{Scenario: load.ServerStream, Concurrency: 1},
+		loadtest.Scenario{Scenario: load.Bidi, Concurrency: 64})
 }
 
 func TestOpenLoopRate(t *testing.T) {
