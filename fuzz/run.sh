@@ -16,6 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 failed=0
+flaked=0
 count=0
 # Every module: the root and each folder with its own go.mod.
 while IFS= read -r modfile; do
@@ -27,8 +28,21 @@ while IFS= read -r modfile; do
       count=$((count + 1))
       rel=${pkgdir#"$moddir"/}
       echo "fuzz: $rel $name for $fuzztime"
-      if ! (cd "$moddir" && go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "./$rel" 2>&1 | tail -n 3); then
-        failed=$((failed + 1))
+      corpus="$pkgdir/testdata/fuzz/$name"
+      before=$(ls "$corpus" 2>/dev/null | wc -l || true)
+      out=$(cd "$moddir" && go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "./$rel" 2>&1) && rc=0 || rc=$?
+      echo "$out" | tail -n 3
+      after=$(ls "$corpus" 2>/dev/null | wc -l || true)
+      if [ "$rc" -ne 0 ]; then
+        if [ "$after" -eq "$before" ] && echo "$out" | grep -q 'context deadline exceeded'; then
+          # Go 1.26's fuzz coordinator can report its own -fuzztime deadline
+          # as a failure (golang/go#75804, fixed in Go 1.27) without any
+          # failing input: no reproducer was written, so it is not a finding.
+          echo "fuzz: $name: coordinator deadline race (golang/go#75804), no failing input written: not counted"
+          flaked=$((flaked + 1))
+        else
+          failed=$((failed + 1))
+        fi
       fi
     done < <(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/')
   done < <(cd "$moddir" && grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(' . \
@@ -44,5 +58,5 @@ while IFS= read -r modfile; do
                done)
 done < <(find "$root" -name go.mod -not -path '*/testdata/*' | sort)
 
-echo "fuzz: $count targets, $failed failed"
+echo "fuzz: $count targets, $failed failed, $flaked hit the coordinator deadline race"
 [ "$failed" -eq 0 ]
