@@ -74,6 +74,21 @@ var (
 	Lines Framing = lineFraming{}
 )
 
+// AppendFramed appends one whole frame of framing f to dst: f's prefix
+// for h and payload, payload, then f's suffix. On error (those of
+// f.AppendPrefix) dst is returned unchanged.
+func AppendFramed(dst []byte, f Framing, h Header, payload []byte) ([]byte, error) {
+	if _, ok := f.(defaultFraming); ok {
+		return AppendFrame(dst, h, payload)
+	}
+	dst, err := f.AppendPrefix(dst, h, payload)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, payload...)
+	return append(dst, f.Suffix()...), nil
+}
+
 type defaultFraming struct{}
 
 func (defaultFraming) Split(b []byte, maxSize int) (Split, error) {

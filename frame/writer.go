@@ -251,6 +251,28 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 	return nil
 }
 
+// WriteEncoded buffers frames that are already encoded in this Writer's
+// framing (by AppendFramed, say): b holds exactly frames whole frames and
+// is written as it is, unchecked. Like a payload, b is referenced rather
+// than copied when it is longer than CopyThreshold: leave it unchanged
+// until Flush returns. After a failed Flush it returns that error.
+func (w *Writer) WriteEncoded(b []byte, frames int) error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(b) > w.copyMax {
+		if w.cur == nil {
+			w.nextChunk()
+		}
+		w.refs = append(w.refs, extRef{p: b, chunk: len(w.chunks) - 1, off: w.n})
+	} else if len(b) > 0 {
+		w.copyIn(b)
+	}
+	w.frames += frames
+	w.buffered += len(b)
+	return nil
+}
+
 // writePrefix appends the framing's prefix for payload and returns its
 // length. It is encoded in place when Overhead bytes fit the chunk (a
 // fresh one if needed); a framing that writes more than its Overhead, or

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/spillway"
 )
 
@@ -128,10 +129,14 @@ type Conn struct {
 	done      chan struct{}
 	cause     atomic.Pointer[errBox]
 
-	failed        atomic.Uint64
-	dispatching   atomic.Bool  // the reader is in OnMessage
-	deferredBytes atomic.Int64 // bytes of replies queued without starting a writer
-	sending       atomic.Int64 // sends between their stopped check and their result
+	failed      atomic.Uint64
+	dispatching atomic.Bool  // the reader is dispatching a read batch (see dispatch)
+	sending     atomic.Int64 // sends between their stopped check and their result
+
+	// Replies encoded by Reply during the current read batch (reader
+	// goroutine only; after it exits, whoever finishes the connection).
+	rbuf    *pool.Buffer
+	rframes int
 }
 
 type errBox struct{ err error }
@@ -274,6 +279,7 @@ func (c *Conn) Drain(ctx context.Context) error {
 	if d, ok := ctx.Deadline(); ok && c.opts.WriteTimeout == 0 {
 		_ = c.nc.SetWriteDeadline(d)
 	}
+	c.encodeReplies() // the replies of the reader's last batch go first
 	// Sends that began before stopped was set may still be queueing
 	// (perhaps waiting for room): drain until none is in flight, so that
 	// every send that returned nil is written.
@@ -340,6 +346,9 @@ func (c *Conn) finish(holdsWriter bool) {
 	if !holdsWriter {
 		c.acquireWriter()
 	}
+	if it, ok := c.takeReplies(); ok {
+		c.failItem(&it, wrapClosed(c.causeErr()))
+	}
 	if c.w != nil {
 		c.w.release(c)
 	}
@@ -360,6 +369,14 @@ func (c *Conn) finish(holdsWriter bool) {
 func (c *Conn) handback(it item) {
 	c.queued.Add(-1)
 	c.failItem(&it, wrapClosed(c.causeErr()))
+}
+
+// encodeReplies hands the reader's encoded replies to the frame.Writer;
+// the caller holds the writer side and flushes.
+func (c *Conn) encodeReplies() {
+	if it, ok := c.takeReplies(); ok {
+		c.encode(c.writer(), &it)
+	}
 }
 
 // errMoved is readFrames' result when a fresh reader goroutine took over.
@@ -392,6 +409,7 @@ func (c *Conn) readExit(cause error) {
 	if cause == errMoved {
 		return
 	}
+	c.dispatching.Store(false)
 	holdsWriter := false
 	switch {
 	case cause == ErrDisconnected && !c.stopped.Load():
@@ -401,10 +419,12 @@ func (c *Conn) readExit(cause error) {
 		// are failed by finish.
 		c.acquireWriter()
 		holdsWriter = true
+		c.encodeReplies()
 		c.drainQueue()
 	case c.nb != nil && !c.stopped.Load():
-		c.flushReplies() // write replies queued before an error
+		c.flushReplies() // write replies made before an error
 	}
+	// Stopped: Drain writes the replies left in rbuf, finish fails them.
 	if cause == nil { // stopped for Drain: Drain finishes the connection
 		c.readerWG.Done()
 		return
@@ -534,12 +554,16 @@ func (c *Conn) afterReadErr(err error) error {
 
 // dispatch hands f to the reactor; false means Disconnect.
 //
+// dispatching stays set from the first message of a read batch until
+// flushReplies, before the reader next reads, waits or exits: two atomic
+// stores a batch rather than a message.
+//
 //go:noinline
 func (c *Conn) dispatch(f frame.Frame) bool {
-	c.dispatching.Store(true)
-	a := c.reactor.OnMessage(c, Message{Frame: f, conn: c})
-	c.dispatching.Store(false)
-	return a != Disconnect
+	if !c.dispatching.Load() {
+		c.dispatching.Store(true)
+	}
+	return c.reactor.OnMessage(c, Message{Frame: f, conn: c}) != Disconnect
 }
 
 // stopCause is the reader's result when stop was closed: nil for Drain,

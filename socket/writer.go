@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
@@ -31,11 +32,17 @@ type Failure struct {
 
 // item is one queued outbound message. It holds no per-message heap
 // object besides the pooled buffer.
+//
+// With frames > 0 the item is a batch of replies (Conn.Reply) already
+// encoded in the connection's framing: buf holds frames whole frames, and
+// stays held until the flush that writes them so that a failure can still
+// report each one.
 type item struct {
-	h   frame.Header
-	buf *pool.Buffer // owned payload, back to the pool after the write
-	enc Encoder
-	s   *Sender
+	h      frame.Header
+	buf    *pool.Buffer // owned payload, back to the pool after the write
+	enc    Encoder
+	s      *Sender
+	frames int
 }
 
 func itemWeight(it item) int64 {
@@ -104,51 +111,55 @@ func (s *Sender) SendEncoder(ctx context.Context, h frame.Header, enc Encoder) e
 }
 
 func (s *Sender) send(ctx context.Context, it item) error {
-	return s.sendOpt(ctx, it, false)
-}
-
-// sendOpt queues it; with deferStart it does not start a writer while the
-// deferred replies stay under half the queue bounds: the reader goroutine
-// writes them itself before its next read or wait (flushReplies).
-func (s *Sender) sendOpt(ctx context.Context, it item, deferStart bool) error {
 	c := s.c
 	c.sending.Add(1)
 	defer c.sending.Add(-1)
 	if c.stopped.Load() {
-		pool.PutBuffer(it.buf)
-		return wrapClosed(c.causeErr())
+		return c.sendFailed(&it, wrapClosed(c.causeErr()))
 	}
-	wt := itemWeight(it) // it belongs to the writer once queued: weigh it first
 	if err := s.q.Send(ctx, it); err != nil {
-		pool.PutBuffer(it.buf)
 		switch {
 		case errors.Is(err, spillway.ErrFull):
-			return ErrBackpressure
+			err = ErrBackpressure
 		case errors.Is(err, spillway.ErrClosed), errors.Is(err, spillway.ErrSenderClosed):
-			return wrapClosed(c.causeErr())
+			err = wrapClosed(c.causeErr())
 		}
-		return err
+		return c.sendFailed(&it, err)
 	}
-	q := c.queued.Add(1)
-	if deferStart && q < int64(c.opts.QueueMessages/2) &&
-		(c.opts.QueueBytes <= 0 || c.deferredBytes.Add(wt) < c.opts.QueueBytes/2) {
-		return nil
-	}
+	c.queued.Add(1)
 	if !c.running.Load() && c.running.CompareAndSwap(false, true) {
 		go c.writerFn()
 	}
 	return nil
 }
 
+// sendFailed ends an item that was not queued and returns err: a batch of
+// replies goes to the failure callback (its messages were accepted by
+// earlier Replies), any other item's buffer back to the pool.
+func (c *Conn) sendFailed(it *item, err error) error {
+	if it.frames > 0 {
+		c.failItem(it, err)
+	} else {
+		pool.PutBuffer(it.buf)
+	}
+	return err
+}
+
 // Reply queues payload (copied) with header h on a Sender reserved for the
-// reader goroutine. Call it from OnMessage (or else from one goroutine at a
-// time, never concurrently). It blocks while the queue is full
+// reader goroutine. Call it only from OnMessage: other goroutines use a
+// Sender of their own. It blocks while the queue is full
 // (which stops reading: backpressure), or fails with ErrBackpressure under
 // Options.FailWhenFull.
 //
-// Called from OnMessage on a TCP or Unix connection, Reply starts no writer
-// goroutine: the reader writes the replies of a whole read batch itself,
-// in one writev, before it next reads or waits.
+// Called from OnMessage on a TCP or Unix connection, Reply encodes the
+// frame at once into a buffer of the reader's: the replies to a whole read
+// batch go on as one item (written by the reader itself, in one writev,
+// before it next reads or waits, when no writer goroutine runs). A framing
+// error (frame.ErrMalformed, frame.ErrLineBreak) is then returned by Reply
+// instead of reaching the failure callback. Should handing a full batch on
+// fail (ErrBackpressure under FailWhenFull, or the connection closed), the
+// replies already in it go to the failure callback, each with its header
+// and payload, and Reply returns the error for its own message.
 func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	if c.reply == nil {
 		c.reply = c.NewSender(nil)
@@ -159,27 +170,96 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	if len(payload) > c.opts.MaxFrameSize {
 		return tooLarge(len(payload), c.opts.MaxFrameSize)
 	}
-	b := pool.GetBuffer()
-	b.B = append(b.B, payload...)
-	return c.reply.sendOpt(context.Background(), item{h: h, buf: b, s: c.reply}, true)
+	if c.rbuf != nil && (c.rframes >= c.opts.QueueMessages || len(c.rbuf.B) >= c.replyBatchBytes()) {
+		if err := c.pushReplies(); err != nil {
+			return err
+		}
+	}
+	if c.stopped.Load() {
+		return wrapClosed(c.causeErr())
+	}
+	if c.rbuf == nil {
+		c.rbuf = getReplyBuf()
+	}
+	b, err := frame.AppendFramed(c.rbuf.B, c.opts.Framing, h, payload)
+	if err != nil {
+		return frameErr(err)
+	}
+	c.rbuf.B = b
+	c.rframes++
+	return nil
+}
+
+// replyBatchBytes is the size at which the reader hands its encoded
+// replies on mid-batch: WriteBatchBytes, or half of QueueBytes if less (a
+// batch is queued as one item and must fit the byte bound).
+func (c *Conn) replyBatchBytes() int {
+	n := c.opts.WriteBatchBytes
+	if qb := c.opts.QueueBytes; qb > 0 && qb/2 < int64(n) {
+		n = int(max(qb/2, 1))
+	}
+	return n
+}
+
+// takeReplies returns the reader's encoded replies as one item and
+// forgets them; ok is false when there are none.
+func (c *Conn) takeReplies() (it item, ok bool) {
+	if c.rbuf == nil {
+		return item{}, false
+	}
+	if c.rframes == 0 {
+		putReplyBuf(c.rbuf)
+		c.rbuf = nil
+		return item{}, false
+	}
+	it = item{buf: c.rbuf, frames: c.rframes, s: c.reply}
+	c.rbuf, c.rframes = nil, 0
+	return it, true
+}
+
+// pushReplies hands the reader's encoded replies on: if no writer runs,
+// the reader writes them (and whatever else is queued, a bounded number of
+// batches) itself; else they are queued as one item on the reply lane,
+// blocking while the queue is full. Reader goroutine only.
+func (c *Conn) pushReplies() error {
+	it, ok := c.takeReplies()
+	if !ok {
+		return nil
+	}
+	if c.running.Load() || !c.running.CompareAndSwap(false, true) {
+		return c.reply.send(context.Background(), it)
+	}
+	fw := c.writer()
+	c.encode(fw, &it)
+	c.drainQueueN(4)
+	c.running.Store(false)
+	// A send that queued meanwhile either saw running true and counted
+	// itself (we start a writer for it here) or starts one itself.
+	if c.queued.Load() > 0 && c.running.CompareAndSwap(false, true) {
+		go c.writerFn()
+		return nil
+	}
+	c.signalWriterExit()
+	return nil
 }
 
 // flushReplies runs on the reader goroutine before it reads, waits or
-// exits: if messages are queued and no writer runs, it writes them itself
-// (a bounded number of batches; a writer goroutine takes over if more
-// keep coming).
+// exits: the replies of the read batch go out (see pushReplies).
 func (c *Conn) flushReplies() {
-	if c.queued.Load() <= 0 || c.running.Load() || !c.running.CompareAndSwap(false, true) {
-		return
+	if c.dispatching.Load() {
+		c.dispatching.Store(false)
 	}
-	c.deferredBytes.Store(0)
-	c.drainQueueN(4)
-	c.running.Store(false)
-	if c.queued.Load() > 0 && c.running.CompareAndSwap(false, true) {
-		go c.writerFn()
-		return
+	if c.rbuf != nil {
+		_ = c.pushReplies() // a failure went to the failure callback
 	}
-	c.signalWriterExit()
+}
+
+// frameErr maps a frame encoding error to the socket's errors.
+func frameErr(err error) error {
+	if errors.Is(err, frame.ErrFrameTooLarge) {
+		return fmt.Errorf("%w: %w", ErrFrameTooLarge, err)
+	}
+	return err
 }
 
 func tooLarge(n, limit int) error {
@@ -266,22 +346,12 @@ func (c *Conn) drainQueue() { c.drainQueueN(-1) }
 // drainQueueN is drainQueue taking at most rounds batches (negative: no
 // limit); it always flushes what it encoded.
 func (c *Conn) drainQueueN(rounds int) {
-	if c.w == nil {
-		c.w = new(writerState)
-	}
+	fw := c.writer()
 	w := c.w
-	fw := c.fw.Load()
-	if fw == nil {
-		fw = frame.NewWriter(c.nc, frame.WriterOptions{Framing: c.opts.Framing, MaxFrameSize: c.opts.MaxFrameSize, CopyThreshold: c.opts.CopyThreshold})
-		c.fw.Store(fw)
-	}
 	q := c.q.Load()
-	if q == nil {
-		return
-	}
 	for {
 		n := 0
-		if rounds != 0 {
+		if rounds != 0 && q != nil {
 			rounds--
 			w.batch, _ = q.rx.TryRecvBatch(w.batch[:0])
 			n = len(w.batch)
@@ -307,10 +377,32 @@ func (c *Conn) drainQueueN(rounds int) {
 	}
 }
 
+// writer returns the frame.Writer, making it and the writer state on
+// first use. Only the holder of the writer side calls it.
+func (c *Conn) writer() *frame.Writer {
+	if c.w == nil {
+		c.w = new(writerState)
+	}
+	fw := c.fw.Load()
+	if fw == nil {
+		fw = frame.NewWriter(c.nc, frame.WriterOptions{Framing: c.opts.Framing, MaxFrameSize: c.opts.MaxFrameSize, CopyThreshold: c.opts.CopyThreshold})
+		c.fw.Store(fw)
+	}
+	return fw
+}
+
 func (c *Conn) encode(fw *frame.Writer, it *item) {
 	w := c.w
 	if w.err != nil {
 		c.failItem(it, w.err)
+		return
+	}
+	if it.frames > 0 { // a batch of replies, encoded already
+		if err := fw.WriteEncoded(it.buf.B, it.frames); err != nil {
+			c.failItem(it, err)
+			return
+		}
+		w.inflight = append(w.inflight, *it) // holds buf until the flush
 		return
 	}
 	var payload []byte
@@ -329,10 +421,7 @@ func (c *Conn) encode(fw *frame.Writer, it *item) {
 		payload = it.buf.B
 	}
 	if err := fw.WriteFrame(it.h, payload); err != nil {
-		if errors.Is(err, frame.ErrFrameTooLarge) {
-			err = fmt.Errorf("%w: %w", ErrFrameTooLarge, err)
-		}
-		c.failItem(it, err)
+		c.failItem(it, frameErr(err))
 		return
 	}
 	byRef := fw.Writev() && len(payload) > c.opts.CopyThreshold && c.opts.CopyThreshold >= 0
@@ -366,6 +455,11 @@ func (c *Conn) flush(fw *frame.Writer) {
 			c.failItem(&w.inflight[i], w.err)
 		}
 	}
+	for i := range w.inflight {
+		if it := &w.inflight[i]; it.buf != nil { // a batch of replies
+			putReplyBuf(it.buf)
+		}
+	}
 	clear(w.inflight)
 	w.inflight = w.inflight[:0]
 }
@@ -373,11 +467,15 @@ func (c *Conn) flush(fw *frame.Writer) {
 // failItem reports it to its sender's failure callback and frees its
 // buffer.
 func (c *Conn) failItem(it *item, err error) {
-	c.failed.Add(1)
 	cb := c.opts.OnSendFailure
 	if it.s != nil {
 		cb = it.s.onFail
 	}
+	if it.frames > 0 {
+		c.failBatch(it, err, cb)
+		return
+	}
+	c.failed.Add(1)
 	if cb != nil {
 		f := Failure{Header: it.h, Encoder: it.enc, Err: err}
 		if it.buf != nil {
@@ -387,4 +485,53 @@ func (c *Conn) failItem(it *item, err error) {
 	}
 	pool.PutBuffer(it.buf)
 	it.buf = nil
+}
+
+// failBatch reports each reply of a batch item to cb, with its header and
+// payload (split again with the connection's framing), and frees the
+// buffer.
+func (c *Conn) failBatch(it *item, err error, cb func(Failure)) {
+	c.failed.Add(uint64(it.frames))
+	if it.buf == nil {
+		return
+	}
+	b := it.buf.B
+	for n := 0; cb != nil && n < it.frames && len(b) > 0; {
+		sp, serr := c.opts.Framing.Split(b, c.opts.MaxFrameSize)
+		if serr != nil || sp.Kind == frame.NeedMore || sp.N <= 0 {
+			break // cannot happen: the batch was encoded by this framing
+		}
+		if sp.Kind == frame.Complete {
+			cb(Failure{Header: sp.Header, Payload: b[sp.Off : sp.Off+sp.Len], Err: err})
+			n++
+		}
+		b = b[sp.N:]
+	}
+	putReplyBuf(it.buf)
+	it.buf = nil
+}
+
+// replyBufs holds the buffers of reply batches apart from pool's
+// calibrating buffers: batches are kilobytes where most payloads are a few
+// bytes, and mixing them would get the big ones dropped as oversized.
+var replyBufs sync.Pool
+
+const (
+	replyBufSize    = 16 << 10 // a new batch buffer's capacity
+	maxReplyBufKept = 1 << 20  // bigger ones are dropped, not pooled
+)
+
+func getReplyBuf() *pool.Buffer {
+	if b, ok := replyBufs.Get().(*pool.Buffer); ok {
+		return b
+	}
+	return &pool.Buffer{B: make([]byte, 0, replyBufSize)}
+}
+
+func putReplyBuf(b *pool.Buffer) {
+	if b == nil || cap(b.B) > maxReplyBufKept {
+		return
+	}
+	b.B = b.B[:0]
+	replyBufs.Put(b)
 }

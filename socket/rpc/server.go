@@ -550,22 +550,28 @@ func (sc *serverConn) finish(c *serverCall) {
 	sc.mu.Unlock()
 }
 
+// runInline runs the handler on the reader goroutine. Its response goes
+// out through conn.Reply: the responses to one read batch are written
+// together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
-	if sc.rx == nil {
-		sc.rx = conn.NewSender(nil)
+	if h, resp := sc.respond(c, c.body); resp != nil {
+		_ = conn.Reply(h, resp.B) // a failure is reported like a Sender's
+		pool.PutBuffer(resp)
 	}
-	sc.respond(sc.rx, c, c.body)
 	c.reset()
 }
 
 func (sc *serverConn) runPooled(c *serverCall, wid int) {
-	sc.respond(sc.sender(wid), c, c.req.B[:len(c.body)])
+	if h, resp := sc.respond(c, c.req.B[:len(c.body)]); resp != nil {
+		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
+	}
 	sc.finish(c)
 }
 
-// respond runs the handler and sends its response or error (nothing for
-// fire-and-forget or a call the client canceled).
-func (sc *serverConn) respond(snd *socket.Sender, c *serverCall, req []byte) {
+// respond runs the handler and returns its response or error frame to
+// send, or a nil buffer when nothing is to be sent (fire-and-forget, or a
+// call the client canceled).
+func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Buffer) {
 	s := sc.srv
 	var resp *pool.Buffer
 	var dst []byte
@@ -581,11 +587,11 @@ func (sc *serverConn) respond(snd *socket.Sender, c *serverCall, req []byte) {
 		out, err = s.invoke(c, req, dst)
 	}
 	if resp == nil {
-		return
+		return frame.Header{}, nil
 	}
 	if c.canceled() {
 		pool.PutBuffer(resp)
-		return
+		return frame.Header{}, nil
 	}
 	h := frame.Header{Kind: KindResponse, Stream: c.id, Type: c.method}
 	if err != nil {
@@ -597,7 +603,7 @@ func (sc *serverConn) respond(snd *socket.Sender, c *serverCall, req []byte) {
 	} else {
 		resp.B = append(resp.B[:0], out...) // not the pooled buffer: copy
 	}
-	_ = snd.SendBuffer(context.Background(), h, resp)
+	return h, resp
 }
 
 // sameBase reports whether out starts where dst does (the handler
