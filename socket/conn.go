@@ -137,6 +137,8 @@ type Conn struct {
 	// goroutine only; after it exits, whoever finishes the connection).
 	rbuf    *pool.Buffer
 	rframes int
+
+	frameExtra int // the most bytes the framing adds to a payload
 }
 
 type errBox struct{ err error }
@@ -165,6 +167,7 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 		c.probeFn = c.probeCB
 	}
 	c.fr = frame.NewReader(src, frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize, Pool: o.SlabPool})
+	c.frameExtra = max(o.Framing.Overhead(), 0) + len(o.Framing.Suffix())
 	c.writerFn = c.writeLoop
 	c.resumeFn = c.readResume
 	c.done = make(chan struct{})

@@ -1,9 +1,11 @@
 package socket_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -203,5 +205,45 @@ func TestReplyBatchHandedOnMidBatch(t *testing.T) {
 			// without the limit, dozens with it.
 			assert.GreaterOrEqual(t, (<-conns).Stats().WriteSyscalls, uint64(10), "the batch was handed on as it filled")
 		})
+	}
+}
+
+// TestSendFoldsSmallMessages: small messages sent while the Sender's
+// previous one waits in the queue join its batch (one queue slot), large
+// ones do not; a Close reports every one of them, in order.
+func TestSendFoldsSmallMessages(t *testing.T) {
+	var fl failures
+	// WriteBatchBytes 1: the writer flushes (and blocks: the peer never
+	// reads) right after it takes the first message.
+	c := pipeConn(t, socket.Options{OnSendFailure: fl.add, WriteBatchBytes: 1})
+	s := c.NewSender(nil)
+	defer s.Close()
+	ctx := context.Background()
+	msg := func(i int) []byte { return binary.LittleEndian.AppendUint32(nil, uint32(i)) }
+	require.NoError(t, s.Send(ctx, frame.Header{Stream: 0}, msg(0)))
+	// The writer takes it and blocks: the peer never reads.
+	require.Eventually(t, func() bool { return c.Stats().QueueDepth == 0 }, 10*time.Second, time.Millisecond)
+	for i := 1; i <= 50; i++ {
+		require.NoError(t, s.Send(ctx, frame.Header{Stream: uint32(i)}, msg(i)))
+	}
+	assert.Equal(t, int64(1), c.Stats().QueueDepth, "50 small messages, one batch")
+	big := make([]byte, socket.MaxBatchedPayload+1)
+	require.NoError(t, s.Send(ctx, frame.Header{Stream: 51}, big))
+	require.NoError(t, s.Send(ctx, frame.Header{Stream: 52}, msg(52)))
+	assert.Equal(t, int64(2), c.Stats().QueueDepth-1, "a large message is queued apart, and the next small one starts a batch")
+
+	require.NoError(t, c.Close())
+	fs := fl.get()
+	require.Len(t, fs, 53)
+	// Queued messages are reported before the one the writer held.
+	slices.SortFunc(fs, func(a, b socket.Failure) int { return cmp.Compare(a.Header.Stream, b.Header.Stream) })
+	for i, f := range fs {
+		assert.Equal(t, uint32(i), f.Header.Stream)
+		assert.ErrorIs(t, f.Err, socket.ErrClosed)
+		if i == 51 {
+			assert.Len(t, f.Payload, len(big))
+		} else { // batched, the one the writer held included
+			assert.Equal(t, msg(i), f.Payload)
+		}
 	}
 }

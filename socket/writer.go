@@ -36,7 +36,8 @@ type Failure struct {
 // With frames > 0 the item is a batch of replies (Conn.Reply) already
 // encoded in the connection's framing: buf holds frames whole frames, and
 // stays held until the flush that writes them so that a failure can still
-// report each one.
+// report each one. h.Length may then carry the payload bytes of the
+// frames it was queued with (its weight; else the encoded length is).
 type item struct {
 	h      frame.Header
 	buf    *pool.Buffer // owned payload, back to the pool after the write
@@ -46,6 +47,9 @@ type item struct {
 }
 
 func itemWeight(it item) int64 {
+	if it.frames > 0 && it.h.Length > 0 {
+		return int64(it.h.Length) // a batch's payload bytes (see item)
+	}
 	if it.buf != nil {
 		return int64(len(it.buf.B))
 	}
@@ -76,18 +80,72 @@ func (c *Conn) NewSender(onFail func(Failure)) *Sender {
 // are still written.
 func (s *Sender) Close() { s.q.Close() }
 
-// Send copies payload into a pooled buffer and queues it with header h (the
-// connection fills h.Length; framings other than frame.Default ignore h).
-// When the queue is full it blocks until there is room or ctx ends, or
-// returns ErrBackpressure with Options.FailWhenFull. A nil result means the
+// Send copies payload and queues it with header h (the connection fills
+// h.Length; framings other than frame.Default ignore h). When the queue is
+// full it blocks until there is room or ctx ends, or returns
+// ErrBackpressure with Options.FailWhenFull. A nil result means the
 // message will be written or reported to the failure callback.
+//
+// A small payload (up to MaxBatchedPayload) is encoded at once, in the
+// connection's framing, so a framing error (frame.ErrMalformed,
+// frame.ErrLineBreak) is returned here; and while this Sender's previous
+// small message still waits in the queue, the new one joins its buffer:
+// a burst of small messages costs one queue slot and one buffer, however
+// many there are (QueueMessages and QueueBytes still count every message
+// and byte).
 func (s *Sender) Send(ctx context.Context, h frame.Header, payload []byte) error {
-	if len(payload) > s.c.opts.MaxFrameSize {
-		return tooLarge(len(payload), s.c.opts.MaxFrameSize)
+	c := s.c
+	if len(payload) > c.opts.MaxFrameSize {
+		return tooLarge(len(payload), c.opts.MaxFrameSize)
+	}
+	if len(payload) <= MaxBatchedPayload {
+		return s.sendSmall(ctx, h, payload)
 	}
 	b := pool.GetBuffer()
 	b.B = append(b.B, payload...)
 	return s.send(ctx, item{h: h, buf: b, s: s})
+}
+
+// MaxBatchedPayload is the largest payload Sender.Send encodes into a
+// batch buffer shared with the Sender's other queued small messages.
+const MaxBatchedPayload = 1024
+
+// sendSmall encodes payload into the batch at the tail of the Sender's lane
+// if it is this Sender's and has room, else into a new batch item.
+func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) error {
+	c := s.c
+	need := len(payload) + c.frameExtra
+	c.sending.Add(1)
+	defer c.sending.Add(-1)
+	if c.stopped.Load() {
+		return wrapClosed(c.causeErr())
+	}
+	w := int64(len(payload)) // weight: payload bytes, as for other items
+	if err := s.q.Reserve(ctx, w); err != nil {
+		return c.queueErr(err)
+	}
+	if t := s.q.LockTail(); t != nil && t.s == s && t.frames > 0 && cap(t.buf.B)-len(t.buf.B) >= need {
+		b, err := frame.AppendFramed(t.buf.B, c.opts.Framing, h, payload)
+		if err != nil {
+			s.q.UnlockTail(false, 0)
+			s.q.Unreserve(w)
+			return frameErr(err)
+		}
+		t.buf.B = b
+		t.frames++
+		s.q.UnlockTail(true, w)
+		return nil
+	}
+	s.q.UnlockTail(false, 0)
+	s.q.Unreserve(w)
+	buf := getReplyBuf()
+	b, err := frame.AppendFramed(buf.B, c.opts.Framing, h, payload)
+	if err != nil {
+		putReplyBuf(buf)
+		return frameErr(err)
+	}
+	buf.B = b
+	return s.send(ctx, item{h: frame.Header{Length: uint32(len(payload))}, buf: buf, frames: 1, s: s})
 }
 
 // SendBuffer queues buf's bytes (buf.B) with header h without copying:
@@ -118,19 +176,24 @@ func (s *Sender) send(ctx context.Context, it item) error {
 		return c.sendFailed(&it, wrapClosed(c.causeErr()))
 	}
 	if err := s.q.Send(ctx, it); err != nil {
-		switch {
-		case errors.Is(err, spillway.ErrFull):
-			err = ErrBackpressure
-		case errors.Is(err, spillway.ErrClosed), errors.Is(err, spillway.ErrSenderClosed):
-			err = wrapClosed(c.causeErr())
-		}
-		return c.sendFailed(&it, err)
+		return c.sendFailed(&it, c.queueErr(err))
 	}
 	c.queued.Add(1)
 	if !c.running.Load() && c.running.CompareAndSwap(false, true) {
 		go c.writerFn()
 	}
 	return nil
+}
+
+// queueErr maps a spillway error to the socket's.
+func (c *Conn) queueErr(err error) error {
+	switch {
+	case errors.Is(err, spillway.ErrFull):
+		return ErrBackpressure
+	case errors.Is(err, spillway.ErrClosed), errors.Is(err, spillway.ErrSenderClosed):
+		return wrapClosed(c.causeErr())
+	}
+	return err
 }
 
 // sendFailed ends an item that was not queued and returns err: a batch of

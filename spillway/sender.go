@@ -88,7 +88,7 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	}
 	l := s.l
 	l.mu.Lock()
-	if l.closed || len(l.buf) >= c.laneCap {
+	if l.closed || l.count() >= c.laneCap {
 		if err := c.waitRoom(ctx, l, 1); err != nil {
 			c.release(w)
 			return err
@@ -134,7 +134,7 @@ func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
 	}
 	l := s.l
 	l.mu.Lock()
-	if l.closed || len(l.buf)+len(vs) > c.laneCap {
+	if l.closed || l.count()+len(vs) > c.laneCap {
 		if err := c.waitRoom(ctx, l, len(vs)); err != nil {
 			c.release(w)
 			return err
@@ -151,4 +151,61 @@ func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
 		c.markReady(l.idx)
 	}
 	return nil
+}
+
+// Reserve takes w from the weight budget (Options.MaxWeight) as Send does
+// for a value of weight w: it blocks while the budget is exhausted, until
+// ctx ends (returning ctx.Err()), or returns ErrFull at once with
+// Options.FailWhenFull. It is a no-op without Options.Weight. Hand the
+// reservation to the lane with UnlockTail(w) or give it back with
+// Unreserve(w).
+func (s *Sender[T]) Reserve(ctx context.Context, w int64) error {
+	if s.st.closed.Load() {
+		return ErrSenderClosed
+	}
+	if s.c.weigh == nil || w <= 0 {
+		return nil
+	}
+	return s.c.acquire(ctx, w)
+}
+
+// Unreserve gives back a reservation of Reserve that was not used.
+func (s *Sender[T]) Unreserve(w int64) {
+	if s.c.weigh != nil && w > 0 {
+		s.c.release(w)
+	}
+}
+
+// LockTail locks the Sender's lane and returns a pointer to its newest
+// queued value, which the caller may change in place (to fold a new value
+// into it rather than queue one more) until it calls UnlockTail; nil if
+// the lane is empty, full (a folded value counts against LaneCapacity as
+// a queued one does) or closed, or the Sender is closed. The value may be
+// another Sender's when Senders share a lane. UnlockTail must follow at
+// once, whatever the result: the lane is locked in between, so nothing
+// that can block or send may run there. The receiver never sees a value
+// while it is being changed: it takes a lane's values under the same lock.
+func (s *Sender[T]) LockTail() *T {
+	l := s.l
+	l.mu.Lock()
+	if l.closed || len(l.buf) == 0 || l.count() >= s.c.laneCap || s.st.closed.Load() {
+		return nil
+	}
+	return &l.buf[len(l.buf)-1]
+}
+
+// UnlockTail unlocks the lane locked by LockTail. folded says a value was
+// folded into the tail: it then counts against the lane's capacity until
+// the receiver takes the lane's values. w is the weight reserved with
+// Reserve for it (0 if none): it joins the lane's weight and returns to
+// the budget at the same time.
+func (s *Sender[T]) UnlockTail(folded bool, w int64) {
+	l := s.l
+	if folded {
+		l.folded++
+		if s.c.weigh != nil && w > 0 {
+			l.weight += w
+		}
+	}
+	l.mu.Unlock()
 }

@@ -79,9 +79,14 @@ type lane[T any] struct {
 	weight  int64         // total weight of buf
 	notFull chan struct{} // created by a waiting sender, closed by the receiver when it empties the lane
 	closed  bool          // Receiver.Close took this lane's values; no more are accepted
+	folded  int           // values folded into queued ones (Sender.UnlockTail) since the last take
 	idx     int
 	_       cpu.CacheLinePad
 }
+
+// count is what the lane holds against its capacity: its values and the
+// values folded into them. Call with l.mu held.
+func (l *lane[T]) count() int { return len(l.buf) + l.folded }
 
 // lane returns lane i, allocating it on first use.
 func (c *core[T]) lane(i int) *lane[T] {
@@ -224,7 +229,7 @@ func (c *core[T]) wakeWeightWaiters() {
 // or is closed. It returns nil with l.mu held once there is room, or an
 // error with l.mu released.
 func (c *core[T]) waitRoom(ctx context.Context, l *lane[T], n int) error {
-	for l.closed || len(l.buf)+n > c.laneCap {
+	for l.closed || l.count()+n > c.laneCap {
 		if l.closed {
 			l.mu.Unlock()
 			return ErrClosed
@@ -257,6 +262,7 @@ func (l *lane[T]) takeAll(spare []T) (batch []T, weight int64) {
 	l.mu.Lock()
 	batch, l.buf = l.buf, spare
 	weight, l.weight = l.weight, 0
+	l.folded = 0
 	ch := l.notFull
 	l.notFull = nil
 	l.mu.Unlock()
