@@ -86,3 +86,34 @@ func BenchmarkBaselinePipelined(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*half)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// BenchmarkBaselineRoundTripReader: the minimal echo, but replies are read
+// by a reader goroutine that hands each to the caller through a channel,
+// as a reactor-based client (ours) must: the cost of that one handoff.
+func BenchmarkBaselineRoundTripReader(b *testing.B) {
+	c := baselineEcho(b)
+	out := make([]byte, 32)
+	got := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		in := make([]byte, 32)
+		for {
+			if _, err := io.ReadFull(c, in); err != nil {
+				return
+			}
+			got <- struct{}{}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(out); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+	b.StopTimer()
+	_ = c.Close()
+	<-done
+}

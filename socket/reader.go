@@ -29,6 +29,12 @@ type nbReader struct {
 	n      int
 	err    error
 	readFn func(uintptr) bool // r.read, bound once
+	// drained: the last read returned less than it asked for, so the
+	// socket was empty then. The next Read reports errWouldBlock without
+	// a system call and the reader waits (waitReadable peeks, so data that
+	// came in meanwhile is found at once): one system call fewer each
+	// time a connection goes idle.
+	drained bool
 }
 
 // newNBReader returns an nbReader for a TCP or Unix connection, or nil.
@@ -50,12 +56,17 @@ func newNBReader(nc net.Conn, c *Conn) *nbReader {
 // called by the frame.Reader on the reader goroutine only.
 func (r *nbReader) Read(p []byte) (int, error) {
 	r.c.flushReplies() // the replies to what was read so far go out first
+	if r.drained {
+		r.drained = false
+		return 0, errWouldBlock
+	}
 	r.buf = p
 	err := r.rc.Read(r.readFn)
 	r.buf = nil
 	if err != nil {
 		return 0, err
 	}
+	r.drained = r.err == nil && r.n < len(p)
 	return r.n, r.err
 }
 
@@ -84,6 +95,7 @@ func (r *nbReader) read(fd uintptr) bool {
 // readiness before the first call and an edge that came in after our last
 // EAGAIN would be lost.
 func (c *Conn) waitReadable() error {
+	c.nb.drained = false
 	c.peekParked = false
 	c.movedNoWait = false
 	if err := c.nb.rc.Read(c.peekFn); err != nil {

@@ -100,6 +100,23 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// The two extra one-in-flight measurements of the report run and see
+// every reply.
+func TestPingPongAndReaderRoundTrips(t *testing.T) {
+	ps, err := startPS()
+	require.NoError(t, err)
+	defer ps.close()
+	h, err := reactorPingPong(ps.addr(), 10, 100)
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), h.TotalCount())
+	raw, err := startRaw()
+	require.NoError(t, err)
+	defer func() { _ = raw.Close() }()
+	h, err = rawReaderRoundTrips(raw.Addr(), 10, 100)
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), h.TotalCount())
+}
+
 // mallocsPerMessage runs a warm-up then n pipelined messages and returns
 // the heap allocations of the whole process (client and server sides) per
 // message.
@@ -195,6 +212,27 @@ func TestReport(t *testing.T) {
 	}
 	fmt.Fprintf(&b, "\nprotosocket/raw: throughput %.2fx (target >= 0.80), RTT p50 %.2fx (target <= 1.20), p99 %.2fx, p99.9 %.2fx\n",
 		ps.msgsPerSec/raw.msgsPerSec, float64(ps.p50)/float64(raw.p50), float64(ps.p99)/float64(raw.p99), float64(ps.p999)/float64(raw.p999))
+	// One message in flight, split into its causes (see pingpong.go).
+	psSrv, err := startPS()
+	require.NoError(t, err)
+	defer psSrv.close()
+	reactor, err := reactorPingPong(psSrv.addr(), 10_000, 50_000)
+	require.NoError(t, err)
+	rawSrv, err := startRaw()
+	require.NoError(t, err)
+	defer func() { _ = rawSrv.Close() }()
+	rawReader, err := rawReaderRoundTrips(rawSrv.Addr(), 10_000, 50_000)
+	require.NoError(t, err)
+	q := func(h *hdrhistogram.Histogram, p float64) time.Duration {
+		return time.Duration(h.ValueAtQuantile(p)).Round(100 * time.Nanosecond)
+	}
+	b.WriteString("\n| one message in flight | p50 | p99 | p99.9 |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| raw, caller reads the reply | %v | %v | %v |\n", raw.p50.Round(100*time.Nanosecond), raw.p99.Round(100*time.Nanosecond), raw.p999.Round(100*time.Nanosecond))
+	fmt.Fprintf(&b, "| raw, a reader goroutine hands the reply to the caller | %v | %v | %v |\n", q(rawReader, 50), q(rawReader, 99), q(rawReader, 99.9))
+	fmt.Fprintf(&b, "| protosocket, the reactor hands the reply to the caller | %v | %v | %v |\n", ps.p50.Round(100*time.Nanosecond), ps.p99.Round(100*time.Nanosecond), ps.p999.Round(100*time.Nanosecond))
+	fmt.Fprintf(&b, "| protosocket, the reactor sends the next message (Reply) | %v | %v | %v |\n", q(reactor, 50), q(reactor, 99), q(reactor, 99.9))
+	fmt.Fprintf(&b, "\nRTT p50: protosocket reactor-driven / raw caller-reads %.2fx; protosocket caller-waits / raw reader-goroutine %.2fx\n",
+		float64(reactor.ValueAtQuantile(50))/float64(raw.p50), float64(ps.p50)/float64(rawReader.ValueAtQuantile(50)))
 	t.Log("\n" + b.String())
 	require.NoError(t, os.MkdirAll(filepath.Dir(*reportFile), 0o755))
 	require.NoError(t, os.WriteFile(*reportFile, []byte(b.String()), 0o644))
