@@ -19,6 +19,17 @@ type Handler func(ctx context.Context, req, dst []byte) ([]byte, error)
 // call h (or not, to reject) and return its result.
 type Interceptor func(ctx context.Context, method uint32, req, dst []byte, h Handler) ([]byte, error)
 
+// Invoker makes a unary call on the wire: the rest of the chain after a
+// ClientInterceptor.
+type Invoker func(ctx context.Context, method uint32, md Metadata, req, dst []byte) ([]byte, error)
+
+// ClientInterceptor wraps the client's unary calls (logging, metrics,
+// metadata, retries on another Caller). It must call invoke (or not, to
+// fail the call itself) and return its result; the arguments may be
+// changed on the way (a request rewritten, metadata added). req, md and
+// dst follow Caller.CallMetadata's rules.
+type ClientInterceptor func(ctx context.Context, method uint32, md Metadata, req, dst []byte, invoke Invoker) ([]byte, error)
+
 // CallInfo describes the call a handler serves.
 type CallInfo struct {
 	ID       uint32   // the call's stream id on the wire

@@ -109,9 +109,19 @@ func (c *Client) Outstanding() int64 { return c.outstanding.Load() }
 // (so its cancel frames follow its requests in order and callers never
 // share a lock) and a call slot.
 type Caller struct {
-	c   *Client
-	snd *socket.Sender
-	idx uint32
+	c      *Client
+	snd    *socket.Sender
+	idx    uint32
+	invoke Invoker // k.call, bound once when an Interceptor is set
+}
+
+// newCaller returns a Caller on slot idx with a fresh lane.
+func (c *Client) newCaller(idx uint32) *Caller {
+	k := &Caller{c: c, snd: c.conn.NewSender(nil), idx: idx}
+	if c.opts.Interceptor != nil {
+		k.invoke = k.call
+	}
+	return k
 }
 
 // NewCaller returns a Caller holding one of the client's MaxInFlight
@@ -125,7 +135,7 @@ func (c *Client) NewCaller() (*Caller, error) {
 		return nil, ErrTooManyCalls
 	}
 	<-c.ready
-	return &Caller{c: c, snd: c.conn.NewSender(nil), idx: idx}, nil
+	return c.newCaller(idx), nil
 }
 
 // Close releases the Caller's lane and slot. The Caller must not be used
@@ -180,7 +190,7 @@ func (c *Client) getCaller() (*Caller, error) {
 	k := c.shared[idx]
 	if k == nil {
 		<-c.ready
-		k = &Caller{c: c, snd: c.conn.NewSender(nil), idx: idx}
+		k = c.newCaller(idx)
 		c.shared[idx] = k
 	}
 	return k, nil
@@ -193,7 +203,16 @@ func (k *Caller) Call(ctx context.Context, method uint32, req, dst []byte) ([]by
 
 // CallMetadata is Call with metadata md sent with the request (see
 // Metadata; handlers read it with CallInfoFrom).
+// With ClientOptions.Interceptor set, the call goes through it.
 func (k *Caller) CallMetadata(ctx context.Context, method uint32, md Metadata, req, dst []byte) ([]byte, error) {
+	if ic := k.c.opts.Interceptor; ic != nil {
+		return ic(ctx, method, md, req, dst, k.invoke)
+	}
+	return k.roundTrip(ctx, KindRequest, method, md, req, dst)
+}
+
+// call is the Invoker behind a ClientInterceptor.
+func (k *Caller) call(ctx context.Context, method uint32, md Metadata, req, dst []byte) ([]byte, error) {
 	return k.roundTrip(ctx, KindRequest, method, md, req, dst)
 }
 

@@ -29,6 +29,10 @@ type ClientOptions struct {
 	// StreamWindow is the credit a client stream grants the server (the
 	// messages it buffers). Zero means DefaultStreamWindow.
 	StreamWindow int
+	// Interceptor, if non-nil, wraps every unary call of the client
+	// (Client.Call, Caller.Call, Caller.CallMetadata). With none a call
+	// costs nothing extra.
+	Interceptor ClientInterceptor
 }
 
 // Validate reports the first bad field as an *OptionError.
