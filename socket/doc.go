@@ -38,12 +38,16 @@
 //
 // # Outbound
 //
-// A Sender is one spillway lane: Send copies the payload into a pooled
-// buffer, SendBuffer hands a pool.Buffer over without a copy, SendEncoder
-// lets an Encoder append the payload straight into the writer's buffer.
-// Conn.Reply is the reactor's own Sender: on TCP and Unix sockets the
-// reader goroutine writes the replies of a read batch itself, in one writev,
-// before it reads or waits again. Otherwise a writer goroutine is started
+// A Sender is one spillway lane: Send copies the payload (a small one, up
+// to MaxBatchedPayload, is framed at once into a batch buffer, and joins
+// the Sender's batch still waiting in the queue if there is one: a burst
+// of small messages is one queue item), SendBuffer hands a pool.Buffer
+// over without a copy, SendEncoder lets an Encoder append the payload
+// straight into the writer's buffer. Conn.Reply, called from OnMessage,
+// frames each reply into a buffer of the reader's; on TCP and Unix
+// sockets the reader writes the replies of a read batch itself, in one
+// writev, before it reads or waits again (or queues them as one item when
+// a writer goroutine runs). Otherwise a writer goroutine is started
 // when a message is queued and no writer runs; it takes whole batches off
 // the queue, encodes them into the frame.Writer and flushes when the queue
 // is empty (or Options.WriteBatchBytes are buffered): one writev for many

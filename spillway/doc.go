@@ -54,6 +54,12 @@
 // weight of values still in that buffer is already released before the
 // caller has seen them (the buffer holds at most Lanes*LaneCapacity values).
 //
+// A producer can also fold a value into its lane's newest queued one
+// instead of queuing another (Sender.Reserve, LockTail, UnlockTail):
+// socket batches small messages this way. A folded value counts against
+// LaneCapacity and MaxWeight like a queued one until the receiver takes
+// the lane.
+//
 // # Closing
 //
 // Closing every Sender makes the receive calls return ErrDrained (which also
