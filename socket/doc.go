@@ -57,10 +57,10 @@
 // An idle TCP connection holds no read slab and no writer: measured over
 // 1000 idle connections (TestIdleMemoryPerConn) about 3.8 KiB of Go memory
 // per Conn, heap plus the reader's 2 KiB stack. A connection idle after
-// traffic costs more (about 12 KiB measured after one echo): its outbound
-// queue's lane buffers, the writer's reused slices and a reader stack that
-// grew (the runtime does not shrink a 4 KiB stack that is a quarter used)
-// are kept.
+// traffic costs more (about 5.9 KiB measured after one echo): its outbound
+// queue (spillway lanes) and the writer's state and reused slices are
+// kept while Senders may still use them; the reader moves to a fresh
+// goroutine before it waits, so its stack is back to 2 KiB.
 //
 // The queue is bounded (Options.QueueMessages per lane, Options.QueueBytes
 // in all): a full queue blocks the sender (with its context) or, with
