@@ -224,11 +224,8 @@ func (c *Conn) sendFailed(it *item, err error) error {
 // replies already in it go to the failure callback, each with its header
 // and payload, and Reply returns the error for its own message.
 func (c *Conn) Reply(h frame.Header, payload []byte) error {
-	if c.reply == nil {
-		c.reply = c.NewSender(nil)
-	}
 	if c.nb == nil || !c.dispatching.Load() {
-		return c.reply.Send(context.Background(), h, payload)
+		return c.replySender().Send(context.Background(), h, payload)
 	}
 	if len(payload) > c.opts.MaxFrameSize {
 		return tooLarge(len(payload), c.opts.MaxFrameSize)
@@ -253,6 +250,16 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	return nil
 }
 
+// replySender returns the reader's own Sender, made on first use: a
+// connection whose replies the reader always writes itself has no
+// outbound queue at all.
+func (c *Conn) replySender() *Sender {
+	if c.reply == nil {
+		c.reply = c.NewSender(nil)
+	}
+	return c.reply
+}
+
 // replyBatchBytes is the size at which the reader hands its encoded
 // replies on mid-batch: WriteBatchBytes, or half of QueueBytes if less (a
 // batch is queued as one item and must fit the byte bound).
@@ -275,7 +282,7 @@ func (c *Conn) takeReplies() (it item, ok bool) {
 		c.rbuf = nil
 		return item{}, false
 	}
-	it = item{buf: c.rbuf, frames: c.rframes, s: c.reply}
+	it = item{buf: c.rbuf, frames: c.rframes, s: c.reply} // s nil: Options.OnSendFailure
 	c.rbuf, c.rframes = nil, 0
 	return it, true
 }
@@ -290,7 +297,9 @@ func (c *Conn) pushReplies() error {
 		return nil
 	}
 	if c.running.Load() || !c.running.CompareAndSwap(false, true) {
-		return c.reply.send(context.Background(), it)
+		s := c.replySender()
+		it.s = s
+		return s.send(context.Background(), it)
 	}
 	fw := c.writer()
 	c.encode(fw, &it)
