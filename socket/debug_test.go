@@ -23,7 +23,9 @@ func TestPayloadLifetimeDebug(t *testing.T) {
 		msg  socket.Message
 	}
 	got := make(chan kept, 2)
-	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+	conns := make(chan *socket.Conn, 1)
+	addr := startServer(t, "tcp", func(sc *socket.Conn) socket.Reactor {
+		conns <- sc
 		return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
 			k := kept{view: m.Payload}
 			if string(m.Payload) == "retained" {
@@ -33,7 +35,7 @@ func TestPayloadLifetimeDebug(t *testing.T) {
 			got <- k
 			return socket.Continue
 		})
-	}, socket.Options{})
+	}, socket.Options{SlabPool: pool.NewSlabPool(pool.Options{MaxIdleBytes: -1})}) // no reuse: a released slab stays poisoned
 	c, err := socket.Dial(context.Background(), "tcp", addr.String(), nopReactor, socket.Options{})
 	require.NoError(t, err)
 	s := c.NewSender(nil)
@@ -43,8 +45,11 @@ func TestPayloadLifetimeDebug(t *testing.T) {
 	second := <-got
 	s.Close()
 	require.NoError(t, c.Close())
+	// Once the server connection is finished its reader has let go of
+	// every slab (and its exit orders those writes before our reads).
+	waitClosed(t, <-conns)
 	assert.True(t, pool.Poisoned(first.view), "a view kept past its callback reads as poison")
 	assert.Equal(t, "retained", string(second.view))
 	second.msg.Release()
-	assert.True(t, pool.Poisoned(second.view))
+	assert.True(t, pool.Poisoned(second.view), "released: poison")
 }

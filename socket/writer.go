@@ -210,9 +210,12 @@ func (c *Conn) sendFailed(it *item, err error) error {
 
 // Reply queues payload (copied) with header h on a Sender reserved for the
 // reader goroutine. Call it only from OnMessage: other goroutines use a
-// Sender of their own. It blocks while the queue is full
-// (which stops reading: backpressure), or fails with ErrBackpressure under
-// Options.FailWhenFull.
+// Sender of their own. Replies are backpressure on the reader: while they
+// cannot be written reading stops, so TCP pushes back on the peer. When the
+// reader writes its replies itself (below) it blocks in that write, up to
+// Options.WriteTimeout; when they are queued behind a writer goroutine it
+// blocks while the queue is full, or with Options.FailWhenFull the batch
+// fails with ErrBackpressure.
 //
 // Called from OnMessage on a TCP or Unix connection, Reply encodes the
 // frame at once into a buffer of the reader's: the replies to a whole read
