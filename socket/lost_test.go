@@ -95,6 +95,9 @@ func TestNothingLost(t *testing.T) {
 				for seq, n := range failed[id] {
 					assert.Equal(t, 1, n, "sender %d seq %d failed %d times", id, seq, n)
 				}
+				// Nothing else was reported: not a delivered message, not
+				// a refused send (its error went to the caller).
+				assert.Len(t, failed[id], len(accepted[id])-len(got), "sender %d: reports beyond the undelivered", id)
 				delivered += len(got)
 				failures += len(failed[id])
 				total += len(accepted[id])

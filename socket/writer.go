@@ -124,7 +124,13 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 	if err := s.q.Reserve(ctx, w); err != nil {
 		return c.queueErr(err)
 	}
-	if t := s.q.LockTail(); t != nil && t.s == s && t.frames > 0 && cap(t.buf.B)-len(t.buf.B) >= need {
+	if t := s.q.LockTail(); t != nil && t.s == s && t.frames > 0 && len(t.buf.B)+need <= batchBufSize {
+		if cap(t.buf.B)-len(t.buf.B) < need { // a small batch grows into a large buffer, once
+			big := getBatchBuf(batchBufSize)
+			big.B = append(big.B, t.buf.B...)
+			putReplyBuf(t.buf)
+			t.buf = big
+		}
 		b, err := frame.AppendFramed(t.buf.B, c.opts.Framing, h, payload)
 		if err != nil {
 			s.q.UnlockTail(false, 0)
@@ -138,7 +144,7 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 	}
 	s.q.UnlockTail(false, 0)
 	s.q.Unreserve(w)
-	buf := getReplyBuf()
+	buf := getBatchBuf(need)
 	b, err := frame.AppendFramed(buf.B, c.opts.Framing, h, payload)
 	if err != nil {
 		putReplyBuf(buf)
@@ -168,15 +174,21 @@ func (s *Sender) SendEncoder(ctx context.Context, h frame.Header, enc Encoder) e
 	return s.send(ctx, item{h: h, enc: enc, s: s})
 }
 
-func (s *Sender) send(ctx context.Context, it item) error {
+// send queues it for the caller, whose send fails with the result.
+func (s *Sender) send(ctx context.Context, it item) error { return s.enqueue(ctx, it, false) }
+
+// enqueue queues it. If that fails, the item's buffer is freed and, with
+// accepted (a batch of replies whose Replies returned nil), its messages
+// go to the failure callback.
+func (s *Sender) enqueue(ctx context.Context, it item, accepted bool) error {
 	c := s.c
 	c.sending.Add(1)
 	defer c.sending.Add(-1)
 	if c.stopped.Load() {
-		return c.sendFailed(&it, wrapClosed(c.causeErr()))
+		return c.sendFailed(&it, wrapClosed(c.causeErr()), accepted)
 	}
 	if err := s.q.Send(ctx, it); err != nil {
-		return c.sendFailed(&it, c.queueErr(err))
+		return c.sendFailed(&it, c.queueErr(err), accepted)
 	}
 	c.queued.Add(1)
 	if !c.running.Load() && c.running.CompareAndSwap(false, true) {
@@ -196,13 +208,16 @@ func (c *Conn) queueErr(err error) error {
 	return err
 }
 
-// sendFailed ends an item that was not queued and returns err: a batch of
-// replies goes to the failure callback (its messages were accepted by
-// earlier Replies), any other item's buffer back to the pool.
-func (c *Conn) sendFailed(it *item, err error) error {
-	if it.frames > 0 {
+// sendFailed ends an item that was not queued and returns err: with
+// accepted its messages go to the failure callback; else (the caller
+// gets err) its buffer just goes back.
+func (c *Conn) sendFailed(it *item, err error, accepted bool) error {
+	switch {
+	case accepted:
 		c.failItem(it, err)
-	} else {
+	case it.frames > 0:
+		putReplyBuf(it.buf)
+	default:
 		pool.PutBuffer(it.buf)
 	}
 	return err
@@ -242,7 +257,7 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 		return wrapClosed(c.causeErr())
 	}
 	if c.rbuf == nil {
-		c.rbuf = getReplyBuf()
+		c.rbuf = getBatchBuf(batchBufSize)
 	}
 	b, err := frame.AppendFramed(c.rbuf.B, c.opts.Framing, h, payload)
 	if err != nil {
@@ -302,7 +317,7 @@ func (c *Conn) pushReplies() error {
 	if c.running.Load() || !c.running.CompareAndSwap(false, true) {
 		s := c.replySender()
 		it.s = s
-		return s.send(context.Background(), it)
+		return s.enqueue(context.Background(), it, true)
 	}
 	fw := c.writer()
 	c.encode(fw, &it)
@@ -586,27 +601,45 @@ func (c *Conn) failBatch(it *item, err error, cb func(Failure)) {
 	it.buf = nil
 }
 
-// replyBufs holds the buffers of reply batches apart from pool's
-// calibrating buffers: batches are kilobytes where most payloads are a few
-// bytes, and mixing them would get the big ones dropped as oversized.
-var replyBufs sync.Pool
+// Batch buffers (a Sender's small messages, the reader's replies) are
+// pooled apart from pool's calibrating buffers, in two classes: a batch
+// starts small, so a lone small message queued holds a few hundred bytes,
+// not a large buffer, and moves to a large one, once, if more join it.
+// Buffers that grew past the large class (reply batches up to
+// WriteBatchBytes) go back to the large class's pool unless oversized.
+var smallBatchBufs, largeBatchBufs sync.Pool
 
 const (
-	replyBufSize    = 16 << 10 // a new batch buffer's capacity
-	maxReplyBufKept = 1 << 20  // bigger ones are dropped, not pooled
+	smallBatchBufSize = 512      // a new batch of one small frame
+	batchBufSize      = 16 << 10 // the most a Sender's batch holds; a reply batch's start
+	maxBatchBufKept   = 1 << 20  // bigger ones are dropped, not pooled
 )
 
-func getReplyBuf() *pool.Buffer {
-	if b, ok := replyBufs.Get().(*pool.Buffer); ok {
+// getBatchBuf returns an empty batch buffer with room for need bytes (of
+// the small class if they fit it).
+func getBatchBuf(need int) *pool.Buffer {
+	if need <= smallBatchBufSize {
+		if b, ok := smallBatchBufs.Get().(*pool.Buffer); ok {
+			return b
+		}
+		return &pool.Buffer{B: make([]byte, 0, smallBatchBufSize)}
+	}
+	if b, ok := largeBatchBufs.Get().(*pool.Buffer); ok {
 		return b
 	}
-	return &pool.Buffer{B: make([]byte, 0, replyBufSize)}
+	return &pool.Buffer{B: make([]byte, 0, max(need, batchBufSize))}
 }
 
+// putReplyBuf returns a batch buffer to the pool of its class.
 func putReplyBuf(b *pool.Buffer) {
-	if b == nil || cap(b.B) > maxReplyBufKept {
+	if b == nil {
 		return
 	}
 	b.B = b.B[:0]
-	replyBufs.Put(b)
+	switch c := cap(b.B); {
+	case c == smallBatchBufSize:
+		smallBatchBufs.Put(b)
+	case c >= batchBufSize && c <= maxBatchBufKept:
+		largeBatchBufs.Put(b)
+	}
 }
