@@ -49,6 +49,9 @@
 // matches it through its Is method); errors.As with *Error tells the
 // server's answer apart when that matters.
 // Metadata (key/value pairs) is optional and costs nothing when unused.
+// ClientOptions.Interceptor and ServerOptions.Interceptor wrap unary calls
+// on either side (logging, metrics, metadata, auth); unset, they cost
+// nothing.
 //
 // # Server
 //
@@ -60,7 +63,9 @@
 // never waits for a free worker (a call waits for one off the reader), so
 // it keeps reading Cancel frames and the peer's close; when the
 // connection closes every call's context is canceled, fire-and-forget
-// calls included. A request whose
+// calls included. An Inline handler's response goes out through
+// socket.Conn.Reply: the responses to one read batch leave together, in
+// one writev by the reader. A request whose
 // id is in flight is refused with CodeProtocol; frames for unknown ids are
 // ignored. The handler's context is valid until the handler returns (it
 // is reused, which is how calls avoid allocating); do not keep it.
