@@ -637,7 +637,7 @@ type Stats struct {
 	BytesOut      uint64 // bytes written, framing included
 	WriteSyscalls uint64 // write or writev calls
 	Failed        uint64 // queued messages reported failed
-	QueueDepth    int64  // messages queued and not yet taken by the writer
+	QueueDepth    int64  // queue items not yet taken by the writer (a Sender's batch of small messages, or a batch of replies, is one)
 	Unfinished    int64  // retained messages (each holds its read slab) plus BeginWork units
 }
 
