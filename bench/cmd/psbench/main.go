@@ -415,7 +415,8 @@ func sweepAll(ctx context.Context, f *flags, cfg load.Config, sessions []*sessio
 			}
 		}
 		slices.SortFunc(pts, func(a, b report.Point) int { return int(math.Copysign(1, a.OfferedRPS-b.OfferedRPS)) })
-		series = append(series, report.Series{System: name, Points: pts, Throughput: thr, Step: load.SeriesStep})
+		series = append(series, report.Series{System: name, Points: pts, Throughput: thr, Step: load.SeriesStep,
+			ThresholdUs: float64(f.p999) / 1e3})
 	}
 	return recs, series, nil
 }

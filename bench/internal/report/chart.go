@@ -35,6 +35,9 @@ type Series struct {
 	Throughput []float64
 	// Step is the interval of Throughput (one second if zero).
 	Step time.Duration
+	// ThresholdUs, if positive, is drawn as a dashed line on the latency
+	// chart: the p99.9 bound a sweep tested against, in microseconds.
+	ThresholdUs float64
 }
 
 // PointOf returns the chart point of a record.
@@ -64,6 +67,9 @@ func plots(series []Series) ([][]*plot.Plot, error) {
 	latMin, latMax, thrMax, rateMax, timeMax := math.Inf(1), 0.0, 0.0, 0.0, 1.0
 	for _, s := range series {
 		timeMax = math.Max(timeMax, float64(len(s.Throughput))*step(s).Seconds())
+		if s.ThresholdUs > 0 {
+			latMin, latMax = math.Min(latMin, s.ThresholdUs), math.Max(latMax, s.ThresholdUs)
+		}
 		for _, pt := range s.Points {
 			rateMax = math.Max(rateMax, pt.OfferedRPS)
 			for _, pc := range percentiles {
@@ -86,7 +92,9 @@ func plots(series []Series) ([][]*plot.Plot, error) {
 		lat.Y.Label.Text = "latency (µs, log)"
 		lat.Y.Scale = plot.LogScale{}
 		lat.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		lat.Y.Min, lat.Y.Max = latMin/1.5, latMax*1.5
+		// Headroom above the data (a log axis: a factor) keeps the legend,
+		// top left, clear of the lines.
+		lat.Y.Min, lat.Y.Max = latMin/1.5, latMax*6
 		lat.X.Min, lat.X.Max = 0, math.Max(rateMax*1.05, 1)
 		lat.X.Tick.Marker = rateTicks{}
 		lat.Legend.XOffs = vg.Millimeter * 3
@@ -110,6 +118,17 @@ func plots(series []Series) ([][]*plot.Plot, error) {
 			line.Width = vg.Points(1.5)
 			lat.Add(line, points)
 			lat.Legend.Add(pc.name, line, points)
+		}
+		if s.ThresholdUs > 0 {
+			th, err := plotter.NewLine(plotter.XYs{{X: lat.X.Min, Y: s.ThresholdUs}, {X: lat.X.Max, Y: s.ThresholdUs}})
+			if err != nil {
+				return nil, err
+			}
+			th.Color = color.Gray{Y: 0x60}
+			th.Width = vg.Points(1)
+			th.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			lat.Add(th)
+			lat.Legend.Add("p99.9 bound "+FormatUs(s.ThresholdUs), th)
 		}
 		grid[0][i] = lat
 

@@ -95,12 +95,13 @@ func TestTable(t *testing.T) {
 func TestCharts(t *testing.T) {
 	series := []Series{
 		{System: "raw", Points: []Point{{1000, 20, 30, 40, 50}, {2000, 22, 35, 60, 90}}, Throughput: []float64{1000, 2000, 1900}},
-		{System: "grpc", Points: []Point{{1000, 200, 300, 400, 900}}, Throughput: []float64{900, 1000}},
+		{System: "grpc", Points: []Point{{1000, 200, 300, 400, 900}}, Throughput: []float64{900, 1000}, ThresholdUs: 5000},
 	}
 	var svg, pngBuf bytes.Buffer
 	require.NoError(t, WriteSVG(&svg, series))
 	assert.Contains(t, svg.String(), "<svg")
 	assert.Contains(t, svg.String(), "grpc: latency vs offered rate")
+	assert.Contains(t, svg.String(), "p99.9 bound 5.00ms", "the sweep's threshold is drawn and named")
 	require.NoError(t, WritePNG(&pngBuf, series))
 	raw := bytes.Clone(pngBuf.Bytes())
 	img, err := png.Decode(&pngBuf)
