@@ -90,19 +90,27 @@ func dialOne(t *testing.T, addr string) (*socket.Conn, *collector) {
 	return c, col
 }
 
+// startHolding starts a server whose reactor replies k times to the first
+// message and then blocks, dials it and sends that message; it returns
+// once the replies sit in the server reader's batch.
+func startHolding(t *testing.T, k int, fl *failures) (*holdingReactor, *socket.Conn, *collector) {
+	r := newHoldingReactor(k)
+	addr := startServer(t, "tcp", func(c *socket.Conn) socket.Reactor { r.conn <- c; return r },
+		socket.Options{OnSendFailure: fl.add})
+	_, col := dialOne(t, addr.String())
+	sc := <-r.conn
+	t.Cleanup(r.unblock) // never leave the reader blocked
+	<-r.replied
+	return r, sc, col
+}
+
 // TestCloseFailsBatchedReplies: replies still in the reader's batch when
 // the connection is closed are reported to the failure callback, each
 // with its header and payload, and a Reply after Close fails.
 func TestCloseFailsBatchedReplies(t *testing.T) {
 	const k = 5
 	var fl failures
-	r := newHoldingReactor(k)
-	addr := startServer(t, "tcp", func(c *socket.Conn) socket.Reactor { r.conn <- c; return r },
-		socket.Options{OnSendFailure: fl.add})
-	dialOne(t, addr.String())
-	sc := <-r.conn
-	t.Cleanup(r.unblock) // never leave the reader blocked
-	<-r.replied
+	r, sc, _ := startHolding(t, k, &fl)
 	closed := make(chan struct{})
 	go func() { _ = sc.Close(); close(closed) }()
 	waitSendsFail(t, sc)
@@ -124,13 +132,7 @@ func TestCloseFailsBatchedReplies(t *testing.T) {
 func TestDrainWritesBatchedReplies(t *testing.T) {
 	const k = 5
 	var fl failures
-	r := newHoldingReactor(k)
-	addr := startServer(t, "tcp", func(c *socket.Conn) socket.Reactor { r.conn <- c; return r },
-		socket.Options{OnSendFailure: fl.add})
-	_, col := dialOne(t, addr.String())
-	sc := <-r.conn
-	t.Cleanup(r.unblock) // never leave the reader blocked
-	<-r.replied
+	r, sc, col := startHolding(t, k, &fl)
 	drained := make(chan error, 1)
 	go func() { drained <- sc.Drain(context.Background()) }()
 	waitSendsFail(t, sc)
