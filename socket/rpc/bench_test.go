@@ -36,6 +36,7 @@ func BenchmarkCall(b *testing.B) {
 					}
 				}
 			})
+			b.ReportMetric(c.Conn().Stats().FramesPerWrite(), "frames/write")
 		})
 	}
 }
