@@ -129,7 +129,7 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 		if cap(t.buf.B)-len(t.buf.B) < need { // a small batch grows into a large buffer, once
 			big := getBatchBuf(batchBufSize)
 			big.B = append(big.B, t.buf.B...)
-			putReplyBuf(t.buf)
+			putBatchBuf(t.buf)
 			t.buf = big
 		}
 		b, err := frame.AppendFramed(t.buf.B, c.opts.Framing, h, payload)
@@ -148,7 +148,7 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 	buf := getBatchBuf(need)
 	b, err := frame.AppendFramed(buf.B, c.opts.Framing, h, payload)
 	if err != nil {
-		putReplyBuf(buf)
+		putBatchBuf(buf)
 		return frameErr(err)
 	}
 	buf.B = b
@@ -217,7 +217,7 @@ func (c *Conn) sendFailed(it *item, err error, accepted bool) error {
 	case accepted:
 		c.failItem(it, err)
 	case it.frames > 0:
-		putReplyBuf(it.buf)
+		putBatchBuf(it.buf)
 	default:
 		pool.PutBuffer(it.buf)
 	}
@@ -297,7 +297,7 @@ func (c *Conn) takeReplies() (it item, ok bool) {
 		return item{}, false
 	}
 	if c.rframes == 0 {
-		putReplyBuf(c.rbuf)
+		putBatchBuf(c.rbuf)
 		c.rbuf = nil
 		return item{}, false
 	}
@@ -569,7 +569,7 @@ func (c *Conn) flush(fw *frame.Writer) {
 	}
 	for i := range w.inflight {
 		if it := &w.inflight[i]; it.buf != nil { // a batch of replies
-			putReplyBuf(it.buf)
+			putBatchBuf(it.buf)
 		}
 	}
 	clear(w.inflight)
@@ -619,7 +619,7 @@ func (c *Conn) failBatch(it *item, err error, cb func(Failure)) {
 		}
 		b = b[sp.N:]
 	}
-	putReplyBuf(it.buf)
+	putBatchBuf(it.buf)
 	it.buf = nil
 }
 
@@ -652,8 +652,8 @@ func getBatchBuf(need int) *pool.Buffer {
 	return &pool.Buffer{B: make([]byte, 0, max(need, batchBufSize))}
 }
 
-// putReplyBuf returns a batch buffer to the pool of its class.
-func putReplyBuf(b *pool.Buffer) {
+// putBatchBuf returns a batch buffer to the pool of its class.
+func putBatchBuf(b *pool.Buffer) {
 	if b == nil {
 		return
 	}
