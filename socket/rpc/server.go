@@ -603,7 +603,25 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 	} else {
 		resp.B = append(resp.B[:0], out...) // not the pooled buffer: copy
 	}
+	if max := s.maxFrameSize(); len(resp.B) > max {
+		// The socket would refuse it and the caller would wait for
+		// nothing: answer with an error instead.
+		n := len(resp.B)
+		resp.B = AppendErrorBody(resp.B[:0], CodeInternal, fmt.Sprintf("response of %d bytes over the maximum frame size %d", n, max))
+		if len(resp.B) > max { // a tiny maximum: the code alone
+			resp.B = AppendErrorBody(resp.B[:0], CodeInternal, "")
+		}
+		h.Kind = KindError
+	}
 	return h, resp
+}
+
+// maxFrameSize is the largest payload the server's connections send.
+func (s *Server) maxFrameSize() int {
+	if n := s.opts.Socket.MaxFrameSize; n > 0 {
+		return n
+	}
+	return frame.DefaultMaxFrameSize
 }
 
 // sameBase reports whether out starts where dst does (the handler
