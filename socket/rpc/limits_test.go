@@ -19,7 +19,9 @@ import (
 func TestResponseOverMaxFrameSizeIsAnError(t *testing.T) {
 	srv, err := rpc.NewServer(rpc.ServerOptions{Socket: socket.Options{MaxFrameSize: 1024}})
 	require.NoError(t, err)
-	big := func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, make([]byte, 4096)...), nil }
+	big := func(_ context.Context, req, dst []byte) ([]byte, error) {
+		return append(dst, make([]byte, 4096)...), nil
+	}
 	srv.Handle(1, big, rpc.Inline)
 	srv.Handle(2, big, rpc.Pooled)
 	srv.Handle(3, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Inline)
