@@ -66,7 +66,7 @@ func (w *Writer) writevCall(fd uintptr) bool {
 	for w.iovPos < len(w.iov) {
 		end := min(w.iovPos+iovMax, len(w.iov))
 		n, errno := writev(int(fd), w.iov[w.iovPos:end])
-		w.syscalls.Add(1)
+		w.counters.syscalls.Add(1)
 		switch errno {
 		case 0:
 		case unix.EINTR:

@@ -58,6 +58,27 @@ type WriterOptions struct {
 	ChunkSize int
 	// Pool supplies the chunks. Nil means pool.Default().
 	Pool *pool.SlabPool
+	// RawConn, if set, is dst's syscall.RawConn, used for the writev path
+	// instead of asking dst for it (which allocates on a net.Conn): for
+	// a Writer that is Reset often, with one taken once per connection.
+	RawConn syscall.RawConn
+	// Counters, if set, receives the Writer's counts (Stats reads them):
+	// a connection whose Writer is Reset to it from a pool keeps its
+	// totals there. Nil means the Writer's own.
+	Counters *WriterCounters
+}
+
+// WriterCounters are the counts behind Writer.Stats, updated atomically.
+// The zero value is ready; see WriterOptions.Counters.
+type WriterCounters struct {
+	frames   atomic.Uint64
+	bytes    atomic.Uint64
+	syscalls atomic.Uint64
+}
+
+// Stats returns the counts; safe to call from any goroutine.
+func (c *WriterCounters) Stats() WriterStats {
+	return WriterStats{Frames: c.frames.Load(), Bytes: c.bytes.Load(), Syscalls: c.syscalls.Load()}
 }
 
 func (o *WriterOptions) ensureDefaults() {
@@ -160,40 +181,55 @@ type Writer struct {
 	werr     error
 	writevFn func(uintptr) bool // w.writevCall, bound once
 
-	statFrames atomic.Uint64
-	statBytes  atomic.Uint64
-	syscalls   atomic.Uint64
+	counters *WriterCounters // &own unless WriterOptions.Counters
+	own      WriterCounters
 }
 
 // NewWriter returns a Writer of frames to dst. It panics with the
 // *OptionError if opts.Validate fails; validate user-supplied values first.
 func NewWriter(dst io.Writer, opts WriterOptions) *Writer {
+	w := new(Writer)
+	w.Reset(dst, opts)
+	return w
+}
+
+// Reset drops w's buffered frames and makes it a Writer to dst with opts,
+// as NewWriter does, keeping the capacity of its bookkeeping: a pooled
+// Writer moves between connections without allocating. Its counters start
+// from zero unless opts.Counters is set. It panics with the *OptionError
+// if opts.Validate fails. Reset(nil, WriterOptions{}) lets go of the last
+// destination (before putting w in a pool).
+func (w *Writer) Reset(dst io.Writer, opts WriterOptions) {
 	if err := opts.Validate(); err != nil {
 		panic(err)
 	}
 	opts.ensureDefaults()
+	w.reset()
 	_, isDefault := opts.Framing.(defaultFraming)
-	w := &Writer{
-		dst:       dst,
-		framing:   opts.Framing,
-		isDefault: isDefault,
-		overhead:  max(0, opts.Framing.Overhead()),
-		suffix:    opts.Framing.Suffix(),
-		max:       opts.MaxFrameSize,
-		copyMax:   opts.CopyThreshold,
-		pool:      opts.Pool,
-		chunkSize: opts.ChunkSize,
+	w.dst, w.framing, w.isDefault = dst, opts.Framing, isDefault
+	w.overhead, w.suffix = max(0, opts.Framing.Overhead()), opts.Framing.Suffix()
+	w.max, w.copyMax, w.pool, w.chunkSize = opts.MaxFrameSize, opts.CopyThreshold, opts.Pool, opts.ChunkSize
+	w.err, w.werr, w.iovPos = nil, nil, 0
+	w.rc = nil
+	if supportsWritev && dst != nil {
+		w.rc = opts.RawConn
+		if w.rc == nil {
+			w.rc = rawConn(dst)
+		}
 	}
-	if supportsWritev {
-		w.rc = rawConn(dst)
-	}
-	if w.rc != nil {
+	if w.rc != nil && w.writevFn == nil {
 		w.writevFn = w.writevCall
 	}
 	if w.rc == nil || w.copyMax < 0 {
 		w.copyMax = math.MaxInt // copy everything
 	}
-	return w
+	w.own.frames.Store(0)
+	w.own.bytes.Store(0)
+	w.own.syscalls.Store(0)
+	w.counters = opts.Counters
+	if w.counters == nil {
+		w.counters = &w.own
+	}
 }
 
 // WriteFrame buffers one frame: h (the default format fills Length, and
@@ -375,8 +411,8 @@ func (w *Writer) Flush() error {
 		err = w.flushWrite()
 	}
 	if err == nil {
-		w.statFrames.Add(uint64(w.frames))
-		w.statBytes.Add(uint64(w.buffered))
+		w.counters.frames.Add(uint64(w.frames))
+		w.counters.bytes.Add(uint64(w.buffered))
 	} else {
 		w.err = err
 	}
@@ -391,7 +427,7 @@ func (w *Writer) flushWrite() error {
 		if c.used == 0 {
 			continue
 		}
-		w.syscalls.Add(1)
+		w.counters.syscalls.Add(1)
 		b := c.buf[:c.used]
 		n, err := w.dst.Write(b)
 		if err == nil && n < len(b) {
@@ -477,9 +513,7 @@ func (w *Writer) HoldsChunks() int {
 }
 
 // Stats returns the Writer's counters; safe to call from any goroutine.
-func (w *Writer) Stats() WriterStats {
-	return WriterStats{Frames: w.statFrames.Load(), Bytes: w.statBytes.Load(), Syscalls: w.syscalls.Load()}
-}
+func (w *Writer) Stats() WriterStats { return w.counters.Stats() }
 
 // Writev reports whether Flush uses the writev path (the destination has
 // a file descriptor) rather than Write calls.

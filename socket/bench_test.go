@@ -85,6 +85,10 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 // BenchmarkIdleConn reports the Go memory per idle Conn (heap + stacks).
 func BenchmarkIdleConn(b *testing.B) {
-	b.ReportMetric(idleBytesPerConn(b, 1000, false), "bytes/conn")
-	b.ReportMetric(idleBytesPerConn(b, 1000, true), "bytes/conn-after-traffic")
+	client, server := idleBytesPerConn(b, 1000, false)
+	b.ReportMetric(client, "client-bytes/conn")
+	b.ReportMetric(server, "server-bytes/conn")
+	client, server = idleBytesPerConn(b, 1000, true)
+	b.ReportMetric(client, "client-bytes/conn-after-traffic")
+	b.ReportMetric(server, "server-bytes/conn-after-traffic")
 }

@@ -97,13 +97,14 @@ type Conn struct {
 	running  atomic.Bool                   // a goroutine owns the writer side
 	queued   atomic.Int64                  // messages sent and not yet taken by the writer
 	wexit    atomic.Pointer[chan struct{}] // made by acquireWriter; a writer that exits signals it
-	fw       atomic.Pointer[frame.Writer]  // made by the first writer; read by Stats
-	w        *writerState                  // made by the first writer; touched only by the running holder
+	w        *writerState                  // taken from writerPool by a writer, put back when it exits idle; touched only by the running holder
+	out      frame.WriterCounters          // the frame.Writers' counts, whichever wrote
 	writerFn func()
 	resumeFn func() // c.readResume, bound once: go c.resumeFn() allocates nothing
-	// movedNoWait: the reader moved and has not waited since; it does not
-	// move again until it has (no chain of goroutines without a wait)
-	movedNoWait bool
+	// moveAt: UnixNano when a reader whose stack grew moves to a fresh
+	// goroutine if it is still waiting (0: no move timer armed); see
+	// readFrames.
+	moveAt int64
 
 	// reader state
 	reply        *Sender   // the reader goroutine's own lane, made on first Reply
@@ -112,8 +113,6 @@ type Conn struct {
 	peekBuf      [1]byte
 	peekErr      error
 	peekParked   bool // peekCB saw EAGAIN: its next call follows a wake-up
-	probeFn      func(uintptr) bool
-	probeReady   bool
 	unfinished   atomic.Int64
 	readBlocked  atomic.Bool
 	readWake     chan struct{} // made by the reader before it first blocks
@@ -164,7 +163,6 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 	if c.nb = newNBReader(nc, c); c.nb != nil {
 		src = c.nb
 		c.peekFn = c.peekCB
-		c.probeFn = c.probeCB
 	}
 	c.fr = frame.NewReader(src, frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize, Pool: o.SlabPool})
 	c.frameExtra = max(o.Framing.Overhead(), 0) + len(o.Framing.Suffix())
@@ -389,7 +387,6 @@ var errMoved = errors.New("socket: reader moved")
 //
 //go:noinline
 func (c *Conn) moveReader() error {
-	c.movedNoWait = true // the next reader waits at least once before it moves
 	go c.resumeFn()
 	return errMoved
 }
@@ -479,11 +476,14 @@ func (c *Conn) handshake() error {
 // The garbage collector never shrinks a 4 KiB stack back to 2 KiB (it
 // needs the part in use plus 800 bytes under a quarter of the stack), so
 // a reader whose stack grew while dispatching (a reactor, Reply, the
-// writev path) would keep 4 KiB or more while idle. Before it waits, a
-// reader whose stack moved (grew) since readFrames began and that finds
-// nothing to read starts a fresh goroutine to wait and read in its place
-// and exits: an idle connection's reader always has a minimal stack (see
-// TestIdleMemoryPerConn), and a busy one moves only when it would park.
+// writev path) would keep 4 KiB or more while idle. A reader whose stack
+// moved (grew) since readFrames began arms a move timer before it waits
+// (the read deadline, at most moveDelay ahead): a wait that outlasts it
+// starts a fresh goroutine to wait and read in its place and exits, so an
+// idle connection's reader ends with a minimal stack (see
+// TestIdleMemoryPerConn), while a busy one waits and wakes on the same
+// goroutine (starting one per wait cost a quarter of a round trip) and
+// moves at most once per moveDelay.
 func (c *Conn) readFrames() error {
 	var mark byte
 	base := stackAddr(&mark)
@@ -498,21 +498,25 @@ func (c *Conn) readFrames() error {
 			// for readability here, holding no slab, with as few frames
 			// on the stack as possible (a fresh reader parks within its
 			// 2 KiB stack).
-			if stackAddr(&mark) != base && !c.movedNoWait && !c.readableNow() {
+			if stackAddr(&mark) != base && c.moveAt == 0 && c.armMove() {
+				return c.stopCause()
+			}
+			if err = c.waitReadable(); err != nil && c.moveTimerFired(err) {
 				return c.moveReader()
 			}
-			err = c.waitReadable()
 		}
 		var f frame.Frame
 		if err == nil {
 			f, err = c.fr.Next()
 		}
 		for err == errWouldBlock { // read everything: wait, holding no slab
-			if stackAddr(&mark) != base && !c.movedNoWait && !c.readableNow() {
-				return c.moveReader()
+			if stackAddr(&mark) != base && c.moveAt == 0 && c.armMove() {
+				return c.stopCause()
 			}
 			if err = c.waitReadable(); err == nil {
 				f, err = c.fr.Next()
+			} else if c.moveTimerFired(err) {
+				return c.moveReader()
 			}
 		}
 		if err != nil {
@@ -522,6 +526,58 @@ func (c *Conn) readFrames() error {
 			return ErrDisconnected
 		}
 	}
+}
+
+// moveDelay is how long (in nanoseconds) a reader whose stack grew waits
+// before it moves to a fresh goroutine (see readFrames): 100 ms. Tests set
+// it shorter.
+var moveDelay atomic.Int64
+
+func init() { moveDelay.Store(int64(100 * time.Millisecond)) }
+
+// armMove sets the move timer: the read deadline moves to moveDelay ahead,
+// unless the idle deadline comes first. stop reports that reading must end
+// (a Drain's wake-up deadline may have been overwritten: stopped is checked
+// after the deadline is set, as Drain sets stopped before its deadline).
+//
+//go:noinline
+func (c *Conn) armMove() (stop bool) {
+	now := time.Now().UnixNano()
+	c.moveAt = now + moveDelay.Load()
+	if idleAt := c.idleAt(); idleAt == 0 || c.moveAt < idleAt {
+		_ = c.nc.SetReadDeadline(time.Unix(0, c.moveAt))
+	}
+	return c.stopped.Load()
+}
+
+// idleAt is the idle deadline in UnixNano, 0 without IdleTimeout.
+func (c *Conn) idleAt() int64 {
+	if idle := c.opts.IdleTimeout; idle > 0 {
+		return c.lastDeadline + int64(idle)
+	}
+	return 0
+}
+
+// moveTimerFired reports whether err is the move timer's deadline (rather
+// than the idle timeout's, a Drain's wake-up or an error); if so it disarms
+// the timer and puts the idle deadline back.
+//
+//go:noinline
+func (c *Conn) moveTimerFired(err error) bool {
+	if c.moveAt == 0 || c.stopped.Load() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	idleAt := c.idleAt()
+	if idleAt != 0 && time.Now().UnixNano() >= idleAt {
+		return false // the idle timeout
+	}
+	c.moveAt = 0
+	var d time.Time
+	if idleAt != 0 {
+		d = time.Unix(0, idleAt)
+	}
+	_ = c.nc.SetReadDeadline(d)
+	return !c.stopped.Load() // stopped meanwhile: the error ends reading
 }
 
 // beforeRead waits while too much inbound work is unfinished and refreshes
@@ -537,7 +593,11 @@ func (c *Conn) beforeRead() (stop bool, err error) {
 	}
 	if idle := c.opts.IdleTimeout; idle > 0 {
 		if now := time.Now(); now.UnixNano()-c.lastDeadline > int64(idle/8) {
-			_ = c.nc.SetReadDeadline(now.Add(idle))
+			d := now.Add(idle)
+			if c.moveAt != 0 && c.moveAt < d.UnixNano() {
+				d = time.Unix(0, c.moveAt) // the move timer comes first
+			}
+			_ = c.nc.SetReadDeadline(d)
 			c.lastDeadline = now.UnixNano()
 		}
 	}
@@ -655,9 +715,7 @@ func (c *Conn) Stats() Stats {
 	rs := c.fr.Stats()
 	s := Stats{FramesIn: rs.Frames, BytesIn: rs.Bytes, Reads: rs.Reads,
 		Failed: c.failed.Load(), QueueDepth: max(c.queued.Load(), 0), Unfinished: c.unfinished.Load()}
-	if fw := c.fw.Load(); fw != nil {
-		ws := fw.Stats()
-		s.FramesOut, s.BytesOut, s.WriteSyscalls = ws.Frames, ws.Bytes, ws.Syscalls
-	}
+	ws := c.out.Stats()
+	s.FramesOut, s.BytesOut, s.WriteSyscalls = ws.Frames, ws.Bytes, ws.Syscalls
 	return s
 }

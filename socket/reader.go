@@ -62,6 +62,9 @@ func (r *nbReader) Read(p []byte) (int, error) {
 	}
 	r.buf = p
 	err := r.rc.Read(r.readFn)
+	if err != nil && r.c.moveTimerFired(err) {
+		err = r.rc.Read(r.readFn) // the move timer, not ours to report
+	}
 	r.buf = nil
 	if err != nil {
 		return 0, err
@@ -97,7 +100,6 @@ func (r *nbReader) read(fd uintptr) bool {
 func (c *Conn) waitReadable() error {
 	c.nb.drained = false
 	c.peekParked = false
-	c.movedNoWait = false
 	if err := c.nb.rc.Read(c.peekFn); err != nil {
 		return err
 	}
@@ -106,33 +108,6 @@ func (c *Conn) waitReadable() error {
 		return os.NewSyscallError("read", err)
 	}
 	return nil
-}
-
-// readableNow reports whether the socket has data, EOF or an error to
-// report now (a passed deadline, a closed socket: waitReadable returns
-// it), without waiting (one MSG_PEEK).
-//
-//go:noinline
-func (c *Conn) readableNow() bool {
-	c.probeReady = false
-	if err := c.nb.rc.Read(c.probeFn); err != nil {
-		return true
-	}
-	return c.probeReady
-}
-
-// probeCB is the RawConn.Read callback of readableNow: it never parks.
-func (c *Conn) probeCB(fd uintptr) bool {
-	for {
-		switch errno := frame.PeekByte(fd, &c.peekBuf[0]); errno {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-		default: // data, EOF, or an error the next read reports
-			c.probeReady = true
-		}
-		return true
-	}
 }
 
 // peekCB is the RawConn.Read callback of waitReadable. A socket error

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
@@ -323,6 +324,7 @@ func (c *Conn) pushReplies() error {
 	fw := c.writer()
 	c.encode(fw, &it)
 	c.drainQueueN(4)
+	c.releaseWriter()
 	c.running.Store(false)
 	// A send that queued meanwhile either saw running true and counted
 	// itself (we start a writer for it here) or starts one itself.
@@ -357,8 +359,11 @@ func tooLarge(n, limit int) error {
 	return fmt.Errorf("%w: payload of %d bytes over the maximum %d: %w", ErrFrameTooLarge, n, limit, frame.ErrFrameTooLarge)
 }
 
-// writerState is touched only by the goroutine holding Conn.running.
+// writerState is touched only by the goroutine holding Conn.running. A
+// writer that exits with nothing buffered puts it back in writerPool, so
+// an idle connection holds none (see releaseWriter).
 type writerState struct {
+	fw       *frame.Writer
 	batch    []item
 	inflight []item // buffered in fw, not yet flushed
 	held     []*pool.Buffer
@@ -368,9 +373,7 @@ type writerState struct {
 
 // release gives the writer's buffers back (the connection is finished).
 func (w *writerState) release(c *Conn) {
-	if fw := c.fw.Load(); fw != nil {
-		fw.Discard()
-	}
+	w.fw.Discard()
 	for i := range w.inflight {
 		c.failItem(&w.inflight[i], wrapClosed(c.causeErr()))
 	}
@@ -409,6 +412,7 @@ func (c *Conn) acquireWriter() {
 func (c *Conn) writeLoop() {
 	for {
 		c.drainQueueYield(-1, writerYields)
+		c.releaseWriter()
 		c.running.Store(false)
 		// A send that queued after drainQueue saw the queue empty either
 		// sees running false (and starts a writer) or is counted here.
@@ -489,18 +493,56 @@ func (c *Conn) drainQueueYield(rounds, yields int) {
 	}
 }
 
-// writer returns the frame.Writer, making it and the writer state on
-// first use. Only the holder of the writer side calls it.
+// writerPool holds the writer state (and frame.Writer) of connections
+// whose writer is idle.
+var writerPool sync.Pool
+
+// maxPooledItems bounds the item slices a pooled writerState keeps.
+const maxPooledItems = 1024
+
+// writer returns the frame.Writer, taking the writer state from
+// writerPool if the connection holds none. Only the holder of the writer
+// side calls it.
 func (c *Conn) writer() *frame.Writer {
 	if c.w == nil {
-		c.w = new(writerState)
+		w, _ := writerPool.Get().(*writerState)
+		if w == nil {
+			w = &writerState{fw: new(frame.Writer)}
+		}
+		var rc syscall.RawConn
+		if c.nb != nil {
+			rc = c.nb.rc
+		}
+		w.fw.Reset(c.nc, frame.WriterOptions{Framing: c.opts.Framing, MaxFrameSize: c.opts.MaxFrameSize,
+			CopyThreshold: c.opts.CopyThreshold, RawConn: rc, Counters: &c.out})
+		c.w = w
 	}
-	fw := c.fw.Load()
-	if fw == nil {
-		fw = frame.NewWriter(c.nc, frame.WriterOptions{Framing: c.opts.Framing, MaxFrameSize: c.opts.MaxFrameSize, CopyThreshold: c.opts.CopyThreshold})
-		c.fw.Store(fw)
+	return c.w.fw
+}
+
+// releaseWriter puts the writer state back in writerPool if nothing is
+// buffered or failed in it (an error is sticky: the connection is going
+// down and finish releases it). The holder of the writer side calls it
+// before it lets go.
+func (c *Conn) releaseWriter() {
+	w := c.w
+	if w == nil || w.err != nil || w.fw.BufferedFrames() > 0 || len(w.inflight) > 0 || len(w.held) > 0 {
+		return
 	}
-	return fw
+	c.w = nil
+	pool.PutBuffer(w.scratch)
+	w.scratch = nil
+	w.fw.Reset(nil, frame.WriterOptions{}) // no references to the connection
+	if cap(w.batch) > maxPooledItems {
+		w.batch = nil
+	}
+	if cap(w.inflight) > maxPooledItems {
+		w.inflight = nil
+	}
+	if cap(w.held) > maxPooledItems {
+		w.held = nil
+	}
+	writerPool.Put(w)
 }
 
 func (c *Conn) encode(fw *frame.Writer, it *item) {
