@@ -72,6 +72,10 @@ func (w *Writer) writevCall(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if w.noWait {
+				w.werr = errWouldBlock
+				return true
+			}
 			return false
 		default:
 			w.werr = errno

@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -179,6 +180,8 @@ type Writer struct {
 	iov      []iovec
 	iovPos   int
 	werr     error
+	noWait   bool               // writevCall returns errWouldBlock instead of parking
+	pending  bool               // a TryFlush left iov[iovPos:] unwritten
 	writevFn func(uintptr) bool // w.writevCall, bound once
 
 	counters *WriterCounters // &own unless WriterOptions.Counters
@@ -245,6 +248,9 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.pending {
+		return ErrFlushPending
+	}
 	if len(payload) > w.max {
 		return newError(ErrFrameTooLarge, "payload length %d exceeds maximum %d", len(payload), w.max)
 	}
@@ -295,6 +301,9 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 func (w *Writer) WriteEncoded(b []byte, frames int) error {
 	if w.err != nil {
 		return w.err
+	}
+	if w.pending {
+		return ErrFlushPending
 	}
 	if len(b) > w.copyMax {
 		if w.cur == nil {
@@ -394,22 +403,51 @@ func (w *Writer) BufferedFrames() int { return w.frames }
 // sticky (part of a frame may have been written, so the stream cannot
 // continue) and later calls return it.
 func (w *Writer) Flush() error {
+	_, err := w.flush(false)
+	return err
+}
+
+// TryFlush is Flush that never waits: when the socket cannot take
+// everything now (EAGAIN) it returns done false, keeping what is left; a
+// later Flush (which waits) or TryFlush finishes it, and no frame may be
+// written in between (WriteFrame and WriteEncoded return ErrFlushPending).
+// Without writev (no file descriptor) it is Flush.
+func (w *Writer) TryFlush() (done bool, err error) { return w.flush(true) }
+
+// Pending reports whether a TryFlush left frames unwritten (call Flush).
+func (w *Writer) Pending() bool { return w.pending }
+
+// ErrFlushPending is returned by WriteFrame and WriteEncoded between a
+// TryFlush that did not finish and the Flush that does.
+var ErrFlushPending = errors.New("frame: a TryFlush is unfinished")
+
+func (w *Writer) flush(noWait bool) (done bool, err error) {
 	if w.err != nil {
-		return w.err
+		return true, w.err
 	}
-	if w.buffered == 0 {
-		w.reset() // a chunk taken by a WriteFrame that then failed
-		return nil
-	}
-	if k := len(w.chunks); k > 0 {
-		w.chunks[k-1].used = w.n
-	}
-	var err error
-	if w.rc != nil {
-		err = w.flushWritev()
+	if w.pending {
+		err = w.writev(noWait)
 	} else {
-		err = w.flushWrite()
+		if w.buffered == 0 {
+			w.reset() // a chunk taken by a WriteFrame that then failed
+			return true, nil
+		}
+		if k := len(w.chunks); k > 0 {
+			w.chunks[k-1].used = w.n
+		}
+		if w.rc != nil {
+			w.buildIovecs()
+			err = w.writev(noWait)
+		} else {
+			err = w.flushWrite()
+		}
 	}
+	if err == errWouldBlock {
+		w.pending = true
+		return false, nil
+	}
+	w.pending = false
+	w.releaseIovecs()
 	if err == nil {
 		w.counters.frames.Add(uint64(w.frames))
 		w.counters.bytes.Add(uint64(w.buffered))
@@ -417,7 +455,7 @@ func (w *Writer) Flush() error {
 		w.err = err
 	}
 	w.reset()
-	return err
+	return true, err
 }
 
 // flushWrite writes each chunk with one Write (there are no references
@@ -440,7 +478,8 @@ func (w *Writer) flushWrite() error {
 	return nil
 }
 
-func (w *Writer) flushWritev() error {
+// buildIovecs gathers the chunks and referenced payloads into w.iov.
+func (w *Writer) buildIovecs() {
 	ri := 0
 	for ci, c := range w.chunks {
 		b := c.buf[:c.used]
@@ -457,21 +496,39 @@ func (w *Writer) flushWritev() error {
 			w.iov = append(w.iov, makeIovec(b[start:]))
 		}
 	}
-	w.iovPos, w.werr = 0, nil
+	w.iovPos = 0
+}
+
+// errWouldBlock is writev's result when noWait and the socket is full.
+var errWouldBlock = errors.New("frame: would block")
+
+// writev writes w.iov[w.iovPos:]; with noWait it returns errWouldBlock
+// instead of waiting for the socket to take more.
+func (w *Writer) writev(noWait bool) error {
+	w.werr, w.noWait = nil, noWait
 	err := w.rc.Write(w.writevFn)
 	if err == nil {
 		err = w.werr
 	}
-	clear(w.iov) // drop the pointers into payloads and chunks
+	return err
+}
+
+// releaseIovecs drops the pointers into payloads and chunks.
+func (w *Writer) releaseIovecs() {
+	if len(w.iov) == 0 {
+		return
+	}
+	clear(w.iov)
 	w.iov = w.iov[:0]
 	if cap(w.iov) > maxKeptIovecs {
 		w.iov = nil
 	}
-	return err
 }
 
 // reset drops the buffered frames and gives the chunks back to the pool.
 func (w *Writer) reset() {
+	w.pending = false
+	w.releaseIovecs()
 	for i := range w.chunks {
 		if s := w.chunks[i].slab; s != nil {
 			s.Release()

@@ -95,6 +95,7 @@ type Conn struct {
 
 	// writer state (see writer.go)
 	running  atomic.Bool                   // a goroutine owns the writer side
+	inlineOK atomic.Bool                   // the next send that finds no writer writes inline (see writeInline)
 	queued   atomic.Int64                  // messages sent and not yet taken by the writer
 	wexit    atomic.Pointer[chan struct{}] // made by acquireWriter; a writer that exits signals it
 	w        *writerState                  // taken from writerPool by a writer, put back when it exits idle; touched only by the running holder
@@ -169,6 +170,7 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 	c.writerFn = c.writeLoop
 	c.resumeFn = c.readResume
 	c.done = make(chan struct{})
+	c.inlineOK.Store(true)
 	return c
 }
 
@@ -619,12 +621,22 @@ func (c *Conn) afterReadErr(err error) error {
 //
 // dispatching stays set from the first message of a read batch until
 // flushReplies, before the reader next reads, waits or exits: two atomic
-// stores a batch rather than a message.
+// stores a batch rather than a message. inlineOK is set by a batch's first
+// message and cleared by its second.
 //
 //go:noinline
 func (c *Conn) dispatch(f frame.Frame) bool {
 	if !c.dispatching.Load() {
 		c.dispatching.Store(true)
+		if !c.inlineOK.Load() {
+			// A send after a read of one message (a request after a
+			// response, one in flight) may write inline.
+			c.inlineOK.Store(true)
+		}
+	} else if c.inlineOK.Load() {
+		// A read of several: a burst, whose answers a writer goroutine
+		// batches better (see writeInline).
+		c.inlineOK.Store(false)
 	}
 	return c.reactor.OnMessage(c, Message{Frame: f, conn: c}) != Disconnect
 }
