@@ -64,3 +64,29 @@ func TestAllocsSteadyState(t *testing.T) {
 		})
 	}
 }
+
+// A queue carrying one value at a time (a connection answering requests
+// one by one) allocates nothing per value either: small takes are copied
+// out and the lane keeps its one-slot buffer.
+func TestAllocsOneAtATime(t *testing.T) {
+	testenv.SkipIfRace(t)
+	ctx := context.Background()
+	tx, rx := New(Options[idleItem]{Lanes: 8, MaxWeight: 1 << 20, Weight: func(idleItem) int64 { return 64 }})
+	defer rx.Close(nil)
+	defer tx.Close()
+	s := tx.Clone()
+	defer s.Close()
+	dst := make([]idleItem, 0, 16)
+	round := func() {
+		_ = s.Send(ctx, idleItem{n: 1})
+		dst, _ = rx.TryRecvBatch(dst[:0])
+		if len(dst) != 1 {
+			panic("unexpected receive")
+		}
+	}
+	round()
+	assert.Zero(t, testing.AllocsPerRun(100, round))
+	l := s.st.l.Load()
+	assert.Equal(t, initialLaneBuf, cap(l.buf), "the lane kept its first buffer")
+	assert.Nil(t, rx.c.spare, "no spare for a queue of single values")
+}

@@ -6,7 +6,8 @@
 // one value per operation. Spillway gives every Sender its own lane (a small
 // bounded buffer with its own mutex), so senders on different lanes never
 // contend with each other, and the receiver takes a whole lane's batch with
-// one lock and a buffer swap.
+// one lock (copying a few values out, or swapping a longer lane's buffer
+// for a spare one).
 //
 // # Usage
 //
@@ -35,8 +36,11 @@
 //
 // Each Sender (the one from New and every Clone) is assigned a lane
 // round-robin over Options.Lanes lanes. When there are more senders than
-// lanes, senders share lanes; that is correct but slower. Lanes are
-// allocated when first assigned, so unused lanes cost one pointer each.
+// lanes, senders share lanes; that is correct but slower. A lane is
+// allocated on the first send of a Sender assigned to it and freed once
+// every Sender that sent on it is closed and the receiver has emptied it,
+// so unused lanes cost one pointer each and a queue whose Senders have
+// closed keeps no lane.
 //
 // # Capacity and weight
 //

@@ -33,7 +33,7 @@ func TestFoldIntoTail(t *testing.T) {
 	require.NoError(t, tx.Send(context.Background(), []int{1}))
 	assert.True(t, fold(t, tx, 2))
 	assert.True(t, fold(t, tx, 3))
-	assert.Equal(t, int64(3), tx.c.weight.Load(), "folded values weigh as sent ones")
+	assert.Equal(t, int64(3), tx.st.c.weight.Load(), "folded values weigh as sent ones")
 	// Capacity 4: one value plus two folded ones leave room for one more,
 	// by folding or sending, then the lane is full either way.
 	assert.True(t, fold(t, tx, 4))
@@ -43,7 +43,7 @@ func TestFoldIntoTail(t *testing.T) {
 	got, err := rx.TryRecvBatch(nil)
 	require.NoError(t, err)
 	assert.Equal(t, [][]int{{1, 2, 3, 4}}, got)
-	assert.Zero(t, tx.c.weight.Load(), "taking the lane releases the folded weight")
+	assert.Zero(t, tx.st.c.weight.Load(), "taking the lane releases the folded weight")
 
 	// After the take the lane is empty again: capacity is back.
 	for i := range 4 {
@@ -83,5 +83,5 @@ func TestReserveBlocksOnWeight(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, tx.Reserve(context.Background(), 2))
 	tx.Unreserve(2)
-	assert.Zero(t, tx.c.weight.Load())
+	assert.Zero(t, tx.st.c.weight.Load())
 }

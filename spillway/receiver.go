@@ -3,27 +3,19 @@ package spillway
 import (
 	"context"
 	"runtime"
-	"sync"
 )
 
 // Receiver is the single consumer of the queue. Recv, TryRecv, RecvBatch and
 // TryRecvBatch are meant for one goroutine (they serialise if called from
 // several); Close may be called from any goroutine, also while a receive
 // call is blocked.
+//
+// The receiver's state lives in the queue's core, which does not refer to
+// the Receiver, so the runtime cleanup of an unreachable Receiver can close
+// the queue.
 type Receiver[T any] struct {
-	rs      *recv[T]
-	cleanup runtime.Cleanup
-}
-
-// recv is kept apart from Receiver so the runtime cleanup of an unreachable
-// Receiver can close the queue.
-type recv[T any] struct {
 	c       *core[T]
-	mu      sync.Mutex
-	closed  bool
-	spare   []T // empty buffer swapped into the next drained lane
-	pending []T // taken by Recv/TryRecv, not yet returned; pending[head:] is live
-	head    int
+	cleanup runtime.Cleanup
 }
 
 // RecvBatch appends every value available now to dst and returns it. When
@@ -39,11 +31,11 @@ func (r *Receiver[T]) RecvBatch(ctx context.Context, dst []T) ([]T, error) {
 	n := len(dst)
 	for {
 		var err error
-		dst, err = r.rs.tryBatch(dst)
+		dst, err = r.c.tryBatch(dst)
 		if len(dst) > n || err != nil {
 			return dst, err
 		}
-		if err := r.rs.c.park(ctx); err != nil {
+		if err := r.c.park(ctx); err != nil {
 			return dst, err
 		}
 	}
@@ -54,7 +46,7 @@ func (r *Receiver[T]) RecvBatch(ctx context.Context, dst []T) ([]T, error) {
 // no value was appended and none will come. A writer can use it to check
 // whether more is queued before it flushes.
 func (r *Receiver[T]) TryRecvBatch(dst []T) ([]T, error) {
-	return r.rs.tryBatch(dst)
+	return r.c.tryBatch(dst)
 }
 
 // Recv returns the next value, waiting like RecvBatch when none is
@@ -63,11 +55,11 @@ func (r *Receiver[T]) TryRecvBatch(dst []T) ([]T, error) {
 // what that means for weight). Prefer RecvBatch on hot paths.
 func (r *Receiver[T]) Recv(ctx context.Context) (T, error) {
 	for {
-		v, ok, err := r.rs.tryOne()
+		v, ok, err := r.c.tryOne()
 		if ok || err != nil {
 			return v, err
 		}
-		if err := r.rs.c.park(ctx); err != nil {
+		if err := r.c.park(ctx); err != nil {
 			return v, err
 		}
 	}
@@ -76,7 +68,7 @@ func (r *Receiver[T]) Recv(ctx context.Context) (T, error) {
 // TryRecv returns the next value if one is available now. It returns false
 // when the queue is empty, drained or closed.
 func (r *Receiver[T]) TryRecv() (T, bool) {
-	v, ok, _ := r.rs.tryOne()
+	v, ok, _ := r.c.tryOne()
 	return v, ok
 }
 
@@ -87,43 +79,43 @@ func (r *Receiver[T]) TryRecv() (T, bool) {
 // returns. handback may be nil to drop them; it must not call methods of
 // this Receiver. Close is idempotent; later calls hand back nothing.
 func (r *Receiver[T]) Close(handback func(T)) {
-	r.rs.close(handback)
+	r.c.closeRecv(handback)
 	r.cleanup.Stop()
 }
 
-func (rs *recv[T]) tryBatch(dst []T) ([]T, error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.closed {
+func (c *core[T]) tryBatch(dst []T) ([]T, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.closed.Load() {
 		return dst, ErrClosed
 	}
 	n := len(dst)
-	if rs.head < len(rs.pending) {
-		dst = append(dst, rs.pending[rs.head:]...)
-		clear(rs.pending)
-		rs.pending, rs.head = rs.pending[:0], 0
+	if c.head < len(c.pending) {
+		dst = append(dst, c.pending[c.head:]...)
+		clear(c.pending)
+		c.pending, c.head = c.pending[:0], 0
 	}
 	// Load done before looking at the lanes: a Sender marks its lane before
 	// it closes, so if done is set every queued value is visible below.
-	done := rs.c.done.Load()
-	dst, rs.spare = rs.c.drainReady(dst, rs.spare)
+	done := c.done.Load()
+	dst = c.drainReady(dst)
 	if len(dst) == n && done {
 		return dst, ErrDrained
 	}
 	return dst, nil
 }
 
-func (rs *recv[T]) tryOne() (v T, ok bool, err error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.closed {
+func (c *core[T]) tryOne() (v T, ok bool, err error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.closed.Load() {
 		return v, false, ErrClosed
 	}
-	if rs.head == len(rs.pending) {
-		done := rs.c.done.Load()
-		rs.pending, rs.spare = rs.c.drainReady(rs.pending[:0], rs.spare)
-		rs.head = 0
-		if len(rs.pending) == 0 {
+	if c.head == len(c.pending) {
+		done := c.done.Load()
+		c.pending = c.drainReady(c.pending[:0])
+		c.head = 0
+		if len(c.pending) == 0 {
 			if done {
 				return v, false, ErrDrained
 			}
@@ -131,39 +123,34 @@ func (rs *recv[T]) tryOne() (v T, ok bool, err error) {
 		}
 	}
 	var zero T
-	v, rs.pending[rs.head] = rs.pending[rs.head], zero
-	rs.head++
-	if rs.head == len(rs.pending) {
-		rs.pending, rs.head = rs.pending[:0], 0
+	v, c.pending[c.head] = c.pending[c.head], zero
+	c.head++
+	if c.head == len(c.pending) {
+		c.pending, c.head = c.pending[:0], 0
 	}
 	return v, true, nil
 }
 
-func (rs *recv[T]) close(handback func(T)) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.closed {
+func (c *core[T]) closeRecv(handback func(T)) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.closed.Load() {
 		return
 	}
-	rs.closed = true
-	c := rs.c
 	c.closed.Store(true)
 	if handback != nil {
-		for _, v := range rs.pending[rs.head:] {
+		for _, v := range c.pending[c.head:] {
 			handback(v)
 		}
 	}
-	rs.pending, rs.spare, rs.head = nil, nil, 0
+	c.pending, c.spare, c.head = nil, nil, 0
 	var freed int64
 	for i := range c.lanes {
 		l := c.lanes[i].Load()
 		if l == nil {
 			continue // lane() marks lanes created from now on closed
 		}
-		l.mu.Lock()
-		l.closed = true
-		l.mu.Unlock()
-		batch, w := l.takeAll(nil)
+		batch, w := l.takeClosed()
 		freed += w
 		if handback != nil {
 			for _, v := range batch {

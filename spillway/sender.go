@@ -15,8 +15,6 @@ import (
 // not run concurrently with them: as with a Go channel, close a Sender only
 // after its sends have returned. Do not copy a Sender.
 type Sender[T any] struct {
-	c       *core[T]
-	l       *lane[T]
 	st      *senderState[T]
 	cleanup runtime.Cleanup
 }
@@ -24,19 +22,70 @@ type Sender[T any] struct {
 // senderState is kept apart from Sender so the runtime cleanup of an
 // unreachable Sender can close it without keeping the Sender alive.
 type senderState[T any] struct {
-	c      *core[T]
-	closed atomic.Bool
+	c       *core[T]
+	l       atomic.Pointer[lane[T]] // nil until the first send (attach)
+	closed  atomic.Bool
+	idx     uint16 // the lane assigned round-robin
+	counted bool   // counted in l.senders; guarded by l.mu
 }
 
 func (c *core[T]) newSender() *Sender[T] {
 	i := int(c.nextLane.Add(1)-1) % len(c.lanes)
-	s := &Sender[T]{c: c, l: c.lane(i), st: &senderState[T]{c: c}}
-	s.cleanup = runtime.AddCleanup(s, func(st *senderState[T]) {
-		if st.closed.CompareAndSwap(false, true) {
-			st.c.senderGone()
-		}
-	}, s.st)
+	s := &Sender[T]{st: &senderState[T]{c: c, idx: uint16(i)}}
+	s.cleanup = runtime.AddCleanup(s, func(st *senderState[T]) { st.close() }, s.st)
 	return s
+}
+
+// lane returns the Sender's lane, attaching it on first use.
+func (st *senderState[T]) lane() *lane[T] {
+	if l := st.l.Load(); l != nil {
+		return l
+	}
+	return st.attach()
+}
+
+// attach gets the Sender's lane, allocating it if nobody holds it, and
+// counts an open Sender in it so that the lane lives until its last Sender
+// closes. A closed Sender (LockTail still locks a lane) is not counted.
+func (st *senderState[T]) attach() *lane[T] {
+	for {
+		l := st.c.lane(int(st.idx))
+		l.mu.Lock()
+		if l.dead {
+			l.mu.Unlock()
+			continue
+		}
+		// The closed check follows the store of st.l: a Close that did not
+		// see st.l has set closed before it (see close).
+		if st.l.CompareAndSwap(nil, l) && !st.closed.Load() {
+			st.counted = true
+			l.senders++
+		}
+		l.mu.Unlock()
+		return st.l.Load()
+	}
+}
+
+// close closes the Sender once: it leaves its lane (freeing it when it was
+// the last open Sender and the lane is empty) and accounts for it in the
+// queue. It reports whether this call closed it.
+func (st *senderState[T]) close() bool {
+	if !st.closed.CompareAndSwap(false, true) {
+		return false
+	}
+	if l := st.l.Load(); l != nil {
+		l.mu.Lock()
+		if st.counted {
+			st.counted = false
+			l.senders--
+			if l.senders == 0 && len(l.buf) == 0 && !l.closed {
+				st.c.freeLane(l)
+			}
+		}
+		l.mu.Unlock()
+	}
+	st.c.senderGone()
+	return true
 }
 
 // Clone returns a new Sender on the next lane (round-robin). The queue stays
@@ -44,7 +93,7 @@ func (c *core[T]) newSender() *Sender[T] {
 // a closed Sender, or cloning once every Sender is closed, returns a closed
 // Sender whose sends return ErrSenderClosed.
 func (s *Sender[T]) Clone() *Sender[T] {
-	c := s.c
+	c := s.st.c
 	for !s.st.closed.Load() {
 		n := c.live.Load()
 		if n == 0 {
@@ -54,18 +103,17 @@ func (s *Sender[T]) Clone() *Sender[T] {
 			return c.newSender()
 		}
 	}
-	st := &senderState[T]{c: c}
+	st := &senderState[T]{c: c, idx: s.st.idx}
 	st.closed.Store(true)
-	return &Sender[T]{c: c, l: s.l, st: st}
+	return &Sender[T]{st: st}
 }
 
 // Close closes this Sender. It is idempotent and never blocks. Once every
 // Sender is closed, the receive calls return ErrDrained after the queue is
 // empty. Values already sent stay queued.
 func (s *Sender[T]) Close() {
-	if s.st.closed.CompareAndSwap(false, true) {
+	if s.st.close() {
 		s.cleanup.Stop()
-		s.c.senderGone()
 	}
 }
 
@@ -75,10 +123,11 @@ func (s *Sender[T]) Close() {
 // has to wait. It returns ErrSenderClosed after Close and ErrClosed after
 // Receiver.Close. v is queued if and only if the result is nil.
 func (s *Sender[T]) Send(ctx context.Context, v T) error {
-	if s.st.closed.Load() {
+	st := s.st
+	if st.closed.Load() {
 		return ErrSenderClosed
 	}
-	c := s.c
+	c := st.c
 	var w int64
 	if c.weigh != nil {
 		w = max(c.weigh(v), 0)
@@ -86,9 +135,9 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 			return err
 		}
 	}
-	l := s.l
+	l := st.lane()
 	l.mu.Lock()
-	if l.closed || l.count() >= c.laneCap {
+	if l.closed || l.count() >= int(c.laneCap) {
 		if err := c.waitRoom(ctx, l, 1); err != nil {
 			c.release(w)
 			return err
@@ -96,13 +145,13 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	}
 	wasEmpty := len(l.buf) == 0
 	if cap(l.buf) == 0 {
-		l.buf = make([]T, 0, min(c.laneCap, initialLaneBuf))
+		l.buf = make([]T, 0, min(int(c.laneCap), initialLaneBuf))
 	}
 	l.buf = append(l.buf, v)
 	l.weight += w
 	l.mu.Unlock()
 	if wasEmpty {
-		c.markReady(l.idx)
+		c.markReady(int(l.idx))
 	}
 	return nil
 }
@@ -113,14 +162,15 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 // Options.LaneCapacity returns ErrBatchTooLarge; an empty batch is a no-op.
 // vs is copied and may be reused when SendBatch returns.
 func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
-	if s.st.closed.Load() {
+	st := s.st
+	if st.closed.Load() {
 		return ErrSenderClosed
 	}
-	c := s.c
+	c := st.c
 	if len(vs) == 0 {
 		return nil
 	}
-	if len(vs) > c.laneCap {
+	if len(vs) > int(c.laneCap) {
 		return ErrBatchTooLarge
 	}
 	var w int64
@@ -132,9 +182,9 @@ func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
 			return err
 		}
 	}
-	l := s.l
+	l := st.lane()
 	l.mu.Lock()
-	if l.closed || l.count()+len(vs) > c.laneCap {
+	if l.closed || l.count()+len(vs) > int(c.laneCap) {
 		if err := c.waitRoom(ctx, l, len(vs)); err != nil {
 			c.release(w)
 			return err
@@ -142,13 +192,13 @@ func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
 	}
 	wasEmpty := len(l.buf) == 0
 	if cap(l.buf) == 0 {
-		l.buf = make([]T, 0, min(c.laneCap, max(initialLaneBuf, len(vs))))
+		l.buf = make([]T, 0, min(int(c.laneCap), max(initialLaneBuf, len(vs))))
 	}
 	l.buf = append(l.buf, vs...)
 	l.weight += w
 	l.mu.Unlock()
 	if wasEmpty {
-		c.markReady(l.idx)
+		c.markReady(int(l.idx))
 	}
 	return nil
 }
@@ -163,16 +213,17 @@ func (s *Sender[T]) Reserve(ctx context.Context, w int64) error {
 	if s.st.closed.Load() {
 		return ErrSenderClosed
 	}
-	if s.c.weigh == nil || w <= 0 {
+	c := s.st.c
+	if c.weigh == nil || w <= 0 {
 		return nil
 	}
-	return s.c.acquire(ctx, w)
+	return c.acquire(ctx, w)
 }
 
 // Unreserve gives back a reservation of Reserve that was not used.
 func (s *Sender[T]) Unreserve(w int64) {
-	if s.c.weigh != nil && w > 0 {
-		s.c.release(w)
+	if c := s.st.c; c.weigh != nil && w > 0 {
+		c.release(w)
 	}
 }
 
@@ -186,9 +237,9 @@ func (s *Sender[T]) Unreserve(w int64) {
 // that can block or send may run there. The receiver never sees a value
 // while it is being changed: it takes a lane's values under the same lock.
 func (s *Sender[T]) LockTail() *T {
-	l := s.l
+	l := s.st.lane()
 	l.mu.Lock()
-	if l.closed || len(l.buf) == 0 || l.count() >= s.c.laneCap || s.st.closed.Load() {
+	if l.closed || len(l.buf) == 0 || l.count() >= int(s.st.c.laneCap) || s.st.closed.Load() {
 		return nil
 	}
 	return &l.buf[len(l.buf)-1]
@@ -200,10 +251,10 @@ func (s *Sender[T]) LockTail() *T {
 // Reserve for it (0 if none): it joins the lane's weight and returns to
 // the budget at the same time.
 func (s *Sender[T]) UnlockTail(folded bool, w int64) {
-	l := s.l
+	l := s.st.l.Load() // set by LockTail
 	if folded {
 		l.folded++
-		if s.c.weigh != nil && w > 0 {
+		if s.st.c.weigh != nil && w > 0 {
 			l.weight += w
 		}
 	}

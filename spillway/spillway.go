@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sys/cpu"
 )
 
 // New returns the first Sender and the Receiver of a new queue. Get one
@@ -23,80 +21,100 @@ func New[T any](opts Options[T]) (*Sender[T], *Receiver[T]) {
 	c := &core[T]{
 		lanes:        make([]atomic.Pointer[lane[T]], o.Lanes),
 		ready:        make([]atomic.Uint64, (o.Lanes+63)/64),
-		laneCap:      o.LaneCapacity,
+		laneCap:      int32(o.LaneCapacity),
 		maxWeight:    o.MaxWeight,
 		weigh:        o.Weight,
 		failWhenFull: o.FailWhenFull,
-		wake:         make(chan struct{}, 1),
 	}
 	c.live.Store(1)
 	s := c.newSender()
-	rs := &recv[T]{c: c}
-	r := &Receiver[T]{rs: rs}
-	r.cleanup = runtime.AddCleanup(r, func(rs *recv[T]) { rs.close(nil) }, rs)
+	r := &Receiver[T]{c: c}
+	r.cleanup = runtime.AddCleanup(r, func(c *core[T]) { c.closeRecv(nil) }, c)
 	return s, r
 }
 
 // initialLaneBuf is the capacity of a lane buffer made for its first
-// value. Buffers grow by append as bursts need and keep that capacity (the
-// receiver swaps them with its spare), so a busy queue stops allocating
-// after warm-up while a queue that carried a few values holds only a few
-// slots.
-const initialLaneBuf = 4
+// value. Buffers grow by append as bursts need and keep that capacity, so
+// a busy queue stops allocating after warm-up while a queue that carried a
+// value at a time holds one slot.
+const initialLaneBuf = 1
+
+// copyMax is the largest number of values the receiver copies out of a
+// lane under its lock; the lane keeps its buffer. Larger batches are taken
+// by swapping the lane's buffer with the receiver's spare, so the lock is
+// held only for the swap. A queue that only ever carries a few values at a
+// time therefore holds no spare buffer.
+const copyMax = 8
 
 // core is the state shared by every Sender and the Receiver.
+//
+// It is laid out in three cache lines (192 bytes, a size class whose
+// objects start on a cache-line boundary): fields only read after New,
+// fields written by senders and the receiver, and the receiver's own
+// state, so the receiver's bookkeeping and the shared counters do not
+// invalidate the line senders read on every send. TestLayout checks it.
 type core[T any] struct {
-	lanes        []atomic.Pointer[lane[T]] // allocated on first assignment
+	// Read-only after New.
+	lanes        []atomic.Pointer[lane[T]] // a lane is allocated on its first send and freed when its last Sender closes and it is empty
 	ready        []atomic.Uint64           // bit i set: lane i went non-empty since the receiver last looked
-	laneCap      int
-	maxWeight    int64
-	weigh        func(T) int64 // nil unless MaxWeight > 0
+	weigh        func(T) int64             // nil unless MaxWeight > 0
+	laneCap      int32
 	failWhenFull bool
-	wake         chan struct{} // capacity 1; a token wakes the parked receiver
 
-	_        cpu.CacheLinePad
-	nextLane atomic.Uint64 // round-robin lane assignment
-	live     atomic.Int64  // open senders
-	done     atomic.Bool   // live reached 0
-	closed   atomic.Bool   // Receiver.Close ran
-	parked   atomic.Bool   // the receiver is (about to be) blocked on wake
+	// Shared between senders and the receiver.
+	weight    atomic.Int64 // total weight queued
+	live      atomic.Int64 // open senders
+	maxWeight int64
+	wake      chan struct{}        // capacity 1, made by the receiver when it first parks; a token wakes it
+	room      atomic.Pointer[gate] // set while a sender waits for weight to be released
+	nextLane  atomic.Uint32        // round-robin lane assignment
+	done      atomic.Bool          // live reached 0
+	closed    atomic.Bool          // Receiver.Close ran
+	parked    atomic.Bool          // the receiver is (about to be) blocked on wake
+	_         [8]byte              // ends the shared line (64-bit)
 
-	_        cpu.CacheLinePad
-	weight   atomic.Int64 // total weight queued
-	wwaiting atomic.Bool  // wch != nil
-	wmu      sync.Mutex
-	wch      chan struct{} // closed when weight is released; senders wait on it
-
-	_ cpu.CacheLinePad
+	// The receiver's state, guarded by rmu.
+	rmu     sync.Mutex
+	spare   []T // empty buffer swapped into the next lane taken whole
+	pending []T // taken by Recv/TryRecv, not yet returned; pending[head:] is live
+	head    int
 }
 
-// lane is one sender-side buffer. The padding keeps two lanes' mutexes off
-// one cache line.
+// gate is closed when weight is released; senders waiting for weight wait
+// on it. It is made only when a sender has to wait.
+type gate struct{ ch chan struct{} }
+
+// lane is one sender-side buffer. It is 64 bytes on 64-bit platforms, so
+// it fills one size-class slot and one cache line: two lanes' mutexes never
+// share a line, without padding (TestLayout checks the size).
 type lane[T any] struct {
-	_       cpu.CacheLinePad
 	mu      sync.Mutex
 	buf     []T           // queued values, oldest first; len <= laneCap
 	weight  int64         // total weight of buf
 	notFull chan struct{} // created by a waiting sender, closed by the receiver when it empties the lane
+	folded  int32         // values folded into queued ones (Sender.UnlockTail) since the last take
+	senders int32         // open Senders attached to the lane (senderState.counted)
+	idx     uint16        // index in core.lanes (< MaxLanes)
 	closed  bool          // Receiver.Close took this lane's values; no more are accepted
-	folded  int           // values folded into queued ones (Sender.UnlockTail) since the last take
-	idx     int
-	_       cpu.CacheLinePad
+	dead    bool          // freed: removed from core.lanes; attach takes a new lane
 }
 
 // count is what the lane holds against its capacity: its values and the
 // values folded into them. Call with l.mu held.
-func (l *lane[T]) count() int { return len(l.buf) + l.folded }
+func (l *lane[T]) count() int { return len(l.buf) + int(l.folded) }
 
-// lane returns lane i, allocating it on first use.
+// lane returns lane i, allocating it if the slot is empty.
 func (c *core[T]) lane(i int) *lane[T] {
 	slot := &c.lanes[i]
 	if l := slot.Load(); l != nil {
 		return l
 	}
-	l := &lane[T]{idx: i}
+	l := &lane[T]{idx: uint16(i)}
 	if !slot.CompareAndSwap(nil, l) {
-		return slot.Load()
+		if l := slot.Load(); l != nil {
+			return l
+		}
+		return c.lane(i) // freed in between
 	}
 	// Receiver.Close sets closed before it walks the lanes, and this store
 	// of the lane precedes this load: either Close sees the lane or we see
@@ -107,6 +125,15 @@ func (c *core[T]) lane(i int) *lane[T] {
 		l.mu.Unlock()
 	}
 	return l
+}
+
+// freeLane drops lane l, whose last Sender has closed and which is empty:
+// an idle queue keeps neither the lane nor its buffer. A Sender that gets
+// the lane after this sees dead and takes a new one. Call with l.mu held.
+func (c *core[T]) freeLane(l *lane[T]) {
+	l.dead = true
+	l.buf = nil
+	c.lanes[l.idx].CompareAndSwap(l, nil)
 }
 
 // markReady records that lane i went from empty to non-empty and wakes the
@@ -142,13 +169,23 @@ func (c *core[T]) anyReady() bool {
 // non-empty, the last sender closed, the receiver was closed, or ctx ended.
 // Spurious returns are possible; callers re-check.
 func (c *core[T]) park(ctx context.Context) error {
+	// The wake channel is made on the first park, so a receiver that only
+	// polls (TryRecvBatch) never holds one. It is written under rmu before
+	// parked is stored; a waker reads it only after it swapped parked from
+	// true, which orders the read after the write.
+	c.rmu.Lock()
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1)
+	}
+	wake := c.wake
+	c.rmu.Unlock()
 	c.parked.Store(true)
 	if c.anyReady() || c.done.Load() || c.closed.Load() {
 		c.parked.Store(false)
 		return nil
 	}
 	select {
-	case <-c.wake:
+	case <-wake:
 		return nil
 	case <-ctx.Done():
 		c.parked.Store(false)
@@ -184,20 +221,20 @@ func (c *core[T]) acquire(ctx context.Context, w int64) error {
 		if c.failWhenFull {
 			return ErrFull
 		}
-		c.wmu.Lock()
-		if c.wch == nil {
-			c.wch = make(chan struct{})
-			c.wwaiting.Store(true)
+		g := c.room.Load()
+		if g == nil {
+			g = &gate{ch: make(chan struct{})}
+			if !c.room.CompareAndSwap(nil, g) {
+				continue // another sender made one, or a release opened it: look again
+			}
 		}
-		ch := c.wch
-		c.wmu.Unlock()
-		// Pairs with release: we publish wwaiting then re-read weight; it
-		// lowers weight then reads wwaiting.
+		// Pairs with release: we publish the gate then re-read weight; it
+		// lowers weight then takes the gate.
 		if cur := c.weight.Load(); cur == 0 || cur+w <= c.maxWeight || c.closed.Load() {
 			continue
 		}
 		select {
-		case <-ch:
+		case <-g.ch:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -210,26 +247,22 @@ func (c *core[T]) release(w int64) {
 		return
 	}
 	c.weight.Add(-w)
-	if c.wwaiting.Load() {
+	if c.room.Load() != nil {
 		c.wakeWeightWaiters()
 	}
 }
 
 func (c *core[T]) wakeWeightWaiters() {
-	c.wmu.Lock()
-	if c.wch != nil {
-		close(c.wch)
-		c.wch = nil
-		c.wwaiting.Store(false)
+	if g := c.room.Swap(nil); g != nil {
+		close(g.ch)
 	}
-	c.wmu.Unlock()
 }
 
 // waitRoom is called with l.mu held when the lane cannot take n more values
 // or is closed. It returns nil with l.mu held once there is room, or an
 // error with l.mu released.
 func (c *core[T]) waitRoom(ctx context.Context, l *lane[T], n int) error {
-	for l.closed || l.count()+n > c.laneCap {
+	for l.closed || l.count()+n > int(c.laneCap) {
 		if l.closed {
 			l.mu.Unlock()
 			return ErrClosed
@@ -255,12 +288,47 @@ func (c *core[T]) waitRoom(ctx context.Context, l *lane[T], n int) error {
 	return nil
 }
 
-// takeAll is called by the receiver: it swaps lane l's buffer for spare and
-// returns the queued values and their weight. The lane lock is held only for
-// the swap.
-func (l *lane[T]) takeAll(spare []T) (batch []T, weight int64) {
+// take is called by the receiver with rmu held: it appends lane l's values
+// to dst and returns it with their weight. Up to copyMax values are copied
+// under the lane lock and the lane keeps its buffer; more are taken by
+// swapping the lane's buffer with the receiver's spare, so the lock is held
+// only for the swap. A lane whose Senders have all closed is freed.
+func (c *core[T]) take(l *lane[T], dst []T) ([]T, int64) {
+	var batch []T
 	l.mu.Lock()
-	batch, l.buf = l.buf, spare
+	if len(l.buf) <= copyMax {
+		dst = append(dst, l.buf...)
+		clear(l.buf)
+		l.buf = l.buf[:0]
+	} else {
+		batch, l.buf = l.buf, c.spare
+		c.spare = nil
+	}
+	weight := l.weight
+	l.weight, l.folded = 0, 0
+	ch := l.notFull
+	l.notFull = nil
+	if l.senders == 0 && !l.closed {
+		c.freeLane(l)
+	}
+	l.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+	if batch != nil {
+		dst = append(dst, batch...)
+		clear(batch)
+		c.spare = batch[:0]
+	}
+	return dst, weight
+}
+
+// takeClosed takes every value of lane l for Receiver.Close and leaves the
+// lane closed and without a buffer.
+func (l *lane[T]) takeClosed() (batch []T, weight int64) {
+	l.mu.Lock()
+	l.closed = true
+	batch, l.buf = l.buf, nil
 	weight, l.weight = l.weight, 0
 	l.folded = 0
 	ch := l.notFull
@@ -272,9 +340,9 @@ func (l *lane[T]) takeAll(spare []T) (batch []T, weight int64) {
 	return batch, weight
 }
 
-// drainReady appends the values of every lane marked ready to dst. spare is
-// the receiver's empty buffer; the returned spare replaces it.
-func (c *core[T]) drainReady(dst, spare []T) ([]T, []T) {
+// drainReady appends the values of every lane marked ready to dst. Call
+// with rmu held.
+func (c *core[T]) drainReady(dst []T) []T {
 	var freed int64
 	for wi := range c.ready {
 		w := &c.ready[wi]
@@ -282,14 +350,16 @@ func (c *core[T]) drainReady(dst, spare []T) ([]T, []T) {
 			continue
 		}
 		for set := w.Swap(0); set != 0; set &= set - 1 {
-			l := c.lanes[wi<<6|bits.TrailingZeros64(set)].Load()
-			batch, wt := l.takeAll(spare)
-			freed += wt
-			dst = append(dst, batch...)
-			clear(batch)
-			spare = batch[:0]
+			// A bit is set only after its lane went non-empty, and only
+			// this receiver empties or frees a non-empty lane, so the lane
+			// is there; the check is for safety.
+			if l := c.lanes[wi<<6|bits.TrailingZeros64(set)].Load(); l != nil {
+				var wt int64
+				dst, wt = c.take(l, dst)
+				freed += wt
+			}
 		}
 	}
 	c.release(freed)
-	return dst, spare
+	return dst
 }

@@ -527,8 +527,9 @@ func TestWakeOnlyOnEmptyToNonEmpty(t *testing.T) {
 	tx, rx := New(Options[int]{})
 	defer rx.Close(nil)
 	defer tx.Close()
-	c := tx.c
-	c.parked.Store(true) // as if the receiver were parked
+	c := tx.st.c
+	c.wake = make(chan struct{}, 1) // as park makes it
+	c.parked.Store(true)            // as if the receiver were parked
 	require.NoError(t, tx.Send(ctx, 0))
 	assert.Equal(t, uint64(1), c.ready[0].Load())
 	assert.Len(t, c.wake, 1, "the first send wakes the receiver")
