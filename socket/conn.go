@@ -91,17 +91,24 @@ type Conn struct {
 
 	fr *frame.Reader
 
-	q atomic.Pointer[queue] // made on first send; closedQueue once finished
+	q       atomic.Pointer[queue] // made by NewSender; nil again once every Sender closed and it is written; closedQueue once finished
+	qmu     sync.Mutex            // serializes making and dropping q
+	senders atomic.Int32          // open Senders
 
 	// writer state (see writer.go)
-	running  atomic.Bool                   // a goroutine owns the writer side
-	inlineOK atomic.Bool                   // the next send that finds no writer writes inline (see writeInline)
-	queued   atomic.Int64                  // messages sent and not yet taken by the writer
-	wexit    atomic.Pointer[chan struct{}] // made by acquireWriter; a writer that exits signals it
-	w        *writerState                  // taken from writerPool by a writer, put back when it exits idle; touched only by the running holder
-	out      frame.WriterCounters          // the frame.Writers' counts, whichever wrote
-	writerFn func()
-	resumeFn func() // c.readResume, bound once: go c.resumeFn() allocates nothing
+	running  atomic.Bool // a goroutine owns the writer side
+	inlineOK atomic.Bool // the next send that finds no writer writes inline (see writeInline)
+	// (small fields of the reader and lifecycle sit here, in what would
+	// be padding: the Conn fits a smaller allocation class)
+	peekBuf    [1]byte
+	peekParked bool                          // peekCB saw EAGAIN: its next call follows a wake-up
+	readerFin  bool                          // the reader ran finish itself (read after readerWG.Wait)
+	queued     atomic.Int64                  // messages sent and not yet taken by the writer
+	wexit      atomic.Pointer[chan struct{}] // made by acquireWriter; a writer that exits signals it
+	w          *writerState                  // taken from writerPool by a writer, put back when it exits idle; touched only by the running holder
+	out        frame.WriterCounters          // the frame.Writers' counts, whichever wrote
+	writerFn   func()
+	resumeFn   func() // c.readResume, bound once: go c.resumeFn() allocates nothing
 	// moveAt: UnixNano when a reader whose stack grew moves to a fresh
 	// goroutine if it is still waiting (0: no move timer armed); see
 	// readFrames.
@@ -111,34 +118,31 @@ type Conn struct {
 	reply        *Sender   // the reader goroutine's own lane, made on first Reply
 	nb           *nbReader // non-blocking source of fr on TCP and Unix sockets
 	peekFn       func(uintptr) bool
-	peekBuf      [1]byte
 	peekErr      error
-	peekParked   bool // peekCB saw EAGAIN: its next call follows a wake-up
 	unfinished   atomic.Int64
 	readBlocked  atomic.Bool
+	dispatching  atomic.Bool   // the reader is dispatching a read batch (see dispatch)
 	readWake     chan struct{} // made by the reader before it first blocks
 	lastDeadline int64         // UnixNano of the last idle deadline refresh
 	hsCancel     atomic.Pointer[context.CancelFunc]
 
 	// lifecycle
-	closing   atomic.Bool // abort ran
-	draining  atomic.Bool
-	stopped   atomic.Bool // reading must stop (abort or Drain)
-	readerWG  sync.WaitGroup
-	readerFin bool // the reader ran finish itself (read after readerWG.Wait)
-	done      chan struct{}
-	cause     atomic.Pointer[errBox]
+	closing  atomic.Bool // abort ran
+	draining atomic.Bool
+	stopped  atomic.Bool // reading must stop (abort or Drain)
+	readerWG sync.WaitGroup
+	done     chan struct{}
+	cause    atomic.Pointer[errBox]
 
-	failed      atomic.Uint64
-	dispatching atomic.Bool  // the reader is dispatching a read batch (see dispatch)
-	sending     atomic.Int64 // sends between their stopped check and their result
+	failed  atomic.Uint64
+	sending atomic.Int64 // sends between their stopped check and their result
 
 	// Replies encoded by Reply during the current read batch (reader
 	// goroutine only; after it exits, whoever finishes the connection).
 	rbuf    *pool.Buffer
-	rframes int
+	rframes int32 // QueueMessages bounds it
 
-	frameExtra int // the most bytes the framing adds to a payload
+	frameExtra int32 // the most bytes the framing adds to a payload
 }
 
 type errBox struct{ err error }
@@ -166,7 +170,7 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 		c.peekFn = c.peekCB
 	}
 	c.fr = frame.NewReader(src, frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize, Pool: o.SlabPool})
-	c.frameExtra = max(o.Framing.Overhead(), 0) + len(o.Framing.Suffix())
+	c.frameExtra = int32(max(o.Framing.Overhead(), 0) + len(o.Framing.Suffix()))
 	c.writerFn = c.writeLoop
 	c.resumeFn = c.readResume
 	c.done = make(chan struct{})

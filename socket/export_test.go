@@ -8,3 +8,9 @@ func SetMoveDelay(d time.Duration) (restore func()) {
 	old := moveDelay.Swap(int64(d))
 	return func() { moveDelay.Store(old) }
 }
+
+// HoldsQueue reports whether c holds an outbound queue.
+func HoldsQueue(c *Conn) bool {
+	q := c.q.Load()
+	return q != nil && q != closedQueue
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -66,6 +67,7 @@ type Sender struct {
 	q      *spillway.Sender[item]
 	c      *Conn
 	onFail func(Failure)
+	closed atomic.Bool
 }
 
 // NewSender returns a Sender on the next lane. onFail, if non-nil, is
@@ -75,12 +77,50 @@ func (c *Conn) NewSender(onFail func(Failure)) *Sender {
 	if onFail == nil {
 		onFail = c.opts.OnSendFailure
 	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.senders.Add(1)
 	return &Sender{q: c.queue().root.Clone(), c: c, onFail: onFail}
 }
 
 // Close releases the Sender's hold on the queue. Messages already queued
-// are still written.
-func (s *Sender) Close() { s.q.Close() }
+// are still written. Once every Sender of a connection is closed and the
+// queue is written, the connection lets go of its queue (an idle
+// connection holds none; the next NewSender makes another).
+func (s *Sender) Close() {
+	if !s.closed.CompareAndSwap(false, true) {
+		return
+	}
+	s.q.Close()
+	if s.c.senders.Add(-1) == 0 {
+		s.c.dropIdleQueue()
+	}
+}
+
+// dropIdleQueue lets go of the outbound queue when no Sender is open and
+// nothing is queued, being sent or being written. A writer that finds no
+// Sender open when it exits calls it too.
+func (c *Conn) dropIdleQueue() {
+	if c.senders.Load() != 0 || c.queued.Load() != 0 || c.running.Load() {
+		return
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	q := c.q.Load()
+	if q == nil || q == closedQueue || c.senders.Load() != 0 || c.queued.Load() != 0 || c.sending.Load() != 0 {
+		return
+	}
+	// Hold the writer side, so no writer takes from the queue meanwhile.
+	if !c.running.CompareAndSwap(false, true) {
+		return // the writer drops it when it exits
+	}
+	if c.q.CompareAndSwap(q, nil) { // else finish took it
+		q.rx.Close(c.handback) // empty; were a value left, it would be reported, not lost
+		q.root.Close()
+	}
+	c.running.Store(false)
+	c.signalWriterExit()
+}
 
 // Send copies payload and queues it with header h (the connection fills
 // h.Length; framings other than frame.Default ignore h). When the queue is
@@ -116,7 +156,7 @@ const MaxBatchedPayload = 1024
 // if it is this Sender's and has room, else into a new batch item.
 func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) error {
 	c := s.c
-	need := len(payload) + c.frameExtra
+	need := len(payload) + int(c.frameExtra)
 	c.sending.Add(1)
 	defer c.sending.Add(-1)
 	if c.stopped.Load() {
@@ -235,7 +275,7 @@ func (c *Conn) writeInline() {
 		go c.writerFn()
 		return
 	}
-	c.signalWriterExit()
+	c.writerExited()
 }
 
 // queueErr maps a spillway error to the socket's.
@@ -289,7 +329,7 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	if len(payload) > c.opts.MaxFrameSize {
 		return tooLarge(len(payload), c.opts.MaxFrameSize)
 	}
-	if c.rbuf != nil && (c.rframes >= c.opts.QueueMessages || len(c.rbuf.B) >= c.replyBatchBytes()) {
+	if c.rbuf != nil && (int(c.rframes) >= c.opts.QueueMessages || len(c.rbuf.B) >= c.replyBatchBytes()) {
 		if err := c.pushReplies(); err != nil {
 			return err
 		}
@@ -341,7 +381,7 @@ func (c *Conn) takeReplies() (it item, ok bool) {
 		c.rbuf = nil
 		return item{}, false
 	}
-	it = item{buf: c.rbuf, frames: c.rframes, s: c.reply} // s nil: Options.OnSendFailure
+	it = item{buf: c.rbuf, frames: int(c.rframes), s: c.reply} // s nil: Options.OnSendFailure
 	c.rbuf, c.rframes = nil, 0
 	return it, true
 }
@@ -371,7 +411,7 @@ func (c *Conn) pushReplies() error {
 		go c.writerFn()
 		return nil
 	}
-	c.signalWriterExit()
+	c.writerExited()
 	return nil
 }
 
@@ -459,7 +499,16 @@ func (c *Conn) writeLoop() {
 			break
 		}
 	}
+	c.writerExited()
+}
+
+// writerExited runs after a writer let go of the writer side: it wakes
+// acquireWriter and lets go of a queue no Sender uses any more.
+func (c *Conn) writerExited() {
 	c.signalWriterExit()
+	if c.senders.Load() == 0 && c.q.Load() != nil {
+		c.dropIdleQueue()
+	}
 }
 
 // signalWriterExit wakes acquireWriter after the writer side was released.
