@@ -151,3 +151,21 @@ func BenchmarkWriterFlushEach(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendFrame: one 16-byte frame appended to a buffer with room
+// (how Conn.Reply and Sender.Send frame small messages).
+func BenchmarkAppendFrame(b *testing.B) {
+	payload := make([]byte, 16)
+	buf := make([]byte, 0, 64<<10)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if len(buf) > 60<<10 {
+			buf = buf[:0]
+		}
+		var err error
+		buf, err = frame.AppendFrame(buf, frame.Header{Stream: uint32(i)}, payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
