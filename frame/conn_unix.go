@@ -72,10 +72,6 @@ func (w *Writer) writevCall(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			if w.noWait {
-				w.werr = errWouldBlock
-				return true
-			}
 			return false
 		default:
 			w.werr = errno

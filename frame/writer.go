@@ -1,7 +1,6 @@
 package frame
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -180,8 +179,6 @@ type Writer struct {
 	iov      []iovec
 	iovPos   int
 	werr     error
-	noWait   bool               // writevCall returns errWouldBlock instead of parking
-	pending  bool               // a TryFlush left iov[iovPos:] unwritten
 	writevFn func(uintptr) bool // w.writevCall, bound once
 
 	counters *WriterCounters // &own unless WriterOptions.Counters
@@ -248,9 +245,6 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.pending {
-		return ErrFlushPending
-	}
 	if len(payload) > w.max {
 		return newError(ErrFrameTooLarge, "payload length %d exceeds maximum %d", len(payload), w.max)
 	}
@@ -301,9 +295,6 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 func (w *Writer) WriteEncoded(b []byte, frames int) error {
 	if w.err != nil {
 		return w.err
-	}
-	if w.pending {
-		return ErrFlushPending
 	}
 	if len(b) > w.copyMax {
 		if w.cur == nil {
@@ -403,51 +394,22 @@ func (w *Writer) BufferedFrames() int { return w.frames }
 // sticky (part of a frame may have been written, so the stream cannot
 // continue) and later calls return it.
 func (w *Writer) Flush() error {
-	_, err := w.flush(false)
-	return err
-}
-
-// TryFlush is Flush that never waits: when the socket cannot take
-// everything now (EAGAIN) it returns done false, keeping what is left; a
-// later Flush (which waits) or TryFlush finishes it, and no frame may be
-// written in between (WriteFrame and WriteEncoded return ErrFlushPending).
-// Without writev (no file descriptor) it is Flush.
-func (w *Writer) TryFlush() (done bool, err error) { return w.flush(true) }
-
-// Pending reports whether a TryFlush left frames unwritten (call Flush).
-func (w *Writer) Pending() bool { return w.pending }
-
-// ErrFlushPending is returned by WriteFrame and WriteEncoded between a
-// TryFlush that did not finish and the Flush that does.
-var ErrFlushPending = errors.New("frame: a TryFlush is unfinished")
-
-func (w *Writer) flush(noWait bool) (done bool, err error) {
 	if w.err != nil {
-		return true, w.err
+		return w.err
 	}
-	if w.pending {
-		err = w.writev(noWait)
+	if w.buffered == 0 {
+		w.reset() // a chunk taken by a WriteFrame that then failed
+		return nil
+	}
+	if k := len(w.chunks); k > 0 {
+		w.chunks[k-1].used = w.n
+	}
+	var err error
+	if w.rc != nil {
+		err = w.flushWritev()
 	} else {
-		if w.buffered == 0 {
-			w.reset() // a chunk taken by a WriteFrame that then failed
-			return true, nil
-		}
-		if k := len(w.chunks); k > 0 {
-			w.chunks[k-1].used = w.n
-		}
-		if w.rc != nil {
-			w.buildIovecs()
-			err = w.writev(noWait)
-		} else {
-			err = w.flushWrite()
-		}
+		err = w.flushWrite()
 	}
-	if err == errWouldBlock {
-		w.pending = true
-		return false, nil
-	}
-	w.pending = false
-	w.releaseIovecs()
 	if err == nil {
 		w.counters.frames.Add(uint64(w.frames))
 		w.counters.bytes.Add(uint64(w.buffered))
@@ -455,7 +417,7 @@ func (w *Writer) flush(noWait bool) (done bool, err error) {
 		w.err = err
 	}
 	w.reset()
-	return true, err
+	return err
 }
 
 // flushWrite writes each chunk with one Write (there are no references
@@ -478,8 +440,7 @@ func (w *Writer) flushWrite() error {
 	return nil
 }
 
-// buildIovecs gathers the chunks and referenced payloads into w.iov.
-func (w *Writer) buildIovecs() {
+func (w *Writer) flushWritev() error {
 	ri := 0
 	for ci, c := range w.chunks {
 		b := c.buf[:c.used]
@@ -496,39 +457,21 @@ func (w *Writer) buildIovecs() {
 			w.iov = append(w.iov, makeIovec(b[start:]))
 		}
 	}
-	w.iovPos = 0
-}
-
-// errWouldBlock is writev's result when noWait and the socket is full.
-var errWouldBlock = errors.New("frame: would block")
-
-// writev writes w.iov[w.iovPos:]; with noWait it returns errWouldBlock
-// instead of waiting for the socket to take more.
-func (w *Writer) writev(noWait bool) error {
-	w.werr, w.noWait = nil, noWait
+	w.iovPos, w.werr = 0, nil
 	err := w.rc.Write(w.writevFn)
 	if err == nil {
 		err = w.werr
 	}
-	return err
-}
-
-// releaseIovecs drops the pointers into payloads and chunks.
-func (w *Writer) releaseIovecs() {
-	if len(w.iov) == 0 {
-		return
-	}
-	clear(w.iov)
+	clear(w.iov) // drop the pointers into payloads and chunks
 	w.iov = w.iov[:0]
 	if cap(w.iov) > maxKeptIovecs {
 		w.iov = nil
 	}
+	return err
 }
 
 // reset drops the buffered frames and gives the chunks back to the pool.
 func (w *Writer) reset() {
-	w.pending = false
-	w.releaseIovecs()
 	for i := range w.chunks {
 		if s := w.chunks[i].slab; s != nil {
 			s.Release()

@@ -96,8 +96,7 @@ type Conn struct {
 	senders atomic.Int32          // open Senders
 
 	// writer state (see writer.go)
-	running  atomic.Bool // a goroutine owns the writer side
-	inlineOK atomic.Bool // the next send that finds no writer writes inline (see writeInline)
+	running atomic.Bool // a goroutine owns the writer side
 	// (small fields of the reader and lifecycle sit here, in what would
 	// be padding: the Conn fits a smaller allocation class)
 	peekBuf    [1]byte
@@ -174,7 +173,6 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 	c.writerFn = c.writeLoop
 	c.resumeFn = c.readResume
 	c.done = make(chan struct{})
-	c.inlineOK.Store(true)
 	return c
 }
 
@@ -625,22 +623,12 @@ func (c *Conn) afterReadErr(err error) error {
 //
 // dispatching stays set from the first message of a read batch until
 // flushReplies, before the reader next reads, waits or exits: two atomic
-// stores a batch rather than a message. inlineOK is set by a batch's first
-// message and cleared by its second.
+// stores a batch rather than a message.
 //
 //go:noinline
 func (c *Conn) dispatch(f frame.Frame) bool {
 	if !c.dispatching.Load() {
 		c.dispatching.Store(true)
-		if !c.inlineOK.Load() {
-			// A send after a read of one message (a request after a
-			// response, one in flight) may write inline.
-			c.inlineOK.Store(true)
-		}
-	} else if c.inlineOK.Load() {
-		// A read of several: a burst, whose answers a writer goroutine
-		// batches better (see writeInline).
-		c.inlineOK.Store(false)
 	}
 	return c.reactor.OnMessage(c, Message{Frame: f, conn: c}) != Disconnect
 }

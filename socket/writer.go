@@ -234,48 +234,9 @@ func (s *Sender) enqueue(ctx context.Context, it item, accepted bool) error {
 	}
 	c.queued.Add(1)
 	if !c.running.Load() && c.running.CompareAndSwap(false, true) {
-		if c.nb != nil && c.inlineOK.Load() && c.inlineOK.CompareAndSwap(true, false) {
-			c.writeInline()
-			return nil
-		}
 		go c.writerFn()
 	}
 	return nil
-}
-
-// writeInline writes what is queued (one batch) on the sending goroutine,
-// without waiting: the first send after the reader dispatched a read of
-// one message (a request after a response, one in flight) goes out
-// without starting a writer goroutine, a goroutine hand-off fewer per
-// round trip. Later sends, and sends after a read of several messages (a
-// burst), start a writer goroutine as usual, which batches them. If the
-// socket cannot take everything now, a writer goroutine takes over the
-// writer side and finishes the write, waiting (within WriteTimeout): a
-// sender never blocks in a write. The caller holds the writer side.
-func (c *Conn) writeInline() {
-	fw := c.writer()
-	w := c.w
-	if q := c.q.Load(); q != nil {
-		w.batch, _ = q.rx.TryRecvBatch(w.batch[:0])
-		c.queued.Add(-int64(len(w.batch)))
-		for i := range w.batch {
-			c.encode(fw, &w.batch[i])
-			w.batch[i] = item{}
-		}
-	}
-	if fw.BufferedFrames() > 0 && !c.tryFlush(fw) {
-		go c.writerFn() // it inherits the writer side and the pending frames
-		return
-	}
-	c.releaseWriter()
-	c.running.Store(false)
-	// A send that queued meanwhile either saw running true and counted
-	// itself (we start a writer for it here) or starts one itself.
-	if c.queued.Load() > 0 && c.running.CompareAndSwap(false, true) {
-		go c.writerFn()
-		return
-	}
-	c.writerExited()
 }
 
 // queueErr maps a spillway error to the socket's.
@@ -605,9 +566,6 @@ func (c *Conn) writer() *frame.Writer {
 			CopyThreshold: c.opts.CopyThreshold, RawConn: rc, Counters: &c.out})
 		c.w = w
 	}
-	if c.w.fw.Pending() { // an inline write left frames for us (see writeInline)
-		c.flush(c.w.fw)
-	}
 	return c.w.fw
 }
 
@@ -688,17 +646,6 @@ func (c *Conn) flush(fw *frame.Writer) {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
 	}
 	c.flushed(fw.Flush())
-}
-
-// tryFlush is flush without waiting: false means the socket is full and
-// the frames left are pending in fw (the next writer() call flushes them,
-// waiting).
-func (c *Conn) tryFlush(fw *frame.Writer) bool {
-	done, err := fw.TryFlush()
-	if done {
-		c.flushed(err)
-	}
-	return done
 }
 
 // flushed ends a flush with its result: the buffers it held go back, an
