@@ -54,13 +54,14 @@
 // frames, large payloads by reference, coalesced into one Write for TLS.
 // It exits when the queue is empty, so idle connections have no writer.
 //
-// An idle TCP connection holds no read slab and no writer: measured over
-// 1000 idle connections (TestIdleMemoryPerConn) about 3.8 KiB of Go memory
-// per Conn, heap plus the reader's 2 KiB stack. A connection idle after
-// traffic costs more (about 5.9 KiB measured after one echo): its outbound
-// queue (spillway lanes) and the writer's state and reused slices are
-// kept while Senders may still use them; the reader moves to a fresh
-// goroutine before it waits, so its stack is back to 2 KiB.
+// An idle TCP connection holds no read slab, no writer goroutine and no
+// writer state (it goes back to a pool when the writer exits), and once
+// every Sender is closed no outbound queue: measured over 1000 idle
+// connections (TestIdleMemoryPerConn) about 3.8-3.9 KiB of Go memory per
+// Conn, heap plus the reader's 2 KiB stack, used or not. A reader whose
+// stack grew while dispatching moves to a fresh goroutine once it has
+// waited 100 ms, so an idle reader's stack is back to 2 KiB while a busy
+// one does not pay for the move.
 //
 // The queue is bounded (Options.QueueMessages per lane, Options.QueueBytes
 // in all): a full queue blocks the sender (with its context) or, with
