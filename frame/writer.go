@@ -198,7 +198,8 @@ func NewWriter(dst io.Writer, opts WriterOptions) *Writer {
 // Writer moves between connections without allocating. Its counters start
 // from zero unless opts.Counters is set. It panics with the *OptionError
 // if opts.Validate fails. Reset(nil, WriterOptions{}) lets go of the last
-// destination (before putting w in a pool).
+// destination (before putting w in a pool). Unlike Stats, Reset must not
+// run concurrently with any other method of w.
 func (w *Writer) Reset(dst io.Writer, opts WriterOptions) {
 	if err := opts.Validate(); err != nil {
 		panic(err)
