@@ -73,6 +73,10 @@ type Sender struct {
 // NewSender returns a Sender on the next lane. onFail, if non-nil, is
 // called for each of its messages that was queued (the send returned nil)
 // but not written; nil means Options.OnSendFailure. Close it when done.
+// A Sender is meant to last (one per sending goroutine, or one shared):
+// the connection lets go of its queue when its last Sender closes, so
+// making and closing a connection's only Sender per message remakes the
+// queue each time.
 func (c *Conn) NewSender(onFail func(Failure)) *Sender {
 	if onFail == nil {
 		onFail = c.opts.OnSendFailure

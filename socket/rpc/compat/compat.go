@@ -92,6 +92,18 @@ type serverConn[Req, Resp any] struct {
 	mu    sync.Mutex
 	calls map[uint64]context.CancelFunc
 	wg    sync.WaitGroup
+	snd   *socket.Sender // the calls' responses, made on the first; guarded by mu
+}
+
+// sender returns the Sender the calls' responses share (a response is one
+// message, so one lane keeps nothing out of order), made on first use.
+func (sc *serverConn[Req, Resp]) sender(c *socket.Conn) *socket.Sender {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.snd == nil {
+		sc.snd = c.NewSender(nil)
+	}
+	return sc.snd
 }
 
 func (sc *serverConn[Req, Resp]) OnMessage(c *socket.Conn, m socket.Message) socket.Action {
@@ -141,9 +153,7 @@ func (sc *serverConn[Req, Resp]) OnMessage(c *socket.Conn, m socket.Message) soc
 		if err != nil {
 			return
 		}
-		snd := c.NewSender(nil)
-		_ = snd.Send(context.Background(), frame.Header{}, b)
-		snd.Close()
+		_ = sc.sender(c).Send(context.Background(), frame.Header{}, b)
 	})
 	return socket.Continue
 }
@@ -156,6 +166,9 @@ func (sc *serverConn[Req, Resp]) OnClose(c *socket.Conn, err error) {
 	}
 	sc.mu.Unlock()
 	sc.wg.Wait()
+	if sc.snd != nil {
+		sc.snd.Close()
+	}
 }
 
 // Client calls a protosocket-rpc style server.
