@@ -649,12 +649,7 @@ func (c *Conn) flush(fw *frame.Writer) {
 	if wt := c.opts.WriteTimeout; wt > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
 	}
-	c.flushed(fw.Flush())
-}
-
-// flushed ends a flush with its result: the buffers it held go back, an
-// error closes the connection and fails what was in it.
-func (c *Conn) flushed(err error) {
+	err := fw.Flush()
 	w := c.w
 	w.putHeld()
 	if err != nil {
