@@ -49,8 +49,8 @@ func kindOf(m *protogen.Method) kind {
 // (GreeterClient, RegisterGreeterServer, ...): both stubs of one .proto
 // can live in one Go package while a service moves over.
 type svcNames struct {
-	base                                             string // PSGreeter
-	priv                                             string // psGreeter: prefix of unexported helpers
+	base                                               string // PSGreeter
+	priv                                               string // psGreeter: prefix of unexported helpers
 	server, register, client, newClient, newPoolClient string
 }
 

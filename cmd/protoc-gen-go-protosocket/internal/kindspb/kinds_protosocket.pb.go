@@ -445,7 +445,9 @@ func (c *PSKindsClient) ServerStream(ctx context.Context, in *Req) (*PSKinds_Ser
 	if err = s.send(in); err == nil {
 		err = st.CloseSend()
 	}
-	if err != nil {
+	// A server that already ended the stream normally (ErrStreamClosed)
+	// may have sent responses: Recv gives them, then io.EOF.
+	if err != nil && !errors.Is(err, rpc.ErrStreamClosed) {
 		_ = st.Close()
 		return nil, err
 	}
