@@ -13,6 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/pluginpb"
 
 	"github.com/protosocket-go/protosocket/cmd/protoc-gen-go-protosocket/internal/kindspb"
@@ -200,4 +202,38 @@ func TestMethodIDParameter(t *testing.T) {
 func TestMethodID(t *testing.T) {
 	assert.Equal(t, uint32(0xaf2f831c), MethodID("/greeter.Greeter/SayHello"))
 	assert.Equal(t, uint32(0x811c9dc5), MethodID(""), "FNV-1a's offset basis")
+}
+
+// TestForeignMessages: methods whose messages live in another Go package
+// (here the well-known Empty and Timestamp) refer to them through that
+// package's import, in the server interface, the pooled messages and the
+// client alike.
+func TestForeignMessages(t *testing.T) {
+	fd := &descriptorpb.FileDescriptorProto{
+		Name:       proto.String("clock.proto"),
+		Package:    proto.String("clock"),
+		Syntax:     proto.String("proto3"),
+		Dependency: []string{"google/protobuf/empty.proto", "google/protobuf/timestamp.proto"},
+		Options:    &descriptorpb.FileOptions{GoPackage: proto.String("example.com/clock;clock")},
+		Service: []*descriptorpb.ServiceDescriptorProto{service("Clock",
+			method("Now", ".google.protobuf.Empty", ".google.protobuf.Timestamp", false, false),
+			method("Ticks", ".google.protobuf.Empty", ".google.protobuf.Timestamp", false, true))},
+	}
+	req := request("paths=source_relative",
+		protodesc.ToFileDescriptorProto(emptypb.File_google_protobuf_empty_proto),
+		protodesc.ToFileDescriptorProto(timestamppb.File_google_protobuf_timestamp_proto), fd)
+	req.FileToGenerate = []string{"clock.proto"}
+	resp := runPlugin(t, req)
+	require.Empty(t, resp.GetError())
+	require.Len(t, resp.File, 1)
+	out := resp.File[0].GetContent()
+	for _, want := range []string{
+		"emptypb \"google.golang.org/protobuf/types/known/emptypb\"",
+		"timestamppb \"google.golang.org/protobuf/types/known/timestamppb\"",
+		"Now(ctx context.Context, req *emptypb.Empty, resp *timestamppb.Timestamp) error",
+		"\treq  emptypb.Empty\n\tresp timestamppb.Timestamp\n",
+		"func (c *PSClockClient) Ticks(ctx context.Context, in *emptypb.Empty) (*PSClock_TicksClient, error)",
+	} {
+		assert.Contains(t, out, want)
+	}
 }
