@@ -11,15 +11,16 @@ import (
 
 // Import paths of the generated code.
 const (
-	contextPkg = protogen.GoImportPath("context")
-	errorsPkg  = protogen.GoImportPath("errors")
-	ioPkg      = protogen.GoImportPath("io")
-	syncPkg    = protogen.GoImportPath("sync")
-	protoPkg   = protogen.GoImportPath("google.golang.org/protobuf/proto")
-	codecPkg   = protogen.GoImportPath("github.com/protosocket-go/protosocket/codec/protobuf")
-	poolPkg    = protogen.GoImportPath("github.com/protosocket-go/protosocket/pool")
-	rpcPkg     = protogen.GoImportPath("github.com/protosocket-go/protosocket/socket/rpc")
-	balancePkg = protogen.GoImportPath("github.com/protosocket-go/protosocket/socket/rpc/balance")
+	contextPkg    = protogen.GoImportPath("context")
+	errorsPkg     = protogen.GoImportPath("errors")
+	ioPkg         = protogen.GoImportPath("io")
+	syncPkg       = protogen.GoImportPath("sync")
+	syncAtomicPkg = protogen.GoImportPath("sync/atomic")
+	protoPkg      = protogen.GoImportPath("google.golang.org/protobuf/proto")
+	codecPkg      = protogen.GoImportPath("github.com/protosocket-go/protosocket/codec/protobuf")
+	poolPkg       = protogen.GoImportPath("github.com/protosocket-go/protosocket/pool")
+	rpcPkg        = protogen.GoImportPath("github.com/protosocket-go/protosocket/socket/rpc")
+	balancePkg    = protogen.GoImportPath("github.com/protosocket-go/protosocket/socket/rpc/balance")
 )
 
 // kind is a method's streaming kind.

@@ -165,20 +165,25 @@ func genRegister(g *protogen.GeneratedFile, sv *protogen.Service, n svcNames) {
 			g.P("\t\t\t}")
 			g.P("\t\t\treturn err")
 			g.P("\t\t}")
+			g.P("\t\tdefer ss.done.Store(true)")
 			g.P("\t\treturn impl.", m.GoName, "(ctx, req, ss)")
 			g.P("\t})")
 		case clientStreaming:
 			g.P("\ts.HandleStream(", mn.idConst, ", func(ctx ", ctx, ", st *", rpcPkg.Ident("ServerStream"), ") error {")
 			g.P("\t\tss := &", mn.serverStream, "{st: st}")
 			g.P("\t\tresp := new(", m.Output.GoIdent, ")")
-			g.P("\t\tif err := impl.", m.GoName, "(ctx, ss, resp); err != nil {")
-			g.P("\t\t\treturn err")
+			g.P("\t\terr := impl.", m.GoName, "(ctx, ss, resp)")
+			g.P("\t\tif err == nil {")
+			g.P("\t\t\terr = ss.send(resp)")
 			g.P("\t\t}")
-			g.P("\t\treturn ss.send(resp)")
+			g.P("\t\tss.done.Store(true)")
+			g.P("\t\treturn err")
 			g.P("\t})")
 		case bidiStreaming:
 			g.P("\ts.HandleStream(", mn.idConst, ", func(ctx ", ctx, ", st *", rpcPkg.Ident("ServerStream"), ") error {")
-			g.P("\t\treturn impl.", m.GoName, "(ctx, &", mn.serverStream, "{st: st})")
+			g.P("\t\tss := &", mn.serverStream, "{st: st}")
+			g.P("\t\tdefer ss.done.Store(true)")
+			g.P("\t\treturn impl.", m.GoName, "(ctx, ss)")
 			g.P("\t})")
 		}
 	}
@@ -192,13 +197,15 @@ func genServerStream(g *protogen.GeneratedFile, sv *protogen.Service, n svcNames
 	name := strconv.Quote(fullMethod(m))
 	g.P()
 	g.P("// ", mn.serverStream, " is the server's side of a ", fullMethod(m), " stream.")
-	g.P("// It is valid until the handler returns.")
+	g.P("// It is valid until the handler returns; under -tags psdebug a use after")
+	g.P("// that panics, naming the mistake.")
 	if k == bidiStreaming {
 		g.P("// Send and Recv may run on two goroutines at once, but neither on two.")
 	}
 	g.P("type ", mn.serverStream, " struct {")
 	g.P("\tst         *", rpcPkg.Ident("ServerStream"))
 	g.P("\trbuf, sbuf []byte")
+	g.P("\tdone       ", syncAtomicPkg.Ident("Bool"), " // the handler returned: under -tags psdebug a later use panics")
 	g.P("}")
 	if k == serverStreaming || k == bidiStreaming {
 		g.P()
@@ -208,6 +215,9 @@ func genServerStream(g *protogen.GeneratedFile, sv *protogen.Service, n svcNames
 	// send: the response(s); recv: the request(s).
 	g.P()
 	g.P("func (s *", mn.serverStream, ") send(m *", m.Output.GoIdent, ") error {")
+	g.P("\tif ", poolPkg.Ident("Debug"), " && s.done.Load() {")
+	g.P("\t\tpanic(", strconv.Quote("protosocket: "+mn.serverStream+" used after the "+fullMethod(m)+" handler returned (a stream is valid only until then)"), ")")
+	g.P("\t}")
 	g.P("\tb, err := ", n.priv, "_reply(", name, ", s.sbuf[:0], m)")
 	g.P("\tif err != nil {")
 	g.P("\t\treturn err")
@@ -224,6 +234,9 @@ func genServerStream(g *protogen.GeneratedFile, sv *protogen.Service, n svcNames
 	}
 	g.P()
 	g.P("func (s *", mn.serverStream, ") recv(m *", m.Input.GoIdent, ") error {")
+	g.P("\tif ", poolPkg.Ident("Debug"), " && s.done.Load() {")
+	g.P("\t\tpanic(", strconv.Quote("protosocket: "+mn.serverStream+" used after the "+fullMethod(m)+" handler returned (a stream is valid only until then)"), ")")
+	g.P("\t}")
 	g.P("\tb, err := s.st.Recv(s.rbuf[:0])")
 	g.P("\ts.rbuf = b")
 	g.P("\tif err != nil {")

@@ -16,6 +16,7 @@ import (
 	proto "google.golang.org/protobuf/proto"
 	io "io"
 	sync "sync"
+	atomic "sync/atomic"
 )
 
 // This is a compile-time assertion that this generated file is compatible
@@ -95,21 +96,27 @@ func RegisterPSGreeterServer(s *rpc.Server, impl PSGreeterServer, mode rpc.Mode)
 			}
 			return err
 		}
+		defer ss.done.Store(true)
 		return impl.SayHelloStream(ctx, req, ss)
 	})
 }
 
 // PSGreeter_SayHelloStreamServer is the server's side of a /greeter.Greeter/SayHelloStream stream.
-// It is valid until the handler returns.
+// It is valid until the handler returns; under -tags psdebug a use after
+// that panics, naming the mistake.
 type PSGreeter_SayHelloStreamServer struct {
 	st         *rpc.ServerStream
 	rbuf, sbuf []byte
+	done       atomic.Bool // the handler returned: under -tags psdebug a later use panics
 }
 
 // Send sends one response, waiting for the client's credit.
 func (s *PSGreeter_SayHelloStreamServer) Send(m *HelloReply) error { return s.send(m) }
 
 func (s *PSGreeter_SayHelloStreamServer) send(m *HelloReply) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSGreeter_SayHelloStreamServer used after the /greeter.Greeter/SayHelloStream handler returned (a stream is valid only until then)")
+	}
 	b, err := psGreeter_reply("/greeter.Greeter/SayHelloStream", s.sbuf[:0], m)
 	if err != nil {
 		return err
@@ -119,6 +126,9 @@ func (s *PSGreeter_SayHelloStreamServer) send(m *HelloReply) error {
 }
 
 func (s *PSGreeter_SayHelloStreamServer) recv(m *HelloRequest) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSGreeter_SayHelloStreamServer used after the /greeter.Greeter/SayHelloStream handler returned (a stream is valid only until then)")
+	}
 	b, err := s.st.Recv(s.rbuf[:0])
 	s.rbuf = b
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	proto "google.golang.org/protobuf/proto"
 	io "io"
 	sync "sync"
+	atomic "sync/atomic"
 )
 
 // This is a compile-time assertion that this generated file is compatible
@@ -124,18 +125,23 @@ func RegisterPSKindsServer(s *rpc.Server, impl PSKindsServer, mode rpc.Mode) {
 			}
 			return err
 		}
+		defer ss.done.Store(true)
 		return impl.ServerStream(ctx, req, ss)
 	})
 	s.HandleStream(PSKinds_ClientStream_Method, func(ctx context.Context, st *rpc.ServerStream) error {
 		ss := &PSKinds_ClientStreamServer{st: st}
 		resp := new(Resp)
-		if err := impl.ClientStream(ctx, ss, resp); err != nil {
-			return err
+		err := impl.ClientStream(ctx, ss, resp)
+		if err == nil {
+			err = ss.send(resp)
 		}
-		return ss.send(resp)
+		ss.done.Store(true)
+		return err
 	})
 	s.HandleStream(PSKinds_Bidi_Method, func(ctx context.Context, st *rpc.ServerStream) error {
-		return impl.Bidi(ctx, &PSKinds_BidiServer{st: st})
+		ss := &PSKinds_BidiServer{st: st}
+		defer ss.done.Store(true)
+		return impl.Bidi(ctx, ss)
 	})
 	s.Handle(PSKinds_Old_Method, func(ctx context.Context, req, dst []byte) ([]byte, error) {
 		m := psKinds_Old_pool.Get().(*psKinds_Old_msgs)
@@ -151,16 +157,21 @@ func RegisterPSKindsServer(s *rpc.Server, impl PSKindsServer, mode rpc.Mode) {
 }
 
 // PSKinds_ServerStreamServer is the server's side of a /kinds.Kinds/ServerStream stream.
-// It is valid until the handler returns.
+// It is valid until the handler returns; under -tags psdebug a use after
+// that panics, naming the mistake.
 type PSKinds_ServerStreamServer struct {
 	st         *rpc.ServerStream
 	rbuf, sbuf []byte
+	done       atomic.Bool // the handler returned: under -tags psdebug a later use panics
 }
 
 // Send sends one response, waiting for the client's credit.
 func (s *PSKinds_ServerStreamServer) Send(m *Resp) error { return s.send(m) }
 
 func (s *PSKinds_ServerStreamServer) send(m *Resp) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSKinds_ServerStreamServer used after the /kinds.Kinds/ServerStream handler returned (a stream is valid only until then)")
+	}
 	b, err := psKinds_reply("/kinds.Kinds/ServerStream", s.sbuf[:0], m)
 	if err != nil {
 		return err
@@ -170,6 +181,9 @@ func (s *PSKinds_ServerStreamServer) send(m *Resp) error {
 }
 
 func (s *PSKinds_ServerStreamServer) recv(m *Req) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSKinds_ServerStreamServer used after the /kinds.Kinds/ServerStream handler returned (a stream is valid only until then)")
+	}
 	b, err := s.st.Recv(s.rbuf[:0])
 	s.rbuf = b
 	if err != nil {
@@ -216,13 +230,18 @@ func (s *PSKinds_ServerStreamClient) recv(m *Resp) error {
 func (s *PSKinds_ServerStreamClient) Close() error { return s.st.Close() }
 
 // PSKinds_ClientStreamServer is the server's side of a /kinds.Kinds/ClientStream stream.
-// It is valid until the handler returns.
+// It is valid until the handler returns; under -tags psdebug a use after
+// that panics, naming the mistake.
 type PSKinds_ClientStreamServer struct {
 	st         *rpc.ServerStream
 	rbuf, sbuf []byte
+	done       atomic.Bool // the handler returned: under -tags psdebug a later use panics
 }
 
 func (s *PSKinds_ClientStreamServer) send(m *Resp) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSKinds_ClientStreamServer used after the /kinds.Kinds/ClientStream handler returned (a stream is valid only until then)")
+	}
 	b, err := psKinds_reply("/kinds.Kinds/ClientStream", s.sbuf[:0], m)
 	if err != nil {
 		return err
@@ -237,6 +256,9 @@ func (s *PSKinds_ClientStreamServer) send(m *Resp) error {
 func (s *PSKinds_ClientStreamServer) Recv(m *Req) error { return s.recv(m) }
 
 func (s *PSKinds_ClientStreamServer) recv(m *Req) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSKinds_ClientStreamServer used after the /kinds.Kinds/ClientStream handler returned (a stream is valid only until then)")
+	}
 	b, err := s.st.Recv(s.rbuf[:0])
 	s.rbuf = b
 	if err != nil {
@@ -306,17 +328,22 @@ func (s *PSKinds_ClientStreamClient) CloseAndRecv(m *Resp) error {
 func (s *PSKinds_ClientStreamClient) Close() error { return s.st.Close() }
 
 // PSKinds_BidiServer is the server's side of a /kinds.Kinds/Bidi stream.
-// It is valid until the handler returns.
+// It is valid until the handler returns; under -tags psdebug a use after
+// that panics, naming the mistake.
 // Send and Recv may run on two goroutines at once, but neither on two.
 type PSKinds_BidiServer struct {
 	st         *rpc.ServerStream
 	rbuf, sbuf []byte
+	done       atomic.Bool // the handler returned: under -tags psdebug a later use panics
 }
 
 // Send sends one response, waiting for the client's credit.
 func (s *PSKinds_BidiServer) Send(m *Resp) error { return s.send(m) }
 
 func (s *PSKinds_BidiServer) send(m *Resp) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSKinds_BidiServer used after the /kinds.Kinds/Bidi handler returned (a stream is valid only until then)")
+	}
 	b, err := psKinds_reply("/kinds.Kinds/Bidi", s.sbuf[:0], m)
 	if err != nil {
 		return err
@@ -331,6 +358,9 @@ func (s *PSKinds_BidiServer) send(m *Resp) error {
 func (s *PSKinds_BidiServer) Recv(m *Req) error { return s.recv(m) }
 
 func (s *PSKinds_BidiServer) recv(m *Req) error {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: PSKinds_BidiServer used after the /kinds.Kinds/Bidi handler returned (a stream is valid only until then)")
+	}
 	b, err := s.st.Recv(s.rbuf[:0])
 	s.rbuf = b
 	if err != nil {
