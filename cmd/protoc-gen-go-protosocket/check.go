@@ -122,7 +122,8 @@ func checkService(f *protogen.File, sv *protogen.Service, taken scope, ids map[u
 		return nil
 	}
 	n := names(sv)
-	for _, id := range []string{n.server, n.register, n.client, n.newClient, n.newPoolClient} {
+	for _, id := range []string{n.server, n.register, n.client, n.newClient, n.newPoolClient,
+		n.priv + "_invalid", n.priv + "_reply", n.priv + "_unary", n.priv + "_protocol"} {
 		if err := claim(id, el); err != nil {
 			return err
 		}
@@ -136,7 +137,7 @@ func checkService(f *protogen.File, sv *protogen.Service, taken scope, ids map[u
 		}
 		seenMethod[m.GoName] = string(m.Desc.Name())
 		mn := n.method(m)
-		ids2 := []string{mn.idConst}
+		ids2 := []string{mn.idConst, mn.pool, mn.msgs}
 		if k := kindOf(m); k != unary {
 			ids2 = append(ids2, mn.serverStream, mn.clientStream)
 		}

@@ -143,6 +143,10 @@ func TestBadInput(t *testing.T) {
 			fd.Service = append(fd.Service, service("PSKinds", method("Get", req, req, false, false)))
 			return nil
 		}, "kinds.proto: service kinds.Kinds: generated identifier PSKindsServer collides with protoc-gen-go-grpc's stubs of service kinds.PSKinds (kinds.proto)"},
+		{"services whose generated names meet", "", func(fd *descriptorpb.FileDescriptorProto) []*descriptorpb.FileDescriptorProto {
+			fd.Service = append(fd.Service, service("Kinds_Bidi", method("Get", req, req, false, false)))
+			return nil
+		}, "kinds.proto: service kinds.Kinds_Bidi: generated identifier PSKinds_BidiServer collides with method kinds.Kinds.Bidi (kinds.proto)"},
 		{"two methods with one Go name", "", func(fd *descriptorpb.FileDescriptorProto) []*descriptorpb.FileDescriptorProto {
 			fd.Service[1].Method = append(fd.Service[1].Method, method("ping", req, req, false, false))
 			return nil
