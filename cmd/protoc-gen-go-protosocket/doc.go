@@ -13,8 +13,9 @@
 //   - PSGreeterServer: the server interface. Unary methods take the request
 //     and a response to fill in, SayHello(ctx, req, resp) error; streaming
 //     methods take a stream (*PSGreeter_<Method>Server) with Send and/or
-//     Recv. The messages are pooled and reused: valid until the method
-//     returns.
+//     Recv. The messages are pooled and reused, and the streams are valid
+//     until the method returns (under -tags psdebug a stream used later
+//     panics, naming the mistake).
 //   - RegisterPSGreeterServer(s *rpc.Server, impl, mode): registers every
 //     method; a request that does not decode is answered with
 //     rpc.CodeInvalidArgument without calling impl.
