@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/protosocket-go/protosocket/bench/internal/greetersys"
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
@@ -17,8 +18,13 @@ var registry = []load.System{
 	grpcsys.New(),
 }
 
+// optIn systems run only when named (-systems, -vs), never by default:
+// the greeter pair (bench/internal/greetersys) serves the unary scenario
+// only. psbench -systems greeter-ps -vs greeter-grpc compares them.
+var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}}
+
 func lookup(name string) load.System {
-	for _, s := range registry {
+	for _, s := range append(registry[:len(registry):len(registry)], optIn...) {
 		if s.Name() == name {
 			return s
 		}
