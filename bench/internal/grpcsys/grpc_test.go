@@ -36,13 +36,25 @@ func TestDialUnreachable(t *testing.T) {
 }
 
 func TestCodecRoundTrip(t *testing.T) {
-	in := &msg{b: []byte("payload")}
+	// A copying message (streams): the wire bytes do not change with the
+	// caller's buffer.
+	in := &msg{b: []byte("payload"), copy: true}
 	wire, err := codec{}.Marshal(in)
 	require.NoError(t, err)
-	in.b[0] = 'X' // the wire copy must not change with the caller's buffer
+	in.b[0] = 'X'
 	var out msg
 	require.NoError(t, codec{}.Unmarshal(wire, &out))
 	assert.Equal(t, "payload", string(out.b))
+	// A unary request travels as it is: no copy, no allocation.
+	un := &msg{b: []byte("payload")}
+	wire, err = codec{}.Marshal(un)
+	require.NoError(t, err)
+	assert.Same(t, &un.b[0], &wire[0])
+	// Unmarshal copies: data is valid only during the call.
+	data := []byte("reply")
+	require.NoError(t, codec{}.Unmarshal(data, &out))
+	data[0] = 'X'
+	assert.Equal(t, "reply", string(out.b))
 	_, err = codec{}.Marshal("not a msg")
 	require.Error(t, err)
 	require.Error(t, codec{}.Unmarshal(wire, new(int)))
