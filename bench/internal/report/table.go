@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -42,7 +43,7 @@ func WriteTable(w io.Writer, recs []Record) error {
 		if !r.OpenLoop {
 			offered = "closed"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.1f\t%.0f\t%d\t%.2f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%.0f\t%d\t%.2f\t\n",
 			r.System, r.Scenario, r.PayloadBytes, r.Connections, r.Concurrency, offered,
 			FormatRate(r.ThroughputRPS), FormatUs(r.P50us), FormatUs(r.P90us), FormatUs(r.P99us),
 			FormatUs(r.P999us), FormatUs(r.P9999us), r.Errors, r.AllocsPerOp, r.BytesPerOp,
@@ -52,6 +53,10 @@ func WriteTable(w io.Writer, recs []Record) error {
 		return err
 	}
 	for _, r := range recs {
+		if r.Noisy {
+			fmt.Fprintf(w, "%s: NOISY: its per-second rate moved %.0f%% (%s/s to %s/s), more than %.0f%%: the machine changed under the run; rerun, or lengthen -duration\n",
+				r.System, 100*(r.SecondMaxRPS-r.SecondMinRPS)/r.SecondMaxRPS, FormatRate(r.SecondMinRPS), FormatRate(r.SecondMaxRPS), 100*NoisyMove)
+		}
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "%s: %d errors, first: %s\n", r.System, r.Errors, r.FirstError)
 		}
@@ -85,24 +90,45 @@ func writeSweep(w io.Writer, r Record) {
 }
 
 // WriteRatio prints how system a compares to system b on each record pair
-// of the same scenario: throughput and latency ratios (a / b).
+// of the same scenario: throughput and latency ratios (a / b). A ratio is
+// printed only where both figures are non-zero at the table's precision;
+// otherwise the two figures themselves ("allocs/op 0 vs 0").
 func WriteRatio(w io.Writer, a, b Record) {
-	ratio := func(x, y float64) string {
-		if y == 0 {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2fx", x/y)
-	}
 	parts := []string{
-		"throughput " + ratio(a.ThroughputRPS, b.ThroughputRPS),
-		"p50 " + ratio(a.P50us, b.P50us),
-		"p99 " + ratio(a.P99us, b.P99us),
-		"p99.9 " + ratio(a.P999us, b.P999us),
-		"allocs/op " + ratio(a.AllocsPerOp, b.AllocsPerOp),
-		"cpu/op " + ratio(a.CPUusPerOp, b.CPUusPerOp),
+		"throughput " + Ratio(a.ThroughputRPS, b.ThroughputRPS, 0),
+		"p50 " + Ratio(a.P50us, b.P50us, 1),
+		"p99 " + Ratio(a.P99us, b.P99us, 1),
+		"p99.9 " + Ratio(a.P999us, b.P999us, 1),
+		"allocs/op " + Ratio(a.AllocsPerOp, b.AllocsPerOp, 2),
+		"cpu/op " + Ratio(a.CPUusPerOp, b.CPUusPerOp, 2),
 	}
 	if a.Sweep != nil && b.Sweep != nil {
-		parts = append(parts, "max rate under threshold "+ratio(a.Sweep.MaxRateRPS, b.Sweep.MaxRateRPS))
+		parts = append(parts, "max rate under threshold "+Ratio(a.Sweep.MaxRateRPS, b.Sweep.MaxRateRPS, 0))
 	}
 	fmt.Fprintf(w, "ratio %s/%s (%s): %s\n", a.System, b.System, a.Scenario, strings.Join(parts, ", "))
+}
+
+// Ratio formats x/y as "1.23x" when both x and y are non-zero once
+// rounded to prec decimals (the precision the table prints them at), and
+// as "x vs y" at that precision otherwise: 0.004 and 0.005 allocations per
+// operation print as "0 vs 0", not as a ratio of rounding noise.
+func Ratio(x, y float64, prec int) string {
+	xs, ys := trimNum(x, prec), trimNum(y, prec)
+	if xs == "0" || ys == "0" {
+		return xs + " vs " + ys
+	}
+	return fmt.Sprintf("%.2fx", x/y)
+}
+
+// trimNum prints v with prec decimals, without trailing zeros ("0" for
+// anything that rounds to zero).
+func trimNum(v float64, prec int) string {
+	s := strconv.FormatFloat(v, 'f', prec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
 }

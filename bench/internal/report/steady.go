@@ -1,0 +1,57 @@
+package report
+
+import (
+	"time"
+
+	"github.com/protosocket-go/protosocket/bench/internal/load"
+)
+
+// NoisyMove is the move of the per-second rate above which a run is
+// flagged noisy: the slowest full second more than 30% below the fastest
+// (the bar issue 23 set). A larger move means the machine (another
+// process, a GC storm, a throttled vCPU) changed under the run, and its
+// figures are not a steady state.
+const NoisyMove = 0.30
+
+// Steadiness summarizes how a run's rate moved from second to second.
+type Steadiness struct {
+	// Known is false when the run had fewer than two full seconds.
+	Known bool
+	// Min and Max are the lowest and highest per-second rates.
+	Min, Max float64
+	// Move is (Max-Min)/Max.
+	Move float64
+	// Noisy is Move > NoisyMove.
+	Noisy bool
+}
+
+// SteadinessOf groups series (one rate per step, as load.Result.Series)
+// into whole seconds and compares the slowest with the fastest.
+func SteadinessOf(series []float64, step time.Duration) Steadiness {
+	per := int(time.Second / step)
+	if per < 1 {
+		per = 1
+	}
+	var secs []float64
+	for i := 0; i+per <= len(series); i += per {
+		var sum float64
+		for _, v := range series[i : i+per] {
+			sum += v
+		}
+		secs = append(secs, sum/float64(per))
+	}
+	if len(secs) < 2 {
+		return Steadiness{}
+	}
+	st := Steadiness{Known: true, Min: secs[0], Max: secs[0]}
+	for _, v := range secs[1:] {
+		st.Min, st.Max = min(st.Min, v), max(st.Max, v)
+	}
+	if st.Max > 0 {
+		st.Move = (st.Max - st.Min) / st.Max
+	}
+	st.Noisy = st.Move > NoisyMove
+	return st
+}
+
+func steadinessOf(r *load.Result) Steadiness { return SteadinessOf(r.Series, load.SeriesStep) }
