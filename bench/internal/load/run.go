@@ -372,37 +372,52 @@ func (r *run) startTicker() func() []float64 {
 		last := time.Now()
 		begin, lastSec := last, last
 		for tick := 1; ; tick++ {
+			var now time.Time
+			final := false
 			select {
 			case <-stop:
+				// The window's last tick often races with its end: take
+				// the last step if at least half of it ran, and report
+				// the last second if at least half of it ran, so a 3 s
+				// window shows three progress lines.
+				now, final = time.Now(), true
+				if now.Sub(last) < SeriesStep/2 && (r.cfg.Progress == nil || now.Sub(lastSec) < time.Second/2) {
+					done <- series
+					return
+				}
+			case now = <-t.C:
+			}
+			report := r.cfg.Progress != nil && (tick%progressEvery == 0 || final && now.Sub(lastSec) >= time.Second/2)
+			snap.Reset()
+			var ops, errs int64
+			for i := range r.shards {
+				s := &r.shards[i]
+				s.mu.Lock()
+				ops += s.ops
+				errs += s.errs
+				if report {
+					snap.Merge(s.h)
+				}
+				s.mu.Unlock()
+			}
+			if !final || now.Sub(last) >= SeriesStep/2 {
+				series = append(series, float64(ops-lastOps)/now.Sub(last).Seconds())
+			}
+			lastOps, last = ops, now
+			if report {
+				r.cfg.Progress(Progress{
+					Elapsed: now.Sub(begin),
+					Ops:     ops,
+					Errors:  errs,
+					Rate:    float64(ops-lastSecOps) / now.Sub(lastSec).Seconds(),
+					P99:     time.Duration(snap.ValueAtQuantile(99)),
+					P999:    time.Duration(snap.ValueAtQuantile(99.9)),
+				})
+				lastSecOps, lastSec = ops, now
+			}
+			if final {
 				done <- series
 				return
-			case now := <-t.C:
-				report := r.cfg.Progress != nil && tick%progressEvery == 0
-				snap.Reset()
-				var ops, errs int64
-				for i := range r.shards {
-					s := &r.shards[i]
-					s.mu.Lock()
-					ops += s.ops
-					errs += s.errs
-					if report {
-						snap.Merge(s.h)
-					}
-					s.mu.Unlock()
-				}
-				series = append(series, float64(ops-lastOps)/now.Sub(last).Seconds())
-				lastOps, last = ops, now
-				if report {
-					r.cfg.Progress(Progress{
-						Elapsed: now.Sub(begin),
-						Ops:     ops,
-						Errors:  errs,
-						Rate:    float64(ops-lastSecOps) / now.Sub(lastSec).Seconds(),
-						P99:     time.Duration(snap.ValueAtQuantile(99)),
-						P999:    time.Duration(snap.ValueAtQuantile(99.9)),
-					})
-					lastSecOps, lastSec = ops, now
-				}
 			}
 		}
 	}()
