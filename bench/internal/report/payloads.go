@@ -49,7 +49,15 @@ func WritePayloadTable(w io.Writer, recs []Record) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s%s\t%s\t%s\t%d\t%.2f\t%s\t%s\t\n", FormatBytes(r.PayloadBytes), r.Concurrency, r.System,
 			FormatRate(r.ThroughputRPS), noisy, FormatUs(r.P50us), FormatUs(r.P99us), r.Errors, r.AllocsPerOp, formatBytesPerOp(r.BytesPerOp), vs)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "%s at %s: %d errors, first: %s\n", r.System, FormatBytes(r.PayloadBytes), r.Errors, r.FirstError)
+		}
+	}
+	return nil
 }
 
 // formatBytesPerOp prints bytes allocated per operation compactly.

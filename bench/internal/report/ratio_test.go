@@ -75,7 +75,7 @@ func TestPayloadTable(t *testing.T) {
 		{System: "protosocket", PayloadBytes: 16, Concurrency: 64, ThroughputRPS: 600e3},
 		{System: "raw", PayloadBytes: 16, Concurrency: 64, ThroughputRPS: 200e3},
 		{System: "protosocket", PayloadBytes: 1 << 20, Concurrency: 16, ThroughputRPS: 1000, AllocsPerOp: 12.1, BytesPerOp: 4.58e6},
-		{System: "raw", PayloadBytes: 1 << 20, Concurrency: 16, ThroughputRPS: 0},
+		{System: "raw", PayloadBytes: 1 << 20, Concurrency: 16, ThroughputRPS: 0, Errors: 3, FirstError: "frame too large"},
 	}
 	var buf bytes.Buffer
 	assert.NoError(t, WritePayloadTable(&buf, recs))
@@ -85,6 +85,7 @@ func TestPayloadTable(t *testing.T) {
 	assert.Contains(t, out, "1000 vs 0")
 	assert.Contains(t, out, "1 MiB")
 	assert.Contains(t, out, "4.37 MiB")
+	assert.Contains(t, out, "raw at 1 MiB: 3 errors, first: frame too large")
 	assert.Equal(t, "16 B", FormatBytes(16))
 	assert.Equal(t, "64 KiB", FormatBytes(64<<10))
 	assert.Equal(t, "1500 B", FormatBytes(1500))
