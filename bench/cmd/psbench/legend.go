@@ -35,9 +35,9 @@ func describe(s load.System) string {
 // scenarioWords says what one operation of each scenario is.
 var scenarioWords = map[load.Scenario]string{
 	load.Unary:        "one call: a request of payload bytes, answered by an echo of the same size",
-	load.Pipelined:    "one message echoed on a stream with up to conc messages in flight",
+	load.Pipelined:    "one message echoed on a stream, many in flight",
 	load.ServerStream: "one message the server pushes (latency is one-way)",
-	load.Bidi:         "one message echoed on a bidirectional streaming RPC, up to conc in flight",
+	load.Bidi:         "one message echoed on a bidirectional streaming RPC, many in flight",
 }
 
 // writeLegend explains the table just printed: the systems, the
@@ -55,7 +55,7 @@ func writeLegend(w io.Writer, f *flags, cfg load.Config) {
 	case cfg.Rate > 0:
 		fmt.Fprintln(tw, "  open loop\toffered/s: calls sent on a fixed schedule; latency counts from the scheduled time, so stalls show")
 	default:
-		fmt.Fprintln(tw, "  closed loop\t(offered/s \"closed\"): each of conc callers sends its next op when the last returns; throughput/s is what the system sustains")
+		fmt.Fprintln(tw, "  closed loop\teach caller sends its next op as soon as its last one returns: throughput/s is what the system sustains")
 	}
 	who := "client and server together (one process)"
 	if f.client != "" {

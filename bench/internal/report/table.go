@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/protosocket-go/protosocket/bench/internal/load"
 )
 
 // FormatUs prints a latency in microseconds with a readable unit.
@@ -34,18 +36,51 @@ func FormatRate(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// WriteTable prints recs as an aligned table.
+// WriteTable prints recs as an aligned table. When every record shares
+// its scenario, payload, connections, callers and loop, those go in one
+// line above the table instead of five columns repeated on every row (p90
+// and the maximum are in the JSON only).
 func WriteTable(w io.Writer, recs []Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\tscenario\tpayload\tconns\tconc\toffered/s\tthroughput/s\tp50\tp90\tp99\tp99.9\tp99.99\terrors\tallocs/op\tB/op\tGCs\tcpu-µs/op\t")
-	for _, r := range recs {
-		offered := FormatRate(r.OfferedRPS)
-		if !r.OpenLoop {
-			offered = "closed"
+	shared := len(recs) > 0
+	for _, r := range recs[min(1, len(recs)):] {
+		r0 := recs[0]
+		if r.Scenario != r0.Scenario || r.PayloadBytes != r0.PayloadBytes || r.Connections != r0.Connections ||
+			r.Concurrency != r0.Concurrency || r.OpenLoop != r0.OpenLoop || r.OpenLoop && r.OfferedRPS != r0.OfferedRPS {
+			shared = false
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%.0f\t%d\t%.2f\t\n",
-			r.System, r.Scenario, r.PayloadBytes, r.Connections, r.Concurrency, offered,
-			FormatRate(r.ThroughputRPS), FormatUs(r.P50us), FormatUs(r.P90us), FormatUs(r.P99us),
+	}
+	if shared {
+		r := recs[0]
+		loop := "closed loop"
+		if r.OpenLoop {
+			loop = "open loop at " + FormatRate(r.OfferedRPS) + "/s offered"
+		}
+		conns := "1 connection"
+		if r.Connections != 1 {
+			conns = fmt.Sprintf("%d connections", r.Connections)
+		}
+		conc := fmt.Sprintf("%d callers", r.Concurrency)
+		if r.Scenario != string(load.Unary) {
+			conc = fmt.Sprintf("up to %d messages in flight per stream", r.Concurrency)
+		}
+		fmt.Fprintf(w, "%s, %s payload, %s, %s, %s\n", r.Scenario, FormatBytes(r.PayloadBytes), conns, conc, loop)
+		fmt.Fprintln(tw, "system\tthroughput/s\tp50\tp99\tp99.9\tp99.99\terrors\tallocs/op\tB/op\tGCs\tcpu-µs/op\t")
+	} else {
+		fmt.Fprintln(tw, "system\tscenario\tpayload\tconns\tconc\toffered/s\tthroughput/s\tp50\tp99\tp99.9\tp99.99\terrors\tallocs/op\tB/op\tGCs\tcpu-µs/op\t")
+	}
+	for _, r := range recs {
+		if !shared {
+			offered := FormatRate(r.OfferedRPS)
+			if !r.OpenLoop {
+				offered = "closed"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t", r.System, r.Scenario, r.PayloadBytes, r.Connections, r.Concurrency, offered)
+		} else {
+			fmt.Fprintf(tw, "%s\t", r.System)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%.0f\t%d\t%.2f\t\n",
+			FormatRate(r.ThroughputRPS), FormatUs(r.P50us), FormatUs(r.P99us),
 			FormatUs(r.P999us), FormatUs(r.P9999us), r.Errors, r.AllocsPerOp, r.BytesPerOp,
 			r.GCCycles, r.CPUusPerOp)
 	}
