@@ -35,7 +35,9 @@
 //	-warmup D       unmeasured warm-up of each system (default 500ms)
 //	-payloads LIST  run every system at each payload size (16,1K,64K,1M,4M;
 //	                "sweep" for exactly those), callers cut to 16 MiB in
-//	                flight, and print one table row per payload and system
+//	                flight, systems alternating in rounds of about 1 s
+//	                within each payload; one table row per payload and
+//	                system
 //	-rate N         open loop at N ops/s over all callers; 0 = closed loop.
 //	                Latency is measured from the scheduled send time.
 //	-vs SYSTEM      compare the first system with SYSTEM (grpc or raw):

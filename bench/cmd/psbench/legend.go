@@ -74,5 +74,5 @@ func writeLegend(w io.Writer, f *flags, cfg load.Config) {
 	if f.client != "" {
 		where = "against the -server process at " + f.client
 	}
-	fmt.Fprintf(w, "Systems ran one after the other (%s), each after an unmeasured warm-up of %v.\n", where, f.warmup)
+	fmt.Fprintf(w, "Systems took turns (%s), each after an unmeasured warm-up of %v.\n", where, f.warmup)
 }

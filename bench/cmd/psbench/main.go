@@ -467,40 +467,76 @@ func measureAll(ctx context.Context, f *flags, cfg load.Config, sessions []*sess
 }
 
 // payloadSweep runs every system at each payload of f.payloads (callers
-// cut by payloadConcurrency), system after system within a payload, each
-// step on a client dialed for its payload (a system may size its buffers
-// at Dial).
+// cut by payloadConcurrency) on clients dialed for that payload (a system
+// may size its buffers at Dial). Within a payload the systems alternate in
+// rounds of about a second, so that drift on a shared machine hits them
+// alike; each warms up before its first round.
 func payloadSweep(ctx context.Context, f *flags, cfg load.Config, sessions []*session, stderr io.Writer) ([]report.Record, []report.Series, error) {
 	var recs []report.Record
 	var series []report.Series
+	rounds := 1
+	if len(sessions) > 1 {
+		rounds = min(max(int(f.duration/time.Second), 1), 4)
+	}
 	for _, p := range f.payloads {
-		for _, s := range sessions {
-			c := cfg
-			c.Payload, c.Duration, c.Warmup = p, f.duration, f.warmup
-			c.Concurrency = payloadConcurrency(cfg.Concurrency, p)
-			label := fmt.Sprintf("[%s %s %s x%d]", s.sys.Name(), cfg.Scenario, report.FormatBytes(p), c.Concurrency)
-			printWarmup(stderr, label, c.Warmup)
-			c.Progress = progressPrinter(stderr, label)
+		c := cfg
+		c.Payload, c.Duration = p, f.duration/time.Duration(rounds)
+		c.Concurrency = payloadConcurrency(cfg.Concurrency, p)
+		clients := make([]load.Client, len(sessions))
+		closeAll := func() {
+			for _, cl := range clients {
+				if cl != nil {
+					_ = cl.Close()
+				}
+			}
+		}
+		for i, s := range sessions {
 			cl, err := s.dial(ctx, c.Options)
 			if err != nil {
+				closeAll()
 				return nil, nil, err
 			}
-			res, err := load.Run(ctx, cl, c)
-			_ = cl.Close()
-			if err != nil && !errors.Is(err, load.ErrNoProgress) {
-				return nil, nil, fmt.Errorf("%s at %d bytes: %w", s.sys.Name(), p, err)
+			clients[i] = cl
+		}
+		results := make([]*load.Result, len(sessions))
+		for r := range rounds {
+			for i, s := range sessions {
+				rc := c
+				label := fmt.Sprintf("[%s %s %s x%d]", s.sys.Name(), cfg.Scenario, report.FormatBytes(p), c.Concurrency)
+				if rounds > 1 {
+					label = fmt.Sprintf("[%s %s %s x%d %d/%d]", s.sys.Name(), cfg.Scenario, report.FormatBytes(p), c.Concurrency, r+1, rounds)
+				}
+				if r == 0 {
+					rc.Warmup = f.warmup
+					printWarmup(stderr, label, rc.Warmup)
+				}
+				rc.Progress = progressPrinter(stderr, label)
+				res, err := load.Run(ctx, clients[i], rc)
+				if err != nil && !errors.Is(err, load.ErrNoProgress) {
+					closeAll()
+					return nil, nil, fmt.Errorf("%s at %d bytes: %w", s.sys.Name(), p, err)
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "%s: %v\n", label, err)
+				}
+				if results[i] == nil {
+					results[i] = res
+				} else {
+					results[i].Merge(res)
+				}
+				if ctx.Err() != nil {
+					closeAll()
+					return nil, nil, ctx.Err()
+				}
 			}
-			if err != nil {
-				fmt.Fprintf(stderr, "%s: %v\n", label, err)
-			}
-			res.System = s.sys.Name()
-			rec := report.NewRecord(res)
+		}
+		closeAll()
+		for i, s := range sessions {
+			results[i].System = s.sys.Name()
+			rec := report.NewRecord(results[i])
 			recs = append(recs, rec)
 			series = append(series, report.Series{System: fmt.Sprintf("%s %s", rec.System, report.FormatBytes(p)),
-				Points: []report.Point{report.PointOf(rec)}, Throughput: res.Series, Step: load.SeriesStep})
-			if ctx.Err() != nil {
-				return nil, nil, ctx.Err()
-			}
+				Points: []report.Point{report.PointOf(rec)}, Throughput: results[i].Series, Step: load.SeriesStep})
 		}
 	}
 	return recs, series, nil
