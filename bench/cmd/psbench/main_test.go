@@ -168,7 +168,7 @@ func TestReadHandshake(t *testing.T) {
 	assert.Equal(t, 16, s.payload)
 	a, ok := s.systemAddr("127.0.0.1:9", "grpc")
 	assert.True(t, ok)
-	assert.Equal(t, "[::1]:2", a)
+	assert.Equal(t, "127.0.0.1:2", a, "the listed port on the handshake's host, never the listed host")
 	_, ok = s.systemAddr("127.0.0.1:9", "compat")
 	assert.False(t, ok)
 
@@ -186,6 +186,9 @@ func TestReadHandshake(t *testing.T) {
 		{"bad payload", handshakeMagic + "\noptions payload=-3\nend\n", "bad options line"},
 		{"huge payload", handshakeMagic + "\noptions payload=99999999999\nend\n", "bad options line"},
 		{"bad address", handshakeMagic + "\noptions payload=1\nsystem raw nowhere\nend\n", "bad address"},
+		{"port 0", handshakeMagic + "\noptions payload=1\nsystem raw 127.0.0.1:0\nend\n", "bad address"},
+		{"port too large", handshakeMagic + "\noptions payload=1\nsystem raw 127.0.0.1:70000\nend\n", "bad address"},
+		{"named port", handshakeMagic + "\noptions payload=1\nsystem raw 127.0.0.1:http\nend\n", "bad address"},
 		{"duplicate", handshakeMagic + "\noptions payload=1\nsystem raw 127.0.0.1:1\nsystem raw 127.0.0.1:2\nend\n", "listed twice"},
 		{"unknown line", handshakeMagic + "\nhello there\nend\n", "unexpected line"},
 		{"endless line", long, "unexpected line"},

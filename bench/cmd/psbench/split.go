@@ -93,7 +93,7 @@ func readHandshake(r io.Reader) (*served, error) {
 			}
 			s.payload = n
 		case len(f) == 3 && f[0] == "system":
-			if _, _, err := net.SplitHostPort(f[2]); err != nil {
+			if _, port, err := net.SplitHostPort(f[2]); err != nil || !validPort(port) {
 				return nil, bad("system %.20q: bad address %.60q", f[1], f[2])
 			}
 			if _, dup := s.addrs[f[1]]; dup {
@@ -112,6 +112,11 @@ func readHandshake(r io.Reader) (*served, error) {
 		return nil, bad("%v", err)
 	}
 	return nil, bad("ended before its \"end\" line (cut off, or over %d bytes)", maxHandshake)
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n <= 65535
 }
 
 // askServer connects to the -server's handshake address and returns what
@@ -135,19 +140,17 @@ func askServer(ctx context.Context, addr string) (*served, error) {
 }
 
 // systemAddr is the address the client dials for a system the server
-// listed: the listed port on the handshake's host when the server listened
-// on an unspecified address.
+// listed: the listed port on the host the client reached the handshake at.
+// The listed host is not used, so a server can only point the client at
+// ports of the host the user named.
 func (s *served) systemAddr(ctrl, name string) (string, bool) {
 	a, ok := s.addrs[name]
 	if !ok {
 		return "", false
 	}
-	host, port, _ := net.SplitHostPort(a)
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		ch, _, _ := net.SplitHostPort(ctrl)
-		return net.JoinHostPort(ch, port), true
-	}
-	return a, true
+	_, port, _ := net.SplitHostPort(a) // checked by readHandshake
+	host, _, _ := net.SplitHostPort(ctrl)
+	return net.JoinHostPort(host, port), true
 }
 
 // handshakeServer answers every connection to its listener with the
