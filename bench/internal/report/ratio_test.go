@@ -52,6 +52,9 @@ func TestSteadiness(t *testing.T) {
 	}
 	st = SteadinessOf(falling, step)
 	assert.True(t, st.Noisy)
+	assert.Equal(t, -1, st.Trend)
+	assert.Equal(t, 1, SteadinessOf([]float64{10, 10, 10, 10, 20, 20, 20, 20, 30, 30, 30, 30}, step).Trend)
+	assert.Equal(t, 0, SteadinessOf([]float64{10, 10, 10, 10, 30, 30, 30, 30, 20, 20, 20, 20}, step).Trend)
 	assert.InDelta(t, 16.8e3, st.Min, 1)
 	assert.InDelta(t, 56.8e3, st.Max, 1)
 	assert.InDelta(t, 1-16.8/56.8, st.Move, 1e-9)
@@ -68,6 +71,11 @@ func TestNoisyLineInTable(t *testing.T) {
 	var buf bytes.Buffer
 	assert.NoError(t, WriteTable(&buf, []Record{r}))
 	assert.Contains(t, buf.String(), "grpc: NOISY: its per-second rate moved 70% (16.8k/s to 56.8k/s)")
+	assert.Contains(t, buf.String(), "the machine changed under the run")
+	r.Trend = "falling"
+	buf.Reset()
+	assert.NoError(t, WriteTable(&buf, []Record{r}))
+	assert.Contains(t, buf.String(), "falling every second")
 }
 
 func TestPayloadTable(t *testing.T) {

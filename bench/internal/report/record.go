@@ -40,6 +40,9 @@ type Record struct {
 	SecondMinRPS float64 `json:"second_min_rps"`
 	SecondMaxRPS float64 `json:"second_max_rps"`
 	Noisy        bool    `json:"noisy"`
+	// Trend is "rising" when every measured second was faster than the
+	// one before, "falling" when every one was slower, else empty.
+	Trend string `json:"trend,omitempty"`
 	// Sweep is set for -sweep runs; the figures above are then those of
 	// the highest passing step (or the last step if none passed).
 	Sweep *SweepRecord `json:"sweep,omitempty"`
@@ -97,6 +100,7 @@ func NewRecord(r *load.Result) Record {
 	}
 	if st := steadinessOf(r); st.Known {
 		rec.SecondMinRPS, rec.SecondMaxRPS, rec.Noisy = st.Min, st.Max, st.Noisy
+		rec.Trend = map[int]string{1: "rising", -1: "falling"}[st.Trend]
 	}
 	return rec
 }

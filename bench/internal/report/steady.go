@@ -23,6 +23,9 @@ type Steadiness struct {
 	Move float64
 	// Noisy is Move > NoisyMove.
 	Noisy bool
+	// Trend is +1 when every second was faster than the one before (still
+	// warming up), -1 when every second was slower (degrading), else 0.
+	Trend int
 }
 
 // SteadinessOf groups series (one rate per step, as load.Result.Series)
@@ -44,8 +47,17 @@ func SteadinessOf(series []float64, step time.Duration) Steadiness {
 		return Steadiness{}
 	}
 	st := Steadiness{Known: true, Min: secs[0], Max: secs[0]}
-	for _, v := range secs[1:] {
+	up, down := true, true
+	for i, v := range secs[1:] {
 		st.Min, st.Max = min(st.Min, v), max(st.Max, v)
+		up = up && v > secs[i]
+		down = down && v < secs[i]
+	}
+	switch {
+	case up:
+		st.Trend = 1
+	case down:
+		st.Trend = -1
 	}
 	if st.Max > 0 {
 		st.Move = (st.Max - st.Min) / st.Max

@@ -89,8 +89,15 @@ func WriteTable(w io.Writer, recs []Record) error {
 	}
 	for _, r := range recs {
 		if r.Noisy {
-			fmt.Fprintf(w, "%s: NOISY: its per-second rate moved %.0f%% (%s/s to %s/s), more than %.0f%%: the machine changed under the run; rerun, or lengthen -duration\n",
-				r.System, 100*(r.SecondMaxRPS-r.SecondMinRPS)/r.SecondMaxRPS, FormatRate(r.SecondMinRPS), FormatRate(r.SecondMaxRPS), 100*NoisyMove)
+			why := "the machine changed under the run; rerun, or lengthen -duration"
+			switch r.Trend {
+			case "rising":
+				why = "rising every second: still warming up; lengthen -warmup"
+			case "falling":
+				why = "falling every second: degrading, or the machine got busier; rerun to tell which"
+			}
+			fmt.Fprintf(w, "%s: NOISY: its per-second rate moved %.0f%% (%s/s to %s/s), more than %.0f%%: %s\n",
+				r.System, 100*(r.SecondMaxRPS-r.SecondMinRPS)/r.SecondMaxRPS, FormatRate(r.SecondMinRPS), FormatRate(r.SecondMaxRPS), 100*NoisyMove, why)
 		}
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "%s: %d errors, first: %s\n", r.System, r.Errors, r.FirstError)
