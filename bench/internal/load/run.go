@@ -131,7 +131,7 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 	// The window lasts at least its duration, even when the last
 	// scheduled operation finished early.
 	end := max(r.clk.Now(), r.deadline)
-	series := stopTicker()
+	series, seconds := stopTicker()
 	after := readUsage()
 
 	res := &Result{
@@ -144,6 +144,7 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 		GCCycles:   after.gc - before.gc,
 		CPU:        after.cpu - before.cpu,
 		Series:     series,
+		Seconds:    seconds,
 	}
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -357,14 +358,16 @@ const SeriesStep = 250 * time.Millisecond
 // progressEvery is the number of SeriesSteps between Progress calls.
 const progressEvery = int(time.Second / SeriesStep)
 
-// startTicker starts the sampler (throughput series every SeriesStep,
+// startTicker starts the sampler (throughput series every SeriesStep, the
+// rate of every second,
 // Config.Progress every second) and returns the function that stops it
 // and returns the series.
-func (r *run) startTicker() func() []float64 {
+func (r *run) startTicker() func() (series, seconds []float64) {
+	type out struct{ series, seconds []float64 }
 	stop := make(chan struct{})
-	done := make(chan []float64, 1)
+	done := make(chan out, 1)
 	go func() {
-		var series []float64
+		var series, seconds []float64
 		t := time.NewTicker(SeriesStep)
 		defer t.Stop()
 		snap := newHist()
@@ -381,13 +384,14 @@ func (r *run) startTicker() func() []float64 {
 				// the last second if at least half of it ran, so a 3 s
 				// window shows three progress lines.
 				now, final = time.Now(), true
-				if now.Sub(last) < SeriesStep/2 && (r.cfg.Progress == nil || now.Sub(lastSec) < time.Second/2) {
-					done <- series
+				if now.Sub(last) < SeriesStep/2 && now.Sub(lastSec) < time.Second/2 {
+					done <- out{series, seconds}
 					return
 				}
 			case now = <-t.C:
 			}
-			report := r.cfg.Progress != nil && (tick%progressEvery == 0 || final && now.Sub(lastSec) >= time.Second/2)
+			second := tick%progressEvery == 0 || final && now.Sub(lastSec) >= time.Second/2
+			report := r.cfg.Progress != nil && second
 			snap.Reset()
 			var ops, errs int64
 			for i := range r.shards {
@@ -404,25 +408,30 @@ func (r *run) startTicker() func() []float64 {
 				series = append(series, float64(ops-lastOps)/now.Sub(last).Seconds())
 			}
 			lastOps, last = ops, now
-			if report {
-				r.cfg.Progress(Progress{
-					Elapsed: now.Sub(begin),
-					Ops:     ops,
-					Errors:  errs,
-					Rate:    float64(ops-lastSecOps) / now.Sub(lastSec).Seconds(),
-					P99:     time.Duration(snap.ValueAtQuantile(99)),
-					P999:    time.Duration(snap.ValueAtQuantile(99.9)),
-				})
+			if second {
+				rate := float64(ops-lastSecOps) / now.Sub(lastSec).Seconds()
+				seconds = append(seconds, rate)
+				if report {
+					r.cfg.Progress(Progress{
+						Elapsed: now.Sub(begin),
+						Ops:     ops,
+						Errors:  errs,
+						Rate:    rate,
+						P99:     time.Duration(snap.ValueAtQuantile(99)),
+						P999:    time.Duration(snap.ValueAtQuantile(99.9)),
+					})
+				}
 				lastSecOps, lastSec = ops, now
 			}
 			if final {
-				done <- series
+				done <- out{series, seconds}
 				return
 			}
 		}
 	}()
-	return func() []float64 {
+	return func() ([]float64, []float64) {
 		close(stop)
-		return <-done
+		o := <-done
+		return o.series, o.seconds
 	}
 }

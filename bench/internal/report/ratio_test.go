@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -40,30 +39,25 @@ func TestWriteRatioZeroAllocs(t *testing.T) {
 }
 
 func TestSteadiness(t *testing.T) {
-	step := 250 * time.Millisecond
-	steady := []float64{100, 104, 98, 101, 99, 100, 102, 97, 103, 100, 101, 99}
-	st := SteadinessOf(steady, step)
+	st := SteadinessOf([]float64{100, 104, 98, 101})
 	assert.True(t, st.Known)
 	assert.False(t, st.Noisy, "move %.2f", st.Move)
+	assert.Equal(t, 0, st.Trend)
 	// issue 23's grpc run: 56.8k, 26.8k, 16.8k per second.
-	var falling []float64
-	for _, v := range []float64{56.8e3, 26.8e3, 16.8e3} {
-		falling = append(falling, v, v, v, v)
-	}
-	st = SteadinessOf(falling, step)
+	st = SteadinessOf([]float64{56.8e3, 26.8e3, 16.8e3})
 	assert.True(t, st.Noisy)
 	assert.Equal(t, -1, st.Trend)
-	assert.Equal(t, 1, SteadinessOf([]float64{10, 10, 10, 10, 20, 20, 20, 20, 30, 30, 30, 30}, step).Trend)
-	assert.Equal(t, 0, SteadinessOf([]float64{10, 10, 10, 10, 30, 30, 30, 30, 20, 20, 20, 20}, step).Trend)
 	assert.InDelta(t, 16.8e3, st.Min, 1)
 	assert.InDelta(t, 56.8e3, st.Max, 1)
 	assert.InDelta(t, 1-16.8/56.8, st.Move, 1e-9)
+	assert.Equal(t, 1, SteadinessOf([]float64{10, 20, 30}).Trend)
+	assert.Equal(t, 0, SteadinessOf([]float64{10, 30, 20}).Trend)
 	// Just under and just over the bar.
-	assert.False(t, SteadinessOf([]float64{100, 100, 100, 100, 71, 71, 71, 71}, step).Noisy)
-	assert.True(t, SteadinessOf([]float64{100, 100, 100, 100, 69, 69, 69, 69}, step).Noisy)
-	// Less than two full seconds: no verdict; a partial last second is ignored.
-	assert.False(t, SteadinessOf([]float64{100, 1, 100, 1, 100, 1, 100}, step).Known)
-	assert.False(t, SteadinessOf([]float64{100, 100, 100, 100, 100, 100, 100, 100, 1}, step).Noisy)
+	assert.False(t, SteadinessOf([]float64{100, 71}).Noisy)
+	assert.True(t, SteadinessOf([]float64{100, 69}).Noisy)
+	// Fewer than two seconds: no verdict.
+	assert.False(t, SteadinessOf([]float64{100}).Known)
+	assert.False(t, SteadinessOf(nil).Known)
 }
 
 func TestNoisyLineInTable(t *testing.T) {

@@ -1,10 +1,6 @@
 package report
 
-import (
-	"time"
-
-	"github.com/protosocket-go/protosocket/bench/internal/load"
-)
+import "github.com/protosocket-go/protosocket/bench/internal/load"
 
 // NoisyMove is the move of the per-second rate above which a run is
 // flagged noisy: the slowest full second more than 30% below the fastest
@@ -28,21 +24,10 @@ type Steadiness struct {
 	Trend int
 }
 
-// SteadinessOf groups series (one rate per step, as load.Result.Series)
-// into whole seconds and compares the slowest with the fastest.
-func SteadinessOf(series []float64, step time.Duration) Steadiness {
-	per := int(time.Second / step)
-	if per < 1 {
-		per = 1
-	}
-	var secs []float64
-	for i := 0; i+per <= len(series); i += per {
-		var sum float64
-		for _, v := range series[i : i+per] {
-			sum += v
-		}
-		secs = append(secs, sum/float64(per))
-	}
+// SteadinessOf compares the slowest with the fastest of secs, the rate
+// of each second of a run (load.Result.Seconds: the rates its progress
+// lines printed).
+func SteadinessOf(secs []float64) Steadiness {
 	if len(secs) < 2 {
 		return Steadiness{}
 	}
@@ -66,4 +51,4 @@ func SteadinessOf(series []float64, step time.Duration) Steadiness {
 	return st
 }
 
-func steadinessOf(r *load.Result) Steadiness { return SteadinessOf(r.Series, load.SeriesStep) }
+func steadinessOf(r *load.Result) Steadiness { return SteadinessOf(r.Seconds) }
