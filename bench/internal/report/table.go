@@ -92,7 +92,7 @@ func WriteTable(w io.Writer, recs []Record) error {
 			why := "the machine changed under the run; rerun, or lengthen -duration"
 			switch r.Trend {
 			case "rising":
-				why = "rising every second: still warming up; lengthen -warmup"
+				why = "rising every second: still warming up, or the machine got quieter; lengthen -warmup or rerun"
 			case "falling":
 				why = "falling every second: degrading, or the machine got busier; rerun to tell which"
 			}
