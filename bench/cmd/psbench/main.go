@@ -132,6 +132,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 		if f.sweep {
 			return nil, errors.New("-payloads and -sweep are two sweeps: give one")
 		}
+		if f.scenario == load.ServerStream {
+			return nil, errors.New("-payloads: the stream scenario's server pushes the payload it was started with; sweep unary, pipelined or bidi")
+		}
 	}
 	if !f.durationSet {
 		switch {

@@ -259,6 +259,7 @@ func TestParseFlags(t *testing.T) {
 		{"payload sweep: 2s per system and payload", []string{"-payloads", "sweep"}, []string{"protosocket", "raw", "grpc"}, 2 * time.Second, ""},
 		{"payloads and sweep", []string{"-payloads", "16", "-sweep"}, nil, 0, "two sweeps"},
 		{"bad payloads", []string{"-payloads", "16,lots"}, nil, 0, "bad size"},
+		{"payloads of a server stream", []string{"-payloads", "sweep", "-scenario", "stream"}, nil, 0, "sweep unary, pipelined or bidi"},
 		{"-vs grpc", []string{"-vs", "grpc", "-duration", "3s"}, []string{"protosocket", "grpc"}, 3 * time.Second, ""},
 		{"sweep steps default to 1s", []string{"-sweep"}, []string{"protosocket", "raw", "grpc"}, time.Second, ""},
 		{"unknown system", []string{"-systems", "http"}, nil, 0, "unknown system"},
