@@ -121,6 +121,9 @@ func (System) Name() string { return "grpc" }
 
 // Serve starts a grpc-go server on addr.
 func (s System) Serve(ctx context.Context, addr string, _ load.Options) (load.Server, error) {
+	if err := s.Options.Validate(); err != nil {
+		return nil, err
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -153,6 +156,9 @@ func (s *server) Close() error {
 // Dial opens opts.Conns client connections and waits until each is ready
 // (or ctx ends, or a connection attempt fails: ErrUnavailable).
 func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.Client, error) {
+	if err := s.Options.Validate(); err != nil {
+		return nil, err
+	}
 	c := &client{opts: opts, ctxMode: s.Options.CallContext}
 	for range max(opts.Conns, 1) {
 		cc, err := grpc.NewClient(addr, s.Options.dialOptions()...)

@@ -1,6 +1,7 @@
 package grpcsys
 
 import (
+	"errors"
 	"fmt"
 
 	"google.golang.org/grpc"
@@ -60,6 +61,26 @@ type Options struct {
 	// flow-control windows of this many bytes on both sides (grpc-go's
 	// default is 64 KiB with BDP-driven growth).
 	Window int32
+}
+
+// ErrInvalidOptions is wrapped by every error Options.Validate returns;
+// match it with errors.Is.
+var ErrInvalidOptions = errors.New("grpcsys: invalid options")
+
+// minWindow is grpc-go's smallest flow-control window: it ignores smaller
+// ones, so a smaller Window would silently measure the default.
+const minWindow = 64 << 10
+
+// Validate reports a CallContext that is not one of the constants, or a
+// Window below grpc-go's 64 KiB minimum or negative.
+func (o Options) Validate() error {
+	switch {
+	case o.CallContext < CallerContext || o.CallContext > BackgroundContext:
+		return fmt.Errorf("%w: CallContext %d is not a CallContext constant", ErrInvalidOptions, int(o.CallContext))
+	case o.Window < 0 || o.Window > 0 && o.Window < minWindow:
+		return fmt.Errorf("%w: Window %d: 0 for grpc-go's default, or at least %d", ErrInvalidOptions, o.Window, minWindow)
+	}
+	return nil
 }
 
 // maxMsg lets every payload psbench can send through grpc-go's message
