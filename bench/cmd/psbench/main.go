@@ -37,6 +37,8 @@ type flags struct {
 	concurrency int
 	duration    time.Duration
 	durationSet bool
+	warmup      time.Duration
+	payloads    []int
 	rate        float64
 	sweep       bool
 	p999        time.Duration
@@ -55,15 +57,17 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.payload, "payload", load.DefaultPayload, "payload `bytes`")
 	fs.IntVar(&f.conns, "conns", load.DefaultConns, "client connections")
 	fs.IntVar(&f.concurrency, "concurrency", load.DefaultConcurrency, "callers (unary) or messages in flight per stream")
-	fs.DurationVar(&f.duration, "duration", 0, "measured time per system (default 10s shared among the systems; 1s per step with -sweep)")
+	fs.DurationVar(&f.duration, "duration", 0, "measured time per system (default 9s shared among the systems; 1s per step with -sweep; 2s per system and payload with -payloads)")
+	fs.DurationVar(&f.warmup, "warmup", defaultWarmup, "unmeasured warm-up of each system before its first measured second")
+	payloads := fs.String("payloads", "", "sweep these payload `sizes` (16,1K,64K,1M,4M; \"sweep\" for exactly those) with every system")
 	fs.Float64Var(&f.rate, "rate", 0, "open loop at this many ops/s (0: closed loop)")
 	fs.StringVar(&f.vs, "vs", "", "compare the first system with this one (grpc or raw)")
 	fs.BoolVar(&f.sweep, "sweep", false, "find the highest rate whose p99.9 stays under -p999")
 	fs.DurationVar(&f.p999, "p999", load.DefaultThreshold, "p99.9 threshold of -sweep")
 	fs.BoolVar(&f.json, "json", false, "JSON Lines on stdout, table on stderr")
 	fs.StringVar(&f.svg, "svg", "", "write charts to this SVG `file` (and a PNG next to it)")
-	fs.StringVar(&f.server, "server", "", "only serve on `addr` (system i on port+i)")
-	fs.StringVar(&f.client, "client", "", "only drive the servers at `addr` (system i on port+i)")
+	fs.StringVar(&f.server, "server", "", "only serve: answer the split handshake on `addr`, each system on a port of its own")
+	fs.StringVar(&f.client, "client", "", "only drive the server whose handshake is at `addr` (psbench -server addr)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -118,37 +122,84 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if f.sweep && f.rate > 0 {
 		return nil, errors.New("-sweep chooses the rates itself: drop -rate")
 	}
-	if f.duration < 0 || f.p999 <= 0 {
-		return nil, errors.New("-duration and -p999 must be positive")
+	if f.duration < 0 || f.p999 <= 0 || f.warmup < 0 {
+		return nil, errors.New("-duration, -warmup and -p999 must be positive")
+	}
+	if *payloads != "" {
+		if f.payloads, err = parseSizes(*payloads); err != nil {
+			return nil, fmt.Errorf("-payloads: %w", err)
+		}
+		if f.sweep {
+			return nil, errors.New("-payloads and -sweep are two sweeps: give one")
+		}
+		if f.scenario == load.ServerStream {
+			return nil, errors.New("-payloads: the stream scenario's server pushes the payload it was started with; sweep unary, pipelined or bidi")
+		}
 	}
 	if !f.durationSet {
 		switch {
 		case f.sweep:
 			f.duration = time.Second
+		case f.payloads != nil:
+			f.duration = defaultPayloadDuration
 		default:
-			f.duration = max(2*time.Second, load.DefaultDuration/time.Duration(len(f.systems)))
+			f.duration = max(2*time.Second, defaultTotal/time.Duration(len(f.systems)))
 		}
 	}
 	return f, nil
 }
 
-// addrFor returns base with its port raised by i.
-func addrFor(base string, i int) (string, error) {
-	host, port, err := net.SplitHostPort(base)
-	if err != nil {
-		return "", err
+// Defaults of the command (the library's load.Config defaults are for
+// callers that measure one system).
+const (
+	// defaultTotal is the measured time of a default run, shared among
+	// the systems: with the warm-ups and set-up a default run of the three
+	// systems takes about 11 s (bench/README says how that was measured).
+	defaultTotal = 9 * time.Second
+	// defaultWarmup is each system's unmeasured warm-up.
+	defaultWarmup = 500 * time.Millisecond
+	// defaultPayloadDuration is the measured time per system and payload
+	// of -payloads.
+	defaultPayloadDuration = 2 * time.Second
+	// payloadBudget bounds the bytes in flight of a -payloads step: the
+	// callers are cut to payloadBudget / payload (16 at 1 MiB, 4 at
+	// 4 MiB) so that a sweep stays within a few hundred MiB of memory.
+	payloadBudget = 16 << 20
+)
+
+// sweepSizes are the payloads of -payloads sweep (issue 25).
+var sweepSizes = []int{16, 1 << 10, 64 << 10, 1 << 20, 4 << 20}
+
+// parseSizes parses "16,1K,64KiB,1M,4MiB" (K and M are binary) or "sweep".
+func parseSizes(s string) ([]int, error) {
+	if s == "sweep" {
+		return slices.Clone(sweepSizes), nil
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return "", fmt.Errorf("port %q: %w", port, err)
-	}
-	if p == 0 {
-		if i == 0 {
-			return base, nil
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		mult := 1
+		for _, u := range []struct {
+			suffix string
+			mult   int
+		}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"K", 1 << 10}, {"M", 1 << 20}, {"B", 1}} {
+			if strings.HasSuffix(f, u.suffix) {
+				f, mult = strings.TrimSpace(strings.TrimSuffix(f, u.suffix)), u.mult
+				break
+			}
 		}
-		return "", fmt.Errorf("port 0 with several systems: give a fixed port")
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 || n > load.MaxPayload/mult {
+			return nil, fmt.Errorf("bad size %q (want bytes, or K/M suffixed, at most %d MiB)", f, load.MaxPayload>>20)
+		}
+		out = append(out, n*mult)
 	}
-	return net.JoinHostPort(host, strconv.Itoa(p+i)), nil
+	return out, nil
+}
+
+// payloadConcurrency is the number of callers of a -payloads step.
+func payloadConcurrency(conc, payload int) int {
+	return min(conc, max(1, payloadBudget/max(payload, 1)))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -166,6 +217,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "psbench:", err)
 		return 2
+	}
+	for _, p := range f.payloads {
+		c := cfg
+		c.Payload = p
+		if err := c.Validate(); err != nil {
+			fmt.Fprintln(stderr, "psbench: -payloads:", err)
+			return 2
+		}
 	}
 	if f.server != "" {
 		return serveOnly(ctx, f, opts, stdout, stderr)
@@ -188,9 +247,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var recs []report.Record
 	var series []report.Series
-	if f.sweep {
+	switch {
+	case f.sweep:
 		recs, series, err = sweepAll(ctx, f, cfg, sessions, stderr)
-	} else {
+	case f.payloads != nil:
+		recs, series, err = payloadSweep(ctx, f, cfg, sessions, stderr)
+	default:
 		recs, series, err = measureAll(ctx, f, cfg, sessions, stderr)
 	}
 	if err != nil {
@@ -198,13 +260,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(table)
-	if err := report.WriteTable(table, recs); err != nil {
+	if f.payloads != nil {
+		err = report.WritePayloadTable(table, recs)
+	} else {
+		err = report.WriteTable(table, recs)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "psbench:", err)
 		return 1
 	}
-	for _, r := range recs[1:] {
-		report.WriteRatio(table, recs[0], r)
+	if f.payloads == nil {
+		for _, r := range recs[1:] {
+			report.WriteRatio(table, recs[0], r)
+		}
 	}
+	writeLegend(table, f, cfg)
 	if f.json {
 		if err := report.WriteJSON(stdout, recs); err != nil {
 			fmt.Fprintln(stderr, "psbench:", err)
@@ -236,6 +306,17 @@ type session struct {
 	sys    load.System
 	server load.Server
 	client load.Client
+	addr   string // the server's
+}
+
+func (s *session) dial(ctx context.Context, opts load.Options) (load.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	c, err := s.sys.Dial(dctx, s.addr, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot reach server at %s: %w", s.sys.Name(), s.addr, err)
+	}
+	return c, nil
 }
 
 func (s *session) close() {
@@ -251,14 +332,26 @@ const dialTimeout = 3 * time.Second
 
 func startSessions(ctx context.Context, f *flags, opts load.Options) ([]*session, error) {
 	var out []*session
-	for i, name := range f.systems {
+	var srv *served
+	if f.client != "" {
+		var err error
+		if srv, err = askServer(ctx, f.client); err != nil {
+			return nil, err
+		}
+		if opts.Scenario == load.ServerStream && srv.payload != opts.Payload {
+			return nil, fmt.Errorf("server at %s pushes %d-byte payloads and this client asks for %d: start the server with -payload %d",
+				f.client, srv.payload, opts.Payload, opts.Payload)
+		}
+	}
+	for _, name := range f.systems {
 		s := &session{sys: lookup(name)}
 		out = append(out, s)
 		addr := ""
-		if f.client != "" {
-			var err error
-			if addr, err = addrFor(f.client, i); err != nil {
-				return out, fmt.Errorf("-client: %w", err)
+		if srv != nil {
+			var ok bool
+			if addr, ok = srv.systemAddr(f.client, name); !ok {
+				return out, fmt.Errorf("server at %s does not serve %s (it serves: %s): start it with -systems %s",
+					f.client, name, strings.Join(srv.order, ", "), strings.Join(f.systems, ","))
 			}
 		} else {
 			srv, err := s.sys.Serve(ctx, "127.0.0.1:0", opts)
@@ -268,11 +361,10 @@ func startSessions(ctx context.Context, f *flags, opts load.Options) ([]*session
 			s.server = srv
 			addr = srv.Addr()
 		}
-		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-		c, err := s.sys.Dial(dctx, addr, opts)
-		cancel()
+		s.addr = addr
+		c, err := s.dial(ctx, opts)
 		if err != nil {
-			return out, fmt.Errorf("%s: cannot reach server at %s: %w", name, addr, err)
+			return out, err
 		}
 		s.client = c
 	}
@@ -280,28 +372,44 @@ func startSessions(ctx context.Context, f *flags, opts load.Options) ([]*session
 }
 
 func serveOnly(ctx context.Context, f *flags, opts load.Options, stdout, stderr io.Writer) int {
+	host, _, err := net.SplitHostPort(f.server)
+	if err != nil {
+		fmt.Fprintln(stderr, "psbench: -server:", err)
+		return 2
+	}
 	var servers []load.Server
 	defer func() {
 		for _, s := range servers {
 			_ = s.Close()
 		}
 	}()
-	for i, name := range f.systems {
-		addr, err := addrFor(f.server, i)
-		if err != nil {
-			fmt.Fprintln(stderr, "psbench: -server:", err)
-			return 2
-		}
-		srv, err := lookup(name).Serve(ctx, addr, opts)
+	var addrs []string
+	for _, name := range f.systems {
+		srv, err := lookup(name).Serve(ctx, net.JoinHostPort(host, "0"), opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "psbench: %s: serve: %v\n", name, err)
 			return 1
 		}
 		servers = append(servers, srv)
+		addrs = append(addrs, srv.Addr())
 		fmt.Fprintf(stdout, "serving %s on %s\n", name, srv.Addr())
 	}
+	hs, err := startHandshakeServer(ctx, f.server, opts.Payload, f.systems, addrs)
+	if err != nil {
+		fmt.Fprintln(stderr, "psbench: -server:", err)
+		return 1
+	}
+	defer hs.Close()
+	fmt.Fprintf(stdout, "handshake on %s: run psbench -client %s (with -systems any of %s)\n", hs.Addr(), hs.Addr(), strings.Join(f.systems, ","))
 	<-ctx.Done()
 	return 0
+}
+
+// printWarmup says how long a system warms up before its measured seconds.
+func printWarmup(w io.Writer, label string, d time.Duration) {
+	if d > 0 {
+		fmt.Fprintf(w, "%-28s warm-up %v (not measured), then one line per measured second\n", label, d)
+	}
 }
 
 // progressPrinter prints the live line of one system's run.
@@ -319,18 +427,18 @@ func measureAll(ctx context.Context, f *flags, cfg load.Config, sessions []*sess
 	if len(sessions) > 1 {
 		rounds = min(max(int(f.duration/(2*time.Second)), 1), 5)
 	}
-	warm := min(f.duration/10, time.Second)
 	results := make([]*load.Result, len(sessions))
 	for r := range rounds {
 		for i, s := range sessions {
 			c := cfg
 			c.Duration = f.duration / time.Duration(rounds)
-			if r == 0 {
-				c.Warmup = warm
-			}
 			label := fmt.Sprintf("[%s %s]", s.sys.Name(), cfg.Scenario)
 			if rounds > 1 {
 				label = fmt.Sprintf("[%s %s %d/%d]", s.sys.Name(), cfg.Scenario, r+1, rounds)
+			}
+			if r == 0 {
+				c.Warmup = f.warmup
+				printWarmup(stderr, label, f.warmup)
 			}
 			c.Progress = progressPrinter(stderr, label)
 			res, err := load.Run(ctx, s.client, c)
@@ -357,6 +465,82 @@ func measureAll(ctx context.Context, f *flags, cfg load.Config, sessions []*sess
 		rec := report.NewRecord(results[i])
 		recs = append(recs, rec)
 		series = append(series, report.Series{System: rec.System, Points: []report.Point{report.PointOf(rec)}, Throughput: results[i].Series, Step: load.SeriesStep})
+	}
+	return recs, series, nil
+}
+
+// payloadSweep runs every system at each payload of f.payloads (callers
+// cut by payloadConcurrency) on clients dialed for that payload (a system
+// may size its buffers at Dial). Within a payload the systems alternate in
+// rounds of about a second, so that drift on a shared machine hits them
+// alike; each warms up before its first round.
+func payloadSweep(ctx context.Context, f *flags, cfg load.Config, sessions []*session, stderr io.Writer) ([]report.Record, []report.Series, error) {
+	var recs []report.Record
+	var series []report.Series
+	rounds := 1
+	if len(sessions) > 1 {
+		rounds = min(max(int(f.duration/time.Second), 1), 4)
+	}
+	for _, p := range f.payloads {
+		c := cfg
+		c.Payload, c.Duration = p, f.duration/time.Duration(rounds)
+		c.Concurrency = payloadConcurrency(cfg.Concurrency, p)
+		clients := make([]load.Client, len(sessions))
+		closeAll := func() {
+			for _, cl := range clients {
+				if cl != nil {
+					_ = cl.Close()
+				}
+			}
+		}
+		for i, s := range sessions {
+			cl, err := s.dial(ctx, c.Options)
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			clients[i] = cl
+		}
+		results := make([]*load.Result, len(sessions))
+		for r := range rounds {
+			for i, s := range sessions {
+				rc := c
+				label := fmt.Sprintf("[%s %s %s x%d]", s.sys.Name(), cfg.Scenario, report.FormatBytes(p), c.Concurrency)
+				if rounds > 1 {
+					label = fmt.Sprintf("[%s %s %s x%d %d/%d]", s.sys.Name(), cfg.Scenario, report.FormatBytes(p), c.Concurrency, r+1, rounds)
+				}
+				if r == 0 {
+					rc.Warmup = f.warmup
+					printWarmup(stderr, label, rc.Warmup)
+				}
+				rc.Progress = progressPrinter(stderr, label)
+				res, err := load.Run(ctx, clients[i], rc)
+				if err != nil && !errors.Is(err, load.ErrNoProgress) {
+					closeAll()
+					return nil, nil, fmt.Errorf("%s at %d bytes: %w", s.sys.Name(), p, err)
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "%s: %v\n", label, err)
+				}
+				if results[i] == nil {
+					results[i] = res
+				} else {
+					results[i].Merge(res)
+				}
+				if ctx.Err() != nil {
+					closeAll()
+					return nil, nil, ctx.Err()
+				}
+			}
+		}
+		closeAll()
+		for i, s := range sessions {
+			results[i].System = s.sys.Name()
+			rec := report.NewRecord(results[i])
+			recs = append(recs, rec)
+			series = append(series, report.Series{System: fmt.Sprintf("%s %s", rec.System, report.FormatBytes(p)),
+				Points: []report.Point{report.PointOf(rec)}, Throughput: results[i].Series, Step: load.SeriesStep})
+		}
 	}
 	return recs, series, nil
 }

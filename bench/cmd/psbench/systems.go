@@ -11,7 +11,8 @@ import (
 // registry lists the systems psbench knows, in their default order: the
 // first one is the system -vs compares against the other. "protosocket" is
 // the RPC layer (socket/rpc) through bench/rpcbench; a new transport
-// implements load.System and adds one line here.
+// implements load.System (and Describer, for its line of the legend under
+// the table) and adds one line here.
 var registry = []load.System{
 	rpcbench.New(), // "protosocket": socket/rpc
 	rawsys.New(),

@@ -9,7 +9,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 )
@@ -25,8 +24,15 @@ const (
 	methodStream = "/" + service + "/Stream"
 )
 
-// msg is the message type of every method: the payload bytes.
-type msg struct{ b []byte }
+// msg is the message type of every method: the payload bytes. copy asks
+// Marshal for a copy of b: a stream's SendMsg returns before grpc-go wrote
+// the bytes, and the load loop rewrites its buffer (the time stamp) right
+// after; a unary Invoke returns only after the response arrived, which is
+// after the request was written, so its request travels uncopied.
+type msg struct {
+	b    []byte
+	copy bool
+}
 
 // codec passes msg bodies through as they are.
 type codec struct{}
@@ -38,9 +44,10 @@ func (codec) Marshal(v any) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("grpcsys: cannot marshal %T", v)
 	}
-	// grpc-go may write the bytes after SendMsg returned, while the load
-	// loop reuses its buffer: hand it a copy, as a proto codec would.
-	return append([]byte(nil), m.b...), nil
+	if m.copy {
+		return append([]byte(nil), m.b...), nil
+	}
+	return m.b, nil
 }
 
 func (codec) Unmarshal(data []byte, v any) error {
@@ -67,7 +74,7 @@ var serviceDesc = grpc.ServiceDesc{
 	}},
 	Streams: []grpc.StreamDesc{
 		{StreamName: "Bidi", ServerStreams: true, ClientStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
-			var m msg
+			m := msg{copy: true} // reused: SendMsg may return before the bytes are written
 			for {
 				if err := ss.RecvMsg(&m); err != nil {
 					return nil // client finished or went away
@@ -78,7 +85,7 @@ var serviceDesc = grpc.ServiceDesc{
 			}
 		}},
 		{StreamName: "Stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
-			var m msg
+			m := msg{copy: true} // reused: SendMsg may return before the bytes are written
 			if err := ss.RecvMsg(&m); err != nil {
 				return err
 			}
@@ -95,28 +102,39 @@ var serviceDesc = grpc.ServiceDesc{
 	},
 }
 
-// System is grpc-go. The zero value is ready to use.
-type System struct{}
+// System is grpc-go. The zero value is grpc-go at its best configuration
+// for psbench's scenarios (see Options).
+type System struct {
+	// Options tune grpc-go; the zero value is the best configuration.
+	Options Options
+}
 
-// New returns the grpc System.
+// New returns the grpc System at its best configuration.
 func New() load.System { return System{} }
+
+// NewWith returns the grpc System with opts (for the benchmark that
+// compares configurations).
+func NewWith(opts Options) load.System { return System{Options: opts} }
 
 // Name returns "grpc".
 func (System) Name() string { return "grpc" }
 
 // Serve starts a grpc-go server on addr.
-func (System) Serve(ctx context.Context, addr string, _ load.Options) (load.Server, error) {
+func (s System) Serve(ctx context.Context, addr string, _ load.Options) (load.Server, error) {
+	if err := s.Options.Validate(); err != nil {
+		return nil, err
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("grpcsys: %w", err)
 	}
-	gs := grpc.NewServer(grpc.ForceServerCodec(codec{}))
+	gs := grpc.NewServer(s.Options.serverOptions()...)
 	gs.RegisterService(&serviceDesc, struct{}{})
-	s := &server{gs: gs, addr: ln.Addr().String()}
-	s.stop = context.AfterFunc(ctx, func() { _ = s.Close() })
-	s.wg.Go(func() { _ = gs.Serve(ln) })
-	return s, nil
+	sv := &server{gs: gs, addr: ln.Addr().String()}
+	sv.stop = context.AfterFunc(ctx, func() { _ = sv.Close() })
+	sv.wg.Go(func() { _ = gs.Serve(ln) })
+	return sv, nil
 }
 
 type server struct {
@@ -137,12 +155,13 @@ func (s *server) Close() error {
 
 // Dial opens opts.Conns client connections and waits until each is ready
 // (or ctx ends, or a connection attempt fails: ErrUnavailable).
-func (System) Dial(ctx context.Context, addr string, opts load.Options) (load.Client, error) {
-	c := &client{opts: opts}
+func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.Client, error) {
+	if err := s.Options.Validate(); err != nil {
+		return nil, err
+	}
+	c := &client{opts: opts, ctxMode: s.Options.CallContext}
 	for range max(opts.Conns, 1) {
-		cc, err := grpc.NewClient(addr,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{})))
+		cc, err := grpc.NewClient(addr, s.Options.dialOptions()...)
 		if err != nil {
 			_ = c.Close()
 			return nil, fmt.Errorf("grpcsys: %w", err)
@@ -173,8 +192,9 @@ func waitReady(ctx context.Context, cc *grpc.ClientConn) error {
 }
 
 type client struct {
-	opts  load.Options
-	conns []*grpc.ClientConn
+	opts    load.Options
+	ctxMode CallContext
+	conns   []*grpc.ClientConn
 }
 
 func (c *client) Close() error {
@@ -186,20 +206,56 @@ func (c *client) Close() error {
 }
 
 func (c *client) NewCaller(i int) (load.Caller, error) {
-	return &caller{cc: c.conns[i%len(c.conns)]}, nil
+	return &caller{cc: c.conns[i%len(c.conns)], mode: c.ctxMode}, nil
 }
 
 type caller struct {
 	cc        *grpc.ClientConn
+	mode      CallContext
 	req, resp msg
+
+	// CallerContext: own is this caller's context, canceled (by unlink's
+	// AfterFunc) when run, the context the load loop passes, ends.
+	run    context.Context
+	own    context.Context
+	cancel context.CancelFunc
+	unlink func() bool
 }
 
 func (c *caller) Call(ctx context.Context, req []byte) error {
 	c.req.b = req
-	return c.cc.Invoke(ctx, methodUnary, &c.req, &c.resp)
+	callCtx := ctx
+	switch c.mode {
+	case CallerContext:
+		if ctx != c.run {
+			c.release()
+			c.run = ctx
+			c.own, c.cancel = context.WithCancel(context.Background())
+			c.unlink = context.AfterFunc(ctx, c.cancel)
+		}
+		callCtx = c.own
+	case BackgroundContext:
+		callCtx = context.Background()
+	}
+	err := c.cc.Invoke(callCtx, methodUnary, &c.req, &c.resp)
+	if err == nil && len(c.resp.b) != len(req) {
+		return fmt.Errorf("grpcsys: response of %d bytes for a request of %d", len(c.resp.b), len(req))
+	}
+	return err
 }
 
-func (c *caller) Close() error { return nil }
+func (c *caller) release() {
+	if c.cancel != nil {
+		c.unlink()
+		c.cancel()
+		c.run, c.own, c.cancel, c.unlink = nil, nil, nil, nil
+	}
+}
+
+func (c *caller) Close() error {
+	c.release()
+	return nil
+}
 
 var (
 	bidiDesc   = grpc.StreamDesc{StreamName: "Bidi", ServerStreams: true, ClientStreams: true}
@@ -209,12 +265,12 @@ var (
 func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
 	cc := c.conns[i%len(c.conns)]
 	ctx, cancel := context.WithCancel(ctx)
-	s := &stream{cancel: cancel}
+	s := &stream{cancel: cancel, out: msg{copy: true}}
 	var err error
 	if c.opts.Scenario == load.ServerStream {
 		s.cs, err = cc.NewStream(ctx, &streamDesc, methodStream)
 		if err == nil {
-			err = s.cs.SendMsg(&msg{b: make([]byte, c.opts.Payload)})
+			err = s.cs.SendMsg(&msg{b: make([]byte, c.opts.Payload), copy: true})
 		}
 		if err == nil {
 			err = s.cs.CloseSend()
@@ -232,7 +288,7 @@ func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
 type stream struct {
 	cs     grpc.ClientStream
 	cancel context.CancelFunc
-	out    msg
+	out    msg // copy: SendMsg may return before grpc-go wrote the bytes
 	in     msg
 }
 

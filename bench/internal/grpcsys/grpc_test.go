@@ -36,14 +36,70 @@ func TestDialUnreachable(t *testing.T) {
 }
 
 func TestCodecRoundTrip(t *testing.T) {
-	in := &msg{b: []byte("payload")}
+	// A copying message (streams): the wire bytes do not change with the
+	// caller's buffer.
+	in := &msg{b: []byte("payload"), copy: true}
 	wire, err := codec{}.Marshal(in)
 	require.NoError(t, err)
-	in.b[0] = 'X' // the wire copy must not change with the caller's buffer
+	in.b[0] = 'X'
 	var out msg
 	require.NoError(t, codec{}.Unmarshal(wire, &out))
 	assert.Equal(t, "payload", string(out.b))
+	// A unary request travels as it is: no copy, no allocation.
+	un := &msg{b: []byte("payload")}
+	wire, err = codec{}.Marshal(un)
+	require.NoError(t, err)
+	assert.Same(t, &un.b[0], &wire[0])
+	// Unmarshal copies: data is valid only during the call.
+	data := []byte("reply")
+	require.NoError(t, codec{}.Unmarshal(data, &out))
+	data[0] = 'X'
+	assert.Equal(t, "reply", string(out.b))
 	_, err = codec{}.Marshal("not a msg")
 	require.Error(t, err)
 	require.Error(t, codec{}.Unmarshal(wire, new(int)))
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, o := range gRPCConfigs {
+		require.NoError(t, o.Validate(), "%v", o)
+	}
+	for _, o := range []Options{{CallContext: -1}, {CallContext: BackgroundContext + 1}, {Window: -1}, {Window: 1000}} {
+		err := o.Validate()
+		require.ErrorIs(t, err, ErrInvalidOptions, "%+v", o)
+		_, err = NewWith(o).Serve(context.Background(), "127.0.0.1:0", load.Options{})
+		require.ErrorIs(t, err, ErrInvalidOptions)
+		_, err = NewWith(o).Dial(context.Background(), "127.0.0.1:1", load.Options{})
+		require.ErrorIs(t, err, ErrInvalidOptions)
+	}
+}
+
+// Each call context mode completes calls, and a caller's own context is
+// canceled when the run's context ends.
+func TestCallContexts(t *testing.T) {
+	for _, mode := range []CallContext{CallerContext, RunContext, BackgroundContext} {
+		t.Run(mode.String(), func(t *testing.T) {
+			sys := NewWith(Options{CallContext: mode})
+			opts := load.Options{Scenario: load.Unary, Payload: 16, Conns: 1, Concurrency: 1}
+			srv, err := sys.Serve(context.Background(), "127.0.0.1:0", opts)
+			require.NoError(t, err)
+			defer srv.Close()
+			c, err := sys.Dial(context.Background(), srv.Addr(), opts)
+			require.NoError(t, err)
+			defer c.Close()
+			k, err := c.NewCaller(0)
+			require.NoError(t, err)
+			run, end := context.WithCancel(context.Background())
+			require.NoError(t, k.Call(run, make([]byte, 16)))
+			if mode == CallerContext {
+				own := k.(*caller).own
+				require.NoError(t, own.Err())
+				end()
+				require.Eventually(t, func() bool { return own.Err() != nil }, 5*time.Second, time.Millisecond)
+			}
+			end()
+			require.NoError(t, k.Close())
+		})
+	}
+	assert.Equal(t, "CallContext(7)", CallContext(7).String())
 }

@@ -176,3 +176,37 @@ func TestOpenLoopPacerManyWorkers(t *testing.T) {
 		assert.Equal(t, 3*time.Microsecond, res.Percentile(100).Round(10*time.Nanosecond), "workers %d", workers)
 	}
 }
+
+// sleepClient is a unary Client on the real clock whose calls take about
+// 100 µs.
+type sleepClient struct{}
+
+func (sleepClient) NewCaller(int) (Caller, error) { return sleepCaller{}, nil }
+func (sleepClient) OpenStream(context.Context, int) (Stream, error) {
+	return nil, errors.New("sleep: no streams")
+}
+func (sleepClient) Close() error { return nil }
+
+type sleepCaller struct{}
+
+func (sleepCaller) Call(context.Context, []byte) error {
+	time.Sleep(100 * time.Microsecond)
+	return nil
+}
+func (sleepCaller) Close() error { return nil }
+
+// The per-second rates a Result keeps are exactly those the progress
+// lines printed (psbench judges a run noisy from them), the last second
+// included when half of it ran.
+func TestSecondsAreTheProgressRates(t *testing.T) {
+	var printed []float64
+	cfg := Config{Options: Options{Concurrency: 4}, Duration: 1600 * time.Millisecond,
+		Progress: func(p Progress) { printed = append(printed, p.Rate) }}
+	res, err := Run(context.Background(), sleepClient{}, cfg)
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Seconds)
+	assert.Equal(t, printed, res.Seconds)
+	for _, v := range res.Seconds {
+		assert.Positive(t, v)
+	}
+}

@@ -58,6 +58,10 @@ type Result struct {
 	// Series is the throughput (operations per second) of each full
 	// SeriesStep of the window, in order.
 	Series []float64
+	// Seconds is the throughput of each second of the window, in order:
+	// the rates Config.Progress reports (the last one covers the last
+	// half second or more, or is left out).
+	Seconds []float64
 }
 
 // Throughput is completed operations per second.
@@ -121,6 +125,7 @@ func (r *Result) Merge(o *Result) {
 	r.GCCycles += o.GCCycles
 	r.CPU += o.CPU
 	r.Series = append(r.Series, o.Series...)
+	r.Seconds = append(r.Seconds, o.Seconds...)
 }
 
 // shard is one lock-protected part of the recording; workers are spread

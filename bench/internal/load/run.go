@@ -131,7 +131,7 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 	// The window lasts at least its duration, even when the last
 	// scheduled operation finished early.
 	end := max(r.clk.Now(), r.deadline)
-	series := stopTicker()
+	series, seconds := stopTicker()
 	after := readUsage()
 
 	res := &Result{
@@ -144,6 +144,7 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 		GCCycles:   after.gc - before.gc,
 		CPU:        after.cpu - before.cpu,
 		Series:     series,
+		Seconds:    seconds,
 	}
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -357,14 +358,16 @@ const SeriesStep = 250 * time.Millisecond
 // progressEvery is the number of SeriesSteps between Progress calls.
 const progressEvery = int(time.Second / SeriesStep)
 
-// startTicker starts the sampler (throughput series every SeriesStep,
+// startTicker starts the sampler (throughput series every SeriesStep, the
+// rate of every second,
 // Config.Progress every second) and returns the function that stops it
 // and returns the series.
-func (r *run) startTicker() func() []float64 {
+func (r *run) startTicker() func() (series, seconds []float64) {
+	type out struct{ series, seconds []float64 }
 	stop := make(chan struct{})
-	done := make(chan []float64, 1)
+	done := make(chan out, 1)
 	go func() {
-		var series []float64
+		var series, seconds []float64
 		t := time.NewTicker(SeriesStep)
 		defer t.Stop()
 		snap := newHist()
@@ -372,42 +375,63 @@ func (r *run) startTicker() func() []float64 {
 		last := time.Now()
 		begin, lastSec := last, last
 		for tick := 1; ; tick++ {
+			var now time.Time
+			final := false
 			select {
 			case <-stop:
-				done <- series
-				return
-			case now := <-t.C:
-				report := r.cfg.Progress != nil && tick%progressEvery == 0
-				snap.Reset()
-				var ops, errs int64
-				for i := range r.shards {
-					s := &r.shards[i]
-					s.mu.Lock()
-					ops += s.ops
-					errs += s.errs
-					if report {
-						snap.Merge(s.h)
-					}
-					s.mu.Unlock()
+				// The window's last tick often races with its end: take
+				// the last step if at least half of it ran, and report
+				// the last second if at least half of it ran, so a 3 s
+				// window shows three progress lines.
+				now, final = time.Now(), true
+				if now.Sub(last) < SeriesStep/2 && now.Sub(lastSec) < time.Second/2 {
+					done <- out{series, seconds}
+					return
 				}
+			case now = <-t.C:
+			}
+			second := tick%progressEvery == 0 || final && now.Sub(lastSec) >= time.Second/2
+			report := r.cfg.Progress != nil && second
+			snap.Reset()
+			var ops, errs int64
+			for i := range r.shards {
+				s := &r.shards[i]
+				s.mu.Lock()
+				ops += s.ops
+				errs += s.errs
+				if report {
+					snap.Merge(s.h)
+				}
+				s.mu.Unlock()
+			}
+			if !final || now.Sub(last) >= SeriesStep/2 {
 				series = append(series, float64(ops-lastOps)/now.Sub(last).Seconds())
-				lastOps, last = ops, now
+			}
+			lastOps, last = ops, now
+			if second {
+				rate := float64(ops-lastSecOps) / now.Sub(lastSec).Seconds()
+				seconds = append(seconds, rate)
 				if report {
 					r.cfg.Progress(Progress{
 						Elapsed: now.Sub(begin),
 						Ops:     ops,
 						Errors:  errs,
-						Rate:    float64(ops-lastSecOps) / now.Sub(lastSec).Seconds(),
+						Rate:    rate,
 						P99:     time.Duration(snap.ValueAtQuantile(99)),
 						P999:    time.Duration(snap.ValueAtQuantile(99.9)),
 					})
-					lastSecOps, lastSec = ops, now
 				}
+				lastSecOps, lastSec = ops, now
+			}
+			if final {
+				done <- out{series, seconds}
+				return
 			}
 		}
 	}()
-	return func() []float64 {
+	return func() ([]float64, []float64) {
 		close(stop)
-		return <-done
+		o := <-done
+		return o.series, o.seconds
 	}
 }

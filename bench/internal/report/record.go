@@ -34,6 +34,15 @@ type Record struct {
 	GCCycles      uint32  `json:"gc_cycles"`
 	CPUusPerOp    float64 `json:"cpu_us_per_op"`
 	DurationS     float64 `json:"duration_s"`
+	// SecondMinRPS and SecondMaxRPS are the slowest and fastest full
+	// second of the measured window (0 with fewer than two seconds);
+	// Noisy says they are more than NoisyMove apart.
+	SecondMinRPS float64 `json:"second_min_rps"`
+	SecondMaxRPS float64 `json:"second_max_rps"`
+	Noisy        bool    `json:"noisy"`
+	// Trend is "rising" when every measured second was faster than the
+	// one before, "falling" when every one was slower, else empty.
+	Trend string `json:"trend,omitempty"`
 	// Sweep is set for -sweep runs; the figures above are then those of
 	// the highest passing step (or the last step if none passed).
 	Sweep *SweepRecord `json:"sweep,omitempty"`
@@ -88,6 +97,10 @@ func NewRecord(r *load.Result) Record {
 	}
 	if r.FirstError != nil {
 		rec.FirstError = r.FirstError.Error()
+	}
+	if st := steadinessOf(r); st.Known {
+		rec.SecondMinRPS, rec.SecondMaxRPS, rec.Noisy = st.Min, st.Max, st.Noisy
+		rec.Trend = map[int]string{1: "rising", -1: "falling"}[st.Trend]
 	}
 	return rec
 }

@@ -87,9 +87,20 @@ func TestTable(t *testing.T) {
 	require.NoError(t, WriteTable(&buf, []Record{a, b}))
 	WriteRatio(&buf, a, b)
 	out := buf.String()
-	for _, want := range []string{"raw", "grpc", "closed", "20.0µs", "100.0µs", "raw: 1 errors, first: boom", "ratio raw/grpc (unary): throughput 4.00x, p50 0.20x"} {
+	for _, want := range []string{"raw", "grpc", "unary, 16 B payload, 1 connection, 64 callers, closed loop\n", "20.0µs", "100.0µs", "raw: 1 errors, first: boom", "ratio raw/grpc (unary): throughput 4.00x, p50 0.20x"} {
 		assert.Contains(t, out, want)
 	}
+}
+
+// Records that differ in their set-up get the long form: one column each.
+func TestTableMixed(t *testing.T) {
+	a, b := NewRecord(result("raw", 0, 20*time.Microsecond, 1000)), NewRecord(result("raw", 500, 30*time.Microsecond, 500))
+	var buf bytes.Buffer
+	require.NoError(t, WriteTable(&buf, []Record{a, b}))
+	out := buf.String()
+	assert.Contains(t, out, "offered/s")
+	assert.Contains(t, out, "closed")
+	assert.NotContains(t, out, "closed loop")
 }
 
 func TestCharts(t *testing.T) {

@@ -3,8 +3,11 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/protosocket-go/protosocket/bench/internal/load"
 )
 
 // FormatUs prints a latency in microseconds with a readable unit.
@@ -33,18 +36,51 @@ func FormatRate(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// WriteTable prints recs as an aligned table.
+// WriteTable prints recs as an aligned table. When every record shares
+// its scenario, payload, connections, callers and loop, those go in one
+// line above the table instead of five columns repeated on every row (p90
+// and the maximum are in the JSON only).
 func WriteTable(w io.Writer, recs []Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\tscenario\tpayload\tconns\tconc\toffered/s\tthroughput/s\tp50\tp90\tp99\tp99.9\tp99.99\terrors\tallocs/op\tB/op\tGCs\tcpu-µs/op\t")
-	for _, r := range recs {
-		offered := FormatRate(r.OfferedRPS)
-		if !r.OpenLoop {
-			offered = "closed"
+	shared := len(recs) > 0
+	for _, r := range recs[min(1, len(recs)):] {
+		r0 := recs[0]
+		if r.Scenario != r0.Scenario || r.PayloadBytes != r0.PayloadBytes || r.Connections != r0.Connections ||
+			r.Concurrency != r0.Concurrency || r.OpenLoop != r0.OpenLoop || r.OpenLoop && r.OfferedRPS != r0.OfferedRPS {
+			shared = false
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.1f\t%.0f\t%d\t%.2f\t\n",
-			r.System, r.Scenario, r.PayloadBytes, r.Connections, r.Concurrency, offered,
-			FormatRate(r.ThroughputRPS), FormatUs(r.P50us), FormatUs(r.P90us), FormatUs(r.P99us),
+	}
+	if shared {
+		r := recs[0]
+		loop := "closed loop"
+		if r.OpenLoop {
+			loop = "open loop at " + FormatRate(r.OfferedRPS) + "/s offered"
+		}
+		conns := "1 connection"
+		if r.Connections != 1 {
+			conns = fmt.Sprintf("%d connections", r.Connections)
+		}
+		conc := fmt.Sprintf("%d callers", r.Concurrency)
+		if r.Scenario != string(load.Unary) {
+			conc = fmt.Sprintf("up to %d messages in flight per stream", r.Concurrency)
+		}
+		fmt.Fprintf(w, "%s, %s payload, %s, %s, %s\n", r.Scenario, FormatBytes(r.PayloadBytes), conns, conc, loop)
+		fmt.Fprintln(tw, "system\tthroughput/s\tp50\tp99\tp99.9\tp99.99\terrors\tallocs/op\tB/op\tGCs\tcpu-µs/op\t")
+	} else {
+		fmt.Fprintln(tw, "system\tscenario\tpayload\tconns\tconc\toffered/s\tthroughput/s\tp50\tp99\tp99.9\tp99.99\terrors\tallocs/op\tB/op\tGCs\tcpu-µs/op\t")
+	}
+	for _, r := range recs {
+		if !shared {
+			offered := FormatRate(r.OfferedRPS)
+			if !r.OpenLoop {
+				offered = "closed"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t", r.System, r.Scenario, r.PayloadBytes, r.Connections, r.Concurrency, offered)
+		} else {
+			fmt.Fprintf(tw, "%s\t", r.System)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%.0f\t%d\t%.2f\t\n",
+			FormatRate(r.ThroughputRPS), FormatUs(r.P50us), FormatUs(r.P99us),
 			FormatUs(r.P999us), FormatUs(r.P9999us), r.Errors, r.AllocsPerOp, r.BytesPerOp,
 			r.GCCycles, r.CPUusPerOp)
 	}
@@ -52,6 +88,17 @@ func WriteTable(w io.Writer, recs []Record) error {
 		return err
 	}
 	for _, r := range recs {
+		if r.Noisy {
+			why := "the machine changed under the run; rerun, or lengthen -duration"
+			switch r.Trend {
+			case "rising":
+				why = "rising every second: still warming up, or the machine got quieter; lengthen -warmup or rerun"
+			case "falling":
+				why = "falling every second: degrading, or the machine got busier; rerun to tell which"
+			}
+			fmt.Fprintf(w, "%s: NOISY: its per-second rate moved %.0f%% (%s/s to %s/s), more than %.0f%%: %s\n",
+				r.System, 100*(r.SecondMaxRPS-r.SecondMinRPS)/r.SecondMaxRPS, FormatRate(r.SecondMinRPS), FormatRate(r.SecondMaxRPS), 100*NoisyMove, why)
+		}
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "%s: %d errors, first: %s\n", r.System, r.Errors, r.FirstError)
 		}
@@ -85,24 +132,45 @@ func writeSweep(w io.Writer, r Record) {
 }
 
 // WriteRatio prints how system a compares to system b on each record pair
-// of the same scenario: throughput and latency ratios (a / b).
+// of the same scenario: throughput and latency ratios (a / b). A ratio is
+// printed only where both figures are non-zero at the table's precision;
+// otherwise the two figures themselves ("allocs/op 0 vs 0").
 func WriteRatio(w io.Writer, a, b Record) {
-	ratio := func(x, y float64) string {
-		if y == 0 {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2fx", x/y)
-	}
 	parts := []string{
-		"throughput " + ratio(a.ThroughputRPS, b.ThroughputRPS),
-		"p50 " + ratio(a.P50us, b.P50us),
-		"p99 " + ratio(a.P99us, b.P99us),
-		"p99.9 " + ratio(a.P999us, b.P999us),
-		"allocs/op " + ratio(a.AllocsPerOp, b.AllocsPerOp),
-		"cpu/op " + ratio(a.CPUusPerOp, b.CPUusPerOp),
+		"throughput " + Ratio(a.ThroughputRPS, b.ThroughputRPS, 0),
+		"p50 " + Ratio(a.P50us, b.P50us, 1),
+		"p99 " + Ratio(a.P99us, b.P99us, 1),
+		"p99.9 " + Ratio(a.P999us, b.P999us, 1),
+		"allocs/op " + Ratio(a.AllocsPerOp, b.AllocsPerOp, 2),
+		"cpu/op " + Ratio(a.CPUusPerOp, b.CPUusPerOp, 2),
 	}
 	if a.Sweep != nil && b.Sweep != nil {
-		parts = append(parts, "max rate under threshold "+ratio(a.Sweep.MaxRateRPS, b.Sweep.MaxRateRPS))
+		parts = append(parts, "max rate under threshold "+Ratio(a.Sweep.MaxRateRPS, b.Sweep.MaxRateRPS, 0))
 	}
 	fmt.Fprintf(w, "ratio %s/%s (%s): %s\n", a.System, b.System, a.Scenario, strings.Join(parts, ", "))
+}
+
+// Ratio formats x/y as "1.23x" when both x and y are non-zero once
+// rounded to prec decimals (the precision the table prints them at), and
+// as "x vs y" at that precision otherwise: 0.004 and 0.005 allocations per
+// operation print as "0 vs 0", not as a ratio of rounding noise.
+func Ratio(x, y float64, prec int) string {
+	xs, ys := trimNum(x, prec), trimNum(y, prec)
+	if xs == "0" || ys == "0" {
+		return xs + " vs " + ys
+	}
+	return fmt.Sprintf("%.2fx", x/y)
+}
+
+// trimNum prints v with prec decimals, without trailing zeros ("0" for
+// anything that rounds to zero).
+func trimNum(v float64, prec int) string {
+	s := strconv.FormatFloat(v, 'f', prec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
 }

@@ -1,0 +1,94 @@
+package report
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestRatio(t *testing.T) {
+	for _, tt := range []struct {
+		x, y float64
+		prec int
+		want string
+	}{
+		{2, 1, 0, "2.00x"},
+		{0.5, 2, 2, "0.25x"},
+		{0, 0, 2, "0 vs 0"},
+		{0.0031, 0.0039, 2, "0 vs 0"}, // issue 23: rounding noise printed as 0.79x
+		{0.004, 0.005, 1, "0 vs 0"},
+		{0.06, 0.004, 2, "0.06 vs 0"},
+		{0, 138.42, 2, "0 vs 138.42"},
+		{147.5, 0, 1, "147.5 vs 0"},
+		{3, 0.2, 0, "3 vs 0"},
+		{-0.001, 1, 2, "0 vs 1"},
+	} {
+		assert.Equal(t, tt.want, Ratio(tt.x, tt.y, tt.prec), "%v/%v at %d", tt.x, tt.y, tt.prec)
+	}
+}
+
+func TestWriteRatioZeroAllocs(t *testing.T) {
+	a := Record{System: "protosocket", Scenario: "unary", ThroughputRPS: 700e3, P50us: 70, P99us: 240, P999us: 4130, AllocsPerOp: 0.004, CPUusPerOp: 1.4}
+	b := Record{System: "raw", Scenario: "unary", ThroughputRPS: 230e3, P50us: 220, P99us: 2590, P999us: 5560, AllocsPerOp: 0.0049, CPUusPerOp: 4.7}
+	var buf bytes.Buffer
+	WriteRatio(&buf, a, b)
+	assert.Contains(t, buf.String(), "allocs/op 0 vs 0")
+	assert.Contains(t, buf.String(), "throughput 3.04x")
+	assert.NotContains(t, buf.String(), "allocs/op 0.8")
+}
+
+func TestSteadiness(t *testing.T) {
+	st := SteadinessOf([]float64{100, 104, 98, 101})
+	assert.True(t, st.Known)
+	assert.False(t, st.Noisy, "move %.2f", st.Move)
+	assert.Equal(t, 0, st.Trend)
+	// issue 23's grpc run: 56.8k, 26.8k, 16.8k per second.
+	st = SteadinessOf([]float64{56.8e3, 26.8e3, 16.8e3})
+	assert.True(t, st.Noisy)
+	assert.Equal(t, -1, st.Trend)
+	assert.InDelta(t, 16.8e3, st.Min, 1)
+	assert.InDelta(t, 56.8e3, st.Max, 1)
+	assert.InDelta(t, 1-16.8/56.8, st.Move, 1e-9)
+	assert.Equal(t, 1, SteadinessOf([]float64{10, 20, 30}).Trend)
+	assert.Equal(t, 0, SteadinessOf([]float64{10, 30, 20}).Trend)
+	// Just under and just over the bar.
+	assert.False(t, SteadinessOf([]float64{100, 71}).Noisy)
+	assert.True(t, SteadinessOf([]float64{100, 69}).Noisy)
+	// Fewer than two seconds: no verdict.
+	assert.False(t, SteadinessOf([]float64{100}).Known)
+	assert.False(t, SteadinessOf(nil).Known)
+}
+
+func TestNoisyLineInTable(t *testing.T) {
+	r := Record{System: "grpc", Scenario: "unary", ThroughputRPS: 30e3, SecondMinRPS: 16.8e3, SecondMaxRPS: 56.8e3, Noisy: true}
+	var buf bytes.Buffer
+	assert.NoError(t, WriteTable(&buf, []Record{r}))
+	assert.Contains(t, buf.String(), "grpc: NOISY: its per-second rate moved 70% (16.8k/s to 56.8k/s)")
+	assert.Contains(t, buf.String(), "the machine changed under the run")
+	r.Trend = "falling"
+	buf.Reset()
+	assert.NoError(t, WriteTable(&buf, []Record{r}))
+	assert.Contains(t, buf.String(), "falling every second")
+}
+
+func TestPayloadTable(t *testing.T) {
+	recs := []Record{
+		{System: "protosocket", PayloadBytes: 16, Concurrency: 64, ThroughputRPS: 600e3},
+		{System: "raw", PayloadBytes: 16, Concurrency: 64, ThroughputRPS: 200e3},
+		{System: "protosocket", PayloadBytes: 1 << 20, Concurrency: 16, ThroughputRPS: 1000, AllocsPerOp: 12.1, BytesPerOp: 4.58e6},
+		{System: "raw", PayloadBytes: 1 << 20, Concurrency: 16, ThroughputRPS: 0, Errors: 3, FirstError: "frame too large"},
+	}
+	var buf bytes.Buffer
+	assert.NoError(t, WritePayloadTable(&buf, recs))
+	out := buf.String()
+	assert.Contains(t, out, "protosocket ÷ this")
+	assert.Contains(t, out, "3.00x")
+	assert.Contains(t, out, "1000 vs 0")
+	assert.Contains(t, out, "1 MiB")
+	assert.Contains(t, out, "4.37 MiB")
+	assert.Contains(t, out, "raw at 1 MiB: 3 errors, first: frame too large")
+	assert.Equal(t, "16 B", FormatBytes(16))
+	assert.Equal(t, "64 KiB", FormatBytes(64<<10))
+	assert.Equal(t, "1500 B", FormatBytes(1500))
+}

@@ -1,0 +1,54 @@
+package report
+
+import "github.com/protosocket-go/protosocket/bench/internal/load"
+
+// NoisyMove is the move of the per-second rate above which a run is
+// flagged noisy: the slowest full second more than 30% below the fastest
+// (the bar issue 23 set). A larger move means the machine (another
+// process, a GC storm, a throttled vCPU) changed under the run, and its
+// figures are not a steady state.
+const NoisyMove = 0.30
+
+// Steadiness summarizes how a run's rate moved from second to second.
+type Steadiness struct {
+	// Known is false when the run had fewer than two full seconds.
+	Known bool
+	// Min and Max are the lowest and highest per-second rates.
+	Min, Max float64
+	// Move is (Max-Min)/Max.
+	Move float64
+	// Noisy is Move > NoisyMove.
+	Noisy bool
+	// Trend is +1 when every second was faster than the one before (still
+	// warming up), -1 when every second was slower (degrading), else 0.
+	Trend int
+}
+
+// SteadinessOf compares the slowest with the fastest of secs, the rate
+// of each second of a run (load.Result.Seconds: the rates its progress
+// lines printed).
+func SteadinessOf(secs []float64) Steadiness {
+	if len(secs) < 2 {
+		return Steadiness{}
+	}
+	st := Steadiness{Known: true, Min: secs[0], Max: secs[0]}
+	up, down := true, true
+	for i, v := range secs[1:] {
+		st.Min, st.Max = min(st.Min, v), max(st.Max, v)
+		up = up && v > secs[i]
+		down = down && v < secs[i]
+	}
+	switch {
+	case up:
+		st.Trend = 1
+	case down:
+		st.Trend = -1
+	}
+	if st.Max > 0 {
+		st.Move = (st.Max - st.Min) / st.Max
+	}
+	st.Noisy = st.Move > NoisyMove
+	return st
+}
+
+func steadinessOf(r *load.Result) Steadiness { return SteadinessOf(r.Seconds) }
