@@ -7,8 +7,12 @@ type Buffer = bytebufferpool.ByteBuffer
 
 // MaxBufferSize is the largest capacity PutBuffer keeps; bigger buffers
 // are dropped for the garbage collector so one huge message does not pin
-// its buffer.
-const MaxBufferSize = 1 << 20
+// its buffer. It covers a message of the default maximum frame size (4 MiB)
+// with its prefix and append's spare capacity, so that large requests and
+// responses up to it reuse their buffers (TestLargeCallAllocs in
+// socket/rpc); idle buffers live in a sync.Pool, which the garbage
+// collector empties.
+const MaxBufferSize = 8 << 20
 
 // buffers calibrates its default and maximum sizes from the lengths of the
 // buffers put back.
