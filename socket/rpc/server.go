@@ -555,8 +555,7 @@ func (sc *serverConn) finish(c *serverCall) {
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 	if h, resp := sc.respond(c, c.body); resp != nil {
-		_ = conn.Reply(h, resp.B) // a failure is reported like a Sender's
-		pool.PutBuffer(resp)
+		_ = conn.ReplyBuffer(h, resp) // a failure is reported like a Sender's; a large resp goes by reference
 	}
 	c.reset()
 }
