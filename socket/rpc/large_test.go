@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,4 +90,25 @@ func TestLargeCallAllocs(t *testing.T) {
 			assert.True(t, bytes.Equal(req, dst))
 		})
 	}
+}
+
+// TestDefaultMaxFrameSizeCarriesA4MiBBodyWithPrefix: with the default
+// options a request body of frame.DefaultMaxFrameSize with a deadline and
+// metadata (a prefix before the body) goes through, and so does its echo.
+func TestDefaultMaxFrameSizeCarriesA4MiBBodyWithPrefix(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	md, err := rpc.Metadata(nil).Append("k", bytes.Repeat([]byte("v"), 200))
+	require.NoError(t, err)
+	req := bytes.Repeat([]byte{0x5a}, frame.DefaultMaxFrameSize)
+	resp, err := k.CallMetadata(ctx, mEchoInline, md, req, nil)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(req, resp))
+	_, err = k.CallMetadata(ctx, mEchoInline, md, append(req, make([]byte, rpc.DefaultMaxFrameSize-len(req))...), nil)
+	assert.Error(t, err, "a body over the frame with its prefix is refused")
 }
