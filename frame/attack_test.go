@@ -168,3 +168,137 @@ func attackAnnounced(t *testing.T, f frame.Framing, conns int) {
 	require.Zero(t, p.Stats().SlabsInUse, "cut frames release their slabs")
 	require.Zero(t, p.Stats().BytesInUse)
 }
+
+// TestAttackBudgetBoundsAllConnections: 300 connections each announce
+// 4 MiB and send 64 KiB, against Readers sharing a budget of 8 MiB: the
+// connections the budget cannot cover fail with ErrBudget (and release
+// everything), so the heap grows by at most the first slab of each
+// connection plus the budget, however many connections there are; when the
+// rest close, the budget is back to zero.
+func TestAttackBudgetBoundsAllConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 300 loopback connections")
+	}
+	const (
+		conns  = 300
+		slab   = frame.DefaultSlabSize
+		more   = 64 << 10
+		limit  = 8 << 20
+		slack  = 4 << 20
+		charge = 128 << 10 // a grown slab for 64 KiB: 4 x 32 KiB
+	)
+	budget := frame.NewBudget(limit)
+	p := pool.NewSlabPool(pool.Options{MaxIdleBytes: -1, MaxIdleLargeBytes: -1})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	type result struct {
+		r   *frame.Reader
+		err error
+	}
+	var (
+		mu       sync.Mutex
+		readers  []*frame.Reader
+		servers  []net.Conn
+		wg       sync.WaitGroup
+		finished = make(chan result, conns)
+	)
+	wg.Go(func() {
+		for range conns {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r := frame.NewReader(c, frame.ReaderOptions{Pool: p, Budget: budget})
+			mu.Lock()
+			readers, servers = append(readers, r), append(servers, c)
+			mu.Unlock()
+			wg.Go(func() {
+				defer r.Close()
+				for {
+					if _, err := r.Next(); err != nil {
+						finished <- result{r, err}
+						return
+					}
+				}
+			})
+		}
+	})
+	var clients []net.Conn
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+		mu.Lock()
+		for _, c := range servers {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}()
+	for range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		clients = append(clients, c)
+	}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(readers) == conns }, 10*time.Second, time.Millisecond)
+	base := heapInUse()
+
+	wave := append(prefixFor(t, frame.Default, frame.DefaultMaxFrameSize), make([]byte, more)...)
+	for _, c := range clients {
+		_, err := c.Write(wave)
+		require.NoError(t, err)
+	}
+	// Wait until every connection has either read all it was sent or
+	// failed.
+	failed := map[*frame.Reader]error{}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		done := 0
+		mu.Lock()
+		for _, r := range readers {
+			if r.Stats().Bytes == uint64(len(wave)) {
+				done++
+			}
+		}
+		mu.Unlock()
+	drain:
+		for {
+			select {
+			case res := <-finished:
+				failed[res.r] = res.err
+			default:
+				break drain
+			}
+		}
+		if done+len(failed) >= conns {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "%d read, %d failed of %d", done, len(failed), conns)
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, err := range failed {
+		require.ErrorIs(t, err, frame.ErrBudget)
+	}
+	grew := heapInUse() - base
+	t.Logf("%d connections x %d bytes against an %d MiB budget: %d refused, budget %d KiB in use, heap +%d KiB, pool %+v",
+		conns, len(wave), limit>>20, len(failed), budget.Used()>>10, grew>>10, p.Stats())
+	require.GreaterOrEqual(t, len(failed), conns-limit/charge, "the budget refused the growth it could not cover")
+	require.LessOrEqual(t, budget.Used(), int64(limit))
+	require.LessOrEqual(t, grew, int64(conns*(slab+4<<10))+limit+slack, "heap within a slab per connection plus the budget")
+
+	for _, c := range clients {
+		c.Close()
+	}
+	clients = nil
+	for range conns - len(failed) {
+		select {
+		case res := <-finished:
+			require.ErrorIs(t, res.err, frame.ErrTruncated)
+		case <-time.After(30 * time.Second):
+			t.Fatal("readers did not see the close")
+		}
+	}
+	require.Zero(t, budget.Used(), "every charge given back")
+	require.Zero(t, p.Stats().SlabsInUse)
+}

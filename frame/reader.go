@@ -34,6 +34,10 @@ type ReaderOptions struct {
 	SlabSize int
 	// Pool supplies the slabs. Nil means pool.Default().
 	Pool *pool.SlabPool
+	// Budget bounds the slabs that partial frames hold beyond SlabSize,
+	// shared with other Readers (see Budget). Nil means DefaultBudget(),
+	// the process-wide one (DefaultBudgetBytes).
+	Budget *Budget
 }
 
 func (o *ReaderOptions) ensureDefaults() {
@@ -48,6 +52,9 @@ func (o *ReaderOptions) ensureDefaults() {
 	}
 	if o.Pool == nil {
 		o.Pool = pool.Default()
+	}
+	if o.Budget == nil {
+		o.Budget = defaultBudget
 	}
 }
 
@@ -130,11 +137,13 @@ type Reader struct {
 	framing   Framing
 	isDefault bool // framing is Default: Next parses headers inline
 	pool      *pool.SlabPool
+	budget    *Budget
 	max       int
 	slabSize  int
 	limit     int // largest frame in bytes: max + framing overhead
 
 	slab    *pool.Slab
+	charged int64  // bytes of slab charged to budget (0: not charged)
 	buf     []byte // slab.Bytes()
 	rd, wr  int    // unconsumed bytes are buf[rd:wr]
 	off     int64  // stream offset of buf[rd]
@@ -163,6 +172,7 @@ func NewReader(src io.Reader, opts ReaderOptions) *Reader {
 		src:      src,
 		framing:  opts.Framing,
 		pool:     opts.Pool,
+		budget:   opts.Budget,
 		max:      opts.MaxFrameSize,
 		slabSize: opts.SlabSize,
 		limit:    opts.MaxFrameSize + opts.Framing.Overhead(),
@@ -301,7 +311,9 @@ func (r *Reader) fill(need int) error {
 		}
 		r.acquire(r.slabSize)
 	case len(r.buf)-r.wr < need:
-		r.grow(need)
+		if err := r.grow(need); err != nil {
+			return err
+		}
 	}
 	n, err := r.src.Read(r.buf[r.wr:])
 	r.reads.Add(1)
@@ -340,8 +352,9 @@ var partialGrowth = 4
 // or to a new slab of at most max(SlabSize, partialGrowth*buffered) bytes
 // (rounded up to the pool's size class); when the whole frame does not fit
 // that and the slab has room left it does nothing (the read fills the
-// room first).
-func (r *Reader) grow(need int) {
+// room first). A new slab larger than SlabSize is charged to the budget;
+// if the budget refuses it the Reader fails with ErrBudget (returned).
+func (r *Reader) grow(need int) error {
 	buffered := r.wr - r.rd
 	target := buffered + need // the whole frame (or one byte more, when its length is unknown)
 	allowed := max(r.slabSize, partialGrowth*buffered)
@@ -349,7 +362,7 @@ func (r *Reader) grow(need int) {
 	if target > allowed {
 		// Not yet justified by the bytes received: fill what is there.
 		if r.wr < len(r.buf) {
-			return
+			return nil
 		}
 		size = allowed
 	} else {
@@ -364,12 +377,24 @@ func (r *Reader) grow(need int) {
 		// one we would take: move the tail to its start.
 		copy(r.buf, r.buf[r.rd:r.wr])
 	} else {
-		old, tail := r.slab, r.buf[r.rd:r.wr]
-		r.acquire(size)
+		s := r.pool.Get(size)
+		var charge int64
+		if s.Cap() > r.slabSize {
+			charge = int64(s.Cap())
+			if !r.budget.take(charge) {
+				s.Release()
+				return r.fail(newError(ErrBudget, "a partial frame of %d bytes (%d needed) would grow to %d bytes: the budget has %d of %d in use",
+					buffered, need, charge, r.budget.Used(), r.budget.Limit()))
+			}
+		}
+		old, oldCharge, tail := r.slab, r.charged, r.buf[r.rd:r.wr]
+		r.slab, r.buf, r.charged = s, s.Bytes(), charge
 		copy(r.buf, tail)
 		old.Release()
+		r.budget.give(oldCharge)
 	}
 	r.rd, r.wr = 0, buffered
+	return nil
 }
 
 func (r *Reader) acquire(size int) {
@@ -382,6 +407,10 @@ func (r *Reader) releaseSlab() {
 	r.slab.Release()
 	r.slab, r.buf = nil, nil
 	r.rd, r.wr = 0, 0
+	if r.charged != 0 {
+		r.budget.give(r.charged)
+		r.charged = 0
+	}
 }
 
 // Buffered returns the number of bytes read but not yet returned as frames.
