@@ -17,7 +17,8 @@ import (
 )
 
 // TestReplyBufferLargeByReference: a reactor answers each message with a
-// small Reply, a large ReplyBuffer (by reference) and a small ReplyBuffer
+// small Reply, a large ReplyBuffer (by reference), a large Reply (copied
+// once into a pooled buffer, then by reference) and a small ReplyBuffer
 // (encoded like Reply's); the client gets all of them, intact and in
 // order, and a ReplyBuffer over MaxFrameSize fails with ErrFrameTooLarge.
 func TestReplyBufferLargeByReference(t *testing.T) {
@@ -32,6 +33,9 @@ func TestReplyBufferLargeByReference(t *testing.T) {
 			big := pool.GetBuffer()
 			big.B = append(big.B, bytes.Repeat([]byte{byte(n)}, large)...)
 			if err := c.ReplyBuffer(frame.Header{Type: 2}, big); err != nil {
+				return socket.Disconnect
+			}
+			if err := c.Reply(frame.Header{Type: 5}, bytes.Repeat([]byte{byte(n + 1)}, large)); err != nil {
 				return socket.Disconnect
 			}
 			small := pool.GetBuffer()
@@ -67,13 +71,17 @@ func TestReplyBufferLargeByReference(t *testing.T) {
 		require.NoError(t, s.Send(ctx, frame.Header{}, binary.LittleEndian.AppendUint32(nil, uint32(i))))
 	}
 	for i := range msgs {
-		for typ := uint32(1); typ <= 3; typ++ {
+		for _, typ := range []uint32{1, 2, 5, 3} {
 			select {
 			case g := <-ch:
 				require.Equal(t, typ, g.typ, "message %d", i)
-				if typ == 2 {
+				if typ == 2 || typ == 5 {
+					fill := byte(i)
+					if typ == 5 {
+						fill++
+					}
 					require.Equal(t, large, len(g.payload))
-					require.True(t, bytes.Equal(bytes.Repeat([]byte{byte(i)}, large), g.payload), "large reply %d intact", i)
+					require.True(t, bytes.Equal(bytes.Repeat([]byte{fill}, large), g.payload), "large reply %d/%d intact", i, typ)
 				} else {
 					require.Equal(t, uint32(i), binary.LittleEndian.Uint32(g.payload))
 				}

@@ -147,7 +147,7 @@ func (s *Sender) Send(ctx context.Context, h frame.Header, payload []byte) error
 	if len(payload) <= MaxBatchedPayload {
 		return s.sendSmall(ctx, h, payload)
 	}
-	b := pool.GetBuffer()
+	b := pool.GetBufferFor(len(payload))
 	b.B = append(b.B, payload...)
 	return s.send(ctx, item{h: h, buf: b, s: s})
 }
@@ -293,6 +293,14 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	}
 	if len(payload) > c.opts.MaxFrameSize {
 		return tooLarge(len(payload), c.opts.MaxFrameSize)
+	}
+	if len(payload) > c.replyBatchBytes() && c.opts.CopyThreshold >= 0 {
+		// It would fill a batch on its own: copy it into a pooled buffer
+		// written by reference rather than grow the batch buffer past
+		// what its pool keeps (an allocation per large reply).
+		b := pool.GetBufferFor(len(payload))
+		b.B = append(b.B, payload...)
+		return c.ReplyBuffer(h, b)
 	}
 	if c.rbuf != nil && (int(c.rframes) >= c.opts.QueueMessages || len(c.rbuf.B) >= c.replyBatchBytes()) {
 		if err := c.pushReplies(); err != nil {
