@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,4 +112,80 @@ func TestDefaultMaxFrameSizeCarriesA4MiBBodyWithPrefix(t *testing.T) {
 	assert.True(t, bytes.Equal(req, resp))
 	_, err = k.CallMetadata(ctx, mEchoInline, md, append(req, make([]byte, rpc.DefaultMaxFrameSize-len(req))...), nil)
 	assert.Error(t, err, "a body over the frame with its prefix is refused")
+}
+
+// TestLargeCallAllocsConcurrentAcrossGC: 3 callers echo 1 MiB at once, the
+// garbage collector runs (twice before each round of 3 calls each), and
+// they go on: the buffers they used are still
+// pooled (large encode buffers and large slabs are kept in free lists the
+// collector does not empty), so the calls after the collections allocate
+// at most 64 KiB each.
+// (Three, so that their requests fit the default QueueBytes of 4 MiB:
+// a sender that waits for room allocates the queue's wake-up gate, two
+// allocations per wait, spillway's.)
+func TestLargeCallAllocsConcurrentAcrossGC(t *testing.T) {
+	testenv.SkipIfRace(t)
+	const (
+		callers = 3
+		size    = 1 << 20
+	)
+	ts := startServer(t, rpc.ServerOptions{})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	req := bytes.Repeat([]byte{0x3c}, size)
+	dsts := make([][]byte, callers)
+	for i := range dsts {
+		dsts[i] = make([]byte, 0, size)
+	}
+	ks := make([]*rpc.Caller, callers)
+	for i := range ks {
+		var err error
+		ks[i], err = c.NewCaller()
+		require.NoError(t, err)
+		defer ks[i].Close()
+	}
+	// The callers run on goroutines started once, a round at a time, so
+	// that the test itself allocates nothing per round.
+	const rounds, calls = 10, 3
+	next, done := make(chan int), make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			for n := range next {
+				for range n {
+					var err error
+					dsts[i], err = ks[i].Call(context.Background(), mEchoInline, req, dsts[i][:0])
+					if err != nil || len(dsts[i]) != size {
+						t.Errorf("call: %d bytes, %v", len(dsts[i]), err)
+					}
+				}
+				done <- struct{}{}
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(next)
+	round := func(n int) {
+		for range callers {
+			next <- n
+		}
+		for range callers {
+			<-done
+		}
+	}
+	round(5) // warm the pools
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range rounds {
+		runtime.GC() // twice: a sync.Pool keeps its victims through one
+		runtime.GC()
+		round(calls)
+	}
+	runtime.ReadMemStats(&after)
+	n := uint64(rounds * callers * calls)
+	allocs, perCall := (after.Mallocs-before.Mallocs)/n, (after.TotalAlloc-before.TotalAlloc)/n
+	t.Logf("%d callers x %d-byte echo, 2 GCs every %d calls: %d allocs, %d B per call", callers, size, callers*calls, allocs, perCall)
+	// Small pooled objects (writer state, batch buffers: sync.Pools) are
+	// remade after each collection, a few allocations per round; a large
+	// buffer remade would be over 100 KiB per call.
+	assert.LessOrEqual(t, perCall, uint64(64<<10))
 }

@@ -575,7 +575,12 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 	var resp *pool.Buffer
 	var dst []byte
 	if c.kind == KindRequest {
-		resp = pool.GetBuffer()
+		// A large request gets a large response buffer (one that
+		// survives garbage collections): the guess that a handler
+		// answering a large request answers at about its size (an echo,
+		// a transform) costs nothing when wrong but a buffer lent for
+		// the call.
+		resp = pool.GetBufferFor(len(req))
 		dst = resp.B[:0]
 	}
 	var out []byte
