@@ -53,7 +53,7 @@ func BenchmarkLargeCall(b *testing.B) {
 }
 
 // TestLargeCallAllocs: a unary echo of 1 MiB and of 4 MiB (at the default
-// MaxFrameSize) costs, in steady state, at most one allocation and 64 KiB
+// MaxFrameSize), Inline and Pooled, costs, in steady state, at most one allocation and 64 KiB
 // allocated per call, client and server together (both run here): the
 // read buffers come from the slab pool's large classes, the handler's
 // response goes out by reference, and the request and response buffers
@@ -65,13 +65,17 @@ func TestLargeCallAllocs(t *testing.T) {
 	k, err := c.NewCaller()
 	require.NoError(t, err)
 	defer k.Close()
-	for _, size := range []int{1 << 20, frame.DefaultMaxFrameSize} {
-		t.Run(fmt.Sprintf("%dKiB", size>>10), func(t *testing.T) {
+	for _, tc := range []struct {
+		size   int
+		method uint32
+	}{{1 << 20, mEchoInline}, {frame.DefaultMaxFrameSize, mEchoInline}, {1 << 20, mEcho}, {frame.DefaultMaxFrameSize, mEcho}} {
+		size := tc.size
+		t.Run(fmt.Sprintf("%dKiB/method%d", size>>10, tc.method), func(t *testing.T) {
 			req := bytes.Repeat([]byte{0xa5}, size)
 			dst := make([]byte, 0, size)
 			call := func() {
 				var err error
-				dst, err = k.Call(context.Background(), mEchoInline, req, dst[:0])
+				dst, err = k.Call(context.Background(), tc.method, req, dst[:0])
 				if err != nil || len(dst) != size {
 					t.Fatalf("call: %d bytes, %v", len(dst), err)
 				}

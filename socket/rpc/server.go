@@ -493,7 +493,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	sc.mu.Unlock()
 	s.stats.calls.Add(1)
 
-	c.req = pool.GetBuffer()
+	c.req = pool.GetBufferFor(len(body) + len(p.Metadata))
 	c.req.B = append(c.req.B[:0], body...)
 	c.setup(h.Stream, h.Type, h.Kind, p, c.req.B, now)
 	if p.Metadata != nil { // copy the metadata too, after the body
