@@ -193,3 +193,38 @@ func TestLargeCallAllocsConcurrentAcrossGC(t *testing.T) {
 	// buffer remade would be over 100 KiB per call.
 	assert.LessOrEqual(t, perCall, uint64(64<<10))
 }
+
+// TestLargeStreamMessageAllocs: a bidi stream echoing 1 MiB messages costs
+// at most one allocation and 64 KiB per round trip in steady state (the
+// received copies take large buffers by size).
+func TestLargeStreamMessageAllocs(t *testing.T) {
+	testenv.SkipIfRace(t)
+	_, addr := streamEchoServer(t)
+	c := dial(t, addr, rpc.ClientOptions{})
+	st, err := c.OpenStream(context.Background(), sBidi, nil)
+	require.NoError(t, err)
+	defer st.Close()
+	msg := bytes.Repeat([]byte{0x77}, 1<<20)
+	buf := make([]byte, 0, 1<<20)
+	round := func() {
+		if err := st.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if buf, err = st.Recv(buf[:0]); err != nil || len(buf) != len(msg) {
+			t.Fatalf("recv: %d bytes, %v", len(buf), err)
+		}
+	}
+	for range 20 {
+		round()
+	}
+	const runs = 100
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	allocs := testing.AllocsPerRun(runs, round)
+	runtime.ReadMemStats(&after)
+	perRound := (after.TotalAlloc - before.TotalAlloc) / (runs + 1)
+	t.Logf("1 MiB stream echo: %.1f allocs, %d B per round trip", allocs, perRound)
+	assert.LessOrEqual(t, allocs, 1.0)
+	assert.LessOrEqual(t, perRound, uint64(64<<10))
+}
