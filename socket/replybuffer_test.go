@@ -93,3 +93,23 @@ func TestReplyBufferLargeByReference(t *testing.T) {
 	err = <-tooLarge
 	assert.True(t, errors.Is(err, socket.ErrFrameTooLarge), "got %v", err)
 }
+
+// TestReplyOverSmallBatchBelowCopyThreshold: with a QueueBytes so small
+// that a reply is over a batch's worth yet under CopyThreshold, Reply
+// encodes it as usual (it must not hand it to ReplyBuffer, which would
+// hand it back).
+func TestReplyOverSmallBatchBelowCopyThreshold(t *testing.T) {
+	opts := socket.Options{QueueBytes: 4096}
+	addr := startServer(t, "tcp", echo, opts)
+	col := newCollector(4)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := socket.Dial(ctx, "tcp", addr.String(), col, socket.Options{})
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.NewSender(nil)
+	defer s.Close()
+	p := bytes.Repeat([]byte("r"), 3000) // over QueueBytes/2, under CopyThreshold (16 KiB)
+	require.NoError(t, s.Send(ctx, frame.Header{}, p))
+	assert.Equal(t, p, col.next(t))
+}

@@ -294,7 +294,7 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	if len(payload) > c.opts.MaxFrameSize {
 		return tooLarge(len(payload), c.opts.MaxFrameSize)
 	}
-	if len(payload) > c.replyBatchBytes() && c.opts.CopyThreshold >= 0 {
+	if ct := c.opts.CopyThreshold; ct >= 0 && len(payload) > ct && len(payload) > c.replyBatchBytes() {
 		// It would fill a batch on its own: copy it into a pooled buffer
 		// written by reference rather than grow the batch buffer past
 		// what its pool keeps (an allocation per large reply).
