@@ -1,5 +1,7 @@
 package frame
 
+import "unsafe"
+
 // SetPartialGrowth sets partialGrowth for a benchmark and returns a func
 // that restores it.
 func SetPartialGrowth(g int) (restore func()) {
@@ -7,3 +9,6 @@ func SetPartialGrowth(g int) (restore func()) {
 	partialGrowth = g
 	return func() { partialGrowth = old }
 }
+
+// SizeofReader is unsafe.Sizeof(Reader{}).
+const SizeofReader = unsafe.Sizeof(Reader{})

@@ -184,3 +184,10 @@ func TestLinesGrowGeometrically(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(line), len(f.Payload))
 }
+
+// TestReaderSize: a Reader stays within the 240-byte size class, part of
+// an idle connection's memory (socket's TestIdleMemoryPerConn, 4 KiB
+// target); the budget and partial-frame fields must not push it to 256+.
+func TestReaderSize(t *testing.T) {
+	assert.LessOrEqual(t, frame.SizeofReader, uintptr(240))
+}

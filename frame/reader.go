@@ -132,28 +132,31 @@ type ReaderStats struct {
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	src       io.Reader
-	rc        syscall.RawConn // non-nil: wait for readability before taking a slab
-	framing   Framing
-	isDefault bool // framing is Default: Next parses headers inline
-	pool      *pool.SlabPool
-	budget    *Budget
-	max       int
-	slabSize  int
-	limit     int // largest frame in bytes: max + framing overhead
+	src      io.Reader
+	rc       syscall.RawConn // non-nil: wait for readability before taking a slab
+	framing  Framing
+	pool     *pool.SlabPool
+	budget   *Budget
+	max      int
+	slabSize int
+	limit    int // largest frame in bytes: max + framing overhead
+
+	// The small fields share one word: the Reader stays in the 240-byte
+	// size class (an idle Conn's memory, TestIdleMemoryPerConn in socket).
+	isDefault bool    // framing is Default: Next parses headers inline
+	partial   bool    // buf[rd:wr] is an unfinished frame (Next went to read)
+	charged   bool    // slab is charged to budget (its Cap)
+	empty     uint8   // consecutive (0, nil) reads, up to maxEmptyReads
+	peekBuf   [1]byte // the byte peeked at by peek
 
 	slab    *pool.Slab
-	charged int64  // bytes of slab charged to budget (0: not charged)
 	buf     []byte // slab.Bytes()
 	rd, wr  int    // unconsumed bytes are buf[rd:wr]
 	off     int64  // stream offset of buf[rd]
 	pending error  // read error to report once buffered data is used
 	err     error  // sticky error
-	empty   int    // consecutive (0, nil) reads
-	partial bool   // buf[rd:wr] is an unfinished frame (Next went to read)
 
 	peekFn  func(uintptr) bool // r.peek, bound once
-	peekBuf [1]byte
 	peekErr error
 
 	frames atomic.Uint64
@@ -378,20 +381,19 @@ func (r *Reader) grow(need int) error {
 		copy(r.buf, r.buf[r.rd:r.wr])
 	} else {
 		s := r.pool.Get(size)
-		var charge int64
-		if s.Cap() > r.slabSize {
-			charge = int64(s.Cap())
-			if !r.budget.take(charge) {
-				s.Release()
-				return r.fail(newError(ErrBudget, "a partial frame of %d bytes (%d needed) would grow to %d bytes: the budget has %d of %d in use",
-					buffered, need, charge, r.budget.Used(), r.budget.Limit()))
-			}
+		charge := s.Cap() > r.slabSize
+		if charge && !r.budget.take(int64(s.Cap())) {
+			s.Release()
+			return r.fail(newError(ErrBudget, "a partial frame of %d bytes (%d needed) would grow to %d bytes: the budget has %d of %d in use",
+				buffered, need, s.Cap(), r.budget.Used(), r.budget.Limit()))
 		}
-		old, oldCharge, tail := r.slab, r.charged, r.buf[r.rd:r.wr]
+		old, oldCharged, tail := r.slab, r.charged, r.buf[r.rd:r.wr]
 		r.slab, r.buf, r.charged = s, s.Bytes(), charge
 		copy(r.buf, tail)
+		if oldCharged {
+			r.budget.give(int64(old.Cap()))
+		}
 		old.Release()
-		r.budget.give(oldCharge)
 	}
 	r.rd, r.wr = 0, buffered
 	return nil
@@ -404,13 +406,13 @@ func (r *Reader) acquire(size int) {
 }
 
 func (r *Reader) releaseSlab() {
+	if r.charged {
+		r.budget.give(int64(r.slab.Cap()))
+		r.charged = false
+	}
 	r.slab.Release()
 	r.slab, r.buf = nil, nil
 	r.rd, r.wr = 0, 0
-	if r.charged != 0 {
-		r.budget.give(r.charged)
-		r.charged = 0
-	}
 }
 
 // Buffered returns the number of bytes read but not yet returned as frames.
