@@ -169,3 +169,29 @@ func BenchmarkAppendFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLargeFrame reads frames of 1 MiB and 4 MiB arriving 256 KiB per
+// read (a loopback socket's typical read), with the partial-frame growth
+// factor at 2, 4 (the default) and 8: the cost of the moves while a large
+// frame grows against the memory a peer may hold per byte it sent (see
+// partialGrowth and docs/memory.md). Large slabs come from the pool's
+// large classes, so steady state allocates nothing.
+func BenchmarkLargeFrame(b *testing.B) {
+	for _, size := range []int{1 << 20, 4 << 20} {
+		for _, g := range []int{2, 4, 8} {
+			b.Run(fmt.Sprintf("%dKiB/growth=%d", size>>10, g), func(b *testing.B) {
+				defer frame.SetPartialGrowth(g)()
+				wire, _ := frame.AppendFrame(nil, frame.Header{}, make([]byte, size))
+				r := frame.NewReader(&loopReader{data: wire, chunk: 256 << 10}, frame.ReaderOptions{})
+				defer r.Close()
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := r.Next(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -35,3 +35,20 @@ func TestDebugKeptViewSeesPoison(t *testing.T) {
 	assert.PanicsWithValue(t, pool.MsgRetainAfterRelease, f2.Retain)
 	assert.PanicsWithValue(t, pool.MsgDoubleRelease, f1.Release)
 }
+
+// TestDebugLargeFramePoison: a large frame (read into a large pooled slab,
+// through the partial frame's growth) is poisoned once released too.
+func TestDebugLargeFramePoison(t *testing.T) {
+	big := bytes.Repeat([]byte("z"), 3<<20)
+	wire := encode(t, frame.Default, [][]byte{big}, 0)
+	r := frame.NewReader(&dripSource{b: *bytes.NewBuffer(wire), chunk: 64 << 10, closed: true}, frame.ReaderOptions{})
+	defer r.Close()
+	f, err := r.Next()
+	require.NoError(t, err)
+	require.Equal(t, len(big), len(f.Payload))
+	kept := f.Payload[len(big)-100:]
+	_, err = r.Next() // EOF: the Reader lets go of its slab
+	require.Error(t, err)
+	assert.True(t, pool.Poisoned(kept), "a view of a released large frame reads as poison")
+	assert.PanicsWithValue(t, pool.MsgRetainAfterRelease, f.Retain)
+}

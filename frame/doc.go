@@ -29,6 +29,16 @@
 // (BenchmarkReader, 2 cores), of which some 2 ns is the atomic frame
 // counter that keeps Stats exact and race-free from any goroutine.
 //
+// A Reader's memory grows with the bytes that arrived, never with a length
+// a header announced: a partial frame is held in at most
+// max(SlabSize, 4 x its bytes so far) (rounded up to the pool's size
+// class) and moves to larger slabs (the pool's large classes above 1 MiB)
+// as it grows; the growth of all Readers is bounded by a shared Budget
+// (process-wide by default, 1 GiB), past which a Reader fails with
+// ErrBudget. Reader.Partial tells a caller that a started frame is
+// waiting for its bytes, to bound the time it may take. See
+// docs/memory.md.
+//
 // # Writer
 //
 // NewWriter(conn, WriterOptions{}).WriteFrame buffers frames and Flush
@@ -68,7 +78,9 @@
 // Malformed input, a length over the maximum, a bad checksum and a stream
 // cut mid-frame give *Error values that match ErrMalformed,
 // ErrFrameTooLarge, ErrChecksum and ErrTruncated (which also matches
-// io.ErrUnexpectedEOF) under errors.Is; a clean end between frames is
-// io.EOF. No input makes this package panic, hang, or allocate more than
-// the configured maximum frame size plus one slab.
+// io.ErrUnexpectedEOF) under errors.Is; a partial frame its Budget cannot
+// cover gives ErrBudget; a clean end between frames is io.EOF. No input
+// makes this package panic, hang, or hold more than
+// max(SlabSize, 4 x the bytes received) per Reader (rounded up to a size
+// class, and never more than one slab of the largest frame).
 package frame

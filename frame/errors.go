@@ -23,6 +23,9 @@ var (
 	// ErrLineBreak: a payload written with the Lines framing contains '\n'
 	// or ends in '\r', so it would not read back as one line.
 	ErrLineBreak = errors.New("frame: payload contains a line break")
+	// ErrBudget: a partial frame needed a larger slab than its Reader's
+	// Budget had left (see Budget).
+	ErrBudget = errors.New("frame: partial-frame budget exhausted")
 	// ErrClosed: the Reader or Writer was closed.
 	ErrClosed = errors.New("frame: closed")
 	// ErrInvalidOptions is matched by every error Validate returns.
@@ -39,7 +42,7 @@ func (truncatedError) Is(target error) bool { return target == io.ErrUnexpectedE
 // Error is a framing error with context. Err is one of the sentinels above
 // (use errors.Is on the Error itself; Unwrap returns Err).
 type Error struct {
-	Err    error  // ErrFrameTooLarge, ErrMalformed, ErrChecksum, ErrTruncated or ErrLineBreak
+	Err    error  // ErrFrameTooLarge, ErrMalformed, ErrChecksum, ErrTruncated, ErrLineBreak or ErrBudget
 	Offset int64  // stream offset of the frame's first byte; -1 when unknown
 	Detail string // what exactly was wrong
 }

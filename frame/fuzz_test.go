@@ -73,6 +73,9 @@ func FuzzReader(f *testing.F) {
 			}
 			require.LessOrEqual(t, len(fr.Payload), fuzzMax)
 			require.Equal(t, int(fr.Header.Length), len(fr.Payload))
+			// One slab at a time, never more than the largest frame's
+			// class (4096 + header rounds up to 8 KiB).
+			require.LessOrEqual(t, p.Stats().BytesInUse, int64(8<<10))
 			re = frame.AppendHeader(re, fr.Header)
 			re = append(re, fr.Payload...)
 		}

@@ -23,16 +23,21 @@ const maxEmptyReads = 100
 type ReaderOptions struct {
 	// Framing splits the stream into frames. Nil means Default.
 	Framing Framing
-	// MaxFrameSize is the largest payload accepted, checked before any
-	// memory is taken for the frame. Zero means DefaultMaxFrameSize; at
-	// most HardMaxFrameSize.
+	// MaxFrameSize is the largest payload accepted, checked as soon as a
+	// frame's length is read. Zero means DefaultMaxFrameSize; at most
+	// HardMaxFrameSize. It bounds a frame, not the memory a peer makes a
+	// Reader take: that grows with the bytes received (see Reader).
 	MaxFrameSize int
 	// SlabSize is the size of the slab taken for each batch of reads; a
-	// frame larger than it gets a slab of its own size. Zero means
-	// DefaultSlabSize.
+	// frame larger than it is moved to larger slabs as its bytes arrive.
+	// Zero means DefaultSlabSize.
 	SlabSize int
 	// Pool supplies the slabs. Nil means pool.Default().
 	Pool *pool.SlabPool
+	// Budget bounds the slabs that partial frames hold beyond SlabSize,
+	// shared with other Readers (see Budget). Nil means DefaultBudget(),
+	// the process-wide one (DefaultBudgetBytes).
+	Budget *Budget
 }
 
 func (o *ReaderOptions) ensureDefaults() {
@@ -47,6 +52,9 @@ func (o *ReaderOptions) ensureDefaults() {
 	}
 	if o.Pool == nil {
 		o.Pool = pool.Default()
+	}
+	if o.Budget == nil {
+		o.Budget = defaultBudget
 	}
 }
 
@@ -106,9 +114,15 @@ type ReaderStats struct {
 // Reader splits a byte stream into frames. It reads into pooled slabs and
 // returns frames as views into them: many frames per read, no copy and no
 // allocation per frame. A frame that straddles the end of a slab moves only
-// its partial tail to a new slab (one of its own size if it is larger than
-// SlabSize). The length of a frame is checked against MaxFrameSize before
-// any memory is taken for it.
+// its partial tail to a new slab. The length of a frame is checked against
+// MaxFrameSize as soon as it is read.
+//
+// Memory grows with the bytes that arrived, never with the length a header
+// announces: a partial frame is held in a slab of at most
+// max(SlabSize, 4 x its bytes received so far), rounded up to the pool's
+// size class, and moves to a larger one (up to the frame's size) as more
+// arrives. A frame cut by the end of the stream, an error or Close releases
+// its slabs. See docs/memory.md.
 //
 // When no partial frame is buffered the Reader holds no slab. If the
 // source implements syscall.Conn (TCP and Unix connections), Next waits for
@@ -118,14 +132,22 @@ type ReaderStats struct {
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	src       io.Reader
-	rc        syscall.RawConn // non-nil: wait for readability before taking a slab
-	framing   Framing
-	isDefault bool // framing is Default: Next parses headers inline
-	pool      *pool.SlabPool
-	max       int
-	slabSize  int
-	limit     int // largest frame in bytes: max + framing overhead
+	src      io.Reader
+	rc       syscall.RawConn // non-nil: wait for readability before taking a slab
+	framing  Framing
+	pool     *pool.SlabPool
+	budget   *Budget
+	max      int
+	slabSize int
+	limit    int // largest frame in bytes: max + framing overhead
+
+	// The small fields share one word: the Reader stays in the 240-byte
+	// size class (an idle Conn's memory, TestIdleMemoryPerConn in socket).
+	isDefault bool    // framing is Default: Next parses headers inline
+	partial   bool    // buf[rd:wr] is an unfinished frame (Next went to read)
+	charged   bool    // slab is charged to budget (its Cap)
+	empty     uint8   // consecutive (0, nil) reads, up to maxEmptyReads
+	peekBuf   [1]byte // the byte peeked at by peek
 
 	slab    *pool.Slab
 	buf     []byte // slab.Bytes()
@@ -133,10 +155,8 @@ type Reader struct {
 	off     int64  // stream offset of buf[rd]
 	pending error  // read error to report once buffered data is used
 	err     error  // sticky error
-	empty   int    // consecutive (0, nil) reads
 
 	peekFn  func(uintptr) bool // r.peek, bound once
-	peekBuf [1]byte
 	peekErr error
 
 	frames atomic.Uint64
@@ -155,6 +175,7 @@ func NewReader(src io.Reader, opts ReaderOptions) *Reader {
 		src:      src,
 		framing:  opts.Framing,
 		pool:     opts.Pool,
+		budget:   opts.Budget,
 		max:      opts.MaxFrameSize,
 		slabSize: opts.SlabSize,
 		limit:    opts.MaxFrameSize + opts.Framing.Overhead(),
@@ -194,6 +215,7 @@ func (r *Reader) Next() (Frame, error) {
 				}
 				r.rd = end
 				r.off += int64(end - rd)
+				r.partial = false
 				r.frames.Add(1)
 				return f, nil
 			}
@@ -228,6 +250,7 @@ func (r *Reader) next() (Frame, error) {
 				f := Frame{Header: sp.Header, Payload: r.buf[start : start+sp.Len : start+sp.Len], slab: r.slab}
 				r.rd += sp.N
 				r.off += int64(sp.N)
+				r.partial = false
 				r.frames.Add(1)
 				return f, nil
 			case sp.Kind == Skip && sp.N > 0 && sp.N <= avail:
@@ -243,6 +266,7 @@ func (r *Reader) next() (Frame, error) {
 		} else if r.slab != nil {
 			r.releaseSlab() // nothing buffered: hold no memory
 		}
+		r.partial = r.wr > r.rd
 		if err := r.pending; err != nil {
 			r.pending = nil
 			if err == io.EOF {
@@ -273,10 +297,10 @@ func (r *Reader) fail(err error) error {
 	return err
 }
 
-// fill makes room for at least need more bytes and reads once. A read
-// error is kept in r.pending; the returned error is one from waiting.
+// fill makes room for at least need more bytes, or for what the bytes
+// received so far allow (see grow), and reads once. A read error is kept
+// in r.pending; the returned error is one from waiting.
 func (r *Reader) fill(need int) error {
-	buffered := r.wr - r.rd
 	switch {
 	case r.slab == nil:
 		if r.rc != nil {
@@ -288,23 +312,11 @@ func (r *Reader) fill(need int) error {
 			}
 			r.peekErr = nil
 		}
-		r.acquire(max(r.slabSize, need))
+		r.acquire(r.slabSize)
 	case len(r.buf)-r.wr < need:
-		size := max(r.slabSize, buffered+need)
-		if buffered > r.slabSize/2 {
-			size = max(size, 2*buffered) // unknown final size (lines): grow geometrically
+		if err := r.grow(need); err != nil {
+			return err
 		}
-		size = min(size, max(r.limit, buffered+need))
-		if !pool.Debug && r.slab.Refs() == 1 && len(r.buf) >= buffered+need {
-			// Nobody retained a frame of this slab: move the tail to its start.
-			copy(r.buf, r.buf[r.rd:r.wr])
-		} else {
-			old, tail := r.slab, r.buf[r.rd:r.wr]
-			r.acquire(size)
-			copy(r.buf, tail)
-			old.Release()
-		}
-		r.rd, r.wr = 0, buffered
 	}
 	n, err := r.src.Read(r.buf[r.wr:])
 	r.reads.Add(1)
@@ -326,6 +338,67 @@ func (r *Reader) fill(need int) error {
 	return nil
 }
 
+// partialGrowth is how many times the bytes of a partial frame received so
+// far its buffer may hold (at least SlabSize): the rule that makes a
+// Reader's memory grow with the bytes that arrived, never with a length
+// the peer announced. A frame longer than that is read into the space
+// left, then moved to a buffer partialGrowth times larger, and so on:
+// geometric growth up to the frame's size. Larger values copy less of a
+// large frame while it grows (the sum of the moves is about 1/(g-1) of the
+// frame at most) and let a peer hold more per byte it sent.
+// BenchmarkLargeFrame/growth=N measures it (g=2, 4, 8); see docs/memory.md.
+var partialGrowth = 4
+
+// grow makes room, with buffered := r.wr-r.rd bytes of an unfinished frame
+// at r.buf[r.rd:] and need more known to be missing (one, when the length
+// is not known yet). It moves the partial frame to the start of its slab
+// or to a new slab of at most max(SlabSize, partialGrowth*buffered) bytes
+// (rounded up to the pool's size class); when the whole frame does not fit
+// that and the slab has room left it does nothing (the read fills the
+// room first). A new slab larger than SlabSize is charged to the budget;
+// if the budget refuses it the Reader fails with ErrBudget (returned).
+func (r *Reader) grow(need int) error {
+	buffered := r.wr - r.rd
+	target := buffered + need // the whole frame (or one byte more, when its length is unknown)
+	allowed := max(r.slabSize, partialGrowth*buffered)
+	var size int
+	if target > allowed {
+		// Not yet justified by the bytes received: fill what is there.
+		if r.wr < len(r.buf) {
+			return nil
+		}
+		size = allowed
+	} else {
+		size = max(r.slabSize, target)
+		if buffered > r.slabSize/2 {
+			size = max(size, min(2*buffered, allowed)) // unknown final size (lines): grow geometrically
+		}
+	}
+	size = min(size, max(r.limit, target))
+	if !pool.Debug && r.slab.Refs() == 1 && len(r.buf) >= size {
+		// Nobody retained a frame of this slab, and it is as large as the
+		// one we would take: move the tail to its start.
+		copy(r.buf, r.buf[r.rd:r.wr])
+	} else {
+		s := r.pool.Get(size)
+		charge := s.Cap() > r.slabSize
+		if charge && !r.budget.take(int64(s.Cap())) {
+			s.Release()
+			return r.fail(newError(ErrBudget, "a partial frame of %d bytes (%d needed) would grow to %d bytes: the budget has %d of %d in use",
+				buffered, need, s.Cap(), r.budget.Used(), r.budget.Limit()))
+		}
+		old, oldCharged, tail := r.slab, r.charged, r.buf[r.rd:r.wr]
+		r.slab, r.buf, r.charged = s, s.Bytes(), charge
+		copy(r.buf, tail)
+		if oldCharged {
+			r.budget.give(int64(old.Cap()))
+		}
+		old.Release()
+	}
+	r.rd, r.wr = 0, buffered
+	return nil
+}
+
 func (r *Reader) acquire(size int) {
 	r.slab = r.pool.Get(size)
 	r.buf = r.slab.Bytes()
@@ -333,6 +406,10 @@ func (r *Reader) acquire(size int) {
 }
 
 func (r *Reader) releaseSlab() {
+	if r.charged {
+		r.budget.give(int64(r.slab.Cap()))
+		r.charged = false
+	}
 	r.slab.Release()
 	r.slab, r.buf = nil, nil
 	r.rd, r.wr = 0, 0
@@ -340,6 +417,15 @@ func (r *Reader) releaseSlab() {
 
 // Buffered returns the number of bytes read but not yet returned as frames.
 func (r *Reader) Buffered() int { return r.wr - r.rd }
+
+// Partial reports whether a frame has begun and is not complete: Next
+// returned an error (a deadline, a would-block from a non-blocking
+// source) while bytes of an unfinished frame were buffered. A caller that
+// bounds the time to complete a started frame starts its clock when
+// Partial turns true and stops it when Next returns a frame. It is false
+// after Next returns a frame (until Next has to read again) and after a
+// sticky error or Close.
+func (r *Reader) Partial() bool { return r.err == nil && r.wr > r.rd && r.partial }
 
 // HoldsSlab reports whether the Reader currently holds a slab (it does only
 // while a partial frame or unreturned frames are buffered).

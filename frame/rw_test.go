@@ -154,8 +154,13 @@ func TestFrameLargerThanSlab(t *testing.T) {
 	require.Equal(t, ps, got)
 	st := p.Stats()
 	assert.Equal(t, int64(0), st.SlabsInUse)
-	// The big frame got an exact-size slab (above the 1 MiB class), which is dropped after use.
-	assert.GreaterOrEqual(t, st.Drops, uint64(1))
+	// The big frame grew through large classes (above the 1 MiB class),
+	// kept for reuse after it (dropped, poisoned, under psdebug).
+	if pool.Debug {
+		assert.GreaterOrEqual(t, st.Drops, uint64(1))
+	} else {
+		assert.GreaterOrEqual(t, st.IdleLargeBytes, int64(3<<20))
+	}
 }
 
 func TestTruncatedStreams(t *testing.T) {
@@ -207,8 +212,10 @@ func TestReaderErrors(t *testing.T) {
 			assert.Equal(t, err, err2, "framing errors are sticky")
 			require.NoError(t, r.Close())
 			assert.Equal(t, int64(0), p.Stats().SlabsInUse)
-			// Nothing was allocated for the claimed length.
-			assert.Less(t, p.Stats().BytesInUse+p.Stats().IdleBytes, int64(8<<20))
+			// Nothing was allocated for the claimed length (a long line,
+			// whose length is unknown, grows through slabs that are kept
+			// idle: under three times its bytes).
+			assert.Less(t, p.Stats().BytesInUse+p.Stats().IdleBytes, max(int64(8<<20), 3*int64(len(tt.in))))
 		})
 	}
 }

@@ -1,10 +1,12 @@
 package pool_test
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/protosocket-go/protosocket/internal/testenv"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -31,4 +33,62 @@ func TestBufferGetPut(t *testing.T) {
 		})
 	}
 	pool.PutBuffer(nil)
+}
+
+// TestLargeBuffers: buffers of LargeBufferSize and up are kept apart, found
+// by size, survive a garbage collection, and cost no allocation when
+// reused; a small request gets no large buffer.
+func TestLargeBuffers(t *testing.T) {
+	b := pool.GetBufferFor(3 << 20)
+	assert.Empty(t, b.B)
+	assert.GreaterOrEqual(t, cap(b.B), 3<<20)
+	assert.LessOrEqual(t, cap(b.B), pool.MaxBufferSize)
+	b.B = append(b.B, make([]byte, 3<<20)...)
+	pool.PutBuffer(b)
+	runtime.GC()
+	runtime.GC()
+	again := pool.GetBufferFor(3<<20 - 100)
+	assert.True(t, b == again, "the idle large buffer is reused, even after collections")
+	assert.Empty(t, again.B)
+	small := pool.GetBufferFor(100)
+	assert.Less(t, cap(small.B), pool.LargeBufferSize, "a small request gets no large buffer")
+	pool.PutBuffer(small)
+	pool.PutBuffer(again)
+
+	testenv.SkipIfRace(t)
+	allocs := testing.AllocsPerRun(100, func() {
+		b := pool.GetBufferFor(3 << 20)
+		b.B = append(b.B, 1)
+		pool.PutBuffer(b)
+	})
+	assert.Zero(t, allocs)
+}
+
+// TestLargeBufferIdleCap: past MaxIdleLargeBufferBytes large buffers are
+// dropped, not kept.
+func TestLargeBufferIdleCap(t *testing.T) {
+	const size = 8 << 20 // MaxBufferSize: the largest kept
+	n := pool.MaxIdleLargeBufferBytes/size + 2
+	var bs []*pool.Buffer
+	for range n {
+		bs = append(bs, pool.GetBufferFor(size))
+	}
+	for _, b := range bs {
+		pool.PutBuffer(b)
+	}
+	seen := map[*pool.Buffer]bool{}
+	for range n {
+		b := pool.GetBufferFor(size)
+		seen[b] = true
+		defer pool.PutBuffer(b)
+	}
+	reused := 0
+	for _, b := range bs {
+		if seen[b] {
+			reused++
+		}
+	}
+	// Other tests may have left large buffers idle, taking some of the cap.
+	assert.LessOrEqual(t, reused, pool.MaxIdleLargeBufferBytes/size, "no more than the cap was kept")
+	assert.GreaterOrEqual(t, reused, pool.MaxIdleLargeBufferBytes/size-2)
 }

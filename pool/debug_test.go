@@ -30,3 +30,14 @@ func TestDebugPoisonsReleasedSlabs(t *testing.T) {
 	s2.Release()
 	assert.Equal(t, int64(0), p.Stats().IdleBytes)
 }
+
+func TestDebugPoisonsReleasedLargeSlabs(t *testing.T) {
+	p := pool.NewSlabPool(pool.Options{})
+	s := p.Get(3<<20 + 1) // a large class
+	view := s.Bytes()[3<<20-10 : 3<<20]
+	copy(view, "0123456789")
+	s.Release()
+	assert.True(t, pool.Poisoned(view), "a view of a released large slab sees poison")
+	assert.PanicsWithValue(t, pool.MsgUseAfterRelease, func() { s.Bytes() })
+	assert.Zero(t, p.Stats().IdleLargeBytes, "poisoned large slabs are never kept")
+}

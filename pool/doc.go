@@ -1,6 +1,5 @@
 // Package pool provides the memory that protosocket reads into and encodes
-// from: reference-counted slabs in power-of-two size classes, and pooled
-// encode buffers.
+// from: reference-counted slabs in size classes, and pooled encode buffers.
 //
 // # Slabs
 //
@@ -9,12 +8,17 @@
 // Release returns the slab to its size class so a later [SlabPool.Get] can
 // reuse it without allocating. Sizes from Options.MinSlabSize (4 KiB by
 // default) to Options.MaxSlabSize (1 MiB) are served from power-of-two
-// classes; a larger request gets an exact-size slab that is never pooled.
+// classes; larger ones up to Options.MaxLargeSize (64 MiB) from large
+// classes, four per doubling (1.25, 1.5, 1.75, 2 MiB, 2.5 MiB, ...), so a
+// large frame wastes at most a quarter of its size; a request above that
+// gets an exact-size slab that is never pooled.
 //
-// Idle memory is capped: once the slabs waiting in the pool add up to
-// Options.MaxIdleBytes (32 MiB by default), further released slabs are
-// dropped for the garbage collector, so a burst does not pin memory forever.
-// [SlabPool.Trim] drops every idle slab.
+// Idle memory is capped: once the slabs waiting in the power-of-two
+// classes add up to Options.MaxIdleBytes (32 MiB by default), or those in
+// the large classes to Options.MaxIdleLargeBytes (32 MiB by default),
+// further released slabs of that kind are dropped for the garbage
+// collector, so a burst does not pin memory forever and large slabs do not
+// crowd small ones out. [SlabPool.Trim] drops every idle slab.
 //
 // A Release after the last Release, or a Retain after it, is a programming
 // error like a negative sync.WaitGroup counter and panics with a "pool: ..."

@@ -147,7 +147,7 @@ func (s *Sender) Send(ctx context.Context, h frame.Header, payload []byte) error
 	if len(payload) <= MaxBatchedPayload {
 		return s.sendSmall(ctx, h, payload)
 	}
-	b := pool.GetBuffer()
+	b := pool.GetBufferFor(len(payload))
 	b.B = append(b.B, payload...)
 	return s.send(ctx, item{h: h, buf: b, s: s})
 }
@@ -294,6 +294,14 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	if len(payload) > c.opts.MaxFrameSize {
 		return tooLarge(len(payload), c.opts.MaxFrameSize)
 	}
+	if ct := c.opts.CopyThreshold; ct >= 0 && len(payload) > ct && len(payload) > c.replyBatchBytes() {
+		// It would fill a batch on its own: copy it into a pooled buffer
+		// written by reference rather than grow the batch buffer past
+		// what its pool keeps (an allocation per large reply).
+		b := pool.GetBufferFor(len(payload))
+		b.B = append(b.B, payload...)
+		return c.ReplyBuffer(h, b)
+	}
 	if c.rbuf != nil && (int(c.rframes) >= c.opts.QueueMessages || len(c.rbuf.B) >= c.replyBatchBytes()) {
 		if err := c.pushReplies(); err != nil {
 			return err
@@ -360,10 +368,16 @@ func (c *Conn) pushReplies() error {
 	if !ok {
 		return nil
 	}
+	return c.pushItem(it, true)
+}
+
+// pushItem hands it on from the reader goroutine, as pushReplies
+// describes. accepted is enqueue's.
+func (c *Conn) pushItem(it item, accepted bool) error {
 	if c.running.Load() || !c.running.CompareAndSwap(false, true) {
 		s := c.replySender()
 		it.s = s
-		return s.enqueue(context.Background(), it, true)
+		return s.enqueue(context.Background(), it, accepted)
 	}
 	fw := c.writer()
 	c.encode(fw, &it)
@@ -378,6 +392,35 @@ func (c *Conn) pushReplies() error {
 	}
 	c.writerExited()
 	return nil
+}
+
+// ReplyBuffer is Reply for a payload in a pooled buffer, which belongs to
+// the connection from this call on, whatever the result (it goes back to
+// the pool after it is written or failed). A payload above
+// Options.CopyThreshold is not copied: the replies encoded so far go on
+// first, then it is written by reference (writev), by the reader itself
+// when no writer goroutine runs, else queued behind it on the reply lane.
+// A smaller one is encoded like Reply's. Call it only from OnMessage.
+func (c *Conn) ReplyBuffer(h frame.Header, buf *pool.Buffer) error {
+	if ct := c.opts.CopyThreshold; c.nb == nil || !c.dispatching.Load() || ct < 0 || len(buf.B) <= ct {
+		err := c.Reply(h, buf.B)
+		pool.PutBuffer(buf)
+		return err
+	}
+	if len(buf.B) > c.opts.MaxFrameSize {
+		n := len(buf.B)
+		pool.PutBuffer(buf)
+		return tooLarge(n, c.opts.MaxFrameSize)
+	}
+	if err := c.pushReplies(); err != nil {
+		pool.PutBuffer(buf)
+		return err
+	}
+	if c.stopped.Load() {
+		pool.PutBuffer(buf)
+		return wrapClosed(c.causeErr())
+	}
+	return c.pushItem(item{h: h, buf: buf, s: c.reply}, false)
 }
 
 // flushReplies runs on the reader goroutine before it reads, waits or

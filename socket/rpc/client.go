@@ -251,7 +251,7 @@ func prefixFor(ctx context.Context, md Metadata) (Prefix, error) {
 }
 
 func (k *Caller) sendOpening(ctx context.Context, kind uint8, id, method uint32, p Prefix, body []byte) error {
-	buf := pool.GetBuffer()
+	buf := pool.GetBufferFor(8 + 2 + len(p.Metadata) + len(body)) // prefix at most, body
 	var err error
 	if buf.B, err = AppendPrefix(buf.B[:0], p); err != nil {
 		pool.PutBuffer(buf)

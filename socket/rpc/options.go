@@ -3,6 +3,7 @@ package rpc
 import (
 	"runtime"
 
+	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
 )
 
@@ -59,7 +60,20 @@ func (o *ClientOptions) ensureDefaults() {
 	if o.Socket.Lanes == 0 {
 		o.Socket.Lanes = DefaultClientLanes
 	}
+	if o.Socket.MaxFrameSize == 0 {
+		o.Socket.MaxFrameSize = DefaultMaxFrameSize
+	}
 }
+
+// DefaultMaxFrameSize is the Socket.MaxFrameSize clients and servers use
+// when it is zero: a body of frame.DefaultMaxFrameSize (4 MiB) with the
+// largest prefix (a timeout and MaxMetadataSize of metadata) fits one
+// frame, so a 4 MiB request with a deadline works with the defaults.
+const DefaultMaxFrameSize = frame.DefaultMaxFrameSize + maxPrefixSize
+
+// maxPrefixSize is the longest Prefix encoding: timeout, metadata length,
+// metadata.
+const maxPrefixSize = 8 + 2 + MaxMetadataSize
 
 // Mode is where a unary handler runs.
 type Mode uint8
@@ -120,5 +134,8 @@ func (o *ServerOptions) ensureDefaults() {
 	}
 	if o.StreamWindow == 0 {
 		o.StreamWindow = DefaultStreamWindow
+	}
+	if o.Socket.MaxFrameSize == 0 {
+		o.Socket.MaxFrameSize = DefaultMaxFrameSize
 	}
 }

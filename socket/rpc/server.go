@@ -493,7 +493,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	sc.mu.Unlock()
 	s.stats.calls.Add(1)
 
-	c.req = pool.GetBuffer()
+	c.req = pool.GetBufferFor(len(body) + len(p.Metadata))
 	c.req.B = append(c.req.B[:0], body...)
 	c.setup(h.Stream, h.Type, h.Kind, p, c.req.B, now)
 	if p.Metadata != nil { // copy the metadata too, after the body
@@ -555,8 +555,7 @@ func (sc *serverConn) finish(c *serverCall) {
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 	if h, resp := sc.respond(c, c.body); resp != nil {
-		_ = conn.Reply(h, resp.B) // a failure is reported like a Sender's
-		pool.PutBuffer(resp)
+		_ = conn.ReplyBuffer(h, resp) // a failure is reported like a Sender's; a large resp goes by reference
 	}
 	c.reset()
 }
@@ -576,7 +575,12 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 	var resp *pool.Buffer
 	var dst []byte
 	if c.kind == KindRequest {
-		resp = pool.GetBuffer()
+		// A large request gets a large response buffer (one that
+		// survives garbage collections): the guess that a handler
+		// answering a large request answers at about its size (an echo,
+		// a transform) costs nothing when wrong but a buffer lent for
+		// the call.
+		resp = pool.GetBufferFor(len(req))
 		dst = resp.B[:0]
 	}
 	var out []byte

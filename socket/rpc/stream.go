@@ -54,7 +54,7 @@ func (s *streamCore) onMessage(payload []byte) bool {
 	if s.recvDone || len(s.recvQ) == cap(s.recvQ) { // after the end, or over the credit
 		return false
 	}
-	b := pool.GetBuffer()
+	b := pool.GetBufferFor(len(payload))
 	b.B = append(b.B[:0], payload...)
 	select {
 	case s.recvQ <- b:
