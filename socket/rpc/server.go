@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,7 @@ type Server struct {
 	closed     bool
 	workClosed bool
 	draining   atomic.Bool
+	listeners  []*drainListener
 
 	stats serverCounters
 }
@@ -119,7 +122,9 @@ func (s *Server) start() {
 }
 
 // Serve accepts connections on ln until Close or Drain (or ctx ends) and
-// serves them. It returns nil after a Close, Drain or ctx end.
+// serves them. It returns nil after a Close, Drain or ctx end. A
+// *socket.Listener with several sockets gets one accept loop per socket
+// (socket.Options.MaxConns then applies to each socket).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -129,17 +134,78 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.start()
 	s.serveWG.Add(1)
+	lns := []net.Listener{ln}
+	if l, ok := ln.(*socket.Listener); ok {
+		lns = l.Listeners()
+	}
+	wrapped := make([]*drainListener, len(lns))
+	for i, l := range lns {
+		wrapped[i] = &drainListener{Listener: l, srv: s, done: make(chan struct{})}
+	}
+	s.listeners = append(s.listeners, wrapped...)
+	draining := s.draining.Load()
 	s.mu.Unlock()
 	defer s.serveWG.Done()
+	if draining {
+		for _, l := range wrapped {
+			l.stopAccepting()
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopAF := context.AfterFunc(s.stopCtx, cancel)
 	defer stopAF()
-	err := socket.Serve(ctx, ln, s.newReactor, s.opts.Socket)
+	errs := make([]error, len(wrapped))
+	var wg sync.WaitGroup
+	for i, l := range wrapped {
+		wg.Go(func() { errs[i] = socket.Serve(ctx, l, s.newReactor, s.opts.Socket) })
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
 	if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
 		err = nil
 	}
 	return err
+}
+
+// drainListener lets Drain stop accepting (new dials are refused, so
+// clients go elsewhere at once) while socket.Serve keeps serving the
+// connections it has: after stopAccepting, Accept waits for the end of
+// Serve instead of reporting the closed socket, which would make
+// socket.Serve close every connection.
+type drainListener struct {
+	net.Listener
+	srv      *Server
+	once     sync.Once
+	stopping atomic.Bool
+	done     chan struct{} // closed by Close (Serve ending)
+	doneOnce sync.Once
+}
+
+func (l *drainListener) stopAccepting() {
+	l.once.Do(func() {
+		l.stopping.Store(true)
+		_ = l.Listener.Close()
+	})
+}
+
+// Accept implements net.Listener.
+func (l *drainListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil && l.stopping.Load() {
+		select {
+		case <-l.done:
+		case <-l.srv.stopCtx.Done():
+		}
+	}
+	return nc, err
+}
+
+// Close implements net.Listener (socket.Serve calls it when it stops).
+func (l *drainListener) Close() error {
+	l.doneOnce.Do(func() { close(l.done) })
+	l.stopping.Store(false)
+	return l.Listener.Close()
 }
 
 // ServeConn serves one established connection (for example one end of a
@@ -168,9 +234,6 @@ func (s *Server) ServeConn(nc net.Conn) (*socket.Conn, error) {
 }
 
 func (s *Server) newReactor(c *socket.Conn) socket.Reactor {
-	if s.draining.Load() {
-		return nil // reject: the client should go elsewhere
-	}
 	sc := s.newServerConn()
 	if sc == nil {
 		return nil
@@ -185,11 +248,8 @@ func (s *Server) newServerConn() *serverConn {
 	if s.closed {
 		return nil
 	}
-	sc := &serverConn{srv: s, ready: make(chan struct{}), idle: make(chan struct{}, 1)}
-	if s.draining.Load() {
-		sc.goAwaySent = true // sent by the reader on first message
-		sc.mustGoAway = true
-	}
+	sc := &serverConn{srv: s, ready: make(chan struct{}), idle: make(chan struct{}, 1),
+		drainCh: make(chan struct{}), acked: make(chan struct{}), idSeed: rand.Uint32()}
 	s.conns[sc] = struct{}{}
 	return sc
 }
@@ -210,30 +270,72 @@ func (s *Server) snapshot() []*serverConn {
 	return out
 }
 
-// Drain stops the server gracefully: it stops accepting connections,
-// sends GoAway on every connection (new calls there are refused with
-// CodeUnavailable, so clients move elsewhere), waits for the calls in
-// flight to finish, writes what is queued, and closes. When ctx ends first
-// the rest is closed at once and Drain returns ctx's error.
+// Drain stops the server gracefully, losing no call (docs/guide.md,
+// "Drain"): it stops accepting connections (new dials are refused), and
+// on every connection it sends GoAway then a Ping. Until the client's Pong
+// comes back every request is served as usual: it may have been sent
+// before the client saw the GoAway. After the Pong, requests (which raced
+// the GoAway) are refused with CodeUnavailable, not processed, and open
+// streams end with CodeUnavailable (their handlers saw
+// ServerStream.Draining first). A client of this package stops sending
+// at the GoAway and closes the connection once its last reply has
+// arrived; the server waits for that close, for DrainLinger after its
+// own last call if the client does not close, then writes what is queued
+// and closes. When ctx ends first the rest is closed at once and Drain
+// returns ctx's error.
 func (s *Server) Drain(ctx context.Context) error {
-	// socket.Serve closes its connections when it stops, so the listener
-	// keeps running until the end, rejecting new connections meanwhile.
+	s.mu.Lock()
 	s.draining.Store(true)
-	conns := s.snapshot()
-	for _, sc := range conns {
-		sc.sendGoAway()
+	lns := s.listeners
+	s.mu.Unlock()
+	for _, l := range lns {
+		l.stopAccepting()
 	}
 	var err error
-	for _, sc := range conns {
-		if e := sc.drain(ctx); e != nil && err == nil {
-			err = e
+	var mu sync.Mutex
+	for {
+		var batch []*serverConn
+		s.mu.Lock()
+		for sc := range s.conns {
+			if !sc.drainStarted {
+				sc.drainStarted = true
+				batch = append(batch, sc)
+			}
 		}
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			break
+		}
+		var wg sync.WaitGroup
+		for _, sc := range batch {
+			wg.Go(func() {
+				if e := sc.drain(ctx); e != nil {
+					mu.Lock()
+					if err == nil {
+						err = e
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
 	}
 	if e := s.Close(); e != nil && err == nil {
 		err = e
 	}
 	return err
 }
+
+// DrainLinger is how long a draining connection whose calls are all
+// answered waits for the client to close it before the server closes it.
+// A client of this package closes at once when its last reply arrives;
+// the linger only covers clients that do not (other implementations).
+const DrainLinger = time.Second
+
+// drainAckTimeout bounds the wait for the Pong that acknowledges the
+// GoAway: a client that does not answer pings is then refused new calls
+// anyway.
+const drainAckTimeout = time.Second
 
 // Close closes the server at once: listeners, connections (their calls'
 // contexts are canceled), then the worker pool. It waits for every
@@ -327,7 +429,14 @@ type serverConn struct {
 	senders    []*socket.Sender
 	untracked  []*serverCall // pooled fire-and-forget calls in progress (not in ids)
 	goAwaySent bool
-	mustGoAway bool
+	idSeed     uint32 // seeds the id table's hash (a peer cannot aim its ids at one cell)
+
+	// Drain (see Server.Drain). drainStarted is guarded by srv.mu.
+	drainStarted bool
+	drainCh      chan struct{} // closed at the GoAway: ServerStream.Draining
+	acked        chan struct{} // closed when the client's Pong acknowledged the GoAway
+	ackOnce      sync.Once
+	refusing     atomic.Bool // new calls are refused with CodeUnavailable
 }
 
 const workerLanes = 8
@@ -365,10 +474,6 @@ func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code
 // OnMessage implements socket.Reactor.
 func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 	h := m.Header
-	if sc.mustGoAway {
-		sc.mustGoAway = false
-		sc.send(conn, frame.Header{Kind: KindGoAway}, AppendErrorBody(nil, CodeUnavailable, "draining"))
-	}
 	switch h.Kind {
 	case KindRequest, KindFireAndForget, KindStreamOpen:
 		sc.onOpen(conn, h, m.Payload)
@@ -400,6 +505,17 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 		st.onFrame(h, m.Payload)
 	case KindPing:
 		sc.send(conn, frame.Header{Kind: KindPong, Stream: h.Stream}, nil)
+	case KindPong:
+		// The answer to the drain ping (stream 0): the client has seen
+		// the GoAway, so what it sends from now on raced it.
+		sc.mu.Lock()
+		sent := sc.goAwaySent
+		sc.mu.Unlock()
+		if h.Stream == 0 && sent {
+			sc.ack()
+		} else {
+			sc.srv.stats.ignored.Add(1)
+		}
 	default:
 		sc.srv.stats.ignored.Add(1)
 	}
@@ -435,10 +551,10 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		return
 	}
-	if s.draining.Load() {
+	if sc.refusing.Load() {
 		s.stats.unavailable.Add(1)
 		if respond {
-			sc.replyError(conn, h.Stream, h.Type, CodeUnavailable, "server draining")
+			sc.replyError(conn, h.Stream, h.Type, CodeUnavailable, "server draining: call not processed")
 		}
 		return
 	}
@@ -633,8 +749,10 @@ func sameBase(out, dst []byte) bool {
 	return &out[:1][0] == &dst[:1][0]
 }
 
-// sendGoAway queues a GoAway frame and marks the connection draining.
-func (sc *serverConn) sendGoAway() {
+// announce starts the drain of the connection: GoAway, then the Ping
+// whose Pong says the client has seen it (same lane, so in that order);
+// stream handlers are told through Draining.
+func (sc *serverConn) announce() {
 	<-sc.ready
 	sc.mu.Lock()
 	sc.draining = true
@@ -643,32 +761,78 @@ func (sc *serverConn) sendGoAway() {
 		return
 	}
 	sc.goAwaySent = true
+	close(sc.drainCh)
 	snd := sc.conn.NewSender(nil)
 	sc.mu.Unlock()
 	_ = snd.Send(context.Background(), frame.Header{Kind: KindGoAway}, AppendErrorBody(nil, CodeUnavailable, "draining"))
+	_ = snd.Send(context.Background(), frame.Header{Kind: KindPing}, nil)
 	snd.Close()
 }
 
-// drain waits for the calls in flight, then drains the socket.
+// ack records that the client acknowledged the GoAway (or that it had
+// its time to): from now on new calls are refused.
+func (sc *serverConn) ack() {
+	sc.ackOnce.Do(func() {
+		sc.refusing.Store(true)
+		close(sc.acked)
+	})
+}
+
+// drain runs the connection's drain (Server.Drain): announce, wait for
+// the acknowledgement, end the streams still open with CodeUnavailable,
+// wait for the calls in flight, give the client DrainLinger to close,
+// then write what is queued and close.
 func (sc *serverConn) drain(ctx context.Context) error {
-	<-sc.ready
+	sc.announce()
+	closed := sc.conn.Closed()
+	t := time.NewTimer(drainAckTimeout)
+	select {
+	case <-sc.acked:
+	case <-t.C:
+	case <-closed:
+	case <-ctx.Done():
+	}
+	t.Stop()
+	sc.ack()
+	sc.endStreams()
 	for {
 		sc.mu.Lock()
-		sc.draining = true
-		n, closed := sc.inflight, sc.closed
+		n := sc.inflight
 		sc.mu.Unlock()
-		if n == 0 || closed {
+		if n == 0 {
 			break
 		}
 		select {
 		case <-sc.idle:
-		case <-sc.conn.Closed():
 		case <-ctx.Done():
 			_ = sc.conn.Close()
 			return ctx.Err()
 		}
 	}
+	t = time.NewTimer(DrainLinger)
+	defer t.Stop()
+	select {
+	case <-closed: // the client closed: everything it sent was answered
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+		_ = sc.conn.Close()
+		return ctx.Err()
+	}
 	return sc.conn.Drain(ctx)
+}
+
+// endStreams ends the streams still open with CodeUnavailable, so their
+// clients resubscribe elsewhere; their handlers' contexts are canceled.
+func (sc *serverConn) endStreams() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, c := range sc.ids.vals {
+		if c != nil && c.stream != nil {
+			c.stream.pub.core.end(&Error{Code: CodeUnavailable, Message: "server draining: stream ended, resubscribe elsewhere"})
+			c.cancel(context.Canceled)
+		}
+	}
 }
 
 // OnClose implements socket.CloseReactor: calls in flight are canceled.
@@ -683,8 +847,13 @@ func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 			c.cancel(context.Canceled)
 		}
 	}
-	for _, c := range sc.untracked {
-		c.cancel(context.Canceled)
+	// A client that closes after a GoAway has all its answers; its
+	// fire-and-forget calls still running were accepted and are left to
+	// finish (Drain waits for them). Otherwise they are canceled.
+	if !sc.draining || !errors.Is(err, io.EOF) {
+		for _, c := range sc.untracked {
+			c.cancel(context.Canceled)
+		}
 	}
 	sc.mu.Unlock()
 	sc.srv.removeConn(sc)
