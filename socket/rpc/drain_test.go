@@ -346,3 +346,63 @@ func TestErrorContract(t *testing.T) {
 	_, err = c.OpenStream(ctx, mStream, nil)
 	assert.Equal(t, "unavailable", class(t, err))
 }
+
+// TestKeptContext: a handler's ctx kept past the handler reads canceled
+// for good and never shows a later call, on both handler modes.
+func TestKeptContext(t *testing.T) {
+	for _, mode := range []rpc.Mode{rpc.Pooled, rpc.Inline} {
+		srv, err := rpc.NewServer(rpc.ServerOptions{})
+		require.NoError(t, err)
+		type kept struct {
+			ctx, child context.Context
+		}
+		keep := make(chan kept, 1)
+		srv.Handle(1, func(ctx context.Context, req, dst []byte) ([]byte, error) {
+			child, cancel := context.WithCancel(ctx) // a goroutine watching ctx
+			_ = cancel
+			select {
+			case keep <- kept{ctx, child}:
+			default:
+			}
+			<-ctx.Done()
+			return dst, ctx.Err()
+		}, mode)
+		srv.Handle(2, func(ctx context.Context, req, dst []byte) ([]byte, error) {
+			info, _ := rpc.CallInfoFrom(ctx)
+			return fmt.Appendf(dst, "%d", info.ID), nil
+		}, mode)
+		addr := serve(t, srv)
+		c := dial(t, addr, rpc.ClientOptions{})
+		ctx := testCtx(t)
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err = c.Call(short, 1, nil, nil)
+		cancel()
+		require.Error(t, err)
+		k := <-keep
+		wait(t, k.child.Done())
+		require.Eventually(t, func() bool { return k.ctx.Err() != nil }, 10*time.Second, time.Millisecond)
+		info, ok := rpc.CallInfoFrom(k.ctx)
+		require.True(t, ok)
+		id := info.ID
+		md, err := rpc.Metadata(nil).Append("k", []byte("later call"))
+		require.NoError(t, err)
+		k2, err := c.NewCaller()
+		require.NoError(t, err)
+		for range 100 {
+			dctx, cancel := context.WithTimeout(ctx, time.Hour)
+			_, err := k2.CallMetadata(dctx, 2, md, nil, nil)
+			cancel()
+			require.NoError(t, err)
+			require.ErrorIs(t, k.ctx.Err(), context.Canceled, "mode %d: kept ctx canceled for good", mode)
+			wait(t, k.ctx.Done())
+			_, has := k.ctx.Deadline()
+			require.False(t, has, "no later call's deadline")
+			info, ok := rpc.CallInfoFrom(k.ctx)
+			require.True(t, ok)
+			require.Equal(t, id, info.ID, "its own call, never a later one")
+			require.Equal(t, uint32(1), info.Method)
+			require.Nil(t, info.Metadata)
+		}
+		k2.Close()
+	}
+}

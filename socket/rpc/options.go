@@ -92,6 +92,15 @@ type ServerOptions struct {
 	// Interceptor, if non-nil, wraps every unary handler call. With none
 	// set the handler is called directly.
 	Interceptor Interceptor
+	// ReuseContexts makes every handler's ctx the call's pooled state,
+	// reused by later calls: no allocation per call, but a ctx kept past
+	// its handler then shows a later call (its CallInfo, its deadline, a
+	// Done that is not closed). Off (the default), each call's ctx is one
+	// small allocation (bench/README.md, "Handler contexts", states the
+	// cost) and safe to keep: canceled for good once the handler returns.
+	// Under the psdebug build tag a use of a reused ctx after its handler
+	// returned panics naming the mistake.
+	ReuseContexts bool
 }
 
 // Validate reports the first bad field as an *OptionError.

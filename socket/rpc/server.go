@@ -403,10 +403,11 @@ func (s *Server) invoke(call *serverCall, req, dst []byte) (out []byte, err erro
 			out, err = dst, &Error{Code: CodeInternal, Message: fmt.Sprint("handler panic: ", r)}
 		}
 	}()
+	ctx := call.handlerCtx()
 	if ic := s.opts.Interceptor; ic != nil {
-		return ic(call, call.method, req, dst, call.h)
+		return ic(ctx, call.method, req, dst, call.h)
 	}
-	return call.h(call, req, dst)
+	return call.h(ctx, req, dst)
 }
 
 // serverConn is the reactor of one server connection.
@@ -611,9 +612,11 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 
 	c.req = pool.GetBuffer()
 	c.req.B = append(c.req.B[:0], body...)
-	c.setup(h.Stream, h.Type, h.Kind, p, c.req.B, now)
+	n := len(c.req.B)
+	// The handler's req is capped at its length: an append to it
+	// reallocates instead of rewriting the metadata copied after it.
+	c.setup(h.Stream, h.Type, h.Kind, p, c.req.B[:n:n], now)
 	if p.Metadata != nil { // copy the metadata too, after the body
-		n := len(c.req.B)
 		c.req.B = append(c.req.B, p.Metadata...)
 		c.body = c.req.B[:n:n]
 		c.md = Metadata(c.req.B[n:])
@@ -678,7 +681,7 @@ func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 }
 
 func (sc *serverConn) runPooled(c *serverCall, wid int) {
-	if h, resp := sc.respond(c, c.req.B[:len(c.body)]); resp != nil {
+	if h, resp := sc.respond(c, c.body); resp != nil {
 		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
 	}
 	sc.finish(c)
@@ -701,6 +704,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 		err = &Error{Code: CodeDeadlineExceeded, Message: "deadline passed before the handler ran"}
 	} else {
 		out, err = s.invoke(c, req, dst)
+		c.retire()
 	}
 	if resp == nil {
 		return frame.Header{}, nil

@@ -466,5 +466,6 @@ func (s *Server) invokeStream(h StreamHandler, c *serverCall, st *ServerStream) 
 			err = &Error{Code: CodeInternal, Message: "stream handler panic"}
 		}
 	}()
-	return h(c, st)
+	defer c.retire()
+	return h(c.handlerCtx(), st)
 }
