@@ -3,6 +3,7 @@ package rpc
 import (
 	"runtime"
 
+	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
 )
 
@@ -92,6 +93,16 @@ type ServerOptions struct {
 	// Interceptor, if non-nil, wraps every unary handler call. With none
 	// set the handler is called directly.
 	Interceptor Interceptor
+	// MaxRequestSize is the largest opening frame payload (prefix and
+	// body) a call or stream may carry. A larger request that is within
+	// Socket.MaxFrameSize is answered with CodeResourceExhausted, naming
+	// the limit, without being copied or run; the connection and its
+	// other calls go on. A frame over Socket.MaxFrameSize cannot be
+	// skipped (the frame layer refuses it before reading it) and closes
+	// the connection, so set MaxRequestSize below Socket.MaxFrameSize to
+	// turn oversized requests into call errors. A Client checks its own
+	// Socket.MaxFrameSize before sending. Zero means Socket.MaxFrameSize.
+	MaxRequestSize int
 	// ReuseContexts makes every handler's ctx the call's pooled state,
 	// reused by later calls: no allocation per call, but a ctx kept past
 	// its handler then shows a later call (its CallInfo, its deadline, a
@@ -114,6 +125,9 @@ func (o ServerOptions) Validate() error {
 	if o.StreamWindow < 0 || o.StreamWindow > 1<<16 {
 		return &OptionError{"StreamWindow", int64(o.StreamWindow), "must be 0..65536"}
 	}
+	if o.MaxRequestSize < 0 || o.MaxRequestSize > frame.HardMaxFrameSize {
+		return &OptionError{"MaxRequestSize", int64(o.MaxRequestSize), "must be 0..frame.HardMaxFrameSize"}
+	}
 	if o.Socket.Framing != nil {
 		return &OptionError{"Socket.Framing", 0, "must be nil (frame.Default); use package compat for other framings"}
 	}
@@ -121,6 +135,12 @@ func (o ServerOptions) Validate() error {
 }
 
 func (o *ServerOptions) ensureDefaults() {
+	if o.MaxRequestSize == 0 {
+		o.MaxRequestSize = o.Socket.MaxFrameSize
+		if o.MaxRequestSize == 0 {
+			o.MaxRequestSize = frame.DefaultMaxFrameSize
+		}
+	}
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultServerInFlight
 	}

@@ -54,7 +54,7 @@ type Server struct {
 }
 
 type serverCounters struct {
-	calls, overloaded, duplicates, ignored, notFound, unavailable atomic.Uint64
+	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge atomic.Uint64
 }
 
 // ServerStats are a server's counters.
@@ -65,6 +65,7 @@ type ServerStats struct {
 	Ignored     uint64 // frames for unknown ids or of unknown kinds
 	NotFound    uint64 // calls to unregistered methods
 	Unavailable uint64 // calls refused while draining
+	TooLarge    uint64 // requests refused over MaxRequestSize
 }
 
 // NewServer returns a server with no handlers.
@@ -108,7 +109,7 @@ func (s *Server) register(method uint32, e entry) {
 func (s *Server) Stats() ServerStats {
 	c := &s.stats
 	return ServerStats{Calls: c.calls.Load(), Overloaded: c.overloaded.Load(), Duplicates: c.duplicates.Load(),
-		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load()}
+		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load()}
 }
 
 func (s *Server) start() {
@@ -533,6 +534,16 @@ func (sc *serverConn) lookup(id uint32) *serverCall {
 func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) {
 	s := sc.srv
 	respond := h.Kind != KindFireAndForget
+	if len(payload) > s.opts.MaxRequestSize {
+		// That call's error: the payload is neither copied nor run, and
+		// the connection's other calls go on.
+		s.stats.tooLarge.Add(1)
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeResourceExhausted,
+				fmt.Sprintf("request of %d bytes over the server's limit of %d bytes (ServerOptions.MaxRequestSize); not processed", len(payload), s.opts.MaxRequestSize))
+		}
+		return
+	}
 	p, body, err := ParsePrefix(h.Flags, payload)
 	var credit uint32
 	if err == nil && h.Kind == KindStreamOpen {
