@@ -606,7 +606,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	c := sc.getCallLocked()
 	if respond {
 		if sc.ids.vals == nil {
-			sc.ids = newIDTable(s.opts.MaxInFlight)
+			sc.ids = newIDTable(s.opts.MaxInFlight, sc.idSeed)
 		}
 		sc.ids.put(h.Stream, c)
 		c.tracked = true
