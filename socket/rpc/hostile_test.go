@@ -260,3 +260,47 @@ func TestServerDeadlineTimer(t *testing.T) {
 	}
 	r.expectError(4, rpc.CodeDeadlineExceeded)
 }
+
+// TestStaleStreamCancelAttack: a flow-control violation that races the
+// end of its stream must not cancel the call's successor. Each round
+// opens a stream whose handler returns at once, overruns its credit, and
+// makes a unary call on the recycled call state: every call is answered
+// (the stale cancel used to leave 7-108 of 20,000 unanswered).
+func TestStaleStreamCancelAttack(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{StreamWindow: 1})
+	require.NoError(t, err)
+	const sQuick, mUnary uint32 = 50, 51
+	srv.HandleStream(sQuick, func(context.Context, *rpc.ServerStream) error { return nil })
+	srv.Handle(mUnary, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Pooled)
+	r := dialRaw(t, serve(t, srv))
+	rounds := 5000
+	if testing.Short() {
+		rounds = 500
+	}
+	deadline := time.Now().Add(20 * time.Second) // bounded on a loaded machine
+	for i := 0; i < rounds && time.Now().Before(deadline); i++ {
+		sid, cid := uint32(2*i+1), uint32(2*i+2)
+		var b []byte
+		add := func(kind uint8, id, method uint32, p []byte) {
+			var err error
+			b, err = frame.AppendFrame(b, frame.Header{Kind: kind, Stream: id, Type: method}, p)
+			require.NoError(t, err)
+		}
+		add(rpc.KindStreamOpen, sid, sQuick, rpc.AppendCredit(nil, 1))
+		for range 3 { // over the window of 1
+			add(rpc.KindStreamMessage, sid, sQuick, []byte("m"))
+		}
+		add(rpc.KindRequest, cid, mUnary, []byte("ping"))
+		_, err := r.nc.Write(b)
+		require.NoError(t, err)
+		for {
+			h, p := r.next() // fails the test after 10 s without a frame
+			if h.Stream != cid {
+				continue
+			}
+			require.Equal(t, rpc.KindResponse, h.Kind, "round %d: the call is answered, not canceled", i)
+			require.Equal(t, "ping", string(p))
+			break
+		}
+	}
+}
