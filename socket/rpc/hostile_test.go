@@ -304,3 +304,42 @@ func TestStaleStreamCancelAttack(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainSequenceOnTheWire drives the drain with a hand-written client:
+// GoAway (code 7) then Ping (stream 0); a request sent before the Pong is
+// served; one sent after it is refused with code 7 (not processed); the
+// client closes, and Drain returns nil.
+func TestDrainSequenceOnTheWire(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	r.send(rpc.KindRequest, 0, 1, mEchoInline, []byte("before"))
+	h, p := r.next()
+	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, "before", string(p))
+	drained := make(chan error, 1)
+	go func() { drained <- ts.srv.Drain(testCtx(t)) }()
+	h, p = r.next()
+	require.Equal(t, rpc.KindGoAway, h.Kind)
+	code, _, err := rpc.ParseErrorBody(p)
+	require.NoError(t, err)
+	require.Equal(t, rpc.CodeUnavailable, code)
+	h, _ = r.next()
+	require.Equal(t, rpc.KindPing, h.Kind)
+	require.Equal(t, uint32(0), h.Stream)
+	// Sent before the client acknowledged: served.
+	r.send(rpc.KindRequest, 0, 2, mEcho, []byte("raced"))
+	h, p = r.next()
+	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, "raced", string(p))
+	r.send(rpc.KindPong, 0, 0, 0, nil)
+	r.send(rpc.KindRequest, 0, 3, mEcho, []byte("after"))
+	r.expectError(3, rpc.CodeUnavailable)
+	require.NoError(t, r.nc.Close())
+	select {
+	case err := <-drained:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drain did not finish after the client closed")
+	}
+	assert.Equal(t, uint64(1), ts.srv.Stats().Unavailable)
+}
