@@ -181,8 +181,10 @@ func (c *Client) Err() error {
 	return nil
 }
 
-// Draining reports whether the server sent GoAway: it accepts no new
-// calls on this connection, so new calls belong elsewhere.
+// Draining reports whether the server sent GoAway: new calls on this
+// connection fail at once with ErrUnavailable (not sent) and belong
+// elsewhere; the client closes the connection itself once its last
+// outstanding call or stream has its answer.
 func (c *Client) Draining() bool { return c.goAway.Load() }
 
 // Outstanding returns the number of calls waiting for a reply.

@@ -107,8 +107,9 @@ type ServerOptions struct {
 	// reused by later calls: no allocation per call, but a ctx kept past
 	// its handler then shows a later call (its CallInfo, its deadline, a
 	// Done that is not closed). Off (the default), each call's ctx is one
-	// small allocation (bench/README.md, "Handler contexts", states the
-	// cost) and safe to keep: canceled for good once the handler returns.
+	// small allocation (24 bytes; BenchmarkCall's "safe" and "reuse"
+	// cases measure the difference) and safe to keep: canceled for good
+	// once the handler returns.
 	// Under the psdebug build tag a use of a reused ctx after its handler
 	// returned panics naming the mistake.
 	ReuseContexts bool
