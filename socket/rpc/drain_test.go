@@ -406,3 +406,28 @@ func TestKeptContext(t *testing.T) {
 		k2.Close()
 	}
 }
+
+// TestDrainTwice: a second Drain while the first is under way waits for
+// the same calls instead of cutting them short.
+func TestDrainTwice(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	res := make(chan error, 1)
+	go func() {
+		got, err := c.Call(context.Background(), mBlock, nil, nil)
+		if err == nil && string(got) != "released" {
+			err = errors.New("wrong response")
+		}
+		res <- err
+	}()
+	wait(t, ts.entered)
+	drained := make(chan error, 2)
+	for range 2 {
+		go func() { drained <- ts.srv.Drain(testCtx(t)) }()
+	}
+	require.Eventually(t, c.Draining, 10*time.Second, time.Millisecond)
+	close(ts.release)
+	require.NoError(t, <-res, "the call in flight finished")
+	require.NoError(t, <-drained)
+	require.NoError(t, <-drained)
+}

@@ -321,10 +321,33 @@ func (s *Server) Drain(ctx context.Context) error {
 		}
 		wg.Wait()
 	}
+	// Connections another Drain call is draining: wait for them too
+	// (bounded by ctx), rather than cut them short with Close.
+	if err == nil {
+		err = s.waitConnsGone(ctx)
+	}
 	if e := s.Close(); e != nil && err == nil {
 		err = e
 	}
 	return err
+}
+
+func (s *Server) waitConnsGone(ctx context.Context) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // DrainLinger is how long a draining connection whose calls are all
