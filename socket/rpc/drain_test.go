@@ -431,3 +431,46 @@ func TestDrainTwice(t *testing.T) {
 	require.NoError(t, <-drained)
 	require.NoError(t, <-drained)
 }
+
+// TestDrainStopsAccepting: from the start of a drain new dials are
+// refused (on every socket of a multi-socket listener), so clients go
+// elsewhere at once, while a call in flight on an existing connection
+// still finishes.
+func TestDrainStopsAccepting(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	srv.Handle(1, func(_ context.Context, req, dst []byte) ([]byte, error) {
+		entered <- struct{}{}
+		<-release
+		return append(dst, "done"...), nil
+	}, rpc.Pooled)
+	ln, err := socket.Listen(context.Background(), "tcp", "127.0.0.1:0", socket.Options{ReusePort: true, AcceptLoops: 2})
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background(), ln) }()
+	c := dial(t, addr, rpc.ClientOptions{})
+	res := make(chan error, 1)
+	go func() {
+		got, err := c.Call(testCtx(t), 1, nil, nil)
+		if err == nil && string(got) != "done" {
+			err = errors.New("wrong response")
+		}
+		res <- err
+	}()
+	wait(t, entered)
+	drained := make(chan error, 1)
+	go func() { drained <- srv.Drain(testCtx(t)) }()
+	require.Eventually(t, c.Draining, 10*time.Second, time.Millisecond)
+	for range 8 { // both sockets: the kernel spreads dials over them
+		dctx, cancel := context.WithTimeout(testCtx(t), 5*time.Second)
+		_, err := rpc.Dial(dctx, "tcp", addr, rpc.ClientOptions{})
+		cancel()
+		require.Error(t, err, "a dial during the drain is refused")
+	}
+	close(release)
+	require.NoError(t, <-res)
+	require.NoError(t, <-drained)
+	require.NoError(t, <-served)
+}

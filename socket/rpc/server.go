@@ -123,9 +123,9 @@ func (s *Server) start() {
 }
 
 // Serve accepts connections on ln until Close or Drain (or ctx ends) and
-// serves them. It returns nil after a Close, Drain or ctx end. A
-// *socket.Listener with several sockets gets one accept loop per socket
-// (socket.Options.MaxConns then applies to each socket).
+// serves them (a *socket.Listener gets one accept loop per socket). It
+// returns nil after a Close, Drain or ctx end. Drain stops the accepting
+// at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -156,13 +156,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	stopAF := context.AfterFunc(s.stopCtx, cancel)
 	defer stopAF()
-	errs := make([]error, len(wrapped))
-	var wg sync.WaitGroup
+	group := make([]net.Listener, len(wrapped))
 	for i, l := range wrapped {
-		wg.Go(func() { errs[i] = socket.Serve(ctx, l, s.newReactor, s.opts.Socket) })
+		group[i] = l
 	}
-	wg.Wait()
-	err := errors.Join(errs...)
+	err := socket.Serve(ctx, socket.ListenerOf(group...), s.newReactor, s.opts.Socket)
 	if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
 		err = nil
 	}
