@@ -277,6 +277,26 @@ func (c *serverCall) cancel(err error) {
 	c.mu.Unlock()
 }
 
+// cancelAround cancels the call's context with err around end (which
+// ends its stream): Err reports err before end runs, so a handler woken
+// by the stream's end finds its context canceled; Done closes only after
+// it, so a handler woken by Done finds the stream's end recorded and
+// sends nothing of its own.
+func (c *serverCall) cancelAround(err error, end func()) {
+	c.mu.Lock()
+	first := c.err == nil
+	var pending chan struct{}
+	if first {
+		c.err = err
+		pending = c.done // open; a Done made from now on is born closed
+	}
+	c.mu.Unlock()
+	end()
+	if pending != nil {
+		close(pending)
+	}
+}
+
 func (c *serverCall) cancelLocked(err error) {
 	if c.err != nil {
 		return

@@ -161,7 +161,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		group[i] = l
 	}
 	err := socket.Serve(ctx, socket.ListenerOf(group...), s.newReactor, s.opts.Socket)
-	if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
+	if errors.Is(err, net.ErrClosed) && (ctx.Err() != nil || s.stopCtx.Err() != nil) {
 		err = nil
 	}
 	return err
@@ -348,10 +348,10 @@ func (s *Server) waitConnsGone(ctx context.Context) error {
 	}
 }
 
-// DrainLinger is how long a draining connection whose calls are all
-// answered waits for the client to close it before the server closes it.
-// A client of this package closes at once when its last reply arrives;
-// the linger only covers clients that do not (other implementations).
+// DrainLinger is how long a draining connection must stay quiet (no
+// byte read, no call in flight) before the server closes it itself. A
+// client of this package closes at once when its last reply arrives; the
+// linger only covers clients that do not (other implementations).
 const DrainLinger = time.Second
 
 // drainAckTimeout bounds the wait for the Pong that acknowledges the
@@ -503,12 +503,13 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 	case KindCancel:
 		sc.mu.Lock()
 		if c := sc.lookup(h.Stream); c != nil {
-			// A stream ends before its context is canceled, so a
-			// handler woken by the cancel sends nothing more.
-			if c.stream != nil {
-				c.stream.onCancel()
+			// A stream ends within its context's cancel, so a
+			// handler woken by either sees both.
+			if st := c.stream; st != nil {
+				c.cancelAround(context.Canceled, st.onCancel)
+			} else {
+				c.cancel(context.Canceled)
 			}
-			c.cancel(context.Canceled)
 		} else {
 			sc.srv.stats.ignored.Add(1)
 		}
@@ -714,9 +715,22 @@ func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 
 func (sc *serverConn) runPooled(c *serverCall, wid int) {
 	if h, resp := sc.respond(c, c.body); resp != nil {
+		sc.untrack(c)
 		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
 	}
 	sc.finish(c)
+}
+
+// untrack frees the call's id before its answer is queued: a client may
+// reuse an id as soon as the answer arrives, and must not then be
+// refused as a duplicate. The call still counts in flight until finish.
+func (sc *serverConn) untrack(c *serverCall) {
+	sc.mu.Lock()
+	if c.tracked {
+		sc.ids.del(c.id)
+		c.tracked = false
+	}
+	sc.mu.Unlock()
 }
 
 // respond runs the handler and returns its response or error frame to
@@ -845,17 +859,33 @@ func (sc *serverConn) drain(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	t = time.NewTimer(DrainLinger)
-	defer t.Stop()
-	select {
-	case <-closed: // the client closed: everything it sent was answered
-		return nil
-	case <-t.C:
-	case <-ctx.Done():
-		_ = sc.conn.Close()
-		return ctx.Err()
+	// The client closes once everything it sent is answered. One that
+	// does not is closed after DrainLinger of quiet: no byte read and
+	// nothing in flight (a byte read restarts the count: a late request
+	// is read and answered, never cut off).
+	tick := time.NewTicker(DrainLinger / 10)
+	defer tick.Stop()
+	last, quietSince := sc.conn.Stats().BytesIn, time.Now()
+	for {
+		select {
+		case <-closed: // the client closed: everything it sent was answered
+			return nil
+		case <-ctx.Done():
+			_ = sc.conn.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+		sc.mu.Lock()
+		n := sc.inflight
+		sc.mu.Unlock()
+		if b := sc.conn.Stats().BytesIn; b != last || n > 0 {
+			last, quietSince = b, time.Now()
+			continue
+		}
+		if time.Since(quietSince) >= DrainLinger {
+			return sc.conn.Drain(ctx)
+		}
 	}
-	return sc.conn.Drain(ctx)
 }
 
 // endStreams ends the streams still open with CodeUnavailable, so their
@@ -865,8 +895,10 @@ func (sc *serverConn) endStreams() {
 	defer sc.mu.Unlock()
 	for _, c := range sc.ids.vals {
 		if c != nil && c.stream != nil {
-			c.stream.pub.core.end(&Error{Code: CodeUnavailable, Message: "server draining: stream ended, resubscribe elsewhere"})
-			c.cancel(context.Canceled)
+			core := c.stream.pub.core
+			c.cancelAround(context.Canceled, func() {
+				core.end(&Error{Code: CodeUnavailable, Message: "server draining: stream ended, resubscribe elsewhere"})
+			})
 		}
 	}
 }
@@ -877,10 +909,11 @@ func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 	sc.closed = true
 	for _, c := range sc.ids.vals {
 		if c != nil {
-			if c.stream != nil {
-				c.stream.onConnClose(err)
+			if st := c.stream; st != nil {
+				c.cancelAround(context.Canceled, func() { st.onConnClose(err) })
+			} else {
+				c.cancel(context.Canceled)
 			}
-			c.cancel(context.Canceled)
 		}
 	}
 	// A client that closes after a GoAway has all its answers; its

@@ -397,17 +397,19 @@ func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
 // context is canceled and the client gets CodeProtocol.
 func (ss *serverStream) protocol(msg string) {
 	core := ss.pub.core
-	// End the stream before canceling the context: a handler woken by
+	end := func() { core.endAll(&Error{Code: CodeProtocol, Message: msg}) }
+	// The stream ends within the context's cancel: a handler woken by
 	// the cancel must find the protocol error recorded, or it would end
-	// the stream with its own error (CodeCanceled) instead.
-	core.endAll(&Error{Code: CodeProtocol, Message: msg})
-	// Cancel only while the call still carries this stream: the handler
-	// may have returned meanwhile and the call been reused by another.
+	// the stream with its own error (CodeCanceled) instead. Cancel only
+	// while the call still carries this stream: the handler may have
+	// returned meanwhile and the call been reused by another.
 	c := ss.pub.call
 	sc := c.sc
 	sc.mu.Lock()
 	if c.stream == ss {
-		c.cancel(context.Canceled)
+		c.cancelAround(context.Canceled, end)
+	} else {
+		end()
 	}
 	sc.mu.Unlock()
 }
@@ -435,6 +437,7 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 	go func() {
 		defer sc.srv.streamsWG.Done()
 		err := sc.srv.invokeStream(h, c, &ss.pub)
+		sc.untrack(c) // before the last frame: the client may then reuse the id
 		var e *Error
 		core.mu.Lock()
 		ended := core.endErr
