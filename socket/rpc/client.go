@@ -137,6 +137,7 @@ func (c *Client) closeDrained() {
 		defer close(d)
 		ctx, cancel := context.WithTimeout(context.Background(), drainCloseTimeout)
 		defer cancel()
+		<-c.ready // a GoAway can arrive before Dial has returned
 		_ = c.conn.Drain(ctx)
 	}()
 }

@@ -141,7 +141,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	wrapped := make([]*drainListener, len(lns))
 	for i, l := range lns {
-		wrapped[i] = &drainListener{Listener: l, srv: s, done: make(chan struct{})}
+		wrapped[i] = &drainListener{Listener: l, srv: s, parked: make(chan struct{}), done: make(chan struct{})}
 	}
 	s.listeners = append(s.listeners, wrapped...)
 	draining := s.draining.Load()
@@ -174,11 +174,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // socket.Serve close every connection.
 type drainListener struct {
 	net.Listener
-	srv      *Server
-	once     sync.Once
-	stopping atomic.Bool
-	done     chan struct{} // closed by Close (Serve ending)
-	doneOnce sync.Once
+	srv        *Server
+	once       sync.Once
+	stopping   atomic.Bool
+	parked     chan struct{} // closed when Accept waits after stopAccepting
+	parkedOnce sync.Once
+	done       chan struct{} // closed by Close (Serve ending)
+	doneOnce   sync.Once
 }
 
 func (l *drainListener) stopAccepting() {
@@ -192,6 +194,7 @@ func (l *drainListener) stopAccepting() {
 func (l *drainListener) Accept() (net.Conn, error) {
 	nc, err := l.Listener.Accept()
 	if err != nil && l.stopping.Load() {
+		l.parkedOnce.Do(func() { close(l.parked) })
 		select {
 		case <-l.done:
 		case <-l.srv.stopCtx.Done():
@@ -290,62 +293,59 @@ func (s *Server) Drain(ctx context.Context) error {
 	for _, l := range lns {
 		l.stopAccepting()
 	}
+	// A connection accepted just before the stop is still being set up
+	// by its accept loop: wait until every loop is parked, so that it is
+	// registered (and drained below, not cut short by Close).
+	for _, l := range lns {
+		select {
+		case <-l.parked:
+		case <-l.done:
+		case <-ctx.Done():
+		}
+	}
 	var err error
 	var mu sync.Mutex
-	for {
-		var batch []*serverConn
-		s.mu.Lock()
-		for sc := range s.conns {
-			if !sc.drainStarted {
-				sc.drainStarted = true
-				batch = append(batch, sc)
-			}
-		}
-		s.mu.Unlock()
-		if len(batch) == 0 {
-			break
-		}
-		var wg sync.WaitGroup
-		for _, sc := range batch {
-			wg.Go(func() {
-				if e := sc.drain(ctx); e != nil {
-					mu.Lock()
-					if err == nil {
-						err = e
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-	}
-	// Connections another Drain call is draining: wait for them too
-	// (bounded by ctx), rather than cut them short with Close.
-	if err == nil {
-		err = s.waitConnsGone(ctx)
-	}
-	if e := s.Close(); e != nil && err == nil {
-		err = e
-	}
-	return err
-}
-
-func (s *Server) waitConnsGone(ctx context.Context) error {
+	var wg sync.WaitGroup
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
 	for {
 		s.mu.Lock()
-		n := len(s.conns)
+		for sc := range s.conns {
+			if !sc.drainStarted {
+				sc.drainStarted = true
+				wg.Go(func() {
+					if e := sc.drain(ctx); e != nil {
+						mu.Lock()
+						if err == nil {
+							err = e
+						}
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		n := len(s.conns) // each leaves when it closes
 		s.mu.Unlock()
 		if n == 0 {
-			return nil
+			break
 		}
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
 		case <-t.C:
+			continue
+		case <-ctx.Done():
 		}
+		break
 	}
+	wg.Wait()
+	mu.Lock()
+	if err == nil {
+		err = ctx.Err()
+	}
+	mu.Unlock()
+	if e := s.Close(); e != nil && err == nil {
+		err = e
+	}
+	return err
 }
 
 // DrainLinger is how long a draining connection must stay quiet (no
