@@ -343,3 +343,39 @@ func TestDrainSequenceOnTheWire(t *testing.T) {
 	}
 	assert.Equal(t, uint64(1), ts.srv.Stats().Unavailable)
 }
+
+// TestDrainUncooperativeClients: a client that never answers the drain's
+// Ping, and one that answers but never closes, do not hold Drain until
+// its deadline: both are closed after DrainLinger of quiet, and Drain
+// returns nil.
+func TestDrainUncooperativeClients(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{DrainLinger: 50 * time.Millisecond})
+	silent, ponger := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
+	for _, r := range []*raw{silent, ponger} { // both connections are up
+		r.send(rpc.KindRequest, 0, 1, mEchoInline, []byte("up"))
+		h, _ := r.next()
+		require.Equal(t, rpc.KindResponse, h.Kind)
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- ts.srv.Drain(testCtx(t)) }()
+	for _, r := range []*raw{silent, ponger} {
+		h, _ := r.next()
+		require.Equal(t, rpc.KindGoAway, h.Kind)
+		h, _ = r.next()
+		require.Equal(t, rpc.KindPing, h.Kind)
+	}
+	ponger.send(rpc.KindPong, 0, 0, 0, nil)
+	ponger.send(rpc.KindRequest, 0, 2, mEcho, []byte("after the pong"))
+	ponger.expectError(2, rpc.CodeUnavailable)
+	select {
+	case err := <-drained:
+		require.NoError(t, err, "Drain ends by the linger, not by its deadline")
+	case <-time.After(15 * time.Second):
+		t.Fatal("an uncooperative client held Drain")
+	}
+	for _, r := range []*raw{silent, ponger} {
+		require.NoError(t, r.nc.SetReadDeadline(time.Now().Add(10*time.Second)))
+		_, err := r.fr.Next()
+		require.Error(t, err, "the server closed the connection")
+	}
+}

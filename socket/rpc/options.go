@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"runtime"
+	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
@@ -103,6 +104,14 @@ type ServerOptions struct {
 	// turn oversized requests into call errors. A Client checks its own
 	// Socket.MaxFrameSize before sending. Zero means Socket.MaxFrameSize.
 	MaxRequestSize int
+	// DrainLinger bounds Drain's patience with a client that does not
+	// cooperate (docs/guide.md, "Drain"): without the Pong to the drain's
+	// Ping after DrainLinger, new calls are refused anyway; a client that
+	// does not close is closed after DrainLinger of quiet (no byte read,
+	// no call in flight). A client of this package answers at once and
+	// closes when its last reply arrives, so the linger never applies to
+	// it. Zero means DefaultDrainLinger (1 s).
+	DrainLinger time.Duration
 	// ReuseContexts makes every handler's ctx the call's pooled state,
 	// reused by later calls: no allocation per call, but a ctx kept past
 	// its handler then shows a later call (its CallInfo, its deadline, a
@@ -126,6 +135,9 @@ func (o ServerOptions) Validate() error {
 	if o.StreamWindow < 0 || o.StreamWindow > 1<<16 {
 		return &OptionError{"StreamWindow", int64(o.StreamWindow), "must be 0..65536"}
 	}
+	if o.DrainLinger < 0 {
+		return &OptionError{"DrainLinger", int64(o.DrainLinger), "must not be negative"}
+	}
 	if o.MaxRequestSize < 0 || o.MaxRequestSize > frame.HardMaxFrameSize {
 		return &OptionError{"MaxRequestSize", int64(o.MaxRequestSize), "must be 0..frame.HardMaxFrameSize"}
 	}
@@ -136,6 +148,9 @@ func (o ServerOptions) Validate() error {
 }
 
 func (o *ServerOptions) ensureDefaults() {
+	if o.DrainLinger == 0 {
+		o.DrainLinger = DefaultDrainLinger
+	}
 	if o.MaxRequestSize == 0 {
 		o.MaxRequestSize = o.Socket.MaxFrameSize
 		if o.MaxRequestSize == 0 {

@@ -281,10 +281,10 @@ func (s *Server) snapshot() []*serverConn {
 // streams end with CodeUnavailable (their handlers saw
 // ServerStream.Draining first). A client of this package stops sending
 // at the GoAway and closes the connection once its last reply has
-// arrived; the server waits for that close, for DrainLinger after its
-// own last call if the client does not close, then writes what is queued
-// and closes. When ctx ends first the rest is closed at once and Drain
-// returns ctx's error.
+// arrived; the server waits for that close (a client that does not close
+// is closed after ServerOptions.DrainLinger of quiet), writes what is
+// queued and closes. When ctx ends first the rest is closed at once and
+// Drain returns ctx's error.
 func (s *Server) Drain(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining.Store(true)
@@ -348,16 +348,8 @@ func (s *Server) Drain(ctx context.Context) error {
 	return err
 }
 
-// DrainLinger is how long a draining connection must stay quiet (no
-// byte read, no call in flight) before the server closes it itself. A
-// client of this package closes at once when its last reply arrives; the
-// linger only covers clients that do not (other implementations).
-const DrainLinger = time.Second
-
-// drainAckTimeout bounds the wait for the Pong that acknowledges the
-// GoAway: a client that does not answer pings is then refused new calls
-// anyway.
-const drainAckTimeout = time.Second
+// DefaultDrainLinger is ServerOptions.DrainLinger's default.
+const DefaultDrainLinger = time.Second
 
 // Close closes the server at once: listeners, connections (their calls'
 // contexts are canceled), then the worker pool. It waits for every
@@ -835,7 +827,8 @@ func (sc *serverConn) ack() {
 func (sc *serverConn) drain(ctx context.Context) error {
 	sc.announce()
 	closed := sc.conn.Closed()
-	t := time.NewTimer(drainAckTimeout)
+	linger := sc.srv.opts.DrainLinger
+	t := time.NewTimer(linger)
 	select {
 	case <-sc.acked:
 	case <-t.C:
@@ -863,7 +856,7 @@ func (sc *serverConn) drain(ctx context.Context) error {
 	// does not is closed after DrainLinger of quiet: no byte read and
 	// nothing in flight (a byte read restarts the count: a late request
 	// is read and answered, never cut off).
-	tick := time.NewTicker(DrainLinger / 10)
+	tick := time.NewTicker(linger / 10)
 	defer tick.Stop()
 	last, quietSince := sc.conn.Stats().BytesIn, time.Now()
 	for {
@@ -882,7 +875,7 @@ func (sc *serverConn) drain(ctx context.Context) error {
 			last, quietSince = b, time.Now()
 			continue
 		}
-		if time.Since(quietSince) >= DrainLinger {
+		if time.Since(quietSince) >= linger {
 			return sc.conn.Drain(ctx)
 		}
 	}

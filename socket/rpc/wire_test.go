@@ -113,6 +113,7 @@ func TestOptionsValidate(t *testing.T) {
 	require.ErrorIs(t, rpc.ServerOptions{Workers: -1}.Validate(), rpc.ErrInvalidOptions)
 	require.ErrorIs(t, rpc.ServerOptions{StreamWindow: 1 << 20}.Validate(), rpc.ErrInvalidOptions)
 	require.ErrorIs(t, rpc.ServerOptions{MaxRequestSize: -1}.Validate(), rpc.ErrInvalidOptions)
+	require.ErrorIs(t, rpc.ServerOptions{DrainLinger: -1}.Validate(), rpc.ErrInvalidOptions)
 	var oe *rpc.OptionError
 	require.ErrorAs(t, rpc.ClientOptions{StreamWindow: -5}.Validate(), &oe)
 	assert.Equal(t, "StreamWindow", oe.Field)
