@@ -42,8 +42,18 @@ var large struct {
 }
 
 // GetBuffer returns an empty buffer from the calibrating pool. Return it
-// with PutBuffer when done.
-func GetBuffer() *Buffer { return buffers.Get() }
+// with PutBuffer when done. Under the psdebug build tag every buffer is
+// new (released ones are poisoned, never reused) and has some capacity,
+// so that appends land in it and a view kept past PutBuffer is caught.
+func GetBuffer() *Buffer {
+	if debug {
+		return &Buffer{B: make([]byte, 0, debugBufferCap)}
+	}
+	return buffers.Get()
+}
+
+// debugBufferCap is the capacity of a new buffer under psdebug.
+const debugBufferCap = 256
 
 // GetBufferFor returns an empty buffer with room for n bytes if n is at
 // least LargeBufferSize (the smallest idle large buffer that fits, or a new
@@ -89,9 +99,19 @@ func roundQuarter(n int) int {
 // MaxIdleLargeBufferBytes. The buffer is reset (length zero) before it is
 // pooled: bytebufferpool's Put first records the length for its size
 // calibration and then resets it, and a buffer past the calibrated maximum
-// is dropped there too. A nil b is ignored.
+// is dropped there too. A nil b is ignored. Under the psdebug build tag the
+// whole capacity is filled with PoisonByte and the buffer is never reused,
+// so a view kept past its release (a handler's request copy or response
+// buffer) reads poison, not a later message.
 func PutBuffer(b *Buffer) {
-	if b == nil || cap(b.B) > MaxBufferSize {
+	if b == nil {
+		return
+	}
+	if debug {
+		poison(b.B[:cap(b.B)])
+		return
+	}
+	if cap(b.B) > MaxBufferSize {
 		return
 	}
 	if c := cap(b.B); c >= LargeBufferSize {

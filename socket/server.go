@@ -71,6 +71,11 @@ func (l *Listener) Close() error {
 // Listeners returns the underlying sockets.
 func (l *Listener) Listeners() []net.Listener { return l.lns }
 
+// ListenerOf groups listening sockets into one Listener, so that one
+// Serve runs an accept loop on each and applies its limits (MaxConns,
+// MaxHandshakes) to all of them together. lns must not be empty.
+func ListenerOf(lns ...net.Listener) *Listener { return &Listener{lns: lns} }
+
 // server is the state of one Serve call.
 type server struct {
 	opts   *Options

@@ -368,12 +368,14 @@ func genClient(g *protogen.GeneratedFile, sv *protogen.Service, n svcNames, hasU
 	g.P("}")
 	g.P()
 	g.P("// ", n.newPoolClient, " returns a client calling on p: each unary call goes")
-	g.P("// through p.Call (a call refused as overloaded or unavailable is retried once")
-	g.P("// on another connection), each stream opens on p.Pick().")
+	g.P("// through p.Call (a call refused as not processed is retried on another")
+	g.P("// connection, up to the pool's MaxAttempts), each stream opens on p.Pick().")
 	g.P("func ", n.newPoolClient, "(p *", balancePkg.Ident("Pool"), ") *", n.client, " {")
 	g.P("\treturn &", n.client, "{")
 	if hasUnary {
-		g.P("\t\tcall: p.Call,")
+		g.P("\t\tcall: func(ctx ", contextPkg.Ident("Context"), ", method uint32, req, dst []byte) ([]byte, error) {")
+		g.P("\t\t\treturn p.Call(ctx, method, req, dst)")
+		g.P("\t\t},")
 	}
 	if hasStream {
 		g.P("\t\topen: ", openT, " {")

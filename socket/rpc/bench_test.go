@@ -11,13 +11,18 @@ import (
 	"github.com/protosocket-go/protosocket/socket/rpc"
 )
 
+// BenchmarkCall measures unary calls from 32 callers per CPU; "safe" is
+// the default handler context (one allocation per call), "reuse" is
+// ServerOptions.ReuseContexts (none).
 func BenchmarkCall(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
 		method uint32
-	}{{"inline", mEchoInline}, {"pooled", mEcho}} {
+		reuse  bool
+	}{{"inline/safe", mEchoInline, false}, {"inline/reuse", mEchoInline, true},
+		{"pooled/safe", mEcho, false}, {"pooled/reuse", mEcho, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			ts := startServer(b, rpc.ServerOptions{})
+			ts := startServer(b, rpc.ServerOptions{ReuseContexts: tc.reuse})
 			c := dial(b, ts.addr, rpc.ClientOptions{})
 			b.ReportAllocs()
 			b.SetParallelism(32) // 32 callers per CPU

@@ -9,10 +9,20 @@ import (
 )
 
 // Handler serves a unary method: it reads req and appends its response to
-// dst, returning the extended slice (like binary.AppendUvarint). req and
-// ctx are valid until the handler returns; do not keep them (copy what you
-// need). Return an *Error to choose the code the caller sees; any other
-// error is sent as CodeUnknown with its text.
+// dst, returning the extended slice (like binary.AppendUvarint).
+//
+// Lifetimes: req and dst (and the slice returned) are borrowed until the
+// handler returns; keep a copy, never the slices (under the psdebug build
+// tag released buffers are filled with pool.PoisonByte). ctx may be kept:
+// after the handler returns it reads as canceled for good (Done closed,
+// Err context.Canceled) and CallInfoFrom gives its own call's ID and
+// Method without Metadata; it never shows another call. With
+// ServerOptions.ReuseContexts ctx is reused by later calls and must not be
+// kept (psdebug panics on a use after the handler returned).
+//
+// Return an *Error to choose the code the caller sees; an error matching
+// ErrUnavailable is sent as CodeUnavailable; any other error as
+// CodeUnknown with its text.
 type Handler func(ctx context.Context, req, dst []byte) ([]byte, error)
 
 // Interceptor wraps unary handler calls (logging, metrics, auth). It must
@@ -39,13 +49,135 @@ type CallInfo struct {
 
 type callInfoKey struct{}
 
-// CallInfoFrom returns the CallInfo of a handler's ctx.
+// CallInfoFrom returns the CallInfo of a handler's ctx. On a ctx kept
+// past its handler it returns the call's ID and Method, without Metadata
+// (see Handler).
 func CallInfoFrom(ctx context.Context) (CallInfo, bool) {
-	c, ok := ctx.Value(callInfoKey{}).(*serverCall)
-	if !ok {
-		return CallInfo{}, false
+	switch v := ctx.Value(callInfoKey{}).(type) {
+	case *serverCall: // ServerOptions.ReuseContexts
+		return CallInfo{ID: v.id, Method: v.method, Metadata: v.md}, true
+	case *callCtx:
+		c := v.c
+		c.mu.Lock()
+		live := c.cur == v
+		var md Metadata
+		if live {
+			md = c.md
+		}
+		c.mu.Unlock()
+		if !live {
+			v.misuse("CallInfoFrom")
+		}
+		return CallInfo{ID: v.id, Method: v.method, Metadata: md}, true
 	}
-	return CallInfo{ID: c.id, Method: c.method, Metadata: c.md}, true
+	return CallInfo{}, false
+}
+
+// callCtx is the context a handler gets (unless ServerOptions.
+// ReuseContexts): one small object per call, live while c.cur points to
+// it. Once the handler has returned it reads as canceled for good and
+// never reaches the serverCall's later calls.
+type callCtx struct {
+	c          *serverCall
+	id, method uint32
+	// reused: ReuseContexts under psdebug, where a use after the
+	// handler returned is a mistake to report.
+	reused bool
+}
+
+var _ context.Context = (*callCtx)(nil)
+
+// closedChan is the Done of every retired callCtx.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (h *callCtx) misuse(what string) {
+	if h.reused {
+		panic("rpc: " + what + " on a handler's context after the handler returned: with ServerOptions.ReuseContexts the context is reused by later calls; copy what you need, or leave ReuseContexts off")
+	}
+}
+
+// Deadline implements context.Context; after the handler returned there
+// is none.
+func (h *callCtx) Deadline() (time.Time, bool) {
+	c := h.c
+	c.mu.Lock()
+	if c.cur != h {
+		c.mu.Unlock()
+		h.misuse("Deadline")
+		return time.Time{}, false
+	}
+	d, ok := c.deadline, c.hasDeadline
+	c.mu.Unlock()
+	return d, ok
+}
+
+// Done implements context.Context; closed once the handler returned.
+func (h *callCtx) Done() <-chan struct{} {
+	c := h.c
+	c.mu.Lock()
+	if c.cur != h {
+		c.mu.Unlock()
+		h.misuse("Done")
+		return closedChan
+	}
+	ch := c.doneLocked()
+	c.mu.Unlock()
+	return ch
+}
+
+// Err implements context.Context; context.Canceled once the handler
+// returned.
+func (h *callCtx) Err() error {
+	c := h.c
+	c.mu.Lock()
+	if c.cur != h {
+		c.mu.Unlock()
+		h.misuse("Err")
+		return context.Canceled
+	}
+	err := c.errLocked()
+	c.mu.Unlock()
+	return err
+}
+
+// Value implements context.Context; CallInfoFrom reads the call through it.
+func (h *callCtx) Value(key any) any {
+	if key == (callInfoKey{}) {
+		return h
+	}
+	return nil
+}
+
+// handlerCtx returns the context for the handler about to run: c itself
+// with ServerOptions.ReuseContexts (no allocation), else a new callCtx.
+func (c *serverCall) handlerCtx() context.Context {
+	reuse := c.sc.srv.opts.ReuseContexts
+	if reuse && !pool.Debug {
+		return c
+	}
+	h := &callCtx{c: c, id: c.id, method: c.method, reused: reuse}
+	c.mu.Lock()
+	c.cur = h
+	c.mu.Unlock()
+	return h
+}
+
+// retire ends the handler's context when the handler has returned: a
+// Done channel it was given is closed (it is not reused), and the callCtx
+// no longer reaches c.
+func (c *serverCall) retire() {
+	if c.sc.srv.opts.ReuseContexts && !pool.Debug {
+		return
+	}
+	c.mu.Lock()
+	c.cur = nil
+	if c.done != nil {
+		if c.err == nil {
+			close(c.done)
+		}
+		c.done = nil
+	}
+	c.mu.Unlock()
 }
 
 // serverCall is one call on the server and its handler's context. It is
@@ -73,6 +205,7 @@ type serverCall struct {
 	done  chan struct{}
 	err   error
 	timer *time.Timer
+	cur   *callCtx // the live handler context (nil with ReuseContexts)
 
 	stream *serverStream
 }
@@ -87,6 +220,10 @@ func (c *serverCall) Deadline() (time.Time, bool) { return c.deadline, c.hasDead
 func (c *serverCall) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.doneLocked()
+}
+
+func (c *serverCall) doneLocked() <-chan struct{} {
 	if c.done == nil {
 		c.done = make(chan struct{})
 		if c.err != nil {
@@ -116,6 +253,10 @@ func (c *serverCall) onTimer() {
 func (c *serverCall) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.errLocked()
+}
+
+func (c *serverCall) errLocked() error {
 	if c.err == nil && c.hasDeadline && !time.Now().Before(c.deadline) {
 		c.cancelLocked(context.DeadlineExceeded)
 	}
@@ -134,6 +275,26 @@ func (c *serverCall) cancel(err error) {
 	c.mu.Lock()
 	c.cancelLocked(err)
 	c.mu.Unlock()
+}
+
+// cancelAround cancels the call's context with err around end (which
+// ends its stream): Err reports err before end runs, so a handler woken
+// by the stream's end finds its context canceled; Done closes only after
+// it, so a handler woken by Done finds the stream's end recorded and
+// sends nothing of its own.
+func (c *serverCall) cancelAround(err error, end func()) {
+	c.mu.Lock()
+	first := c.err == nil
+	var pending chan struct{}
+	if first {
+		c.err = err
+		pending = c.done // open; a Done made from now on is born closed
+	}
+	c.mu.Unlock()
+	end()
+	if pending != nil {
+		close(pending)
+	}
 }
 
 func (c *serverCall) cancelLocked(err error) {
@@ -157,7 +318,11 @@ func (c *serverCall) setup(id, method uint32, kind uint8, p Prefix, body []byte,
 	c.id, c.method, c.kind = id, method, kind
 	c.body, c.md = body, p.Metadata
 	if p.Timeout > 0 {
+		// Under mu: a timer of an earlier call that fired as it was
+		// reset may still be reading these in onTimer.
+		c.mu.Lock()
 		c.deadline, c.hasDeadline = now.Add(p.Timeout), true
+		c.mu.Unlock()
 	}
 }
 

@@ -2,7 +2,10 @@ package rpc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +30,12 @@ type Client struct {
 	goAway      atomic.Bool
 	outstanding atomic.Int64
 	rx          *socket.Sender // the reader's own lane (pongs, stream credit)
+	maxFrame    int            // the connection's MaxFrameSize: requests over it fail before sending
+
+	// After a GoAway the client closes the connection itself once
+	// nothing is outstanding (see closeDrained).
+	drainMu   sync.Mutex
+	drainDone chan struct{} // non-nil once the drain-close started; closed when it ended
 
 	// shared[i] is the Caller Client.Call uses when it pops slot i; only
 	// the goroutine holding slot i touches it.
@@ -69,7 +78,11 @@ func newClient(opts ClientOptions) (*Client, error) {
 	}
 	opts.ensureDefaults()
 	t := newSlotTable(opts.MaxInFlight)
-	return &Client{opts: opts, t: t, shared: make([]*Caller, len(t.slots)), ready: make(chan struct{})}, nil
+	maxFrame := opts.Socket.MaxFrameSize
+	if maxFrame == 0 {
+		maxFrame = frame.DefaultMaxFrameSize
+	}
+	return &Client{opts: opts, t: t, shared: make([]*Caller, len(t.slots)), ready: make(chan struct{}), maxFrame: maxFrame}, nil
 }
 
 func (c *Client) start(conn *socket.Conn) {
@@ -84,7 +97,78 @@ func (c *Client) Conn() *socket.Conn { return c.conn }
 // error matching ErrClosed. It waits for the connection's goroutines.
 func (c *Client) Close() error {
 	<-c.ready
-	return c.conn.Close()
+	err := c.conn.Close()
+	c.drainMu.Lock()
+	d := c.drainDone
+	c.drainMu.Unlock()
+	if d != nil {
+		<-d
+	}
+	return err
+}
+
+// drainCloseTimeout bounds the client's own close of a drained
+// connection (writing what is queued).
+const drainCloseTimeout = 5 * time.Second
+
+// callDone ends one outstanding call or stream. After a GoAway, the last
+// one closes the connection: every request the client sent has its
+// answer, so the server may go (docs/guide.md, "Drain").
+func (c *Client) callDone() {
+	if c.outstanding.Add(-1) == 0 && c.goAway.Load() {
+		c.closeDrained()
+	}
+}
+
+// closeDrained closes the connection after a GoAway once nothing is
+// outstanding (off the reader: conn.Drain may not run in OnMessage).
+// Calls and streams count themselves outstanding before they check
+// goAway, and the reader sets goAway before it checks outstanding, so
+// either the call sees the GoAway and is not sent, or this waits for it.
+func (c *Client) closeDrained() {
+	c.drainMu.Lock()
+	defer c.drainMu.Unlock()
+	if c.drainDone != nil {
+		return
+	}
+	d := make(chan struct{})
+	c.drainDone = d
+	go func() {
+		defer close(d)
+		ctx, cancel := context.WithTimeout(context.Background(), drainCloseTimeout)
+		defer cancel()
+		<-c.ready // a GoAway can arrive before Dial has returned
+		_ = c.conn.Drain(ctx)
+	}()
+}
+
+// refusal is the error of a call that is not sent because the server
+// sent GoAway or the connection is closed: it matches ErrUnavailable.
+func (c *Client) refusal() error {
+	if c.goAway.Load() {
+		return notSent("server draining (GoAway)")
+	}
+	if e := c.cause.Load(); e != nil {
+		return notSent(e.Error())
+	}
+	return notSent("connection closed")
+}
+
+// sendErr maps a failed send of a request (nothing was queued) into the
+// error contract: ctx errors stay, a request over the frame limit is
+// CodeResourceExhausted, a full queue (socket.Options.FailWhenFull)
+// CodeOverloaded, a closed connection "not sent" (ErrUnavailable).
+func (c *Client) sendErr(err error) error {
+	var e *Error
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &e):
+		return err
+	case errors.Is(err, socket.ErrFrameTooLarge):
+		return &Error{Code: CodeResourceExhausted, Message: fmt.Sprintf("not sent: over the client's maximum frame size %d: %v", c.maxFrame, err)}
+	case errors.Is(err, socket.ErrBackpressure):
+		return &Error{Code: CodeOverloaded, Message: "not sent: the connection's send queue is full"}
+	}
+	return notSent(err.Error())
 }
 
 // Closed returns a channel closed when the connection has closed.
@@ -98,8 +182,10 @@ func (c *Client) Err() error {
 	return nil
 }
 
-// Draining reports whether the server sent GoAway: it accepts no new
-// calls on this connection, so new calls belong elsewhere.
+// Draining reports whether the server sent GoAway: new calls on this
+// connection fail at once with ErrUnavailable (not sent) and belong
+// elsewhere; the client closes the connection itself once its last
+// outstanding call or stream has its answer.
 func (c *Client) Draining() bool { return c.goAway.Load() }
 
 // Outstanding returns the number of calls waiting for a reply.
@@ -138,8 +224,8 @@ func (c *Client) NewCaller() (*Caller, error) {
 	return c.newCaller(idx), nil
 }
 
-// Close releases the Caller's lane and slot. The Caller must not be used
-// afterwards.
+// Close releases the Caller's lane and slot. Calls on the Caller
+// afterwards return ErrCallerClosed.
 func (k *Caller) Close() {
 	if k.snd == nil {
 		return
@@ -180,8 +266,8 @@ func (c *Client) Send(ctx context.Context, method uint32, req []byte) error {
 // getCaller pops a slot (lock-free) and returns the shared Caller bound
 // to it, made on first use. The slot goes back with c.t.push.
 func (c *Client) getCaller() (*Caller, error) {
-	if err := c.Err(); err != nil {
-		return nil, err
+	if c.closed.Load() || c.goAway.Load() {
+		return nil, c.refusal()
 	}
 	idx, ok := c.t.pop()
 	if !ok {
@@ -205,6 +291,9 @@ func (k *Caller) Call(ctx context.Context, method uint32, req, dst []byte) ([]by
 // Metadata; handlers read it with CallInfoFrom).
 // With ClientOptions.Interceptor set, the call goes through it.
 func (k *Caller) CallMetadata(ctx context.Context, method uint32, md Metadata, req, dst []byte) ([]byte, error) {
+	if k.snd == nil {
+		return dst, ErrCallerClosed
+	}
 	if ic := k.c.opts.Interceptor; ic != nil {
 		return ic(ctx, method, md, req, dst, k.invoke)
 	}
@@ -219,6 +308,9 @@ func (k *Caller) call(ctx context.Context, method uint32, md Metadata, req, dst 
 // Ping sends a ping frame and waits for the pong: a health check of the
 // connection and the peer's reader.
 func (k *Caller) Ping(ctx context.Context) error {
+	if k.snd == nil {
+		return ErrCallerClosed
+	}
 	_, err := k.roundTrip(ctx, KindPing, 0, nil, nil, nil)
 	return err
 }
@@ -226,12 +318,18 @@ func (k *Caller) Ping(ctx context.Context) error {
 // Send is Client.Send on this Caller's lane.
 func (k *Caller) Send(ctx context.Context, method uint32, req []byte) error {
 	c := k.c
-	if err := c.Err(); err != nil {
-		return err
+	if k.snd == nil {
+		return ErrCallerClosed
 	}
 	p, err := prefixFor(ctx, nil)
 	if err != nil {
 		return err
+	}
+	// Outstanding while it is queued, so a drain-close waits for it.
+	c.outstanding.Add(1)
+	defer c.callDone()
+	if c.closed.Load() || c.goAway.Load() {
+		return c.refusal()
 	}
 	return k.sendOpening(ctx, KindFireAndForget, 0, method, p, req)
 }
@@ -258,7 +356,14 @@ func (k *Caller) sendOpening(ctx context.Context, kind uint8, id, method uint32,
 		return err
 	}
 	buf.B = append(buf.B, body...)
-	return k.snd.SendBuffer(ctx, frame.Header{Kind: kind, Flags: p.Flags(), Stream: id, Type: method}, buf)
+	if n := len(buf.B); n > k.c.maxFrame {
+		pool.PutBuffer(buf)
+		return &Error{Code: CodeResourceExhausted, Message: fmt.Sprintf("not sent: request of %d bytes over the client's maximum frame size %d", n, k.c.maxFrame)}
+	}
+	if err := k.snd.SendBuffer(ctx, frame.Header{Kind: kind, Flags: p.Flags(), Stream: id, Type: method}, buf); err != nil {
+		return k.c.sendErr(err)
+	}
+	return nil
 }
 
 func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Metadata, req, dst []byte) ([]byte, error) {
@@ -270,11 +375,12 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	id, s := c.t.arm(k.idx)
 	s.dst = dst
 	c.outstanding.Add(1)
-	defer c.outstanding.Add(-1)
+	defer c.callDone()
 	// The closer sets closed before it scans the slots: either it sees
-	// this slot pending, or this sees closed.
-	if c.closed.Load() {
-		return dst, k.abandon(id, s, c.Err())
+	// this slot pending, or this sees closed. Likewise the reader sets
+	// goAway before it looks at outstanding (see closeDrained).
+	if c.closed.Load() || c.goAway.Load() {
+		return dst, k.abandon(id, s, c.refusal())
 	}
 	if err := k.sendOpening(ctx, kind, id, method, p, req); err != nil {
 		return dst, k.abandon(id, s, err)
@@ -299,13 +405,11 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 }
 
 // abandon gives up a call that was not (or could not be) sent; if the
-// closer is completing it, its signal is consumed.
+// closer is completing it, its signal is consumed. The closer's error is
+// not taken: the call was not sent, err says why.
 func (k *Caller) abandon(id uint32, s *slot, err error) error {
 	if !s.word.CompareAndSwap(word(id, stPending), word(id, stAbandoned)) {
 		<-s.done
-		if s.err != nil {
-			err = s.err
-		}
 	}
 	s.dst, s.err = nil, nil
 	return err
@@ -343,6 +447,9 @@ func (c *Client) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 		c.reply(conn, frame.Header{Kind: KindPong, Stream: h.Stream})
 	case KindGoAway:
 		c.goAway.Store(true)
+		if c.outstanding.Load() == 0 {
+			c.closeDrained()
+		}
 	}
 	return socket.Continue
 }

@@ -14,7 +14,7 @@
 //	}, rpc.Inline) // or rpc.Pooled for handlers that block
 //	go srv.Serve(ctx, ln)
 //	...
-//	srv.Drain(ctx) // GoAway, finish calls in flight, close
+//	srv.Drain(ctx) // GoAway, finish every call already sent, close
 //
 // Client:
 //
@@ -30,15 +30,13 @@
 // arrives after its call was canceled (the slot has moved on to a new
 // generation) is ignored. The connection's reader copies the response into
 // the caller's dst and wakes it; with a reused Caller and dst a call makes
-// no allocation on either side.
+// no allocation on the client, and none on the server with
+// ServerOptions.ReuseContexts (by default the server allocates one small
+// object per call: the handler's context, safe to keep; see Lifetimes).
 //
 // Cancelling the call's context returns ctx.Err() at once and sends a
 // cancel frame on the Caller's own lane, behind the request, which it can
-// therefore never overtake; the handler's context is canceled. A server
-// refusal or failure is an *Error (errors.Is with ErrOverloaded,
-// ErrUnavailable, ErrNotFound, ...); a dead connection ends every pending
-// call with a *ClosedError (errors.Is ErrClosed). A normal end of stream is
-// io.EOF. The three are always distinguishable.
+// therefore never overtake; the handler's context is canceled.
 //
 // Deadlines travel as a relative timeout (the two hosts' clocks need not
 // agree); the handler's context carries the resulting deadline. Both sides
@@ -52,6 +50,27 @@
 // ClientOptions.Interceptor and ServerOptions.Interceptor wrap unary calls
 // on either side (logging, metrics, metadata, auth); unset, they cost
 // nothing.
+//
+// # Errors
+//
+// Every error a call or stream returns (here and in package balance) is
+// in exactly one class; test them in this order (docs/guide.md, "Errors",
+// lists every source):
+//
+//	errors.Is(err, ErrUnavailable)   not processed: safe to retry elsewhere
+//	                                 (draining or overloaded server; a call
+//	                                 not sent: GoAway seen, connection
+//	                                 closed, no slot, queue full)
+//	errors.Is(err, ErrClosed)        the connection died with the call in
+//	                                 flight: it may have run (*ClosedError);
+//	                                 or a Caller, stream or Pool used after
+//	                                 its Close
+//	errors.As(err, &e) (e *Error)    the server's answer, with a Code
+//	errors.Is(err, context.Canceled) the call's ctx ended (DeadlineExceeded
+//	  or context.DeadlineExceeded    too; an *Error with CodeDeadlineExceeded
+//	                                 matches it as well)
+//
+// A normal end of stream is io.EOF, not an error.
 //
 // # Server
 //
@@ -67,8 +86,26 @@
 // socket.Conn.Reply: the responses to one read batch leave together, in
 // one writev by the reader. A request whose
 // id is in flight is refused with CodeProtocol; frames for unknown ids are
-// ignored. The handler's context is valid until the handler returns (it
-// is reused, which is how calls avoid allocating); do not keep it.
+// ignored. A request over ServerOptions.MaxRequestSize is answered with
+// CodeResourceExhausted and the connection goes on.
+//
+// # Lifetimes
+//
+// A handler's req and dst are borrowed until it returns (under the
+// psdebug build tag released buffers are poisoned). Its ctx may be kept:
+// once the handler returns it reads as canceled for good and never shows
+// another call (one small allocation per call);
+// ServerOptions.ReuseContexts trades that for zero allocations, and under
+// psdebug a reused ctx used after its handler returned panics.
+//
+// # Drain
+//
+// Server.Drain loses no call: GoAway and a Ping; the server serves what
+// the client sent until its Pong, refuses later requests with
+// CodeUnavailable (not processed), ends open streams with CodeUnavailable
+// (handlers see ServerStream.Draining first), and the client closes the
+// connection when its last reply has arrived. docs/guide.md, "Drain",
+// gives the sequence; docs/rpc-wire.md the frames.
 //
 // # Streams
 //

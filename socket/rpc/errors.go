@@ -33,6 +33,10 @@ const (
 	// CodeProtocol: the peer broke the protocol for this call (duplicate
 	// id, missing credit, malformed prefix).
 	CodeProtocol Code = 9
+	// CodeResourceExhausted: the request is over a size limit (the
+	// message says which); it was not processed. Retrying the same
+	// request will fail the same way.
+	CodeResourceExhausted Code = 10
 	// CodeAppMin is the first code free for applications.
 	CodeAppMin Code = 1000
 )
@@ -40,7 +44,9 @@ const (
 // Sentinel errors. An *Error unwraps to the sentinel of its code, so
 // errors.Is(err, ErrOverloaded) works on a received error frame, and
 // errors.As(err, &e) with e *Error gives the code and message. An *Error
-// with CodeDeadlineExceeded also matches context.DeadlineExceeded.
+// with CodeDeadlineExceeded also matches context.DeadlineExceeded; one
+// with CodeOverloaded also matches ErrUnavailable (not processed, safe to
+// retry). See the package doc's error table.
 var (
 	ErrCanceled         = errors.New("rpc: canceled")
 	ErrUnknown          = errors.New("rpc: unknown error")
@@ -51,22 +57,31 @@ var (
 	ErrUnavailable      = errors.New("rpc: unavailable")
 	ErrInternal         = errors.New("rpc: internal error")
 	ErrProtocol         = errors.New("rpc: protocol error")
+	// ErrResourceExhausted is the sentinel of CodeResourceExhausted.
+	ErrResourceExhausted = errors.New("rpc: resource exhausted")
 	// ErrApplication is what an *Error with a code of CodeAppMin or more
 	// (or an undefined code) unwraps to.
 	ErrApplication = errors.New("rpc: application error")
 
-	// ErrClosed: the connection is closed; calls pending on it end with
-	// an error matching it (and the connection's cause).
+	// ErrClosed: the connection died with the call in flight, so the
+	// call may have run; calls pending on a connection that closes end
+	// with a *ClosedError matching it (and the connection's cause). It is
+	// also matched by the errors of objects used after their Close
+	// (ErrCallerClosed, ErrStreamClosed, a closed balance.Pool).
 	ErrClosed = errors.New("rpc: connection closed")
 	// ErrTooManyCalls: every call slot of the client is in use
-	// (ClientOptions.MaxInFlight).
-	ErrTooManyCalls = errors.New("rpc: too many calls in flight")
+	// (ClientOptions.MaxInFlight). The call was not sent: it matches
+	// ErrUnavailable.
+	ErrTooManyCalls error = &wrapped{"rpc: too many calls in flight", ErrUnavailable}
+	// ErrCallerClosed: a Caller used after its Close. It matches ErrClosed.
+	ErrCallerClosed error = &wrapped{"rpc: Caller used after Close", ErrClosed}
 	// ErrMalformed: bytes from the peer that are not a valid RPC frame body.
 	ErrMalformed = errors.New("rpc: malformed frame")
 	// ErrMetadataTooLarge: a metadata key, value or block over its limit.
-	ErrMetadataTooLarge = errors.New("rpc: metadata too large")
-	// ErrStreamClosed: Send on a stream whose sending half has ended.
-	ErrStreamClosed = errors.New("rpc: stream closed")
+	ErrMetadataTooLarge error = &Error{Code: CodeInvalidArgument, Message: "rpc: metadata too large"}
+	// ErrStreamClosed: Send on a stream whose sending half has ended, or
+	// a stream used after Close. It matches ErrClosed.
+	ErrStreamClosed error = &wrapped{"rpc: stream closed", ErrClosed}
 	// ErrInvalidOptions is matched by every error Validate returns.
 	ErrInvalidOptions = errors.New("rpc: invalid options")
 )
@@ -81,7 +96,18 @@ var codeErrs = [...]error{
 	CodeUnavailable:      ErrUnavailable,
 	CodeInternal:         ErrInternal,
 	CodeProtocol:         ErrProtocol,
+
+	CodeResourceExhausted: ErrResourceExhausted,
 }
+
+// wrapped is a sentinel that also matches a more general one.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 // Sentinel returns the sentinel error of code (ErrApplication for
 // application or undefined codes).
@@ -120,8 +146,23 @@ func (e *Error) Unwrap() error { return e.Code.Sentinel() }
 // errors.Is(err, context.DeadlineExceeded) holds whichever side noticed
 // first. (Through Unwrap it also matches ErrDeadlineExceeded; a call
 // ended by the client's own context returns ctx.Err(), which does not.)
+// An *Error with CodeOverloaded also matches ErrUnavailable: neither was
+// processed, both are safe to retry.
 func (e *Error) Is(target error) bool {
-	return target == context.DeadlineExceeded && e.Code == CodeDeadlineExceeded
+	switch target {
+	case context.DeadlineExceeded:
+		return e.Code == CodeDeadlineExceeded
+	case ErrUnavailable:
+		return e.Code == CodeOverloaded
+	}
+	return false
+}
+
+// notSent is the error of a call that never left the client (the
+// connection was closed or draining before its request was queued): it
+// was not processed, so it matches ErrUnavailable (and not ErrClosed).
+func notSent(why string) *Error {
+	return &Error{Code: CodeUnavailable, Message: "not sent: " + why}
 }
 
 // ClosedError is the error of calls that ended because the connection
@@ -167,6 +208,8 @@ func toError(err error) (Code, string) {
 		return e.Code, e.Message
 	}
 	switch {
+	case errors.Is(err, ErrUnavailable):
+		return CodeUnavailable, err.Error()
 	case errors.Is(err, ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return CodeDeadlineExceeded, err.Error()
 	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):

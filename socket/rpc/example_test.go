@@ -52,3 +52,27 @@ func ExampleParsePrefix() {
 	// 60 e3 16 00 00 00 00 00 05 00 01 6b 01 00 76 62 6f 64 79
 	// 1.5ms v body <nil>
 }
+
+// ExampleServer_Drain: after a drain a call is refused as not processed
+// (ErrUnavailable: safe to retry on another server), never as "may have
+// run" (ErrClosed).
+func ExampleServer_Drain() {
+	srv, _ := rpc.NewServer(rpc.ServerOptions{})
+	srv.Handle(1, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Pooled)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(context.Background(), ln); close(done) }()
+
+	c, _ := rpc.Dial(context.Background(), "tcp", ln.Addr().String(), rpc.ClientOptions{})
+	defer c.Close()
+	resp, err := c.Call(context.Background(), 1, []byte("before"), nil)
+	fmt.Println(string(resp), err)
+	fmt.Println(srv.Drain(context.Background()))
+	<-done
+	_, err = c.Call(context.Background(), 1, []byte("after"), nil)
+	fmt.Println(errors.Is(err, rpc.ErrUnavailable), errors.Is(err, rpc.ErrClosed), c.Draining())
+	// Output:
+	// before <nil>
+	// <nil>
+	// true false true
+}

@@ -260,3 +260,122 @@ func TestServerDeadlineTimer(t *testing.T) {
 	}
 	r.expectError(4, rpc.CodeDeadlineExceeded)
 }
+
+// TestStaleStreamCancelAttack: a flow-control violation that races the
+// end of its stream must not cancel the call's successor. Each round
+// opens a stream whose handler returns at once, overruns its credit, and
+// makes a unary call on the recycled call state: every call is answered
+// (the stale cancel used to leave 7-108 of 20,000 unanswered).
+func TestStaleStreamCancelAttack(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{StreamWindow: 1})
+	require.NoError(t, err)
+	const sQuick, mUnary uint32 = 50, 51
+	srv.HandleStream(sQuick, func(context.Context, *rpc.ServerStream) error { return nil })
+	srv.Handle(mUnary, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Pooled)
+	r := dialRaw(t, serve(t, srv))
+	rounds := 5000
+	if testing.Short() {
+		rounds = 500
+	}
+	deadline := time.Now().Add(20 * time.Second) // bounded on a loaded machine
+	for i := 0; i < rounds && time.Now().Before(deadline); i++ {
+		sid, cid := uint32(2*i+1), uint32(2*i+2)
+		var b []byte
+		add := func(kind uint8, id, method uint32, p []byte) {
+			var err error
+			b, err = frame.AppendFrame(b, frame.Header{Kind: kind, Stream: id, Type: method}, p)
+			require.NoError(t, err)
+		}
+		add(rpc.KindStreamOpen, sid, sQuick, rpc.AppendCredit(nil, 1))
+		for range 3 { // over the window of 1
+			add(rpc.KindStreamMessage, sid, sQuick, []byte("m"))
+		}
+		add(rpc.KindRequest, cid, mUnary, []byte("ping"))
+		_, err := r.nc.Write(b)
+		require.NoError(t, err)
+		for {
+			h, p := r.next() // fails the test after 10 s without a frame
+			if h.Stream != cid {
+				continue
+			}
+			require.Equal(t, rpc.KindResponse, h.Kind, "round %d: the call is answered, not canceled", i)
+			require.Equal(t, "ping", string(p))
+			break
+		}
+	}
+}
+
+// TestDrainSequenceOnTheWire drives the drain with a hand-written client:
+// GoAway (code 7) then Ping (stream 0); a request sent before the Pong is
+// served; one sent after it is refused with code 7 (not processed); the
+// client closes, and Drain returns nil.
+func TestDrainSequenceOnTheWire(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	r.send(rpc.KindRequest, 0, 1, mEchoInline, []byte("before"))
+	h, p := r.next()
+	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, "before", string(p))
+	drained := make(chan error, 1)
+	go func() { drained <- ts.srv.Drain(testCtx(t)) }()
+	h, p = r.next()
+	require.Equal(t, rpc.KindGoAway, h.Kind)
+	code, _, err := rpc.ParseErrorBody(p)
+	require.NoError(t, err)
+	require.Equal(t, rpc.CodeUnavailable, code)
+	h, _ = r.next()
+	require.Equal(t, rpc.KindPing, h.Kind)
+	require.Equal(t, uint32(0), h.Stream)
+	// Sent before the client acknowledged: served.
+	r.send(rpc.KindRequest, 0, 2, mEcho, []byte("raced"))
+	h, p = r.next()
+	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, "raced", string(p))
+	r.send(rpc.KindPong, 0, 0, 0, nil)
+	r.send(rpc.KindRequest, 0, 3, mEcho, []byte("after"))
+	r.expectError(3, rpc.CodeUnavailable)
+	require.NoError(t, r.nc.Close())
+	select {
+	case err := <-drained:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drain did not finish after the client closed")
+	}
+	assert.Equal(t, uint64(1), ts.srv.Stats().Unavailable)
+}
+
+// TestDrainUncooperativeClients: a client that never answers the drain's
+// Ping, and one that answers but never closes, do not hold Drain until
+// its deadline: both are closed after DrainLinger of quiet, and Drain
+// returns nil.
+func TestDrainUncooperativeClients(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{DrainLinger: 50 * time.Millisecond})
+	silent, ponger := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
+	for _, r := range []*raw{silent, ponger} { // both connections are up
+		r.send(rpc.KindRequest, 0, 1, mEchoInline, []byte("up"))
+		h, _ := r.next()
+		require.Equal(t, rpc.KindResponse, h.Kind)
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- ts.srv.Drain(testCtx(t)) }()
+	for _, r := range []*raw{silent, ponger} {
+		h, _ := r.next()
+		require.Equal(t, rpc.KindGoAway, h.Kind)
+		h, _ = r.next()
+		require.Equal(t, rpc.KindPing, h.Kind)
+	}
+	ponger.send(rpc.KindPong, 0, 0, 0, nil)
+	ponger.send(rpc.KindRequest, 0, 2, mEcho, []byte("after the pong"))
+	ponger.expectError(2, rpc.CodeUnavailable)
+	select {
+	case err := <-drained:
+		require.NoError(t, err, "Drain ends by the linger, not by its deadline")
+	case <-time.After(15 * time.Second):
+		t.Fatal("an uncooperative client held Drain")
+	}
+	for _, r := range []*raw{silent, ponger} {
+		require.NoError(t, r.nc.SetReadDeadline(time.Now().Add(10*time.Second)))
+		_, err := r.fr.Next()
+		require.Error(t, err, "the server closed the connection")
+	}
+}

@@ -38,3 +38,36 @@ func TestResponseOverMaxFrameSizeIsAnError(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "still fine", string(got))
 }
+
+// TestOversizedRequestIsThatCallsError: a request over the server's
+// MaxRequestSize is answered with CodeResourceExhausted naming the limit;
+// calls in flight on the same connection and later ones go on.
+func TestOversizedRequestIsThatCallsError(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{MaxRequestSize: 1024})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	ctx := testCtx(t)
+	inflight := make(chan error, 1)
+	go func() {
+		got, err := c.Call(ctx, mBlock, []byte("small"), nil)
+		if err == nil && string(got) != "released" {
+			err = errors.New("wrong response")
+		}
+		inflight <- err
+	}()
+	wait(t, ts.entered)
+	for _, method := range []uint32{mEcho, mEchoInline, mStream} {
+		_, err := c.Call(ctx, method, make([]byte, 4096), nil)
+		require.ErrorIs(t, err, rpc.ErrResourceExhausted, "method %d", method)
+		var e *rpc.Error
+		require.ErrorAs(t, err, &e)
+		assert.Contains(t, e.Message, "1024", "the error says the limit")
+		assert.NotErrorIs(t, err, rpc.ErrUnavailable, "retrying elsewhere would fail the same way")
+	}
+	got, err := c.Call(ctx, mEcho, make([]byte, 1000), nil)
+	require.NoError(t, err, "the connection goes on")
+	assert.Len(t, got, 1000)
+	close(ts.release)
+	require.NoError(t, <-inflight, "the call in flight was not disturbed")
+	assert.Nil(t, c.Err())
+	assert.Equal(t, uint64(3), ts.srv.Stats().TooLarge)
+}

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"runtime"
+	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
@@ -106,6 +107,34 @@ type ServerOptions struct {
 	// Interceptor, if non-nil, wraps every unary handler call. With none
 	// set the handler is called directly.
 	Interceptor Interceptor
+	// MaxRequestSize is the largest opening frame payload (prefix and
+	// body) a call or stream may carry. A larger request that is within
+	// Socket.MaxFrameSize is answered with CodeResourceExhausted, naming
+	// the limit, without being copied or run; the connection and its
+	// other calls go on. A frame over Socket.MaxFrameSize cannot be
+	// skipped (the frame layer refuses it before reading it) and closes
+	// the connection, so set MaxRequestSize below Socket.MaxFrameSize to
+	// turn oversized requests into call errors. A Client checks its own
+	// Socket.MaxFrameSize before sending. Zero means Socket.MaxFrameSize.
+	MaxRequestSize int
+	// DrainLinger bounds Drain's patience with a client that does not
+	// cooperate (docs/guide.md, "Drain"): without the Pong to the drain's
+	// Ping after DrainLinger, new calls are refused anyway; a client that
+	// does not close is closed after DrainLinger of quiet (no byte read,
+	// no call in flight). A client of this package answers at once and
+	// closes when its last reply arrives, so the linger never applies to
+	// it. Zero means DefaultDrainLinger (1 s).
+	DrainLinger time.Duration
+	// ReuseContexts makes every handler's ctx the call's pooled state,
+	// reused by later calls: no allocation per call, but a ctx kept past
+	// its handler then shows a later call (its CallInfo, its deadline, a
+	// Done that is not closed). Off (the default), each call's ctx is one
+	// small allocation (24 bytes; BenchmarkCall's "safe" and "reuse"
+	// cases measure the difference) and safe to keep: canceled for good
+	// once the handler returns.
+	// Under the psdebug build tag a use of a reused ctx after its handler
+	// returned panics naming the mistake.
+	ReuseContexts bool
 }
 
 // Validate reports the first bad field as an *OptionError.
@@ -119,6 +148,12 @@ func (o ServerOptions) Validate() error {
 	if o.StreamWindow < 0 || o.StreamWindow > 1<<16 {
 		return &OptionError{"StreamWindow", int64(o.StreamWindow), "must be 0..65536"}
 	}
+	if o.DrainLinger < 0 {
+		return &OptionError{"DrainLinger", int64(o.DrainLinger), "must not be negative"}
+	}
+	if o.MaxRequestSize < 0 || o.MaxRequestSize > frame.HardMaxFrameSize {
+		return &OptionError{"MaxRequestSize", int64(o.MaxRequestSize), "must be 0..frame.HardMaxFrameSize"}
+	}
 	if o.Socket.Framing != nil {
 		return &OptionError{"Socket.Framing", 0, "must be nil (frame.Default); use package compat for other framings"}
 	}
@@ -126,6 +161,15 @@ func (o ServerOptions) Validate() error {
 }
 
 func (o *ServerOptions) ensureDefaults() {
+	if o.DrainLinger == 0 {
+		o.DrainLinger = DefaultDrainLinger
+	}
+	if o.MaxRequestSize == 0 {
+		o.MaxRequestSize = o.Socket.MaxFrameSize
+		if o.MaxRequestSize == 0 {
+			o.MaxRequestSize = frame.DefaultMaxFrameSize
+		}
+	}
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultServerInFlight
 	}

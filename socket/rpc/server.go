@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -46,12 +48,13 @@ type Server struct {
 	closed     bool
 	workClosed bool
 	draining   atomic.Bool
+	listeners  []*drainListener
 
 	stats serverCounters
 }
 
 type serverCounters struct {
-	calls, overloaded, duplicates, ignored, notFound, unavailable atomic.Uint64
+	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge atomic.Uint64
 }
 
 // ServerStats are a server's counters.
@@ -62,6 +65,7 @@ type ServerStats struct {
 	Ignored     uint64 // frames for unknown ids or of unknown kinds
 	NotFound    uint64 // calls to unregistered methods
 	Unavailable uint64 // calls refused while draining
+	TooLarge    uint64 // requests refused over MaxRequestSize
 }
 
 // NewServer returns a server with no handlers.
@@ -105,7 +109,7 @@ func (s *Server) register(method uint32, e entry) {
 func (s *Server) Stats() ServerStats {
 	c := &s.stats
 	return ServerStats{Calls: c.calls.Load(), Overloaded: c.overloaded.Load(), Duplicates: c.duplicates.Load(),
-		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load()}
+		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load()}
 }
 
 func (s *Server) start() {
@@ -119,7 +123,9 @@ func (s *Server) start() {
 }
 
 // Serve accepts connections on ln until Close or Drain (or ctx ends) and
-// serves them. It returns nil after a Close, Drain or ctx end.
+// serves them (a *socket.Listener gets one accept loop per socket). It
+// returns nil after a Close, Drain or ctx end. Drain stops the accepting
+// at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -129,17 +135,79 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.start()
 	s.serveWG.Add(1)
+	lns := []net.Listener{ln}
+	if l, ok := ln.(*socket.Listener); ok {
+		lns = l.Listeners()
+	}
+	wrapped := make([]*drainListener, len(lns))
+	for i, l := range lns {
+		wrapped[i] = &drainListener{Listener: l, srv: s, parked: make(chan struct{}), done: make(chan struct{})}
+	}
+	s.listeners = append(s.listeners, wrapped...)
+	draining := s.draining.Load()
 	s.mu.Unlock()
 	defer s.serveWG.Done()
+	if draining {
+		for _, l := range wrapped {
+			l.stopAccepting()
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopAF := context.AfterFunc(s.stopCtx, cancel)
 	defer stopAF()
-	err := socket.Serve(ctx, ln, s.newReactor, s.opts.Socket)
-	if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
+	group := make([]net.Listener, len(wrapped))
+	for i, l := range wrapped {
+		group[i] = l
+	}
+	err := socket.Serve(ctx, socket.ListenerOf(group...), s.newReactor, s.opts.Socket)
+	if errors.Is(err, net.ErrClosed) && (ctx.Err() != nil || s.stopCtx.Err() != nil) {
 		err = nil
 	}
 	return err
+}
+
+// drainListener lets Drain stop accepting (new dials are refused, so
+// clients go elsewhere at once) while socket.Serve keeps serving the
+// connections it has: after stopAccepting, Accept waits for the end of
+// Serve instead of reporting the closed socket, which would make
+// socket.Serve close every connection.
+type drainListener struct {
+	net.Listener
+	srv        *Server
+	once       sync.Once
+	stopping   atomic.Bool
+	parked     chan struct{} // closed when Accept waits after stopAccepting
+	parkedOnce sync.Once
+	done       chan struct{} // closed by Close (Serve ending)
+	doneOnce   sync.Once
+}
+
+func (l *drainListener) stopAccepting() {
+	l.once.Do(func() {
+		l.stopping.Store(true)
+		_ = l.Listener.Close()
+	})
+}
+
+// Accept implements net.Listener.
+func (l *drainListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil && l.stopping.Load() {
+		l.parkedOnce.Do(func() { close(l.parked) })
+		select {
+		case <-l.done:
+		case <-l.srv.stopCtx.Done():
+		}
+	}
+	return nc, err
+}
+
+// Close implements net.Listener (socket.Serve calls it when it stops).
+func (l *drainListener) Close() error {
+	l.doneOnce.Do(func() { close(l.done) })
+	l.stopping.Store(false)
+	return l.Listener.Close()
 }
 
 // ServeConn serves one established connection (for example one end of a
@@ -168,9 +236,6 @@ func (s *Server) ServeConn(nc net.Conn) (*socket.Conn, error) {
 }
 
 func (s *Server) newReactor(c *socket.Conn) socket.Reactor {
-	if s.draining.Load() {
-		return nil // reject: the client should go elsewhere
-	}
 	sc := s.newServerConn()
 	if sc == nil {
 		return nil
@@ -185,11 +250,8 @@ func (s *Server) newServerConn() *serverConn {
 	if s.closed {
 		return nil
 	}
-	sc := &serverConn{srv: s, ready: make(chan struct{}), idle: make(chan struct{}, 1)}
-	if s.draining.Load() {
-		sc.goAwaySent = true // sent by the reader on first message
-		sc.mustGoAway = true
-	}
+	sc := &serverConn{srv: s, ready: make(chan struct{}), idle: make(chan struct{}, 1),
+		drainCh: make(chan struct{}), acked: make(chan struct{}), idSeed: rand.Uint32()}
 	s.conns[sc] = struct{}{}
 	return sc
 }
@@ -210,30 +272,84 @@ func (s *Server) snapshot() []*serverConn {
 	return out
 }
 
-// Drain stops the server gracefully: it stops accepting connections,
-// sends GoAway on every connection (new calls there are refused with
-// CodeUnavailable, so clients move elsewhere), waits for the calls in
-// flight to finish, writes what is queued, and closes. When ctx ends first
-// the rest is closed at once and Drain returns ctx's error.
+// Drain stops the server gracefully, losing no call (docs/guide.md,
+// "Drain"): it stops accepting connections (new dials are refused), and
+// on every connection it sends GoAway then a Ping. Until the client's Pong
+// comes back every request is served as usual: it may have been sent
+// before the client saw the GoAway. After the Pong, requests (which raced
+// the GoAway) are refused with CodeUnavailable, not processed, and open
+// streams end with CodeUnavailable (their handlers saw
+// ServerStream.Draining first). A client of this package stops sending
+// at the GoAway and closes the connection once its last reply has
+// arrived; the server waits for that close (a client that does not close
+// is closed after ServerOptions.DrainLinger of quiet), writes what is
+// queued and closes. When ctx ends first the rest is closed at once and
+// Drain returns ctx's error.
 func (s *Server) Drain(ctx context.Context) error {
-	// socket.Serve closes its connections when it stops, so the listener
-	// keeps running until the end, rejecting new connections meanwhile.
+	s.mu.Lock()
 	s.draining.Store(true)
-	conns := s.snapshot()
-	for _, sc := range conns {
-		sc.sendGoAway()
+	lns := s.listeners
+	s.mu.Unlock()
+	for _, l := range lns {
+		l.stopAccepting()
 	}
-	var err error
-	for _, sc := range conns {
-		if e := sc.drain(ctx); e != nil && err == nil {
-			err = e
+	// A connection accepted just before the stop is still being set up
+	// by its accept loop: wait until every loop is parked, so that it is
+	// registered (and drained below, not cut short by Close).
+	for _, l := range lns {
+		select {
+		case <-l.parked:
+		case <-l.done:
+		case <-ctx.Done():
 		}
 	}
+	var err error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		for sc := range s.conns {
+			if !sc.drainStarted {
+				sc.drainStarted = true
+				wg.Go(func() {
+					if e := sc.drain(ctx); e != nil {
+						mu.Lock()
+						if err == nil {
+							err = e
+						}
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		n := len(s.conns) // each leaves when it closes
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-t.C:
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	wg.Wait()
+	mu.Lock()
+	if err == nil {
+		err = ctx.Err()
+	}
+	mu.Unlock()
 	if e := s.Close(); e != nil && err == nil {
 		err = e
 	}
 	return err
 }
+
+// DefaultDrainLinger is ServerOptions.DrainLinger's default.
+const DefaultDrainLinger = time.Second
 
 // Close closes the server at once: listeners, connections (their calls'
 // contexts are canceled), then the worker pool. It waits for every
@@ -301,10 +417,11 @@ func (s *Server) invoke(call *serverCall, req, dst []byte) (out []byte, err erro
 			out, err = dst, &Error{Code: CodeInternal, Message: fmt.Sprint("handler panic: ", r)}
 		}
 	}()
+	ctx := call.handlerCtx()
 	if ic := s.opts.Interceptor; ic != nil {
-		return ic(call, call.method, req, dst, call.h)
+		return ic(ctx, call.method, req, dst, call.h)
 	}
-	return call.h(call, req, dst)
+	return call.h(ctx, req, dst)
 }
 
 // serverConn is the reactor of one server connection.
@@ -327,7 +444,14 @@ type serverConn struct {
 	senders    []*socket.Sender
 	untracked  []*serverCall // pooled fire-and-forget calls in progress (not in ids)
 	goAwaySent bool
-	mustGoAway bool
+	idSeed     uint32 // seeds the id table's hash (a peer cannot aim its ids at one cell)
+
+	// Drain (see Server.Drain). drainStarted is guarded by srv.mu.
+	drainStarted bool
+	drainCh      chan struct{} // closed at the GoAway: ServerStream.Draining
+	acked        chan struct{} // closed when the client's Pong acknowledged the GoAway
+	ackOnce      sync.Once
+	refusing     atomic.Bool // new calls are refused with CodeUnavailable
 }
 
 const workerLanes = 8
@@ -365,22 +489,19 @@ func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code
 // OnMessage implements socket.Reactor.
 func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 	h := m.Header
-	if sc.mustGoAway {
-		sc.mustGoAway = false
-		sc.send(conn, frame.Header{Kind: KindGoAway}, AppendErrorBody(nil, CodeUnavailable, "draining"))
-	}
 	switch h.Kind {
 	case KindRequest, KindFireAndForget, KindStreamOpen:
 		sc.onOpen(conn, h, m.Payload)
 	case KindCancel:
 		sc.mu.Lock()
 		if c := sc.lookup(h.Stream); c != nil {
-			// A stream ends before its context is canceled, so a
-			// handler woken by the cancel sends nothing more.
-			if c.stream != nil {
-				c.stream.onCancel()
+			// A stream ends within its context's cancel, so a
+			// handler woken by either sees both.
+			if st := c.stream; st != nil {
+				c.cancelAround(context.Canceled, st.onCancel)
+			} else {
+				c.cancel(context.Canceled)
 			}
-			c.cancel(context.Canceled)
 		} else {
 			sc.srv.stats.ignored.Add(1)
 		}
@@ -400,6 +521,17 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 		st.onFrame(h, m.Payload)
 	case KindPing:
 		sc.send(conn, frame.Header{Kind: KindPong, Stream: h.Stream}, nil)
+	case KindPong:
+		// The answer to the drain ping (stream 0): the client has seen
+		// the GoAway, so what it sends from now on raced it.
+		sc.mu.Lock()
+		sent := sc.goAwaySent
+		sc.mu.Unlock()
+		if h.Stream == 0 && sent {
+			sc.ack()
+		} else {
+			sc.srv.stats.ignored.Add(1)
+		}
 	default:
 		sc.srv.stats.ignored.Add(1)
 	}
@@ -416,6 +548,16 @@ func (sc *serverConn) lookup(id uint32) *serverCall {
 func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) {
 	s := sc.srv
 	respond := h.Kind != KindFireAndForget
+	if len(payload) > s.opts.MaxRequestSize {
+		// That call's error: the payload is neither copied nor run, and
+		// the connection's other calls go on.
+		s.stats.tooLarge.Add(1)
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeResourceExhausted,
+				fmt.Sprintf("request of %d bytes over the server's limit of %d bytes (ServerOptions.MaxRequestSize); not processed", len(payload), s.opts.MaxRequestSize))
+		}
+		return
+	}
 	p, body, err := ParsePrefix(h.Flags, payload)
 	var credit uint32
 	if err == nil && h.Kind == KindStreamOpen {
@@ -435,10 +577,10 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		return
 	}
-	if s.draining.Load() {
+	if sc.refusing.Load() {
 		s.stats.unavailable.Add(1)
 		if respond {
-			sc.replyError(conn, h.Stream, h.Type, CodeUnavailable, "server draining")
+			sc.replyError(conn, h.Stream, h.Type, CodeUnavailable, "server draining: call not processed")
 		}
 		return
 	}
@@ -478,7 +620,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	c := sc.getCallLocked()
 	if respond {
 		if sc.ids.vals == nil {
-			sc.ids = newIDTable(s.opts.MaxInFlight)
+			sc.ids = newIDTable(s.opts.MaxInFlight, sc.idSeed)
 		}
 		sc.ids.put(h.Stream, c)
 		c.tracked = true
@@ -495,9 +637,11 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 
 	c.req = pool.GetBufferFor(len(body) + len(p.Metadata))
 	c.req.B = append(c.req.B[:0], body...)
-	c.setup(h.Stream, h.Type, h.Kind, p, c.req.B, now)
+	n := len(c.req.B)
+	// The handler's req is capped at its length: an append to it
+	// reallocates instead of rewriting the metadata copied after it.
+	c.setup(h.Stream, h.Type, h.Kind, p, c.req.B[:n:n], now)
 	if p.Metadata != nil { // copy the metadata too, after the body
-		n := len(c.req.B)
 		c.req.B = append(c.req.B, p.Metadata...)
 		c.body = c.req.B[:n:n]
 		c.md = Metadata(c.req.B[n:])
@@ -561,10 +705,23 @@ func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 }
 
 func (sc *serverConn) runPooled(c *serverCall, wid int) {
-	if h, resp := sc.respond(c, c.req.B[:len(c.body)]); resp != nil {
+	if h, resp := sc.respond(c, c.body); resp != nil {
+		sc.untrack(c)
 		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
 	}
 	sc.finish(c)
+}
+
+// untrack frees the call's id before its answer is queued: a client may
+// reuse an id as soon as the answer arrives, and must not then be
+// refused as a duplicate. The call still counts in flight until finish.
+func (sc *serverConn) untrack(c *serverCall) {
+	sc.mu.Lock()
+	if c.tracked {
+		sc.ids.del(c.id)
+		c.tracked = false
+	}
+	sc.mu.Unlock()
 }
 
 // respond runs the handler and returns its response or error frame to
@@ -589,6 +746,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 		err = &Error{Code: CodeDeadlineExceeded, Message: "deadline passed before the handler ran"}
 	} else {
 		out, err = s.invoke(c, req, dst)
+		c.retire()
 	}
 	if resp == nil {
 		return frame.Header{}, nil
@@ -637,8 +795,10 @@ func sameBase(out, dst []byte) bool {
 	return &out[:1][0] == &dst[:1][0]
 }
 
-// sendGoAway queues a GoAway frame and marks the connection draining.
-func (sc *serverConn) sendGoAway() {
+// announce starts the drain of the connection: GoAway, then the Ping
+// whose Pong says the client has seen it (same lane, so in that order);
+// stream handlers are told through Draining.
+func (sc *serverConn) announce() {
 	<-sc.ready
 	sc.mu.Lock()
 	sc.draining = true
@@ -647,32 +807,97 @@ func (sc *serverConn) sendGoAway() {
 		return
 	}
 	sc.goAwaySent = true
+	close(sc.drainCh)
 	snd := sc.conn.NewSender(nil)
 	sc.mu.Unlock()
 	_ = snd.Send(context.Background(), frame.Header{Kind: KindGoAway}, AppendErrorBody(nil, CodeUnavailable, "draining"))
+	_ = snd.Send(context.Background(), frame.Header{Kind: KindPing}, nil)
 	snd.Close()
 }
 
-// drain waits for the calls in flight, then drains the socket.
+// ack records that the client acknowledged the GoAway (or that it had
+// its time to): from now on new calls are refused.
+func (sc *serverConn) ack() {
+	sc.ackOnce.Do(func() {
+		sc.refusing.Store(true)
+		close(sc.acked)
+	})
+}
+
+// drain runs the connection's drain (Server.Drain): announce, wait for
+// the acknowledgement, end the streams still open with CodeUnavailable,
+// wait for the calls in flight, give the client DrainLinger to close,
+// then write what is queued and close.
 func (sc *serverConn) drain(ctx context.Context) error {
-	<-sc.ready
+	sc.announce()
+	closed := sc.conn.Closed()
+	linger := sc.srv.opts.DrainLinger
+	t := time.NewTimer(linger)
+	select {
+	case <-sc.acked:
+	case <-t.C:
+	case <-closed:
+	case <-ctx.Done():
+	}
+	t.Stop()
+	sc.ack()
+	sc.endStreams()
 	for {
 		sc.mu.Lock()
-		sc.draining = true
-		n, closed := sc.inflight, sc.closed
+		n := sc.inflight
 		sc.mu.Unlock()
-		if n == 0 || closed {
+		if n == 0 {
 			break
 		}
 		select {
 		case <-sc.idle:
-		case <-sc.conn.Closed():
 		case <-ctx.Done():
 			_ = sc.conn.Close()
 			return ctx.Err()
 		}
 	}
-	return sc.conn.Drain(ctx)
+	// The client closes once everything it sent is answered. One that
+	// does not is closed after DrainLinger of quiet: no byte read and
+	// nothing in flight (a byte read restarts the count: a late request
+	// is read and answered, never cut off).
+	tick := time.NewTicker(linger / 10)
+	defer tick.Stop()
+	last, quietSince := sc.conn.Stats().BytesIn, time.Now()
+	for {
+		select {
+		case <-closed: // the client closed: everything it sent was answered
+			return nil
+		case <-ctx.Done():
+			_ = sc.conn.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+		sc.mu.Lock()
+		n := sc.inflight
+		sc.mu.Unlock()
+		if b := sc.conn.Stats().BytesIn; b != last || n > 0 {
+			last, quietSince = b, time.Now()
+			continue
+		}
+		if time.Since(quietSince) >= linger {
+			return sc.conn.Drain(ctx)
+		}
+	}
+}
+
+// endStreams ends the streams still open with CodeUnavailable, so their
+// clients resubscribe elsewhere; their handlers' contexts are canceled.
+func (sc *serverConn) endStreams() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, c := range sc.ids.vals {
+		if c != nil && c.stream != nil {
+			core := c.stream.pub.core
+			c.cancelAround(context.Canceled, func() {
+				core.end(&Error{Code: CodeUnavailable, Message: "server draining: stream ended, resubscribe elsewhere"})
+			})
+		}
+	}
 }
 
 // OnClose implements socket.CloseReactor: calls in flight are canceled.
@@ -681,14 +906,20 @@ func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 	sc.closed = true
 	for _, c := range sc.ids.vals {
 		if c != nil {
-			if c.stream != nil {
-				c.stream.onConnClose(err)
+			if st := c.stream; st != nil {
+				c.cancelAround(context.Canceled, func() { st.onConnClose(err) })
+			} else {
+				c.cancel(context.Canceled)
 			}
-			c.cancel(context.Canceled)
 		}
 	}
-	for _, c := range sc.untracked {
-		c.cancel(context.Canceled)
+	// A client that closes after a GoAway has all its answers; its
+	// fire-and-forget calls still running were accepted and are left to
+	// finish (Drain waits for them). Otherwise they are canceled.
+	if !sc.draining || !errors.Is(err, io.EOF) {
+		for _, c := range sc.untracked {
+			c.cancel(context.Canceled)
+		}
 	}
 	sc.mu.Unlock()
 	sc.srv.removeConn(sc)

@@ -143,7 +143,30 @@ func (s *streamCore) send(ctx context.Context, payload []byte) error {
 			return ctx.Err()
 		}
 	}
-	return s.snd.Send(ctx, frame.Header{Kind: KindStreamMessage, Stream: s.id, Type: s.method}, payload)
+	return streamErr(s.snd.Send(ctx, frame.Header{Kind: KindStreamMessage, Stream: s.id, Type: s.method}, payload))
+}
+
+// streamErr maps a failed send on a stream into the error contract: ctx
+// errors stay, a message over the frame limit is CodeResourceExhausted, a
+// full queue CodeOverloaded, a closed connection a *ClosedError.
+func streamErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return streamErrSlow(err)
+}
+
+func streamErrSlow(err error) error {
+	var e *Error
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &e):
+		return err
+	case errors.Is(err, socket.ErrFrameTooLarge):
+		return &Error{Code: CodeResourceExhausted, Message: "message not sent: " + err.Error()}
+	case errors.Is(err, socket.ErrBackpressure):
+		return &Error{Code: CodeOverloaded, Message: "message not sent: the connection's send queue is full"}
+	}
+	return &ClosedError{Cause: err}
 }
 
 // closeSend sends the end frame of this side once.
@@ -151,7 +174,7 @@ func (s *streamCore) closeSend(ctx context.Context) error {
 	if !s.sendClosed.CompareAndSwap(false, true) {
 		return nil
 	}
-	return s.snd.Send(ctx, frame.Header{Kind: KindEnd, Stream: s.id, Type: s.method}, nil)
+	return streamErr(s.snd.Send(ctx, frame.Header{Kind: KindEnd, Stream: s.id, Type: s.method}, nil))
 }
 
 // recv appends the next message to dst; at the end it returns the
@@ -206,8 +229,8 @@ type ClientStream struct {
 // it ends the stream is canceled (a cancel frame follows on the stream's
 // lane). md is optional metadata.
 func (c *Client) OpenStream(ctx context.Context, method uint32, md Metadata) (*ClientStream, error) {
-	if err := c.Err(); err != nil {
-		return nil, err
+	if c.closed.Load() || c.goAway.Load() {
+		return nil, c.refusal()
 	}
 	p, err := prefixFor(ctx, md)
 	if err != nil {
@@ -231,13 +254,17 @@ func (c *Client) OpenStream(ctx context.Context, method uint32, md Metadata) (*C
 	s.stream.Store(st)
 	s.word.Store(word(id, stPending))
 	c.outstanding.Add(1)
-	if c.closed.Load() {
-		st.core.end(c.Err())
+	// As in roundTrip: outstanding first, then the closed and GoAway checks.
+	if c.closed.Load() || c.goAway.Load() {
+		st.release()
+		return nil, c.refusal()
 	}
 	buf := pool.GetBuffer()
 	if buf.B, err = AppendPrefix(buf.B[:0], p); err == nil {
 		buf.B = AppendCredit(buf.B, uint32(c.opts.StreamWindow))
-		err = snd.SendBuffer(ctx, frame.Header{Kind: KindStreamOpen, Flags: p.Flags(), Stream: id, Type: method}, buf)
+		if err = snd.SendBuffer(ctx, frame.Header{Kind: KindStreamOpen, Flags: p.Flags(), Stream: id, Type: method}, buf); err != nil {
+			err = c.sendErr(err)
+		}
 	} else {
 		pool.PutBuffer(buf)
 	}
@@ -292,8 +319,8 @@ func (st *ClientStream) release() {
 	s.word.Store(word(st.core.id, stAbandoned))
 	s.stream.Store(nil)
 	st.core.snd.Close()
-	c.outstanding.Add(-1)
 	c.t.push(st.idx)
+	c.callDone()
 }
 
 // onFrame handles a stream frame from the server (reader goroutine).
@@ -337,6 +364,14 @@ func (st *ServerStream) Send(msg []byte) error { return st.core.send(st.call, ms
 // client called CloseSend; context.Canceled when it canceled.
 func (st *ServerStream) Recv(dst []byte) ([]byte, error) { return st.core.recv(st.call, dst) }
 
+// Draining returns a channel closed when the server starts draining this
+// connection (Server.Drain). A handler should then end its stream soon,
+// returning ErrUnavailable (or an *Error with CodeUnavailable) so that
+// the client resubscribes elsewhere; once the client has acknowledged the
+// drain, streams still open are ended with CodeUnavailable and their
+// contexts canceled.
+func (st *ServerStream) Draining() <-chan struct{} { return st.call.sc.drainCh }
+
 // serverStream is the reader-side state of a ServerStream.
 type serverStream struct {
 	pub ServerStream
@@ -362,11 +397,21 @@ func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
 // context is canceled and the client gets CodeProtocol.
 func (ss *serverStream) protocol(msg string) {
 	core := ss.pub.core
-	// End the stream before canceling the context: a handler woken by
+	end := func() { core.endAll(&Error{Code: CodeProtocol, Message: msg}) }
+	// The stream ends within the context's cancel: a handler woken by
 	// the cancel must find the protocol error recorded, or it would end
-	// the stream with its own error (CodeCanceled) instead.
-	core.endAll(&Error{Code: CodeProtocol, Message: msg})
-	ss.pub.call.cancel(context.Canceled)
+	// the stream with its own error (CodeCanceled) instead. Cancel only
+	// while the call still carries this stream: the handler may have
+	// returned meanwhile and the call been reused by another.
+	c := ss.pub.call
+	sc := c.sc
+	sc.mu.Lock()
+	if c.stream == ss {
+		c.cancelAround(context.Canceled, end)
+	} else {
+		end()
+	}
+	sc.mu.Unlock()
 }
 
 func (ss *serverStream) onCancel() { ss.pub.core.endAll(context.Canceled) }
@@ -383,12 +428,16 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 	sc.mu.Lock()
 	c.stream = ss
 	sc.mu.Unlock()
+	if sc.refusing.Load() { // opened as the drain began: end it with the others
+		sc.endStreams()
+	}
 	var cb [4]byte
 	_ = snd.Send(context.Background(), frame.Header{Kind: KindCredit, Stream: c.id, Type: c.method}, AppendCredit(cb[:0], uint32(core.window)))
 	sc.srv.streamsWG.Add(1)
 	go func() {
 		defer sc.srv.streamsWG.Done()
 		err := sc.srv.invokeStream(h, c, &ss.pub)
+		sc.untrack(c) // before the last frame: the client may then reuse the id
 		var e *Error
 		core.mu.Lock()
 		ended := core.endErr
@@ -420,5 +469,6 @@ func (s *Server) invokeStream(h StreamHandler, c *serverCall, st *ServerStream) 
 			err = &Error{Code: CodeInternal, Message: "stream handler panic"}
 		}
 	}()
-	return h(c, st)
+	defer c.retire()
+	return h(c.handlerCtx(), st)
 }

@@ -86,8 +86,14 @@ func TestErrorMatching(t *testing.T) {
 	for code, want := range map[rpc.Code]error{
 		rpc.CodeCanceled: rpc.ErrCanceled, rpc.CodeOverloaded: rpc.ErrOverloaded, rpc.CodeUnavailable: rpc.ErrUnavailable,
 		rpc.CodeProtocol: rpc.ErrProtocol, rpc.CodeAppMin: rpc.ErrApplication, 500: rpc.ErrApplication,
+		rpc.CodeResourceExhausted: rpc.ErrResourceExhausted,
 	} {
 		assert.ErrorIs(t, rpc.NewError(code, "m"), want, "code %d", code)
+	}
+	// Not processed, safe to retry: Unavailable and Overloaded only.
+	for code, want := range map[rpc.Code]bool{rpc.CodeUnavailable: true, rpc.CodeOverloaded: true,
+		rpc.CodeResourceExhausted: false, rpc.CodeInternal: false, rpc.CodeDeadlineExceeded: false} {
+		assert.Equal(t, want, errors.Is(rpc.NewError(code, "m"), rpc.ErrUnavailable), "code %d", code)
 	}
 	// Only the deadline code matches the context error (see Error.Is).
 	for _, tc := range []struct {
@@ -106,6 +112,8 @@ func TestOptionsValidate(t *testing.T) {
 	require.ErrorIs(t, rpc.ClientOptions{MaxInFlight: -1}.Validate(), rpc.ErrInvalidOptions)
 	require.ErrorIs(t, rpc.ServerOptions{Workers: -1}.Validate(), rpc.ErrInvalidOptions)
 	require.ErrorIs(t, rpc.ServerOptions{StreamWindow: 1 << 20}.Validate(), rpc.ErrInvalidOptions)
+	require.ErrorIs(t, rpc.ServerOptions{MaxRequestSize: -1}.Validate(), rpc.ErrInvalidOptions)
+	require.ErrorIs(t, rpc.ServerOptions{DrainLinger: -1}.Validate(), rpc.ErrInvalidOptions)
 	var oe *rpc.OptionError
 	require.ErrorAs(t, rpc.ClientOptions{StreamWindow: -5}.Validate(), &oe)
 	assert.Equal(t, "StreamWindow", oe.Field)

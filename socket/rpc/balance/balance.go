@@ -21,17 +21,32 @@ const (
 	DefaultMinBackoff   = 50 * time.Millisecond
 	DefaultMaxBackoff   = 5 * time.Second
 	DefaultRefresh      = 30 * time.Second
+	DefaultMaxAttempts  = 3
 )
 
-// Errors.
+// Errors. Every error of a Pool's call matches one of rpc.ErrUnavailable
+// (not processed, safe to retry), rpc.ErrClosed (the connection died with
+// the call in flight: it may have run; or the Pool is closed), an
+// *rpc.Error with a code, or a ctx error (see the rpc package doc).
 var (
-	// ErrNoConn: no connection is up and accepting calls.
-	ErrNoConn = errors.New("balance: no usable connection")
-	// ErrClosed: the Pool is closed.
-	ErrClosed = errors.New("balance: pool closed")
+	// ErrNoConn: no connection is up and accepting calls. The call was
+	// not sent: it matches rpc.ErrUnavailable.
+	ErrNoConn error = &wrapped{"balance: no usable connection", rpc.ErrUnavailable}
+	// ErrClosed: the Pool is closed; nothing was sent. It matches
+	// rpc.ErrClosed.
+	ErrClosed error = &wrapped{"balance: pool closed", rpc.ErrClosed}
 	// ErrInvalidOptions is matched by every error Validate returns.
 	ErrInvalidOptions = errors.New("balance: invalid options")
 )
+
+// wrapped is a sentinel that also matches a more general one.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 // Resolver supplies the server addresses; the Pool asks again every
 // Options.Refresh and adds or removes connections to match.
@@ -68,6 +83,12 @@ type Options struct {
 	// Refresh is how often the Resolver is asked again. Zero means
 	// DefaultRefresh.
 	Refresh time.Duration
+	// MaxAttempts bounds the tries of one Pool.Call: a call refused as
+	// not processed (errors.Is rpc.ErrUnavailable: a draining server, an
+	// overloaded one, a connection that closed before the request left)
+	// is tried again on another connection, at most MaxAttempts times in
+	// all. Zero means DefaultMaxAttempts.
+	MaxAttempts int
 }
 
 // Validate reports the first bad field.
@@ -84,6 +105,8 @@ func (o Options) Validate() error {
 		return bad("MinBackoff", int64(o.MinBackoff), "must be 0..MaxBackoff")
 	case o.Refresh < 0:
 		return bad("Refresh", int64(o.Refresh), "must not be negative")
+	case o.MaxAttempts < 0 || o.MaxAttempts > 100:
+		return bad("MaxAttempts", int64(o.MaxAttempts), "must be 0..100")
 	}
 	return o.Client.Validate()
 }
@@ -109,6 +132,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Refresh == 0 {
 		o.Refresh = DefaultRefresh
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = DefaultMaxAttempts
 	}
 }
 
@@ -139,6 +165,23 @@ type Pool struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+
+	readyMu sync.Mutex
+	readyCh chan struct{} // closed (and replaced) when a connection comes up
+}
+
+// notifyReady wakes the calls waiting for a usable connection.
+func (p *Pool) notifyReady() {
+	p.readyMu.Lock()
+	close(p.readyCh)
+	p.readyCh = make(chan struct{})
+	p.readyMu.Unlock()
+}
+
+func (p *Pool) readyChan() <-chan struct{} {
+	p.readyMu.Lock()
+	defer p.readyMu.Unlock()
+	return p.readyCh
 }
 
 // New resolves the addresses and starts ConnsPerAddr connections to each
@@ -152,7 +195,7 @@ func New(ctx context.Context, res Resolver, opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{opts: opts, res: res}
+	p := &Pool{opts: opts, res: res, readyCh: make(chan struct{})}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	empty := []*member{}
 	p.members.Store(&empty)
@@ -162,21 +205,43 @@ func New(ctx context.Context, res Resolver, opts Options) (*Pool, error) {
 	return p, nil
 }
 
-// WaitReady waits until at least one connection is usable or ctx ends.
+// WaitReady waits until at least one connection is usable or ctx ends
+// (ErrClosed if the Pool closes meanwhile).
 func (p *Pool) WaitReady(ctx context.Context) error {
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
+	_, err := p.pickWait(ctx)
+	return err
+}
+
+// pickWait is Pick that waits, bounded by ctx, while no connection is
+// usable.
+func (p *Pool) pickWait(ctx context.Context) (*rpc.Client, error) {
 	for {
-		if _, err := p.Pick(); err == nil {
-			return nil
+		ch := p.readyChan() // before Pick: a connection that comes up after Pick wakes us
+		c, err := p.Pick()
+		if err == nil || !errors.Is(err, ErrNoConn) {
+			return c, err
 		}
+		// A connection may also become usable without a notification
+		// (its GoAway never comes, a redial lands): look again now and
+		// then.
+		t := time.NewTimer(pickRetry)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			t.Stop()
+			return nil, ctx.Err()
+		case <-p.ctx.Done():
+			t.Stop()
+			return nil, ErrClosed
+		case <-ch:
 		case <-t.C:
 		}
+		t.Stop()
 	}
 }
+
+// pickRetry is how often a call waiting for a usable connection looks
+// again without being woken.
+const pickRetry = 10 * time.Millisecond
 
 // update makes the members match addrs.
 func (p *Pool) update(addrs []string) {
@@ -239,6 +304,7 @@ func (p *Pool) keep(m *member) {
 		cancel()
 		if err == nil {
 			m.client.Store(c)
+			p.notifyReady()
 			p.watch(m, c)
 			m.client.Store(nil)
 			_ = c.Close()
@@ -359,19 +425,42 @@ func jump(key uint64, n int) int {
 	return int(b)
 }
 
+// CallOption changes how one Pool.Call behaves.
+type CallOption struct {
+	waitForReady bool
+}
+
+// WaitForReady makes a call wait, bounded by its ctx, while no
+// connection is usable (during startup, a drain, a restart) instead of
+// failing at once with ErrNoConn.
+func WaitForReady() CallOption { return CallOption{waitForReady: true} }
+
 // Call picks a connection and calls method on it (see rpc.Client.Call).
-// A call refused with CodeUnavailable or CodeOverloaded was not processed,
-// so it is retried once on another pick.
-func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+// A call refused as not processed (errors.Is rpc.ErrUnavailable: the
+// server is draining or overloaded, the connection closed before the
+// request left) is tried again on another pick, up to
+// Options.MaxAttempts tries in all while ctx lasts; a call that may have
+// run (rpc.ErrClosed) is never retried. With WaitForReady the call waits
+// for a usable connection instead of failing with ErrNoConn.
+func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte, opts ...CallOption) ([]byte, error) {
+	wait := false
+	for _, o := range opts {
+		wait = wait || o.waitForReady
+	}
 	var err error
-	for range 2 {
+	n := len(dst)
+	for range p.opts.MaxAttempts {
 		var c *rpc.Client
-		if c, err = p.Pick(); err != nil {
+		if wait {
+			c, err = p.pickWait(ctx)
+		} else {
+			c, err = p.Pick()
+		}
+		if err != nil {
 			return dst, err
 		}
-		n := len(dst)
-		dst, err = c.Call(ctx, method, req, dst)
-		if !errors.Is(err, rpc.ErrUnavailable) && !errors.Is(err, rpc.ErrOverloaded) {
+		dst, err = c.Call(ctx, method, req, dst[:n])
+		if err == nil || !errors.Is(err, rpc.ErrUnavailable) || ctx.Err() != nil {
 			return dst, err
 		}
 		dst = dst[:n]

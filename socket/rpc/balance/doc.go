@@ -3,6 +3,11 @@
 // exponential backoff, keepalive pings), and a choice of connection per
 // call by power of two random choices on outstanding calls (Pick), or by
 // key affinity (PickKey). Connections whose server sent GoAway (draining)
-// or that are down are skipped. The address list comes from a Resolver,
-// so it can change at run time.
+// or that are down are skipped at once. Pool.Call retries a call refused
+// as not processed (errors.Is rpc.ErrUnavailable) on another connection,
+// up to Options.MaxAttempts tries while its ctx lasts, and never one that
+// may have run (rpc.ErrClosed); with WaitForReady it waits, bounded by
+// ctx, for a usable connection instead of failing with ErrNoConn. Errors
+// follow the rpc package's table. The address list comes from a
+// Resolver, so it can change at run time.
 package balance

@@ -431,11 +431,13 @@ func NewPSKindsClient(c *rpc.Client) *PSKindsClient {
 }
 
 // NewPSKindsPoolClient returns a client calling on p: each unary call goes
-// through p.Call (a call refused as overloaded or unavailable is retried once
-// on another connection), each stream opens on p.Pick().
+// through p.Call (a call refused as not processed is retried on another
+// connection, up to the pool's MaxAttempts), each stream opens on p.Pick().
 func NewPSKindsPoolClient(p *balance.Pool) *PSKindsClient {
 	return &PSKindsClient{
-		call: p.Call,
+		call: func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+			return p.Call(ctx, method, req, dst)
+		},
 		open: func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error) {
 			c, err := p.Pick()
 			if err != nil {
@@ -632,11 +634,13 @@ func NewPSOtherClient(c *rpc.Client) *PSOtherClient {
 }
 
 // NewPSOtherPoolClient returns a client calling on p: each unary call goes
-// through p.Call (a call refused as overloaded or unavailable is retried once
-// on another connection), each stream opens on p.Pick().
+// through p.Call (a call refused as not processed is retried on another
+// connection, up to the pool's MaxAttempts), each stream opens on p.Pick().
 func NewPSOtherPoolClient(p *balance.Pool) *PSOtherClient {
 	return &PSOtherClient{
-		call: p.Call,
+		call: func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+			return p.Call(ctx, method, req, dst)
+		},
 	}
 }
 

@@ -361,15 +361,19 @@ func TestBadResponses(t *testing.T) {
 	}
 }
 
-// TestClosedConnection: calls on a closed client end with rpc.ErrClosed.
+// TestClosedConnection: calls on a closed client were never sent, so they
+// end with rpc.ErrUnavailable (not processed, safe to retry elsewhere: the
+// rpc package's error contract), never with rpc.ErrClosed.
 func TestClosedConnection(t *testing.T) {
 	rc := dial(t, start(t, rpc.Pooled))
 	c := kindspb.NewPSKindsClient(rc)
 	require.NoError(t, rc.Close())
 	_, err := c.Unary(testCtx(t), &kindspb.Req{})
-	require.ErrorIs(t, err, rpc.ErrClosed)
+	require.ErrorIs(t, err, rpc.ErrUnavailable)
+	require.NotErrorIs(t, err, rpc.ErrClosed)
 	_, err = c.Bidi(testCtx(t))
-	require.ErrorIs(t, err, rpc.ErrClosed)
+	require.ErrorIs(t, err, rpc.ErrUnavailable)
+	require.NotErrorIs(t, err, rpc.ErrClosed)
 }
 
 // TestAllocs: with a reused response message, a generated unary call
