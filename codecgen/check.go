@@ -16,8 +16,14 @@ const MaxGroupDepth = 8
 type checker struct {
 	s       *Schema
 	errs    ErrorList
-	types   map[string]any // enums, bitsets, structs by schema name
-	globals map[string]Pos // generated top-level Go identifiers
+	types   map[string]any       // enums, bitsets, structs by schema name
+	globals map[string]generated // generated top-level Go identifiers
+}
+
+// generated is what declared a generated top-level Go identifier.
+type generated struct {
+	pos  Pos
+	what string // "message Car", "enum Build", "the schema header"
 }
 
 func (c *checker) errorf(pos Pos, format string, args ...any) {
@@ -27,7 +33,7 @@ func (c *checker) errorf(pos Pos, format string, args ...any) {
 // check resolves names, enforces the semantic rules of docs/schema.md and
 // computes the layout.
 func check(s *Schema) ErrorList {
-	c := &checker{s: s, types: map[string]any{}, globals: map[string]Pos{}}
+	c := &checker{s: s, types: map[string]any{}, globals: map[string]generated{}}
 	if !token.IsIdentifier(s.Package) {
 		c.errorf(s.PkgPos, "package name %q is a Go keyword", s.Package)
 	}
@@ -56,6 +62,7 @@ func check(s *Schema) ErrorList {
 	for _, st := range s.Structs {
 		declare(st.Pos, st.Name, "struct", st)
 	}
+	c.global(s.PkgPos, "the schema header", schemaNames...)
 	ids := map[uint32]*Record{}
 	for _, m := range s.Messages {
 		declare(m.Pos, m.Name, "message", nil)
@@ -71,29 +78,31 @@ func check(s *Schema) ErrorList {
 		c.checkBitset(b)
 	}
 	for _, st := range s.Structs {
-		c.global(st.Pos, st.Name)
+		c.global(st.Pos, "struct "+st.Name, structNames(st)...)
 		c.checkStruct(st, nil)
 	}
 	for _, m := range s.Messages {
-		c.global(m.Pos, m.Name, m.Name+"Value", m.Name+"Builder", "Wrap"+m.Name, "Wrap"+m.Name+"Limits", m.Name+"TypeID")
+		c.global(m.Pos, "message "+m.Name, messageNames(m)...)
+		c.global(m.Pos, "message "+m.Name, recordNames(m)...)
 		c.checkRecord(m, 1)
 	}
 	return c.errs
 }
 
-// global reserves generated top-level identifiers.
-func (c *checker) global(pos Pos, names ...string) {
+// global reserves generated top-level identifiers for what (declared at
+// pos); a name already reserved is an error naming both declarations.
+func (c *checker) global(pos Pos, what string, names ...string) {
 	for _, n := range names {
 		if o, dup := c.globals[n]; dup {
-			c.errorf(pos, "generated Go name %s collides with one generated for %s", n, o)
+			c.errorf(pos, "%s generates the Go name %s, which %s (%s) also generates: rename one of them", what, n, o.what, o.pos)
 			continue
 		}
-		c.globals[n] = pos
+		c.globals[n] = generated{pos, what}
 	}
 }
 
 func (c *checker) checkEnum(e *Enum) {
-	c.global(e.Pos, e.Name)
+	c.global(e.Pos, "enum "+e.Name, e.Name)
 	if len(e.Values) == 0 {
 		c.errorf(e.Pos, "enum %s has no values", e.Name)
 	}
@@ -111,7 +120,7 @@ func (c *checker) checkEnum(e *Enum) {
 }
 
 func (c *checker) checkBitset(b *Bitset) {
-	c.global(b.Pos, b.Name)
+	c.global(b.Pos, "bitset "+b.Name, b.Name, lowerFirst(b.Name)+"Known")
 	if len(b.Bits) == 0 {
 		c.errorf(b.Pos, "bitset %s has no bits", b.Name)
 	}
@@ -136,7 +145,7 @@ func (c *checker) constName(v *Const, typ string, names map[string]bool) {
 		c.errorf(v.Pos, "%s: duplicate value name %q", typ, v.Name)
 	}
 	names[v.Name] = true
-	c.global(v.Pos, typ+GoName(v.Name))
+	c.global(v.Pos, "value "+v.Name+" of "+typ, typ+GoName(v.Name))
 }
 
 func fits(k Kind, v int64) bool {
@@ -236,7 +245,10 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 		return
 	}
 	names := map[string]bool{}
-	methods := map[string]string{"Bytes": "", "Validate": "", "String": "", "ToValue": "", "Finish": "", "AppendTo": ""}
+	methods := map[string]string{}
+	for _, m := range reservedMethods {
+		methods[m] = ""
+	}
 	ids := map[int]string{}
 	lastSince, lastSinceName := minSince, ""
 	for _, f := range r.Fields {
@@ -280,7 +292,7 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			}
 			g := f.Group
 			g.Name = r.Name + f.GoName
-			c.global(f.Pos, g.Name, g.Name+"Value", g.Name+"Builder", g.Name+"Iter", g.Name+"GroupBuilder")
+			c.global(f.Pos, "group "+g.Label, recordNames(g)...)
 			c.checkRecord(g, f.Since)
 			f.Slot = r.Slots
 			r.Slots++

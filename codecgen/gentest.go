@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -23,7 +22,8 @@ func GenerateTests(s *Schema) ([]byte, error) {
 		g.testMessage(m)
 	}
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "%s\n// source: %s\n\npackage %s\n\nimport (\n\"bytes\"\n\"reflect\"\n\"testing\"\n\n\"github.com/protosocket-go/protosocket/flyweight\"\n)\n\n", Header, filepath.Base(s.Path), s.Package)
+	out.WriteString(versionHeader(s))
+	fmt.Fprintf(&out, "package %s\n\nimport (\n\"bytes\"\n\"reflect\"\n\"testing\"\n\n\"github.com/protosocket-go/protosocket/flyweight\"\n)\n\n", s.Package)
 	out.Write(g.buf.Bytes())
 	src, err := format.Source(out.Bytes())
 	if err != nil {

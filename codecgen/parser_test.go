@@ -35,6 +35,12 @@ func TestParseErrors(t *testing.T) {
 		{"struct with string", header + "struct S {\n  a string;\n}\n", `s.schema:4:5: struct S: field a: string is not a fixed-size type`},
 		{"struct cycle", header + "struct S {\n  a S;\n}\n", `s.schema:3:8: struct S contains itself`},
 		{"method collision", header + "message M = 1 {\n  name string = 1;\n  name_view int32 = 2;\n}\n", `s.schema:5:3: field name_view generates method NameView, which field name also generates`},
+		{"message named like a builder function", header + "message Car = 1 {\n}\nmessage BuildCar = 2 {\n}\n", `s.schema:5:9: message BuildCar generates the Go name BuildCar, which message Car (s.schema:3:9) also generates: rename one of them`},
+		{"builder function named like an enum value", header + "enum Build : uint8 {\n  car = 1;\n}\nmessage Car = 1 {\n}\n", `s.schema:6:9: message Car generates the Go name BuildCar, which value car of Build (s.schema:4:3) also generates`},
+		{"enum values named like the schema constants", header + "enum Schema : uint8 {\n  id = 1;\n  version = 2;\n}\n", `s.schema:4:3: value id of Schema generates the Go name SchemaID, which the schema header (s.schema:1:9) also generates`},
+		{"enum values named like the schema constants (2)", header + "enum Schema : uint8 {\n  id = 1;\n  version = 2;\n}\n", `s.schema:5:3: value version of Schema generates the Go name SchemaVersion`},
+		{"group named like a message", header + "message Car = 1 {\n  group parts = 1 {\n  }\n}\nmessage CarParts = 2 {\n}\n", `s.schema:7:9: message CarParts generates the Go name CarParts, which group Car.parts (s.schema:4:9) also generates`},
+		{"value type collides", header + "message Car = 1 {\n}\nmessage CarValue = 2 {\n}\n", `message CarValue generates the Go name CarValue, which message Car (s.schema:3:9) also generates`},
 		{"optional group", header + "message M = 1 {\n  group g = 1 optional {\n  }\n}\n", `s.schema:4:9: group g cannot be optional`},
 	}
 	for _, tc := range tests {

@@ -126,8 +126,6 @@ func TestValidateRejectsBadValues(t *testing.T) {
 	}{
 		// Fixed offsets: spouse 12, color 21, perms 24 (see people_codec.go).
 		{"bool 2", func(b []byte) { b[m.fixedOffset(12)] = 2 }, flyweight.ErrInvalidBool},
-		{"unknown enum", func(b []byte) { b[m.fixedOffset(21)] = 99 }, flyweight.ErrUnknownEnum},
-		{"unknown bits", func(b []byte) { b[m.fixedOffset(24)] = 0x04 }, flyweight.ErrUnknownBits},
 		{"bad utf8", func(b []byte) { b[m.slotOffset(0)] = 0xff }, flyweight.ErrInvalidUTF8},
 	}
 	for _, tc := range tests {
@@ -137,6 +135,39 @@ func TestValidateRejectsBadValues(t *testing.T) {
 			m, err := WrapPerson(c)
 			require.NoError(t, err, "Wrap checks structure only")
 			assert.ErrorIs(t, m.Validate(), tc.want)
+		})
+	}
+}
+
+// A newer writer may use enum values and bits this schema does not define:
+// Validate accepts them and UnknownValue names the field.
+func TestValidateAcceptsUnknownValues(t *testing.T) {
+	v := samplePerson()
+	b, err := v.AppendTo(nil)
+	require.NoError(t, err)
+	m, err := WrapPerson(b)
+	require.NoError(t, err)
+	_, ok := m.UnknownValue()
+	require.False(t, ok)
+	tests := []struct {
+		name  string
+		patch func(b []byte)
+		field string
+	}{
+		// Fixed offsets: color 21, perms 24 (see people_codec.go).
+		{"unknown enum", func(b []byte) { b[m.fixedOffset(21)] = 99 }, "Person.color"},
+		{"unknown bits", func(b []byte) { b[m.fixedOffset(24)] = 0x04 }, "Person.perms"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := append([]byte(nil), b...)
+			tc.patch(c)
+			m, err := WrapPerson(c)
+			require.NoError(t, err)
+			assert.NoError(t, m.Validate())
+			field, ok := m.UnknownValue()
+			assert.True(t, ok)
+			assert.Equal(t, tc.field, field)
 		})
 	}
 }
