@@ -331,7 +331,7 @@ func fieldMethods(f *Field) []string {
 	case KBytes:
 		m = []string{n, "Set" + n}
 	case KList:
-		m = []string{n + "Len", n + "At", "Append" + n, "Set" + n}
+		m = []string{n + "Len", n + "At", n + "All", "Append" + n, "Set" + n}
 	case KGroup:
 		m = []string{n, "Begin" + n}
 	default:

@@ -24,7 +24,7 @@ const RuntimeAPIVersion = 2
 
 // LayoutVersion is the record layout (docs/wire-flyweight.md) the
 // generated code reads and writes.
-const LayoutVersion = 1
+const LayoutVersion = 2
 
 // versionHeader is the first lines of a generated file: the DO NOT EDIT
 // line, the versions that produced it and the source schema.
@@ -194,7 +194,7 @@ func (g *gen) structType(st *Struct) {
 	}
 	g.p("return v\n}\n")
 	g.p("// encode%s writes v at byte off of w's fixed block.", st.Name)
-	g.p("func encode%s(w *flyweight.RecordWriter, off int, v %s) {", st.Name, st.Name)
+	g.p("func encode%s(w flyweight.RecordWriter, off int, v %s) {", st.Name, st.Name)
 	for _, f := range st.Fields {
 		g.write(f.Type, "w", "v."+f.GoName, fmt.Sprintf("off+%d", f.Offset))
 	}
@@ -372,89 +372,131 @@ func records(r *Record) []*Record {
 const maxUnrolled = 8
 
 func (g *gen) message(m *Record) {
-	g.p("// %sTypeID is the message type id of %s, for dispatch on a frame header's\n// message type field.\nconst %sTypeID uint32 = %d\n", m.Name, m.Name, m.Name, m.TypeID)
 	n := m.Name
-	fe, se := 4+m.FixedLen, 4+m.FixedLen+8*m.Slots
+	g.p("// %sTypeID is the message type id of %s, for dispatch on a frame header's\n// message type field.\nconst %sTypeID uint32 = %d\n", n, n, n, m.TypeID)
 	g.p(`// Wrap%s validates b as a %s with the default flyweight.Limits and returns
 // a reader over it. The reader is a view into b: valid while b is, and never
-// reading outside it. Errors are *flyweight.Error values wrapping a
+// reading outside it (if b changes after Wrap, reads return stale or zero
+// values, never panic). Errors are *flyweight.Error values wrapping a
 // flyweight sentinel (errors.Is(err, flyweight.ErrBadLength), ...).`, n, n)
-	if needsDeep(m) || m.Slots > maxUnrolled {
-		if needsDeep(m) {
-			g.p("func Wrap%s(b []byte) (%s, error) { return Wrap%sLimits(b, flyweight.Limits{}) }\n", n, n, n)
-		} else {
-			g.p("func Wrap%s(b []byte) (%s, error) { return wrap%sSlow(b) }\n", n, n, n)
-		}
-	} else {
-		// The fast path: a writer of this schema version (same fixed block
-		// length and slot count), its slot table checked inline at constant
-		// offsets. Any other layout (older or newer writers, or an error to
-		// report) goes through the generic check.
-		g.p("func Wrap%s(b []byte) (%s, error) {", n, n)
-		g.p("if len(b) >= %d && %s.Uint32(b) == %#08x { // fixedLen %d, slotCount %d", se, g.le(), m.FixedLen|m.Slots<<16, m.FixedLen, m.Slots)
-		if m.Slots > 0 {
-			g.p("s, n, cur := b[%d:%d], uint64(len(b)), uint64(%d)", fe, se, se)
-			for i := 0; i < m.Slots; i++ {
-				g.p("if o, e := uint64(%s.Uint32(s[%d:])), uint64(%s.Uint32(s[%d:])); o >= cur && o+e <= n {\ncur = o + e\n} else if o|e != 0 {\nreturn wrap%sSlow(b)\n}", g.le(), 8*i, g.le(), 8*i+4, n)
-			}
-			g.p("_ = cur")
-		}
-		g.p("return %s{b: b[:%d:len(b)], ns: %d}, nil\n}\nreturn wrap%sSlow(b)\n}\n", n, fe, m.Slots, n)
-	}
-	g.p(`// Wrap%sLimits is Wrap%s with explicit limits on nesting depth and the total
-// number of group elements.
-func Wrap%sLimits(b []byte, lim flyweight.Limits) (%s, error) {`, n, n, n, n)
 	if needsDeep(m) {
-		g.p(`r, err := flyweight.WrapRecord(b, %q, %sSlots)
+		g.p("func Wrap%s(b []byte) (%s, error) { return Wrap%sLimits(b, flyweight.Limits{}) }\n", n, n, n)
+		g.p(`// Wrap%[1]sLimits is Wrap%[1]s with explicit limits on nesting depth and the
+// total number of group elements. It checks the message and every group
+// element in one pass (the group offset tables make the elements
+// addressable without walking them).
+func Wrap%[1]sLimits(b []byte, lim flyweight.Limits) (%[1]s, error) {
+	m, err := wrap%[1]s(b, 0)
 	if err != nil {
-		return %s{}, err
+		return %[1]s{}, err
 	}
 	v := flyweight.NewValidator(lim)
-	if err := validate%s(&v, r, 0); err != nil {
-		return %s{}, err
+	if err := m.check(&v, 0); err != nil {
+		return %[1]s{}, err
 	}
-	return %sFromRecord(r), nil
+	return m, nil
 }
-`, n, lowerFirst(n), n, n, n, lowerFirst(n))
+`, n)
 	} else {
-		g.p("_ = lim // no lists or groups to validate\nreturn Wrap%s(b)\n}\n", n)
-		g.p(`// wrap%s is the generic path of Wrap%s: any writer's layout, and the
-// errors.
-func wrap%sSlow(b []byte) (%s, error) {
-	r, err := flyweight.WrapRecord(b, %q, %sSlots)
-	if err != nil {
-		return %s{}, err
-	}
-	return %sFromRecord(r), nil
+		g.p("func Wrap%s(b []byte) (%s, error) { return wrap%s(b, 0) }\n", n, n, n)
+		g.p(`// Wrap%[1]sLimits is Wrap%[1]s with explicit limits on nesting depth and the
+// total number of group elements (%[1]s has no groups or lists to limit).
+func Wrap%[1]sLimits(b []byte, lim flyweight.Limits) (%[1]s, error) {
+	_ = lim
+	return wrap%[1]s(b, 0)
 }
-`, n+"Slow", n, n, n, n, lowerFirst(n), n, lowerFirst(n))
+`, n)
 	}
-	g.p(`// Build%s begins a %s at the end of b's buffer. Set its fields, then call
-// Finish.
-func Build%s(b *flyweight.Builder) %sBuilder {
-	p := %sBuilder{w: b.BeginRecord(%d, %d)}
+	g.p(`// Build%[1]s begins a %[1]s at the end of b's buffer. Set its fields (the
+// setters return the builder, so they chain), then call Finish. Errors
+// (variable fields out of schema order, ...) are *flyweight.Error values
+// naming the field, reported by Finish.
+func Build%[1]s(b *flyweight.Builder) %[1]sBuilder {
+	p := %[1]sBuilder{w: b.BeginRecord(%[2]sLayout)}
 	p.setDefaults()
 	return p
 }
 
-// Finish returns the encoded %s (the bytes appended to the Builder's
+// Finish returns the encoded %[1]s (the bytes appended to the Builder's
 // buffer, valid until that buffer is reused) or the Builder's first error.
-func (p *%sBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+func (p %[1]sBuilder) Finish() ([]byte, error) { return p.w.Finish() }
 
-// AppendTo appends v encoded as a %s to dst.
-func (v *%sValue) AppendTo(dst []byte) ([]byte, error) {
+// AppendTo appends v encoded as a %[1]s to dst.
+func (v *%[1]sValue) AppendTo(dst []byte) ([]byte, error) {
 	b := flyweight.NewBuilder(dst)
-	p := Build%s(&b)
-	v.buildInto(&p)
-	if _, err := p.Finish(); err != nil {
+	v.buildInto(Build%[1]s(&b))
+	if err := b.Err(); err != nil {
 		return dst, err
 	}
 	return b.Bytes(), nil
 }
-`, n, n, n, n, n, m.FixedLen, m.Slots, n, n, n, n, n)
+`, n, lowerFirst(n))
 	for _, r := range records(m) {
 		g.record(r)
 	}
+}
+
+// wrap emits wrapR, which checks the header and slot table of one record.
+func (g *gen) wrap(r *Record) {
+	n := r.Name
+	fe, se := 4+r.FixedLen, 4+r.FixedLen+8*r.Slots
+	baseInit := ", base: base"
+	if r.IsMessage {
+		baseInit = ""
+	}
+	g.p("// wrap%s checks the header and slot table of b, a %s record at offset\n// base of the wrapped buffer, and returns the reader.", n, r.Label)
+	g.p("func wrap%s(b []byte, base int) (%s, error) {", n, n)
+	if r.Slots <= maxUnrolled {
+		// The fast path: a writer of this schema version (same fixed block
+		// length and slot count), its slot table checked inline at constant
+		// offsets. Any other layout (older or newer writers, or an error to
+		// report) goes through the generic check.
+		g.p("if len(b) >= %d && %s.Uint32(b) == %#08x { // fixedLen %d, slotCount %d", se, g.le(), r.FixedLen|r.Slots<<16, r.FixedLen, r.Slots)
+		if r.Slots > 0 {
+			g.p("s, n, cur := b[%d:%d], uint64(len(b)), uint64(%d)", fe, se, se)
+			g.p("ok := true")
+			for i := 0; i < r.Slots; i++ {
+				g.p("if o, e := uint64(%s.Uint32(s[%d:])), uint64(%s.Uint32(s[%d:])); o >= cur && o+e <= n {\ncur = o + e\n} else if o|e != 0 {\nok = false\n}", g.le(), 8*i, g.le(), 8*i+4)
+			}
+			g.p("if ok {\nreturn %s{b: b[:%d:len(b)], ns: %d%s}, nil\n}", n, fe, r.Slots, baseInit)
+		} else {
+			g.p("return %s{b: b[:%d:len(b)]%s}, nil", n, fe, baseInit)
+		}
+		g.p("}")
+	}
+	g.p("r, err := flyweight.WrapRecordAt(b, %q, %sSlots, base)\nif err != nil {\nreturn %s{}, err\n}\nreturn %sFromRecord(r), nil\n}\n", r.Label, lowerFirst(n), n, lowerFirst(n))
+}
+
+// deepCheck emits the check method of a record with lists or groups: list
+// lengths, and every group's offset table and elements, recursively.
+func (g *gen) deepCheck(r *Record) {
+	if !needsDeep(r) {
+		return
+	}
+	base := "o"
+	if !r.IsMessage {
+		base = "m.base + o"
+	}
+	g.p("// check checks the lists and groups of m (a record at the given depth)\n// and charges its group elements to v's budget.")
+	g.p("func (m %s) check(v *flyweight.Validator, depth int) error {", r.Name)
+	for _, f := range r.Fields {
+		switch {
+		case f.Type.Kind == KList && f.Type.Elem.Size() > 1:
+			g.p("if d, o := m.slot(%d); len(d)%%%d != 0 {\nreturn flyweight.NewError(%q, %q, %s, flyweight.ErrBadLength)\n}", f.Slot, f.Type.Elem.Size(), r.Label, f.Name, base)
+		case f.Type.Kind == KGroup:
+			gr := f.Group
+			g.p("if d, o := m.slot(%d); o != 0 {", f.Slot)
+			g.p("n, err := v.Group(d, %q, %q, %s, depth+1)\nif err != nil {\nreturn err\n}", r.Label, f.Name, base)
+			g.p("for i := 0; i < n; i++ {\neb, eo := flyweight.Element(d, n, i)\ne, err := wrap%s(eb, %s+eo)\nif err != nil {\nreturn err\n}", gr.Name, base)
+			if needsDeep(gr) {
+				g.p("if err := e.check(v, depth+1); err != nil {\nreturn err\n}")
+			} else {
+				g.p("_ = e")
+			}
+			g.p("}\n}")
+		}
+	}
+	g.p("return nil\n}\n")
 }
 
 // record emits the reader, builder, value type and helpers of one record.
@@ -484,6 +526,7 @@ func (g *gen) record(r *Record) {
 	ns uint32 // slots the writer wrote%s
 }
 `, n, baseField)
+	g.p("// %sFixedSize is the encoded size of a %s without variable data: the\n// record header, the fixed block and the slot table. Presize a buffer with\n// it plus the variable data (strings, bytes, lists, groups).\nconst %sFixedSize = %d\n", n, r.Label, n, 4+r.FixedLen+8*r.Slots)
 	var names []string
 	for _, f := range r.Fields {
 		if !f.Type.IsFixed() {
@@ -491,6 +534,7 @@ func (g *gen) record(r *Record) {
 		}
 	}
 	g.p("var %sSlots = []string{%s}\n", lowerFirst(n), strings.Join(names, ", "))
+	g.p("var %sLayout = &flyweight.Layout{Name: %q, FixedLen: %d, Slots: %sSlots}\n", lowerFirst(n), r.Label, r.FixedLen, lowerFirst(n))
 	baseInit := ""
 	if !r.IsMessage {
 		baseInit = ", base: r.Offset()"
@@ -505,6 +549,25 @@ func %sFromRecord(r flyweight.Record) %s {
 	return %s{b: b[:fe:len(b)], ns: uint32(r.Slots())%s}
 }
 `, lowerFirst(n), lowerFirst(n), n, n, n, baseInit)
+	if !r.IsMessage {
+		g.p(`// %[1]sFromBytes returns the reader over b, an element record at offset
+// base of the wrapped buffer that Wrap validated. A malformed b (possible
+// only if the buffer changed since) gives the zero reader.
+func %[1]sFromBytes(b []byte, base int) %[2]s {
+	if len(b) < 4 {
+		return %[2]s{}
+	}
+	h := %[3]s.Uint32(b)
+	fe, ns := 4+int(h&0xffff), int(h>>16)
+	if fe+8*ns > len(b) {
+		return %[2]s{}
+	}
+	return %[2]s{b: b[:fe:len(b)], ns: uint32(ns), base: base}
+}
+`, lowerFirst(n), n, g.le())
+	}
+	g.wrap(r)
+	g.deepCheck(r)
 	g.p("// Bytes returns the encoded record.\nfunc (m %s) Bytes() []byte { return m.b[:cap(m.b)] }\n", n)
 	g.p(`// fixed returns the fixed block as written (shorter than this schema's
 // when an older writer sent the record).
@@ -555,41 +618,9 @@ func (m %[1]s) slotOffset(i int) int {
 }
 `, n, n, n, slotOff, g.le())
 	}
-
-	// Structural validation (called by Wrap).
-	g.p("func validate%s(v *flyweight.Validator, r flyweight.Record, depth int) error {", n)
-	g.p("_, _ = v, depth")
-	for _, f := range r.Fields {
-		switch {
-		case f.Type.Kind == KList && f.Type.Elem.Size() > 1:
-			g.p("if err := v.List(r, %q, %q, %d, %d); err != nil {\nreturn err\n}", r.Label, f.Name, f.Slot, f.Type.Elem.Size())
-		case f.Type.Kind == KGroup:
-			gr := f.Group
-			g.p(`{
-	it, err := v.Group(r, %q, %q, %d)
-	if err != nil {
-		return err
+	if !r.IsMessage {
+		g.groupView(r)
 	}
-	for {
-		e, ok, err := v.Element(&it, %q, %sSlots, depth+1)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if err := validate%s(v, e, depth+1); err != nil {
-			return err
-		}
-	}
-	if err := v.EndGroup(it, %q, %q); err != nil {
-		return err
-	}
-}`, r.Label, f.Name, f.Slot, gr.Label, lowerFirst(gr.Name), gr.Name, r.Label, f.Name)
-		}
-	}
-	g.p("return nil\n}\n")
-
 	for _, f := range r.Fields {
 		g.accessor(r, f)
 	}
@@ -598,6 +629,52 @@ func (m %[1]s) slotOffset(i int) int {
 	g.dump(r)
 	g.value(r)
 	g.builder(r)
+}
+
+// groupView emits the view of a group whose elements are records r.
+func (g *gen) groupView(r *Record) {
+	n := r.Name
+	g.p(`// %[1]sGroup is group %[2]s: its elements, with O(1) access by index
+// (the group's offset table locates each one). It is a view into the
+// wrapped buffer, valid while that buffer is.
+type %[1]sGroup struct {
+	d    []byte
+	n    int
+	base int
+}
+
+// Len returns the number of elements.
+func (g %[1]sGroup) Len() int { return g.n }
+
+// At returns element i, or the zero %[1]s (every field at its default) when
+// i is out of range.
+func (g %[1]sGroup) At(i int) %[1]s {
+	e, o := flyweight.Element(g.d, g.n, i)
+	return %[3]sFromBytes(e, g.base+o)
+}
+
+// All returns an iterator over the indexes and elements, in order.
+func (g %[1]sGroup) All() %[4]s[int, %[1]s] {
+	return func(yield func(int, %[1]s) bool) {
+		for i := 0; i < g.n; i++ {
+			if !yield(i, g.At(i)) {
+				return
+			}
+		}
+	}
+}
+
+// Values returns an iterator over the elements, in order.
+func (g %[1]sGroup) Values() %[5]s[%[1]s] {
+	return func(yield func(%[1]s) bool) {
+		for i := 0; i < g.n; i++ {
+			if !yield(g.At(i)) {
+				return
+			}
+		}
+	}
+}
+`, n, r.Label, lowerFirst(n), g.q("iter", "Seq2"), g.q("iter", "Seq"))
 }
 
 func defaultLit(f *Field) string {
@@ -682,15 +759,13 @@ func (g *gen) accessor(r *Record, f *Field) {
 		g.p("// %sLen returns the number of elements of list %s.\nfunc (m %s) %sLen() int { return len(m.data(%d)) / %d }\n", fn, f.Name, n, fn, f.Slot, sz)
 		g.doc(fmt.Sprintf("%sAt returns element i of list %s, or the zero value when i is out of range.%s", fn, f.Name, since), "")
 		g.p("func (m %s) %sAt(i int) (v %s) {\nb := m.data(%d)\nif i < 0 || i >= len(b)/%d {\nreturn v\n}\nv, _ = flyweight.%s(b, i*%d)\nreturn v\n}\n", n, fn, et, f.Slot, sz, sc.read, sz)
+		g.p("// %sAll returns an iterator over the indexes and elements of list %s.\nfunc (m %s) %sAll() %s[int, %s] {\nb := m.data(%d)\nreturn func(yield func(int, %s) bool) {\nfor i := 0; i+1 <= len(b)/%d; i++ {\nv, _ := flyweight.%s(b, i*%d)\nif !yield(i, v) {\nreturn\n}\n}\n}\n}\n", fn, f.Name, n, fn, g.q("iter", "Seq2"), et, f.Slot, et, sz, sc.read, sz)
 		g.p("// Append%s appends the elements of list %s to dst.\nfunc (m %s) Append%s(dst %s) %s {\nb := m.data(%d)\nfor o := 0; o+%d <= len(b); o += %d {\nv, _ := flyweight.%s(b, o)\ndst = append(dst, v)\n}\nreturn dst\n}\n",
 			fn, f.Name, n, fn, goType(t), goType(t), f.Slot, sz, sz, sc.read)
 	case KGroup:
 		gn := f.Group.Name
-		g.doc(doc+since+"\n\nThe iterator allocates nothing and yields views valid while the buffer is.", "")
-		g.p("func (m %s) %s() %sIter {\nd, o := m.slot(%d)\nreturn %sIter{it: flyweight.NewGroupIter(d, %s)}\n}\n", n, fn, gn, f.Slot, gn, base)
-		g.p("// %sIter iterates over the elements of group %s.\ntype %sIter struct{ it flyweight.GroupIter }\n", gn, f.Group.Label, gn)
-		g.p("// Len returns the number of elements not yet returned by Next.\nfunc (it *%sIter) Len() int { return it.it.Len() }\n", gn)
-		g.p("// Next returns the next element; ok is false after the last one.\nfunc (it *%sIter) Next() (%s, bool) {\nr, ok := it.it.Next()\nreturn %sFromRecord(r), ok\n}\n", gn, gn, lowerFirst(gn))
+		g.doc(doc+since+"\n\nThe group view allocates nothing; its elements are views valid while the buffer is.", "")
+		g.p("func (m %s) %s() %sGroup {\nd, o := m.slot(%d)\nreturn %sGroup{d: d, n: flyweight.GroupLen(d), base: %s}\n}\n", n, fn, gn, f.Slot, gn, base)
 	}
 }
 
@@ -716,7 +791,7 @@ func (g *gen) validate(r *Record) {
 		case t.Kind == KList && t.Elem.Kind == KBool:
 			g.p("for i, c := range m.data(%d) {\nif c > 1 {\nreturn flyweight.NewError(%q, %q, m.slotOffset(%d)+i, flyweight.ErrInvalidBool)\n}\n}", f.Slot, r.Label, f.Name, f.Slot)
 		case t.Kind == KGroup:
-			g.p("for it := m.%s(); ; {\ne, ok := it.Next()\nif !ok {\nbreak\n}\nif err := e.Validate(); err != nil {\nreturn err\n}\n}", f.GoName)
+			g.p("for e := range m.%s().Values() {\nif err := e.Validate(); err != nil {\nreturn err\n}\n}", f.GoName)
 		}
 	}
 	g.p("return nil\n}\n")
@@ -740,7 +815,7 @@ func (g *gen) unknownValue(r *Record) {
 			g.unknown(t, "f", strconv.Itoa(off), strconv.Quote(r.Label+"."+f.Name)+", true")
 			g.p("}")
 		case t.Kind == KGroup && recordHasUnknown(f.Group):
-			g.p("for it := m.%s(); ; {\ne, ok := it.Next()\nif !ok {\nbreak\n}\nif field, ok := e.UnknownValue(); ok {\nreturn field, true\n}\n}", f.GoName)
+			g.p("for e := range m.%s().Values() {\nif field, ok := e.UnknownValue(); ok {\nreturn field, true\n}\n}", f.GoName)
 		}
 	}
 	g.p("return \"\", false\n}\n")
@@ -781,7 +856,7 @@ func (g *gen) dump(r *Record) {
 			case KList:
 				g.p("%s(b, \"%%s%%s%%v\", sep, %s, m.Append%s(nil))", g.q("fmt", "Fprintf"), label, fn)
 			case KGroup:
-				g.p("b.WriteString(sep + %s + \"[\")\nfor i, it := 0, m.%s(); ; i++ {\ne, ok := it.Next()\nif !ok {\nbreak\n}\nif i > 0 {\nb.WriteString(\", \")\n}\ne.dump(b)\n}\nb.WriteString(\"]\")", label, fn)
+				g.p("b.WriteString(sep + %s + \"[\")\nfor i, e := range m.%s().All() {\nif i > 0 {\nb.WriteString(\", \")\n}\ne.dump(b)\n}\nb.WriteString(\"]\")", label, fn)
 			}
 			g.p("sep = \", \"")
 			if f.Optional {
@@ -821,14 +896,14 @@ func (g *gen) value(r *Record) {
 		case t.Kind == KList:
 			g.p("v.%s = m.Append%s(nil)", fn, fn)
 		case t.Kind == KGroup:
-			g.p("for it := m.%s(); ; {\ne, ok := it.Next()\nif !ok {\nbreak\n}\nv.%s = append(v.%s, e.ToValue())\n}", fn, fn, fn)
+			g.p("if gr := m.%s(); gr.Len() > 0 {\nv.%s = make([]%sValue, 0, gr.Len())\nfor e := range gr.Values() {\nv.%s = append(v.%s, e.ToValue())\n}\n}", fn, fn, f.Group.Name, fn, fn)
 		}
 		if f.Optional {
 			g.p("v.Has%s = m.Has%s()", fn, fn)
 		}
 	}
 	g.p("return v\n}\n")
-	g.p("// buildInto writes every field of v to p, variable fields in slot order.\nfunc (v *%sValue) buildInto(p *%sBuilder) {", n, n)
+	g.p("// buildInto writes every field of v to p, variable fields in slot order.\nfunc (v *%sValue) buildInto(p %sBuilder) {", n, n)
 	for _, f := range r.Fields {
 		fn, t := f.GoName, f.Type
 		switch {
@@ -841,7 +916,7 @@ func (g *gen) value(r *Record) {
 		case t.Kind == KBytes || t.Kind == KList:
 			g.p("if len(v.%s) > 0 {\np.Set%s(v.%s)\n}", fn, fn, fn)
 		case t.Kind == KGroup:
-			g.p("if len(v.%s) > 0 {\ng := p.Begin%s()\nfor i := range v.%s {\ne := g.Add()\nv.%s[i].buildInto(&e)\n}\ng.End()\n}", fn, fn, fn, fn)
+			g.p("if len(v.%s) > 0 {\ng := p.Begin%s()\nfor i := range v.%s {\nv.%s[i].buildInto(g.Add())\n}\ng.End()\n}", fn, fn, fn, fn)
 		}
 	}
 	g.p("}\n")
@@ -849,8 +924,8 @@ func (g *gen) value(r *Record) {
 
 func (g *gen) builder(r *Record) {
 	n := r.Name
-	g.p("// %sBuilder writes a %s into a flyweight.Builder's buffer without\n// allocating (when the buffer has room). Fixed fields may be set in any\n// order; variable fields and groups must be set in schema order.\ntype %sBuilder struct{ w flyweight.RecordWriter }\n", n, n, n)
-	g.p("// setDefaults writes the schema defaults of fields that have one.\nfunc (p *%sBuilder) setDefaults() {", n)
+	g.p("// %sBuilder writes a %s into a flyweight.Builder's buffer without\n// allocating (when the buffer has room). Fixed fields may be set in any\n// order; variable fields and groups must be set in schema order. It is a\n// small value: the setters return it so they chain, and copies share the\n// Builder's state.\ntype %sBuilder struct{ w flyweight.RecordWriter }\n", n, r.Label, n)
+	g.p("// setDefaults writes the schema defaults of fields that have one.\nfunc (p %sBuilder) setDefaults() {", n)
 	for _, f := range r.Fields {
 		if d := defaultLit(f); d != "" {
 			g.p("p.Set%s(%s)", f.GoName, d)
@@ -861,48 +936,49 @@ func (g *gen) builder(r *Record) {
 		fn, t := f.GoName, f.Type
 		switch {
 		case t.IsFixed():
-			g.p("// Set%s sets field %s.\nfunc (p *%sBuilder) Set%s(v %s) {", fn, f.Name, n, fn, goType(t))
+			g.p("// Set%s sets field %s.\nfunc (p %sBuilder) Set%s(v %s) %sBuilder {", fn, f.Name, n, fn, goType(t), n)
 			off := f.Offset
 			if k := underlying(t); k.IsScalar() && !f.Optional {
 				// A constant-offset store after one length check.
 				sz := t.Size()
-				g.p("if f := p.w.Fixed(); len(f) >= %d {", off+sz)
+				lo, hi := 4+off, 4+off+sz
+				g.p("if r := p.w.Record(); len(r) >= %d {", hi)
 				switch {
 				case k == KBool:
-					g.p("var x uint8\nif v {\nx = 1\n}\nf[%d] = x", off)
+					g.p("var x uint8\nif v {\nx = 1\n}\nr[%d] = x", lo)
 				case sz == 1:
-					g.p("f[%d] = %s", off, g.toBits(t, "v"))
+					g.p("r[%d] = %s", lo, g.toBits(t, "v"))
 				default:
-					g.p("%s.PutUint%d(f[%d:%d], %s)", g.le(), 8*sz, off, off+sz, g.toBits(t, "v"))
+					g.p("%s.PutUint%d(r[%d:%d], %s)", g.le(), 8*sz, lo, hi, g.toBits(t, "v"))
 				}
-				g.p("}\n}\n")
+				g.p("}\nreturn p\n}\n")
 				continue
 			}
 			if f.Optional {
 				g.p("p.w.PutUint8(%d, 1)", off)
 				off++
 			}
-			g.write(t, "&p.w", "v", strconv.Itoa(off))
-			g.p("}\n")
+			g.write(t, "p.w", "v", strconv.Itoa(off))
+			g.p("return p\n}\n")
 		case t.Kind == KString:
-			g.p("// Set%s sets field %s.\nfunc (p *%sBuilder) Set%s(v string) { p.w.SetString(%d, v) }\n", fn, f.Name, n, fn, f.Slot)
-			g.p("// Set%sBytes sets field %s from bytes.\nfunc (p *%sBuilder) Set%sBytes(v []byte) { p.w.SetBytes(%d, v) }\n", fn, f.Name, n, fn, f.Slot)
+			g.p("// Set%s sets field %s.\nfunc (p %sBuilder) Set%s(v string) %sBuilder {\np.w.SetString(%d, v)\nreturn p\n}\n", fn, f.Name, n, fn, n, f.Slot)
+			g.p("// Set%sBytes sets field %s from bytes.\nfunc (p %sBuilder) Set%sBytes(v []byte) %sBuilder {\np.w.SetBytes(%d, v)\nreturn p\n}\n", fn, f.Name, n, fn, n, f.Slot)
 		case t.Kind == KBytes:
-			g.p("// Set%s sets field %s.\nfunc (p *%sBuilder) Set%s(v []byte) { p.w.SetBytes(%d, v) }\n", fn, f.Name, n, fn, f.Slot)
+			g.p("// Set%s sets field %s.\nfunc (p %sBuilder) Set%s(v []byte) %sBuilder {\np.w.SetBytes(%d, v)\nreturn p\n}\n", fn, f.Name, n, fn, n, f.Slot)
 		case t.Kind == KList:
 			sc := scalarOf(t.Elem.Kind)
 			x := "x"
 			if sc.conv != "" {
 				x = sc.conv + "(x)"
 			}
-			g.p("// Set%s sets list %s.\nfunc (p *%sBuilder) Set%s(v %s) {\np.w.BeginVar(%d)\nfor _, x := range v {\np.w.%s(%s)\n}\np.w.EndVar(%d)\n}\n", fn, f.Name, n, fn, goType(t), f.Slot, sc.app, x, f.Slot)
+			g.p("// Set%s sets list %s.\nfunc (p %sBuilder) Set%s(v %s) %sBuilder {\np.w.BeginVar(%d)\nfor _, x := range v {\np.w.%s(%s)\n}\np.w.EndVar(%d)\nreturn p\n}\n", fn, f.Name, n, fn, goType(t), n, f.Slot, sc.app, x, f.Slot)
 		case t.Kind == KGroup:
 			gn := f.Group.Name
 			gr := f.Group
-			g.p("// Begin%s starts group %s: call Add for each element and End when done,\n// before setting later variable fields.\nfunc (p *%sBuilder) Begin%s() %sGroupBuilder {\nreturn %sGroupBuilder{g: p.w.BeginGroup(%d)}\n}\n", fn, f.Name, n, fn, gn, gn, f.Slot)
-			g.p("// %sGroupBuilder adds elements to group %s.\ntype %sGroupBuilder struct{ g flyweight.GroupWriter }\n", gn, gr.Label, gn)
-			g.p("// Add ends the previous element, if any, and begins a new one.\nfunc (g *%sGroupBuilder) Add() %sBuilder {\np := %sBuilder{w: g.g.Add(%d, %d)}\np.setDefaults()\nreturn p\n}\n", gn, gn, gn, gr.FixedLen, gr.Slots)
-			g.p("// End ends the last element and the group.\nfunc (g *%sGroupBuilder) End() { g.g.End() }\n", gn)
+			g.p("// Begin%s starts group %s: call Add for each element and End when done,\n// before setting later variable fields.\nfunc (p %sBuilder) Begin%s() %sGroupBuilder {\nreturn %sGroupBuilder{g: p.w.BeginGroup(%d, %sLayout)}\n}\n", fn, f.Name, n, fn, gn, gn, f.Slot, lowerFirst(gn))
+			g.p("// %sGroupBuilder adds elements to group %s. It is a small value; the\n// flyweight.Builder keeps the group's state.\ntype %sGroupBuilder struct{ g flyweight.GroupWriter }\n", gn, gr.Label, gn)
+			g.p("// Add begins a new element (the previous one, if any, is complete).\nfunc (g %sGroupBuilder) Add() %sBuilder {\np := %sBuilder{w: g.g.Add()}\np.setDefaults()\nreturn p\n}\n", gn, gn, gn)
+			g.p("// End ends the last element and the group.\nfunc (g %sGroupBuilder) End() { g.g.End() }\n", gn)
 		}
 	}
 }

@@ -105,9 +105,9 @@ func (g *gen) visit(r *Record) {
 		case t.Kind == KBytes:
 			g.p("n += len(m.%s())", fn)
 		case t.Kind == KList:
-			g.p("for i := -1; i <= m.%sLen(); i++ {\n_ = m.%sAt(i)\n}\nn += len(m.Append%s(nil))", fn, fn, fn)
+			g.p("for i := -1; i <= m.%sLen(); i++ {\n_ = m.%sAt(i)\n}\nfor i := range m.%sAll() {\nn += i\n}\nn += len(m.Append%s(nil))", fn, fn, fn, fn)
 		case t.Kind == KGroup:
-			g.p("for it := m.%s(); ; {\nn += it.Len()\ne, ok := it.Next()\nif !ok {\nbreak\n}\nn += visit%s(e)\n}", fn, f.Group.Name)
+			g.p("if gr := m.%s(); gr.Len() >= 0 {\nn += gr.Len()\nfor i := -1; i <= gr.Len(); i++ {\nn += visit%s(gr.At(i))\n}\nfor i, e := range gr.All() {\nn += i + len(e.Bytes())\n}\nfor e := range gr.Values() {\nn += len(e.Bytes())\n}\n}", fn, f.Group.Name)
 		}
 	}
 	g.p("if m.Validate() == nil {\nn++\n}\nn += len(m.String())\nreturn n\n}\n")

@@ -38,16 +38,17 @@ func structNames(st *Struct) []string {
 // record's names come from recordNames).
 func messageNames(m *Record) []string {
 	n := m.Name
-	return []string{n + "TypeID", "Wrap" + n, "Wrap" + n + "Limits", "wrap" + n + "Slow", "Build" + n}
+	return []string{n + "TypeID", "Wrap" + n, "Wrap" + n + "Limits", "Build" + n}
 }
 
 // recordNames lists the identifiers generated for a message's or group
 // element's record r.
 func recordNames(r *Record) []string {
 	n := r.Name
-	out := []string{n, n + "Value", n + "Builder", lowerFirst(n) + "Slots", lowerFirst(n) + "FromRecord", "validate" + n}
+	l := lowerFirst(n)
+	out := []string{n, n + "Value", n + "Builder", n + "FixedSize", l + "Slots", l + "Layout", l + "FromRecord", "wrap" + n}
 	if !r.IsMessage {
-		out = append(out, n+"Iter", n+"GroupBuilder")
+		out = append(out, n+"Group", n+"GroupBuilder", l+"FromBytes")
 	}
 	return out
 }

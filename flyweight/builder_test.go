@@ -15,50 +15,50 @@ func TestBuilderErrors(t *testing.T) {
 		want  error
 	}{
 		{"slot out of order", func(b *Builder) error {
-			w := b.BeginRecord(0, 2)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 0, Slots: make([]string, 2)})
 			w.SetString(1, "b")
 			w.SetString(0, "a")
 			_, err := w.Finish()
 			return err
 		}, ErrBuildOrder},
 		{"slot twice", func(b *Builder) error {
-			w := b.BeginRecord(0, 2)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 0, Slots: make([]string, 2)})
 			w.SetString(0, "a")
 			w.SetString(0, "a")
 			_, err := w.Finish()
 			return err
 		}, ErrBuildOrder},
 		{"slot beyond table", func(b *Builder) error {
-			w := b.BeginRecord(0, 1)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 0, Slots: make([]string, 1)})
 			w.SetString(1, "a")
 			_, err := w.Finish()
 			return err
 		}, ErrBuildOrder},
 		{"parent var while group open", func(b *Builder) error {
-			w := b.BeginRecord(0, 2)
-			g := w.BeginGroup(0)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 0, Slots: make([]string, 2)})
+			g := w.BeginGroup(0, &Layout{Name: "M.g"})
 			w.SetString(1, "a")
 			g.End()
 			_, err := w.Finish()
 			return err
 		}, ErrBuildOrder},
 		{"group never ended", func(b *Builder) error {
-			w := b.BeginRecord(0, 1)
-			g := w.BeginGroup(0)
-			g.Add(0, 0)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 0, Slots: make([]string, 1)})
+			g := w.BeginGroup(0, &Layout{Name: "M.g"})
+			g.Add()
 			_, err := w.Finish()
 			return err
 		}, ErrOpenGroup},
 		{"group ended twice", func(b *Builder) error {
-			w := b.BeginRecord(0, 1)
-			g := w.BeginGroup(0)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 0, Slots: make([]string, 1)})
+			g := w.BeginGroup(0, &Layout{Name: "M.g"})
 			g.End()
 			g.End()
 			_, err := w.Finish()
 			return err
 		}, ErrOpenGroup},
 		{"fixed block too large", func(b *Builder) error {
-			w := b.BeginRecord(70000, 0)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 70000, Slots: make([]string, 0)})
 			_, err := w.Finish()
 			return err
 		}, ErrTooLarge},
@@ -77,7 +77,7 @@ func TestBuilderErrors(t *testing.T) {
 func TestBuilderAppendsAfterExisting(t *testing.T) {
 	prefix := []byte("HDR")
 	b := NewBuilder(prefix)
-	w := b.BeginRecord(4, 1)
+	w := b.BeginRecord(&Layout{Name: "M", FixedLen: 4, Slots: make([]string, 1)})
 	w.PutUint32(0, 7)
 	w.SetBytes(0, []byte{1, 2})
 	rec, err := w.Finish()
@@ -94,16 +94,18 @@ func TestBuildAndReadAllocs(t *testing.T) {
 	testenv.SkipIfRace(t)
 	buf := make([]byte, 0, 1024)
 	var sink int
+	var b Builder
+	buildSampleWith(t, &b, buf[:0], 4) // the Builder's offset stack grows once
 	allocs := testing.AllocsPerRun(200, func() {
-		out := buildSample(t, buf[:0], 4)
+		out := buildSampleWith(t, &b, buf[:0], 4)
 		r, err := validateSample(out, Limits{})
 		if err != nil {
 			panic(err)
 		}
 		sink += len(StringView(r.Var(0)))
-		it := r.Group(1)
-		for e, ok := it.Next(); ok; e, ok = it.Next() {
-			sink += len(e.Var(0))
+		g := r.Group(1)
+		for i := 0; i < g.Len(); i++ {
+			sink += len(g.At(i).Var(0))
 		}
 	})
 	assert.Zero(t, allocs)
@@ -122,7 +124,7 @@ func TestBeginRecordClearsAndFixed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := NewBuilder(tc.buf)
-			w := b.BeginRecord(3, 1)
+			w := b.BeginRecord(&Layout{Name: "M", FixedLen: 3, Slots: make([]string, 1)})
 			f := w.Fixed()
 			require.Len(t, f, 3)
 			assert.Equal(t, 3, cap(f), "capacity clipped to the fixed block")

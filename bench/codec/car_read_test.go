@@ -13,24 +13,18 @@ func readCar(m Car) int {
 	n += len(vc)
 	e := m.Engine()
 	n += int(e.Capacity) + int(e.NumCylinders) + len(e.ManufacturerCode) + int(e.Booster.BoostType) + int(e.Booster.HorsePower)
-	for it := m.FuelFigures(); ; {
-		f, ok := it.Next()
-		if !ok {
-			break
-		}
+	ff := m.FuelFigures()
+	for i := 0; i < ff.Len(); i++ {
+		f := ff.At(i)
 		n += int(f.Speed()) + int(f.Mpg()) + len(f.UsageDescriptionView())
 	}
-	for it := m.PerformanceFigures(); ; {
-		p, ok := it.Next()
-		if !ok {
-			break
-		}
+	pf := m.PerformanceFigures()
+	for i := 0; i < pf.Len(); i++ {
+		p := pf.At(i)
 		n += int(p.OctaneRating())
-		for ai := p.Acceleration(); ; {
-			a, ok := ai.Next()
-			if !ok {
-				break
-			}
+		ag := p.Acceleration()
+		for j := 0; j < ag.Len(); j++ {
+			a := ag.At(j)
 			n += int(a.Mph()) + int(a.Seconds())
 		}
 	}
