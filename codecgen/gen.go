@@ -790,8 +790,8 @@ func (g *gen) validate(r *Record) {
 			g.p("if !%s(m.data(%d)) {\nreturn flyweight.NewError(%q, %q, m.slotOffset(%d), flyweight.ErrInvalidUTF8)\n}", g.q("unicode/utf8", "Valid"), f.Slot, r.Label, f.Name, f.Slot)
 		case t.Kind == KList && t.Elem.Kind == KBool:
 			g.p("for i, c := range m.data(%d) {\nif c > 1 {\nreturn flyweight.NewError(%q, %q, m.slotOffset(%d)+i, flyweight.ErrInvalidBool)\n}\n}", f.Slot, r.Label, f.Name, f.Slot)
-		case t.Kind == KGroup:
-			g.p("for e := range m.%s().Values() {\nif err := e.Validate(); err != nil {\nreturn err\n}\n}", f.GoName)
+		case t.Kind == KGroup && recordNeedsValidate(f.Group):
+			g.p("if gr := m.%s(); gr.Len() > 0 {\nfor i := 0; i < gr.Len(); i++ {\nif err := gr.At(i).Validate(); err != nil {\nreturn err\n}\n}\n}", f.GoName)
 		}
 	}
 	g.p("return nil\n}\n")
@@ -815,10 +815,26 @@ func (g *gen) unknownValue(r *Record) {
 			g.unknown(t, "f", strconv.Itoa(off), strconv.Quote(r.Label+"."+f.Name)+", true")
 			g.p("}")
 		case t.Kind == KGroup && recordHasUnknown(f.Group):
-			g.p("for e := range m.%s().Values() {\nif field, ok := e.UnknownValue(); ok {\nreturn field, true\n}\n}", f.GoName)
+			g.p("if gr := m.%s(); gr.Len() > 0 {\nfor i := 0; i < gr.Len(); i++ {\nif field, ok := gr.At(i).UnknownValue(); ok {\nreturn field, true\n}\n}\n}", f.GoName)
 		}
 	}
 	g.p("return \"\", false\n}\n")
+}
+
+// recordNeedsValidate reports whether Validate has anything to check in r
+// or its groups (bools, strings, lists of bools); groups of records with
+// nothing to check are not visited.
+func recordNeedsValidate(r *Record) bool {
+	for _, f := range r.Fields {
+		t := f.Type
+		switch {
+		case t.IsFixed() && needsCheck(t), t.Kind == KString, t.Kind == KList && t.Elem.Kind == KBool:
+			return true
+		case t.Kind == KGroup && recordNeedsValidate(f.Group):
+			return true
+		}
+	}
+	return false
 }
 
 // recordHasUnknown reports whether r or its groups have enum or bit set

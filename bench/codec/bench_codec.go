@@ -940,14 +940,11 @@ func (m Car) Validate() error {
 			return flyweight.NewError("Car", "available", m.fixedOffset(10), flyweight.ErrInvalidBool)
 		}
 	}
-	for e := range m.FuelFigures().Values() {
-		if err := e.Validate(); err != nil {
-			return err
-		}
-	}
-	for e := range m.PerformanceFigures().Values() {
-		if err := e.Validate(); err != nil {
-			return err
+	if gr := m.FuelFigures(); gr.Len() > 0 {
+		for i := 0; i < gr.Len(); i++ {
+			if err := gr.At(i).Validate(); err != nil {
+				return err
+			}
 		}
 	}
 	if !utf8.Valid(m.data(2)) {
@@ -1779,11 +1776,6 @@ func (m CarPerformanceFigures) Acceleration() CarPerformanceFiguresAccelerationG
 func (m CarPerformanceFigures) Validate() error {
 	f := m.fixed()
 	_ = f
-	for e := range m.Acceleration().Values() {
-		if err := e.Validate(); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

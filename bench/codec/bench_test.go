@@ -59,13 +59,16 @@ func BenchmarkSmallStruct(b *testing.B) {
 
 	b.Run("codecgen/build", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			build(&w, buf[:0])
 		}
+		c.stop(b)
 		b.ReportMetric(float64(len(msg)), "bytes/msg")
 	})
 	b.Run("codecgen/wrap+read-all", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapSmallStruct(msg)
 			if err != nil {
@@ -73,9 +76,11 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += readAll(m)
 		}
+		c.stop(b)
 	})
 	b.Run("codecgen/wrap+read-one", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapSmallStruct(msg)
 			if err != nil {
@@ -83,9 +88,11 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += int(m.Siblings())
 		}
+		c.stop(b)
 	})
 	b.Run("codecgen/build+read-all", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapSmallStruct(build(&w, buf[:0]))
 			if err != nil {
@@ -93,6 +100,7 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += readAll(m)
 		}
+		c.stop(b)
 	})
 
 	pb := pbValue()
@@ -103,6 +111,7 @@ func BenchmarkSmallStruct(b *testing.B) {
 	opts := proto.MarshalOptions{}
 	b.Run("protobuf/marshal", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			out, err := opts.MarshalAppend(buf[:0], pb)
 			if err != nil {
@@ -110,21 +119,25 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += len(out)
 		}
+		c.stop(b)
 		b.ReportMetric(float64(len(pbMsg)), "bytes/msg")
 	})
 	b.Run("protobuf/unmarshal+read-all", func(b *testing.B) {
 		b.ReportAllocs()
 		var into SmallStructPB
+		c := startCPU()
 		for b.Loop() {
 			if err := proto.Unmarshal(pbMsg, &into); err != nil {
 				b.Fatal(err)
 			}
 			sink += len(into.Name) + len(into.Phone) + int(into.BirthDay) + int(into.Siblings) + int(into.Money)
 		}
+		c.stop(b)
 	})
 	b.Run("protobuf/marshal+unmarshal", func(b *testing.B) {
 		b.ReportAllocs()
 		var into SmallStructPB
+		c := startCPU()
 		for b.Loop() {
 			out, err := opts.MarshalAppend(buf[:0], pb)
 			if err != nil {
@@ -135,6 +148,7 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += len(into.Name) + int(into.Siblings)
 		}
+		c.stop(b)
 	})
 }
 

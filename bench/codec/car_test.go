@@ -146,13 +146,16 @@ func BenchmarkCar(b *testing.B) {
 
 	b.Run("codecgen/build", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			buildCar(&w, buf[:0])
 		}
+		c.stop(b)
 		b.ReportMetric(float64(len(msg)), "bytes/msg")
 	})
 	b.Run("codecgen/wrap+read-all", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapCar(msg)
 			if err != nil {
@@ -160,9 +163,11 @@ func BenchmarkCar(b *testing.B) {
 			}
 			sink += readCar(m)
 		}
+		c.stop(b)
 	})
 	b.Run("codecgen/wrap+validate+read-all", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapCar(msg)
 			if err != nil {
@@ -173,10 +178,12 @@ func BenchmarkCar(b *testing.B) {
 			}
 			sink += readCar(m)
 		}
+		c.stop(b)
 	})
 	opts := proto.MarshalOptions{}
 	b.Run("protobuf/marshal", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			out, err := opts.MarshalAppend(buf[:0], pb)
 			if err != nil {
@@ -184,10 +191,12 @@ func BenchmarkCar(b *testing.B) {
 			}
 			sink += len(out)
 		}
+		c.stop(b)
 		b.ReportMetric(float64(len(pbMsg)), "bytes/msg")
 	})
 	b.Run("protobuf/unmarshal+read-all", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			var into CarPB
 			if err := proto.Unmarshal(pbMsg, &into); err != nil {
@@ -195,6 +204,7 @@ func BenchmarkCar(b *testing.B) {
 			}
 			sink += readCarPB(&into)
 		}
+		c.stop(b)
 	})
 }
 

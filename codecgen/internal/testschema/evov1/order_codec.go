@@ -319,9 +319,11 @@ func (m Order) Validate() error {
 	if !utf8.Valid(m.data(0)) {
 		return flyweight.NewError("Order", "symbol", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
-	for e := range m.Lines().Values() {
-		if err := e.Validate(); err != nil {
-			return err
+	if gr := m.Lines(); gr.Len() > 0 {
+		for i := 0; i < gr.Len(); i++ {
+			if err := gr.At(i).Validate(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -334,9 +336,11 @@ func (m Order) Validate() error {
 func (m Order) UnknownValue() (field string, ok bool) {
 	f := m.fixed()
 	_ = f
-	for e := range m.Lines().Values() {
-		if field, ok := e.UnknownValue(); ok {
-			return field, true
+	if gr := m.Lines(); gr.Len() > 0 {
+		for i := 0; i < gr.Len(); i++ {
+			if field, ok := gr.At(i).UnknownValue(); ok {
+				return field, true
+			}
 		}
 	}
 	return "", false

@@ -811,17 +811,21 @@ func (m Person) Validate() error {
 			return flyweight.NewError("Person", "flags", m.slotOffset(5)+i, flyweight.ErrInvalidBool)
 		}
 	}
-	for e := range m.Kids().Values() {
-		if err := e.Validate(); err != nil {
-			return err
+	if gr := m.Kids(); gr.Len() > 0 {
+		for i := 0; i < gr.Len(); i++ {
+			if err := gr.At(i).Validate(); err != nil {
+				return err
+			}
 		}
 	}
 	if !utf8.Valid(m.data(8)) {
 		return flyweight.NewError("Person", "motto", m.slotOffset(8), flyweight.ErrInvalidUTF8)
 	}
-	for e := range m.Pets().Values() {
-		if err := e.Validate(); err != nil {
-			return err
+	if gr := m.Pets(); gr.Len() > 0 {
+		for i := 0; i < gr.Len(); i++ {
+			if err := gr.At(i).Validate(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -849,9 +853,11 @@ func (m Person) UnknownValue() (field string, ok bool) {
 			return "Person.perms", true
 		}
 	}
-	for e := range m.Kids().Values() {
-		if field, ok := e.UnknownValue(); ok {
-			return field, true
+	if gr := m.Kids(); gr.Len() > 0 {
+		for i := 0; i < gr.Len(); i++ {
+			if field, ok := gr.At(i).UnknownValue(); ok {
+				return field, true
+			}
 		}
 	}
 	if len(f) >= 112 {
@@ -1649,9 +1655,11 @@ func (m PersonKids) Validate() error {
 	if !utf8.Valid(m.data(0)) {
 		return flyweight.NewError("Person.kids", "name", m.slotOffset(0), flyweight.ErrInvalidUTF8)
 	}
-	for e := range m.Toys().Values() {
-		if err := e.Validate(); err != nil {
-			return err
+	if gr := m.Toys(); gr.Len() > 0 {
+		for i := 0; i < gr.Len(); i++ {
+			if err := gr.At(i).Validate(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
