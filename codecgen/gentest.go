@@ -185,7 +185,29 @@ func Fuzz%s(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %%v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(Build%s(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %%v", bb.Err())
+		}
 	})
 }
-`, n, n, n, n, n, n, n, n, n, n, n, agree, lowerFirst(n), n, n)
+
+// Test%sAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func Test%sAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []%sValue{{}, sample%s()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %%d: %%v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(Build%s(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %%d: AppendTo and the Builder encode differently: %%v\n%%x\n%%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+`, n, n, n, n, n, n, n, n, n, n, n, agree, lowerFirst(n), n, n, n, n, n, n, n, n)
 }

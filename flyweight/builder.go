@@ -96,6 +96,17 @@ type RecordWriter struct {
 // absent slots and makes it the record that takes variable fields. Use it
 // for top-level records; group elements come from GroupWriter.Add.
 func (b *Builder) BeginRecord(l *Layout) RecordWriter {
+	// The common case inline: no open group, a valid layout and a
+	// pre-grown buffer.
+	start := len(b.buf)
+	n := recordHeaderLen + l.FixedLen + len(l.Slots)*slotLen
+	if len(b.open) == 0 && uint(l.FixedLen) <= math.MaxUint16 && len(l.Slots) <= math.MaxUint16 && cap(b.buf)-start >= n {
+		b.buf = b.buf[:start+n]
+		clear(b.buf[start+recordHeaderLen:])
+		binary.LittleEndian.PutUint32(b.buf[start:], uint32(l.FixedLen)|uint32(len(l.Slots))<<16)
+		b.cur, b.next = start, 0
+		return RecordWriter{b: b, l: l, start: start}
+	}
 	if len(b.open) != 0 {
 		b.fail(l.Name, "header", len(b.buf), ErrOpenGroup)
 	}
@@ -111,7 +122,7 @@ func (b *Builder) begin(l *Layout) RecordWriter {
 	}
 	start := len(b.buf)
 	n := recordHeaderLen + fixedLen + slots*slotLen
-	if cap(b.buf)-start >= n { // the common, pre-grown case: no append call
+	if cap(b.buf)-start >= n {
 		b.buf = b.buf[:start+n]
 		clear(b.buf[start+recordHeaderLen:])
 	} else {
@@ -183,11 +194,26 @@ func (w RecordWriter) slotPos(i int) int { return w.start + recordHeaderLen + w.
 func (w RecordWriter) take(i int) bool {
 	b := w.b
 	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
-		b.fail(w.l.Name, slotName(w.l.Slots, i), w.start, ErrBuildOrder)
+		w.orderFail(i)
 		return false
 	}
 	b.next = i + 1
 	return true
+}
+
+// orderFail records ErrBuildOrder for slot i (kept out of the inlined
+// setters).
+//
+//go:noinline
+func (w RecordWriter) orderFail(i int) {
+	w.b.fail(w.l.Name, slotName(w.l.Slots, i), w.start, ErrBuildOrder)
+}
+
+// tooLarge records ErrTooLarge for slot i.
+//
+//go:noinline
+func (w RecordWriter) tooLarge(i int) {
+	w.b.fail(w.l.Name, slotName(w.l.Slots, i), w.start, ErrTooLarge)
 }
 
 // setSlot sets slot i to the bytes from off (relative to the record) to
@@ -196,7 +222,7 @@ func (w RecordWriter) setSlot(i, off int) {
 	b := w.b
 	end := len(b.buf) - w.start
 	if end > math.MaxUint32 {
-		b.fail(w.l.Name, slotName(w.l.Slots, i), w.start, ErrTooLarge)
+		w.tooLarge(i)
 		return
 	}
 	binary.LittleEndian.PutUint64(b.buf[w.slotPos(i):], uint64(off)|uint64(end-off)<<32)
@@ -204,20 +230,28 @@ func (w RecordWriter) setSlot(i, off int) {
 
 // SetBytes writes p as the data of slot i.
 func (w RecordWriter) SetBytes(i int, p []byte) {
-	if w.take(i) {
-		off := len(w.b.buf) - w.start
-		w.b.buf = append(w.b.buf, p...)
-		w.setSlot(i, off)
+	b := w.b
+	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
+		w.orderFail(i)
+		return
 	}
+	b.next = i + 1
+	off := len(b.buf) - w.start
+	b.buf = append(b.buf, p...)
+	w.setSlot(i, off)
 }
 
 // SetString writes s as the data of slot i.
 func (w RecordWriter) SetString(i int, s string) {
-	if w.take(i) {
-		off := len(w.b.buf) - w.start
-		w.b.buf = append(w.b.buf, s...)
-		w.setSlot(i, off)
+	b := w.b
+	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
+		w.orderFail(i)
+		return
 	}
+	b.next = i + 1
+	off := len(b.buf) - w.start
+	b.buf = append(b.buf, s...)
+	w.setSlot(i, off)
 }
 
 // BeginVar starts the data of slot i at the end of the buffer. The caller
@@ -268,16 +302,24 @@ func (w RecordWriter) AppendFloat64(v float64) { w.AppendUint64(math.Float64bits
 // or the Builder's first error.
 func (w RecordWriter) Finish() ([]byte, error) {
 	b := w.b
+	if len(b.open) == 0 && b.err == nil && len(b.buf)-w.start <= math.MaxUint32 && w.start <= len(b.buf) {
+		return b.buf[w.start:], nil
+	}
+	return w.finishSlow()
+}
+
+func (w RecordWriter) finishSlow() ([]byte, error) {
+	b := w.b
 	if len(b.open) != 0 {
 		b.fail(w.l.Name, "group", w.start, ErrOpenGroup)
 	}
 	if len(b.buf)-w.start > math.MaxUint32 {
 		b.fail(w.l.Name, "header", w.start, ErrTooLarge)
 	}
-	if b.err != nil {
-		return nil, b.err
+	if b.err == nil { // w.start > len(b.buf): w is from before a Reset
+		b.fail(w.l.Name, "header", w.start, ErrBuildOrder)
 	}
-	return b.buf[w.start:], nil
+	return nil, b.err
 }
 
 // GroupWriter writes the elements of one group. It is a small value; the

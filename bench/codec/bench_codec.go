@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -247,14 +248,39 @@ func BuildSmallStruct(b *flyweight.Builder) SmallStructBuilder {
 // buffer, valid until that buffer is reused) or the Builder's first error.
 func (p SmallStructBuilder) Finish() ([]byte, error) { return p.w.Finish() }
 
-// AppendTo appends v encoded as a SmallStruct to dst.
+// AppendTo appends v encoded as a SmallStruct to dst. It computes the size,
+// grows dst at most once and writes every byte at constant offsets (no
+// Builder).
 func (v *SmallStructValue) AppendTo(dst []byte) ([]byte, error) {
-	b := flyweight.NewBuilder(dst)
-	v.buildInto(BuildSmallStruct(&b))
-	if err := b.Err(); err != nil {
-		return dst, err
+	size := SmallStructFixedSize + len(v.Name) + len(v.Phone)
+	if uint64(size) > 0xffffffff {
+		return dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge)
 	}
-	return b.Bytes(), nil
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00020015) // fixedLen 21, slotCount 2
+	binary.LittleEndian.PutUint64(b[4:12], uint64(v.BirthDay))
+	binary.LittleEndian.PutUint32(b[12:16], uint32(v.Siblings))
+	b[16] = 0
+	if v.Spouse {
+		b[16] = 1
+	}
+	binary.LittleEndian.PutUint64(b[17:25], math.Float64bits(v.Money))
+	p := SmallStructFixedSize
+	if len(v.Name) > 0 {
+		binary.LittleEndian.PutUint64(b[25:33], uint64(p)|uint64(len(v.Name))<<32)
+		p += copy(b[p:], v.Name)
+	} else {
+		binary.LittleEndian.PutUint64(b[25:33], 0)
+	}
+	if len(v.Phone) > 0 {
+		binary.LittleEndian.PutUint64(b[33:41], uint64(p)|uint64(len(v.Phone))<<32)
+		copy(b[p:], v.Phone)
+	} else {
+		binary.LittleEndian.PutUint64(b[33:41], 0)
+	}
+	return dst, nil
 }
 
 // SmallStruct is the go_serialization_benchmarks SmallStruct.

@@ -106,7 +106,29 @@ func FuzzSmallStruct(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(BuildSmallStruct(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
 	})
+}
+
+// TestSmallStructAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestSmallStructAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []SmallStructValue{{}, sampleSmallStruct()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(BuildSmallStruct(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
 }
 
 // sampleCar returns a CarValue with every field set.
@@ -313,5 +335,27 @@ func FuzzCar(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(BuildCar(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
 	})
+}
+
+// TestCarAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestCarAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []CarValue{{}, sampleCar()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(BuildCar(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
 }

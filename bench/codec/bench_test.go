@@ -66,6 +66,30 @@ func BenchmarkSmallStruct(b *testing.B) {
 		c.stop(b)
 		b.ReportMetric(float64(len(msg)), "bytes/msg")
 	})
+	sv := SmallStructValue{Name: name, BirthDay: birthDay, Phone: phone, Siblings: siblings, Spouse: spouse, Money: money}
+	b.Run("codecgen/append-value", func(b *testing.B) {
+		b.ReportAllocs()
+		c := startCPU()
+		for b.Loop() {
+			out, err := sv.AppendTo(buf[:0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += len(out)
+		}
+		c.stop(b)
+	})
+	hv := handValue()
+	handMsg := handMarshal(nil, hv)
+	b.Run("hand-written/marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		c := startCPU()
+		for b.Loop() {
+			sink += len(handMarshal(buf[:0], hv))
+		}
+		c.stop(b)
+		b.ReportMetric(float64(len(handMsg)), "bytes/msg")
+	})
 	b.Run("codecgen/wrap+read-all", func(b *testing.B) {
 		b.ReportAllocs()
 		c := startCPU()
@@ -168,6 +192,21 @@ func TestSameValues(t *testing.T) {
 	assert.Equal(t, pb.Siblings, m.Siblings())
 	assert.Equal(t, pb.Spouse, m.Spouse())
 	assert.Equal(t, pb.Money, m.Money())
+}
+
+// The value path writes the same bytes as the builder path.
+func TestSmallStructAppendValue(t *testing.T) {
+	var w flyweight.Builder
+	sv := SmallStructValue{Name: name, BirthDay: birthDay, Phone: phone, Siblings: siblings, Spouse: spouse, Money: money}
+	out, err := sv.AppendTo(nil)
+	require.NoError(t, err)
+	assert.Equal(t, build(&w, nil), out)
+	testenv.SkipIfRace(t)
+	buf := make([]byte, 0, 256)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		out, _ := sv.AppendTo(buf[:0])
+		sink += len(out)
+	}))
 }
 
 func TestCodecgenAllocatesNothing(t *testing.T) {

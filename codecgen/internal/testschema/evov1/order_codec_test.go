@@ -136,5 +136,27 @@ func FuzzOrder(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(BuildOrder(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
 	})
+}
+
+// TestOrderAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestOrderAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []OrderValue{{}, sampleOrder()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(BuildOrder(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
 }

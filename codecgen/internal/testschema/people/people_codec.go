@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -2400,14 +2401,19 @@ func BuildPing(b *flyweight.Builder) PingBuilder {
 // buffer, valid until that buffer is reused) or the Builder's first error.
 func (p PingBuilder) Finish() ([]byte, error) { return p.w.Finish() }
 
-// AppendTo appends v encoded as a Ping to dst.
+// AppendTo appends v encoded as a Ping to dst. It computes the size,
+// grows dst at most once and writes every byte at constant offsets (no
+// Builder).
 func (v *PingValue) AppendTo(dst []byte) ([]byte, error) {
-	b := flyweight.NewBuilder(dst)
-	v.buildInto(BuildPing(&b))
-	if err := b.Err(); err != nil {
-		return dst, err
+	size := PingFixedSize
+	if uint64(size) > 0xffffffff {
+		return dst, flyweight.NewError("Ping", "header", 0, flyweight.ErrTooLarge)
 	}
-	return b.Bytes(), nil
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00000000) // fixedLen 0, slotCount 0
+	return dst, nil
 }
 
 // Ping is a minimal message with no fields.

@@ -284,7 +284,29 @@ func FuzzPerson(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(BuildPerson(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
 	})
+}
+
+// TestPersonAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestPersonAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []PersonValue{{}, samplePerson()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(BuildPerson(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
 }
 
 // samplePing returns a PingValue with every field set.
@@ -366,5 +388,27 @@ func FuzzPing(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(BuildPing(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
 	})
+}
+
+// TestPingAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestPingAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []PingValue{{}, samplePing()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(BuildPing(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
 }

@@ -16,6 +16,7 @@ package tricky
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -98,14 +99,28 @@ func BuildCar(b *flyweight.Builder) CarBuilder {
 // buffer, valid until that buffer is reused) or the Builder's first error.
 func (p CarBuilder) Finish() ([]byte, error) { return p.w.Finish() }
 
-// AppendTo appends v encoded as a Car to dst.
+// AppendTo appends v encoded as a Car to dst. It computes the size,
+// grows dst at most once and writes every byte at constant offsets (no
+// Builder).
 func (v *CarValue) AppendTo(dst []byte) ([]byte, error) {
-	b := flyweight.NewBuilder(dst)
-	v.buildInto(BuildCar(&b))
-	if err := b.Err(); err != nil {
-		return dst, err
+	size := CarFixedSize + len(v.Model)
+	if uint64(size) > 0xffffffff {
+		return dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge)
 	}
-	return b.Bytes(), nil
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010005) // fixedLen 5, slotCount 1
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.Serial))
+	b[8] = uint8(v.Build)
+	p := CarFixedSize
+	if len(v.Model) > 0 {
+		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Model))<<32)
+		copy(b[p:], v.Model)
+	} else {
+		binary.LittleEndian.PutUint64(b[9:17], 0)
+	}
+	return dst, nil
 }
 
 // Car has only integer fields and strings, so the code needs neither math
@@ -388,14 +403,20 @@ func BuildCarBuild(b *flyweight.Builder) CarBuildBuilder {
 // buffer, valid until that buffer is reused) or the Builder's first error.
 func (p CarBuildBuilder) Finish() ([]byte, error) { return p.w.Finish() }
 
-// AppendTo appends v encoded as a CarBuild to dst.
+// AppendTo appends v encoded as a CarBuild to dst. It computes the size,
+// grows dst at most once and writes every byte at constant offsets (no
+// Builder).
 func (v *CarBuildValue) AppendTo(dst []byte) ([]byte, error) {
-	b := flyweight.NewBuilder(dst)
-	v.buildInto(BuildCarBuild(&b))
-	if err := b.Err(); err != nil {
-		return dst, err
+	size := CarBuildFixedSize
+	if uint64(size) > 0xffffffff {
+		return dst, flyweight.NewError("CarBuild", "header", 0, flyweight.ErrTooLarge)
 	}
-	return b.Bytes(), nil
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00000004) // fixedLen 4, slotCount 0
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.CarID))
+	return dst, nil
 }
 
 // CarBuild is a message whose name starts with another message's name.

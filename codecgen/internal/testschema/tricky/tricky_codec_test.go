@@ -100,7 +100,29 @@ func FuzzCar(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(BuildCar(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
 	})
+}
+
+// TestCarAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestCarAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []CarValue{{}, sampleCar()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(BuildCar(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
 }
 
 // sampleCarBuild returns a CarBuildValue with every field set.
@@ -185,5 +207,27 @@ func FuzzCarBuild(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(BuildCarBuild(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
 	})
+}
+
+// TestCarBuildAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestCarBuildAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []CarBuildValue{{}, sampleCarBuild()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(BuildCarBuild(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
 }
