@@ -135,3 +135,126 @@ func TestBeginRecordClearsAndFixed(t *testing.T) {
 		})
 	}
 }
+
+// RecordWriter and GroupWriter are values: copies share the Builder's
+// state, so order is enforced whichever copy writes, and errors name the
+// record and the field.
+func TestBuilderValueSemanticsAndErrorNames(t *testing.T) {
+	msg := &Layout{Name: "Car", FixedLen: 2, Slots: []string{"model", "parts", "maker"}}
+	part := &Layout{Name: "Car.parts", FixedLen: 1, Slots: []string{"label", "subparts"}}
+	sub := &Layout{Name: "Car.parts.subparts", FixedLen: 1}
+
+	var b Builder
+	w := b.BeginRecord(msg)
+	w2 := w // a copy
+	w.SetString(0, "civic")
+	w2.SetString(0, "again") // the copy sees that slot 0 was written
+	_, err := w.Finish()
+	require.ErrorIs(t, err, ErrBuildOrder)
+	var fe *Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "Car", fe.Message)
+	assert.Equal(t, "model", fe.Field)
+
+	tests := []struct {
+		name       string
+		build      func(b *Builder)
+		want       error
+		msg, field string
+	}{
+		{"element var after the next element began", func(b *Builder) {
+			w := b.BeginRecord(msg)
+			g := w.BeginGroup(1, part)
+			e1 := g.Add()
+			g.Add()
+			e1.SetString(0, "late")
+			g.End()
+		}, ErrBuildOrder, "Car.parts", "label"},
+		{"outer group End while inner open", func(b *Builder) {
+			w := b.BeginRecord(msg)
+			g := w.BeginGroup(1, part)
+			e := g.Add()
+			e.BeginGroup(1, sub)
+			g.End()
+		}, ErrOpenGroup, "Car.parts", "group"},
+		{"outer Add while inner open", func(b *Builder) {
+			w := b.BeginRecord(msg)
+			g := w.BeginGroup(1, part)
+			g.Add().BeginGroup(1, sub)
+			g.Add()
+		}, ErrOpenGroup, "Car.parts", "element"},
+		{"parent var after group without End", func(b *Builder) {
+			w := b.BeginRecord(msg)
+			w.BeginGroup(1, part)
+			w.SetString(2, "honda")
+		}, ErrBuildOrder, "Car", "maker"},
+		{"BeginRecord inside an open group", func(b *Builder) {
+			w := b.BeginRecord(msg)
+			w.BeginGroup(1, part)
+			b.BeginRecord(sub)
+		}, ErrOpenGroup, "Car.parts.subparts", "header"},
+		{"slot beyond the layout", func(b *Builder) {
+			b.BeginRecord(sub).SetString(0, "x")
+		}, ErrBuildOrder, "Car.parts.subparts", "unknown slot"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b Builder
+			tc.build(&b)
+			err := b.Err()
+			require.ErrorIs(t, err, tc.want)
+			var fe *Error
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.msg, fe.Message)
+			assert.Equal(t, tc.field, fe.Field)
+		})
+	}
+}
+
+// Nested groups built through copies of the writers read back in order.
+func TestBuilderNestedGroups(t *testing.T) {
+	msg := &Layout{Name: "M", Slots: []string{"g", "tail"}}
+	el := &Layout{Name: "M.g", FixedLen: 1, Slots: []string{"h"}}
+	in := &Layout{Name: "M.g.h", FixedLen: 1}
+	var b Builder
+	w := b.BeginRecord(msg)
+	g := w.BeginGroup(0, el)
+	for i := 0; i < 3; i++ {
+		e := g.Add()
+		e.PutUint8(0, uint8(i))
+		h := e.BeginGroup(0, in)
+		for j := 0; j < i; j++ {
+			h.Add().PutUint8(0, uint8(10*i+j))
+		}
+		h.End()
+	}
+	g.End()
+	w.SetString(1, "tail")
+	out, err := w.Finish()
+	require.NoError(t, err)
+
+	v := NewValidator(Limits{})
+	r, err := v.Record(out, "M", msg.Slots, 0, 0)
+	require.NoError(t, err)
+	d := r.Var(0)
+	n, err := v.Group(d, "M", "g", r.VarOffset(0), 1)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	for i := 0; i < n; i++ {
+		e, err := v.Element(d, n, i, "M.g", el.Slots, 1, r.VarOffset(0))
+		require.NoError(t, err)
+		k, _ := Uint8At(e.Fixed(), 0)
+		assert.Equal(t, uint8(i), k)
+		hd := e.Var(0)
+		hn, err := v.Group(hd, "M.g", "h", e.VarOffset(0), 2)
+		require.NoError(t, err)
+		require.Equal(t, i, hn)
+		for j := 0; j < hn; j++ {
+			he, err := v.Element(hd, hn, j, "M.g.h", nil, 2, e.VarOffset(0))
+			require.NoError(t, err)
+			x, _ := Uint8At(he.Fixed(), 0)
+			assert.Equal(t, uint8(10*i+j), x)
+		}
+	}
+	assert.Equal(t, "tail", string(r.Var(1)))
+}

@@ -90,6 +90,47 @@ func TestHostileInput(t *testing.T) {
 	t.Logf("fed %d mutated inputs: %d accepted and fully read, %d rejected with *flyweight.Error", fed, accepted, rejected)
 }
 
+// TestHostileStackedMutations applies 2 to 6 mutations on top of each
+// other (100,000 inputs) and, when Wrap accepts the result, reads
+// everything and also reads every element through At with indexes out of
+// range; then it changes the accepted buffer after Wrap (a reused buffer)
+// and reads again: stale or zero values, never a panic.
+func TestHostileStackedMutations(t *testing.T) {
+	const n = 100_000
+	corpus := hostileCorpus(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	accepted, rejected := 0, 0
+	for i := 0; i < n; i++ {
+		b := corpus[i%len(corpus)]
+		for k := 2 + r.IntN(5); k > 0; k-- {
+			b = mutate(r, b)
+		}
+		m, err := WrapPersonLimits(b, flyweight.Limits{MaxElements: 64})
+		if err != nil {
+			var fe *flyweight.Error
+			require.ErrorAs(t, err, &fe, "input %d", i)
+			rejected++
+			continue
+		}
+		accepted++
+		visitPerson(m)
+		kids := m.Kids()
+		for j := -1; j <= kids.Len(); j++ {
+			visitPersonKids(kids.At(j))
+		}
+		// The buffer is reused after Wrap: scribble over it and read again.
+		for k := 0; k < 8 && len(b) > 0; k++ {
+			b[r.IntN(len(b))] = byte(r.Uint32())
+		}
+		visitPerson(m)
+		_ = m.ToValue()
+	}
+	assert.Equal(t, n, accepted+rejected)
+	assert.NotZero(t, accepted)
+	assert.NotZero(t, rejected)
+	t.Logf("%d stacked-mutation inputs: %d accepted, fully read and read again after scribbling, %d rejected", n, accepted, rejected)
+}
+
 // TestLimitsApplied shows that the element limit changes behaviour.
 func TestLimitsApplied(t *testing.T) {
 	v := samplePerson()
