@@ -188,7 +188,7 @@ func (g *gen) structType(st *Struct) {
 	}
 	g.p("}\n")
 	g.p("// decode%s reads a %s at b[off:]; the caller ensures it fits.", st.Name, st.Name)
-	g.p("func decode%s(b []byte, off int) (v %s) {", st.Name, st.Name)
+	g.p("func decode%s(b []byte, off int) %s {\nvar v %s", st.Name, st.Name, st.Name)
 	for _, f := range st.Fields {
 		g.read(f.Type, "v."+f.GoName, "b", fmt.Sprintf("off+%d", f.Offset))
 	}
@@ -815,7 +815,7 @@ func (g *gen) accessor(r *Record, f *Field) {
 			g.p("func (m %s) %s() %s {\nif len(m.b) < %d {\nreturn %s\n}\nreturn %s\n}\n", n, fn, goType(t), hi, def, g.fromBits(t, x))
 			return
 		}
-		g.p("func (m %s) %s() (v %s) {\nf := m.fixed()\nif len(f) < %d {\nreturn %s\n}", n, fn, goType(t), f.Offset+sz, def)
+		g.p("func (m %s) %s() %s {\nvar v %s\nf := m.fixed()\nif len(f) < %d {\nreturn v\n}", n, fn, goType(t), goType(t), f.Offset+sz)
 		g.read(t, "v", "f", strconv.Itoa(f.Offset))
 		g.p("return v\n}\n")
 		return
@@ -840,7 +840,7 @@ func (g *gen) accessor(r *Record, f *Field) {
 		sc := scalarOf(t.Elem.Kind)
 		g.p("// %sLen returns the number of elements of list %s.\nfunc (m %s) %sLen() int { return len(m.data(%d)) / %d }\n", fn, f.Name, n, fn, f.Slot, sz)
 		g.doc(fmt.Sprintf("%sAt returns element i of list %s, or the zero value when i is out of range.%s", fn, f.Name, since), "")
-		g.p("func (m %s) %sAt(i int) (v %s) {\nb := m.data(%d)\nif i < 0 || i >= len(b)/%d {\nreturn v\n}\nv, _ = flyweight.%s(b, i*%d)\nreturn v\n}\n", n, fn, et, f.Slot, sz, sc.read, sz)
+		g.p("func (m %s) %sAt(i int) %s {\nb := m.data(%d)\nif i < 0 || i >= len(b)/%d {\nvar zero %s\nreturn zero\n}\nv, _ := flyweight.%s(b, i*%d)\nreturn v\n}\n", n, fn, et, f.Slot, sz, et, sc.read, sz)
 		g.p("// %sAll returns an iterator over the indexes and elements of list %s.\nfunc (m %s) %sAll() %s[int, %s] {\nb := m.data(%d)\nreturn func(yield func(int, %s) bool) {\nfor i := 0; i+1 <= len(b)/%d; i++ {\nv, _ := flyweight.%s(b, i*%d)\nif !yield(i, v) {\nreturn\n}\n}\n}\n}\n", fn, f.Name, n, fn, g.q("iter", "Seq2"), et, f.Slot, et, sz, sc.read, sz)
 		g.p("// Append%s appends the elements of list %s to dst.\nfunc (m %s) Append%s(dst %s) %s {\nb := m.data(%d)\nfor o := 0; o+%d <= len(b); o += %d {\nv, _ := flyweight.%s(b, o)\ndst = append(dst, v)\n}\nreturn dst\n}\n",
 			fn, f.Name, n, fn, goType(t), goType(t), f.Slot, sz, sz, sc.read)
@@ -980,7 +980,7 @@ func (g *gen) value(r *Record) {
 		}
 	}
 	g.p("}\n")
-	g.p("// ToValue copies the record into a %sValue; it shares no memory with the\n// buffer.\nfunc (m %s) ToValue() (v %sValue) {", n, n, n)
+	g.p("// ToValue copies the record into a %sValue; it shares no memory with the\n// buffer.\nfunc (m %s) ToValue() %sValue {\nvar v %sValue", n, n, n, n)
 	for _, f := range r.Fields {
 		fn, t := f.GoName, f.Type
 		switch {

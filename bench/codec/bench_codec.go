@@ -153,7 +153,8 @@ type Booster struct {
 }
 
 // decodeBooster reads a Booster at b[off:]; the caller ensures it fits.
-func decodeBooster(b []byte, off int) (v Booster) {
+func decodeBooster(b []byte, off int) Booster {
+	var v Booster
 	if x, ok := flyweight.Uint8At(b, off+0); ok {
 		v.BoostType = BoostType(x)
 	}
@@ -187,7 +188,8 @@ type Engine struct {
 }
 
 // decodeEngine reads a Engine at b[off:]; the caller ensures it fits.
-func decodeEngine(b []byte, off int) (v Engine) {
+func decodeEngine(b []byte, off int) Engine {
+	var v Engine
 	if x, ok := flyweight.Uint16At(b, off+0); ok {
 		v.Capacity = x
 	}
@@ -520,7 +522,8 @@ type SmallStructValue struct {
 
 // ToValue copies the record into a SmallStructValue; it shares no memory with the
 // buffer.
-func (m SmallStruct) ToValue() (v SmallStructValue) {
+func (m SmallStruct) ToValue() SmallStructValue {
+	var v SmallStructValue
 	v.Name = m.Name()
 	v.BirthDay = m.BirthDay()
 	v.Phone = m.Phone()
@@ -860,10 +863,11 @@ func (m Car) Code() Model {
 }
 
 // SomeNumbers returns field some_numbers.
-func (m Car) SomeNumbers() (v [4]uint32) {
+func (m Car) SomeNumbers() [4]uint32 {
+	var v [4]uint32
 	f := m.fixed()
 	if len(f) < 28 {
-		return
+		return v
 	}
 	for i := range v {
 		if x, ok := flyweight.Uint32At(f, 12+i*4); ok {
@@ -874,10 +878,11 @@ func (m Car) SomeNumbers() (v [4]uint32) {
 }
 
 // VehicleCode returns field vehicle_code.
-func (m Car) VehicleCode() (v [6]uint8) {
+func (m Car) VehicleCode() [6]uint8 {
+	var v [6]uint8
 	f := m.fixed()
 	if len(f) < 34 {
-		return
+		return v
 	}
 	copy(v[:], f[28:])
 	return v
@@ -892,10 +897,11 @@ func (m Car) Extras() OptionalExtras {
 }
 
 // Engine returns field engine.
-func (m Car) Engine() (v Engine) {
+func (m Car) Engine() Engine {
+	var v Engine
 	f := m.fixed()
 	if len(f) < 43 {
-		return
+		return v
 	}
 	v = decodeEngine(f, 35)
 	return v
@@ -1084,7 +1090,8 @@ type CarValue struct {
 
 // ToValue copies the record into a CarValue; it shares no memory with the
 // buffer.
-func (m Car) ToValue() (v CarValue) {
+func (m Car) ToValue() CarValue {
+	var v CarValue
 	v.SerialNumber = m.SerialNumber()
 	v.ModelYear = m.ModelYear()
 	v.Available = m.Available()
@@ -1541,7 +1548,8 @@ type CarFuelFiguresValue struct {
 
 // ToValue copies the record into a CarFuelFiguresValue; it shares no memory with the
 // buffer.
-func (m CarFuelFigures) ToValue() (v CarFuelFiguresValue) {
+func (m CarFuelFigures) ToValue() CarFuelFiguresValue {
+	var v CarFuelFiguresValue
 	v.Speed = m.Speed()
 	v.Mpg = m.Mpg()
 	v.UsageDescription = m.UsageDescription()
@@ -1849,7 +1857,8 @@ type CarPerformanceFiguresValue struct {
 
 // ToValue copies the record into a CarPerformanceFiguresValue; it shares no memory with the
 // buffer.
-func (m CarPerformanceFigures) ToValue() (v CarPerformanceFiguresValue) {
+func (m CarPerformanceFigures) ToValue() CarPerformanceFiguresValue {
+	var v CarPerformanceFiguresValue
 	v.OctaneRating = m.OctaneRating()
 	if gr := m.Acceleration(); gr.Len() > 0 {
 		v.Acceleration = make([]CarPerformanceFiguresAccelerationValue, 0, gr.Len())
@@ -2094,7 +2103,8 @@ type CarPerformanceFiguresAccelerationValue struct {
 
 // ToValue copies the record into a CarPerformanceFiguresAccelerationValue; it shares no memory with the
 // buffer.
-func (m CarPerformanceFiguresAcceleration) ToValue() (v CarPerformanceFiguresAccelerationValue) {
+func (m CarPerformanceFiguresAcceleration) ToValue() CarPerformanceFiguresAccelerationValue {
+	var v CarPerformanceFiguresAccelerationValue
 	v.Mph = m.Mph()
 	v.Seconds = m.Seconds()
 	return v

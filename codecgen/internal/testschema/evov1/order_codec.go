@@ -383,7 +383,8 @@ type OrderValue struct {
 
 // ToValue copies the record into a OrderValue; it shares no memory with the
 // buffer.
-func (m Order) ToValue() (v OrderValue) {
+func (m Order) ToValue() OrderValue {
+	var v OrderValue
 	v.ID = m.ID()
 	v.Symbol = m.Symbol()
 	if gr := m.Lines(); gr.Len() > 0 {
@@ -726,7 +727,8 @@ type OrderLinesValue struct {
 
 // ToValue copies the record into a OrderLinesValue; it shares no memory with the
 // buffer.
-func (m OrderLines) ToValue() (v OrderLinesValue) {
+func (m OrderLines) ToValue() OrderLinesValue {
+	var v OrderLinesValue
 	v.Sku = m.Sku()
 	v.Qty = m.Qty()
 	v.Side = m.Side()

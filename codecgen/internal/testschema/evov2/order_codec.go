@@ -499,7 +499,8 @@ type OrderValue struct {
 
 // ToValue copies the record into a OrderValue; it shares no memory with the
 // buffer.
-func (m Order) ToValue() (v OrderValue) {
+func (m Order) ToValue() OrderValue {
+	var v OrderValue
 	v.ID = m.ID()
 	v.Symbol = m.Symbol()
 	if gr := m.Lines(); gr.Len() > 0 {
@@ -951,7 +952,8 @@ type OrderLinesValue struct {
 
 // ToValue copies the record into a OrderLinesValue; it shares no memory with the
 // buffer.
-func (m OrderLines) ToValue() (v OrderLinesValue) {
+func (m OrderLines) ToValue() OrderLinesValue {
+	var v OrderLinesValue
 	v.Sku = m.Sku()
 	v.Qty = m.Qty()
 	v.Side = m.Side()
@@ -1230,7 +1232,8 @@ type OrderFeesValue struct {
 
 // ToValue copies the record into a OrderFeesValue; it shares no memory with the
 // buffer.
-func (m OrderFees) ToValue() (v OrderFeesValue) {
+func (m OrderFees) ToValue() OrderFeesValue {
+	var v OrderFeesValue
 	v.Kind = m.Kind()
 	v.Amount = m.Amount()
 	return v

@@ -154,7 +154,8 @@ type Point struct {
 }
 
 // decodePoint reads a Point at b[off:]; the caller ensures it fits.
-func decodePoint(b []byte, off int) (v Point) {
+func decodePoint(b []byte, off int) Point {
+	var v Point
 	if x, ok := flyweight.Int32At(b, off+0); ok {
 		v.X = x
 	}
@@ -179,7 +180,8 @@ type Box struct {
 }
 
 // decodeBox reads a Box at b[off:]; the caller ensures it fits.
-func decodeBox(b []byte, off int) (v Box) {
+func decodeBox(b []byte, off int) Box {
+	var v Box
 	v.Min = decodePoint(b, off+0)
 	v.Max = decodePoint(b, off+8)
 	copy(v.Tag[:], b[off+16:])
@@ -472,40 +474,44 @@ func (m Person) Perms() Perms {
 }
 
 // Home returns field home.
-func (m Person) Home() (v Point) {
+func (m Person) Home() Point {
+	var v Point
 	f := m.fixed()
 	if len(f) < 34 {
-		return
+		return v
 	}
 	v = decodePoint(f, 26)
 	return v
 }
 
 // Bounds returns field bounds.
-func (m Person) Bounds() (v Box) {
+func (m Person) Bounds() Box {
+	var v Box
 	f := m.fixed()
 	if len(f) < 54 {
-		return
+		return v
 	}
 	v = decodeBox(f, 34)
 	return v
 }
 
 // Hash returns field hash.
-func (m Person) Hash() (v [16]uint8) {
+func (m Person) Hash() [16]uint8 {
+	var v [16]uint8
 	f := m.fixed()
 	if len(f) < 70 {
-		return
+		return v
 	}
 	copy(v[:], f[54:])
 	return v
 }
 
 // Ids returns field ids.
-func (m Person) Ids() (v [4]uint16) {
+func (m Person) Ids() [4]uint16 {
+	var v [4]uint16
 	f := m.fixed()
 	if len(f) < 78 {
-		return
+		return v
 	}
 	for i := range v {
 		if x, ok := flyweight.Uint16At(f, 70+i*2); ok {
@@ -516,10 +522,11 @@ func (m Person) Ids() (v [4]uint16) {
 }
 
 // Weights returns field weights.
-func (m Person) Weights() (v [2]float32) {
+func (m Person) Weights() [2]float32 {
+	var v [2]float32
 	f := m.fixed()
 	if len(f) < 86 {
-		return
+		return v
 	}
 	for i := range v {
 		if x, ok := flyweight.Float32At(f, 78+i*4); ok {
@@ -570,12 +577,13 @@ func (m Person) Blob() []byte { return m.data(3) }
 func (m Person) ScoresLen() int { return len(m.data(4)) / 4 }
 
 // ScoresAt returns element i of list scores, or the zero value when i is out of range.
-func (m Person) ScoresAt(i int) (v int32) {
+func (m Person) ScoresAt(i int) int32 {
 	b := m.data(4)
 	if i < 0 || i >= len(b)/4 {
-		return v
+		var zero int32
+		return zero
 	}
-	v, _ = flyweight.Int32At(b, i*4)
+	v, _ := flyweight.Int32At(b, i*4)
 	return v
 }
 
@@ -606,12 +614,13 @@ func (m Person) AppendScores(dst []int32) []int32 {
 func (m Person) FlagsLen() int { return len(m.data(5)) / 1 }
 
 // FlagsAt returns element i of list flags, or the zero value when i is out of range.
-func (m Person) FlagsAt(i int) (v bool) {
+func (m Person) FlagsAt(i int) bool {
 	b := m.data(5)
 	if i < 0 || i >= len(b)/1 {
-		return v
+		var zero bool
+		return zero
 	}
-	v, _ = flyweight.BoolAt(b, i*1)
+	v, _ := flyweight.BoolAt(b, i*1)
 	return v
 }
 
@@ -642,12 +651,13 @@ func (m Person) AppendFlags(dst []bool) []bool {
 func (m Person) RatiosLen() int { return len(m.data(6)) / 8 }
 
 // RatiosAt returns element i of list ratios, or the zero value when i is out of range.
-func (m Person) RatiosAt(i int) (v float64) {
+func (m Person) RatiosAt(i int) float64 {
 	b := m.data(6)
 	if i < 0 || i >= len(b)/8 {
-		return v
+		var zero float64
+		return zero
 	}
-	v, _ = flyweight.Float64At(b, i*8)
+	v, _ := flyweight.Float64At(b, i*8)
 	return v
 }
 
@@ -1006,7 +1016,8 @@ type PersonValue struct {
 
 // ToValue copies the record into a PersonValue; it shares no memory with the
 // buffer.
-func (m Person) ToValue() (v PersonValue) {
+func (m Person) ToValue() PersonValue {
+	var v PersonValue
 	v.Name = m.Name()
 	v.BirthDay = m.BirthDay()
 	v.Phone = m.Phone()
@@ -1721,7 +1732,8 @@ type PersonKidsValue struct {
 
 // ToValue copies the record into a PersonKidsValue; it shares no memory with the
 // buffer.
-func (m PersonKids) ToValue() (v PersonKidsValue) {
+func (m PersonKids) ToValue() PersonKidsValue {
+	var v PersonKidsValue
 	v.Name = m.Name()
 	v.Age = m.Age()
 	v.Favourite = m.Favourite()
@@ -2042,7 +2054,8 @@ type PersonKidsToysValue struct {
 
 // ToValue copies the record into a PersonKidsToysValue; it shares no memory with the
 // buffer.
-func (m PersonKidsToys) ToValue() (v PersonKidsToysValue) {
+func (m PersonKidsToys) ToValue() PersonKidsToysValue {
+	var v PersonKidsToysValue
 	v.Label = m.Label()
 	v.Price = m.Price()
 	return v
@@ -2324,7 +2337,8 @@ type PersonPetsValue struct {
 
 // ToValue copies the record into a PersonPetsValue; it shares no memory with the
 // buffer.
-func (m PersonPets) ToValue() (v PersonPetsValue) {
+func (m PersonPets) ToValue() PersonPetsValue {
+	var v PersonPetsValue
 	v.Species = m.Species()
 	v.Legs = m.Legs()
 	return v
@@ -2520,7 +2534,8 @@ type PingValue struct {
 
 // ToValue copies the record into a PingValue; it shares no memory with the
 // buffer.
-func (m Ping) ToValue() (v PingValue) {
+func (m Ping) ToValue() PingValue {
+	var v PingValue
 	return v
 }
 

@@ -316,7 +316,8 @@ type CarValue struct {
 
 // ToValue copies the record into a CarValue; it shares no memory with the
 // buffer.
-func (m Car) ToValue() (v CarValue) {
+func (m Car) ToValue() CarValue {
+	var v CarValue
 	v.Serial = m.Serial()
 	v.Model = m.Model()
 	v.Build = m.Build()
@@ -534,7 +535,8 @@ type CarBuildValue struct {
 
 // ToValue copies the record into a CarBuildValue; it shares no memory with the
 // buffer.
-func (m CarBuild) ToValue() (v CarBuildValue) {
+func (m CarBuild) ToValue() CarBuildValue {
+	var v CarBuildValue
 	v.CarID = m.CarID()
 	return v
 }
