@@ -540,6 +540,7 @@ func (g *gen) wrap(r *Record) {
 			for i := 0; i < r.Slots; i++ {
 				g.p("if o, e := uint64(%s.Uint32(s[%d:])), uint64(%s.Uint32(s[%d:])); o >= cur && o+e <= n {\ncur = o + e\n} else if o|e != 0 {\nok = false\n}", g.le(), 8*i, g.le(), 8*i+4)
 			}
+			g.p("_ = cur")
 			g.p("if ok {\nreturn %s{b: b[:%d:len(b)], ns: %d%s}, nil\n}", n, fe, r.Slots, baseInit)
 		} else {
 			g.p("return %s{b: b[:%d:len(b)]%s}, nil", n, fe, baseInit)

@@ -334,6 +334,7 @@ func wrapSmallStruct(b []byte, base int) (SmallStruct, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return SmallStruct{b: b[:25:len(b)], ns: 2}, nil
 		}
@@ -733,6 +734,7 @@ func wrapCar(b []byte, base int) (Car, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return Car{b: b[:47:len(b)], ns: 5}, nil
 		}
@@ -1364,6 +1366,7 @@ func wrapCarFuelFigures(b []byte, base int) (CarFuelFigures, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return CarFuelFigures{b: b[:10:len(b)], ns: 1, base: base}, nil
 		}
@@ -1664,6 +1667,7 @@ func wrapCarPerformanceFigures(b []byte, base int) (CarPerformanceFigures, error
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return CarPerformanceFigures{b: b[:5:len(b)], ns: 1, base: base}, nil
 		}

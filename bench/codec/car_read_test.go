@@ -10,7 +10,7 @@ func readCar(m Car) int {
 		n += int(x)
 	}
 	vc := m.VehicleCode()
-	n += len(vc)
+	n += int(vc[0]) + int(vc[5])
 	e := m.Engine()
 	n += int(e.Capacity) + int(e.NumCylinders) + len(e.ManufacturerCode) + int(e.Booster.BoostType) + int(e.Booster.HorsePower)
 	ff := m.FuelFigures()

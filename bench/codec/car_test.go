@@ -112,7 +112,10 @@ func carPB() *CarPB {
 
 // readCarPB reads every field of an unmarshalled CarPB.
 func readCarPB(m *CarPB) int {
-	n := int(m.SerialNumber) + int(m.ModelYear) + int(m.Code) + int(m.Extras) + len(m.VehicleCode)
+	n := int(m.SerialNumber) + int(m.ModelYear) + int(m.Code) + int(m.Extras)
+	if len(m.VehicleCode) == 6 {
+		n += int(m.VehicleCode[0]) + int(m.VehicleCode[5])
+	}
 	if m.Available {
 		n++
 	}

@@ -199,6 +199,7 @@ func wrapOrder(b []byte, base int) (Order, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return Order{b: b[:12:len(b)], ns: 2}, nil
 		}
@@ -522,6 +523,7 @@ func wrapOrderLines(b []byte, base int) (OrderLines, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return OrderLines{b: b[:10:len(b)], ns: 1, base: base}, nil
 		}

@@ -221,6 +221,7 @@ func wrapOrder(b []byte, base int) (Order, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return Order{b: b[:22:len(b)], ns: 4}, nil
 		}
@@ -714,6 +715,7 @@ func wrapOrderLines(b []byte, base int) (OrderLines, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return OrderLines{b: b[:12:len(b)], ns: 2, base: base}, nil
 		}

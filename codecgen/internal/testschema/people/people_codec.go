@@ -1498,6 +1498,7 @@ func wrapPersonKids(b []byte, base int) (PersonKids, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return PersonKids{b: b[:6:len(b)], ns: 2, base: base}, nil
 		}
@@ -1881,6 +1882,7 @@ func wrapPersonKidsToys(b []byte, base int) (PersonKidsToys, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return PersonKidsToys{b: b[:8:len(b)], ns: 1, base: base}, nil
 		}
@@ -2160,6 +2162,7 @@ func wrapPersonPets(b []byte, base int) (PersonPets, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return PersonPets{b: b[:5:len(b)], ns: 1, base: base}, nil
 		}

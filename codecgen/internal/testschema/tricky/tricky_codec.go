@@ -168,6 +168,7 @@ func wrapCar(b []byte, base int) (Car, error) {
 		} else if o|e != 0 {
 			ok = false
 		}
+		_ = cur
 		if ok {
 			return Car{b: b[:9:len(b)], ns: 1}, nil
 		}
