@@ -73,18 +73,27 @@ type Record struct {
 
 // Field is a field of a record or struct.
 type Field struct {
-	Pos       Pos
-	Name, Doc string
-	GoName    string
-	ID        int
-	Type      *Type
-	Optional  bool
-	Since     int  // version the field appeared in (default 1, or its group's)
-	SinceSet  bool // since was written explicitly
-	Default   *Literal
-	Group     *Record // for group fields
-	Offset    int     // fixed fields: byte offset in the fixed block
-	Slot      int     // variable fields: slot index
+	Pos        Pos
+	Name, Doc  string
+	GoName     string
+	ID         int
+	Type       *Type
+	Optional   bool
+	Since      int  // version the field appeared in (default 1, or its group's)
+	SinceSet   bool // since was written explicitly
+	Default    *Literal
+	Deprecated bool    // "deprecated": still on the wire, marked Deprecated in Go
+	Range      *Range  // "range MIN..MAX": checked by Validate
+	Group      *Record // for group fields
+	Offset     int     // fixed fields: byte offset in the fixed block
+	Slot       int     // variable fields: slot index
+}
+
+// Range is the inclusive range of values Validate accepts for a numeric
+// field ("range 90..110").
+type Range struct {
+	Pos      Pos
+	Min, Max *Literal
 }
 
 // Literal is a default value as written.

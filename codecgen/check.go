@@ -290,6 +290,9 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			if f.Default != nil {
 				c.errorf(f.Default.Pos, "group %s cannot have a default", f.Name)
 			}
+			if f.Range != nil {
+				c.errorf(f.Range.Pos, "group %s cannot have a range", f.Name)
+			}
 			g := f.Group
 			g.Name = r.Name + f.GoName
 			c.global(f.Pos, "group "+g.Label, recordNames(g)...)
@@ -301,6 +304,9 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 		c.resolve(f.Type, nil)
 		if f.Default != nil {
 			c.checkDefault(f)
+		}
+		if f.Range != nil {
+			c.checkRange(f)
 		}
 		if f.Type.IsFixed() {
 			f.Offset = r.FixedLen
@@ -341,6 +347,55 @@ func fieldMethods(f *Field) []string {
 		m = append(m, "Has"+n)
 	}
 	return m
+}
+
+// numeric parses literal text as a value of scalar kind k (an integer or
+// float kind), reporting whether it is valid and its value as a float64
+// for ordering (exact for the integers the checker compares).
+func numeric(k Kind, text string) (float64, bool) {
+	switch k {
+	case KFloat32, KFloat64:
+		bits := 64
+		if k == KFloat32 {
+			bits = 32
+		}
+		v, err := strconv.ParseFloat(text, bits)
+		return v, err == nil
+	case KUint64:
+		v, err := strconv.ParseUint(text, 0, 64)
+		return float64(v), err == nil
+	}
+	v, err := strconv.ParseInt(text, 0, 64)
+	return float64(v), err == nil && fits(k, v)
+}
+
+// checkRange validates a range: a numeric (integer or float) field, both
+// bounds valid values of its type, MIN <= MAX, and a default inside it.
+func (c *checker) checkRange(f *Field) {
+	r, k := f.Range, f.Type.Kind
+	if !k.IsScalar() || k == KBool {
+		c.errorf(r.Pos, "field %s: a range applies to integer and float fields, not %s", f.Name, f.Type)
+		return
+	}
+	lo, okLo := numeric(k, r.Min.Text)
+	hi, okHi := numeric(k, r.Max.Text)
+	if !okLo {
+		c.errorf(r.Min.Pos, "field %s: range bound %s is not a valid %s", f.Name, r.Min.Text, f.Type)
+	}
+	if !okHi {
+		c.errorf(r.Max.Pos, "field %s: range bound %s is not a valid %s", f.Name, r.Max.Text, f.Type)
+	}
+	if !okLo || !okHi {
+		return
+	}
+	if lo > hi {
+		c.errorf(r.Pos, "field %s: empty range %s..%s (MIN > MAX)", f.Name, r.Min.Text, r.Max.Text)
+	}
+	if f.Default != nil {
+		if d, ok := numeric(k, f.Default.Text); ok && (d < lo || d > hi) {
+			c.errorf(f.Default.Pos, "field %s: default %s is outside its range %s..%s", f.Name, f.Default.Text, r.Min.Text, r.Max.Text)
+		}
+	}
 }
 
 // checkDefault validates a default literal and rewrites it as Go source.

@@ -160,6 +160,9 @@ func (c *compat) record(o, n *Record, oldVersion int) {
 		if nf.Since != of.Since {
 			c.add(nf.Pos, of.Pos, "%s: since changed from %d to %d", where, of.Since, nf.Since)
 		}
+		if rangeText(nf) != rangeText(of) {
+			c.add(nf.Pos, of.Pos, "%s: range changed from %q to %q (old readers reject new values, or new readers old ones)", where, rangeText(of), rangeText(nf))
+		}
 		if defaultLit(nf) != defaultLit(of) {
 			c.add(nf.Pos, of.Pos, "%s: default changed from %q to %q", where, defaultLit(of), defaultLit(nf))
 		}
@@ -178,4 +181,12 @@ func (c *compat) record(o, n *Record, oldVersion int) {
 			c.add(nf.Pos, Pos{}, "%s.%s: field added without a version: mark it \"since %d\"", n.Label, nf.Name, oldVersion+1)
 		}
 	}
+}
+
+// rangeText is a field's range as written, or "".
+func rangeText(f *Field) string {
+	if f.Range == nil {
+		return ""
+	}
+	return f.Range.Min.Text + ".." + f.Range.Max.Text
 }

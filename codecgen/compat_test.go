@@ -53,3 +53,14 @@ func TestCheckBreaking(t *testing.T) {
 	}
 	assert.Len(t, got, len(want), all)
 }
+
+// A changed range is incompatible; deprecating a field is not.
+func TestCheckRangeAndDeprecated(t *testing.T) {
+	old, err := Parse("old.schema", []byte(header+"message M = 1 {\n  a int32 = 1 range 1..5;\n  b int32 = 2;\n}\n"))
+	require.NoError(t, err)
+	cur, err := Parse("new.schema", []byte(header+"message M = 1 {\n  a int32 = 1 range 1..9;\n  b int32 = 2 deprecated;\n}\n"))
+	require.NoError(t, err)
+	bad := Check(old, cur)
+	require.Len(t, bad, 1)
+	assert.Equal(t, `new.schema:4: M.a: range changed from "1..5" to "1..9" (old readers reject new values, or new readers old ones) (was old.schema:4)`, bad[0].Error())
+}

@@ -777,6 +777,12 @@ func (g *gen) accessor(r *Record, f *Field) {
 	if doc == "" {
 		doc = fmt.Sprintf("%s returns field %s.", fn, f.Name)
 	}
+	if f.Deprecated {
+		doc += "\n\nDeprecated: field " + f.Name + " is deprecated in the schema; it is still sent and read."
+	}
+	if f.Range != nil {
+		doc += "\n\nValidate checks that it lies in " + f.Range.Min.Text + ".." + f.Range.Max.Text + "."
+	}
 	since := ""
 	if f.Since > 1 {
 		since = fmt.Sprintf("\n\nAdded in schema version %d", f.Since)
@@ -869,6 +875,16 @@ func (g *gen) validate(r *Record) {
 			g.p("if %s {", cond)
 			g.check(t, "f", strconv.Itoa(off), fmt.Sprintf("m.fixedOffset(%d)", off), strconv.Quote(r.Label), strconv.Quote(f.Name))
 			g.p("}")
+		case f.Range != nil:
+			// A range implies a scalar fixed field; an absent or unwritten
+			// field reads as its default, which lies in the range.
+			get := fmt.Sprintf("x := m.%s(); ", f.GoName)
+			if f.Optional {
+				get = fmt.Sprintf("x, ok := m.%s(); ok && ", f.GoName)
+			}
+			if cond := rangeCond(f); cond != "" {
+				g.p("if %s(%s) {\nreturn flyweight.NewError(%q, %q, m.fixedOffset(%d), flyweight.ErrOutOfRange)\n}", get, cond, r.Label, f.Name, f.Offset)
+			}
 		case t.Kind == KString:
 			g.p("if !%s(m.data(%d)) {\nreturn flyweight.NewError(%q, %q, m.slotOffset(%d), flyweight.ErrInvalidUTF8)\n}", g.q("unicode/utf8", "Valid"), f.Slot, r.Label, f.Name, f.Slot)
 		case t.Kind == KList && t.Elem.Kind == KBool:
@@ -904,6 +920,30 @@ func (g *gen) unknownValue(r *Record) {
 	g.p("return \"\", false\n}\n")
 }
 
+// rangeCond returns the Go condition on x that is true outside f's range,
+// leaving out a bound that is the type's own limit (the comparison would
+// always be false).
+func rangeCond(f *Field) string {
+	k := f.Type.Kind
+	lo, _ := numeric(k, f.Range.Min.Text)
+	hi, _ := numeric(k, f.Range.Max.Text)
+	var parts []string
+	if !(k >= KUint8 && k <= KUint64 && lo == 0) && !(k < KFloat32 && k >= KInt8 && lo == -float64(uint64(1)<<(8*scalarSize(k)-1))) {
+		parts = append(parts, "x < "+f.Range.Min.Text)
+	}
+	maxOf := func() float64 {
+		bits := 8 * scalarSize(k)
+		if k >= KUint8 && k <= KUint64 {
+			return float64(uint64(1)<<(bits-1))*2 - 1
+		}
+		return float64(uint64(1)<<(bits-1)) - 1
+	}
+	if k == KFloat32 || k == KFloat64 || hi < maxOf() {
+		parts = append(parts, "x > "+f.Range.Max.Text)
+	}
+	return strings.Join(parts, " || ")
+}
+
 // recordNeedsValidate reports whether Validate has anything to check in r
 // or its groups (bools, strings, lists of bools); groups of records with
 // nothing to check are not visited.
@@ -911,7 +951,7 @@ func recordNeedsValidate(r *Record) bool {
 	for _, f := range r.Fields {
 		t := f.Type
 		switch {
-		case t.IsFixed() && needsCheck(t), t.Kind == KString, t.Kind == KList && t.Elem.Kind == KBool:
+		case t.IsFixed() && needsCheck(t), t.Kind == KString, t.Kind == KList && t.Elem.Kind == KBool, f.Range != nil:
 			return true
 		case t.Kind == KGroup && recordNeedsValidate(f.Group):
 			return true
@@ -1035,7 +1075,7 @@ func (g *gen) builder(r *Record) {
 		fn, t := f.GoName, f.Type
 		switch {
 		case t.IsFixed():
-			g.p("// Set%s sets field %s.\nfunc (p %sBuilder) Set%s(v %s) %sBuilder {", fn, f.Name, n, fn, goType(t), n)
+			g.p("// Set%s sets field %s.%s\nfunc (p %sBuilder) Set%s(v %s) %sBuilder {", fn, f.Name, deprecated(f), n, fn, goType(t), n)
 			off := f.Offset
 			if k := underlying(t); k.IsScalar() && !f.Optional {
 				// A constant-offset store after one length check.
@@ -1060,26 +1100,35 @@ func (g *gen) builder(r *Record) {
 			g.write(t, "p.w", "v", strconv.Itoa(off))
 			g.p("return p\n}\n")
 		case t.Kind == KString:
-			g.p("// Set%s sets field %s.\nfunc (p %sBuilder) Set%s(v string) %sBuilder {\np.w.SetString(%d, v)\nreturn p\n}\n", fn, f.Name, n, fn, n, f.Slot)
-			g.p("// Set%sBytes sets field %s from bytes.\nfunc (p %sBuilder) Set%sBytes(v []byte) %sBuilder {\np.w.SetBytes(%d, v)\nreturn p\n}\n", fn, f.Name, n, fn, n, f.Slot)
+			g.p("// Set%s sets field %s.%s\nfunc (p %sBuilder) Set%s(v string) %sBuilder {\np.w.SetString(%d, v)\nreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, f.Slot)
+			g.p("// Set%sBytes sets field %s from bytes.%s\nfunc (p %sBuilder) Set%sBytes(v []byte) %sBuilder {\np.w.SetBytes(%d, v)\nreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, f.Slot)
 		case t.Kind == KBytes:
-			g.p("// Set%s sets field %s.\nfunc (p %sBuilder) Set%s(v []byte) %sBuilder {\np.w.SetBytes(%d, v)\nreturn p\n}\n", fn, f.Name, n, fn, n, f.Slot)
+			g.p("// Set%s sets field %s.%s\nfunc (p %sBuilder) Set%s(v []byte) %sBuilder {\np.w.SetBytes(%d, v)\nreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, f.Slot)
 		case t.Kind == KList:
 			sc := scalarOf(t.Elem.Kind)
 			x := "x"
 			if sc.conv != "" {
 				x = sc.conv + "(x)"
 			}
-			g.p("// Set%s sets list %s.\nfunc (p %sBuilder) Set%s(v %s) %sBuilder {\np.w.BeginVar(%d)\nfor _, x := range v {\np.w.%s(%s)\n}\np.w.EndVar(%d)\nreturn p\n}\n", fn, f.Name, n, fn, goType(t), n, f.Slot, sc.app, x, f.Slot)
+			g.p("// Set%s sets list %s.%s\nfunc (p %sBuilder) Set%s(v %s) %sBuilder {\np.w.BeginVar(%d)\nfor _, x := range v {\np.w.%s(%s)\n}\np.w.EndVar(%d)\nreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, goType(t), n, f.Slot, sc.app, x, f.Slot)
 		case t.Kind == KGroup:
 			gn := f.Group.Name
 			gr := f.Group
-			g.p("// Begin%s starts group %s: call Add for each element and End when done,\n// before setting later variable fields.\nfunc (p %sBuilder) Begin%s() %sGroupBuilder {\nreturn %sGroupBuilder{g: p.w.BeginGroup(%d, %sLayout)}\n}\n", fn, f.Name, n, fn, gn, gn, f.Slot, lowerFirst(gn))
+			g.p("// Begin%s starts group %s: call Add for each element and End when done,\n// before setting later variable fields.%s\nfunc (p %sBuilder) Begin%s() %sGroupBuilder {\nreturn %sGroupBuilder{g: p.w.BeginGroup(%d, %sLayout)}\n}\n", fn, f.Name, deprecated(f), n, fn, gn, gn, f.Slot, lowerFirst(gn))
 			g.p("// %sGroupBuilder adds elements to group %s. It is a small value; the\n// flyweight.Builder keeps the group's state.\ntype %sGroupBuilder struct{ g flyweight.GroupWriter }\n", gn, gr.Label, gn)
 			g.p("// Add begins a new element (the previous one, if any, is complete).\nfunc (g %sGroupBuilder) Add() %sBuilder {\np := %sBuilder{w: g.g.Add()}\np.setDefaults()\nreturn p\n}\n", gn, gn, gn)
 			g.p("// End ends the last element and the group.\nfunc (g %sGroupBuilder) End() { g.g.End() }\n", gn)
 		}
 	}
+}
+
+// deprecated returns the Deprecated paragraph of a deprecated field's
+// setter doc comment, or "".
+func deprecated(f *Field) string {
+	if !f.Deprecated {
+		return ""
+	}
+	return "\n//\n// Deprecated: field " + f.Name + " is deprecated in the schema; it is still sent and read."
 }
 
 // fromBits converts x, the unsigned integer holding a scalar, enum or bit

@@ -17,6 +17,7 @@ func GenerateTests(s *Schema) ([]byte, error) {
 	for _, m := range s.Messages {
 		for _, r := range records(m) {
 			g.sample(r)
+			g.empty(r)
 			g.visit(r)
 		}
 		g.testMessage(m)
@@ -79,9 +80,26 @@ func (g *gen) sample(r *Record) {
 			g.p("%s: []%sValue{sample%s(), {}},", f.GoName, f.Group.Name, f.Group.Name)
 			continue
 		}
-		g.p("%s: %s,", f.GoName, sampleExpr(f.Type, i+1))
+		if f.Range != nil {
+			g.p("%s: %s,", f.GoName, f.Range.Min.Text) // in range
+		} else {
+			g.p("%s: %s,", f.GoName, sampleExpr(f.Type, i+1))
+		}
 		if f.Optional {
 			g.p("Has%s: true,", f.GoName)
+		}
+	}
+	g.p("}\n}\n")
+}
+
+// empty emits emptyR: the value with no field set, except that fields
+// with a range hold their minimum (zero may lie outside the range).
+func (g *gen) empty(r *Record) {
+	n := r.Name
+	g.p("// empty%s returns a %sValue with no field set, except ranged fields at\n// their minimum, so that it validates.\nfunc empty%s() %sValue {\nreturn %sValue{", n, n, n, n, n)
+	for _, f := range r.Fields {
+		if f.Range != nil && !f.Optional {
+			g.p("%s: %s,", f.GoName, f.Range.Min.Text)
 		}
 	}
 	g.p("}\n}\n")
@@ -122,10 +140,10 @@ func (g *gen) testMessage(m *Record) {
 		agree = "err == nil && gerr != nil"
 	}
 	n := m.Name
-	g.p(`// Test%sRoundTrip builds sample values, wraps them and checks that every
+	tmpl := `// Test%sRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func Test%sRoundTrip(t *testing.T) {
-	for i, want := range []%sValue{{}, sample%s()} {
+	for i, want := range EMPTYSAMPLE {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %%d: build: %%v", i, err)
@@ -151,7 +169,7 @@ func Test%sRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func Fuzz%s(f *testing.F) {
-	for _, v := range []%sValue{{}, sample%s()} {
+	for _, v := range EMPTYSAMPLE {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -196,7 +214,7 @@ func Fuzz%s(f *testing.F) {
 // Test%sAppendMatchesBuilder checks that AppendTo writes exactly what the
 // Builder path writes, after existing bytes.
 func Test%sAppendMatchesBuilder(t *testing.T) {
-	for i, v := range []%sValue{{}, sample%s()} {
+	for i, v := range EMPTYSAMPLE {
 		direct, err := v.AppendTo([]byte("prefix"))
 		if err != nil {
 			t.Fatalf("sample %%d: %%v", i, err)
@@ -209,5 +227,7 @@ func Test%sAppendMatchesBuilder(t *testing.T) {
 		}
 	}
 }
-`, n, n, n, n, n, n, n, n, n, n, n, agree, lowerFirst(n), n, n, n, n, n, n, n, n)
+`
+	tmpl = strings.ReplaceAll(tmpl, "EMPTYSAMPLE", "[]"+n+"Value{empty"+n+"(), sample"+n+"()}")
+	g.p(tmpl, n, n, n, n, n, n, n, agree, lowerFirst(n), n, n, n, n, n, n)
 }

@@ -78,6 +78,9 @@ func lex(file string, src []byte) ([]tok, error) {
 			j := i
 			kind := tInt
 			for j < len(src) && (isAlnum(src[j]) || src[j] == '.') {
+				if src[j] == '.' && j+1 < len(src) && src[j+1] == '.' {
+					break // a range: 90..110
+				}
 				if src[j] == '.' {
 					kind = tFloat
 				}
@@ -87,6 +90,11 @@ func lex(file string, src []byte) ([]tok, error) {
 			doc = nil
 			lastTokLine = line
 			adv(j - i)
+		case c == '.' && i+1 < len(src) && src[i+1] == '.':
+			toks = append(toks, tok{kind: tPunct, text: "..", pos: Pos{file, line, col}})
+			doc = nil
+			lastTokLine = line
+			adv(2)
 		case strings.IndexByte("{}[];=:-", c) >= 0:
 			toks = append(toks, tok{kind: tPunct, text: string(c), pos: Pos{file, line, col}, doc: docText(doc, lastCommentLine, line)})
 			doc = nil
@@ -94,6 +102,9 @@ func lex(file string, src []byte) ([]tok, error) {
 			adv(1)
 		default:
 			r, _ := utf8.DecodeRune(src[i:])
+			if r >= utf8.RuneSelf && unicode.IsLetter(r) {
+				return nil, &Error{Pos: Pos{file, line, col}, Msg: fmt.Sprintf("unexpected character %q: names must be ASCII (letters, digits and _), as they become Go identifiers and wire-compatible names in other languages", r)}
+			}
 			return nil, &Error{Pos: Pos{file, line, col}, Msg: fmt.Sprintf("unexpected character %q", r)}
 		}
 	}

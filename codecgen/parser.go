@@ -238,7 +238,10 @@ func (p *parser) attrs(f *Field) {
 	seen := map[string]bool{}
 	for {
 		t := p.peek()
-		if t.kind != tIdent || (t.text != "optional" && t.text != "since" && t.text != "default") {
+		if t.kind != tIdent || (t.text != "optional" && t.text != "since" && t.text != "default" && t.text != "deprecated" && t.text != "range") {
+			if t.kind == tIdent {
+				p.fail(t.pos, "field %s: unknown attribute %q (want optional, since, default, range or deprecated)", f.Name, t.text)
+			}
 			return
 		}
 		p.next()
@@ -255,6 +258,15 @@ func (p *parser) attrs(f *Field) {
 			f.SinceSet = true
 		case "default":
 			f.Default = p.literal()
+		case "deprecated":
+			f.Deprecated = true
+		case "range":
+			r := &Range{Pos: t.pos, Min: p.literal()}
+			if n := p.next(); n.text != ".." {
+				p.fail(n.pos, "field %s: expected \"..\" in range MIN..MAX, found %s", f.Name, describe(n))
+			}
+			r.Max = p.literal()
+			f.Range = r
 		}
 	}
 }

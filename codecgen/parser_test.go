@@ -41,6 +41,14 @@ func TestParseErrors(t *testing.T) {
 		{"enum values named like the schema constants (2)", header + "enum Schema : uint8 {\n  id = 1;\n  version = 2;\n}\n", `s.schema:5:3: value version of Schema generates the Go name SchemaVersion`},
 		{"group named like a message", header + "message Car = 1 {\n  group parts = 1 {\n  }\n}\nmessage CarParts = 2 {\n}\n", `s.schema:7:9: message CarParts generates the Go name CarParts, which group Car.parts (s.schema:4:9) also generates`},
 		{"value type collides", header + "message Car = 1 {\n}\nmessage CarValue = 2 {\n}\n", `message CarValue generates the Go name CarValue, which message Car (s.schema:3:9) also generates`},
+		{"range on a string", header + "message M = 1 {\n  a string = 1 range 1..2;\n}\n", `s.schema:4:16: field a: a range applies to integer and float fields, not string`},
+		{"range bound out of type", header + "message M = 1 {\n  a uint8 = 1 range 1..300;\n}\n", `s.schema:4:24: field a: range bound 300 is not a valid uint8`},
+		{"empty range", header + "message M = 1 {\n  a int32 = 1 range 10..2;\n}\n", `s.schema:4:15: field a: empty range 10..2 (MIN > MAX)`},
+		{"default outside range", header + "message M = 1 {\n  a int32 = 1 range 1..5 default 9;\n}\n", `s.schema:4:34: field a: default 9 is outside its range 1..5`},
+		{"range without dots", header + "message M = 1 {\n  a int32 = 1 range 1 5;\n}\n", `s.schema:4:23: field a: expected ".." in range MIN..MAX, found "5"`},
+		{"unknown attribute", header + "message M = 1 {\n  a int32 = 1 deprecatd;\n}\n", `s.schema:4:15: field a: unknown attribute "deprecatd" (want optional, since, default, range or deprecated)`},
+		{"duplicate deprecated", header + "message M = 1 {\n  a int32 = 1 deprecated deprecated;\n}\n", `s.schema:4:26: field a: duplicate "deprecated"`},
+		{"non-ASCII name", header + "message M = 1 {\n  café int32 = 1;\n}\n", `s.schema:4:6: unexpected character 'é': names must be ASCII`},
 		{"optional group", header + "message M = 1 {\n  group g = 1 optional {\n  }\n}\n", `s.schema:4:9: group g cannot be optional`},
 	}
 	for _, tc := range tests {

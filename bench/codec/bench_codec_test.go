@@ -26,6 +26,12 @@ func sampleSmallStruct() SmallStructValue {
 	}
 }
 
+// emptySmallStruct returns a SmallStructValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptySmallStruct() SmallStructValue {
+	return SmallStructValue{}
+}
+
 // visitSmallStruct calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitSmallStruct(m SmallStruct) int {
@@ -46,7 +52,7 @@ func visitSmallStruct(m SmallStruct) int {
 // TestSmallStructRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestSmallStructRoundTrip(t *testing.T) {
-	for i, want := range []SmallStructValue{{}, sampleSmallStruct()} {
+	for i, want := range []SmallStructValue{emptySmallStruct(), sampleSmallStruct()} {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %d: build: %v", i, err)
@@ -72,7 +78,7 @@ func TestSmallStructRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func FuzzSmallStruct(f *testing.F) {
-	for _, v := range []SmallStructValue{{}, sampleSmallStruct()} {
+	for _, v := range []SmallStructValue{emptySmallStruct(), sampleSmallStruct()} {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -117,7 +123,7 @@ func FuzzSmallStruct(f *testing.F) {
 // TestSmallStructAppendMatchesBuilder checks that AppendTo writes exactly what the
 // Builder path writes, after existing bytes.
 func TestSmallStructAppendMatchesBuilder(t *testing.T) {
-	for i, v := range []SmallStructValue{{}, sampleSmallStruct()} {
+	for i, v := range []SmallStructValue{emptySmallStruct(), sampleSmallStruct()} {
 		direct, err := v.AppendTo([]byte("prefix"))
 		if err != nil {
 			t.Fatalf("sample %d: %v", i, err)
@@ -148,6 +154,12 @@ func sampleCar() CarValue {
 		Model:              "s12-ü",
 		ActivationCode:     "s13-ü",
 	}
+}
+
+// emptyCar returns a CarValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyCar() CarValue {
+	return CarValue{}
 }
 
 // visitCar calls every accessor of m and iterates every group; it returns a
@@ -205,6 +217,12 @@ func sampleCarFuelFigures() CarFuelFiguresValue {
 	}
 }
 
+// emptyCarFuelFigures returns a CarFuelFiguresValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyCarFuelFigures() CarFuelFiguresValue {
+	return CarFuelFiguresValue{}
+}
+
 // visitCarFuelFigures calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitCarFuelFigures(m CarFuelFigures) int {
@@ -225,6 +243,12 @@ func sampleCarPerformanceFigures() CarPerformanceFiguresValue {
 		OctaneRating: 2,
 		Acceleration: []CarPerformanceFiguresAccelerationValue{sampleCarPerformanceFiguresAcceleration(), {}},
 	}
+}
+
+// emptyCarPerformanceFigures returns a CarPerformanceFiguresValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyCarPerformanceFigures() CarPerformanceFiguresValue {
+	return CarPerformanceFiguresValue{}
 }
 
 // visitCarPerformanceFigures calls every accessor of m and iterates every group; it returns a
@@ -259,6 +283,12 @@ func sampleCarPerformanceFiguresAcceleration() CarPerformanceFiguresAcceleration
 	}
 }
 
+// emptyCarPerformanceFiguresAcceleration returns a CarPerformanceFiguresAccelerationValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyCarPerformanceFiguresAcceleration() CarPerformanceFiguresAccelerationValue {
+	return CarPerformanceFiguresAccelerationValue{}
+}
+
 // visitCarPerformanceFiguresAcceleration calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitCarPerformanceFiguresAcceleration(m CarPerformanceFiguresAcceleration) int {
@@ -275,7 +305,7 @@ func visitCarPerformanceFiguresAcceleration(m CarPerformanceFiguresAcceleration)
 // TestCarRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestCarRoundTrip(t *testing.T) {
-	for i, want := range []CarValue{{}, sampleCar()} {
+	for i, want := range []CarValue{emptyCar(), sampleCar()} {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %d: build: %v", i, err)
@@ -301,7 +331,7 @@ func TestCarRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func FuzzCar(f *testing.F) {
-	for _, v := range []CarValue{{}, sampleCar()} {
+	for _, v := range []CarValue{emptyCar(), sampleCar()} {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -346,7 +376,7 @@ func FuzzCar(f *testing.F) {
 // TestCarAppendMatchesBuilder checks that AppendTo writes exactly what the
 // Builder path writes, after existing bytes.
 func TestCarAppendMatchesBuilder(t *testing.T) {
-	for i, v := range []CarValue{{}, sampleCar()} {
+	for i, v := range []CarValue{emptyCar(), sampleCar()} {
 		direct, err := v.AppendTo([]byte("prefix"))
 		if err != nil {
 			t.Fatalf("sample %d: %v", i, err)

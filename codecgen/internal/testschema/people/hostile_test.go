@@ -168,6 +168,9 @@ func TestValidateRejectsBadValues(t *testing.T) {
 		// Fixed offsets: spouse 12, color 21, perms 24 (see people_codec.go).
 		{"bool 2", func(b []byte) { b[m.fixedOffset(12)] = 2 }, flyweight.ErrInvalidBool},
 		{"bad utf8", func(b []byte) { b[m.slotOffset(0)] = 0xff }, flyweight.ErrInvalidUTF8},
+		// height (uint16 at fixed offset 121) has range 30..300.
+		{"below range", func(b []byte) { binary.LittleEndian.PutUint16(b[m.fixedOffset(121):], 29) }, flyweight.ErrOutOfRange},
+		{"above range", func(b []byte) { binary.LittleEndian.PutUint16(b[m.fixedOffset(121):], 301) }, flyweight.ErrOutOfRange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

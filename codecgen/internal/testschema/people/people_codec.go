@@ -275,11 +275,11 @@ type Person struct {
 // PersonFixedSize is the encoded size of a Person without variable data: the
 // record header, the fixed block and the slot table. Presize a buffer with
 // it plus the variable data (strings, bytes, lists, groups).
-const PersonFixedSize = 205
+const PersonFixedSize = 221
 
-var personSlots = []string{"name", "phone", "nick", "blob", "scores", "flags", "ratios", "kids", "motto", "pets"}
+var personSlots = []string{"name", "phone", "nick", "blob", "scores", "flags", "ratios", "kids", "motto", "pets", "fax"}
 
-var personLayout = &flyweight.Layout{Name: "Person", FixedLen: 121, Slots: personSlots}
+var personLayout = &flyweight.Layout{Name: "Person", FixedLen: 129, Slots: personSlots}
 
 // personFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -790,6 +790,64 @@ func (m Person) Loc() (v Point, ok bool) {
 	return v, true
 }
 
+// Height is in centimetres; Validate rejects values outside the range.
+//
+// Validate checks that it lies in 30..300.
+//
+// Added in schema version 2; records from older writers read as 170.
+func (m Person) Height() uint16 {
+	if len(m.b) < 127 {
+		return 170
+	}
+	return binary.LittleEndian.Uint16(m.b[125:127])
+}
+
+// Temp returns field temp.
+//
+// Validate checks that it lies in -40.5..60.
+//
+// # Added in schema version 2
+//
+// ok is false when the field is absent.
+func (m Person) Temp() (v float32, ok bool) {
+	f := m.fixed()
+	if len(f) < 128 || f[123] == 0 {
+		return v, false
+	}
+	if x, ok := flyweight.Float32At(f, 124); ok {
+		v = x
+	}
+	return v, true
+}
+
+// Fax is kept for old readers.
+//
+// Deprecated: field fax is deprecated in the schema; it is still sent and read.
+//
+// Added in schema version 2; records from older writers read it as empty.
+//
+// The result is a copy; see FaxView for a zero-copy view.
+func (m Person) Fax() string { return string(m.data(10)) }
+
+// FaxView returns field fax without copying: the string aliases the buffer
+// and is valid only while it is; copy it (or use Fax) to keep it.
+func (m Person) FaxView() string { return flyweight.StringView(m.data(10)) }
+
+// FaxBytes returns field fax as a view into the buffer, valid while it is.
+func (m Person) FaxBytes() []byte { return m.data(10) }
+
+// Delta returns field delta.
+//
+// Validate checks that it lies in -128..100.
+//
+// Added in schema version 2; records from older writers read as the zero value.
+func (m Person) Delta() int8 {
+	if len(m.b) < 133 {
+		return 0
+	}
+	return int8(m.b[132])
+}
+
 // Validate checks field values that Wrap does not: bools are 0 or 1 and
 // strings are valid UTF-8; it recurses into groups. Errors are
 // *flyweight.Error values. Enum values and bit set bits this schema does
@@ -838,6 +896,18 @@ func (m Person) Validate() error {
 				return err
 			}
 		}
+	}
+	if x := m.Height(); x < 30 || x > 300 {
+		return flyweight.NewError("Person", "height", m.fixedOffset(121), flyweight.ErrOutOfRange)
+	}
+	if x, ok := m.Temp(); ok && (x < -40.5 || x > 60) {
+		return flyweight.NewError("Person", "temp", m.fixedOffset(123), flyweight.ErrOutOfRange)
+	}
+	if !utf8.Valid(m.data(10)) {
+		return flyweight.NewError("Person", "fax", m.slotOffset(10), flyweight.ErrInvalidUTF8)
+	}
+	if x := m.Delta(); x > 100 {
+		return flyweight.NewError("Person", "delta", m.fixedOffset(128), flyweight.ErrOutOfRange)
 	}
 	return nil
 }
@@ -971,6 +1041,16 @@ func (m Person) dump(b *strings.Builder) {
 		fmt.Fprintf(b, "%s%s%+v", sep, "loc: ", x)
 		sep = ", "
 	}
+	fmt.Fprintf(b, "%s%s%+v", sep, "height: ", m.Height())
+	sep = ", "
+	if x, ok := m.Temp(); ok {
+		fmt.Fprintf(b, "%s%s%+v", sep, "temp: ", x)
+		sep = ", "
+	}
+	b.WriteString(sep + "fax: " + strconv.Quote(m.FaxView()))
+	sep = ", "
+	fmt.Fprintf(b, "%s%s%+v", sep, "delta: ", m.Delta())
+	sep = ", "
 	_ = sep
 	b.WriteString("}")
 }
@@ -1012,6 +1092,11 @@ type PersonValue struct {
 	Pets     []PersonPetsValue
 	Loc      Point
 	HasLoc   bool
+	Height   uint16
+	Temp     float32
+	HasTemp  bool
+	Fax      string
+	Delta    int8
 }
 
 // ToValue copies the record into a PersonValue; it shares no memory with the
@@ -1062,6 +1147,10 @@ func (m Person) ToValue() PersonValue {
 		}
 	}
 	v.Loc, v.HasLoc = m.Loc()
+	v.Height = m.Height()
+	v.Temp, v.HasTemp = m.Temp()
+	v.Fax = m.Fax()
+	v.Delta = m.Delta()
 	return v
 }
 
@@ -1130,6 +1219,14 @@ func (v *PersonValue) buildInto(p PersonBuilder) {
 	if v.HasLoc {
 		p.SetLoc(v.Loc)
 	}
+	p.SetHeight(v.Height)
+	if v.HasTemp {
+		p.SetTemp(v.Temp)
+	}
+	if v.Fax != "" {
+		p.SetFax(v.Fax)
+	}
+	p.SetDelta(v.Delta)
 }
 
 // PersonBuilder writes a Person into a flyweight.Builder's buffer without
@@ -1143,6 +1240,7 @@ type PersonBuilder struct{ w flyweight.RecordWriter }
 func (p PersonBuilder) setDefaults() {
 	p.SetRank(5)
 	p.SetMood(ColorGreen)
+	p.SetHeight(170)
 }
 
 // SetName sets field name.
@@ -1430,6 +1528,45 @@ func (g PersonPetsGroupBuilder) End() { g.g.End() }
 func (p PersonBuilder) SetLoc(v Point) PersonBuilder {
 	p.w.PutUint8(112, 1)
 	encodePoint(p.w, 113, v)
+	return p
+}
+
+// SetHeight sets field height.
+func (p PersonBuilder) SetHeight(v uint16) PersonBuilder {
+	if r := p.w.Record(); len(r) >= 127 {
+		binary.LittleEndian.PutUint16(r[125:127], uint16(v))
+	}
+	return p
+}
+
+// SetTemp sets field temp.
+func (p PersonBuilder) SetTemp(v float32) PersonBuilder {
+	p.w.PutUint8(123, 1)
+	p.w.PutFloat32(124, v)
+	return p
+}
+
+// SetFax sets field fax.
+//
+// Deprecated: field fax is deprecated in the schema; it is still sent and read.
+func (p PersonBuilder) SetFax(v string) PersonBuilder {
+	p.w.SetString(10, v)
+	return p
+}
+
+// SetFaxBytes sets field fax from bytes.
+//
+// Deprecated: field fax is deprecated in the schema; it is still sent and read.
+func (p PersonBuilder) SetFaxBytes(v []byte) PersonBuilder {
+	p.w.SetBytes(10, v)
+	return p
+}
+
+// SetDelta sets field delta.
+func (p PersonBuilder) SetDelta(v int8) PersonBuilder {
+	if r := p.w.Record(); len(r) >= 133 {
+		r[132] = uint8(v)
+	}
 	return p
 }
 

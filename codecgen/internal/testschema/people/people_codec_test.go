@@ -51,6 +51,20 @@ func samplePerson() PersonValue {
 		Pets:     []PersonPetsValue{samplePersonPets(), {}},
 		Loc:      Point{X: -33, Y: -34},
 		HasLoc:   true,
+		Height:   30,
+		Temp:     -40.5,
+		HasTemp:  true,
+		Fax:      "s34-ü",
+		Delta:    -128,
+	}
+}
+
+// emptyPerson returns a PersonValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyPerson() PersonValue {
+	return PersonValue{
+		Height: 30,
+		Delta:  -128,
 	}
 }
 
@@ -136,6 +150,12 @@ func visitPerson(m Person) int {
 	if _, ok := m.Loc(); ok {
 		n++
 	}
+	_ = m.Height()
+	if _, ok := m.Temp(); ok {
+		n++
+	}
+	n += len(m.Fax()) + len(m.FaxView()) + len(m.FaxBytes())
+	_ = m.Delta()
 	if m.Validate() == nil {
 		n++
 	}
@@ -151,6 +171,12 @@ func samplePersonKids() PersonKidsValue {
 		Favourite: ColorRed,
 		Toys:      []PersonKidsToysValue{samplePersonKidsToys(), {}},
 	}
+}
+
+// emptyPersonKids returns a PersonKidsValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyPersonKids() PersonKidsValue {
+	return PersonKidsValue{}
 }
 
 // visitPersonKids calls every accessor of m and iterates every group; it returns a
@@ -187,6 +213,12 @@ func samplePersonKidsToys() PersonKidsToysValue {
 	}
 }
 
+// emptyPersonKidsToys returns a PersonKidsToysValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyPersonKidsToys() PersonKidsToysValue {
+	return PersonKidsToysValue{}
+}
+
 // visitPersonKidsToys calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitPersonKidsToys(m PersonKidsToys) int {
@@ -208,6 +240,12 @@ func samplePersonPets() PersonPetsValue {
 	}
 }
 
+// emptyPersonPets returns a PersonPetsValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyPersonPets() PersonPetsValue {
+	return PersonPetsValue{}
+}
+
 // visitPersonPets calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitPersonPets(m PersonPets) int {
@@ -224,7 +262,7 @@ func visitPersonPets(m PersonPets) int {
 // TestPersonRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestPersonRoundTrip(t *testing.T) {
-	for i, want := range []PersonValue{{}, samplePerson()} {
+	for i, want := range []PersonValue{emptyPerson(), samplePerson()} {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %d: build: %v", i, err)
@@ -250,7 +288,7 @@ func TestPersonRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func FuzzPerson(f *testing.F) {
-	for _, v := range []PersonValue{{}, samplePerson()} {
+	for _, v := range []PersonValue{emptyPerson(), samplePerson()} {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -295,7 +333,7 @@ func FuzzPerson(f *testing.F) {
 // TestPersonAppendMatchesBuilder checks that AppendTo writes exactly what the
 // Builder path writes, after existing bytes.
 func TestPersonAppendMatchesBuilder(t *testing.T) {
-	for i, v := range []PersonValue{{}, samplePerson()} {
+	for i, v := range []PersonValue{emptyPerson(), samplePerson()} {
 		direct, err := v.AppendTo([]byte("prefix"))
 		if err != nil {
 			t.Fatalf("sample %d: %v", i, err)
@@ -314,6 +352,12 @@ func samplePing() PingValue {
 	return PingValue{}
 }
 
+// emptyPing returns a PingValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyPing() PingValue {
+	return PingValue{}
+}
+
 // visitPing calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitPing(m Ping) int {
@@ -328,7 +372,7 @@ func visitPing(m Ping) int {
 // TestPingRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestPingRoundTrip(t *testing.T) {
-	for i, want := range []PingValue{{}, samplePing()} {
+	for i, want := range []PingValue{emptyPing(), samplePing()} {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %d: build: %v", i, err)
@@ -354,7 +398,7 @@ func TestPingRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func FuzzPing(f *testing.F) {
-	for _, v := range []PingValue{{}, samplePing()} {
+	for _, v := range []PingValue{emptyPing(), samplePing()} {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -399,7 +443,7 @@ func FuzzPing(f *testing.F) {
 // TestPingAppendMatchesBuilder checks that AppendTo writes exactly what the
 // Builder path writes, after existing bytes.
 func TestPingAppendMatchesBuilder(t *testing.T) {
-	for i, v := range []PingValue{{}, samplePing()} {
+	for i, v := range []PingValue{emptyPing(), samplePing()} {
 		direct, err := v.AppendTo([]byte("prefix"))
 		if err != nil {
 			t.Fatalf("sample %d: %v", i, err)

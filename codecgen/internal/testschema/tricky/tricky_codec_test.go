@@ -23,6 +23,12 @@ func sampleCar() CarValue {
 	}
 }
 
+// emptyCar returns a CarValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyCar() CarValue {
+	return CarValue{}
+}
+
 // visitCar calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitCar(m Car) int {
@@ -40,7 +46,7 @@ func visitCar(m Car) int {
 // TestCarRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestCarRoundTrip(t *testing.T) {
-	for i, want := range []CarValue{{}, sampleCar()} {
+	for i, want := range []CarValue{emptyCar(), sampleCar()} {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %d: build: %v", i, err)
@@ -66,7 +72,7 @@ func TestCarRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func FuzzCar(f *testing.F) {
-	for _, v := range []CarValue{{}, sampleCar()} {
+	for _, v := range []CarValue{emptyCar(), sampleCar()} {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -111,7 +117,7 @@ func FuzzCar(f *testing.F) {
 // TestCarAppendMatchesBuilder checks that AppendTo writes exactly what the
 // Builder path writes, after existing bytes.
 func TestCarAppendMatchesBuilder(t *testing.T) {
-	for i, v := range []CarValue{{}, sampleCar()} {
+	for i, v := range []CarValue{emptyCar(), sampleCar()} {
 		direct, err := v.AppendTo([]byte("prefix"))
 		if err != nil {
 			t.Fatalf("sample %d: %v", i, err)
@@ -132,6 +138,12 @@ func sampleCarBuild() CarBuildValue {
 	}
 }
 
+// emptyCarBuild returns a CarBuildValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyCarBuild() CarBuildValue {
+	return CarBuildValue{}
+}
+
 // visitCarBuild calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
 func visitCarBuild(m CarBuild) int {
@@ -147,7 +159,7 @@ func visitCarBuild(m CarBuild) int {
 // TestCarBuildRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestCarBuildRoundTrip(t *testing.T) {
-	for i, want := range []CarBuildValue{{}, sampleCarBuild()} {
+	for i, want := range []CarBuildValue{emptyCarBuild(), sampleCarBuild()} {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %d: build: %v", i, err)
@@ -173,7 +185,7 @@ func TestCarBuildRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func FuzzCarBuild(f *testing.F) {
-	for _, v := range []CarBuildValue{{}, sampleCarBuild()} {
+	for _, v := range []CarBuildValue{emptyCarBuild(), sampleCarBuild()} {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -218,7 +230,7 @@ func FuzzCarBuild(f *testing.F) {
 // TestCarBuildAppendMatchesBuilder checks that AppendTo writes exactly what the
 // Builder path writes, after existing bytes.
 func TestCarBuildAppendMatchesBuilder(t *testing.T) {
-	for i, v := range []CarBuildValue{{}, sampleCarBuild()} {
+	for i, v := range []CarBuildValue{emptyCarBuild(), sampleCarBuild()} {
 		direct, err := v.AppendTo([]byte("prefix"))
 		if err != nil {
 			t.Fatalf("sample %d: %v", i, err)
