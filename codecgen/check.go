@@ -283,6 +283,10 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			}
 			methods[m] = f.Name
 		}
+		if f.Const != nil {
+			c.checkConst(f)
+			continue // no wire space
+		}
 		if f.Type.Kind == KGroup {
 			if f.Optional {
 				c.errorf(f.Pos, "group %s cannot be optional (an absent group is empty)", f.Name)
@@ -319,6 +323,15 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			r.Slots++
 		}
 	}
+	fields := r.Fields[:0:0]
+	for _, f := range r.Fields {
+		if f.Const != nil {
+			r.Consts = append(r.Consts, f)
+		} else {
+			fields = append(fields, f)
+		}
+	}
+	r.Fields = fields
 	if r.FixedLen > 0xffff {
 		c.errorf(r.Pos, "%s: fixed block is %d bytes, more than 65535", r.Label, r.FixedLen)
 	}
@@ -330,6 +343,9 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 // fieldMethods lists the reader and builder methods a field generates.
 func fieldMethods(f *Field) []string {
 	n := f.GoName
+	if f.Const != nil {
+		return []string{n} // a reader method only
+	}
 	var m []string
 	switch f.Type.Kind {
 	case KString:
@@ -342,6 +358,9 @@ func fieldMethods(f *Field) []string {
 		m = []string{n, "Begin" + n}
 	default:
 		m = []string{n, "Set" + n}
+		if isCharArray(f.Type) {
+			m = append(m, n+"String", "Set"+n+"String")
+		}
 	}
 	if f.Optional {
 		m = append(m, "Has"+n)
@@ -398,15 +417,42 @@ func (c *checker) checkRange(f *Field) {
 	}
 }
 
-// checkDefault validates a default literal and rewrites it as Go source.
-func (c *checker) checkDefault(f *Field) {
-	d := f.Default
-	if f.Optional {
-		c.errorf(d.Pos, "field %s: an optional field cannot have a default (it reads as absent)", f.Name)
+// checkConst validates a constant field: a scalar, enum or string type, a
+// valid value, and none of optional, default or range.
+func (c *checker) checkConst(f *Field) {
+	c.resolve(f.Type, nil)
+	d := f.Const
+	if f.Optional || f.Default != nil || f.Range != nil {
+		c.errorf(d.Pos, "field %s: a constant cannot be optional or have a default or range", f.Name)
 		return
 	}
+	if f.Type.Kind == KString {
+		if !strings.HasPrefix(d.Text, "\"") {
+			c.errorf(d.Pos, "field %s: constant %s is not a string literal", f.Name, d.Text)
+		}
+		return
+	}
+	if !f.Type.Kind.IsScalar() && f.Type.Kind != KEnum {
+		c.errorf(d.Pos, "field %s: constants are scalars, enums or strings, not %s", f.Name, f.Type)
+		return
+	}
+	c.checkLiteral(f, d, "constant")
+}
+
+// checkDefault validates a default literal and rewrites it as Go source.
+func (c *checker) checkDefault(f *Field) {
+	if f.Optional {
+		c.errorf(f.Default.Pos, "field %s: an optional field cannot have a default (it reads as absent)", f.Name)
+		return
+	}
+	c.checkLiteral(f, f.Default, "default")
+}
+
+// checkLiteral validates d, a default or constant (what) of f's type, and
+// rewrites an enum value name as Go source.
+func (c *checker) checkLiteral(f *Field, d *Literal, what string) {
 	t := f.Type
-	bad := func() { c.errorf(d.Pos, "field %s: default %s is not a valid %s", f.Name, d.Text, t) }
+	bad := func() { c.errorf(d.Pos, "field %s: %s %s is not a valid %s", f.Name, what, d.Text, t) }
 	switch {
 	case t.Kind == KBool:
 		if d.Text != "true" && d.Text != "false" {
@@ -437,11 +483,14 @@ func (c *checker) checkDefault(f *Field) {
 				return
 			}
 		}
-		c.errorf(d.Pos, "field %s: default %s is not a value of enum %s", f.Name, d.Text, t.Enum.Name)
+		c.errorf(d.Pos, "field %s: %s %s is not a value of enum %s", f.Name, what, d.Text, t.Enum.Name)
 	default:
-		c.errorf(d.Pos, "field %s: defaults are allowed on scalar and enum fields only, not %s", f.Name, t)
+		c.errorf(d.Pos, "field %s: %ss are allowed on scalar and enum fields only, not %s", f.Name, what, t)
 	}
 }
+
+// isCharArray reports whether t is [N]char, a fixed-length string.
+func isCharArray(t *Type) bool { return t.Kind == KArray && t.Elem.Char }
 
 // initialisms are written in upper case by GoName, as Go style asks.
 var initialisms = map[string]bool{"id": true, "url": true, "http": true, "uuid": true, "ip": true, "api": true, "json": true, "tcp": true, "udp": true, "crc": true}

@@ -176,6 +176,19 @@ func (c *compat) record(o, n *Record, oldVersion int) {
 			c.record(of.Group, nf.Group, oldVersion)
 		}
 	}
+	consts := map[string]*Field{}
+	for _, f := range n.Consts {
+		consts[f.Name] = f
+	}
+	for _, of := range o.Consts {
+		nf, ok := consts[of.Name]
+		switch {
+		case !ok:
+			c.add(n.Pos, of.Pos, "%s: constant %s removed", o.Label, of.Name)
+		case nf.Const.Text != of.Const.Text || nf.Type.String() != of.Type.String():
+			c.add(nf.Pos, of.Pos, "%s.%s: constant changed from %s %s to %s %s", o.Label, of.Name, of.Type, of.Const.Text, nf.Type, nf.Const.Text)
+		}
+	}
 	for _, nf := range n.Fields {
 		if !oldIDs[nf.ID] && nf.Since <= oldVersion {
 			c.add(nf.Pos, Pos{}, "%s.%s: field added without a version: mark it \"since %d\"", n.Label, nf.Name, oldVersion+1)

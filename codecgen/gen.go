@@ -707,6 +707,14 @@ func (m %[1]s) slotOffset(i int) int {
 	for _, f := range r.Fields {
 		g.accessor(r, f)
 	}
+	for _, f := range r.Consts {
+		doc := f.Doc
+		if doc == "" {
+			doc = fmt.Sprintf("%s returns constant field %s.", f.GoName, f.Name)
+		}
+		g.doc(doc+"\n\nIts value is fixed by the schema ("+f.Const.Text+"); it takes no space on the wire.", "")
+		g.p("func (m %s) %s() %s { return %s }\n", n, f.GoName, goType(f.Type), f.Const.Text)
+	}
 	g.validate(r)
 	g.unknownValue(r)
 	g.dump(r)
@@ -825,6 +833,9 @@ func (g *gen) accessor(r *Record, f *Field) {
 		g.p("func (m %s) %s() %s {\nvar v %s\nf := m.fixed()\nif len(f) < %d {\nreturn v\n}", n, fn, goType(t), goType(t), f.Offset+sz)
 		g.read(t, "v", "f", strconv.Itoa(f.Offset))
 		g.p("return v\n}\n")
+		if isCharArray(t) {
+			g.p("// %sString returns field %s as a string: its bytes up to the first NUL\n// (a fixed-length string is NUL-padded). The result is a copy.\nfunc (m %s) %sString() string {\na := m.%s()\nn := %s(a[:], 0)\nif n < 0 {\nn = len(a)\n}\nreturn string(a[:n])\n}\n", fn, f.Name, n, fn, fn, g.q("bytes", "IndexByte"))
+		}
 		return
 	}
 	if since != "" {
@@ -981,6 +992,8 @@ func (g *gen) dump(r *Record) {
 		switch {
 		case t.IsFixed() && f.Optional:
 			g.p("if x, ok := m.%s(); ok {\n%s(b, \"%%s%%s%%+v\", sep, %s, x)\nsep = \", \"\n}", fn, g.q("fmt", "Fprintf"), label)
+		case isCharArray(t):
+			g.p("b.WriteString(sep + %s + %s(m.%sString()))\nsep = \", \"", label, g.q("strconv", "Quote"), fn)
 		case t.IsFixed():
 			g.p("%s(b, \"%%s%%s%%+v\", sep, %s, m.%s())\nsep = \", \"", g.q("fmt", "Fprintf"), label, fn)
 		default:
@@ -1002,6 +1015,9 @@ func (g *gen) dump(r *Record) {
 				g.p("}")
 			}
 		}
+	}
+	for _, f := range r.Consts {
+		g.p("%s(b, \"%%s%%s%%+v\", sep, %q, m.%s())\nsep = \", \"", g.q("fmt", "Fprintf"), f.Name+": ", f.GoName)
 	}
 	g.p("_ = sep\nb.WriteString(\"}\")\n}\n")
 }
@@ -1099,6 +1115,9 @@ func (g *gen) builder(r *Record) {
 			}
 			g.write(t, "p.w", "v", strconv.Itoa(off))
 			g.p("return p\n}\n")
+			if isCharArray(t) && !f.Optional {
+				g.p("// Set%sString sets field %s from s, NUL-padded to %d bytes. A longer s is\n// cut, and Finish reports flyweight.ErrTooLong naming the field.%s\nfunc (p %sBuilder) Set%sString(s string) %sBuilder {\nvar a %s\nif len(s) > len(a) {\np.w.Fail(%q, flyweight.ErrTooLong)\n}\ncopy(a[:], s)\nreturn p.Set%s(a)\n}\n", fn, f.Name, t.Len, deprecated(f), n, fn, n, goType(t), f.Name, fn)
+			}
 		case t.Kind == KString:
 			g.p("// Set%s sets field %s.%s\nfunc (p %sBuilder) Set%s(v string) %sBuilder {\np.w.SetString(%d, v)\nreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, f.Slot)
 			g.p("// Set%sBytes sets field %s from bytes.%s\nfunc (p %sBuilder) Set%sBytes(v []byte) %sBuilder {\np.w.SetBytes(%d, v)\nreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, f.Slot)

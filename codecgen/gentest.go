@@ -128,6 +128,14 @@ func (g *gen) visit(r *Record) {
 			g.p("if gr := m.%s(); gr.Len() >= 0 {\nn += gr.Len()\nfor i := -1; i <= gr.Len(); i++ {\nn += visit%s(gr.At(i))\n}\nfor i, e := range gr.All() {\nn += i + len(e.Bytes())\n}\nfor e := range gr.Values() {\nn += len(e.Bytes())\n}\n}", fn, f.Group.Name)
 		}
 	}
+	for _, f := range r.Consts {
+		g.p("_ = m.%s()", f.GoName)
+	}
+	for _, f := range r.Fields {
+		if isCharArray(f.Type) {
+			g.p("n += len(m.%sString())", f.GoName)
+		}
+	}
 	g.p("if m.Validate() == nil {\nn++\n}\nn += len(m.String())\nreturn n\n}\n")
 }
 

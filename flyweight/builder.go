@@ -297,6 +297,13 @@ func (w RecordWriter) AppendFloat32(v float32) { w.AppendUint32(math.Float32bits
 // AppendFloat64 appends v to the data being written.
 func (w RecordWriter) AppendFloat64(v float64) { w.AppendUint64(math.Float64bits(v)) }
 
+// Fail records err (a sentinel) for field of the record as the Builder's
+// error, unless it has one already; generated setters use it for values
+// they cannot write as given.
+func (w RecordWriter) Fail(field string, err error) {
+	w.b.fail(w.l.Name, field, w.start, err)
+}
+
 // Finish checks that no group is still open and returns the record's bytes
 // (a sub-slice of the Builder's buffer, valid until the buffer is reused),
 // or the Builder's first error.

@@ -55,6 +55,9 @@ var (
 	// ErrTooLarge: a record grew past 4 GiB or a group past 2^32-1
 	// elements, which the u32 offsets cannot address.
 	ErrTooLarge = errors.New("flyweight: record too large")
+	// ErrTooLong: a builder was given a string longer than its fixed-length
+	// field; the string was cut.
+	ErrTooLong = errors.New("flyweight: string longer than its fixed-length field")
 	// ErrBadLimits: a Limits value is negative.
 	ErrBadLimits = errors.New("flyweight: invalid limits")
 )

@@ -141,3 +141,29 @@ func TestBuilderOrderEnforced(t *testing.T) {
 	_, err := p.Finish()
 	assert.ErrorIs(t, err, flyweight.ErrBuildOrder)
 }
+
+// Constants, char enums and fixed-length strings.
+func TestConstCharAndFixedStrings(t *testing.T) {
+	var b flyweight.Builder
+	out, err := BuildPerson(&b).SetCodeString("XLON").SetGrade(GradeFail).Finish()
+	require.NoError(t, err)
+	m, err := WrapPerson(out)
+	require.NoError(t, err)
+	assert.Equal(t, "XLON", m.CodeString())
+	assert.Equal(t, [6]byte{'X', 'L', 'O', 'N', 0, 0}, m.Code())
+	assert.Equal(t, Grade('F'), m.Grade())
+	assert.Equal(t, "fail", m.Grade().String())
+	assert.Equal(t, "Earth", m.Planet())
+	assert.Equal(t, uint8(150), m.MaxAge())
+	assert.Equal(t, GradeB, m.DefaultGrade())
+	assert.Contains(t, m.String(), `code: "XLON"`)
+	assert.Contains(t, m.String(), `planet: Earth`)
+	assert.Equal(t, PersonPets{}.Kingdom(), "Animalia")
+
+	b.Reset(nil)
+	_, err = BuildPerson(&b).SetCodeString("TOOLONG").Finish()
+	require.ErrorIs(t, err, flyweight.ErrTooLong)
+	var fe *flyweight.Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "code", fe.Field)
+}

@@ -12,6 +12,7 @@
 package people
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"iter"
@@ -100,6 +101,41 @@ func (v Level) IsKnown() bool {
 	switch v {
 	case
 		LevelLow, LevelMid, LevelHigh:
+		return true
+	}
+	return false
+}
+
+// Grade is a char enum: its values are ASCII characters on the wire.
+type Grade uint8
+
+const (
+	// GradeA is Grade value a.
+	GradeA Grade = 65
+	// GradeB is Grade value b.
+	GradeB Grade = 66
+	// Fail is written as an escape to exercise char literal syntax.
+	GradeFail Grade = 70
+)
+
+// String returns the schema name of the value, or Grade(n) for unknown values.
+func (v Grade) String() string {
+	switch v {
+	case GradeA:
+		return "a"
+	case GradeB:
+		return "b"
+	case GradeFail:
+		return "fail"
+	}
+	return "Grade(" + strconv.FormatUint(uint64(v), 10) + ")"
+}
+
+// IsKnown reports whether v is a value the schema defines.
+func (v Grade) IsKnown() bool {
+	switch v {
+	case
+		GradeA, GradeB, GradeFail:
 		return true
 	}
 	return false
@@ -275,11 +311,11 @@ type Person struct {
 // PersonFixedSize is the encoded size of a Person without variable data: the
 // record header, the fixed block and the slot table. Presize a buffer with
 // it plus the variable data (strings, bytes, lists, groups).
-const PersonFixedSize = 221
+const PersonFixedSize = 228
 
 var personSlots = []string{"name", "phone", "nick", "blob", "scores", "flags", "ratios", "kids", "motto", "pets", "fax"}
 
-var personLayout = &flyweight.Layout{Name: "Person", FixedLen: 129, Slots: personSlots}
+var personLayout = &flyweight.Layout{Name: "Person", FixedLen: 136, Slots: personSlots}
 
 // personFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -848,6 +884,55 @@ func (m Person) Delta() int8 {
 	return int8(m.b[132])
 }
 
+// Code is a fixed-length string (NUL-padded).
+//
+// Added in schema version 2; records from older writers read as the zero value.
+func (m Person) Code() [6]uint8 {
+	var v [6]uint8
+	f := m.fixed()
+	if len(f) < 135 {
+		return v
+	}
+	copy(v[:], f[129:])
+	return v
+}
+
+// CodeString returns field code as a string: its bytes up to the first NUL
+// (a fixed-length string is NUL-padded). The result is a copy.
+func (m Person) CodeString() string {
+	a := m.Code()
+	n := bytes.IndexByte(a[:], 0)
+	if n < 0 {
+		n = len(a)
+	}
+	return string(a[:n])
+}
+
+// Grade returns field grade.
+//
+// Added in schema version 2; records from older writers read as the zero value.
+func (m Person) Grade() Grade {
+	if len(m.b) < 140 {
+		return 0
+	}
+	return Grade(m.b[139])
+}
+
+// Planet is a constant: no space on the wire.
+//
+// Its value is fixed by the schema ("Earth"); it takes no space on the wire.
+func (m Person) Planet() string { return "Earth" }
+
+// MaxAge returns constant field max_age.
+//
+// Its value is fixed by the schema (150); it takes no space on the wire.
+func (m Person) MaxAge() uint8 { return 150 }
+
+// DefaultGrade returns constant field default_grade.
+//
+// Its value is fixed by the schema (GradeB); it takes no space on the wire.
+func (m Person) DefaultGrade() Grade { return GradeB }
+
 // Validate checks field values that Wrap does not: bools are 0 or 1 and
 // strings are valid UTF-8; it recurses into groups. Errors are
 // *flyweight.Error values. Enum values and bit set bits this schema does
@@ -944,6 +1029,11 @@ func (m Person) UnknownValue() (field string, ok bool) {
 	if len(f) >= 112 {
 		if x, _ := flyweight.Uint8At(f, 111); x != 0 && !Color(x).IsKnown() {
 			return "Person.mood", true
+		}
+	}
+	if len(f) >= 136 {
+		if x, _ := flyweight.Uint8At(f, 135); x != 0 && !Grade(x).IsKnown() {
+			return "Person.grade", true
 		}
 	}
 	return "", false
@@ -1051,6 +1141,16 @@ func (m Person) dump(b *strings.Builder) {
 	sep = ", "
 	fmt.Fprintf(b, "%s%s%+v", sep, "delta: ", m.Delta())
 	sep = ", "
+	b.WriteString(sep + "code: " + strconv.Quote(m.CodeString()))
+	sep = ", "
+	fmt.Fprintf(b, "%s%s%+v", sep, "grade: ", m.Grade())
+	sep = ", "
+	fmt.Fprintf(b, "%s%s%+v", sep, "planet: ", m.Planet())
+	sep = ", "
+	fmt.Fprintf(b, "%s%s%+v", sep, "max_age: ", m.MaxAge())
+	sep = ", "
+	fmt.Fprintf(b, "%s%s%+v", sep, "default_grade: ", m.DefaultGrade())
+	sep = ", "
 	_ = sep
 	b.WriteString("}")
 }
@@ -1097,6 +1197,8 @@ type PersonValue struct {
 	HasTemp  bool
 	Fax      string
 	Delta    int8
+	Code     [6]uint8
+	Grade    Grade
 }
 
 // ToValue copies the record into a PersonValue; it shares no memory with the
@@ -1151,6 +1253,8 @@ func (m Person) ToValue() PersonValue {
 	v.Temp, v.HasTemp = m.Temp()
 	v.Fax = m.Fax()
 	v.Delta = m.Delta()
+	v.Code = m.Code()
+	v.Grade = m.Grade()
 	return v
 }
 
@@ -1227,6 +1331,8 @@ func (v *PersonValue) buildInto(p PersonBuilder) {
 		p.SetFax(v.Fax)
 	}
 	p.SetDelta(v.Delta)
+	p.SetCode(v.Code)
+	p.SetGrade(v.Grade)
 }
 
 // PersonBuilder writes a Person into a flyweight.Builder's buffer without
@@ -1566,6 +1672,31 @@ func (p PersonBuilder) SetFaxBytes(v []byte) PersonBuilder {
 func (p PersonBuilder) SetDelta(v int8) PersonBuilder {
 	if r := p.w.Record(); len(r) >= 133 {
 		r[132] = uint8(v)
+	}
+	return p
+}
+
+// SetCode sets field code.
+func (p PersonBuilder) SetCode(v [6]uint8) PersonBuilder {
+	p.w.PutBytes(129, v[:])
+	return p
+}
+
+// SetCodeString sets field code from s, NUL-padded to 6 bytes. A longer s is
+// cut, and Finish reports flyweight.ErrTooLong naming the field.
+func (p PersonBuilder) SetCodeString(s string) PersonBuilder {
+	var a [6]uint8
+	if len(s) > len(a) {
+		p.w.Fail("code", flyweight.ErrTooLong)
+	}
+	copy(a[:], s)
+	return p.SetCode(a)
+}
+
+// SetGrade sets field grade.
+func (p PersonBuilder) SetGrade(v Grade) PersonBuilder {
+	if r := p.w.Record(); len(r) >= 140 {
+		r[139] = uint8(v)
 	}
 	return p
 }
@@ -2426,6 +2557,11 @@ func (m PersonPets) Legs() uint8 {
 	return m.b[4]
 }
 
+// Kingdom returns constant field kingdom.
+//
+// Its value is fixed by the schema ("Animalia"); it takes no space on the wire.
+func (m PersonPets) Kingdom() string { return "Animalia" }
+
 // Validate checks field values that Wrap does not: bools are 0 or 1 and
 // strings are valid UTF-8; it recurses into groups. Errors are
 // *flyweight.Error values. Enum values and bit set bits this schema does
@@ -2463,6 +2599,8 @@ func (m PersonPets) dump(b *strings.Builder) {
 	b.WriteString(sep + "species: " + strconv.Quote(m.SpeciesView()))
 	sep = ", "
 	fmt.Fprintf(b, "%s%s%+v", sep, "legs: ", m.Legs())
+	sep = ", "
+	fmt.Fprintf(b, "%s%s%+v", sep, "kingdom: ", m.Kingdom())
 	sep = ", "
 	_ = sep
 	b.WriteString("}")

@@ -56,6 +56,8 @@ func samplePerson() PersonValue {
 		HasTemp:  true,
 		Fax:      "s34-ü",
 		Delta:    -128,
+		Code:     [6]uint8{37, 38},
+		Grade:    GradeB,
 	}
 }
 
@@ -156,6 +158,12 @@ func visitPerson(m Person) int {
 	}
 	n += len(m.Fax()) + len(m.FaxView()) + len(m.FaxBytes())
 	_ = m.Delta()
+	_ = m.Code()
+	_ = m.Grade()
+	_ = m.Planet()
+	_ = m.MaxAge()
+	_ = m.DefaultGrade()
+	n += len(m.CodeString())
 	if m.Validate() == nil {
 		n++
 	}
@@ -252,6 +260,7 @@ func visitPersonPets(m PersonPets) int {
 	n := len(m.Bytes())
 	n += len(m.Species()) + len(m.SpeciesView()) + len(m.SpeciesBytes())
 	_ = m.Legs()
+	_ = m.Kingdom()
 	if m.Validate() == nil {
 		n++
 	}
