@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -104,4 +105,29 @@ func TestGeneratedHeaderAndGuard(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(tests), "func FuzzQuote(f *testing.F)")
 	assert.Contains(t, string(tests), "func TestQuoteRoundTrip(t *testing.T)")
+}
+
+// TestGoldenCompiles builds and runs the generated code and tests of every
+// testdata schema (the golden files are otherwise only compared as text),
+// in a temporary package inside this module.
+func TestGoldenCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on the generated packages")
+	}
+	schemas, err := filepath.Glob("testdata/*.schema")
+	require.NoError(t, err)
+	for _, path := range schemas {
+		base := strings.TrimSuffix(path, ".schema")
+		dir, err := os.MkdirTemp("internal/testschema", "golden-")
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
+		for src, dst := range map[string]string{base + ".golden": "x_codec.go", base + "_test.golden": "x_codec_test.go"} {
+			b, err := os.ReadFile(src)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, dst), b, 0o644))
+		}
+		cmd := exec.Command("go", "test", "-count=1", "./"+filepath.ToSlash(dir))
+		out, err := cmd.CombinedOutput()
+		assert.NoError(t, err, "%s: generated code does not build or pass its tests:\n%s", path, out)
+	}
 }

@@ -77,7 +77,7 @@ func (g *gen) sample(r *Record) {
 	g.p("// sample%s returns a %sValue with every field set.\nfunc sample%s() %sValue {\nreturn %sValue{", n, n, n, n, n)
 	for i, f := range r.Fields {
 		if f.Type.Kind == KGroup {
-			g.p("%s: []%sValue{sample%s(), {}},", f.GoName, f.Group.Name, f.Group.Name)
+			g.p("%s: []%sValue{sample%s(), empty%s()},", f.GoName, f.Group.Name, f.Group.Name, f.Group.Name)
 			continue
 		}
 		if f.Range != nil {

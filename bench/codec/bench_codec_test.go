@@ -148,8 +148,8 @@ func sampleCar() CarValue {
 		VehicleCode:        [6]uint8{7, 8},
 		Extras:             OptionalExtrasSportsPack,
 		Engine:             Engine{Capacity: 10, NumCylinders: 11, ManufacturerCode: [3]uint8{12, 13}, Booster: Booster{BoostType: BoostTypeSupercharger, HorsePower: 15}},
-		FuelFigures:        []CarFuelFiguresValue{sampleCarFuelFigures(), {}},
-		PerformanceFigures: []CarPerformanceFiguresValue{sampleCarPerformanceFigures(), {}},
+		FuelFigures:        []CarFuelFiguresValue{sampleCarFuelFigures(), emptyCarFuelFigures()},
+		PerformanceFigures: []CarPerformanceFiguresValue{sampleCarPerformanceFigures(), emptyCarPerformanceFigures()},
 		Manufacturer:       "s11-ü",
 		Model:              "s12-ü",
 		ActivationCode:     "s13-ü",
@@ -241,7 +241,7 @@ func visitCarFuelFigures(m CarFuelFigures) int {
 func sampleCarPerformanceFigures() CarPerformanceFiguresValue {
 	return CarPerformanceFiguresValue{
 		OctaneRating: 2,
-		Acceleration: []CarPerformanceFiguresAccelerationValue{sampleCarPerformanceFiguresAcceleration(), {}},
+		Acceleration: []CarPerformanceFiguresAccelerationValue{sampleCarPerformanceFiguresAcceleration(), emptyCarPerformanceFiguresAcceleration()},
 	}
 }
 

@@ -19,7 +19,7 @@ func sampleOrder() OrderValue {
 	return OrderValue{
 		ID:     2,
 		Symbol: "s2-ü",
-		Lines:  []OrderLinesValue{sampleOrderLines(), {}},
+		Lines:  []OrderLinesValue{sampleOrderLines(), emptyOrderLines()},
 	}
 }
 

@@ -19,10 +19,10 @@ func sampleOrder() OrderValue {
 	return OrderValue{
 		ID:        2,
 		Symbol:    "s2-ü",
-		Lines:     []OrderLinesValue{sampleOrderLines(), {}},
+		Lines:     []OrderLinesValue{sampleOrderLines(), emptyOrderLines()},
 		Price:     4.5,
 		Venue:     "s5-ü",
-		Fees:      []OrderFeesValue{sampleOrderFees(), {}},
+		Fees:      []OrderFeesValue{sampleOrderFees(), emptyOrderFees()},
 		Urgent:    true,
 		HasUrgent: true,
 	}

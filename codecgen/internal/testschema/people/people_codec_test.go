@@ -44,11 +44,11 @@ func samplePerson() PersonValue {
 		U32:      24,
 		U64:      25,
 		F32:      25.5,
-		Kids:     []PersonKidsValue{samplePersonKids(), {}},
+		Kids:     []PersonKidsValue{samplePersonKids(), emptyPersonKids()},
 		Rank:     -28,
 		Mood:     ColorGreen,
 		Motto:    "s29-ü",
-		Pets:     []PersonPetsValue{samplePersonPets(), {}},
+		Pets:     []PersonPetsValue{samplePersonPets(), emptyPersonPets()},
 		Loc:      Point{X: -33, Y: -34},
 		HasLoc:   true,
 		Height:   30,
@@ -177,7 +177,7 @@ func samplePersonKids() PersonKidsValue {
 		Name:      "s1-ü",
 		Age:       3,
 		Favourite: ColorRed,
-		Toys:      []PersonKidsToysValue{samplePersonKidsToys(), {}},
+		Toys:      []PersonKidsToysValue{samplePersonKidsToys(), emptyPersonKidsToys()},
 	}
 }
 
