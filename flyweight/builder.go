@@ -238,7 +238,12 @@ func (w RecordWriter) SetBytes(i int, p []byte) {
 	b.next = i + 1
 	off := len(b.buf) - w.start
 	b.buf = append(b.buf, p...)
-	w.setSlot(i, off)
+	if len(b.buf)-w.start > math.MaxUint32 {
+		w.tooLarge(i)
+		return
+	}
+	pos := w.start + recordHeaderLen + w.l.FixedLen + i*slotLen
+	binary.LittleEndian.PutUint64(b.buf[pos:pos+slotLen], uint64(off)|uint64(len(p))<<32)
 }
 
 // SetString writes s as the data of slot i.
@@ -251,7 +256,12 @@ func (w RecordWriter) SetString(i int, s string) {
 	b.next = i + 1
 	off := len(b.buf) - w.start
 	b.buf = append(b.buf, s...)
-	w.setSlot(i, off)
+	if len(b.buf)-w.start > math.MaxUint32 {
+		w.tooLarge(i)
+		return
+	}
+	pos := w.start + recordHeaderLen + w.l.FixedLen + i*slotLen
+	binary.LittleEndian.PutUint64(b.buf[pos:pos+slotLen], uint64(off)|uint64(len(s))<<32)
 }
 
 // BeginVar starts the data of slot i at the end of the buffer. The caller
