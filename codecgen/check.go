@@ -78,8 +78,8 @@ func check(s *Schema) ErrorList {
 		c.checkBitset(b)
 	}
 	for _, st := range s.Structs {
+		c.checkStruct(st, nil) // names its fields, which structNames needs
 		c.global(st.Pos, "struct "+st.Name, structNames(st)...)
-		c.checkStruct(st, nil)
 	}
 	for _, m := range s.Messages {
 		c.global(m.Pos, "message "+m.Name, messageNames(m)...)
@@ -179,8 +179,18 @@ func (c *checker) checkStruct(st *Struct, stack []*Struct) {
 			c.errorf(f.Type.Pos, "struct %s: field %s: %s is not a fixed-size type (structs hold only fixed-size fields)", st.Name, f.Name, f.Type)
 			continue
 		}
+		if f.Optional {
+			if k := f.Type.Kind; !k.IsScalar() || k == KBool {
+				c.errorf(f.Pos, "struct %s: field %s: only integer and float members can be optional (absent is a null value: the maximum of an unsigned type, the minimum of a signed one, NaN for floats), not %s", st.Name, f.Name, f.Type)
+			}
+		}
 		f.Offset = size
 		size += f.Type.Size()
+	}
+	for _, f := range st.Fields {
+		if f.Optional && names["Has"+f.GoName] {
+			c.errorf(f.Pos, "struct %s: optional field %s generates method Has%s, which collides with a field", st.Name, f.Name, f.GoName)
+		}
 	}
 	if len(st.Fields) == 0 {
 		c.errorf(st.Pos, "struct %s has no fields", st.Name)

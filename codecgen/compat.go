@@ -127,6 +127,9 @@ func structLayout(s *Struct) string {
 			out += "; "
 		}
 		out += fmt.Sprintf("%s %s", f.Name, f.Type)
+		if f.Optional {
+			out += " optional"
+		}
 	}
 	return out
 }

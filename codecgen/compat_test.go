@@ -80,3 +80,14 @@ func TestCheckConstants(t *testing.T) {
 		`new.schema:4: M.a: constant changed from string "x" to string "y" (was old.schema:4)`,
 	}, got)
 }
+
+// Making a struct member optional changes what its bytes mean.
+func TestCheckOptionalStructMember(t *testing.T) {
+	old, err := Parse("old.schema", []byte(header+"struct S {\n  a int8;\n}\n"))
+	require.NoError(t, err)
+	cur, err := Parse("new.schema", []byte(header+"struct S {\n  a int8 optional;\n}\n"))
+	require.NoError(t, err)
+	bad := Check(old, cur)
+	require.Len(t, bad, 1)
+	assert.Contains(t, bad[0].Error(), "struct S changed layout")
+}

@@ -187,6 +187,22 @@ func (g *gen) structType(st *Struct) {
 		g.p("%s %s", f.GoName, goType(f.Type))
 	}
 	g.p("}\n")
+	for _, f := range st.Fields {
+		if !f.Optional {
+			continue
+		}
+		switch k := f.Type.Kind; {
+		case k == KFloat32 || k == KFloat64:
+			g.p("// Has%s reports whether %s is present: it is absent when NaN (the null\n// value of an optional float member).\nfunc (v %s) Has%s() bool { return !%s(float64(v.%s)) }\n", f.GoName, f.GoName, st.Name, f.GoName, g.q("math", "IsNaN"), f.GoName)
+		default:
+			null := "^" + goType(f.Type) + "(0)" // unsigned: the maximum
+			if k <= KInt64 {
+				null = fmt.Sprintf("-1 << %d", 8*f.Type.Size()-1) // signed: the minimum
+			}
+			g.p("// %s%sNull is the null value of %s.%s: it means absent.\nconst %s%sNull %s = %s\n", st.Name, f.GoName, st.Name, f.Name, st.Name, f.GoName, goType(f.Type), null)
+			g.p("// Has%s reports whether %s is present (not %s%sNull).\nfunc (v %s) Has%s() bool { return v.%s != %s%sNull }\n", f.GoName, f.GoName, st.Name, f.GoName, st.Name, f.GoName, f.GoName, st.Name, f.GoName)
+		}
+	}
 	g.p("// decode%s reads a %s at b[off:]; the caller ensures it fits.", st.Name, st.Name)
 	g.p("func decode%s(b []byte, off int) %s {\nvar v %s", st.Name, st.Name, st.Name)
 	for _, f := range st.Fields {

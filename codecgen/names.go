@@ -31,7 +31,13 @@ func bitsetNames(b *Bitset) []string {
 
 // structNames lists the identifiers generated for struct st.
 func structNames(st *Struct) []string {
-	return []string{st.Name, "decode" + st.Name, "encode" + st.Name, "check" + st.Name, "unknown" + st.Name}
+	out := []string{st.Name, "decode" + st.Name, "encode" + st.Name, "check" + st.Name, "unknown" + st.Name}
+	for _, f := range st.Fields {
+		if f.Optional && f.Type.Kind != KFloat32 && f.Type.Kind != KFloat64 {
+			out = append(out, st.Name+f.GoName+"Null")
+		}
+	}
+	return out
 }
 
 // messageNames lists the identifiers generated for message m itself (its

@@ -185,6 +185,10 @@ func (p *parser) structDecl(s *Schema, kw tok) {
 		fn := p.ident("field name")
 		f := &Field{Pos: fn.pos, Name: fn.text, Doc: fn.doc, Since: 1}
 		f.Type = p.typ()
+		if t := p.peek(); t.kind == tIdent && t.text == "optional" {
+			p.next()
+			f.Optional = true // a null sentinel value means absent
+		}
 		p.expect(";")
 		st.Fields = append(st.Fields, f)
 	}

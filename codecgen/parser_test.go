@@ -58,6 +58,8 @@ func TestParseErrors(t *testing.T) {
 		{"char literal too long", header + "enum E : char {\n  x = 'ab';\n}\n", `s.schema:4:7: invalid character literal 'ab'`},
 		{"char literal not ASCII", header + "enum E : char {\n  x = 'é';\n}\n", `s.schema:4:7: invalid character literal`},
 		{"char enum value out of range", header + "enum E : uint8 {\n  x = -1;\n}\n", `s.schema:4:3: enum E: value -1 does not fit uint8`},
+		{"optional bool member", header + "struct S {\n  a bool optional;\n}\n", `s.schema:4:3: struct S: field a: only integer and float members can be optional`},
+		{"optional member method collides", header + "struct S {\n  a int8 optional;\n  has_a int8;\n}\n", `s.schema:4:3: struct S: optional field a generates method HasA, which collides with a field`},
 		{"optional group", header + "message M = 1 {\n  group g = 1 optional {\n  }\n}\n", `s.schema:4:9: group g cannot be optional`},
 	}
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package people
 
 import (
+	"math"
 	"testing"
 
 	"github.com/protosocket-go/protosocket/flyweight"
@@ -166,4 +167,22 @@ func TestConstCharAndFixedStrings(t *testing.T) {
 	var fe *flyweight.Error
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "code", fe.Field)
+}
+
+// Optional struct members are null sentinels on the wire.
+func TestOptionalStructMembers(t *testing.T) {
+	var b flyweight.Builder
+	g := Gauge{Level: GaugeLevelNull, Offset: -3, Ratio: float32(math.NaN()), Unit: 7}
+	out, err := BuildPerson(&b).SetGauge(g).Finish()
+	require.NoError(t, err)
+	m, err := WrapPerson(out)
+	require.NoError(t, err)
+	got := m.Gauge()
+	assert.False(t, got.HasLevel())
+	assert.True(t, got.HasOffset())
+	assert.Equal(t, int8(-3), got.Offset)
+	assert.False(t, got.HasRatio())
+	assert.Equal(t, uint8(7), got.Unit)
+	assert.Equal(t, int8(-128), GaugeOffsetNull)
+	assert.Equal(t, uint16(0xffff), GaugeLevelNull)
 }

@@ -207,6 +207,57 @@ func encodePoint(w flyweight.RecordWriter, off int, v Point) {
 	w.PutUint32(off+4, uint32(v.Y))
 }
 
+// Gauge has optional members: a null value (the maximum of an unsigned
+// type, the minimum of a signed one, NaN for a float) means absent.
+type Gauge struct {
+	Level  uint16
+	Offset int8
+	Ratio  float32
+	Unit   uint8
+}
+
+// GaugeLevelNull is the null value of Gauge.level: it means absent.
+const GaugeLevelNull uint16 = ^uint16(0)
+
+// HasLevel reports whether Level is present (not GaugeLevelNull).
+func (v Gauge) HasLevel() bool { return v.Level != GaugeLevelNull }
+
+// GaugeOffsetNull is the null value of Gauge.offset: it means absent.
+const GaugeOffsetNull int8 = -1 << 7
+
+// HasOffset reports whether Offset is present (not GaugeOffsetNull).
+func (v Gauge) HasOffset() bool { return v.Offset != GaugeOffsetNull }
+
+// HasRatio reports whether Ratio is present: it is absent when NaN (the null
+// value of an optional float member).
+func (v Gauge) HasRatio() bool { return !math.IsNaN(float64(v.Ratio)) }
+
+// decodeGauge reads a Gauge at b[off:]; the caller ensures it fits.
+func decodeGauge(b []byte, off int) Gauge {
+	var v Gauge
+	if x, ok := flyweight.Uint16At(b, off+0); ok {
+		v.Level = x
+	}
+	if x, ok := flyweight.Int8At(b, off+2); ok {
+		v.Offset = x
+	}
+	if x, ok := flyweight.Float32At(b, off+3); ok {
+		v.Ratio = x
+	}
+	if x, ok := flyweight.Uint8At(b, off+7); ok {
+		v.Unit = x
+	}
+	return v
+}
+
+// encodeGauge writes v at byte off of w's fixed block.
+func encodeGauge(w flyweight.RecordWriter, off int, v Gauge) {
+	w.PutUint16(off+0, v.Level)
+	w.PutUint8(off+2, uint8(v.Offset))
+	w.PutFloat32(off+3, v.Ratio)
+	w.PutUint8(off+7, v.Unit)
+}
+
 // Box nests a struct and an array.
 type Box struct {
 	Min Point
@@ -311,11 +362,11 @@ type Person struct {
 // PersonFixedSize is the encoded size of a Person without variable data: the
 // record header, the fixed block and the slot table. Presize a buffer with
 // it plus the variable data (strings, bytes, lists, groups).
-const PersonFixedSize = 228
+const PersonFixedSize = 236
 
 var personSlots = []string{"name", "phone", "nick", "blob", "scores", "flags", "ratios", "kids", "motto", "pets", "fax"}
 
-var personLayout = &flyweight.Layout{Name: "Person", FixedLen: 136, Slots: personSlots}
+var personLayout = &flyweight.Layout{Name: "Person", FixedLen: 144, Slots: personSlots}
 
 // personFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -918,6 +969,19 @@ func (m Person) Grade() Grade {
 	return Grade(m.b[139])
 }
 
+// Gauge returns field gauge.
+//
+// Added in schema version 2; records from older writers read as the zero value.
+func (m Person) Gauge() Gauge {
+	var v Gauge
+	f := m.fixed()
+	if len(f) < 144 {
+		return v
+	}
+	v = decodeGauge(f, 136)
+	return v
+}
+
 // Planet is a constant: no space on the wire.
 //
 // Its value is fixed by the schema ("Earth"); it takes no space on the wire.
@@ -1145,6 +1209,8 @@ func (m Person) dump(b *strings.Builder) {
 	sep = ", "
 	fmt.Fprintf(b, "%s%s%+v", sep, "grade: ", m.Grade())
 	sep = ", "
+	fmt.Fprintf(b, "%s%s%+v", sep, "gauge: ", m.Gauge())
+	sep = ", "
 	fmt.Fprintf(b, "%s%s%+v", sep, "planet: ", m.Planet())
 	sep = ", "
 	fmt.Fprintf(b, "%s%s%+v", sep, "max_age: ", m.MaxAge())
@@ -1199,6 +1265,7 @@ type PersonValue struct {
 	Delta    int8
 	Code     [6]uint8
 	Grade    Grade
+	Gauge    Gauge
 }
 
 // ToValue copies the record into a PersonValue; it shares no memory with the
@@ -1255,6 +1322,7 @@ func (m Person) ToValue() PersonValue {
 	v.Delta = m.Delta()
 	v.Code = m.Code()
 	v.Grade = m.Grade()
+	v.Gauge = m.Gauge()
 	return v
 }
 
@@ -1333,6 +1401,7 @@ func (v *PersonValue) buildInto(p PersonBuilder) {
 	p.SetDelta(v.Delta)
 	p.SetCode(v.Code)
 	p.SetGrade(v.Grade)
+	p.SetGauge(v.Gauge)
 }
 
 // PersonBuilder writes a Person into a flyweight.Builder's buffer without
@@ -1698,6 +1767,12 @@ func (p PersonBuilder) SetGrade(v Grade) PersonBuilder {
 	if r := p.w.Record(); len(r) >= 140 {
 		r[139] = uint8(v)
 	}
+	return p
+}
+
+// SetGauge sets field gauge.
+func (p PersonBuilder) SetGauge(v Gauge) PersonBuilder {
+	encodeGauge(p.w, 136, v)
 	return p
 }
 

@@ -58,6 +58,7 @@ func samplePerson() PersonValue {
 		Delta:    -128,
 		Code:     [6]uint8{37, 38},
 		Grade:    GradeB,
+		Gauge:    Gauge{Level: 40, Offset: -41, Ratio: 41.5, Unit: 43},
 	}
 }
 
@@ -160,6 +161,7 @@ func visitPerson(m Person) int {
 	_ = m.Delta()
 	_ = m.Code()
 	_ = m.Grade()
+	_ = m.Gauge()
 	_ = m.Planet()
 	_ = m.MaxAge()
 	_ = m.DefaultGrade()
