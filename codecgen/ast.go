@@ -88,8 +88,10 @@ type Field struct {
 	Const      *Literal // "const V": a constant, no wire space (moved to Record.Consts)
 	Range      *Range   // "range MIN..MAX": checked by Validate
 	Group      *Record  // for group fields
-	Offset     int      // fixed fields: byte offset in the fixed block
-	Slot       int      // variable fields: slot index
+	ElemName   string   // group fields: "type NAME", the element type's Go name
+	ElemPos    Pos
+	Offset     int // fixed fields: byte offset in the fixed block
+	Slot       int // variable fields: slot index
 }
 
 // Range is the inclusive range of values Validate accepts for a numeric

@@ -309,6 +309,15 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			}
 			g := f.Group
 			g.Name = r.Name + f.GoName
+			if f.ElemName != "" { // "type NAME": a short name instead of the nested one
+				g.Name = f.ElemName
+				if r := []rune(f.ElemName); !unicode.IsUpper(r[0]) {
+					c.errorf(f.ElemPos, "group element type name %q must start with an upper-case letter (it becomes an exported Go type)", f.ElemName)
+				}
+				if _, dup := c.types[f.ElemName]; dup {
+					c.errorf(f.ElemPos, "group element type name %q is already a type of the schema", f.ElemName)
+				}
+			}
 			c.global(f.Pos, "group "+g.Label, recordNames(g)...)
 			c.checkRecord(g, f.Since)
 			f.Slot = r.Slots

@@ -253,9 +253,9 @@ func (p *parser) attrs(f *Field) {
 	seen := map[string]bool{}
 	for {
 		t := p.peek()
-		if t.kind != tIdent || (t.text != "optional" && t.text != "since" && t.text != "default" && t.text != "deprecated" && t.text != "range" && t.text != "const") {
+		if t.kind != tIdent || (t.text != "optional" && t.text != "since" && t.text != "default" && t.text != "deprecated" && t.text != "range" && t.text != "const" && t.text != "type") {
 			if t.kind == tIdent {
-				p.fail(t.pos, "field %s: unknown attribute %q (want optional, since, default, range, deprecated or const)", f.Name, t.text)
+				p.fail(t.pos, "field %s: unknown attribute %q (want optional, since, default, range, deprecated, const, or type for a group)", f.Name, t.text)
 			}
 			return
 		}
@@ -277,6 +277,12 @@ func (p *parser) attrs(f *Field) {
 			f.Deprecated = true
 		case "const":
 			f.Const = p.literal()
+		case "type":
+			if f.Type.Kind != KGroup {
+				p.fail(t.pos, "field %s: \"type\" names the element type of a group, and %s is not a group", f.Name, f.Name)
+			}
+			n := p.ident("group element type name")
+			f.ElemName, f.ElemPos = n.text, n.pos
 		case "range":
 			r := &Range{Pos: t.pos, Min: p.literal()}
 			if n := p.next(); n.text != ".." {

@@ -46,7 +46,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty range", header + "message M = 1 {\n  a int32 = 1 range 10..2;\n}\n", `s.schema:4:15: field a: empty range 10..2 (MIN > MAX)`},
 		{"default outside range", header + "message M = 1 {\n  a int32 = 1 range 1..5 default 9;\n}\n", `s.schema:4:34: field a: default 9 is outside its range 1..5`},
 		{"range without dots", header + "message M = 1 {\n  a int32 = 1 range 1 5;\n}\n", `s.schema:4:23: field a: expected ".." in range MIN..MAX, found "5"`},
-		{"unknown attribute", header + "message M = 1 {\n  a int32 = 1 deprecatd;\n}\n", `s.schema:4:15: field a: unknown attribute "deprecatd" (want optional, since, default, range, deprecated or const)`},
+		{"unknown attribute", header + "message M = 1 {\n  a int32 = 1 deprecatd;\n}\n", `s.schema:4:15: field a: unknown attribute "deprecatd" (want optional, since, default, range, deprecated, const, or type for a group)`},
 		{"duplicate deprecated", header + "message M = 1 {\n  a int32 = 1 deprecated deprecated;\n}\n", `s.schema:4:26: field a: duplicate "deprecated"`},
 		{"non-ASCII name", header + "message M = 1 {\n  café int32 = 1;\n}\n", `s.schema:4:6: unexpected character 'é': names must be ASCII`},
 		{"const of a list", header + "message M = 1 {\n  a []int32 = 1 const 3;\n}\n", `s.schema:4:23: field a: constants are scalars, enums or strings, not []int32`},
@@ -60,6 +60,9 @@ func TestParseErrors(t *testing.T) {
 		{"char enum value out of range", header + "enum E : uint8 {\n  x = -1;\n}\n", `s.schema:4:3: enum E: value -1 does not fit uint8`},
 		{"optional bool member", header + "struct S {\n  a bool optional;\n}\n", `s.schema:4:3: struct S: field a: only integer and float members can be optional`},
 		{"optional member method collides", header + "struct S {\n  a int8 optional;\n  has_a int8;\n}\n", `s.schema:4:3: struct S: optional field a generates method HasA, which collides with a field`},
+		{"type on a non-group", header + "message M = 1 {\n  a int32 = 1 type A;\n}\n", `s.schema:4:15: field a: "type" names the element type of a group, and a is not a group`},
+		{"lower-case group type", header + "message M = 1 {\n  group g = 1 type gg {\n  }\n}\n", `s.schema:4:20: group element type name "gg" must start with an upper-case letter`},
+		{"group type collides", header + "message M = 1 {\n  group g = 1 type M {\n  }\n}\n", `s.schema:4:9: group M.g generates the Go name M, which message M (s.schema:3:9) also generates`},
 		{"optional group", header + "message M = 1 {\n  group g = 1 optional {\n  }\n}\n", `s.schema:4:9: group g cannot be optional`},
 	}
 	for _, tc := range tests {

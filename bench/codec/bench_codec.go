@@ -756,7 +756,7 @@ func (m Car) check(v *flyweight.Validator, depth int) error {
 		}
 		for i := 0; i < n; i++ {
 			eb, eo := flyweight.Element(d, n, i)
-			e, err := wrapCarFuelFigures(eb, o+eo)
+			e, err := wrapFuelFigure(eb, o+eo)
 			if err != nil {
 				return err
 			}
@@ -770,7 +770,7 @@ func (m Car) check(v *flyweight.Validator, depth int) error {
 		}
 		for i := 0; i < n; i++ {
 			eb, eo := flyweight.Element(d, n, i)
-			e, err := wrapCarPerformanceFigures(eb, o+eo)
+			e, err := wrapPerformanceFigure(eb, o+eo)
 			if err != nil {
 				return err
 			}
@@ -912,17 +912,17 @@ func (m Car) Engine() Engine {
 // FuelFigures returns field fuel_figures.
 //
 // The group view allocates nothing; its elements are views valid while the buffer is.
-func (m Car) FuelFigures() CarFuelFiguresGroup {
+func (m Car) FuelFigures() FuelFigureGroup {
 	d, o := m.slot(0)
-	return CarFuelFiguresGroup{d: d, n: flyweight.GroupLen(d), base: o}
+	return FuelFigureGroup{d: d, n: flyweight.GroupLen(d), base: o}
 }
 
 // PerformanceFigures returns field performance_figures.
 //
 // The group view allocates nothing; its elements are views valid while the buffer is.
-func (m Car) PerformanceFigures() CarPerformanceFiguresGroup {
+func (m Car) PerformanceFigures() PerformanceFigureGroup {
 	d, o := m.slot(1)
-	return CarPerformanceFiguresGroup{d: d, n: flyweight.GroupLen(d), base: o}
+	return PerformanceFigureGroup{d: d, n: flyweight.GroupLen(d), base: o}
 }
 
 // Manufacturer returns field manufacturer.
@@ -1083,8 +1083,8 @@ type CarValue struct {
 	VehicleCode        [6]uint8
 	Extras             OptionalExtras
 	Engine             Engine
-	FuelFigures        []CarFuelFiguresValue
-	PerformanceFigures []CarPerformanceFiguresValue
+	FuelFigures        []FuelFigureValue
+	PerformanceFigures []PerformanceFigureValue
 	Manufacturer       string
 	Model              string
 	ActivationCode     string
@@ -1103,13 +1103,13 @@ func (m Car) ToValue() CarValue {
 	v.Extras = m.Extras()
 	v.Engine = m.Engine()
 	if gr := m.FuelFigures(); gr.Len() > 0 {
-		v.FuelFigures = make([]CarFuelFiguresValue, 0, gr.Len())
+		v.FuelFigures = make([]FuelFigureValue, 0, gr.Len())
 		for e := range gr.Values() {
 			v.FuelFigures = append(v.FuelFigures, e.ToValue())
 		}
 	}
 	if gr := m.PerformanceFigures(); gr.Len() > 0 {
-		v.PerformanceFigures = make([]CarPerformanceFiguresValue, 0, gr.Len())
+		v.PerformanceFigures = make([]PerformanceFigureValue, 0, gr.Len())
 		for e := range gr.Values() {
 			v.PerformanceFigures = append(v.PerformanceFigures, e.ToValue())
 		}
@@ -1232,43 +1232,43 @@ func (p CarBuilder) SetEngine(v Engine) CarBuilder {
 
 // BeginFuelFigures starts group fuel_figures: call Add for each element and End when done,
 // before setting later variable fields.
-func (p CarBuilder) BeginFuelFigures() CarFuelFiguresGroupBuilder {
-	return CarFuelFiguresGroupBuilder{g: p.w.BeginGroup(0, carFuelFiguresLayout)}
+func (p CarBuilder) BeginFuelFigures() FuelFigureGroupBuilder {
+	return FuelFigureGroupBuilder{g: p.w.BeginGroup(0, fuelFigureLayout)}
 }
 
-// CarFuelFiguresGroupBuilder adds elements to group Car.fuel_figures. It is a small value; the
+// FuelFigureGroupBuilder adds elements to group Car.fuel_figures. It is a small value; the
 // flyweight.Builder keeps the group's state.
-type CarFuelFiguresGroupBuilder struct{ g flyweight.GroupWriter }
+type FuelFigureGroupBuilder struct{ g flyweight.GroupWriter }
 
 // Add begins a new element (the previous one, if any, is complete).
-func (g CarFuelFiguresGroupBuilder) Add() CarFuelFiguresBuilder {
-	p := CarFuelFiguresBuilder{w: g.g.Add()}
+func (g FuelFigureGroupBuilder) Add() FuelFigureBuilder {
+	p := FuelFigureBuilder{w: g.g.Add()}
 	p.setDefaults()
 	return p
 }
 
 // End ends the last element and the group.
-func (g CarFuelFiguresGroupBuilder) End() { g.g.End() }
+func (g FuelFigureGroupBuilder) End() { g.g.End() }
 
 // BeginPerformanceFigures starts group performance_figures: call Add for each element and End when done,
 // before setting later variable fields.
-func (p CarBuilder) BeginPerformanceFigures() CarPerformanceFiguresGroupBuilder {
-	return CarPerformanceFiguresGroupBuilder{g: p.w.BeginGroup(1, carPerformanceFiguresLayout)}
+func (p CarBuilder) BeginPerformanceFigures() PerformanceFigureGroupBuilder {
+	return PerformanceFigureGroupBuilder{g: p.w.BeginGroup(1, performanceFigureLayout)}
 }
 
-// CarPerformanceFiguresGroupBuilder adds elements to group Car.performance_figures. It is a small value; the
+// PerformanceFigureGroupBuilder adds elements to group Car.performance_figures. It is a small value; the
 // flyweight.Builder keeps the group's state.
-type CarPerformanceFiguresGroupBuilder struct{ g flyweight.GroupWriter }
+type PerformanceFigureGroupBuilder struct{ g flyweight.GroupWriter }
 
 // Add begins a new element (the previous one, if any, is complete).
-func (g CarPerformanceFiguresGroupBuilder) Add() CarPerformanceFiguresBuilder {
-	p := CarPerformanceFiguresBuilder{w: g.g.Add()}
+func (g PerformanceFigureGroupBuilder) Add() PerformanceFigureBuilder {
+	p := PerformanceFigureBuilder{w: g.g.Add()}
 	p.setDefaults()
 	return p
 }
 
 // End ends the last element and the group.
-func (g CarPerformanceFiguresGroupBuilder) End() { g.g.End() }
+func (g PerformanceFigureGroupBuilder) End() { g.g.End() }
 
 // SetManufacturer sets field manufacturer.
 func (p CarBuilder) SetManufacturer(v string) CarBuilder {
@@ -1306,12 +1306,12 @@ func (p CarBuilder) SetActivationCodeBytes(v []byte) CarBuilder {
 	return p
 }
 
-// CarFuelFigures is an element of group Car.fuel_figures.
+// FuelFigure is an element of group Car.fuel_figures.
 //
-// CarFuelFigures is a read-only view into a validated buffer: valid while that buffer is.
+// FuelFigure is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type CarFuelFigures struct {
+type FuelFigure struct {
 	// b is the record up to the end of the writer's fixed block; its
 	// capacity ends at the end of the record (b[:cap(b)] is the record).
 	// Wrap validated the fixed block, the ns slots after it and their data,
@@ -1321,43 +1321,43 @@ type CarFuelFigures struct {
 	base int    // offset of the record in the wrapped message, for error reports
 }
 
-// CarFuelFiguresFixedSize is the encoded size of a Car.fuel_figures without variable data: the
+// FuelFigureFixedSize is the encoded size of a Car.fuel_figures without variable data: the
 // record header, the fixed block and the slot table. Presize a buffer with
 // it plus the variable data (strings, bytes, lists, groups).
-const CarFuelFiguresFixedSize = 18
+const FuelFigureFixedSize = 18
 
-var carFuelFiguresSlots = []string{"usage_description"}
+var fuelFigureSlots = []string{"usage_description"}
 
-var carFuelFiguresLayout = &flyweight.Layout{Name: "Car.fuel_figures", FixedLen: 6, Slots: carFuelFiguresSlots}
+var fuelFigureLayout = &flyweight.Layout{Name: "Car.fuel_figures", FixedLen: 6, Slots: fuelFigureSlots}
 
-// carFuelFiguresFromRecord returns the reader over r, a record validated by the
+// fuelFigureFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
-func carFuelFiguresFromRecord(r flyweight.Record) CarFuelFigures {
+func fuelFigureFromRecord(r flyweight.Record) FuelFigure {
 	b, fe := r.Bytes(), 4+len(r.Fixed())
 	if len(b) < fe {
-		return CarFuelFigures{}
+		return FuelFigure{}
 	}
-	return CarFuelFigures{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+	return FuelFigure{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
 }
 
-// carFuelFiguresFromBytes returns the reader over b, an element record at offset
+// fuelFigureFromBytes returns the reader over b, an element record at offset
 // base of the wrapped buffer that Wrap validated. A malformed b (possible
 // only if the buffer changed since) gives the zero reader.
-func carFuelFiguresFromBytes(b []byte, base int) CarFuelFigures {
+func fuelFigureFromBytes(b []byte, base int) FuelFigure {
 	if len(b) < 4 {
-		return CarFuelFigures{}
+		return FuelFigure{}
 	}
 	h := binary.LittleEndian.Uint32(b)
 	fe, ns := 4+int(h&0xffff), int(h>>16)
 	if fe+8*ns > len(b) {
-		return CarFuelFigures{}
+		return FuelFigure{}
 	}
-	return CarFuelFigures{b: b[:fe:len(b)], ns: uint32(ns), base: base}
+	return FuelFigure{b: b[:fe:len(b)], ns: uint32(ns), base: base}
 }
 
-// wrapCarFuelFigures checks the header and slot table of b, a Car.fuel_figures record at offset
+// wrapFuelFigure checks the header and slot table of b, a Car.fuel_figures record at offset
 // base of the wrapped buffer, and returns the reader.
-func wrapCarFuelFigures(b []byte, base int) (CarFuelFigures, error) {
+func wrapFuelFigure(b []byte, base int) (FuelFigure, error) {
 	if len(b) >= 18 && binary.LittleEndian.Uint32(b) == 0x00010006 { // fixedLen 6, slotCount 1
 		s, n, cur := b[10:18], uint64(len(b)), uint64(18)
 		ok := true
@@ -1368,22 +1368,22 @@ func wrapCarFuelFigures(b []byte, base int) (CarFuelFigures, error) {
 		}
 		_ = cur
 		if ok {
-			return CarFuelFigures{b: b[:10:len(b)], ns: 1, base: base}, nil
+			return FuelFigure{b: b[:10:len(b)], ns: 1, base: base}, nil
 		}
 	}
-	r, err := flyweight.WrapRecordAt(b, "Car.fuel_figures", carFuelFiguresSlots, base)
+	r, err := flyweight.WrapRecordAt(b, "Car.fuel_figures", fuelFigureSlots, base)
 	if err != nil {
-		return CarFuelFigures{}, err
+		return FuelFigure{}, err
 	}
-	return carFuelFiguresFromRecord(r), nil
+	return fuelFigureFromRecord(r), nil
 }
 
 // Bytes returns the encoded record.
-func (m CarFuelFigures) Bytes() []byte { return m.b[:cap(m.b)] }
+func (m FuelFigure) Bytes() []byte { return m.b[:cap(m.b)] }
 
 // fixed returns the fixed block as written (shorter than this schema's
 // when an older writer sent the record).
-func (m CarFuelFigures) fixed() []byte {
+func (m FuelFigure) fixed() []byte {
 	if len(m.b) < 4 {
 		return nil
 	}
@@ -1392,12 +1392,12 @@ func (m CarFuelFigures) fixed() []byte {
 
 // fixedOffset returns the offset of byte off of the fixed block in the
 // wrapped message, for error reports.
-func (m CarFuelFigures) fixedOffset(off int) int { return m.base + 4 + off }
+func (m FuelFigure) fixedOffset(off int) int { return m.base + 4 + off }
 
 // slot returns the data of slot i (empty when the slot is absent or was
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
-func (m CarFuelFigures) slot(i int) ([]byte, int) {
+func (m FuelFigure) slot(i int) ([]byte, int) {
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
@@ -1416,40 +1416,40 @@ func (m CarFuelFigures) slot(i int) ([]byte, int) {
 }
 
 // data returns the data of slot i, like slot.
-func (m CarFuelFigures) data(i int) []byte {
+func (m FuelFigure) data(i int) []byte {
 	d, _ := m.slot(i)
 	return d
 }
 
 // slotOffset returns the offset of slot i's data in the wrapped message,
 // for error reports.
-func (m CarFuelFigures) slotOffset(i int) int {
+func (m FuelFigure) slotOffset(i int) int {
 	_, o := m.slot(i)
 	return m.base + o
 }
 
-// CarFuelFiguresGroup is group Car.fuel_figures: its elements, with O(1) access by index
+// FuelFigureGroup is group Car.fuel_figures: its elements, with O(1) access by index
 // (the group's offset table locates each one). It is a view into the
 // wrapped buffer, valid while that buffer is.
-type CarFuelFiguresGroup struct {
+type FuelFigureGroup struct {
 	d    []byte
 	n    int
 	base int
 }
 
 // Len returns the number of elements.
-func (g CarFuelFiguresGroup) Len() int { return g.n }
+func (g FuelFigureGroup) Len() int { return g.n }
 
-// At returns element i, or the zero CarFuelFigures (every field at its default) when
+// At returns element i, or the zero FuelFigure (every field at its default) when
 // i is out of range.
-func (g CarFuelFiguresGroup) At(i int) CarFuelFigures {
+func (g FuelFigureGroup) At(i int) FuelFigure {
 	e, o := flyweight.Element(g.d, g.n, i)
-	return carFuelFiguresFromBytes(e, g.base+o)
+	return fuelFigureFromBytes(e, g.base+o)
 }
 
 // All returns an iterator over the indexes and elements, in order.
-func (g CarFuelFiguresGroup) All() iter.Seq2[int, CarFuelFigures] {
-	return func(yield func(int, CarFuelFigures) bool) {
+func (g FuelFigureGroup) All() iter.Seq2[int, FuelFigure] {
+	return func(yield func(int, FuelFigure) bool) {
 		for i := 0; i < g.n; i++ {
 			if !yield(i, g.At(i)) {
 				return
@@ -1459,8 +1459,8 @@ func (g CarFuelFiguresGroup) All() iter.Seq2[int, CarFuelFigures] {
 }
 
 // Values returns an iterator over the elements, in order.
-func (g CarFuelFiguresGroup) Values() iter.Seq[CarFuelFigures] {
-	return func(yield func(CarFuelFigures) bool) {
+func (g FuelFigureGroup) Values() iter.Seq[FuelFigure] {
+	return func(yield func(FuelFigure) bool) {
 		for i := 0; i < g.n; i++ {
 			if !yield(g.At(i)) {
 				return
@@ -1470,7 +1470,7 @@ func (g CarFuelFiguresGroup) Values() iter.Seq[CarFuelFigures] {
 }
 
 // Speed returns field speed.
-func (m CarFuelFigures) Speed() uint16 {
+func (m FuelFigure) Speed() uint16 {
 	if len(m.b) < 6 {
 		return 0
 	}
@@ -1478,7 +1478,7 @@ func (m CarFuelFigures) Speed() uint16 {
 }
 
 // Mpg returns field mpg.
-func (m CarFuelFigures) Mpg() float32 {
+func (m FuelFigure) Mpg() float32 {
 	if len(m.b) < 10 {
 		return 0
 	}
@@ -1488,21 +1488,21 @@ func (m CarFuelFigures) Mpg() float32 {
 // UsageDescription returns field usage_description.
 //
 // The result is a copy; see UsageDescriptionView for a zero-copy view.
-func (m CarFuelFigures) UsageDescription() string { return string(m.data(0)) }
+func (m FuelFigure) UsageDescription() string { return string(m.data(0)) }
 
 // UsageDescriptionView returns field usage_description without copying: the string aliases the buffer
 // and is valid only while it is; copy it (or use UsageDescription) to keep it.
-func (m CarFuelFigures) UsageDescriptionView() string { return flyweight.StringView(m.data(0)) }
+func (m FuelFigure) UsageDescriptionView() string { return flyweight.StringView(m.data(0)) }
 
 // UsageDescriptionBytes returns field usage_description as a view into the buffer, valid while it is.
-func (m CarFuelFigures) UsageDescriptionBytes() []byte { return m.data(0) }
+func (m FuelFigure) UsageDescriptionBytes() []byte { return m.data(0) }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1 and
 // strings are valid UTF-8; it recurses into groups. Errors are
 // *flyweight.Error values. Enum values and bit set bits this schema does
 // not define are not errors (a newer writer may use them, see
 // UnknownValue).
-func (m CarFuelFigures) Validate() error {
+func (m FuelFigure) Validate() error {
 	f := m.fixed()
 	_ = f
 	if !utf8.Valid(m.data(0)) {
@@ -1515,20 +1515,20 @@ func (m CarFuelFigures) Validate() error {
 // groups included) holding an enum value or bit set bits this schema does
 // not define, as a newer writer may send; ok is false when there is none.
 // Validate accepts such values; the accessors return them as sent.
-func (m CarFuelFigures) UnknownValue() (field string, ok bool) {
+func (m FuelFigure) UnknownValue() (field string, ok bool) {
 	f := m.fixed()
 	_ = f
 	return "", false
 }
 
 // String returns a readable dump of the record for logs and debugging.
-func (m CarFuelFigures) String() string {
+func (m FuelFigure) String() string {
 	var b strings.Builder
 	m.dump(&b)
 	return b.String()
 }
 
-func (m CarFuelFigures) dump(b *strings.Builder) {
+func (m FuelFigure) dump(b *strings.Builder) {
 	b.WriteString("Car.fuel_figures{")
 	sep := ""
 	fmt.Fprintf(b, "%s%s%+v", sep, "speed: ", m.Speed())
@@ -1541,18 +1541,18 @@ func (m CarFuelFigures) dump(b *strings.Builder) {
 	b.WriteString("}")
 }
 
-// CarFuelFiguresValue is a plain Go value holding the fields of a CarFuelFigures, for code that
+// FuelFigureValue is a plain Go value holding the fields of a FuelFigure, for code that
 // prefers values over views. Converting allocates; the views do not.
-type CarFuelFiguresValue struct {
+type FuelFigureValue struct {
 	Speed            uint16
 	Mpg              float32
 	UsageDescription string
 }
 
-// ToValue copies the record into a CarFuelFiguresValue; it shares no memory with the
+// ToValue copies the record into a FuelFigureValue; it shares no memory with the
 // buffer.
-func (m CarFuelFigures) ToValue() CarFuelFiguresValue {
-	var v CarFuelFiguresValue
+func (m FuelFigure) ToValue() FuelFigureValue {
+	var v FuelFigureValue
 	v.Speed = m.Speed()
 	v.Mpg = m.Mpg()
 	v.UsageDescription = m.UsageDescription()
@@ -1560,7 +1560,7 @@ func (m CarFuelFigures) ToValue() CarFuelFiguresValue {
 }
 
 // buildInto writes every field of v to p, variable fields in slot order.
-func (v *CarFuelFiguresValue) buildInto(p CarFuelFiguresBuilder) {
+func (v *FuelFigureValue) buildInto(p FuelFigureBuilder) {
 	p.SetSpeed(v.Speed)
 	p.SetMpg(v.Mpg)
 	if v.UsageDescription != "" {
@@ -1568,19 +1568,19 @@ func (v *CarFuelFiguresValue) buildInto(p CarFuelFiguresBuilder) {
 	}
 }
 
-// CarFuelFiguresBuilder writes a Car.fuel_figures into a flyweight.Builder's buffer without
+// FuelFigureBuilder writes a Car.fuel_figures into a flyweight.Builder's buffer without
 // allocating (when the buffer has room). Fixed fields may be set in any
 // order; variable fields and groups must be set in schema order. It is a
 // small value: the setters return it so they chain, and copies share the
 // Builder's state.
-type CarFuelFiguresBuilder struct{ w flyweight.RecordWriter }
+type FuelFigureBuilder struct{ w flyweight.RecordWriter }
 
 // setDefaults writes the schema defaults of fields that have one.
-func (p CarFuelFiguresBuilder) setDefaults() {
+func (p FuelFigureBuilder) setDefaults() {
 }
 
 // SetSpeed sets field speed.
-func (p CarFuelFiguresBuilder) SetSpeed(v uint16) CarFuelFiguresBuilder {
+func (p FuelFigureBuilder) SetSpeed(v uint16) FuelFigureBuilder {
 	if r := p.w.Record(); len(r) >= 6 {
 		binary.LittleEndian.PutUint16(r[4:6], uint16(v))
 	}
@@ -1588,7 +1588,7 @@ func (p CarFuelFiguresBuilder) SetSpeed(v uint16) CarFuelFiguresBuilder {
 }
 
 // SetMpg sets field mpg.
-func (p CarFuelFiguresBuilder) SetMpg(v float32) CarFuelFiguresBuilder {
+func (p FuelFigureBuilder) SetMpg(v float32) FuelFigureBuilder {
 	if r := p.w.Record(); len(r) >= 10 {
 		binary.LittleEndian.PutUint32(r[6:10], math.Float32bits(v))
 	}
@@ -1596,23 +1596,23 @@ func (p CarFuelFiguresBuilder) SetMpg(v float32) CarFuelFiguresBuilder {
 }
 
 // SetUsageDescription sets field usage_description.
-func (p CarFuelFiguresBuilder) SetUsageDescription(v string) CarFuelFiguresBuilder {
+func (p FuelFigureBuilder) SetUsageDescription(v string) FuelFigureBuilder {
 	p.w.SetString(0, v)
 	return p
 }
 
 // SetUsageDescriptionBytes sets field usage_description from bytes.
-func (p CarFuelFiguresBuilder) SetUsageDescriptionBytes(v []byte) CarFuelFiguresBuilder {
+func (p FuelFigureBuilder) SetUsageDescriptionBytes(v []byte) FuelFigureBuilder {
 	p.w.SetBytes(0, v)
 	return p
 }
 
-// CarPerformanceFigures is an element of group Car.performance_figures.
+// PerformanceFigure is an element of group Car.performance_figures.
 //
-// CarPerformanceFigures is a read-only view into a validated buffer: valid while that buffer is.
+// PerformanceFigure is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type CarPerformanceFigures struct {
+type PerformanceFigure struct {
 	// b is the record up to the end of the writer's fixed block; its
 	// capacity ends at the end of the record (b[:cap(b)] is the record).
 	// Wrap validated the fixed block, the ns slots after it and their data,
@@ -1622,43 +1622,43 @@ type CarPerformanceFigures struct {
 	base int    // offset of the record in the wrapped message, for error reports
 }
 
-// CarPerformanceFiguresFixedSize is the encoded size of a Car.performance_figures without variable data: the
+// PerformanceFigureFixedSize is the encoded size of a Car.performance_figures without variable data: the
 // record header, the fixed block and the slot table. Presize a buffer with
 // it plus the variable data (strings, bytes, lists, groups).
-const CarPerformanceFiguresFixedSize = 13
+const PerformanceFigureFixedSize = 13
 
-var carPerformanceFiguresSlots = []string{"acceleration"}
+var performanceFigureSlots = []string{"acceleration"}
 
-var carPerformanceFiguresLayout = &flyweight.Layout{Name: "Car.performance_figures", FixedLen: 1, Slots: carPerformanceFiguresSlots}
+var performanceFigureLayout = &flyweight.Layout{Name: "Car.performance_figures", FixedLen: 1, Slots: performanceFigureSlots}
 
-// carPerformanceFiguresFromRecord returns the reader over r, a record validated by the
+// performanceFigureFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
-func carPerformanceFiguresFromRecord(r flyweight.Record) CarPerformanceFigures {
+func performanceFigureFromRecord(r flyweight.Record) PerformanceFigure {
 	b, fe := r.Bytes(), 4+len(r.Fixed())
 	if len(b) < fe {
-		return CarPerformanceFigures{}
+		return PerformanceFigure{}
 	}
-	return CarPerformanceFigures{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+	return PerformanceFigure{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
 }
 
-// carPerformanceFiguresFromBytes returns the reader over b, an element record at offset
+// performanceFigureFromBytes returns the reader over b, an element record at offset
 // base of the wrapped buffer that Wrap validated. A malformed b (possible
 // only if the buffer changed since) gives the zero reader.
-func carPerformanceFiguresFromBytes(b []byte, base int) CarPerformanceFigures {
+func performanceFigureFromBytes(b []byte, base int) PerformanceFigure {
 	if len(b) < 4 {
-		return CarPerformanceFigures{}
+		return PerformanceFigure{}
 	}
 	h := binary.LittleEndian.Uint32(b)
 	fe, ns := 4+int(h&0xffff), int(h>>16)
 	if fe+8*ns > len(b) {
-		return CarPerformanceFigures{}
+		return PerformanceFigure{}
 	}
-	return CarPerformanceFigures{b: b[:fe:len(b)], ns: uint32(ns), base: base}
+	return PerformanceFigure{b: b[:fe:len(b)], ns: uint32(ns), base: base}
 }
 
-// wrapCarPerformanceFigures checks the header and slot table of b, a Car.performance_figures record at offset
+// wrapPerformanceFigure checks the header and slot table of b, a Car.performance_figures record at offset
 // base of the wrapped buffer, and returns the reader.
-func wrapCarPerformanceFigures(b []byte, base int) (CarPerformanceFigures, error) {
+func wrapPerformanceFigure(b []byte, base int) (PerformanceFigure, error) {
 	if len(b) >= 13 && binary.LittleEndian.Uint32(b) == 0x00010001 { // fixedLen 1, slotCount 1
 		s, n, cur := b[5:13], uint64(len(b)), uint64(13)
 		ok := true
@@ -1669,19 +1669,19 @@ func wrapCarPerformanceFigures(b []byte, base int) (CarPerformanceFigures, error
 		}
 		_ = cur
 		if ok {
-			return CarPerformanceFigures{b: b[:5:len(b)], ns: 1, base: base}, nil
+			return PerformanceFigure{b: b[:5:len(b)], ns: 1, base: base}, nil
 		}
 	}
-	r, err := flyweight.WrapRecordAt(b, "Car.performance_figures", carPerformanceFiguresSlots, base)
+	r, err := flyweight.WrapRecordAt(b, "Car.performance_figures", performanceFigureSlots, base)
 	if err != nil {
-		return CarPerformanceFigures{}, err
+		return PerformanceFigure{}, err
 	}
-	return carPerformanceFiguresFromRecord(r), nil
+	return performanceFigureFromRecord(r), nil
 }
 
 // check checks the lists and groups of m (a record at the given depth)
 // and charges its group elements to v's budget.
-func (m CarPerformanceFigures) check(v *flyweight.Validator, depth int) error {
+func (m PerformanceFigure) check(v *flyweight.Validator, depth int) error {
 	if d, o := m.slot(0); o != 0 {
 		n, err := v.Group(d, "Car.performance_figures", "acceleration", m.base+o, depth+1)
 		if err != nil {
@@ -1689,7 +1689,7 @@ func (m CarPerformanceFigures) check(v *flyweight.Validator, depth int) error {
 		}
 		for i := 0; i < n; i++ {
 			eb, eo := flyweight.Element(d, n, i)
-			e, err := wrapCarPerformanceFiguresAcceleration(eb, m.base+o+eo)
+			e, err := wrapAcceleration(eb, m.base+o+eo)
 			if err != nil {
 				return err
 			}
@@ -1700,11 +1700,11 @@ func (m CarPerformanceFigures) check(v *flyweight.Validator, depth int) error {
 }
 
 // Bytes returns the encoded record.
-func (m CarPerformanceFigures) Bytes() []byte { return m.b[:cap(m.b)] }
+func (m PerformanceFigure) Bytes() []byte { return m.b[:cap(m.b)] }
 
 // fixed returns the fixed block as written (shorter than this schema's
 // when an older writer sent the record).
-func (m CarPerformanceFigures) fixed() []byte {
+func (m PerformanceFigure) fixed() []byte {
 	if len(m.b) < 4 {
 		return nil
 	}
@@ -1713,12 +1713,12 @@ func (m CarPerformanceFigures) fixed() []byte {
 
 // fixedOffset returns the offset of byte off of the fixed block in the
 // wrapped message, for error reports.
-func (m CarPerformanceFigures) fixedOffset(off int) int { return m.base + 4 + off }
+func (m PerformanceFigure) fixedOffset(off int) int { return m.base + 4 + off }
 
 // slot returns the data of slot i (empty when the slot is absent or was
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
-func (m CarPerformanceFigures) slot(i int) ([]byte, int) {
+func (m PerformanceFigure) slot(i int) ([]byte, int) {
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
@@ -1737,40 +1737,40 @@ func (m CarPerformanceFigures) slot(i int) ([]byte, int) {
 }
 
 // data returns the data of slot i, like slot.
-func (m CarPerformanceFigures) data(i int) []byte {
+func (m PerformanceFigure) data(i int) []byte {
 	d, _ := m.slot(i)
 	return d
 }
 
 // slotOffset returns the offset of slot i's data in the wrapped message,
 // for error reports.
-func (m CarPerformanceFigures) slotOffset(i int) int {
+func (m PerformanceFigure) slotOffset(i int) int {
 	_, o := m.slot(i)
 	return m.base + o
 }
 
-// CarPerformanceFiguresGroup is group Car.performance_figures: its elements, with O(1) access by index
+// PerformanceFigureGroup is group Car.performance_figures: its elements, with O(1) access by index
 // (the group's offset table locates each one). It is a view into the
 // wrapped buffer, valid while that buffer is.
-type CarPerformanceFiguresGroup struct {
+type PerformanceFigureGroup struct {
 	d    []byte
 	n    int
 	base int
 }
 
 // Len returns the number of elements.
-func (g CarPerformanceFiguresGroup) Len() int { return g.n }
+func (g PerformanceFigureGroup) Len() int { return g.n }
 
-// At returns element i, or the zero CarPerformanceFigures (every field at its default) when
+// At returns element i, or the zero PerformanceFigure (every field at its default) when
 // i is out of range.
-func (g CarPerformanceFiguresGroup) At(i int) CarPerformanceFigures {
+func (g PerformanceFigureGroup) At(i int) PerformanceFigure {
 	e, o := flyweight.Element(g.d, g.n, i)
-	return carPerformanceFiguresFromBytes(e, g.base+o)
+	return performanceFigureFromBytes(e, g.base+o)
 }
 
 // All returns an iterator over the indexes and elements, in order.
-func (g CarPerformanceFiguresGroup) All() iter.Seq2[int, CarPerformanceFigures] {
-	return func(yield func(int, CarPerformanceFigures) bool) {
+func (g PerformanceFigureGroup) All() iter.Seq2[int, PerformanceFigure] {
+	return func(yield func(int, PerformanceFigure) bool) {
 		for i := 0; i < g.n; i++ {
 			if !yield(i, g.At(i)) {
 				return
@@ -1780,8 +1780,8 @@ func (g CarPerformanceFiguresGroup) All() iter.Seq2[int, CarPerformanceFigures] 
 }
 
 // Values returns an iterator over the elements, in order.
-func (g CarPerformanceFiguresGroup) Values() iter.Seq[CarPerformanceFigures] {
-	return func(yield func(CarPerformanceFigures) bool) {
+func (g PerformanceFigureGroup) Values() iter.Seq[PerformanceFigure] {
+	return func(yield func(PerformanceFigure) bool) {
 		for i := 0; i < g.n; i++ {
 			if !yield(g.At(i)) {
 				return
@@ -1791,7 +1791,7 @@ func (g CarPerformanceFiguresGroup) Values() iter.Seq[CarPerformanceFigures] {
 }
 
 // OctaneRating returns field octane_rating.
-func (m CarPerformanceFigures) OctaneRating() uint8 {
+func (m PerformanceFigure) OctaneRating() uint8 {
 	if len(m.b) < 5 {
 		return 0
 	}
@@ -1801,9 +1801,9 @@ func (m CarPerformanceFigures) OctaneRating() uint8 {
 // Acceleration returns field acceleration.
 //
 // The group view allocates nothing; its elements are views valid while the buffer is.
-func (m CarPerformanceFigures) Acceleration() CarPerformanceFiguresAccelerationGroup {
+func (m PerformanceFigure) Acceleration() AccelerationGroup {
 	d, o := m.slot(0)
-	return CarPerformanceFiguresAccelerationGroup{d: d, n: flyweight.GroupLen(d), base: m.base + o}
+	return AccelerationGroup{d: d, n: flyweight.GroupLen(d), base: m.base + o}
 }
 
 // Validate checks field values that Wrap does not: bools are 0 or 1 and
@@ -1811,7 +1811,7 @@ func (m CarPerformanceFigures) Acceleration() CarPerformanceFiguresAccelerationG
 // *flyweight.Error values. Enum values and bit set bits this schema does
 // not define are not errors (a newer writer may use them, see
 // UnknownValue).
-func (m CarPerformanceFigures) Validate() error {
+func (m PerformanceFigure) Validate() error {
 	f := m.fixed()
 	_ = f
 	return nil
@@ -1821,20 +1821,20 @@ func (m CarPerformanceFigures) Validate() error {
 // groups included) holding an enum value or bit set bits this schema does
 // not define, as a newer writer may send; ok is false when there is none.
 // Validate accepts such values; the accessors return them as sent.
-func (m CarPerformanceFigures) UnknownValue() (field string, ok bool) {
+func (m PerformanceFigure) UnknownValue() (field string, ok bool) {
 	f := m.fixed()
 	_ = f
 	return "", false
 }
 
 // String returns a readable dump of the record for logs and debugging.
-func (m CarPerformanceFigures) String() string {
+func (m PerformanceFigure) String() string {
 	var b strings.Builder
 	m.dump(&b)
 	return b.String()
 }
 
-func (m CarPerformanceFigures) dump(b *strings.Builder) {
+func (m PerformanceFigure) dump(b *strings.Builder) {
 	b.WriteString("Car.performance_figures{")
 	sep := ""
 	fmt.Fprintf(b, "%s%s%+v", sep, "octane_rating: ", m.OctaneRating())
@@ -1852,20 +1852,20 @@ func (m CarPerformanceFigures) dump(b *strings.Builder) {
 	b.WriteString("}")
 }
 
-// CarPerformanceFiguresValue is a plain Go value holding the fields of a CarPerformanceFigures, for code that
+// PerformanceFigureValue is a plain Go value holding the fields of a PerformanceFigure, for code that
 // prefers values over views. Converting allocates; the views do not.
-type CarPerformanceFiguresValue struct {
+type PerformanceFigureValue struct {
 	OctaneRating uint8
-	Acceleration []CarPerformanceFiguresAccelerationValue
+	Acceleration []AccelerationValue
 }
 
-// ToValue copies the record into a CarPerformanceFiguresValue; it shares no memory with the
+// ToValue copies the record into a PerformanceFigureValue; it shares no memory with the
 // buffer.
-func (m CarPerformanceFigures) ToValue() CarPerformanceFiguresValue {
-	var v CarPerformanceFiguresValue
+func (m PerformanceFigure) ToValue() PerformanceFigureValue {
+	var v PerformanceFigureValue
 	v.OctaneRating = m.OctaneRating()
 	if gr := m.Acceleration(); gr.Len() > 0 {
-		v.Acceleration = make([]CarPerformanceFiguresAccelerationValue, 0, gr.Len())
+		v.Acceleration = make([]AccelerationValue, 0, gr.Len())
 		for e := range gr.Values() {
 			v.Acceleration = append(v.Acceleration, e.ToValue())
 		}
@@ -1874,7 +1874,7 @@ func (m CarPerformanceFigures) ToValue() CarPerformanceFiguresValue {
 }
 
 // buildInto writes every field of v to p, variable fields in slot order.
-func (v *CarPerformanceFiguresValue) buildInto(p CarPerformanceFiguresBuilder) {
+func (v *PerformanceFigureValue) buildInto(p PerformanceFigureBuilder) {
 	p.SetOctaneRating(v.OctaneRating)
 	if len(v.Acceleration) > 0 {
 		g := p.BeginAcceleration()
@@ -1885,19 +1885,19 @@ func (v *CarPerformanceFiguresValue) buildInto(p CarPerformanceFiguresBuilder) {
 	}
 }
 
-// CarPerformanceFiguresBuilder writes a Car.performance_figures into a flyweight.Builder's buffer without
+// PerformanceFigureBuilder writes a Car.performance_figures into a flyweight.Builder's buffer without
 // allocating (when the buffer has room). Fixed fields may be set in any
 // order; variable fields and groups must be set in schema order. It is a
 // small value: the setters return it so they chain, and copies share the
 // Builder's state.
-type CarPerformanceFiguresBuilder struct{ w flyweight.RecordWriter }
+type PerformanceFigureBuilder struct{ w flyweight.RecordWriter }
 
 // setDefaults writes the schema defaults of fields that have one.
-func (p CarPerformanceFiguresBuilder) setDefaults() {
+func (p PerformanceFigureBuilder) setDefaults() {
 }
 
 // SetOctaneRating sets field octane_rating.
-func (p CarPerformanceFiguresBuilder) SetOctaneRating(v uint8) CarPerformanceFiguresBuilder {
+func (p PerformanceFigureBuilder) SetOctaneRating(v uint8) PerformanceFigureBuilder {
 	if r := p.w.Record(); len(r) >= 5 {
 		r[4] = uint8(v)
 	}
@@ -1906,30 +1906,30 @@ func (p CarPerformanceFiguresBuilder) SetOctaneRating(v uint8) CarPerformanceFig
 
 // BeginAcceleration starts group acceleration: call Add for each element and End when done,
 // before setting later variable fields.
-func (p CarPerformanceFiguresBuilder) BeginAcceleration() CarPerformanceFiguresAccelerationGroupBuilder {
-	return CarPerformanceFiguresAccelerationGroupBuilder{g: p.w.BeginGroup(0, carPerformanceFiguresAccelerationLayout)}
+func (p PerformanceFigureBuilder) BeginAcceleration() AccelerationGroupBuilder {
+	return AccelerationGroupBuilder{g: p.w.BeginGroup(0, accelerationLayout)}
 }
 
-// CarPerformanceFiguresAccelerationGroupBuilder adds elements to group Car.performance_figures.acceleration. It is a small value; the
+// AccelerationGroupBuilder adds elements to group Car.performance_figures.acceleration. It is a small value; the
 // flyweight.Builder keeps the group's state.
-type CarPerformanceFiguresAccelerationGroupBuilder struct{ g flyweight.GroupWriter }
+type AccelerationGroupBuilder struct{ g flyweight.GroupWriter }
 
 // Add begins a new element (the previous one, if any, is complete).
-func (g CarPerformanceFiguresAccelerationGroupBuilder) Add() CarPerformanceFiguresAccelerationBuilder {
-	p := CarPerformanceFiguresAccelerationBuilder{w: g.g.Add()}
+func (g AccelerationGroupBuilder) Add() AccelerationBuilder {
+	p := AccelerationBuilder{w: g.g.Add()}
 	p.setDefaults()
 	return p
 }
 
 // End ends the last element and the group.
-func (g CarPerformanceFiguresAccelerationGroupBuilder) End() { g.g.End() }
+func (g AccelerationGroupBuilder) End() { g.g.End() }
 
-// CarPerformanceFiguresAcceleration is an element of group Car.performance_figures.acceleration.
+// Acceleration is an element of group Car.performance_figures.acceleration.
 //
-// CarPerformanceFiguresAcceleration is a read-only view into a validated buffer: valid while that buffer is.
+// Acceleration is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
 // default (zero unless the schema says otherwise) or as absent.
-type CarPerformanceFiguresAcceleration struct {
+type Acceleration struct {
 	// b is the record up to the end of the writer's fixed block; its
 	// capacity ends at the end of the record (b[:cap(b)] is the record).
 	// Wrap validated the fixed block, the ns slots after it and their data,
@@ -1939,59 +1939,59 @@ type CarPerformanceFiguresAcceleration struct {
 	base int    // offset of the record in the wrapped message, for error reports
 }
 
-// CarPerformanceFiguresAccelerationFixedSize is the encoded size of a Car.performance_figures.acceleration without variable data: the
+// AccelerationFixedSize is the encoded size of a Car.performance_figures.acceleration without variable data: the
 // record header, the fixed block and the slot table. Presize a buffer with
 // it plus the variable data (strings, bytes, lists, groups).
-const CarPerformanceFiguresAccelerationFixedSize = 10
+const AccelerationFixedSize = 10
 
-var carPerformanceFiguresAccelerationSlots = []string{}
+var accelerationSlots = []string{}
 
-var carPerformanceFiguresAccelerationLayout = &flyweight.Layout{Name: "Car.performance_figures.acceleration", FixedLen: 6, Slots: carPerformanceFiguresAccelerationSlots}
+var accelerationLayout = &flyweight.Layout{Name: "Car.performance_figures.acceleration", FixedLen: 6, Slots: accelerationSlots}
 
-// carPerformanceFiguresAccelerationFromRecord returns the reader over r, a record validated by the
+// accelerationFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
-func carPerformanceFiguresAccelerationFromRecord(r flyweight.Record) CarPerformanceFiguresAcceleration {
+func accelerationFromRecord(r flyweight.Record) Acceleration {
 	b, fe := r.Bytes(), 4+len(r.Fixed())
 	if len(b) < fe {
-		return CarPerformanceFiguresAcceleration{}
+		return Acceleration{}
 	}
-	return CarPerformanceFiguresAcceleration{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+	return Acceleration{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
 }
 
-// carPerformanceFiguresAccelerationFromBytes returns the reader over b, an element record at offset
+// accelerationFromBytes returns the reader over b, an element record at offset
 // base of the wrapped buffer that Wrap validated. A malformed b (possible
 // only if the buffer changed since) gives the zero reader.
-func carPerformanceFiguresAccelerationFromBytes(b []byte, base int) CarPerformanceFiguresAcceleration {
+func accelerationFromBytes(b []byte, base int) Acceleration {
 	if len(b) < 4 {
-		return CarPerformanceFiguresAcceleration{}
+		return Acceleration{}
 	}
 	h := binary.LittleEndian.Uint32(b)
 	fe, ns := 4+int(h&0xffff), int(h>>16)
 	if fe+8*ns > len(b) {
-		return CarPerformanceFiguresAcceleration{}
+		return Acceleration{}
 	}
-	return CarPerformanceFiguresAcceleration{b: b[:fe:len(b)], ns: uint32(ns), base: base}
+	return Acceleration{b: b[:fe:len(b)], ns: uint32(ns), base: base}
 }
 
-// wrapCarPerformanceFiguresAcceleration checks the header and slot table of b, a Car.performance_figures.acceleration record at offset
+// wrapAcceleration checks the header and slot table of b, a Car.performance_figures.acceleration record at offset
 // base of the wrapped buffer, and returns the reader.
-func wrapCarPerformanceFiguresAcceleration(b []byte, base int) (CarPerformanceFiguresAcceleration, error) {
+func wrapAcceleration(b []byte, base int) (Acceleration, error) {
 	if len(b) >= 10 && binary.LittleEndian.Uint32(b) == 0x00000006 { // fixedLen 6, slotCount 0
-		return CarPerformanceFiguresAcceleration{b: b[:10:len(b)], base: base}, nil
+		return Acceleration{b: b[:10:len(b)], base: base}, nil
 	}
-	r, err := flyweight.WrapRecordAt(b, "Car.performance_figures.acceleration", carPerformanceFiguresAccelerationSlots, base)
+	r, err := flyweight.WrapRecordAt(b, "Car.performance_figures.acceleration", accelerationSlots, base)
 	if err != nil {
-		return CarPerformanceFiguresAcceleration{}, err
+		return Acceleration{}, err
 	}
-	return carPerformanceFiguresAccelerationFromRecord(r), nil
+	return accelerationFromRecord(r), nil
 }
 
 // Bytes returns the encoded record.
-func (m CarPerformanceFiguresAcceleration) Bytes() []byte { return m.b[:cap(m.b)] }
+func (m Acceleration) Bytes() []byte { return m.b[:cap(m.b)] }
 
 // fixed returns the fixed block as written (shorter than this schema's
 // when an older writer sent the record).
-func (m CarPerformanceFiguresAcceleration) fixed() []byte {
+func (m Acceleration) fixed() []byte {
 	if len(m.b) < 4 {
 		return nil
 	}
@@ -2000,30 +2000,30 @@ func (m CarPerformanceFiguresAcceleration) fixed() []byte {
 
 // fixedOffset returns the offset of byte off of the fixed block in the
 // wrapped message, for error reports.
-func (m CarPerformanceFiguresAcceleration) fixedOffset(off int) int { return m.base + 4 + off }
+func (m Acceleration) fixedOffset(off int) int { return m.base + 4 + off }
 
-// CarPerformanceFiguresAccelerationGroup is group Car.performance_figures.acceleration: its elements, with O(1) access by index
+// AccelerationGroup is group Car.performance_figures.acceleration: its elements, with O(1) access by index
 // (the group's offset table locates each one). It is a view into the
 // wrapped buffer, valid while that buffer is.
-type CarPerformanceFiguresAccelerationGroup struct {
+type AccelerationGroup struct {
 	d    []byte
 	n    int
 	base int
 }
 
 // Len returns the number of elements.
-func (g CarPerformanceFiguresAccelerationGroup) Len() int { return g.n }
+func (g AccelerationGroup) Len() int { return g.n }
 
-// At returns element i, or the zero CarPerformanceFiguresAcceleration (every field at its default) when
+// At returns element i, or the zero Acceleration (every field at its default) when
 // i is out of range.
-func (g CarPerformanceFiguresAccelerationGroup) At(i int) CarPerformanceFiguresAcceleration {
+func (g AccelerationGroup) At(i int) Acceleration {
 	e, o := flyweight.Element(g.d, g.n, i)
-	return carPerformanceFiguresAccelerationFromBytes(e, g.base+o)
+	return accelerationFromBytes(e, g.base+o)
 }
 
 // All returns an iterator over the indexes and elements, in order.
-func (g CarPerformanceFiguresAccelerationGroup) All() iter.Seq2[int, CarPerformanceFiguresAcceleration] {
-	return func(yield func(int, CarPerformanceFiguresAcceleration) bool) {
+func (g AccelerationGroup) All() iter.Seq2[int, Acceleration] {
+	return func(yield func(int, Acceleration) bool) {
 		for i := 0; i < g.n; i++ {
 			if !yield(i, g.At(i)) {
 				return
@@ -2033,8 +2033,8 @@ func (g CarPerformanceFiguresAccelerationGroup) All() iter.Seq2[int, CarPerforma
 }
 
 // Values returns an iterator over the elements, in order.
-func (g CarPerformanceFiguresAccelerationGroup) Values() iter.Seq[CarPerformanceFiguresAcceleration] {
-	return func(yield func(CarPerformanceFiguresAcceleration) bool) {
+func (g AccelerationGroup) Values() iter.Seq[Acceleration] {
+	return func(yield func(Acceleration) bool) {
 		for i := 0; i < g.n; i++ {
 			if !yield(g.At(i)) {
 				return
@@ -2044,7 +2044,7 @@ func (g CarPerformanceFiguresAccelerationGroup) Values() iter.Seq[CarPerformance
 }
 
 // Mph returns field mph.
-func (m CarPerformanceFiguresAcceleration) Mph() uint16 {
+func (m Acceleration) Mph() uint16 {
 	if len(m.b) < 6 {
 		return 0
 	}
@@ -2052,7 +2052,7 @@ func (m CarPerformanceFiguresAcceleration) Mph() uint16 {
 }
 
 // Seconds returns field seconds.
-func (m CarPerformanceFiguresAcceleration) Seconds() float32 {
+func (m Acceleration) Seconds() float32 {
 	if len(m.b) < 10 {
 		return 0
 	}
@@ -2064,7 +2064,7 @@ func (m CarPerformanceFiguresAcceleration) Seconds() float32 {
 // *flyweight.Error values. Enum values and bit set bits this schema does
 // not define are not errors (a newer writer may use them, see
 // UnknownValue).
-func (m CarPerformanceFiguresAcceleration) Validate() error {
+func (m Acceleration) Validate() error {
 	f := m.fixed()
 	_ = f
 	return nil
@@ -2074,20 +2074,20 @@ func (m CarPerformanceFiguresAcceleration) Validate() error {
 // groups included) holding an enum value or bit set bits this schema does
 // not define, as a newer writer may send; ok is false when there is none.
 // Validate accepts such values; the accessors return them as sent.
-func (m CarPerformanceFiguresAcceleration) UnknownValue() (field string, ok bool) {
+func (m Acceleration) UnknownValue() (field string, ok bool) {
 	f := m.fixed()
 	_ = f
 	return "", false
 }
 
 // String returns a readable dump of the record for logs and debugging.
-func (m CarPerformanceFiguresAcceleration) String() string {
+func (m Acceleration) String() string {
 	var b strings.Builder
 	m.dump(&b)
 	return b.String()
 }
 
-func (m CarPerformanceFiguresAcceleration) dump(b *strings.Builder) {
+func (m Acceleration) dump(b *strings.Builder) {
 	b.WriteString("Car.performance_figures.acceleration{")
 	sep := ""
 	fmt.Fprintf(b, "%s%s%+v", sep, "mph: ", m.Mph())
@@ -2098,41 +2098,41 @@ func (m CarPerformanceFiguresAcceleration) dump(b *strings.Builder) {
 	b.WriteString("}")
 }
 
-// CarPerformanceFiguresAccelerationValue is a plain Go value holding the fields of a CarPerformanceFiguresAcceleration, for code that
+// AccelerationValue is a plain Go value holding the fields of a Acceleration, for code that
 // prefers values over views. Converting allocates; the views do not.
-type CarPerformanceFiguresAccelerationValue struct {
+type AccelerationValue struct {
 	Mph     uint16
 	Seconds float32
 }
 
-// ToValue copies the record into a CarPerformanceFiguresAccelerationValue; it shares no memory with the
+// ToValue copies the record into a AccelerationValue; it shares no memory with the
 // buffer.
-func (m CarPerformanceFiguresAcceleration) ToValue() CarPerformanceFiguresAccelerationValue {
-	var v CarPerformanceFiguresAccelerationValue
+func (m Acceleration) ToValue() AccelerationValue {
+	var v AccelerationValue
 	v.Mph = m.Mph()
 	v.Seconds = m.Seconds()
 	return v
 }
 
 // buildInto writes every field of v to p, variable fields in slot order.
-func (v *CarPerformanceFiguresAccelerationValue) buildInto(p CarPerformanceFiguresAccelerationBuilder) {
+func (v *AccelerationValue) buildInto(p AccelerationBuilder) {
 	p.SetMph(v.Mph)
 	p.SetSeconds(v.Seconds)
 }
 
-// CarPerformanceFiguresAccelerationBuilder writes a Car.performance_figures.acceleration into a flyweight.Builder's buffer without
+// AccelerationBuilder writes a Car.performance_figures.acceleration into a flyweight.Builder's buffer without
 // allocating (when the buffer has room). Fixed fields may be set in any
 // order; variable fields and groups must be set in schema order. It is a
 // small value: the setters return it so they chain, and copies share the
 // Builder's state.
-type CarPerformanceFiguresAccelerationBuilder struct{ w flyweight.RecordWriter }
+type AccelerationBuilder struct{ w flyweight.RecordWriter }
 
 // setDefaults writes the schema defaults of fields that have one.
-func (p CarPerformanceFiguresAccelerationBuilder) setDefaults() {
+func (p AccelerationBuilder) setDefaults() {
 }
 
 // SetMph sets field mph.
-func (p CarPerformanceFiguresAccelerationBuilder) SetMph(v uint16) CarPerformanceFiguresAccelerationBuilder {
+func (p AccelerationBuilder) SetMph(v uint16) AccelerationBuilder {
 	if r := p.w.Record(); len(r) >= 6 {
 		binary.LittleEndian.PutUint16(r[4:6], uint16(v))
 	}
@@ -2140,7 +2140,7 @@ func (p CarPerformanceFiguresAccelerationBuilder) SetMph(v uint16) CarPerformanc
 }
 
 // SetSeconds sets field seconds.
-func (p CarPerformanceFiguresAccelerationBuilder) SetSeconds(v float32) CarPerformanceFiguresAccelerationBuilder {
+func (p AccelerationBuilder) SetSeconds(v float32) AccelerationBuilder {
 	if r := p.w.Record(); len(r) >= 10 {
 		binary.LittleEndian.PutUint32(r[6:10], math.Float32bits(v))
 	}

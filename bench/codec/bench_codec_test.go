@@ -148,8 +148,8 @@ func sampleCar() CarValue {
 		VehicleCode:        [6]uint8{7, 8},
 		Extras:             OptionalExtrasSportsPack,
 		Engine:             Engine{Capacity: 10, NumCylinders: 11, ManufacturerCode: [3]uint8{12, 13}, Booster: Booster{BoostType: BoostTypeSupercharger, HorsePower: 15}},
-		FuelFigures:        []CarFuelFiguresValue{sampleCarFuelFigures(), emptyCarFuelFigures()},
-		PerformanceFigures: []CarPerformanceFiguresValue{sampleCarPerformanceFigures(), emptyCarPerformanceFigures()},
+		FuelFigures:        []FuelFigureValue{sampleFuelFigure(), emptyFuelFigure()},
+		PerformanceFigures: []PerformanceFigureValue{samplePerformanceFigure(), emptyPerformanceFigure()},
 		Manufacturer:       "s11-ü",
 		Model:              "s12-ü",
 		ActivationCode:     "s13-ü",
@@ -177,7 +177,7 @@ func visitCar(m Car) int {
 	if gr := m.FuelFigures(); gr.Len() >= 0 {
 		n += gr.Len()
 		for i := -1; i <= gr.Len(); i++ {
-			n += visitCarFuelFigures(gr.At(i))
+			n += visitFuelFigure(gr.At(i))
 		}
 		for i, e := range gr.All() {
 			n += i + len(e.Bytes())
@@ -189,7 +189,7 @@ func visitCar(m Car) int {
 	if gr := m.PerformanceFigures(); gr.Len() >= 0 {
 		n += gr.Len()
 		for i := -1; i <= gr.Len(); i++ {
-			n += visitCarPerformanceFigures(gr.At(i))
+			n += visitPerformanceFigure(gr.At(i))
 		}
 		for i, e := range gr.All() {
 			n += i + len(e.Bytes())
@@ -208,24 +208,24 @@ func visitCar(m Car) int {
 	return n
 }
 
-// sampleCarFuelFigures returns a CarFuelFiguresValue with every field set.
-func sampleCarFuelFigures() CarFuelFiguresValue {
-	return CarFuelFiguresValue{
+// sampleFuelFigure returns a FuelFigureValue with every field set.
+func sampleFuelFigure() FuelFigureValue {
+	return FuelFigureValue{
 		Speed:            2,
 		Mpg:              2.5,
 		UsageDescription: "s3-ü",
 	}
 }
 
-// emptyCarFuelFigures returns a CarFuelFiguresValue with no field set, except ranged fields at
+// emptyFuelFigure returns a FuelFigureValue with no field set, except ranged fields at
 // their minimum, so that it validates.
-func emptyCarFuelFigures() CarFuelFiguresValue {
-	return CarFuelFiguresValue{}
+func emptyFuelFigure() FuelFigureValue {
+	return FuelFigureValue{}
 }
 
-// visitCarFuelFigures calls every accessor of m and iterates every group; it returns a
+// visitFuelFigure calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
-func visitCarFuelFigures(m CarFuelFigures) int {
+func visitFuelFigure(m FuelFigure) int {
 	n := len(m.Bytes())
 	_ = m.Speed()
 	_ = m.Mpg()
@@ -237,29 +237,29 @@ func visitCarFuelFigures(m CarFuelFigures) int {
 	return n
 }
 
-// sampleCarPerformanceFigures returns a CarPerformanceFiguresValue with every field set.
-func sampleCarPerformanceFigures() CarPerformanceFiguresValue {
-	return CarPerformanceFiguresValue{
+// samplePerformanceFigure returns a PerformanceFigureValue with every field set.
+func samplePerformanceFigure() PerformanceFigureValue {
+	return PerformanceFigureValue{
 		OctaneRating: 2,
-		Acceleration: []CarPerformanceFiguresAccelerationValue{sampleCarPerformanceFiguresAcceleration(), emptyCarPerformanceFiguresAcceleration()},
+		Acceleration: []AccelerationValue{sampleAcceleration(), emptyAcceleration()},
 	}
 }
 
-// emptyCarPerformanceFigures returns a CarPerformanceFiguresValue with no field set, except ranged fields at
+// emptyPerformanceFigure returns a PerformanceFigureValue with no field set, except ranged fields at
 // their minimum, so that it validates.
-func emptyCarPerformanceFigures() CarPerformanceFiguresValue {
-	return CarPerformanceFiguresValue{}
+func emptyPerformanceFigure() PerformanceFigureValue {
+	return PerformanceFigureValue{}
 }
 
-// visitCarPerformanceFigures calls every accessor of m and iterates every group; it returns a
+// visitPerformanceFigure calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
-func visitCarPerformanceFigures(m CarPerformanceFigures) int {
+func visitPerformanceFigure(m PerformanceFigure) int {
 	n := len(m.Bytes())
 	_ = m.OctaneRating()
 	if gr := m.Acceleration(); gr.Len() >= 0 {
 		n += gr.Len()
 		for i := -1; i <= gr.Len(); i++ {
-			n += visitCarPerformanceFiguresAcceleration(gr.At(i))
+			n += visitAcceleration(gr.At(i))
 		}
 		for i, e := range gr.All() {
 			n += i + len(e.Bytes())
@@ -275,23 +275,23 @@ func visitCarPerformanceFigures(m CarPerformanceFigures) int {
 	return n
 }
 
-// sampleCarPerformanceFiguresAcceleration returns a CarPerformanceFiguresAccelerationValue with every field set.
-func sampleCarPerformanceFiguresAcceleration() CarPerformanceFiguresAccelerationValue {
-	return CarPerformanceFiguresAccelerationValue{
+// sampleAcceleration returns a AccelerationValue with every field set.
+func sampleAcceleration() AccelerationValue {
+	return AccelerationValue{
 		Mph:     2,
 		Seconds: 2.5,
 	}
 }
 
-// emptyCarPerformanceFiguresAcceleration returns a CarPerformanceFiguresAccelerationValue with no field set, except ranged fields at
+// emptyAcceleration returns a AccelerationValue with no field set, except ranged fields at
 // their minimum, so that it validates.
-func emptyCarPerformanceFiguresAcceleration() CarPerformanceFiguresAccelerationValue {
-	return CarPerformanceFiguresAccelerationValue{}
+func emptyAcceleration() AccelerationValue {
+	return AccelerationValue{}
 }
 
-// visitCarPerformanceFiguresAcceleration calls every accessor of m and iterates every group; it returns a
+// visitAcceleration calls every accessor of m and iterates every group; it returns a
 // number derived from what it read so the calls are not optimized away.
-func visitCarPerformanceFiguresAcceleration(m CarPerformanceFiguresAcceleration) int {
+func visitAcceleration(m Acceleration) int {
 	n := len(m.Bytes())
 	_ = m.Mph()
 	_ = m.Seconds()
