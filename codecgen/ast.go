@@ -32,6 +32,7 @@ type Enum struct {
 	Name, Doc  string
 	Underlying Kind
 	Values     []*Const
+	Char       bool // declared ": char" (uint8 values written as 'A')
 }
 
 // Bitset is a named unsigned integer type whose named values are bit
@@ -66,25 +67,38 @@ type Record struct {
 	TypeID    uint32 // messages only
 	IsMessage bool
 	Fields    []*Field
-	FixedLen  int // computed
-	Slots     int // computed
-	Depth     int // 0 for messages
+	Consts    []*Field // constant fields (no wire space), split from Fields by the checker
+	FixedLen  int      // computed
+	Slots     int      // computed
+	Depth     int      // 0 for messages
 }
 
 // Field is a field of a record or struct.
 type Field struct {
-	Pos       Pos
-	Name, Doc string
-	GoName    string
-	ID        int
-	Type      *Type
-	Optional  bool
-	Since     int  // version the field appeared in (default 1, or its group's)
-	SinceSet  bool // since was written explicitly
-	Default   *Literal
-	Group     *Record // for group fields
-	Offset    int     // fixed fields: byte offset in the fixed block
-	Slot      int     // variable fields: slot index
+	Pos        Pos
+	Name, Doc  string
+	GoName     string
+	ID         int
+	Type       *Type
+	Optional   bool
+	Since      int  // version the field appeared in (default 1, or its group's)
+	SinceSet   bool // since was written explicitly
+	Default    *Literal
+	Deprecated bool     // "deprecated": still on the wire, marked Deprecated in Go
+	Const      *Literal // "const V": a constant, no wire space (moved to Record.Consts)
+	Range      *Range   // "range MIN..MAX": checked by Validate
+	Group      *Record  // for group fields
+	ElemName   string   // group fields: "type NAME", the element type's Go name
+	ElemPos    Pos
+	Offset     int // fixed fields: byte offset in the fixed block
+	Slot       int // variable fields: slot index
+}
+
+// Range is the inclusive range of values Validate accepts for a numeric
+// field ("range 90..110").
+type Range struct {
+	Pos      Pos
+	Min, Max *Literal
 }
 
 // Literal is a default value as written.
@@ -131,6 +145,7 @@ type Type struct {
 	Enum   *Enum
 	Bitset *Bitset
 	Struct *Struct
+	Char   bool // written as char ([N]char is a fixed-length string)
 }
 
 var scalarNames = map[string]Kind{

@@ -16,8 +16,14 @@ const MaxGroupDepth = 8
 type checker struct {
 	s       *Schema
 	errs    ErrorList
-	types   map[string]any // enums, bitsets, structs by schema name
-	globals map[string]Pos // generated top-level Go identifiers
+	types   map[string]any       // enums, bitsets, structs by schema name
+	globals map[string]generated // generated top-level Go identifiers
+}
+
+// generated is what declared a generated top-level Go identifier.
+type generated struct {
+	pos  Pos
+	what string // "message Car", "enum Build", "the schema header"
 }
 
 func (c *checker) errorf(pos Pos, format string, args ...any) {
@@ -27,7 +33,7 @@ func (c *checker) errorf(pos Pos, format string, args ...any) {
 // check resolves names, enforces the semantic rules of docs/schema.md and
 // computes the layout.
 func check(s *Schema) ErrorList {
-	c := &checker{s: s, types: map[string]any{}, globals: map[string]Pos{}}
+	c := &checker{s: s, types: map[string]any{}, globals: map[string]generated{}}
 	if !token.IsIdentifier(s.Package) {
 		c.errorf(s.PkgPos, "package name %q is a Go keyword", s.Package)
 	}
@@ -56,6 +62,7 @@ func check(s *Schema) ErrorList {
 	for _, st := range s.Structs {
 		declare(st.Pos, st.Name, "struct", st)
 	}
+	c.global(s.PkgPos, "the schema header", schemaNames...)
 	ids := map[uint32]*Record{}
 	for _, m := range s.Messages {
 		declare(m.Pos, m.Name, "message", nil)
@@ -71,29 +78,31 @@ func check(s *Schema) ErrorList {
 		c.checkBitset(b)
 	}
 	for _, st := range s.Structs {
-		c.global(st.Pos, st.Name)
-		c.checkStruct(st, nil)
+		c.checkStruct(st, nil) // names its fields, which structNames needs
+		c.global(st.Pos, "struct "+st.Name, structNames(st)...)
 	}
 	for _, m := range s.Messages {
-		c.global(m.Pos, m.Name, m.Name+"Value", m.Name+"Builder", "Wrap"+m.Name, "Wrap"+m.Name+"Limits", m.Name+"TypeID")
+		c.global(m.Pos, "message "+m.Name, messageNames(m)...)
+		c.global(m.Pos, "message "+m.Name, recordNames(m)...)
 		c.checkRecord(m, 1)
 	}
 	return c.errs
 }
 
-// global reserves generated top-level identifiers.
-func (c *checker) global(pos Pos, names ...string) {
+// global reserves generated top-level identifiers for what (declared at
+// pos); a name already reserved is an error naming both declarations.
+func (c *checker) global(pos Pos, what string, names ...string) {
 	for _, n := range names {
 		if o, dup := c.globals[n]; dup {
-			c.errorf(pos, "generated Go name %s collides with one generated for %s", n, o)
+			c.errorf(pos, "%s generates the Go name %s, which %s (%s) also generates: rename one of them", what, n, o.what, o.pos)
 			continue
 		}
-		c.globals[n] = pos
+		c.globals[n] = generated{pos, what}
 	}
 }
 
 func (c *checker) checkEnum(e *Enum) {
-	c.global(e.Pos, e.Name)
+	c.global(e.Pos, "enum "+e.Name, e.Name)
 	if len(e.Values) == 0 {
 		c.errorf(e.Pos, "enum %s has no values", e.Name)
 	}
@@ -111,7 +120,7 @@ func (c *checker) checkEnum(e *Enum) {
 }
 
 func (c *checker) checkBitset(b *Bitset) {
-	c.global(b.Pos, b.Name)
+	c.global(b.Pos, "bitset "+b.Name, b.Name, lowerFirst(b.Name)+"Known")
 	if len(b.Bits) == 0 {
 		c.errorf(b.Pos, "bitset %s has no bits", b.Name)
 	}
@@ -136,7 +145,7 @@ func (c *checker) constName(v *Const, typ string, names map[string]bool) {
 		c.errorf(v.Pos, "%s: duplicate value name %q", typ, v.Name)
 	}
 	names[v.Name] = true
-	c.global(v.Pos, typ+GoName(v.Name))
+	c.global(v.Pos, "value "+v.Name+" of "+typ, typ+GoName(v.Name))
 }
 
 func fits(k Kind, v int64) bool {
@@ -170,8 +179,18 @@ func (c *checker) checkStruct(st *Struct, stack []*Struct) {
 			c.errorf(f.Type.Pos, "struct %s: field %s: %s is not a fixed-size type (structs hold only fixed-size fields)", st.Name, f.Name, f.Type)
 			continue
 		}
+		if f.Optional {
+			if k := f.Type.Kind; !k.IsScalar() || k == KBool {
+				c.errorf(f.Pos, "struct %s: field %s: only integer and float members can be optional (absent is a null value: the maximum of an unsigned type, the minimum of a signed one, NaN for floats), not %s", st.Name, f.Name, f.Type)
+			}
+		}
 		f.Offset = size
 		size += f.Type.Size()
+	}
+	for _, f := range st.Fields {
+		if f.Optional && names["Has"+f.GoName] {
+			c.errorf(f.Pos, "struct %s: optional field %s generates method Has%s, which collides with a field", st.Name, f.Name, f.GoName)
+		}
 	}
 	if len(st.Fields) == 0 {
 		c.errorf(st.Pos, "struct %s has no fields", st.Name)
@@ -236,7 +255,10 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 		return
 	}
 	names := map[string]bool{}
-	methods := map[string]string{"Bytes": "", "Validate": "", "String": "", "ToValue": "", "Finish": "", "AppendTo": ""}
+	methods := map[string]string{}
+	for _, m := range reservedMethods {
+		methods[m] = ""
+	}
 	ids := map[int]string{}
 	lastSince, lastSinceName := minSince, ""
 	for _, f := range r.Fields {
@@ -271,6 +293,10 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			}
 			methods[m] = f.Name
 		}
+		if f.Const != nil {
+			c.checkConst(f)
+			continue // no wire space
+		}
 		if f.Type.Kind == KGroup {
 			if f.Optional {
 				c.errorf(f.Pos, "group %s cannot be optional (an absent group is empty)", f.Name)
@@ -278,9 +304,21 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			if f.Default != nil {
 				c.errorf(f.Default.Pos, "group %s cannot have a default", f.Name)
 			}
+			if f.Range != nil {
+				c.errorf(f.Range.Pos, "group %s cannot have a range", f.Name)
+			}
 			g := f.Group
 			g.Name = r.Name + f.GoName
-			c.global(f.Pos, g.Name, g.Name+"Value", g.Name+"Builder", g.Name+"Iter", g.Name+"GroupBuilder")
+			if f.ElemName != "" { // "type NAME": a short name instead of the nested one
+				g.Name = f.ElemName
+				if r := []rune(f.ElemName); !unicode.IsUpper(r[0]) {
+					c.errorf(f.ElemPos, "group element type name %q must start with an upper-case letter (it becomes an exported Go type)", f.ElemName)
+				}
+				if _, dup := c.types[f.ElemName]; dup {
+					c.errorf(f.ElemPos, "group element type name %q is already a type of the schema", f.ElemName)
+				}
+			}
+			c.global(f.Pos, "group "+g.Label, recordNames(g)...)
 			c.checkRecord(g, f.Since)
 			f.Slot = r.Slots
 			r.Slots++
@@ -289,6 +327,9 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 		c.resolve(f.Type, nil)
 		if f.Default != nil {
 			c.checkDefault(f)
+		}
+		if f.Range != nil {
+			c.checkRange(f)
 		}
 		if f.Type.IsFixed() {
 			f.Offset = r.FixedLen
@@ -301,6 +342,15 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 			r.Slots++
 		}
 	}
+	fields := r.Fields[:0:0]
+	for _, f := range r.Fields {
+		if f.Const != nil {
+			r.Consts = append(r.Consts, f)
+		} else {
+			fields = append(fields, f)
+		}
+	}
+	r.Fields = fields
 	if r.FixedLen > 0xffff {
 		c.errorf(r.Pos, "%s: fixed block is %d bytes, more than 65535", r.Label, r.FixedLen)
 	}
@@ -312,6 +362,9 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 // fieldMethods lists the reader and builder methods a field generates.
 func fieldMethods(f *Field) []string {
 	n := f.GoName
+	if f.Const != nil {
+		return []string{n} // a reader method only
+	}
 	var m []string
 	switch f.Type.Kind {
 	case KString:
@@ -319,11 +372,14 @@ func fieldMethods(f *Field) []string {
 	case KBytes:
 		m = []string{n, "Set" + n}
 	case KList:
-		m = []string{n + "Len", n + "At", "Append" + n, "Set" + n}
+		m = []string{n + "Len", n + "At", n + "All", "Append" + n, "Set" + n}
 	case KGroup:
 		m = []string{n, "Begin" + n}
 	default:
 		m = []string{n, "Set" + n}
+		if isCharArray(f.Type) {
+			m = append(m, n+"String", "Set"+n+"String")
+		}
 	}
 	if f.Optional {
 		m = append(m, "Has"+n)
@@ -331,15 +387,91 @@ func fieldMethods(f *Field) []string {
 	return m
 }
 
-// checkDefault validates a default literal and rewrites it as Go source.
-func (c *checker) checkDefault(f *Field) {
-	d := f.Default
-	if f.Optional {
-		c.errorf(d.Pos, "field %s: an optional field cannot have a default (it reads as absent)", f.Name)
+// numeric parses literal text as a value of scalar kind k (an integer or
+// float kind), reporting whether it is valid and its value as a float64
+// for ordering (exact for the integers the checker compares).
+func numeric(k Kind, text string) (float64, bool) {
+	switch k {
+	case KFloat32, KFloat64:
+		bits := 64
+		if k == KFloat32 {
+			bits = 32
+		}
+		v, err := strconv.ParseFloat(text, bits)
+		return v, err == nil
+	case KUint64:
+		v, err := strconv.ParseUint(text, 0, 64)
+		return float64(v), err == nil
+	}
+	v, err := strconv.ParseInt(text, 0, 64)
+	return float64(v), err == nil && fits(k, v)
+}
+
+// checkRange validates a range: a numeric (integer or float) field, both
+// bounds valid values of its type, MIN <= MAX, and a default inside it.
+func (c *checker) checkRange(f *Field) {
+	r, k := f.Range, f.Type.Kind
+	if !k.IsScalar() || k == KBool {
+		c.errorf(r.Pos, "field %s: a range applies to integer and float fields, not %s", f.Name, f.Type)
 		return
 	}
+	lo, okLo := numeric(k, r.Min.Text)
+	hi, okHi := numeric(k, r.Max.Text)
+	if !okLo {
+		c.errorf(r.Min.Pos, "field %s: range bound %s is not a valid %s", f.Name, r.Min.Text, f.Type)
+	}
+	if !okHi {
+		c.errorf(r.Max.Pos, "field %s: range bound %s is not a valid %s", f.Name, r.Max.Text, f.Type)
+	}
+	if !okLo || !okHi {
+		return
+	}
+	if lo > hi {
+		c.errorf(r.Pos, "field %s: empty range %s..%s (MIN > MAX)", f.Name, r.Min.Text, r.Max.Text)
+	}
+	if f.Default != nil {
+		if d, ok := numeric(k, f.Default.Text); ok && (d < lo || d > hi) {
+			c.errorf(f.Default.Pos, "field %s: default %s is outside its range %s..%s", f.Name, f.Default.Text, r.Min.Text, r.Max.Text)
+		}
+	}
+}
+
+// checkConst validates a constant field: a scalar, enum or string type, a
+// valid value, and none of optional, default or range.
+func (c *checker) checkConst(f *Field) {
+	c.resolve(f.Type, nil)
+	d := f.Const
+	if f.Optional || f.Default != nil || f.Range != nil {
+		c.errorf(d.Pos, "field %s: a constant cannot be optional or have a default or range", f.Name)
+		return
+	}
+	if f.Type.Kind == KString {
+		if !strings.HasPrefix(d.Text, "\"") {
+			c.errorf(d.Pos, "field %s: constant %s is not a string literal", f.Name, d.Text)
+		}
+		return
+	}
+	if !f.Type.Kind.IsScalar() && f.Type.Kind != KEnum {
+		c.errorf(d.Pos, "field %s: constants are scalars, enums or strings, not %s", f.Name, f.Type)
+		return
+	}
+	c.checkLiteral(f, d, "constant")
+}
+
+// checkDefault validates a default literal and rewrites it as Go source.
+func (c *checker) checkDefault(f *Field) {
+	if f.Optional {
+		c.errorf(f.Default.Pos, "field %s: an optional field cannot have a default (it reads as absent)", f.Name)
+		return
+	}
+	c.checkLiteral(f, f.Default, "default")
+}
+
+// checkLiteral validates d, a default or constant (what) of f's type, and
+// rewrites an enum value name as Go source.
+func (c *checker) checkLiteral(f *Field, d *Literal, what string) {
 	t := f.Type
-	bad := func() { c.errorf(d.Pos, "field %s: default %s is not a valid %s", f.Name, d.Text, t) }
+	bad := func() { c.errorf(d.Pos, "field %s: %s %s is not a valid %s", f.Name, what, d.Text, t) }
 	switch {
 	case t.Kind == KBool:
 		if d.Text != "true" && d.Text != "false" {
@@ -370,11 +502,14 @@ func (c *checker) checkDefault(f *Field) {
 				return
 			}
 		}
-		c.errorf(d.Pos, "field %s: default %s is not a value of enum %s", f.Name, d.Text, t.Enum.Name)
+		c.errorf(d.Pos, "field %s: %s %s is not a value of enum %s", f.Name, what, d.Text, t.Enum.Name)
 	default:
-		c.errorf(d.Pos, "field %s: defaults are allowed on scalar and enum fields only, not %s", f.Name, t)
+		c.errorf(d.Pos, "field %s: %ss are allowed on scalar and enum fields only, not %s", f.Name, what, t)
 	}
 }
+
+// isCharArray reports whether t is [N]char, a fixed-length string.
+func isCharArray(t *Type) bool { return t.Kind == KArray && t.Elem.Char }
 
 // initialisms are written in upper case by GoName, as Go style asks.
 var initialisms = map[string]bool{"id": true, "url": true, "http": true, "uuid": true, "ip": true, "api": true, "json": true, "tcp": true, "udp": true, "crc": true}

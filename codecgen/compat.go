@@ -127,6 +127,9 @@ func structLayout(s *Struct) string {
 			out += "; "
 		}
 		out += fmt.Sprintf("%s %s", f.Name, f.Type)
+		if f.Optional {
+			out += " optional"
+		}
 	}
 	return out
 }
@@ -160,6 +163,9 @@ func (c *compat) record(o, n *Record, oldVersion int) {
 		if nf.Since != of.Since {
 			c.add(nf.Pos, of.Pos, "%s: since changed from %d to %d", where, of.Since, nf.Since)
 		}
+		if rangeText(nf) != rangeText(of) {
+			c.add(nf.Pos, of.Pos, "%s: range changed from %q to %q (old readers reject new values, or new readers old ones)", where, rangeText(of), rangeText(nf))
+		}
 		if defaultLit(nf) != defaultLit(of) {
 			c.add(nf.Pos, of.Pos, "%s: default changed from %q to %q", where, defaultLit(of), defaultLit(nf))
 		}
@@ -173,9 +179,30 @@ func (c *compat) record(o, n *Record, oldVersion int) {
 			c.record(of.Group, nf.Group, oldVersion)
 		}
 	}
+	consts := map[string]*Field{}
+	for _, f := range n.Consts {
+		consts[f.Name] = f
+	}
+	for _, of := range o.Consts {
+		nf, ok := consts[of.Name]
+		switch {
+		case !ok:
+			c.add(n.Pos, of.Pos, "%s: constant %s removed", o.Label, of.Name)
+		case nf.Const.Text != of.Const.Text || nf.Type.String() != of.Type.String():
+			c.add(nf.Pos, of.Pos, "%s.%s: constant changed from %s %s to %s %s", o.Label, of.Name, of.Type, of.Const.Text, nf.Type, nf.Const.Text)
+		}
+	}
 	for _, nf := range n.Fields {
 		if !oldIDs[nf.ID] && nf.Since <= oldVersion {
 			c.add(nf.Pos, Pos{}, "%s.%s: field added without a version: mark it \"since %d\"", n.Label, nf.Name, oldVersion+1)
 		}
 	}
+}
+
+// rangeText is a field's range as written, or "".
+func rangeText(f *Field) string {
+	if f.Range == nil {
+		return ""
+	}
+	return f.Range.Min.Text + ".." + f.Range.Max.Text
 }

@@ -53,3 +53,41 @@ func TestCheckBreaking(t *testing.T) {
 	}
 	assert.Len(t, got, len(want), all)
 }
+
+// A changed range is incompatible; deprecating a field is not.
+func TestCheckRangeAndDeprecated(t *testing.T) {
+	old, err := Parse("old.schema", []byte(header+"message M = 1 {\n  a int32 = 1 range 1..5;\n  b int32 = 2;\n}\n"))
+	require.NoError(t, err)
+	cur, err := Parse("new.schema", []byte(header+"message M = 1 {\n  a int32 = 1 range 1..9;\n  b int32 = 2 deprecated;\n}\n"))
+	require.NoError(t, err)
+	bad := Check(old, cur)
+	require.Len(t, bad, 1)
+	assert.Equal(t, `new.schema:4: M.a: range changed from "1..5" to "1..9" (old readers reject new values, or new readers old ones) (was old.schema:4)`, bad[0].Error())
+}
+
+// Changing or removing a constant is incompatible; adding one is not.
+func TestCheckConstants(t *testing.T) {
+	old, err := Parse("old.schema", []byte(header+"message M = 1 {\n  a string = 1 const \"x\";\n  b int32 = 2 const 7;\n}\n"))
+	require.NoError(t, err)
+	cur, err := Parse("new.schema", []byte(header+"message M = 1 {\n  a string = 1 const \"y\";\n  c int32 = 3 const 1;\n}\n"))
+	require.NoError(t, err)
+	var got []string
+	for _, e := range Check(old, cur) {
+		got = append(got, e.Error())
+	}
+	assert.Equal(t, []string{
+		`new.schema:3: M: constant b removed (was old.schema:5)`,
+		`new.schema:4: M.a: constant changed from string "x" to string "y" (was old.schema:4)`,
+	}, got)
+}
+
+// Making a struct member optional changes what its bytes mean.
+func TestCheckOptionalStructMember(t *testing.T) {
+	old, err := Parse("old.schema", []byte(header+"struct S {\n  a int8;\n}\n"))
+	require.NoError(t, err)
+	cur, err := Parse("new.schema", []byte(header+"struct S {\n  a int8 optional;\n}\n"))
+	require.NoError(t, err)
+	bad := Check(old, cur)
+	require.Len(t, bad, 1)
+	assert.Contains(t, bad[0].Error(), "struct S changed layout")
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -18,12 +17,14 @@ func GenerateTests(s *Schema) ([]byte, error) {
 	for _, m := range s.Messages {
 		for _, r := range records(m) {
 			g.sample(r)
+			g.empty(r)
 			g.visit(r)
 		}
 		g.testMessage(m)
 	}
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "%s\n// source: %s\n\npackage %s\n\nimport (\n\"bytes\"\n\"reflect\"\n\"testing\"\n\n\"github.com/protosocket-go/protosocket/flyweight\"\n)\n\n", Header, filepath.Base(s.Path), s.Package)
+	out.WriteString(versionHeader(s))
+	fmt.Fprintf(&out, "package %s\n\nimport (\n\"bytes\"\n\"reflect\"\n\"testing\"\n\n\"github.com/protosocket-go/protosocket/flyweight\"\n)\n\n", s.Package)
 	out.Write(g.buf.Bytes())
 	src, err := format.Source(out.Bytes())
 	if err != nil {
@@ -76,12 +77,29 @@ func (g *gen) sample(r *Record) {
 	g.p("// sample%s returns a %sValue with every field set.\nfunc sample%s() %sValue {\nreturn %sValue{", n, n, n, n, n)
 	for i, f := range r.Fields {
 		if f.Type.Kind == KGroup {
-			g.p("%s: []%sValue{sample%s(), {}},", f.GoName, f.Group.Name, f.Group.Name)
+			g.p("%s: []%sValue{sample%s(), empty%s()},", f.GoName, f.Group.Name, f.Group.Name, f.Group.Name)
 			continue
 		}
-		g.p("%s: %s,", f.GoName, sampleExpr(f.Type, i+1))
+		if f.Range != nil {
+			g.p("%s: %s,", f.GoName, f.Range.Min.Text) // in range
+		} else {
+			g.p("%s: %s,", f.GoName, sampleExpr(f.Type, i+1))
+		}
 		if f.Optional {
 			g.p("Has%s: true,", f.GoName)
+		}
+	}
+	g.p("}\n}\n")
+}
+
+// empty emits emptyR: the value with no field set, except that fields
+// with a range hold their minimum (zero may lie outside the range).
+func (g *gen) empty(r *Record) {
+	n := r.Name
+	g.p("// empty%s returns a %sValue with no field set, except ranged fields at\n// their minimum, so that it validates.\nfunc empty%s() %sValue {\nreturn %sValue{", n, n, n, n, n)
+	for _, f := range r.Fields {
+		if f.Range != nil && !f.Optional {
+			g.p("%s: %s,", f.GoName, f.Range.Min.Text)
 		}
 	}
 	g.p("}\n}\n")
@@ -105,9 +123,17 @@ func (g *gen) visit(r *Record) {
 		case t.Kind == KBytes:
 			g.p("n += len(m.%s())", fn)
 		case t.Kind == KList:
-			g.p("for i := -1; i <= m.%sLen(); i++ {\n_ = m.%sAt(i)\n}\nn += len(m.Append%s(nil))", fn, fn, fn)
+			g.p("for i := -1; i <= m.%sLen(); i++ {\n_ = m.%sAt(i)\n}\nfor i := range m.%sAll() {\nn += i\n}\nn += len(m.Append%s(nil))", fn, fn, fn, fn)
 		case t.Kind == KGroup:
-			g.p("for it := m.%s(); ; {\nn += it.Len()\ne, ok := it.Next()\nif !ok {\nbreak\n}\nn += visit%s(e)\n}", fn, f.Group.Name)
+			g.p("if gr := m.%s(); gr.Len() >= 0 {\nn += gr.Len()\nfor i := -1; i <= gr.Len(); i++ {\nn += visit%s(gr.At(i))\n}\nfor i, e := range gr.All() {\nn += i + len(e.Bytes())\n}\nfor e := range gr.Values() {\nn += len(e.Bytes())\n}\n}", fn, f.Group.Name)
+		}
+	}
+	for _, f := range r.Consts {
+		g.p("_ = m.%s()", f.GoName)
+	}
+	for _, f := range r.Fields {
+		if isCharArray(f.Type) {
+			g.p("n += len(m.%sString())", f.GoName)
 		}
 	}
 	g.p("if m.Validate() == nil {\nn++\n}\nn += len(m.String())\nreturn n\n}\n")
@@ -122,10 +148,10 @@ func (g *gen) testMessage(m *Record) {
 		agree = "err == nil && gerr != nil"
 	}
 	n := m.Name
-	g.p(`// Test%sRoundTrip builds sample values, wraps them and checks that every
+	tmpl := `// Test%sRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func Test%sRoundTrip(t *testing.T) {
-	for i, want := range []%sValue{{}, sample%s()} {
+	for i, want := range EMPTYSAMPLE {
 		b, err := want.AppendTo(nil)
 		if err != nil {
 			t.Fatalf("sample %%d: build: %%v", i, err)
@@ -151,7 +177,7 @@ func Test%sRoundTrip(t *testing.T) {
 // Wrap's specialised path must agree with the generic record check
 // (flyweight.WrapRecord) and give the same reader.
 func Fuzz%s(f *testing.F) {
-	for _, v := range []%sValue{{}, sample%s()} {
+	for _, v := range EMPTYSAMPLE {
 		b, err := v.AppendTo(nil)
 		if err != nil {
 			f.Fatal(err)
@@ -185,7 +211,31 @@ func Fuzz%s(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("re-encoding is not stable: %%v", err)
 		}
+		var bb flyweight.Builder
+		v.buildInto(Build%s(&bb))
+		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
+			t.Fatalf("AppendTo and the Builder encode differently: %%v", bb.Err())
+		}
 	})
 }
-`, n, n, n, n, n, n, n, n, n, n, n, agree, lowerFirst(n), n, n)
+
+// Test%sAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func Test%sAppendMatchesBuilder(t *testing.T) {
+	for i, v := range EMPTYSAMPLE {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %%d: %%v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		v.buildInto(Build%s(&b))
+		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
+			t.Fatalf("sample %%d: AppendTo and the Builder encode differently: %%v\n%%x\n%%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+`
+	tmpl = strings.ReplaceAll(tmpl, "EMPTYSAMPLE", "[]"+n+"Value{empty"+n+"(), sample"+n+"()}")
+	g.p(tmpl, n, n, n, n, n, n, n, agree, lowerFirst(n), n, n, n, n, n, n)
 }

@@ -2,6 +2,7 @@ package codecgen
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -15,6 +16,8 @@ const (
 	tInt
 	tFloat
 	tPunct
+	tString // "text", Go syntax; text holds the quoted form
+	tChar   // 'c', Go syntax; text holds the quoted form
 )
 
 type tok struct {
@@ -78,6 +81,9 @@ func lex(file string, src []byte) ([]tok, error) {
 			j := i
 			kind := tInt
 			for j < len(src) && (isAlnum(src[j]) || src[j] == '.') {
+				if src[j] == '.' && j+1 < len(src) && src[j+1] == '.' {
+					break // a range: 90..110
+				}
 				if src[j] == '.' {
 					kind = tFloat
 				}
@@ -87,6 +93,36 @@ func lex(file string, src []byte) ([]tok, error) {
 			doc = nil
 			lastTokLine = line
 			adv(j - i)
+		case c == '.' && i+1 < len(src) && src[i+1] == '.':
+			toks = append(toks, tok{kind: tPunct, text: "..", pos: Pos{file, line, col}})
+			doc = nil
+			lastTokLine = line
+			adv(2)
+		case c == '"' || c == '\'':
+			j := i + 1
+			for j < len(src) && src[j] != c && src[j] != '\n' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(src) || src[j] != c {
+				return nil, &Error{Pos: Pos{file, line, col}, Msg: "unterminated " + map[byte]string{'"': "string", '\'': "character"}[c] + " literal"}
+			}
+			text := string(src[i : j+1])
+			kind := tString
+			if c == '\'' {
+				kind = tChar
+				if r, _, tail, err := strconv.UnquoteChar(text[1:len(text)-1], '\''); err != nil || tail != "" || r >= utf8.RuneSelf {
+					return nil, &Error{Pos: Pos{file, line, col}, Msg: fmt.Sprintf("invalid character literal %s (one ASCII character, Go syntax)", text)}
+				}
+			} else if _, err := strconv.Unquote(text); err != nil {
+				return nil, &Error{Pos: Pos{file, line, col}, Msg: fmt.Sprintf("invalid string literal %s (Go syntax)", text)}
+			}
+			toks = append(toks, tok{kind: kind, text: text, pos: Pos{file, line, col}})
+			doc = nil
+			lastTokLine = line
+			adv(j + 1 - i)
 		case strings.IndexByte("{}[];=:-", c) >= 0:
 			toks = append(toks, tok{kind: tPunct, text: string(c), pos: Pos{file, line, col}, doc: docText(doc, lastCommentLine, line)})
 			doc = nil
@@ -94,6 +130,9 @@ func lex(file string, src []byte) ([]tok, error) {
 			adv(1)
 		default:
 			r, _ := utf8.DecodeRune(src[i:])
+			if r >= utf8.RuneSelf && unicode.IsLetter(r) {
+				return nil, &Error{Pos: Pos{file, line, col}, Msg: fmt.Sprintf("unexpected character %q: names must be ASCII (letters, digits and _), as they become Go identifiers and wire-compatible names in other languages", r)}
+			}
 			return nil, &Error{Pos: Pos{file, line, col}, Msg: fmt.Sprintf("unexpected character %q", r)}
 		}
 	}

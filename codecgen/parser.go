@@ -86,6 +86,13 @@ func (p *parser) integer(what string, min, max int64) (int64, Pos) {
 		neg = true
 		t = p.next()
 	}
+	if t.kind == tChar && !neg { // 'A': its ASCII code (char enums)
+		r, _, _, _ := strconv.UnquoteChar(t.text[1:len(t.text)-1], '\'')
+		if int64(r) < min || int64(r) > max {
+			p.fail(t.pos, "%s %s out of range [%d, %d]", what, t.text, min, max)
+		}
+		return int64(r), t.pos
+	}
 	if t.kind != tInt {
 		p.fail(t.pos, "expected %s (an integer), found %s", what, describe(t))
 	}
@@ -142,6 +149,10 @@ func (p *parser) enum(s *Schema, kw tok) {
 	p.expect(":")
 	ut := p.ident("underlying integer type")
 	k, ok := scalarNames[ut.text]
+	isChar := ut.text == "char"
+	if isChar && kw.text == "enum" {
+		k, ok = KUint8, true // a char enum: values are ASCII characters ('A')
+	}
 	if !ok || k == KBool || k == KFloat32 || k == KFloat64 || (kw.text == "bitset" && k <= KInt64) {
 		want := "an integer type"
 		if kw.text == "bitset" {
@@ -160,7 +171,7 @@ func (p *parser) enum(s *Schema, kw tok) {
 	}
 	p.expect("}")
 	if kw.text == "enum" {
-		s.Enums = append(s.Enums, &Enum{Pos: name.pos, Name: name.text, Doc: kw.doc, Underlying: k, Values: consts})
+		s.Enums = append(s.Enums, &Enum{Pos: name.pos, Name: name.text, Doc: kw.doc, Underlying: k, Values: consts, Char: isChar})
 	} else {
 		s.Bitsets = append(s.Bitsets, &Bitset{Pos: name.pos, Name: name.text, Doc: kw.doc, Underlying: k, Bits: consts})
 	}
@@ -174,6 +185,10 @@ func (p *parser) structDecl(s *Schema, kw tok) {
 		fn := p.ident("field name")
 		f := &Field{Pos: fn.pos, Name: fn.text, Doc: fn.doc, Since: 1}
 		f.Type = p.typ()
+		if t := p.peek(); t.kind == tIdent && t.text == "optional" {
+			p.next()
+			f.Optional = true // a null sentinel value means absent
+		}
 		p.expect(";")
 		st.Fields = append(st.Fields, f)
 	}
@@ -238,7 +253,10 @@ func (p *parser) attrs(f *Field) {
 	seen := map[string]bool{}
 	for {
 		t := p.peek()
-		if t.kind != tIdent || (t.text != "optional" && t.text != "since" && t.text != "default") {
+		if t.kind != tIdent || (t.text != "optional" && t.text != "since" && t.text != "default" && t.text != "deprecated" && t.text != "range" && t.text != "const" && t.text != "type") {
+			if t.kind == tIdent {
+				p.fail(t.pos, "field %s: unknown attribute %q (want optional, since, default, range, deprecated, const, or type for a group)", f.Name, t.text)
+			}
 			return
 		}
 		p.next()
@@ -255,6 +273,23 @@ func (p *parser) attrs(f *Field) {
 			f.SinceSet = true
 		case "default":
 			f.Default = p.literal()
+		case "deprecated":
+			f.Deprecated = true
+		case "const":
+			f.Const = p.literal()
+		case "type":
+			if f.Type.Kind != KGroup {
+				p.fail(t.pos, "field %s: \"type\" names the element type of a group, and %s is not a group", f.Name, f.Name)
+			}
+			n := p.ident("group element type name")
+			f.ElemName, f.ElemPos = n.text, n.pos
+		case "range":
+			r := &Range{Pos: t.pos, Min: p.literal()}
+			if n := p.next(); n.text != ".." {
+				p.fail(n.pos, "field %s: expected \"..\" in range MIN..MAX, found %s", f.Name, describe(n))
+			}
+			r.Max = p.literal()
+			f.Range = r
 		}
 	}
 }
@@ -268,8 +303,11 @@ func (p *parser) literal() *Literal {
 			p.fail(n.pos, "expected a number after \"-\", found %s", describe(n))
 		}
 		return &Literal{Pos: t.pos, Text: "-" + n.text}
-	case t.kind == tInt || t.kind == tFloat || t.kind == tIdent:
+	case t.kind == tInt || t.kind == tFloat || t.kind == tIdent || t.kind == tString:
 		return &Literal{Pos: t.pos, Text: t.text}
+	case t.kind == tChar: // its code, for char enums and uint8 fields
+		r, _, _, _ := strconv.UnquoteChar(t.text[1:len(t.text)-1], '\'')
+		return &Literal{Pos: t.pos, Text: strconv.Itoa(int(r))}
 	}
 	p.fail(t.pos, "expected a default value, found %s", describe(t))
 	return nil
@@ -289,6 +327,9 @@ func (p *parser) typ() *Type {
 		elem := p.typ()
 		return &Type{Pos: t.pos, Kind: KArray, Len: int(n), Elem: elem}
 	case t.kind == tIdent:
+		if t.text == "char" { // an ASCII character: uint8 on the wire; [N]char reads as a string
+			return &Type{Pos: t.pos, Kind: KUint8, Char: true}
+		}
 		if k, ok := scalarNames[t.text]; ok {
 			return &Type{Pos: t.pos, Kind: k}
 		}

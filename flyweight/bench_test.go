@@ -4,9 +4,10 @@ import "testing"
 
 func BenchmarkBuild(b *testing.B) {
 	buf := make([]byte, 0, 1024)
+	var w Builder
 	b.ReportAllocs()
 	for b.Loop() {
-		buildSample(b, buf[:0], 4)
+		buildSampleWith(b, &w, buf[:0], 4)
 	}
 }
 

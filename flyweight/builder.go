@@ -5,19 +5,47 @@ import (
 	"math"
 )
 
+// Layout describes a record type for a Builder: its name and slot names
+// (for errors) and its fixed block length. Generated code declares one per
+// message and group; it must not change while a Builder uses it.
+type Layout struct {
+	Name     string   // "Car" or "Car.fuel_figures", for errors
+	FixedLen int      // bytes in the fixed block, at most 65535
+	Slots    []string // one name per variable field, in slot order; at most 65535
+}
+
 // Builder appends records to a caller-owned buffer. The buffer may come
-// from a pool (pass its bytes to Reset and take them back with Bytes);
-// Builder never allocates except when append must grow the buffer, so a
-// buffer with enough capacity makes building allocation-free.
+// from a pool (pass its bytes to Reset and take them back with Bytes).
+// Builder allocates only when append must grow the buffer and, for records
+// with groups, when its small offset stack first grows; a buffer with enough
+// capacity and a reused Builder make building allocation-free.
+//
+// The Builder, not the RecordWriter, keeps the building state (which record
+// may take variable fields, the next slot, the open groups), so
+// RecordWriter and GroupWriter are small values that may be copied and
+// passed by value (generated builders chain their setters).
 //
 // Errors are sticky: the first misuse (a variable field out of slot order,
-// a record over 4 GiB, an unended group) is kept and reported by Err and by
-// RecordWriter.Finish; later writes are still performed but the result must
-// be discarded. The zero Builder is ready to use with a nil buffer.
+// a record over 4 GiB, an unended group) is kept as an *Error naming the
+// record and field, and reported by Err and by RecordWriter.Finish; later
+// writes are still performed but the result must be discarded. The zero
+// Builder is ready to use with a nil buffer.
 type Builder struct {
 	buf  []byte
 	err  error
-	open int // groups begun and not yet ended
+	cur  int         // start of the record whose variable fields may be written
+	next int         // lowest slot of that record that may still be written
+	open []openGroup // groups begun and not yet ended, innermost last
+	offs []uint32    // element offsets of the open groups, outermost first
+}
+
+// openGroup is a group between BeginGroup and End.
+type openGroup struct {
+	rec     int // start of the record that owns the group
+	next    int // that record's next slot once the group ends
+	slotPos int // offset of the group's slot entry, or -1 (out of order)
+	start   int // offset of the group's data (its count)
+	mark    int // len(offs) when the group began
 }
 
 // NewBuilder returns a Builder that appends to buf (existing contents are
@@ -25,11 +53,14 @@ type Builder struct {
 func NewBuilder(buf []byte) Builder { return Builder{buf: buf} }
 
 // Reset makes b append to buf (existing contents are kept; pass buf[:0] to
-// reuse the whole buffer) and clears any error.
+// reuse the whole buffer), clears any error and forgets open groups. Writers
+// taken before Reset must not be used after it.
 func (b *Builder) Reset(buf []byte) {
 	b.buf = buf
 	b.err = nil
-	b.open = 0
+	b.cur, b.next = -1, 0
+	b.open = b.open[:0]
+	b.offs = b.offs[:0]
 }
 
 // Bytes returns the buffer including everything appended so far. It is
@@ -43,265 +74,342 @@ func (b *Builder) Len() int { return len(b.buf) }
 // Err returns the first error recorded, if any.
 func (b *Builder) Err() error { return b.err }
 
-func (b *Builder) fail(err error) {
+func (b *Builder) fail(msg, field string, off int, err error) {
 	if b.err == nil {
-		b.err = err
+		b.err = newError(msg, field, off, err)
 	}
 }
 
 // RecordWriter writes one record (a message or a group element). Fixed
 // fields may be written in any order and more than once; variable fields
 // and groups must be written in increasing slot order (each at most once),
-// and a record's variable fields must not be written while one of its
-// groups is open. It holds a pointer to its Builder.
+// and only while the record is the innermost one being built (not while
+// one of its groups is open, nor after the next element of its group
+// began). It is a small value holding a pointer to its Builder.
 type RecordWriter struct {
-	b         *Builder
-	start     int // offset of the record in b.buf
-	fixedLen  int
-	slotCount int
-	next      int // lowest slot that may still be written
-	depth     int // b.open when the record began
+	b     *Builder
+	l     *Layout
+	start int // offset of the record in b.buf
 }
 
-// BeginRecord appends a record header with a zeroed fixed block of
-// fixedLen bytes and slotCount absent slots. Both must be at most 65535.
-func (b *Builder) BeginRecord(fixedLen, slotCount int) RecordWriter {
-	if fixedLen < 0 || fixedLen > math.MaxUint16 || slotCount < 0 || slotCount > math.MaxUint16 {
-		b.fail(ErrTooLarge)
-		fixedLen, slotCount = 0, 0
+// BeginRecord appends a record of layout l with a zeroed fixed block and
+// absent slots and makes it the record that takes variable fields. Use it
+// for top-level records; group elements come from GroupWriter.Add.
+func (b *Builder) BeginRecord(l *Layout) RecordWriter {
+	// The common case inline: no open group, a valid layout and a
+	// pre-grown buffer.
+	start := len(b.buf)
+	n := recordHeaderLen + l.FixedLen + len(l.Slots)*slotLen
+	if len(b.open) == 0 && uint(l.FixedLen) <= math.MaxUint16 && len(l.Slots) <= math.MaxUint16 && cap(b.buf)-start >= n {
+		b.buf = b.buf[:start+n]
+		clear(b.buf[start+recordHeaderLen:])
+		binary.LittleEndian.PutUint32(b.buf[start:], uint32(l.FixedLen)|uint32(len(l.Slots))<<16)
+		b.cur, b.next = start, 0
+		return RecordWriter{b: b, l: l, start: start}
+	}
+	if len(b.open) != 0 {
+		b.fail(l.Name, "header", len(b.buf), ErrOpenGroup)
+	}
+	return b.begin(l)
+}
+
+func (b *Builder) begin(l *Layout) RecordWriter {
+	fixedLen, slots := l.FixedLen, len(l.Slots)
+	if fixedLen < 0 || fixedLen > math.MaxUint16 || slots > math.MaxUint16 {
+		b.fail(l.Name, "header", len(b.buf), ErrTooLarge)
+		fixedLen, slots = 0, 0
+		l = &Layout{Name: l.Name} // keeps later writes in bounds; the result is discarded
 	}
 	start := len(b.buf)
-	n := recordHeaderLen + fixedLen + slotCount*slotLen
-	if cap(b.buf)-start >= n { // the common, pre-grown case: no append call
+	n := recordHeaderLen + fixedLen + slots*slotLen
+	if cap(b.buf)-start >= n {
 		b.buf = b.buf[:start+n]
 		clear(b.buf[start+recordHeaderLen:])
 	} else {
 		b.buf = append(b.buf, make([]byte, n)...) // compiles to a grow-and-clear, no temporary
 	}
-	binary.LittleEndian.PutUint32(b.buf[start:start+recordHeaderLen], uint32(fixedLen)|uint32(slotCount)<<16)
-	return RecordWriter{b: b, start: start, fixedLen: fixedLen, slotCount: slotCount, depth: b.open}
+	binary.LittleEndian.PutUint32(b.buf[start:start+recordHeaderLen], uint32(fixedLen)|uint32(slots)<<16)
+	b.cur, b.next = start, 0
+	return RecordWriter{b: b, l: l, start: start}
+}
+
+// Record returns the record's bytes from its header to the end of the
+// Builder's buffer, so that generated setters store fixed fields at
+// constant offsets (4 + the field's offset in the fixed block) after one
+// length check. It is valid until the next append to the Builder.
+func (w RecordWriter) Record() []byte {
+	if w.start > len(w.b.buf) {
+		return nil
+	}
+	return w.b.buf[w.start:]
 }
 
 // fixedAt returns the fixed block from byte off on.
-func (w *RecordWriter) fixedAt(off int) []byte {
-	return w.b.buf[w.start+recordHeaderLen : w.start+recordHeaderLen+w.fixedLen][off:]
+func (w RecordWriter) fixedAt(off int) []byte {
+	return w.b.buf[w.start+recordHeaderLen : w.start+recordHeaderLen+w.l.FixedLen][off:]
 }
 
-// Fixed returns the record's fixed block in the Builder's buffer, so that
-// generated setters can store at constant offsets after one length check.
-// It is valid until the next append to the Builder (a variable field, a
-// group or another record may move the buffer); take it again after that.
-func (w *RecordWriter) Fixed() []byte {
+// Fixed returns the record's fixed block in the Builder's buffer. It is
+// valid until the next append to the Builder (a variable field, a group or
+// another record may move the buffer); take it again after that.
+func (w RecordWriter) Fixed() []byte {
 	s := w.start + recordHeaderLen
-	return w.b.buf[s : s+w.fixedLen : s+w.fixedLen]
+	return w.b.buf[s : s+w.l.FixedLen : s+w.l.FixedLen]
 }
 
 // PutUint8 writes v at byte off of the fixed block.
-func (w *RecordWriter) PutUint8(off int, v uint8) { w.fixedAt(off)[0] = v }
+func (w RecordWriter) PutUint8(off int, v uint8) { w.fixedAt(off)[0] = v }
 
 // PutUint16 writes v at byte off of the fixed block.
-func (w *RecordWriter) PutUint16(off int, v uint16) {
+func (w RecordWriter) PutUint16(off int, v uint16) {
 	binary.LittleEndian.PutUint16(w.fixedAt(off), v)
 }
 
 // PutUint32 writes v at byte off of the fixed block.
-func (w *RecordWriter) PutUint32(off int, v uint32) {
+func (w RecordWriter) PutUint32(off int, v uint32) {
 	binary.LittleEndian.PutUint32(w.fixedAt(off), v)
 }
 
 // PutUint64 writes v at byte off of the fixed block.
-func (w *RecordWriter) PutUint64(off int, v uint64) {
+func (w RecordWriter) PutUint64(off int, v uint64) {
 	binary.LittleEndian.PutUint64(w.fixedAt(off), v)
 }
 
 // PutBool writes v as 0 or 1 at byte off of the fixed block.
-func (w *RecordWriter) PutBool(off int, v bool) { w.fixedAt(off)[0] = boolByte(v) }
+func (w RecordWriter) PutBool(off int, v bool) { w.fixedAt(off)[0] = boolByte(v) }
 
 // PutFloat32 writes v at byte off of the fixed block.
-func (w *RecordWriter) PutFloat32(off int, v float32) { w.PutUint32(off, math.Float32bits(v)) }
+func (w RecordWriter) PutFloat32(off int, v float32) { w.PutUint32(off, math.Float32bits(v)) }
 
 // PutFloat64 writes v at byte off of the fixed block.
-func (w *RecordWriter) PutFloat64(off int, v float64) { w.PutUint64(off, math.Float64bits(v)) }
+func (w RecordWriter) PutFloat64(off int, v float64) { w.PutUint64(off, math.Float64bits(v)) }
 
 // PutBytes copies p to byte off of the fixed block (for [N]byte arrays).
-func (w *RecordWriter) PutBytes(off int, p []byte) { copy(w.fixedAt(off)[:len(p)], p) }
+func (w RecordWriter) PutBytes(off int, p []byte) { copy(w.fixedAt(off)[:len(p)], p) }
 
-// BeginVar starts the data of slot i at the end of the buffer. The caller
-// appends the data with the Append methods and calls EndVar(i).
-func (w *RecordWriter) BeginVar(i int) {
-	if !w.beginVar(i) {
-		return
-	}
+// slotPos returns the offset of slot i's entry in the buffer.
+func (w RecordWriter) slotPos(i int) int { return w.start + recordHeaderLen + w.l.FixedLen + i*slotLen }
+
+// take checks that slot i may be written now and records it as written.
+func (w RecordWriter) take(i int) bool {
 	b := w.b
-	off := len(b.buf) - w.start
-	if off > math.MaxUint32 {
-		b.fail(ErrTooLarge)
-		return
-	}
-	binary.LittleEndian.PutUint32(b.buf[w.start+w.slotAt(i):], uint32(off))
-}
-
-// EndVar sets the length of slot i to what was appended since BeginVar(i).
-func (w *RecordWriter) EndVar(i int) {
-	if i < 0 || i >= w.slotCount {
-		return
-	}
-	b := w.b
-	s := w.start + w.slotAt(i)
-	off := int(binary.LittleEndian.Uint32(b.buf[s:]))
-	if off == 0 { // BeginVar failed
-		return
-	}
-	n := len(b.buf) - w.start - off
-	if n > math.MaxUint32 || len(b.buf)-w.start > math.MaxUint32 {
-		b.fail(ErrTooLarge)
-		return
-	}
-	binary.LittleEndian.PutUint32(b.buf[s+4:], uint32(n))
-}
-
-func (w *RecordWriter) slotAt(i int) int { return recordHeaderLen + w.fixedLen + i*slotLen }
-
-// SetBytes writes p as the data of slot i.
-func (w *RecordWriter) SetBytes(i int, p []byte) {
-	if w.beginVar(i) {
-		w.b.buf = append(w.b.buf, p...)
-		w.endVar(i, len(p))
-	}
-}
-
-// SetString writes s as the data of slot i.
-func (w *RecordWriter) SetString(i int, s string) {
-	if w.beginVar(i) {
-		w.b.buf = append(w.b.buf, s...)
-		w.endVar(i, len(s))
-	}
-}
-
-// beginVar checks that slot i may be written now and records it as
-// written.
-func (w *RecordWriter) beginVar(i int) bool {
-	if i < w.next || i >= w.slotCount || w.b.open != w.depth {
-		w.b.fail(ErrBuildOrder)
+	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
+		w.orderFail(i)
 		return false
 	}
-	w.next = i + 1
+	b.next = i + 1
 	return true
 }
 
-// endVar sets slot i to the n bytes just appended.
-func (w *RecordWriter) endVar(i, n int) {
+// orderFail records ErrBuildOrder for slot i (kept out of the inlined
+// setters).
+//
+//go:noinline
+func (w RecordWriter) orderFail(i int) {
+	w.b.fail(w.l.Name, slotName(w.l.Slots, i), w.start, ErrBuildOrder)
+}
+
+// tooLarge records ErrTooLarge for slot i.
+//
+//go:noinline
+func (w RecordWriter) tooLarge(i int) {
+	w.b.fail(w.l.Name, slotName(w.l.Slots, i), w.start, ErrTooLarge)
+}
+
+// setSlot sets slot i to the bytes from off (relative to the record) to
+// the end of the buffer.
+func (w RecordWriter) setSlot(i, off int) {
 	b := w.b
 	end := len(b.buf) - w.start
 	if end > math.MaxUint32 {
-		b.fail(ErrTooLarge)
+		w.tooLarge(i)
 		return
 	}
-	s := b.buf[w.start+w.slotAt(i):]
-	binary.LittleEndian.PutUint32(s, uint32(end-n))
-	binary.LittleEndian.PutUint32(s[4:], uint32(n))
+	binary.LittleEndian.PutUint64(b.buf[w.slotPos(i):], uint64(off)|uint64(end-off)<<32)
+}
+
+// SetBytes writes p as the data of slot i.
+func (w RecordWriter) SetBytes(i int, p []byte) {
+	b := w.b
+	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
+		w.orderFail(i)
+		return
+	}
+	b.next = i + 1
+	off := len(b.buf) - w.start
+	b.buf = append(b.buf, p...)
+	if len(b.buf)-w.start > math.MaxUint32 {
+		w.tooLarge(i)
+		return
+	}
+	pos := w.start + recordHeaderLen + w.l.FixedLen + i*slotLen
+	binary.LittleEndian.PutUint64(b.buf[pos:pos+slotLen], uint64(off)|uint64(len(p))<<32)
+}
+
+// SetString writes s as the data of slot i.
+func (w RecordWriter) SetString(i int, s string) {
+	b := w.b
+	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
+		w.orderFail(i)
+		return
+	}
+	b.next = i + 1
+	off := len(b.buf) - w.start
+	b.buf = append(b.buf, s...)
+	if len(b.buf)-w.start > math.MaxUint32 {
+		w.tooLarge(i)
+		return
+	}
+	pos := w.start + recordHeaderLen + w.l.FixedLen + i*slotLen
+	binary.LittleEndian.PutUint64(b.buf[pos:pos+slotLen], uint64(off)|uint64(len(s))<<32)
+}
+
+// BeginVar starts the data of slot i at the end of the buffer. The caller
+// appends the data with the Append methods and calls EndVar(i).
+func (w RecordWriter) BeginVar(i int) {
+	if w.take(i) {
+		// The offset goes into the slot now; EndVar adds the length.
+		binary.LittleEndian.PutUint32(w.b.buf[w.slotPos(i):], uint32(min(len(w.b.buf)-w.start, math.MaxUint32)))
+	}
+}
+
+// EndVar sets the length of slot i to what was appended since BeginVar(i).
+func (w RecordWriter) EndVar(i int) {
+	if i < 0 || i >= len(w.l.Slots) {
+		return
+	}
+	off := int(binary.LittleEndian.Uint32(w.b.buf[w.slotPos(i):]))
+	if off == 0 { // BeginVar failed
+		return
+	}
+	w.setSlot(i, off)
 }
 
 // AppendUint8 appends v to the data being written (between BeginVar and
 // EndVar).
-func (w *RecordWriter) AppendUint8(v uint8) { w.b.buf = append(w.b.buf, v) }
+func (w RecordWriter) AppendUint8(v uint8) { w.b.buf = append(w.b.buf, v) }
 
 // AppendUint16 appends v to the data being written.
-func (w *RecordWriter) AppendUint16(v uint16) { w.b.buf = AppendUint16(w.b.buf, v) }
+func (w RecordWriter) AppendUint16(v uint16) { w.b.buf = AppendUint16(w.b.buf, v) }
 
 // AppendUint32 appends v to the data being written.
-func (w *RecordWriter) AppendUint32(v uint32) { w.b.buf = AppendUint32(w.b.buf, v) }
+func (w RecordWriter) AppendUint32(v uint32) { w.b.buf = AppendUint32(w.b.buf, v) }
 
 // AppendUint64 appends v to the data being written.
-func (w *RecordWriter) AppendUint64(v uint64) { w.b.buf = AppendUint64(w.b.buf, v) }
+func (w RecordWriter) AppendUint64(v uint64) { w.b.buf = AppendUint64(w.b.buf, v) }
 
 // AppendBool appends v as 0 or 1 to the data being written.
-func (w *RecordWriter) AppendBool(v bool) { w.b.buf = append(w.b.buf, boolByte(v)) }
+func (w RecordWriter) AppendBool(v bool) { w.b.buf = append(w.b.buf, boolByte(v)) }
 
 // AppendFloat32 appends v to the data being written.
-func (w *RecordWriter) AppendFloat32(v float32) { w.AppendUint32(math.Float32bits(v)) }
+func (w RecordWriter) AppendFloat32(v float32) { w.AppendUint32(math.Float32bits(v)) }
 
 // AppendFloat64 appends v to the data being written.
-func (w *RecordWriter) AppendFloat64(v float64) { w.AppendUint64(math.Float64bits(v)) }
+func (w RecordWriter) AppendFloat64(v float64) { w.AppendUint64(math.Float64bits(v)) }
 
-// Finish checks that no group of the record is still open and returns the
-// record's bytes (a sub-slice of the Builder's buffer, valid until the
-// buffer is reused), or the Builder's first error.
-func (w *RecordWriter) Finish() ([]byte, error) {
+// Fail records err (a sentinel) for field of the record as the Builder's
+// error, unless it has one already; generated setters use it for values
+// they cannot write as given.
+func (w RecordWriter) Fail(field string, err error) {
+	w.b.fail(w.l.Name, field, w.start, err)
+}
+
+// Finish checks that no group is still open and returns the record's bytes
+// (a sub-slice of the Builder's buffer, valid until the buffer is reused),
+// or the Builder's first error.
+func (w RecordWriter) Finish() ([]byte, error) {
 	b := w.b
-	if b.open != w.depth {
-		b.fail(ErrOpenGroup)
+	if len(b.open) == 0 && b.err == nil && len(b.buf)-w.start <= math.MaxUint32 && w.start <= len(b.buf) {
+		return b.buf[w.start:], nil
+	}
+	return w.finishSlow()
+}
+
+func (w RecordWriter) finishSlow() ([]byte, error) {
+	b := w.b
+	if len(b.open) != 0 {
+		b.fail(w.l.Name, "group", w.start, ErrOpenGroup)
 	}
 	if len(b.buf)-w.start > math.MaxUint32 {
-		b.fail(ErrTooLarge)
+		b.fail(w.l.Name, "header", w.start, ErrTooLarge)
 	}
-	if b.err != nil {
-		return nil, b.err
+	if b.err == nil { // w.start > len(b.buf): w is from before a Reset
+		b.fail(w.l.Name, "header", w.start, ErrBuildOrder)
 	}
-	return b.buf[w.start:], nil
+	return nil, b.err
 }
 
-// GroupWriter writes the elements of one group.
+// GroupWriter writes the elements of one group. It is a small value; the
+// Builder keeps the group's state.
 type GroupWriter struct {
-	parent RecordWriter // copy: start and slot layout only
-	slot   int
-	start  int // offset of the group data (its count) in the buffer
-	cur    int // offset of the current element's length prefix, or -1
-	count  int
-	depth  int // b.open after the group began
+	b     *Builder
+	elem  *Layout
+	start int // offset of the group data (its count) in the buffer
+	depth int // len(b.open) while the group is the innermost open one
 }
 
-// BeginGroup starts the group in slot i. Add elements with Add and finish
-// with End before writing later slots of w.
-func (w *RecordWriter) BeginGroup(i int) GroupWriter {
-	w.BeginVar(i)
+// BeginGroup starts the group in slot i, whose elements have layout elem.
+// Add elements with Add and finish with End before writing later slots of
+// w.
+func (w RecordWriter) BeginGroup(i int, elem *Layout) GroupWriter {
 	b := w.b
-	b.open++
-	g := GroupWriter{parent: *w, slot: i, start: len(b.buf), cur: -1, depth: b.open}
+	og := openGroup{rec: w.start, next: b.next, slotPos: -1, start: len(b.buf), mark: len(b.offs)}
+	if w.take(i) {
+		og.next, og.slotPos = i+1, w.slotPos(i)
+	}
+	b.open = append(b.open, og)
+	b.cur = -1 // no record takes variable fields until Add
 	b.buf = append(b.buf, 0, 0, 0, 0)
-	return g
+	return GroupWriter{b: b, elem: elem, start: og.start, depth: len(b.open)}
 }
 
-// Add ends the previous element, if any, and begins a new element record.
-func (g *GroupWriter) Add(fixedLen, slotCount int) RecordWriter {
-	b := g.parent.b
-	if b.open != g.depth {
-		b.fail(ErrOpenGroup)
-	}
-	g.endElement()
-	g.count++
-	g.cur = len(b.buf)
-	b.buf = append(b.buf, 0, 0, 0, 0)
-	return b.BeginRecord(fixedLen, slotCount)
+// innermost reports whether g is the innermost open group.
+func (g GroupWriter) innermost() bool {
+	b := g.b
+	return len(b.open) == g.depth && b.open[g.depth-1].start == g.start
 }
 
-func (g *GroupWriter) endElement() {
-	if g.cur < 0 {
-		return
+// Add begins a new element record (the previous one, if any, ends where
+// this one begins).
+func (g GroupWriter) Add() RecordWriter {
+	b := g.b
+	if !g.innermost() {
+		b.fail(g.elem.Name, "element", len(b.buf), ErrOpenGroup)
+		return b.begin(g.elem)
 	}
-	b := g.parent.b
-	n := len(b.buf) - g.cur - elemHeaderLen
-	if n > math.MaxUint32 {
-		b.fail(ErrTooLarge)
-		return
+	off := len(b.buf) - g.start
+	if off > math.MaxUint32 {
+		b.fail(g.elem.Name, "element", len(b.buf), ErrTooLarge)
 	}
-	binary.LittleEndian.PutUint32(b.buf[g.cur:], uint32(n))
-	g.cur = -1
+	b.offs = append(b.offs, uint32(off))
+	return b.begin(g.elem)
 }
 
-// End ends the last element and the group, and sets the group's count and
-// slot length. Calling End twice records ErrOpenGroup.
-func (g *GroupWriter) End() {
-	b := g.parent.b
-	if b.open != g.depth {
-		b.fail(ErrOpenGroup)
+// End appends the group's element offsets, sets its count and its slot,
+// and makes the owning record take variable fields again. Calling End
+// twice, or on a group that is not the innermost open one, records
+// ErrOpenGroup.
+func (g GroupWriter) End() {
+	b := g.b
+	if !g.innermost() {
+		b.fail(g.elem.Name, "group", g.start, ErrOpenGroup)
 		return
 	}
-	g.endElement()
-	if g.count > math.MaxUint32 {
-		b.fail(ErrTooLarge)
+	og := b.open[g.depth-1]
+	offs := b.offs[og.mark:]
+	for _, o := range offs {
+		b.buf = binary.LittleEndian.AppendUint32(b.buf, o)
 	}
-	binary.LittleEndian.PutUint32(b.buf[g.start:], uint32(g.count))
-	b.open--
-	g.parent.EndVar(g.slot)
+	binary.LittleEndian.PutUint32(b.buf[g.start:], uint32(len(offs))) // len(offs) < 2^32: each element takes 4+ bytes of a < 4 GiB record
+	b.offs = b.offs[:og.mark]
+	b.open = b.open[:g.depth-1]
+	b.cur, b.next = og.rec, og.next
+	if og.slotPos >= 0 {
+		size := len(b.buf) - g.start
+		if len(b.buf)-og.rec > math.MaxUint32 {
+			b.fail(g.elem.Name, "group", g.start, ErrTooLarge)
+			return
+		}
+		binary.LittleEndian.PutUint64(b.buf[og.slotPos:], uint64(g.start-og.rec)|uint64(size)<<32)
+	}
 }

@@ -2,8 +2,9 @@
 //
 // It provides bounds-checked little-endian scalar reads and writes on byte
 // slices (Uint32At, PutUint32, ...), the record layout shared by all
-// generated messages (Record, Validator, GroupIter), an append-only
-// Builder over a caller-owned buffer, a zero-copy string view (StringView)
+// generated messages (Record, Validator, Group, Layout), an append-only
+// Builder over a caller-owned buffer (RecordWriter and GroupWriter are small
+// values; the Builder keeps the state), a zero-copy string view (StringView)
 // with a copying alternative, and the errors.
 //
 // # Record layout
@@ -14,9 +15,10 @@
 //	slot table [slotCount] x (u32 offset, u32 length) | data area
 //
 // Offsets are relative to the record start. A slot with offset 0 and length
-// 0 is absent. A group slot holds u32 count followed by count elements, each
-// u32 length followed by a record. docs/wire-flyweight.md describes the
-// layout byte by byte.
+// 0 is absent. A group slot holds u32 count, the count element records back
+// to back, then count u32 element offsets (record layout version 2), so
+// element i is found in O(1) (Group.At, Element). docs/wire-flyweight.md
+// describes the layout byte by byte.
 //
 // # Validation and memory ownership
 //
@@ -25,7 +27,7 @@
 // and total element count). After that, accessors cannot read outside the
 // buffer and need no error results.
 //
-// A Record, a GroupIter and every value returned by their accessors are
+// A Record, a Group and every value returned by their accessors are
 // views into the buffer they were validated from: they are valid while that
 // buffer is and must not be used after the buffer is reused or returned to a
 // pool. Strings returned by StringView (and by generated XView accessors)
@@ -41,6 +43,7 @@
 //
 // # Version guard
 //
-// Generated code references SupportPackageIsVersion1; an incompatible
-// runtime drops that constant so stale generated code fails to compile.
+// Generated code references SupportPackageIsVersion2; an incompatible
+// runtime drops that constant so stale generated code fails to compile
+// (SupportPackageIsVersion1 was dropped with layout version 2).
 package flyweight

@@ -11,7 +11,7 @@ import (
 func Example() {
 	var b flyweight.Builder
 	b.Reset(make([]byte, 0, 64)) // e.g. a pooled buffer's bytes
-	w := b.BeginRecord(4, 1)
+	w := b.BeginRecord(&flyweight.Layout{Name: "M", FixedLen: 4, Slots: make([]string, 1)})
 	w.PutUint32(0, 7)
 	w.SetString(0, "hello")
 	msg, err := w.Finish()

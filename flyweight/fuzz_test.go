@@ -20,9 +20,10 @@ func FuzzRecord(f *testing.F) {
 		for i := 0; i < r.Slots(); i++ {
 			_ = r.Var(i)
 		}
-		it := r.Group(1)
+		g := r.Group(1)
 		n := 0
-		for e, ok := it.Next(); ok; e, ok = it.Next() {
+		for i := 0; i < g.Len(); i++ {
+			e := g.At(i)
 			_ = e.Var(0)
 			_, _ = Uint16At(e.Fixed(), 0)
 			n++

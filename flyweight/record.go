@@ -5,11 +5,11 @@ import "encoding/binary"
 const (
 	recordHeaderLen = 4 // u16 fixedLen, u16 slotCount
 	slotLen         = 8 // u32 offset, u32 length
-	elemHeaderLen   = 4 // u32 element length
+	offsetLen       = 4 // u32 element offset in a group's offset table
 	groupHeaderLen  = 4 // u32 element count
-	// minElement is the smallest encoded group element: its length prefix
-	// and an empty record header.
-	minElement = elemHeaderLen + recordHeaderLen
+	// minElement is the fewest bytes a group element takes: an empty
+	// record header and its entry in the offset table.
+	minElement = recordHeaderLen + offsetLen
 )
 
 // Record is a validated view of one record (a message or a group element).
@@ -126,82 +126,80 @@ func (r Record) VarOffset(i int) int {
 	return r.base + off
 }
 
-// Group returns an iterator over the elements of the group stored in slot
-// i. An absent slot gives an empty iterator.
-func (r Record) Group(i int) GroupIter {
-	d := r.Var(i)
-	if len(d) < groupHeaderLen {
-		return GroupIter{}
-	}
+// Group returns the group stored in slot i. An absent slot gives an empty
+// group.
+func (r Record) Group(i int) Group {
 	off, _, _ := r.slot(i)
-	return GroupIter{
-		rest: d[groupHeaderLen:],
-		left: int(binary.LittleEndian.Uint32(d)),
-		base: r.base + off + groupHeaderLen,
-	}
+	return NewGroup(r.Var(i), r.base+off)
 }
 
-// NewGroupIter returns an iterator over the group whose data (u32 count,
-// then the elements) is d; base is the offset of d in the wrapped buffer,
-// for error reports. Generated readers use it for group accessors. Every
-// step is bounds-checked, so any d is safe; a malformed group simply ends
-// early. d shorter than a group header gives an empty iterator.
-func NewGroupIter(d []byte, base int) GroupIter {
+// NewGroup returns a view of the group whose data (u32 count, the
+// elements, u32 element offsets) is d; base is the offset of d in the
+// wrapped buffer, for error reports. Every read is bounds-checked, so any d
+// is safe: malformed element offsets give empty elements. d shorter than a
+// group header gives an empty group.
+func NewGroup(d []byte, base int) Group {
+	n := GroupLen(d)
+	return Group{d: d, n: n, base: base}
+}
+
+// GroupLen returns the element count of group data d, or 0 when d is too
+// short for its count and offset table.
+func GroupLen(d []byte) int {
 	if len(d) < groupHeaderLen {
-		return GroupIter{}
+		return 0
 	}
-	return GroupIter{
-		rest: d[groupHeaderLen:],
-		left: int(binary.LittleEndian.Uint32(d)),
-		base: base + groupHeaderLen,
+	n := uint64(binary.LittleEndian.Uint32(d))
+	if n > uint64(len(d)-groupHeaderLen)/offsetLen {
+		return 0
 	}
+	return int(n)
 }
 
-// GroupIter iterates over the elements of a group without allocating. It
-// is a view into the wrapped buffer, valid while that buffer is.
-type GroupIter struct {
-	rest []byte
-	left int
+// Group is a view of a repeated group's elements with O(1) index access.
+// It is a view into the wrapped buffer, valid while that buffer is.
+type Group struct {
+	d    []byte
+	n    int
 	base int
 }
 
-// Len returns the number of elements not yet returned by Next.
-func (it *GroupIter) Len() int { return it.left }
+// Len returns the number of elements.
+func (g Group) Len() int { return g.n }
 
-// Next returns the next element; ok is false when there are no more.
-func (it *GroupIter) Next() (Record, bool) {
-	r, ok, _ := it.next()
-	return r, ok
+// At returns element i as a record (its header split, its slot table not
+// checked: validate it with a Validator first), or the zero Record when i
+// is out of range.
+func (g Group) At(i int) Record {
+	e, off := Element(g.d, g.n, i)
+	r, ok := splitRecord(e)
+	if !ok {
+		return Record{}
+	}
+	r.base = g.base + off
+	return r
 }
 
-// next splits off the next element. err is non-nil (and ok false) when the
-// element is malformed; it is only reported by a Validator, as a validated
-// group cannot be malformed.
-func (it *GroupIter) next() (Record, bool, error) {
-	if it.left <= 0 {
-		return Record{}, false, nil
+// Element returns the bytes of element i of group data d holding n
+// elements (n from GroupLen or a Validator) and their offset in d. It reads
+// the element's two offsets from the group's offset table, so access is
+// O(1). An out-of-range i or malformed offsets (possible only if d was not
+// validated or changed since) give nil, never a panic.
+func Element(d []byte, n, i int) (e []byte, off int) {
+	t := len(d) - offsetLen*n
+	if uint(i) >= uint(n) || t < groupHeaderLen {
+		return nil, 0
 	}
-	if len(it.rest) < elemHeaderLen {
-		it.left = 0
-		return Record{}, false, ErrShortBuffer
+	p := t + offsetLen*i
+	s := uint64(binary.LittleEndian.Uint32(d[p:]))
+	end := uint64(t)
+	if i+1 < n {
+		end = uint64(binary.LittleEndian.Uint32(d[p+offsetLen:]))
 	}
-	n := binary.LittleEndian.Uint32(it.rest)
-	if uint64(n) > uint64(len(it.rest)-elemHeaderLen) {
-		it.left = 0
-		return Record{}, false, ErrBadLength
+	if s > end || end > uint64(t) {
+		return nil, 0
 	}
-	eb := it.rest[elemHeaderLen : elemHeaderLen+int(n) : elemHeaderLen+int(n)]
-	base := it.base + elemHeaderLen
-	it.rest = it.rest[elemHeaderLen+int(n):]
-	it.base += elemHeaderLen + int(n)
-	it.left--
-	r, ok := splitRecord(eb)
-	if !ok {
-		it.left = 0
-		return Record{}, false, ErrShortBuffer
-	}
-	r.base = base
-	return r, true, nil
+	return d[s:end:end], int(s)
 }
 
 // splitRecord parses a record header without validating slot contents.
@@ -278,14 +276,20 @@ func recordError(msg string, names []string, code, slot, at, base int) error {
 // functions use it directly for messages and then validate lists and
 // groups with a Validator. msg and names label errors.
 func WrapRecord(b []byte, msg string, names []string) (Record, error) {
+	return WrapRecordAt(b, msg, names, 0)
+}
+
+// WrapRecordAt is WrapRecord for a record at offset base of the wrapped
+// buffer (a group element); errors report offsets from there.
+func WrapRecordAt(b []byte, msg string, names []string, base int) (Record, error) {
 	// The loop of checkRecord, repeated here so the common case is one call.
 	if len(b) < recordHeaderLen {
-		return Record{}, newError(msg, "header", 0, ErrShortBuffer)
+		return Record{}, newError(msg, "header", base, ErrShortBuffer)
 	}
 	f := recordHeaderLen + uint32(binary.LittleEndian.Uint16(b))
 	se := f + slotLen*uint32(binary.LittleEndian.Uint16(b[2:]))
 	if uint64(se) > uint64(len(b)) {
-		return Record{}, newError(msg, "header", 0, ErrShortBuffer)
+		return Record{}, newError(msg, "header", base, ErrShortBuffer)
 	}
 	cur := uint64(se)
 	for p := int(f); p+slotLen <= int(se); p += slotLen {
@@ -297,11 +301,11 @@ func WrapRecord(b []byte, msg string, names []string) (Record, error) {
 				continue // absent
 			}
 			_, code, slot, at := checkRecord(b)
-			return Record{}, recordError(msg, names, code, slot, at, 0)
+			return Record{}, recordError(msg, names, code, slot, at, base)
 		}
 		cur = end
 	}
-	return Record{b: b, fixed: f, slotsE: se}, nil
+	return Record{b: b, fixed: f, slotsE: se, base: base}, nil
 }
 
 // Validator checks records once so that accessors need no further checks.
@@ -343,64 +347,61 @@ func (v *Validator) Record(b []byte, msg string, names []string, depth, base int
 	return r, nil
 }
 
-// List checks that slot i of r holds a whole number of elemSize-byte
-// elements.
-func (v *Validator) List(r Record, msg, field string, i, elemSize int) error {
-	if elemSize > 1 && len(r.Var(i))%elemSize != 0 {
-		return newError(msg, field, r.VarOffset(i), ErrBadLength)
-	}
-	return nil
-}
-
-// Group checks the group header of slot i of r and charges its element
-// count to the message's element budget. Each element must then be passed
-// to Element, and the iterator to EndGroup.
-func (v *Validator) Group(r Record, msg, field string, i int) (GroupIter, error) {
-	if !r.HasVar(i) {
-		return GroupIter{}, nil
-	}
-	d := r.Var(i)
+// Group checks the structure of group data d (a group slot's bytes, at
+// offset base of the wrapped buffer) whose elements sit at the given depth
+// (1 for the groups of a top-level message), charges its element count to
+// the message's element budget and returns the count: the count fits the
+// bytes (every element takes at least 8), the budget and depth limits
+// hold, and the offset table is consistent (the first element starts right
+// after the count, each element is at least a record header long and the
+// last ends at the table). Each element must then be checked as a record
+// (Element gives its bytes).
+func (v *Validator) Group(d []byte, msg, field string, base, depth int) (int, error) {
 	if len(d) < groupHeaderLen {
-		return GroupIter{}, newError(msg, field, r.VarOffset(i), ErrShortBuffer)
+		return 0, newError(msg, field, base, ErrShortBuffer)
 	}
 	count := uint64(binary.LittleEndian.Uint32(d))
+	if count == 0 {
+		if len(d) != groupHeaderLen {
+			return 0, newError(msg, field, base+groupHeaderLen, ErrTrailingData)
+		}
+		return 0, nil
+	}
 	// Every element takes at least minElement bytes, so a count larger
 	// than the bytes allow is rejected before any traversal.
 	if count > uint64((len(d)-groupHeaderLen)/minElement) {
-		return GroupIter{}, newError(msg, field, r.VarOffset(i), ErrBadLength)
+		return 0, newError(msg, field, base, ErrBadLength)
 	}
 	if count > uint64(v.lim.MaxElements-v.elements) {
-		return GroupIter{}, newError(msg, field, r.VarOffset(i), ErrTooManyElements)
+		return 0, newError(msg, field, base, ErrTooManyElements)
+	}
+	if depth > v.lim.MaxDepth {
+		return 0, newError(msg, field, base, ErrTooDeep)
 	}
 	v.elements += int(count)
-	return r.Group(i), nil
+	n := int(count)
+	t := len(d) - offsetLen*n
+	tab := d[t:]
+	prev := uint64(groupHeaderLen) - recordHeaderLen // the first element starts at groupHeaderLen
+	for i := 0; i < n; i++ {
+		o := uint64(binary.LittleEndian.Uint32(tab[offsetLen*i:]))
+		if i == 0 && o != groupHeaderLen || i > 0 && o < prev+recordHeaderLen {
+			return 0, newError(msg, field, base+t+offsetLen*i, ErrBadOffset)
+		}
+		prev = o
+	}
+	if prev+recordHeaderLen > uint64(t) {
+		return 0, newError(msg, field, base+t+offsetLen*(n-1), ErrBadLength)
+	}
+	return n, nil
 }
 
-// Element splits off and validates the next element of it as a record at
-// the given depth. ok is false, with a nil error, when it is exhausted.
-func (v *Validator) Element(it *GroupIter, msg string, names []string, depth int) (r Record, ok bool, err error) {
-	base := it.base
-	r, ok, err = it.next()
-	if err != nil {
-		return Record{}, false, newError(msg, "element", base, err)
-	}
-	if !ok {
-		return Record{}, false, nil
-	}
-	r, err = v.Record(r.b, msg, names, depth, r.base)
-	if err != nil {
-		return Record{}, false, err
-	}
-	return r, true, nil
-}
-
-// EndGroup checks that the group's data holds nothing after its last
-// element.
-func (v *Validator) EndGroup(it GroupIter, msg, field string) error {
-	if it.left != 0 || len(it.rest) != 0 {
-		return newError(msg, field, it.base, ErrTrailingData)
-	}
-	return nil
+// Element validates element i of group data d (n elements, checked by
+// Group; base is the offset of d in the wrapped buffer) as a record at the
+// given depth.
+func (v *Validator) Element(d []byte, n, i int, msg string, names []string, depth, base int) (Record, error) {
+	e, off := Element(d, n, i)
+	return v.Record(e, msg, names, depth, base+off)
 }
 
 func slotName(names []string, i int) string {

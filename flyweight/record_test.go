@@ -14,13 +14,23 @@ import (
 // one string slot).
 func buildSample(t testing.TB, buf []byte, n int) []byte {
 	var b Builder
+	return buildSampleWith(t, &b, buf, n)
+}
+
+var (
+	sampleLayout = &Layout{Name: "Sample", FixedLen: 8, Slots: []string{"name", "kids"}}
+	kidLayout    = &Layout{Name: "Sample.kids", FixedLen: 2, Slots: []string{"name"}}
+)
+
+// buildSampleWith is buildSample with a Builder to reuse.
+func buildSampleWith(t testing.TB, b *Builder, buf []byte, n int) []byte {
 	b.Reset(buf)
-	w := b.BeginRecord(8, 2)
+	w := b.BeginRecord(sampleLayout)
 	w.PutUint64(0, 42)
 	w.SetString(0, "name")
-	g := w.BeginGroup(1)
+	g := w.BeginGroup(1, kidLayout)
 	for i := 0; i < n; i++ {
-		e := g.Add(2, 1)
+		e := g.Add()
 		e.PutUint16(0, uint16(i))
 		e.SetString(0, "kid")
 	}
@@ -38,20 +48,17 @@ func validateSample(b []byte, lim Limits) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	it, err := v.Group(r, "Sample", "kids", 1)
+	d := r.Var(1)
+	n, err := v.Group(d, "Sample", "kids", r.VarOffset(1), 1)
 	if err != nil {
 		return Record{}, err
 	}
-	for {
-		_, ok, err := v.Element(&it, "Sample.kids", []string{"name"}, 1)
-		if err != nil {
+	for i := 0; i < n; i++ {
+		if _, err := v.Element(d, n, i, "Sample.kids", []string{"name"}, 1, r.VarOffset(1)); err != nil {
 			return Record{}, err
 		}
-		if !ok {
-			break
-		}
 	}
-	return r, v.EndGroup(it, "Sample", "kids")
+	return r, nil
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -65,16 +72,16 @@ func TestRecordRoundTrip(t *testing.T) {
 	assert.True(t, r.HasVar(0))
 	assert.False(t, r.HasVar(5), "slots beyond the writer's table are absent")
 	assert.Nil(t, r.Var(5))
-	it := r.Group(1)
-	assert.Equal(t, 3, it.Len())
-	i := 0
-	for e, ok := it.Next(); ok; e, ok = it.Next() {
+	g := r.Group(1)
+	require.Equal(t, 3, g.Len())
+	for i := 0; i < g.Len(); i++ {
+		e := g.At(i)
 		k, _ := Uint16At(e.Fixed(), 0)
 		assert.Equal(t, uint16(i), k)
 		assert.Equal(t, "kid", string(e.Var(0)))
-		i++
 	}
-	assert.Equal(t, 3, i)
+	assert.Equal(t, Record{}, g.At(3), "out of range")
+	assert.Equal(t, Record{}, g.At(-1), "out of range")
 }
 
 func TestRecordValidationErrors(t *testing.T) {
@@ -106,16 +113,42 @@ func TestRecordValidationErrors(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[off:], 0xffffffff)
 			return b
 		}), ErrBadLength},
-		{"group trailing", mut(func(b []byte) []byte {
+		{"group count one less", mut(func(b []byte) []byte {
 			off := binary.LittleEndian.Uint32(b[slot0+8:])
 			binary.LittleEndian.PutUint32(b[off:], 1)
 			return b
-		}), ErrTrailingData},
-		{"element length huge", mut(func(b []byte) []byte {
-			off := binary.LittleEndian.Uint32(b[slot0+8:])
-			binary.LittleEndian.PutUint32(b[off+4:], 0xfffffff0)
+		}), ErrBadOffset},
+		{"first element offset not 4", mut(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-8:], 5)
+			return b
+		}), ErrBadOffset},
+		{"element offsets backwards", mut(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-4:], 2)
+			return b
+		}), ErrBadOffset},
+		{"last element past the table", mut(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-4:], 0xfffffff0)
 			return b
 		}), ErrBadLength},
+		{"element slot past its end", mut(func(b []byte) []byte {
+			// the second element's string slot: its length reaches into the table
+			off := int(binary.LittleEndian.Uint32(b[slot0+8:]))
+			e := off + int(binary.LittleEndian.Uint32(b[len(b)-4:]))
+			binary.LittleEndian.PutUint32(b[e+4+2+4:], 100)
+			return b
+		}), ErrBadLength},
+		{"empty group with trailing bytes", func() []byte {
+			var bb Builder
+			w := bb.BeginRecord(&Layout{Name: "Sample", FixedLen: 8, Slots: []string{"name", "kids"}})
+			w.SetString(0, "n")
+			w.BeginVar(1)
+			w.AppendUint32(0)
+			w.AppendUint32(7)
+			w.EndVar(1)
+			out, err := w.Finish()
+			require.NoError(t, err)
+			return out
+		}(), ErrTrailingData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +177,10 @@ func TestLimitsApplied(t *testing.T) {
 	assert.ErrorIs(t, err, ErrTooDeep)
 	_, err = v.Record(b, "Sample", sampleNames, 1, 0)
 	assert.NoError(t, err)
+	r, err := v.Record(b, "Sample", sampleNames, 0, 0)
+	require.NoError(t, err)
+	_, err = v.Group(r.Var(1), "Sample", "kids", 0, 2)
+	assert.ErrorIs(t, err, ErrTooDeep)
 }
 
 func TestLimitsValidate(t *testing.T) {
@@ -160,37 +197,40 @@ func TestZeroRecordIsEmpty(t *testing.T) {
 	_, ok := Uint32At(r.Fixed(), 0)
 	assert.False(t, ok)
 	assert.Nil(t, r.Var(0))
-	it := r.Group(0)
-	_, ok = it.Next()
-	assert.False(t, ok)
+	g := r.Group(0)
+	assert.Equal(t, 0, g.Len())
+	assert.Equal(t, Record{}, g.At(0))
 }
 
-func TestNewGroupIter(t *testing.T) {
-	// Two empty elements: count 2, then (len 4, header 0/0) twice.
-	good := []byte{2, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0}
+// NewGroup and Element never panic and never reach outside the group,
+// whatever the bytes: malformed offsets give empty elements.
+func TestNewGroupAndElement(t *testing.T) {
+	// Two empty elements: count 2, two record headers, offsets 4 and 8.
+	good := []byte{2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0}
 	tests := []struct {
 		name string
 		d    []byte
-		want int // elements yielded
+		n    int // Len
+		ok   int // elements with a record
 	}{
-		{"two elements", good, 2},
-		{"short header", []byte{1, 0}, 0},
-		{"count beyond data", []byte{9, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0}, 1},
-		{"element length beyond data", []byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, 0},
+		{"two elements", good, 2, 2},
+		{"short header", []byte{1, 0}, 0, 0},
+		{"count beyond data", []byte{9, 0, 0, 0, 4, 0, 0, 0}, 0, 0},
+		{"offset beyond table", []byte{1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, 1, 0},
+		{"offsets backwards", []byte{2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0}, 2, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			it := NewGroupIter(tc.d, 100)
-			n := 0
-			for {
-				r, ok := it.Next()
-				if !ok {
-					break
+			g := NewGroup(tc.d, 100)
+			require.Equal(t, tc.n, g.Len())
+			ok := 0
+			for i := -1; i <= g.Len(); i++ {
+				if r := g.At(i); r.Bytes() != nil {
+					assert.GreaterOrEqual(t, r.Offset(), 100+groupHeaderLen)
+					ok++
 				}
-				assert.Equal(t, 100+groupHeaderLen+n*8+elemHeaderLen, r.Offset())
-				n++
 			}
-			assert.Equal(t, tc.want, n)
+			assert.Equal(t, tc.ok, ok)
 		})
 	}
 }

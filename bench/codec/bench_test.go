@@ -59,13 +59,40 @@ func BenchmarkSmallStruct(b *testing.B) {
 
 	b.Run("codecgen/build", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			build(&w, buf[:0])
 		}
+		c.stop(b)
 		b.ReportMetric(float64(len(msg)), "bytes/msg")
+	})
+	sv := SmallStructValue{Name: name, BirthDay: birthDay, Phone: phone, Siblings: siblings, Spouse: spouse, Money: money}
+	b.Run("codecgen/append-value", func(b *testing.B) {
+		b.ReportAllocs()
+		c := startCPU()
+		for b.Loop() {
+			out, err := sv.AppendTo(buf[:0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += len(out)
+		}
+		c.stop(b)
+	})
+	hv := handValue()
+	handMsg := handMarshal(nil, hv)
+	b.Run("hand-written/marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		c := startCPU()
+		for b.Loop() {
+			sink += len(handMarshal(buf[:0], hv))
+		}
+		c.stop(b)
+		b.ReportMetric(float64(len(handMsg)), "bytes/msg")
 	})
 	b.Run("codecgen/wrap+read-all", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapSmallStruct(msg)
 			if err != nil {
@@ -73,9 +100,11 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += readAll(m)
 		}
+		c.stop(b)
 	})
 	b.Run("codecgen/wrap+read-one", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapSmallStruct(msg)
 			if err != nil {
@@ -83,9 +112,11 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += int(m.Siblings())
 		}
+		c.stop(b)
 	})
 	b.Run("codecgen/build+read-all", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			m, err := WrapSmallStruct(build(&w, buf[:0]))
 			if err != nil {
@@ -93,6 +124,7 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += readAll(m)
 		}
+		c.stop(b)
 	})
 
 	pb := pbValue()
@@ -103,6 +135,7 @@ func BenchmarkSmallStruct(b *testing.B) {
 	opts := proto.MarshalOptions{}
 	b.Run("protobuf/marshal", func(b *testing.B) {
 		b.ReportAllocs()
+		c := startCPU()
 		for b.Loop() {
 			out, err := opts.MarshalAppend(buf[:0], pb)
 			if err != nil {
@@ -110,21 +143,25 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += len(out)
 		}
+		c.stop(b)
 		b.ReportMetric(float64(len(pbMsg)), "bytes/msg")
 	})
 	b.Run("protobuf/unmarshal+read-all", func(b *testing.B) {
 		b.ReportAllocs()
 		var into SmallStructPB
+		c := startCPU()
 		for b.Loop() {
 			if err := proto.Unmarshal(pbMsg, &into); err != nil {
 				b.Fatal(err)
 			}
 			sink += len(into.Name) + len(into.Phone) + int(into.BirthDay) + int(into.Siblings) + int(into.Money)
 		}
+		c.stop(b)
 	})
 	b.Run("protobuf/marshal+unmarshal", func(b *testing.B) {
 		b.ReportAllocs()
 		var into SmallStructPB
+		c := startCPU()
 		for b.Loop() {
 			out, err := opts.MarshalAppend(buf[:0], pb)
 			if err != nil {
@@ -135,6 +172,7 @@ func BenchmarkSmallStruct(b *testing.B) {
 			}
 			sink += len(into.Name) + int(into.Siblings)
 		}
+		c.stop(b)
 	})
 }
 
@@ -154,6 +192,21 @@ func TestSameValues(t *testing.T) {
 	assert.Equal(t, pb.Siblings, m.Siblings())
 	assert.Equal(t, pb.Spouse, m.Spouse())
 	assert.Equal(t, pb.Money, m.Money())
+}
+
+// The value path writes the same bytes as the builder path.
+func TestSmallStructAppendValue(t *testing.T) {
+	var w flyweight.Builder
+	sv := SmallStructValue{Name: name, BirthDay: birthDay, Phone: phone, Siblings: siblings, Spouse: spouse, Money: money}
+	out, err := sv.AppendTo(nil)
+	require.NoError(t, err)
+	assert.Equal(t, build(&w, nil), out)
+	testenv.SkipIfRace(t)
+	buf := make([]byte, 0, 256)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		out, _ := sv.AppendTo(buf[:0])
+		sink += len(out)
+	}))
 }
 
 func TestCodecgenAllocatesNothing(t *testing.T) {

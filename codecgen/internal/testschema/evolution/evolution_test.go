@@ -69,14 +69,12 @@ func TestV1WriterV2Reader(t *testing.T) {
 
 	lines := m.Lines()
 	require.Equal(t, 2, lines.Len())
-	l, ok := lines.Next()
-	require.True(t, ok)
+	l := lines.At(0)
 	assert.Equal(t, "a", l.Sku())
 	assert.Equal(t, int32(1), l.Qty())
 	assert.Equal(t, int16(7), l.Discount(), "scalar added to a group reads as its default")
 	assert.Equal(t, "", l.Note())
-	l, _ = lines.Next()
-	assert.Equal(t, int32(-2), l.Qty())
+	assert.Equal(t, int32(-2), lines.At(1).Qty())
 }
 
 // A version-2 writer, a version-1 reader: the old reader skips the added
@@ -115,4 +113,45 @@ func TestSameVersion(t *testing.T) {
 	assert.Equal(t, []evov2.OrderFeesValue{{Kind: 1, Amount: 5}}, v.Fees)
 	assert.True(t, v.HasUrgent)
 	assert.Equal(t, "second", v.Lines[1].Note)
+}
+
+// A version-2 writer uses an enum value and a bit that version 1 does not
+// define: the version-1 reader accepts the message (Validate passes, adding
+// values is a compatible change), reads the raw values and names the field
+// through UnknownValue.
+func TestNewEnumValueOldReader(t *testing.T) {
+	v := evov2.OrderValue{ID: 1, Lines: []evov2.OrderLinesValue{
+		{Sku: "a", Side: evov2.SideBuy, Flags: evov2.FlagsHidden},
+		{Sku: "b", Side: evov2.SideShort, Flags: evov2.FlagsPostOnly},
+	}}
+	b, err := v.AppendTo(nil)
+	require.NoError(t, err)
+	m, err := evov1.WrapOrder(b)
+	require.NoError(t, err)
+	require.NoError(t, m.Validate())
+	field, ok := m.UnknownValue()
+	assert.True(t, ok)
+	assert.Equal(t, "Order.lines.side", field)
+	lines := m.ToValue().Lines
+	require.Len(t, lines, 2)
+	assert.Equal(t, evov1.Side(3), lines[1].Side)
+	assert.False(t, lines[1].Side.IsKnown())
+	assert.Equal(t, "Side(3)", lines[1].Side.String())
+
+	v.Lines[1].Side = evov2.SideSell
+	v.Lines[1].Flags = evov2.FlagsIceberg
+	b, err = v.AppendTo(nil)
+	require.NoError(t, err)
+	m, err = evov1.WrapOrder(b)
+	require.NoError(t, err)
+	require.NoError(t, m.Validate())
+	field, ok = m.UnknownValue()
+	assert.True(t, ok)
+	assert.Equal(t, "Order.lines.flags", field)
+
+	// The version-2 reader knows both.
+	m2, err := evov2.WrapOrder(b)
+	require.NoError(t, err)
+	_, ok = m2.UnknownValue()
+	assert.False(t, ok)
 }

@@ -1,6 +1,7 @@
 package people
 
 import (
+	"math"
 	"testing"
 
 	"github.com/protosocket-go/protosocket/flyweight"
@@ -36,26 +37,16 @@ func readAll(m Person) int {
 		n += int(m.RatiosAt(i))
 	}
 	n += int(m.Tiny()) + int(m.Small()) + int(m.U32()) + int(m.U64()) + int(m.F32())
-	for it := m.Kids(); ; {
-		k, ok := it.Next()
-		if !ok {
-			break
-		}
+	for _, k := range m.Kids().All() {
 		n += len(k.NameView()) + int(k.Age()) + int(k.Favourite())
-		for ti := k.Toys(); ; {
-			toy, ok := ti.Next()
-			if !ok {
-				break
-			}
+		toys := k.Toys()
+		for i := 0; i < toys.Len(); i++ {
+			toy := toys.At(i)
 			n += len(toy.LabelView()) + int(toy.Price())
 		}
 	}
 	n += int(m.Rank()) + int(m.Mood())
-	for it := m.Pets(); ; {
-		p, ok := it.Next()
-		if !ok {
-			break
-		}
+	for p := range m.Pets().Values() {
 		n += len(p.SpeciesView()) + int(p.Legs())
 	}
 	if l, ok := m.Loc(); ok {
@@ -89,8 +80,11 @@ func TestBuildAllocatesNothing(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	var hash [16]byte
 	var out []byte
+	// A reused Builder: its small group stacks grow on first use (the
+	// AllocsPerRun warm-up run) and are kept by Reset.
+	var b flyweight.Builder
 	allocs := testing.AllocsPerRun(500, func() {
-		b := flyweight.NewBuilder(buf[:0])
+		b.Reset(buf[:0])
 		p := BuildPerson(&b)
 		p.SetName("Ada Lovelace")
 		p.SetBirthDay(-4_000_000)
@@ -147,4 +141,48 @@ func TestBuilderOrderEnforced(t *testing.T) {
 	p.SetName("earlier slot")
 	_, err := p.Finish()
 	assert.ErrorIs(t, err, flyweight.ErrBuildOrder)
+}
+
+// Constants, char enums and fixed-length strings.
+func TestConstCharAndFixedStrings(t *testing.T) {
+	var b flyweight.Builder
+	out, err := BuildPerson(&b).SetCodeString("XLON").SetGrade(GradeFail).Finish()
+	require.NoError(t, err)
+	m, err := WrapPerson(out)
+	require.NoError(t, err)
+	assert.Equal(t, "XLON", m.CodeString())
+	assert.Equal(t, [6]byte{'X', 'L', 'O', 'N', 0, 0}, m.Code())
+	assert.Equal(t, Grade('F'), m.Grade())
+	assert.Equal(t, "fail", m.Grade().String())
+	assert.Equal(t, "Earth", m.Planet())
+	assert.Equal(t, uint8(150), m.MaxAge())
+	assert.Equal(t, GradeB, m.DefaultGrade())
+	assert.Contains(t, m.String(), `code: "XLON"`)
+	assert.Contains(t, m.String(), `planet: Earth`)
+	assert.Equal(t, PersonPets{}.Kingdom(), "Animalia")
+
+	b.Reset(nil)
+	_, err = BuildPerson(&b).SetCodeString("TOOLONG").Finish()
+	require.ErrorIs(t, err, flyweight.ErrTooLong)
+	var fe *flyweight.Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "code", fe.Field)
+}
+
+// Optional struct members are null sentinels on the wire.
+func TestOptionalStructMembers(t *testing.T) {
+	var b flyweight.Builder
+	g := Gauge{Level: GaugeLevelNull, Offset: -3, Ratio: float32(math.NaN()), Unit: 7}
+	out, err := BuildPerson(&b).SetGauge(g).Finish()
+	require.NoError(t, err)
+	m, err := WrapPerson(out)
+	require.NoError(t, err)
+	got := m.Gauge()
+	assert.False(t, got.HasLevel())
+	assert.True(t, got.HasOffset())
+	assert.Equal(t, int8(-3), got.Offset)
+	assert.False(t, got.HasRatio())
+	assert.Equal(t, uint8(7), got.Unit)
+	assert.Equal(t, int8(-128), GaugeOffsetNull)
+	assert.Equal(t, uint16(0xffff), GaugeLevelNull)
 }

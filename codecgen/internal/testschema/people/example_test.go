@@ -11,12 +11,10 @@ import (
 func Example() {
 	var b flyweight.Builder
 	b.Reset(make([]byte, 0, 512))
-	p := people.BuildPerson(&b)
-	p.SetName("Ada")
-	p.SetBirthDay(1815)
+	p := people.BuildPerson(&b).SetName("Ada").SetBirthDay(1815) // setters chain
 	kids := p.BeginKids()
-	k := kids.Add()
-	k.SetName("Byron")
+	kids.Add().SetName("Byron").SetAge(9)
+	kids.Add().SetName("Lovelace")
 	kids.End()
 	msg, err := p.Finish()
 	if err != nil {
@@ -28,16 +26,24 @@ func Example() {
 		panic(err)
 	}
 	fmt.Println(people.PersonTypeID, m.NameView(), m.BirthDay(), m.Rank())
-	for it := m.Kids(); ; {
-		kid, ok := it.Next()
-		if !ok {
-			break
-		}
-		fmt.Println(kid.Name())
+	for i, kid := range m.Kids().All() {
+		fmt.Println(i, kid.Name(), kid.Age())
 	}
+	fmt.Println(m.Kids().Len(), m.Kids().At(1).Name())
 	// Output:
 	// 1 Ada 1815 5
-	// Byron
+	// 0 Byron 9
+	// 1 Lovelace 0
+	// 2 Lovelace
+}
+
+// Variable fields must be written in schema order; the error names the
+// field.
+func ExampleBuildPerson_error() {
+	var b flyweight.Builder
+	_, err := people.BuildPerson(&b).SetPhone("+44").SetName("Ada").Finish()
+	fmt.Println(err)
+	// Output: flyweight: variable field written out of order: Person.name at offset 0
 }
 
 // Hostile bytes give a typed error, never a panic.

@@ -90,6 +90,47 @@ func TestHostileInput(t *testing.T) {
 	t.Logf("fed %d mutated inputs: %d accepted and fully read, %d rejected with *flyweight.Error", fed, accepted, rejected)
 }
 
+// TestHostileStackedMutations applies 2 to 6 mutations on top of each
+// other (100,000 inputs) and, when Wrap accepts the result, reads
+// everything and also reads every element through At with indexes out of
+// range; then it changes the accepted buffer after Wrap (a reused buffer)
+// and reads again: stale or zero values, never a panic.
+func TestHostileStackedMutations(t *testing.T) {
+	const n = 100_000
+	corpus := hostileCorpus(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	accepted, rejected := 0, 0
+	for i := 0; i < n; i++ {
+		b := corpus[i%len(corpus)]
+		for k := 2 + r.IntN(5); k > 0; k-- {
+			b = mutate(r, b)
+		}
+		m, err := WrapPersonLimits(b, flyweight.Limits{MaxElements: 64})
+		if err != nil {
+			var fe *flyweight.Error
+			require.ErrorAs(t, err, &fe, "input %d", i)
+			rejected++
+			continue
+		}
+		accepted++
+		visitPerson(m)
+		kids := m.Kids()
+		for j := -1; j <= kids.Len(); j++ {
+			visitPersonKids(kids.At(j))
+		}
+		// The buffer is reused after Wrap: scribble over it and read again.
+		for k := 0; k < 8 && len(b) > 0; k++ {
+			b[r.IntN(len(b))] = byte(r.Uint32())
+		}
+		visitPerson(m)
+		_ = m.ToValue()
+	}
+	assert.Equal(t, n, accepted+rejected)
+	assert.NotZero(t, accepted)
+	assert.NotZero(t, rejected)
+	t.Logf("%d stacked-mutation inputs: %d accepted, fully read and read again after scribbling, %d rejected", n, accepted, rejected)
+}
+
 // TestLimitsApplied shows that the element limit changes behaviour.
 func TestLimitsApplied(t *testing.T) {
 	v := samplePerson()
@@ -126,9 +167,10 @@ func TestValidateRejectsBadValues(t *testing.T) {
 	}{
 		// Fixed offsets: spouse 12, color 21, perms 24 (see people_codec.go).
 		{"bool 2", func(b []byte) { b[m.fixedOffset(12)] = 2 }, flyweight.ErrInvalidBool},
-		{"unknown enum", func(b []byte) { b[m.fixedOffset(21)] = 99 }, flyweight.ErrUnknownEnum},
-		{"unknown bits", func(b []byte) { b[m.fixedOffset(24)] = 0x04 }, flyweight.ErrUnknownBits},
 		{"bad utf8", func(b []byte) { b[m.slotOffset(0)] = 0xff }, flyweight.ErrInvalidUTF8},
+		// height (uint16 at fixed offset 121) has range 30..300.
+		{"below range", func(b []byte) { binary.LittleEndian.PutUint16(b[m.fixedOffset(121):], 29) }, flyweight.ErrOutOfRange},
+		{"above range", func(b []byte) { binary.LittleEndian.PutUint16(b[m.fixedOffset(121):], 301) }, flyweight.ErrOutOfRange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +179,39 @@ func TestValidateRejectsBadValues(t *testing.T) {
 			m, err := WrapPerson(c)
 			require.NoError(t, err, "Wrap checks structure only")
 			assert.ErrorIs(t, m.Validate(), tc.want)
+		})
+	}
+}
+
+// A newer writer may use enum values and bits this schema does not define:
+// Validate accepts them and UnknownValue names the field.
+func TestValidateAcceptsUnknownValues(t *testing.T) {
+	v := samplePerson()
+	b, err := v.AppendTo(nil)
+	require.NoError(t, err)
+	m, err := WrapPerson(b)
+	require.NoError(t, err)
+	_, ok := m.UnknownValue()
+	require.False(t, ok)
+	tests := []struct {
+		name  string
+		patch func(b []byte)
+		field string
+	}{
+		// Fixed offsets: color 21, perms 24 (see people_codec.go).
+		{"unknown enum", func(b []byte) { b[m.fixedOffset(21)] = 99 }, "Person.color"},
+		{"unknown bits", func(b []byte) { b[m.fixedOffset(24)] = 0x04 }, "Person.perms"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := append([]byte(nil), b...)
+			tc.patch(c)
+			m, err := WrapPerson(c)
+			require.NoError(t, err)
+			assert.NoError(t, m.Validate())
+			field, ok := m.UnknownValue()
+			assert.True(t, ok)
+			assert.Equal(t, tc.field, field)
 		})
 	}
 }
