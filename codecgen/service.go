@@ -82,7 +82,7 @@ func serviceNames(sv *Service) []string {
 	n := sv.Name
 	l := lowerFirst(n)
 	out := []string{n + "Server", "Register" + n, n + "Client", "New" + n + "Client", "New" + n + "PoolClient",
-		l + "Invalid", l + "WrongType", l + "Unwrap", l + "Begin"}
+		l + "Invalid", l + "WrongType", l + "BadResponse", l + "BuildFailed", l + "Begin", l + "End", l + "Builders"}
 	for _, m := range sv.Methods {
 		out = append(out, n+m.Name+"Method")
 		if m.Kind == ServerStream || m.Kind == ClientStream || m.Kind == Bidi {
