@@ -311,8 +311,6 @@ func demoCalls(ctx context.Context, p *balance.Pool, store *cacheserver.Store, w
 	if err := p.WaitReady(rctx); err != nil {
 		return err
 	}
-	c := cachepb.NewCachePoolClient(p)
-
 	// A watch on "user:" in the background, for the three events below.
 	wc := cachepb.NewCachePoolClient(p) // a client per goroutine
 	var wbuf syncWriter
