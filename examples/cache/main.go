@@ -127,6 +127,11 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer p.Close()
+	rctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if err := p.WaitReady(rctx); err != nil { // the pool dials in the background
+		return err
+	}
 	return command(ctx, p, rest, *timeout, w)
 }
 
@@ -167,7 +172,11 @@ func command(ctx context.Context, p *balance.Pool, args []string, timeout time.D
 			fmt.Fprintf(w, "%s: not found\n", pos[0])
 			return nil
 		}
-		fmt.Fprintf(w, "%s = %q (ttl %dms)\n", pos[0], r.Value(), r.TtlMs())
+		ttl := "none"
+		if r.TtlMs() > 0 {
+			ttl = (time.Duration(r.TtlMs()) * time.Millisecond).Round(time.Second).String()
+		}
+		fmt.Fprintf(w, "%s = %q (ttl %s)\n", pos[0], r.Value(), ttl)
 	case "set":
 		if err := need(2); err != nil {
 			return err
