@@ -5,6 +5,7 @@ import (
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
+	"github.com/protosocket-go/protosocket/bench/internal/typedsys"
 	"github.com/protosocket-go/protosocket/bench/rpcbench"
 )
 
@@ -22,7 +23,7 @@ var registry = []load.System{
 // optIn systems run only when named (-systems, -vs), never by default:
 // the greeter pair (bench/internal/greetersys) serves the unary scenario
 // only. psbench -systems greeter-ps -vs greeter-grpc compares them.
-var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}}
+var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, typedsys.New()}
 
 func lookup(name string) load.System {
 	for _, s := range append(registry[:len(registry):len(registry)], optIn...) {
