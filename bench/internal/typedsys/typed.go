@@ -28,8 +28,8 @@ func New() load.System { return System{} }
 // Name implements load.System.
 func (System) Name() string { return "typed" }
 
-// Describe is the system's line in psbench's legend.
-func (System) Describe() string {
+// Description is the system's line in psbench's legend.
+func (System) Description() string {
 	return "socket/rpc through codecgen's generated typed stubs (flyweight views and builders, type-id checks), unary only"
 }
 
