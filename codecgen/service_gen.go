@@ -2,6 +2,8 @@ package codecgen
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // This file generates the typed RPC stubs of a schema's services over
@@ -176,6 +178,7 @@ func (s *svcGen) register() {
 			s.p("return err")
 			s.p("}")
 			s.unwrap("b", "in", m.Request, m, "request", func(e string) { s.p("return %s", e) })
+			s.p("defer ss.done.Store(true)")
 			s.p("return impl.%s(ctx, in, ss)", m.Name)
 			s.p("})")
 		case ClientStream:
@@ -184,6 +187,7 @@ func (s *svcGen) register() {
 			s.p("b := %sBegin(nil, %sTypeID)", s.l, m.Response.Name)
 			s.p("resp := Build%s(b)", m.Response.Name)
 			s.p("err := impl.%s(ctx, ss, resp)", m.Name)
+			s.p("ss.done.Store(true)")
 			s.p("_, berr := resp.Finish()")
 			s.p("out := b.Bytes()")
 			s.p("if err == nil && berr != nil {")
@@ -197,7 +201,9 @@ func (s *svcGen) register() {
 			s.p("})")
 		case Bidi:
 			s.p("srv.HandleStream(%s, func(ctx %s, st *%s) error {", s.idConst(m), s.ctx, s.q(rpcPath, "ServerStream"))
-			s.p("return impl.%s(ctx, &%s%sServerStream{st: st})", m.Name, n, m.Name)
+			s.p("ss := &%s%sServerStream{st: st}", n, m.Name)
+			s.p("defer ss.done.Store(true)")
+			s.p("return impl.%s(ctx, ss)", m.Name)
 			s.p("})")
 		}
 	}
@@ -210,6 +216,9 @@ func (s *svcGen) sendSide(typ string, r *Record, m *Method) {
 	s.p("// Begin begins the next %s to Send, in the stream's send buffer (reused by", r.Name)
 	s.p("// each Begin: a builder is valid until the next Begin).")
 	s.p("func (s *%s) Begin() %sBuilder {", typ, r.Name)
+	if strings.HasSuffix(typ, "ServerStream") {
+		s.p("s.check()")
+	}
 	s.p("buf := s.b.Bytes()")
 	s.p("s.b.Reset(%s.AppendUint32(buf[:0], %sTypeID))", s.le, r.Name)
 	s.p("return Build%s(&s.b)", r.Name)
@@ -217,6 +226,9 @@ func (s *svcGen) sendSide(typ string, r *Record, m *Method) {
 	s.p("// Send finishes m (from Begin) and sends it, waiting for the peer's credit.")
 	s.p("// A message that fails to build is returned as the builder's error, unsent.")
 	s.p("func (s *%s) Send(m %sBuilder) error {", typ, r.Name)
+	if strings.HasSuffix(typ, "ServerStream") {
+		s.p("s.check()")
+	}
 	s.p("if _, err := m.Finish(); err != nil {")
 	s.p("return err")
 	s.p("}")
@@ -237,6 +249,9 @@ func (s *svcGen) recvSide(typ string, r *Record, m *Method, what string) {
 		s.p("// that does not validate is the *flyweight.Error.")
 	}
 	s.p("func (s *%s) Recv() (%s, error) {", typ, r.Name)
+	if strings.HasSuffix(typ, "ServerStream") {
+		s.p("s.check()")
+	}
 	s.p("b, err := s.st.Recv(s.rbuf[:0])")
 	s.p("if b != nil {")
 	s.p("s.rbuf = b")
@@ -270,6 +285,13 @@ func (s *svcGen) serverStream(m *Method) {
 	s.p("st   *%s", s.q(rpcPath, "ServerStream"))
 	s.p("b    %s // the send buffer", s.q("github.com/protosocket-go/protosocket/flyweight", "Builder"))
 	s.p("rbuf []byte")
+	s.p("done %s // the handler returned: under -tags psdebug a later use panics", s.q("sync/atomic", "Bool"))
+	s.p("}\n")
+	s.p("// check panics, under -tags psdebug, on a use after the handler returned.")
+	s.p("func (s *%s) check() {", typ)
+	s.p("if %s && s.done.Load() {", s.q("github.com/protosocket-go/protosocket/pool", "Debug"))
+	s.p("panic(%s)", strconv.Quote("protosocket: "+typ+" used after the "+s.full(m)+" handler returned (a stream handle is valid only until then)"))
+	s.p("}")
 	s.p("}\n")
 	if m.Kind == ServerStream || m.Kind == Bidi {
 		s.sendSide(typ, m.Response, m)

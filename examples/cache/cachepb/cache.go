@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket/rpc"
 	"github.com/protosocket-go/protosocket/socket/rpc/balance"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/protosocket-go/protosocket/flyweight"
@@ -2318,6 +2320,7 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode) {
 		if err != nil {
 			return cacheInvalid("/cachepb.Cache/Watch", "request", err)
 		}
+		defer ss.done.Store(true)
 		return impl.Watch(ctx, in, ss)
 	})
 	srv.Handle(CacheTouchMethod, func(ctx context.Context, req, dst []byte) ([]byte, error) {
@@ -2338,11 +2341,20 @@ type CacheWatchServerStream struct {
 	st   *rpc.ServerStream
 	b    flyweight.Builder // the send buffer
 	rbuf []byte
+	done atomic.Bool // the handler returned: under -tags psdebug a later use panics
+}
+
+// check panics, under -tags psdebug, on a use after the handler returned.
+func (s *CacheWatchServerStream) check() {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: CacheWatchServerStream used after the /cachepb.Cache/Watch handler returned (a stream handle is valid only until then)")
+	}
 }
 
 // Begin begins the next Event to Send, in the stream's send buffer (reused by
 // each Begin: a builder is valid until the next Begin).
 func (s *CacheWatchServerStream) Begin() EventBuilder {
+	s.check()
 	buf := s.b.Bytes()
 	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], EventTypeID))
 	return BuildEvent(&s.b)
@@ -2351,6 +2363,7 @@ func (s *CacheWatchServerStream) Begin() EventBuilder {
 // Send finishes m (from Begin) and sends it, waiting for the peer's credit.
 // A message that fails to build is returned as the builder's error, unsent.
 func (s *CacheWatchServerStream) Send(m EventBuilder) error {
+	s.check()
 	if _, err := m.Finish(); err != nil {
 		return err
 	}
