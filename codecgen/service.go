@@ -61,6 +61,11 @@ func (c *checker) checkServices(declare func(pos Pos, name, kind string, v any))
 				m.Response = c.message(msgs, sv, m, m.RespName, m.RespPos, "response")
 			}
 		}
+		for _, m := range sv.Methods {
+			if o, clash := names["Begin"+m.Name]; clash && m.Kind != ClientStream && m.Kind != Bidi {
+				c.errorf(o.Pos, "method %s.%s: the client's Begin%s (the request builder of %s) has the same name: rename one of them", sv.Name, o.Name, m.Name, m.Name)
+			}
+		}
 	}
 }
 

@@ -66,6 +66,8 @@ func TestServiceErrors(t *testing.T) {
 		{"not rpc", svcMsgs + "service S {\n  method A(Req) returns (Resp);\n}\n", `s.schema:11:3: service S: expected "rpc" or "}", found "method"`},
 		{"eof", svcMsgs + "service S {\n  rpc A(Req) returns (Resp);\n", `s.schema:12:1: expected "rpc" or "}", found end of file`},
 		{"lower-case method", svcMsgs + "service S {\n  rpc get(Req) returns (Resp);\n}\n", `s.schema:11:7: method name "get" must start with an upper-case letter`},
+		{"client method collision", svcMsgs + "service S {\n  rpc BeginA(Req) returns (Resp);\n  rpc A(Req) returns (Resp);\n}\n", `s.schema:11:7: method S.BeginA: the client's BeginA (the request builder of A) has the same name`},
+		{"client method collision, other order", svcMsgs + "service S {\n  rpc A(Req) oneway;\n  rpc BeginA(Req) returns (Resp);\n}\n", `s.schema:12:7: method S.BeginA: the client's BeginA`},
 		{"empty service", svcMsgs + "service S {\n}\n", `s.schema:10:9: service S declares no methods`},
 		{"service named like a message", svcMsgs + "service Req {\n  rpc A(Req) returns (Resp);\n}\n", `s.schema:10:9: service name "Req" is also a message name`},
 		{"service generated name collides", svcMsgs + "message SClient = 3 {\n}\nservice S {\n  rpc A(Req) returns (Resp);\n}\n", `s.schema:12:9: service S generates the Go name SClient, which message SClient (s.schema:10:9) also generates`},
