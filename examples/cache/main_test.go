@@ -448,4 +448,3 @@ func FuzzDispatch(f *testing.F) {
 		require.NoError(t, err)
 	})
 }
-
