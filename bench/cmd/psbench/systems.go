@@ -22,7 +22,9 @@ var registry = []load.System{
 
 // optIn systems run only when named (-systems, -vs), never by default:
 // the greeter pair (bench/internal/greetersys) serves the unary scenario
-// only. psbench -systems greeter-ps -vs greeter-grpc compares them.
+// only. psbench -systems greeter-ps -vs greeter-grpc compares them;
+// psbench -systems protosocket,typed puts the typed path
+// (bench/internal/typedsys) next to the raw-bytes RPC.
 var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, typedsys.New()}
 
 func lookup(name string) load.System {
