@@ -86,7 +86,7 @@ func (c *checker) message(msgs map[string]*Record, sv *Service, m *Method, name 
 func serviceNames(sv *Service) []string {
 	n := sv.Name
 	l := lowerFirst(n)
-	out := []string{n + "Server", "Register" + n, n + "Client", "New" + n + "Client", "New" + n + "PoolClient",
+	out := []string{n + "Server", "Register" + n, n + "MethodMode", n + "Client", "New" + n + "Client", "New" + n + "PoolClient",
 		l + "Invalid", l + "WrongType", l + "BadResponse", l + "BuildFailed", l + "Begin", l + "End", l + "Builders"}
 	for _, m := range sv.Methods {
 		out = append(out, n+m.Name+"Method")

@@ -135,6 +135,12 @@ func (s *svcGen) unwrap(b, v string, r *Record, m *Method, what string, ret func
 
 func (s *svcGen) register() {
 	n := s.sv.Name
+	s.p("// %sMethodMode overrides the mode (rpc.Inline or rpc.Pooled) of one unary", n)
+	s.p("// or oneway method of service %s in Register%s.", n, n)
+	s.p("type %sMethodMode struct {", n)
+	s.p("Method uint32 // a %s...Method id", n)
+	s.p("Mode   %s", s.q(rpcPath, "Mode"))
+	s.p("}\n")
 	s.p("// Register%s registers impl's methods on srv under their method ids.", n)
 	s.p("// Unary and oneway methods run in mode: rpc.Pooled (the default to choose")
 	s.p("// when unsure: handlers that may block) or rpc.Inline (cheap handlers that")
@@ -144,7 +150,22 @@ func (s *svcGen) register() {
 	s.p("// rpc.CodeInvalidArgument without calling impl; a response that fails to")
 	s.p("// build is rpc.CodeInternal (the connection is kept). A steady-state unary")
 	s.p("// call allocates nothing here (with rpc.ServerOptions.ReuseContexts).")
-	s.p("func Register%s(srv *%s, impl %sServer, mode %s) {", n, s.q(rpcPath, "Server"), n, s.q(rpcPath, "Mode"))
+	s.p("// overrides set the mode of single methods: %sMethodMode{%s, rpc.Pooled}.", n, s.idConst(s.sv.Methods[0]))
+	s.p("func Register%s(srv *%s, impl %sServer, mode %s, overrides ...%sMethodMode) {", n, s.q(rpcPath, "Server"), n, s.q(rpcPath, "Mode"), n)
+	hasUnary := false
+	for _, m := range s.sv.Methods {
+		hasUnary = hasUnary || m.Kind == Unary || m.Kind == Oneway
+	}
+	if hasUnary {
+		s.p("modeOf := func(method uint32) %s {", s.q(rpcPath, "Mode"))
+		s.p("for _, o := range overrides {")
+		s.p("if o.Method == method {")
+		s.p("return o.Mode")
+		s.p("}")
+		s.p("}")
+		s.p("return mode")
+		s.p("}")
+	}
 	for _, m := range s.sv.Methods {
 		switch m.Kind {
 		case Unary, Oneway:
@@ -166,7 +187,7 @@ func (s *svcGen) register() {
 				s.p("}")
 				s.p("return out, nil")
 			}
-			s.p("}, mode)")
+			s.p("}, modeOf(%s))", s.idConst(m))
 		case ServerStream:
 			s.p("srv.HandleStream(%s, func(ctx %s, st *%s) error {", s.idConst(m), s.ctx, s.q(rpcPath, "ServerStream"))
 			s.p("ss := &%s%sServerStream{st: st}", n, m.Name)

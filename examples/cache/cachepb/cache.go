@@ -2231,6 +2231,13 @@ type CacheServer interface {
 	Touch(ctx context.Context, req SetRequest) error
 }
 
+// CacheMethodMode overrides the mode (rpc.Inline or rpc.Pooled) of one unary
+// or oneway method of service Cache in RegisterCache.
+type CacheMethodMode struct {
+	Method uint32 // a Cache...Method id
+	Mode   rpc.Mode
+}
+
 // RegisterCache registers impl's methods on srv under their method ids.
 // Unary and oneway methods run in mode: rpc.Pooled (the default to choose
 // when unsure: handlers that may block) or rpc.Inline (cheap handlers that
@@ -2240,7 +2247,16 @@ type CacheServer interface {
 // rpc.CodeInvalidArgument without calling impl; a response that fails to
 // build is rpc.CodeInternal (the connection is kept). A steady-state unary
 // call allocates nothing here (with rpc.ServerOptions.ReuseContexts).
-func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode) {
+// overrides set the mode of single methods: CacheMethodMode{CacheGetMethod, rpc.Pooled}.
+func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode, overrides ...CacheMethodMode) {
+	modeOf := func(method uint32) rpc.Mode {
+		for _, o := range overrides {
+			if o.Method == method {
+				return o.Mode
+			}
+		}
+		return mode
+	}
 	srv.Handle(CacheGetMethod, func(ctx context.Context, req, dst []byte) ([]byte, error) {
 		if len(req) < 4 || binary.LittleEndian.Uint32(req) != GetRequestTypeID {
 			return dst, cacheWrongType("/cachepb.Cache/Get", "request", GetRequestTypeID, req)
@@ -2261,7 +2277,7 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode) {
 			return dst, cacheBuildFailed("/cachepb.Cache/Get", berr)
 		}
 		return out, nil
-	}, mode)
+	}, modeOf(CacheGetMethod))
 	srv.Handle(CacheSetMethod, func(ctx context.Context, req, dst []byte) ([]byte, error) {
 		if len(req) < 4 || binary.LittleEndian.Uint32(req) != SetRequestTypeID {
 			return dst, cacheWrongType("/cachepb.Cache/Set", "request", SetRequestTypeID, req)
@@ -2282,7 +2298,7 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode) {
 			return dst, cacheBuildFailed("/cachepb.Cache/Set", berr)
 		}
 		return out, nil
-	}, mode)
+	}, modeOf(CacheSetMethod))
 	srv.Handle(CacheDeleteMethod, func(ctx context.Context, req, dst []byte) ([]byte, error) {
 		if len(req) < 4 || binary.LittleEndian.Uint32(req) != DeleteRequestTypeID {
 			return dst, cacheWrongType("/cachepb.Cache/Delete", "request", DeleteRequestTypeID, req)
@@ -2303,7 +2319,7 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode) {
 			return dst, cacheBuildFailed("/cachepb.Cache/Delete", berr)
 		}
 		return out, nil
-	}, mode)
+	}, modeOf(CacheDeleteMethod))
 	srv.HandleStream(CacheWatchMethod, func(ctx context.Context, st *rpc.ServerStream) error {
 		ss := &CacheWatchServerStream{st: st}
 		b, err := st.Recv(nil)
@@ -2332,7 +2348,7 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode) {
 			return dst, cacheInvalid("/cachepb.Cache/Touch", "request", err)
 		}
 		return dst, impl.Touch(ctx, in)
-	}, mode)
+	}, modeOf(CacheTouchMethod))
 }
 
 // CacheWatchServerStream is the server's side of a /cachepb.Cache/Watch stream. It is valid until the

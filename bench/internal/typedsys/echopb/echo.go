@@ -301,6 +301,13 @@ type EchoServer interface {
 	Echo(ctx context.Context, req Payload, resp PayloadBuilder) error
 }
 
+// EchoMethodMode overrides the mode (rpc.Inline or rpc.Pooled) of one unary
+// or oneway method of service Echo in RegisterEcho.
+type EchoMethodMode struct {
+	Method uint32 // a Echo...Method id
+	Mode   rpc.Mode
+}
+
 // RegisterEcho registers impl's methods on srv under their method ids.
 // Unary and oneway methods run in mode: rpc.Pooled (the default to choose
 // when unsure: handlers that may block) or rpc.Inline (cheap handlers that
@@ -310,7 +317,16 @@ type EchoServer interface {
 // rpc.CodeInvalidArgument without calling impl; a response that fails to
 // build is rpc.CodeInternal (the connection is kept). A steady-state unary
 // call allocates nothing here (with rpc.ServerOptions.ReuseContexts).
-func RegisterEcho(srv *rpc.Server, impl EchoServer, mode rpc.Mode) {
+// overrides set the mode of single methods: EchoMethodMode{EchoEchoMethod, rpc.Pooled}.
+func RegisterEcho(srv *rpc.Server, impl EchoServer, mode rpc.Mode, overrides ...EchoMethodMode) {
+	modeOf := func(method uint32) rpc.Mode {
+		for _, o := range overrides {
+			if o.Method == method {
+				return o.Mode
+			}
+		}
+		return mode
+	}
 	srv.Handle(EchoEchoMethod, func(ctx context.Context, req, dst []byte) ([]byte, error) {
 		if len(req) < 4 || binary.LittleEndian.Uint32(req) != PayloadTypeID {
 			return dst, echoWrongType("/echopb.Echo/Echo", "request", PayloadTypeID, req)
@@ -331,7 +347,7 @@ func RegisterEcho(srv *rpc.Server, impl EchoServer, mode rpc.Mode) {
 			return dst, echoBuildFailed("/echopb.Echo/Echo", berr)
 		}
 		return out, nil
-	}, mode)
+	}, modeOf(EchoEchoMethod))
 }
 
 // EchoClient calls service Echo over socket/rpc, on one connection

@@ -195,3 +195,60 @@ func TestStreamBadMessages(t *testing.T) {
 	_ = st.Close()
 	assert.False(t, errors.Is(err, rpc.ErrClosed))
 }
+
+// blocking is demo whose Unary waits on release for the name "block".
+type blocking struct {
+	demo
+	entered, release chan struct{}
+}
+
+func (b blocking) Unary(ctx context.Context, req Req, resp RespBuilder) error {
+	if req.Name() == "block" {
+		close(b.entered)
+		<-b.release
+	}
+	return b.demo.Unary(ctx, req, resp)
+}
+
+// modeOverride registers blocking with the given overrides, blocks one
+// Unary call in its handler and makes a second on the same connection
+// with a short deadline; it returns the second call's error.
+func modeOverride(t *testing.T, overrides ...DemoMethodMode) error {
+	impl := blocking{demo: demo{notified: make(chan string, 1)}, entered: make(chan struct{}), release: make(chan struct{})}
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	RegisterDemo(srv, impl, rpc.Inline, overrides...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(context.Background(), ln); close(done) }()
+	defer func() { _ = srv.Close(); <-done }()
+	ctx := ctx(t)
+	conn, err := rpc.Dial(ctx, "tcp", ln.Addr().String(), rpc.ClientOptions{})
+	require.NoError(t, err)
+	defer conn.Close()
+
+	blocked := make(chan error, 1)
+	go func() {
+		c := NewDemoClient(conn)
+		_, err := c.Unary(ctx, c.BeginUnary().SetName("block"))
+		blocked <- err
+	}()
+	<-impl.entered // the blocking call holds its handler now
+	c := NewDemoClient(conn)
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	_, err = c.Unary(sctx, c.BeginUnary().SetName("free"))
+	close(impl.release)
+	require.NoError(t, <-blocked)
+	return err
+}
+
+// TestModeOverride: Register's overrides set one method's mode. With
+// Unary overridden to Pooled (the default being Inline) a blocked call
+// does not hold the connection's reader and a second call completes;
+// without the override the second call waits behind it.
+func TestModeOverride(t *testing.T) {
+	require.NoError(t, modeOverride(t, DemoMethodMode{DemoUnaryMethod, rpc.Pooled}))
+	require.ErrorIs(t, modeOverride(t), context.DeadlineExceeded)
+}

@@ -621,6 +621,13 @@ type DemoServer interface {
 	Notify(ctx context.Context, req Req) error
 }
 
+// DemoMethodMode overrides the mode (rpc.Inline or rpc.Pooled) of one unary
+// or oneway method of service Demo in RegisterDemo.
+type DemoMethodMode struct {
+	Method uint32 // a Demo...Method id
+	Mode   rpc.Mode
+}
+
 // RegisterDemo registers impl's methods on srv under their method ids.
 // Unary and oneway methods run in mode: rpc.Pooled (the default to choose
 // when unsure: handlers that may block) or rpc.Inline (cheap handlers that
@@ -630,7 +637,16 @@ type DemoServer interface {
 // rpc.CodeInvalidArgument without calling impl; a response that fails to
 // build is rpc.CodeInternal (the connection is kept). A steady-state unary
 // call allocates nothing here (with rpc.ServerOptions.ReuseContexts).
-func RegisterDemo(srv *rpc.Server, impl DemoServer, mode rpc.Mode) {
+// overrides set the mode of single methods: DemoMethodMode{DemoUnaryMethod, rpc.Pooled}.
+func RegisterDemo(srv *rpc.Server, impl DemoServer, mode rpc.Mode, overrides ...DemoMethodMode) {
+	modeOf := func(method uint32) rpc.Mode {
+		for _, o := range overrides {
+			if o.Method == method {
+				return o.Mode
+			}
+		}
+		return mode
+	}
 	srv.Handle(DemoUnaryMethod, func(ctx context.Context, req, dst []byte) ([]byte, error) {
 		if len(req) < 4 || binary.LittleEndian.Uint32(req) != ReqTypeID {
 			return dst, demoWrongType("/svc.Demo/Unary", "request", ReqTypeID, req)
@@ -651,7 +667,7 @@ func RegisterDemo(srv *rpc.Server, impl DemoServer, mode rpc.Mode) {
 			return dst, demoBuildFailed("/svc.Demo/Unary", berr)
 		}
 		return out, nil
-	}, mode)
+	}, modeOf(DemoUnaryMethod))
 	srv.HandleStream(DemoWatchMethod, func(ctx context.Context, st *rpc.ServerStream) error {
 		ss := &DemoWatchServerStream{st: st}
 		b, err := st.Recv(nil)
@@ -702,7 +718,7 @@ func RegisterDemo(srv *rpc.Server, impl DemoServer, mode rpc.Mode) {
 			return dst, demoInvalid("/svc.Demo/Notify", "request", err)
 		}
 		return dst, impl.Notify(ctx, in)
-	}, mode)
+	}, modeOf(DemoNotifyMethod))
 }
 
 // DemoWatchServerStream is the server's side of a /svc.Demo/Watch stream. It is valid until the
@@ -1165,6 +1181,267 @@ func demoBuildFailed(method string, err error) error {
 // demoBadResponse is the error for a response of another message type: it
 // matches rpc.ErrProtocol.
 func demoBadResponse(method string, want uint32, b []byte) error {
+	if len(b) < 4 {
+		return fmt.Errorf("%w: %s: response too short for a message type id (%d bytes)", rpc.ErrProtocol, method, len(b))
+	}
+	return fmt.Errorf("%w: %s: response is message type %d, want %d", rpc.ErrProtocol, method, binary.LittleEndian.Uint32(b), want)
+}
+
+// Method ids of service Feeds: the rpc method ids (the frames' type ids) of
+// its methods, as written in the schema or derived (codecgen.MethodID, the
+// FNV-1a 32-bit hash of "/package.Service/Method").
+const (
+	// FeedsFeedMethod is the id of /svc.Feeds/Feed (server stream, derived).
+	FeedsFeedMethod uint32 = 0x7d795430
+)
+
+// FeedsServer is the server API of service Feeds over socket/rpc; register an
+// implementation with RegisterFeeds.
+//
+// Lifetimes: a request view is valid until the method returns (it reads the
+// connection's pooled read buffer); a response builder writes into the
+// response buffer and must not be used after the method returns; a stream
+// handle is valid until the method returns. Copy what you keep (a view's
+// ToValue, or its strings). Return an *rpc.Error to choose the code the
+// caller sees; any other error is rpc.CodeUnknown (see rpc.Handler).
+//
+// Feeds has stream methods only.
+type FeedsServer interface {
+	// Feed serves /svc.Feeds/Feed (server stream).
+	// Send the responses on stream; returning ends the stream (nil: normally).
+	Feed(ctx context.Context, req Req, stream *FeedsFeedServerStream) error
+}
+
+// FeedsMethodMode overrides the mode (rpc.Inline or rpc.Pooled) of one unary
+// or oneway method of service Feeds in RegisterFeeds.
+type FeedsMethodMode struct {
+	Method uint32 // a Feeds...Method id
+	Mode   rpc.Mode
+}
+
+// RegisterFeeds registers impl's methods on srv under their method ids.
+// Unary and oneway methods run in mode: rpc.Pooled (the default to choose
+// when unsure: handlers that may block) or rpc.Inline (cheap handlers that
+// never block, run on the connection's reader); streaming methods run on
+// their own goroutines. A request of another message type (its type id) or
+// one that does not validate as the method's request is answered with
+// rpc.CodeInvalidArgument without calling impl; a response that fails to
+// build is rpc.CodeInternal (the connection is kept). A steady-state unary
+// call allocates nothing here (with rpc.ServerOptions.ReuseContexts).
+// overrides set the mode of single methods: FeedsMethodMode{FeedsFeedMethod, rpc.Pooled}.
+func RegisterFeeds(srv *rpc.Server, impl FeedsServer, mode rpc.Mode, overrides ...FeedsMethodMode) {
+	srv.HandleStream(FeedsFeedMethod, func(ctx context.Context, st *rpc.ServerStream) error {
+		ss := &FeedsFeedServerStream{st: st}
+		b, err := st.Recv(nil)
+		if err != nil {
+			if err == io.EOF {
+				return feedsInvalid("/svc.Feeds/Feed", "request", errors.New("the stream ended before its request"))
+			}
+			return err
+		}
+		if len(b) < 4 || binary.LittleEndian.Uint32(b) != ReqTypeID {
+			return feedsWrongType("/svc.Feeds/Feed", "request", ReqTypeID, b)
+		}
+		in, err := WrapReq(b[4:])
+		if err != nil {
+			return feedsInvalid("/svc.Feeds/Feed", "request", err)
+		}
+		defer ss.done.Store(true)
+		return impl.Feed(ctx, in, ss)
+	})
+}
+
+// FeedsFeedServerStream is the server's side of a /svc.Feeds/Feed stream. It is valid until the
+// handler returns.
+type FeedsFeedServerStream struct {
+	st   *rpc.ServerStream
+	b    flyweight.Builder // the send buffer
+	rbuf []byte
+	done atomic.Bool // the handler returned: under -tags psdebug a later use panics
+}
+
+// check panics, under -tags psdebug, on a use after the handler returned.
+func (s *FeedsFeedServerStream) check() {
+	if pool.Debug && s.done.Load() {
+		panic("protosocket: FeedsFeedServerStream used after the /svc.Feeds/Feed handler returned (a stream handle is valid only until then)")
+	}
+}
+
+// Begin begins the next Resp to Send, in the stream's send buffer (reused by
+// each Begin: a builder is valid until the next Begin).
+func (s *FeedsFeedServerStream) Begin() RespBuilder {
+	s.check()
+	buf := s.b.Bytes()
+	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], RespTypeID))
+	return BuildResp(&s.b)
+}
+
+// Send finishes m (from Begin) and sends it, waiting for the peer's credit.
+// A message that fails to build is returned as the builder's error, unsent.
+func (s *FeedsFeedServerStream) Send(m RespBuilder) error {
+	s.check()
+	if _, err := m.Finish(); err != nil {
+		return err
+	}
+	return s.st.Send(s.b.Bytes())
+}
+
+// Draining is closed when the server drains: end the stream soon.
+func (s *FeedsFeedServerStream) Draining() <-chan struct{} { return s.st.Draining() }
+
+// FeedsFeedClientStream is the client's side of a /svc.Feeds/Feed stream; Close it in any case.
+type FeedsFeedClientStream struct {
+	st   *rpc.ClientStream
+	b    flyweight.Builder // the send buffer
+	rbuf []byte
+}
+
+// Recv returns the next Resp: a view into the stream's receive buffer, valid
+// until the next Recv. At the end of the peer's messages it returns io.EOF.
+// A message of another type is an error matching rpc.ErrProtocol; one
+// that does not validate is the *flyweight.Error.
+func (s *FeedsFeedClientStream) Recv() (Resp, error) {
+	b, err := s.st.Recv(s.rbuf[:0])
+	if b != nil {
+		s.rbuf = b
+	}
+	if err != nil {
+		return Resp{}, err
+	}
+	if len(b) < 4 || binary.LittleEndian.Uint32(b) != RespTypeID {
+		return Resp{}, feedsBadResponse("/svc.Feeds/Feed", RespTypeID, b)
+	}
+	v, err := WrapResp(b[4:])
+	if err != nil {
+		return Resp{}, err
+	}
+	return v, nil
+}
+
+// Close ends the stream (canceling it on the server if it has not ended).
+func (s *FeedsFeedClientStream) Close() error { return s.st.Close() }
+
+// FeedsClient calls service Feeds over socket/rpc, on one connection
+// (NewFeedsClient) or on a balance.Pool (NewFeedsPoolClient).
+//
+// A FeedsClient is not safe for concurrent use: it owns a request buffer and
+// a response buffer that every call reuses, which is what makes a
+// steady-state unary call allocation-free. Give each goroutine its own
+// (they are cheap, and share the connection). A response view is valid
+// until the next call on the client; a request builder from Begin<Method>
+// until the next Begin.
+type FeedsClient struct {
+	call func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
+	send func(ctx context.Context, method uint32, req []byte) error
+	open func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
+	b    flyweight.Builder
+	resp []byte
+}
+
+// NewFeedsClient returns a client calling on c.
+func NewFeedsClient(c *rpc.Client) *FeedsClient {
+	return &FeedsClient{call: c.Call, send: c.Send, open: c.OpenStream}
+}
+
+// NewFeedsPoolClient returns a client calling on p: each unary call goes
+// through p.Call (a call refused as not processed is retried on another
+// connection, up to the pool's MaxAttempts); oneway calls and streams go
+// to p.Pick().
+func NewFeedsPoolClient(p *balance.Pool) *FeedsClient {
+	return &FeedsClient{
+		call: func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+			return p.Call(ctx, method, req, dst)
+		},
+		send: func(ctx context.Context, method uint32, req []byte) error {
+			c, err := p.Pick()
+			if err != nil {
+				return err
+			}
+			return c.Send(ctx, method, req)
+		},
+		open: func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error) {
+			c, err := p.Pick()
+			if err != nil {
+				return nil, err
+			}
+			return c.OpenStream(ctx, method, md)
+		},
+	}
+}
+
+// BeginFeed begins the request of a Feed call in the client's request
+// buffer: set its fields and pass it to Feed. It is valid until the next Begin.
+func (c *FeedsClient) BeginFeed() ReqBuilder {
+	buf := c.b.Bytes()
+	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
+	return BuildReq(&c.b)
+}
+
+// Feed opens a /svc.Feeds/Feed stream and sends req (from BeginFeed); Recv the
+// responses until io.EOF, and Close the stream. ctx bounds the whole stream.
+func (c *FeedsClient) Feed(ctx context.Context, req ReqBuilder) (*FeedsFeedClientStream, error) {
+	if _, err := req.Finish(); err != nil {
+		return nil, err
+	}
+	st, err := c.open(ctx, FeedsFeedMethod, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err = st.Send(c.b.Bytes()); err == nil {
+		err = st.CloseSend()
+	}
+	// A server that already ended the stream normally (ErrStreamClosed)
+	// may have sent responses: Recv gives them, then io.EOF.
+	if err != nil && !errors.Is(err, rpc.ErrStreamClosed) {
+		_ = st.Close()
+		return nil, err
+	}
+	return &FeedsFeedClientStream{st: st}, nil
+}
+
+// feedsBuilders hold the builders of responses being built, so a handler's
+// builder costs no allocation.
+var feedsBuilders = sync.Pool{New: func() any { return new(flyweight.Builder) }}
+
+// feedsBegin returns a pooled builder appending to dst after the type id.
+func feedsBegin(dst []byte, typeID uint32) *flyweight.Builder {
+	b := feedsBuilders.Get().(*flyweight.Builder)
+	b.Reset(binary.LittleEndian.AppendUint32(dst, typeID))
+	return b
+}
+
+// feedsEnd returns b's bytes and puts b back (holding nothing).
+func feedsEnd(b *flyweight.Builder) []byte {
+	out := b.Bytes()
+	b.Reset(nil)
+	feedsBuilders.Put(b)
+	return out
+}
+
+// feedsWrongType is the error for a request body of another message type: the
+// caller sees rpc.CodeInvalidArgument.
+func feedsWrongType(method, what string, want uint32, b []byte) error {
+	if len(b) < 4 {
+		return &rpc.Error{Code: rpc.CodeInvalidArgument, Message: method + ": " + what + " too short for a message type id (" + strconv.Itoa(len(b)) + " bytes)"}
+	}
+	return &rpc.Error{Code: rpc.CodeInvalidArgument, Message: method + ": " + what + " is message type " + strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b)), 10) + ", want " + strconv.FormatUint(uint64(want), 10)}
+}
+
+// feedsInvalid is the error for a request that does not validate: the caller
+// sees rpc.CodeInvalidArgument.
+func feedsInvalid(method, what string, err error) error {
+	return &rpc.Error{Code: rpc.CodeInvalidArgument, Message: method + ": invalid " + what + ": " + err.Error()}
+}
+
+// feedsBuildFailed is the error for a response that fails to build: the
+// caller sees rpc.CodeInternal.
+func feedsBuildFailed(method string, err error) error {
+	return &rpc.Error{Code: rpc.CodeInternal, Message: method + ": response: " + err.Error()}
+}
+
+// feedsBadResponse is the error for a response of another message type: it
+// matches rpc.ErrProtocol.
+func feedsBadResponse(method string, want uint32, b []byte) error {
 	if len(b) < 4 {
 		return fmt.Errorf("%w: %s: response too short for a message type id (%d bytes)", rpc.ErrProtocol, method, len(b))
 	}
