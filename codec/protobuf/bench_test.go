@@ -1,7 +1,10 @@
 package protobuf_test
 
 import (
+	"context"
 	"testing"
+
+	"github.com/protosocket-go/protosocket/socket/rpc/compat"
 
 	"github.com/protosocket-go/protosocket/codec/protobuf"
 	"github.com/protosocket-go/protosocket/examples/protoecho/echo"
@@ -27,5 +30,23 @@ func BenchmarkUnmarshalReuse(b *testing.B) {
 		if err := protobuf.Unmarshal(body, &m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCompatCall: one compat round trip (client and server in this
+// process, one caller), Inline and Pooled servers.
+func BenchmarkCompatCall(b *testing.B) {
+	for _, mode := range []compat.Mode{compat.Inline, compat.Pooled} {
+		b.Run([]string{"pooled", "inline"}[mode], func(b *testing.B) {
+			cl := startCompat(b, compat.Options{Mode: mode})
+			req := &echo.EchoRequest{Message: "steady"}
+			var resp echo.EchoResponse
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := cl.Call(context.Background(), req, &resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

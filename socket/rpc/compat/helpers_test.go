@@ -90,10 +90,29 @@ func (codec) SetControl(m *msg, c compat.Control) { m.code = c }
 
 type peekCodec struct{ codec }
 
-func (peekCodec) Peek(b []byte) (uint64, compat.Control, error) {
-	var m msg
-	err := codec{}.Parse(b, &m)
-	return m.id, m.code, err
+func (peekCodec) Peek(b []byte) (id uint64, code compat.Control, err error) {
+	for len(b) > 0 {
+		key := b[0]
+		v, n := binary.Uvarint(b[1:])
+		if n <= 0 {
+			return 0, 0, errBad
+		}
+		b = b[1+n:]
+		switch key {
+		case tagID:
+			id = v
+		case tagCode:
+			code = compat.Control(v)
+		case tagBody:
+			if v > uint64(len(b)) {
+				return 0, 0, errBad
+			}
+			b = b[v:]
+		default:
+			return 0, 0, errBad
+		}
+	}
+	return id, code, nil
 }
 
 // enc is the prost encoding of a message (zero fields omitted).
