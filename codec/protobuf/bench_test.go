@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/protosocket-go/protosocket/socket/rpc/compat"
 
 	"github.com/protosocket-go/protosocket/codec/protobuf"
@@ -49,4 +51,41 @@ func BenchmarkCompatCall(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCodecPaths compares, per message, the vtprotobuf methods that
+// Append and Unmarshal use when a message has them with protobuf-go's
+// generic fast path (what they use otherwise), on protoecho's EchoResponse.
+//
+//	go test -run XXX -bench CodecPaths -count 5 ./codec/protobuf/
+func BenchmarkCodecPaths(b *testing.B) {
+	m := &echo.EchoResponse{RequestId: 12345, Message: "a small echo reply", Seq: 3}
+	body, _ := proto.Marshal(m)
+	buf := make([]byte, 0, 64)
+	var into echo.EchoResponse
+	b.Run("append/vtprotobuf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = protobuf.Append(buf[:0], m)
+		}
+	})
+	b.Run("append/protobuf-go", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = proto.MarshalOptions{Deterministic: true}.MarshalAppend(buf[:0], m)
+		}
+	})
+	b.Run("unmarshal/vtprotobuf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = protobuf.Unmarshal(body, &into)
+		}
+	})
+	b.Run("unmarshal/protobuf-go", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			proto.Reset(&into)
+			_ = proto.UnmarshalOptions{}.Unmarshal(body, &into)
+		}
+	})
 }

@@ -97,6 +97,9 @@ func TestUnmarshalErrors(t *testing.T) {
 
 	_, err = protobuf.Append(nil, &echo.EchoRequest{Message: "\xff"}) // invalid UTF-8 in a proto3 string
 	require.ErrorIs(t, err, protobuf.ErrEncode)
+	// The same on decode, through protoecho's vtprotobuf methods too.
+	require.ErrorIs(t, protobuf.Unmarshal([]byte{0x1a, 0x01, 0xff}, m), protobuf.ErrDecode)
+	require.ErrorIs(t, protobuf.Unmarshal([]byte{0x1a, 0x01, 0xff}, &echo.EchoResponse{}), protobuf.ErrDecode)
 }
 
 func TestReader(t *testing.T) {

@@ -2,8 +2,6 @@ package protobuf
 
 import (
 	"reflect"
-	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -32,6 +30,7 @@ type Compat[M any, P interface {
 	// path, nil when not a plain integer field): Go reflection reads and
 	// writes them without the allocations protoreflect's Set makes.
 	idGo, codeGo []int
+	plan         *vtPlan // M's vtprotobuf plan, looked up once
 }
 
 // NewCompat returns a Compat whose id is field idField (a 64- or 32-bit
@@ -58,30 +57,17 @@ func NewCompat[M any, P interface {
 		return nil, err
 	}
 	rt := reflect.TypeFor[M]()
-	return &Compat[M, P]{id: id, code: code, idGo: goField(rt, idField), codeGo: goField(rt, controlField)}, nil
+	return &Compat[M, P]{id: id, code: code, idGo: goField(rt, idField), codeGo: goField(rt, controlField),
+		plan: planFor(P(new(M)))}, nil
 }
 
-// goField finds the exported integer field of a generated struct whose
-// protobuf tag has number num ("varint,1,opt,name=request_id,..."); nil
-// if there is none (then protoreflect is used).
+// goField finds the integer field of a generated struct with protobuf
+// number num; nil if there is none (then protoreflect is used).
 func goField(rt reflect.Type, num protoreflect.FieldNumber) []int {
 	if rt.Kind() != reflect.Struct {
 		return nil
 	}
-	want := strconv.Itoa(int(num))
-	for i := range rt.NumField() {
-		f := rt.Field(i)
-		parts := strings.Split(f.Tag.Get("protobuf"), ",")
-		if !f.IsExported() || len(parts) < 2 || parts[1] != want {
-			continue
-		}
-		switch f.Type.Kind() {
-		case reflect.Uint64, reflect.Uint32, reflect.Int64, reflect.Int32:
-			return f.Index
-		}
-		return nil
-	}
-	return nil
+	return goFieldOfKind(rt, num, reflect.Uint64, reflect.Uint32, reflect.Int64, reflect.Int32)
 }
 
 func field(md protoreflect.MessageDescriptor, num protoreflect.FieldNumber, enumOK bool) (protoreflect.FieldDescriptor, error) {
@@ -192,10 +178,10 @@ func wireValue(k protoreflect.Kind, typ protowire.Type, b []byte) (v uint64, n i
 }
 
 // Append implements compat.Codec: it appends m's body to dst.
-func (c *Compat[M, P]) Append(dst []byte, m *M) ([]byte, error) { return Append(dst, P(m)) }
+func (c *Compat[M, P]) Append(dst []byte, m *M) ([]byte, error) { return appendPlan(dst, P(m), c.plan) }
 
 // Parse implements compat.Codec: it resets m and decodes b into it.
-func (c *Compat[M, P]) Parse(b []byte, m *M) error { return Unmarshal(b, P(m)) }
+func (c *Compat[M, P]) Parse(b []byte, m *M) error { return unmarshalPlan(b, P(m), c.plan) }
 
 // ID implements compat.Codec.
 func (c *Compat[M, P]) ID(m *M) uint64 {

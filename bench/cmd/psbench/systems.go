@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/protosocket-go/protosocket/bench/internal/compatsys"
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
@@ -15,6 +16,7 @@ var registry = []load.System{
 	rpcbench.New(), // "protosocket": socket/rpc
 	rawsys.New(),
 	grpcsys.New(),
+	compatsys.New(), // "compat": socket/rpc/compat over protoecho (unary only)
 }
 
 func lookup(name string) load.System {

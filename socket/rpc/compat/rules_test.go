@@ -71,7 +71,7 @@ func TestRuleServerRejectsWithCancel(t *testing.T) {
 				if string(req.body) == "panic" {
 					panic("boom")
 				}
-				return echoHandler(nil, req, resp)
+				return echoHandler(context.Background(), req, resp)
 			}, m.opts)
 			p := dialRaw(t, addr)
 			p.send(enc(300, 0, ""))
