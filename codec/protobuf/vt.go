@@ -36,7 +36,7 @@ type vtUnmarshaler interface {
 // or oneofs), so that both paths accept and produce the same messages.
 type vtPlan struct {
 	ok      bool
-	strings [][]int // Go field index paths of the string fields
+	strings []uintptr // struct offsets of the string fields
 }
 
 var vtPlans sync.Map // reflect.Type (the pointer type) -> *vtPlan
@@ -71,10 +71,10 @@ func buildPlan(m proto.Message, t reflect.Type) *vtPlan {
 			return &vtPlan{}
 		case fd.Kind() == protoreflect.StringKind:
 			idx := goFieldOfKind(t.Elem(), fd.Number(), reflect.String)
-			if idx == nil {
+			if len(idx) != 1 {
 				return &vtPlan{}
 			}
-			p.strings = append(p.strings, idx)
+			p.strings = append(p.strings, t.Elem().Field(idx[0]).Offset)
 		}
 	}
 	return p
@@ -108,9 +108,9 @@ func (p *vtPlan) checkStrings(m proto.Message) error {
 	if len(p.strings) == 0 {
 		return nil
 	}
-	v := reflect.ValueOf(m).Elem()
-	for _, idx := range p.strings {
-		if !utf8.ValidString(v.FieldByIndex(idx).String()) {
+	sp := structPointer(m)
+	for _, off := range p.strings {
+		if !utf8.ValidString(stringAt(sp, off)) {
 			return errUTF8
 		}
 	}

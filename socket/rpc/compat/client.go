@@ -27,9 +27,8 @@ type Client[Req, Resp any] struct {
 	ignored atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[uint64]*ccall[Req, Resp]
+	pending callTable[ccall[Req, Resp]]
 	closed  bool
-	nextID  atomic.Uint64
 	calls   sync.Pool // *ccall, reused by unary calls
 }
 
@@ -46,7 +45,7 @@ func Dial[Req, Resp any](ctx context.Context, network, addr string, req Codec[Re
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	cl := &Client[Req, Resp]{req: req, resp: resp, pending: map[uint64]*ccall[Req, Resp]{}, shut: make(chan struct{})}
+	cl := &Client[Req, Resp]{req: req, resp: resp, shut: make(chan struct{})}
 	cl.ctx, cl.stop = context.WithCancel(context.Background())
 	conn, err := socket.Dial(ctx, network, addr, cl, opts.socketOpts())
 	if err != nil {
@@ -81,9 +80,15 @@ func (cl *Client[Req, Resp]) Call(ctx context.Context, req *Req, resp *Resp) err
 		cl.recycle(c)
 		return err
 	}
+	done := ctx.Done()
+	if done == nil { // a context that never ends: a plain receive is cheaper than a select
+		err = <-c.done
+		cl.recycle(c)
+		return err
+	}
 	select {
 	case err = <-c.done:
-	case <-ctx.Done():
+	case <-done:
 		if cl.abandon(id, c) {
 			cl.sendCancel(id)
 			err = ctx.Err()
@@ -102,13 +107,12 @@ func (cl *Client[Req, Resp]) recycle(c *ccall[Req, Resp]) {
 
 // open registers c under a new id and sends req.
 func (cl *Client[Req, Resp]) open(ctx context.Context, c *ccall[Req, Resp], req *Req) (uint64, error) {
-	id := cl.nextID.Add(1)
 	cl.mu.Lock()
 	if cl.closed {
 		cl.mu.Unlock()
 		return 0, ErrClosed
 	}
-	cl.pending[id] = c
+	id := cl.pending.add(c)
 	cl.mu.Unlock()
 	cl.req.SetID(req, id)
 	cl.req.SetControl(req, Normal)
@@ -135,11 +139,7 @@ func (cl *Client[Req, Resp]) open(ctx context.Context, c *ccall[Req, Resp], req 
 func (cl *Client[Req, Resp]) abandon(id uint64, c *ccall[Req, Resp]) bool {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	if cl.pending[id] != c {
-		return false
-	}
-	delete(cl.pending, id)
-	return true
+	return cl.pending.remove(id, c)
 }
 
 // sendCancel sends the minimal Cancel for id (best effort: it gives up
@@ -228,11 +228,8 @@ func (st *ClientStream[Req, Resp]) markGone() { st.goneOne.Do(func() { close(st.
 func (st *ClientStream[Req, Resp]) cancel() {
 	cl := st.cl
 	cl.mu.Lock()
-	c := cl.pending[st.id]
-	live := c != nil && c.stream == st
-	if live {
-		delete(cl.pending, st.id)
-	}
+	c := cl.pending.get(st.id)
+	live := c != nil && c.stream == st && cl.pending.remove(st.id, c)
 	cl.mu.Unlock()
 	st.markGone()
 	if live {
@@ -260,9 +257,9 @@ func (cl *Client[Req, Resp]) OnMessage(_ *socket.Conn, m socket.Message) socket.
 	}
 	code = Read(code)
 	cl.mu.Lock()
-	c := cl.pending[id]
+	c := cl.pending.get(id)
 	if c != nil && (c.stream == nil || code != Normal) {
-		delete(cl.pending, id) // the call ends here
+		cl.pending.remove(id, c) // the call ends here
 	}
 	cl.mu.Unlock()
 	if c == nil {
@@ -316,14 +313,13 @@ func (st *ClientStream[Req, Resp]) deliver(it streamItem[Resp]) {
 func (cl *Client[Req, Resp]) OnClose(*socket.Conn, error) {
 	cl.mu.Lock()
 	cl.closed = true
-	for id, c := range cl.pending {
-		delete(cl.pending, id)
+	cl.pending.drain(func(c *ccall[Req, Resp]) {
 		if c.stream != nil {
 			close(c.stream.fin)
 		} else {
 			c.done <- ErrClosed
 		}
-	}
+	})
 	cl.mu.Unlock()
 	cl.stop()
 }
