@@ -52,6 +52,9 @@ var (
 	ErrNoResponse = errors.New("compat: call ended without a response")
 	// ErrInvalidOptions is matched by every error Options.Validate returns.
 	ErrInvalidOptions = errors.New("compat: invalid options")
+	// ErrStreamOver: ServerStream.Send after its StreamHandler returned
+	// (under -tags psdebug it panics instead).
+	ErrStreamOver = errors.New("compat: stream handler already returned")
 	// ErrEncode: a message could not be encoded by the Codec (the cause is
 	// wrapped too).
 	ErrEncode = errors.New("compat: unencodable message")

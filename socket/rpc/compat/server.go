@@ -20,16 +20,19 @@ import (
 // Lifetimes: req, resp and ctx belong to the server and are reused for
 // later calls once the handler returns; do not keep them (copy what you
 // need). resp starts as the zero message; it may refer to req's memory
-// (resp.Body = req.Body): it is encoded before req is reused. ctx ends when the client sends
-// Cancel for the id or the connection closes (Pooled mode; an Inline
-// handler's ctx never ends).
+// (resp.Body = req.Body): it is encoded before req is reused. ctx ends
+// when the client sends Cancel for the id or the connection closes
+// (Pooled mode; an Inline handler's ctx never ends). Under -tags psdebug
+// a ctx used after its handler returned panics, naming the mistake.
 type Handler[Req, Resp any] func(ctx context.Context, req *Req, resp *Resp) error
 
 // StreamHandler serves one streaming request: it sends items with
 // s.Send, and returns nil to end the stream (the server sends End) or an
 // error to reject or abort it (the server sends Cancel). When the client
 // cancels, the handler's ctx ends and Send fails; the server then sends
-// Cancel, never End. req, s and ctx are valid until the handler returns.
+// Cancel, never End. req, s and ctx are valid until the handler returns:
+// Send afterwards fails with ErrStreamOver, and under -tags psdebug it
+// panics, as does the ctx.
 type StreamHandler[Req, Resp any] func(ctx context.Context, req *Req, s *ServerStream[Req, Resp]) error
 
 // ServerStats are a Server's counters.
@@ -226,7 +229,10 @@ func (sc *serverConn[Req, Resp]) runInline(c *socket.Conn, id uint64, payload []
 	s.calls.Add(1)
 	var zero Resp
 	sc.inResp = zero
-	if err := s.invoke(&sc.inCtx, req, &sc.inResp); err != nil {
+	ctx, done := lend(&sc.inCtx)
+	err := s.invoke(ctx, req, &sc.inResp)
+	done()
+	if err != nil {
 		s.failed.Add(1)
 		sc.replyControl(c, id, Cancel)
 		return socket.Continue
@@ -401,7 +407,9 @@ func (sc *serverConn[Req, Resp]) runPooled(call *scall[Req, Resp], snd *socket.S
 	if call.ended() == endNone {
 		var zero Resp
 		call.resp = zero
-		err = s.invoke(&call.callCtx, &call.req, &call.resp)
+		ctx, done := lend(&call.callCtx)
+		err = s.invoke(ctx, &call.req, &call.resp)
+		done()
 	}
 	switch call.ended() {
 	case endByClose:
@@ -479,8 +487,11 @@ func (sc *serverConn[Req, Resp]) runStream(call *scall[Req, Resp], snd *socket.S
 	st := &ServerStream[Req, Resp]{sc: sc, call: call, snd: snd}
 	var err error
 	if call.ended() == endNone {
-		err = s.invokeStream(&call.callCtx, &call.req, st)
+		ctx, done := lend(&call.callCtx)
+		err = s.invokeStream(ctx, &call.req, st)
+		done()
 	}
+	st.returned.Store(true)
 	switch call.ended() {
 	case endByClose:
 		return
@@ -512,6 +523,9 @@ type ServerStream[Req, Resp any] struct {
 	call *scall[Req, Resp]
 	snd  *socket.Sender
 	buf  []byte
+	// returned is set when the StreamHandler has returned: Send then
+	// fails with ErrStreamOver (panics under psdebug).
+	returned atomic.Bool
 }
 
 // Send sends resp as the stream's next item (its id and control are set
@@ -520,6 +534,12 @@ type ServerStream[Req, Resp any] struct {
 // client canceled or the connection closed, or with an error matching
 // ErrEncode.
 func (st *ServerStream[Req, Resp]) Send(resp *Resp) error {
+	if st.returned.Load() {
+		if psdebug {
+			panic("compat: ServerStream.Send after its StreamHandler returned")
+		}
+		return ErrStreamOver
+	}
 	ctx := &st.call.callCtx
 	if err := ctx.Err(); err != nil {
 		return err
