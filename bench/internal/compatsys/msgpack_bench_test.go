@@ -10,10 +10,10 @@ import (
 	"github.com/protosocket-go/protosocket/examples/rustecho/mpecho"
 )
 
-// vmRequest is mpecho.Request for vmihailenco/msgpack: as_array gives
-// rmp-serde's tuple form (the enum as its name, a string).
+// vmRequest is mpecho.Request for vmihailenco/msgpack (the Encoder's
+// UseArrayEncodedStructs gives rmp-serde's tuple form; the enum is its
+// name, a string).
 type vmRequest struct {
-	_msgpack         struct{} `msgpack:",as_array"`
 	RequestID        uint64
 	Code             uint32
 	Body             *vmEchoRequest
@@ -21,7 +21,6 @@ type vmRequest struct {
 }
 
 type vmEchoRequest struct {
-	_msgpack struct{} `msgpack:",as_array"`
 	Message  string
 	Nanotime uint64
 }
@@ -29,7 +28,7 @@ type vmEchoRequest struct {
 // BenchmarkMessagePackLibraries justifies codec/msgpack's library: one
 // example-messagepack Request encoded and decoded (into a reused message)
 // by tinylib/msgp's generated code and by vmihailenco/msgpack/v5
-// (reflection, as_array):
+// (reflection, structs as arrays):
 //
 //	cd bench && go test -run XXX -bench MessagePackLibraries -count 3 ./internal/compatsys/
 func BenchmarkMessagePackLibraries(b *testing.B) {
@@ -52,6 +51,7 @@ func BenchmarkMessagePackLibraries(b *testing.B) {
 	var out bytes.Buffer
 	enc := vmsgpack.NewEncoder(&out)
 	enc.UseCompactInts(true)
+	enc.UseArrayEncodedStructs(true)
 	var in bytes.Reader
 	dec := vmsgpack.NewDecoder(&in)
 	b.Run("vmihailenco-msgpack", func(b *testing.B) {
