@@ -14,8 +14,12 @@ import (
 //
 //	cd bench && go test -run XXX -bench Unary256 -count 4 ./internal/compatsys/
 func BenchmarkUnary256(b *testing.B) {
-	for _, sys := range []load.System{rpcbench.New(), New()} {
-		b.Run(sys.Name(), func(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		sys  load.System
+	}{{"protosocket", rpcbench.New()}, {"compat-inline", New()}, {"compat-pooled", System{Pooled: true}}} {
+		sys := c.sys
+		b.Run(c.name, func(b *testing.B) {
 			opts := load.Options{Scenario: load.Unary, Payload: 16, Conns: 1, Concurrency: 256}
 			srv, err := sys.Serve(context.Background(), "127.0.0.1:0", opts)
 			if err != nil {
