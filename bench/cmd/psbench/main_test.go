@@ -132,11 +132,11 @@ func TestParseFlags(t *testing.T) {
 		duration time.Duration
 		err      string
 	}{
-		{"defaults: every system, 10s shared", nil, []string{"protosocket", "raw", "grpc"}, 10 * time.Second / 3, ""},
+		{"defaults: every system, 10s shared", nil, []string{"protosocket", "raw", "grpc", "compat"}, 10 * time.Second / 4, ""},
 		{"one system gets the whole 10s", []string{"-systems", "grpc"}, []string{"grpc"}, 10 * time.Second, ""},
 		{"-vs raw compares protosocket, first", []string{"-vs", "raw"}, []string{"protosocket", "raw"}, 5 * time.Second, ""},
 		{"-vs grpc", []string{"-vs", "grpc", "-duration", "3s"}, []string{"protosocket", "grpc"}, 3 * time.Second, ""},
-		{"sweep steps default to 1s", []string{"-sweep"}, []string{"protosocket", "raw", "grpc"}, time.Second, ""},
+		{"sweep steps default to 1s", []string{"-sweep"}, []string{"protosocket", "raw", "grpc", "compat"}, time.Second, ""},
 		{"unknown system", []string{"-systems", "http"}, nil, 0, "unknown system"},
 		{"unknown -vs", []string{"-vs", "http"}, nil, 0, "unknown system"},
 		{"-vs with nothing else", []string{"-systems", "grpc", "-vs", "grpc"}, []string{"protosocket", "grpc"}, 0, ""},

@@ -6,21 +6,21 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/protosocket-go/protosocket/bench/internal/compatsys/benchpb"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
-	"github.com/protosocket-go/protosocket/examples/protoecho/echo"
+	"github.com/protosocket-go/protosocket/codec/protobuf"
 	"github.com/protosocket-go/protosocket/socket"
 	"github.com/protosocket-go/protosocket/socket/rpc/compat"
 )
 
 // System is socket/rpc/compat as a load.System.
 type System struct {
-	// Server options; the zero Mode here means Inline (the handler echoes
-	// without blocking, as the native system's unary method runs inline).
-	Server compat.Options
-	// Pooled runs the server's handler on its workers instead.
+	// Pooled runs the server's unary handler on its workers instead of
+	// Inline on the connection's reader.
 	Pooled bool
-	// Client options.
-	Client compat.Options
+	// Server and Client options (Mode is set from Pooled; Framing is
+	// codec/protobuf's).
+	Server, Client compat.Options
 }
 
 // New returns the System with default options (an Inline server).
@@ -29,8 +29,15 @@ func New() load.System { return System{} }
 // Name implements load.System.
 func (System) Name() string { return "compat" }
 
-// ErrScenario: the compat system serves the unary scenario only.
-var ErrScenario = errors.New("compatsys: only the unary scenario (protoecho's payload is a UTF-8 string)")
+type codec = protobuf.Compat[benchpb.Msg, *benchpb.Msg]
+
+func codecs() *codec {
+	c, err := protobuf.NewCompat[benchpb.Msg](0, 0)
+	if err != nil {
+		panic(err) // request_id and code are fields 1 and 2
+	}
+	return c
+}
 
 // Serve implements load.System.
 func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load.Server, error) {
@@ -39,11 +46,12 @@ func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load
 	if s.Pooled {
 		so.Mode = compat.Pooled
 	}
-	reqc, respc := echo.Codecs()
-	srv := compat.NewServer(reqc, respc, func(_ context.Context, req *echo.EchoRequest, resp *echo.EchoResponse) error {
-		resp.Message = req.Message // encoded before req is reused
+	c := codecs()
+	srv := compat.NewServer(c, c, func(_ context.Context, req, resp *benchpb.Msg) error {
+		resp.Payload = req.Payload // encoded before req is reused
 		return nil
 	}, so)
+	srv.HandleStream(func(req *benchpb.Msg) bool { return req.Push }, push)
 	ln, err := socket.Listen(ctx, "tcp", addr, so.Socket)
 	if err != nil {
 		return nil, err
@@ -52,6 +60,18 @@ func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load
 	sv := &server{addr: ln.Addr().String(), stop: stop}
 	sv.wg.Go(func() { _ = srv.Serve(sctx, ln) })
 	return sv, nil
+}
+
+// push serves the ServerStream scenario: payloads of the request's
+// payload size, stamped, until the client cancels.
+func push(ctx context.Context, req *benchpb.Msg, s *compat.ServerStream[benchpb.Msg, benchpb.Msg]) error {
+	item := &benchpb.Msg{Payload: make([]byte, max(len(req.Payload), load.StampSize))}
+	for {
+		load.StampWall(item.Payload)
+		if err := s.Send(item); err != nil {
+			return nil // canceled: the client is done
+		}
+	}
 }
 
 type server struct {
@@ -68,15 +88,15 @@ func (s *server) Close() error {
 	return nil
 }
 
-// Dial implements load.System.
+// Dial implements load.System: opts.Conns compat clients (Unary,
+// ServerStream); the pipelined scenarios open their own connection per
+// stream.
 func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.Client, error) {
-	if opts.Scenario != load.Unary {
-		return nil, fmt.Errorf("%w: %s", ErrScenario, opts.Scenario)
-	}
-	reqc, respc := echo.Codecs()
-	c := &client{}
+	c := &client{addr: addr, opts: s.Client, scenario: opts.Scenario, payload: opts.Payload, window: opts.Concurrency}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	cd := codecs()
 	for range max(opts.Conns, 1) {
-		cl, err := compat.Dial(ctx, "tcp", addr, reqc, respc, s.Client)
+		cl, err := compat.Dial(ctx, "tcp", addr, cd, cd, s.Client)
 		if err != nil {
 			_ = c.Close()
 			return nil, err
@@ -87,11 +107,29 @@ func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.
 }
 
 type client struct {
-	conns []*compat.Client[echo.EchoRequest, echo.EchoResponse]
+	addr     string
+	opts     compat.Options
+	scenario load.Scenario
+	payload  int
+	window   int
+	ctx      context.Context
+	stop     context.CancelFunc
+	conns    []*compat.Client[benchpb.Msg, benchpb.Msg]
+
+	mu      sync.Mutex
+	streams []*pipe
 }
 
 func (c *client) Close() error {
+	c.stop()
+	c.mu.Lock()
+	streams := c.streams
+	c.streams = nil
+	c.mu.Unlock()
 	var errs []error
+	for _, p := range streams {
+		errs = append(errs, p.Close())
+	}
 	for _, cl := range c.conns {
 		errs = append(errs, cl.Close())
 	}
@@ -103,23 +141,59 @@ func (c *client) NewCaller(i int) (load.Caller, error) {
 	return &caller{cl: c.conns[i%len(c.conns)]}, nil
 }
 
-// OpenStream implements load.Client: not served (see the package doc).
-func (c *client) OpenStream(context.Context, int) (load.Stream, error) { return nil, ErrScenario }
-
 type caller struct {
-	cl   *compat.Client[echo.EchoRequest, echo.EchoResponse]
-	req  echo.EchoRequest
-	resp echo.EchoResponse
+	cl   *compat.Client[benchpb.Msg, benchpb.Msg]
+	req  benchpb.Msg
+	resp benchpb.Msg
 }
 
 func (k *caller) Call(ctx context.Context, req []byte) error {
-	k.req.Message = view(req)
+	k.req.Payload = req // encoded before Call returns
 	err := k.cl.Call(ctx, &k.req, &k.resp)
-	k.req.Message = ""
-	if err == nil && len(k.resp.Message) != len(req) {
-		return fmt.Errorf("compatsys: response of %d bytes for a request of %d", len(k.resp.Message), len(req))
+	k.req.Payload = nil
+	if err == nil && len(k.resp.Payload) != len(req) {
+		return fmt.Errorf("compatsys: response of %d bytes for a request of %d", len(k.resp.Payload), len(req))
 	}
 	return err
 }
 
 func (k *caller) Close() error { return nil }
+
+// OpenStream implements load.Client.
+func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
+	if c.scenario == load.ServerStream {
+		st, err := c.conns[i%len(c.conns)].Stream(ctx, &benchpb.Msg{Push: true, Payload: make([]byte, c.payload)})
+		if err != nil {
+			return nil, err
+		}
+		return &pushStream{st: st}, nil
+	}
+	p, err := dialPipe(ctx, c.addr, c.opts, c.window)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.streams = append(c.streams, p)
+	c.mu.Unlock()
+	return p, nil
+}
+
+// pushStream is the client end of the ServerStream scenario.
+type pushStream struct {
+	st   *compat.ClientStream[benchpb.Msg, benchpb.Msg]
+	once sync.Once
+}
+
+func (s *pushStream) Send([]byte) error { return errors.New("compatsys: the server-stream scenario only receives") }
+func (s *pushStream) Flush() error      { return nil }
+func (s *pushStream) Recv() ([]byte, error) {
+	m, err := s.st.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return m.Payload, nil
+}
+func (s *pushStream) Close() error {
+	s.once.Do(func() { _ = s.st.Close() })
+	return nil
+}
