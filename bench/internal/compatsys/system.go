@@ -184,8 +184,10 @@ type pushStream struct {
 	once sync.Once
 }
 
-func (s *pushStream) Send([]byte) error { return errors.New("compatsys: the server-stream scenario only receives") }
-func (s *pushStream) Flush() error      { return nil }
+func (s *pushStream) Send([]byte) error {
+	return errors.New("compatsys: the server-stream scenario only receives")
+}
+func (s *pushStream) Flush() error { return nil }
 func (s *pushStream) Recv() ([]byte, error) {
 	m, err := s.st.Recv()
 	if err != nil {
