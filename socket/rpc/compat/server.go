@@ -246,8 +246,19 @@ func (sc *serverConn[Req, Resp]) runInline(c *socket.Conn, id uint64, payload []
 		return socket.Continue
 	}
 	sc.out = out
-	_ = c.Reply(frame.Header{}, out) // a failure goes to the failure callback, like a Sender's
+	_ = c.Reply(frame.Header{}, out) // copied; a failure goes to the failure callback, like a Sender's
+	sc.trimOut()
 	return socket.Continue
+}
+
+// maxKeptOut is the largest encode buffer the reader keeps between
+// messages: one large reply must not pin its size on an idle connection.
+const maxKeptOut = 64 << 10
+
+func (sc *serverConn[Req, Resp]) trimOut() {
+	if cap(sc.out) > maxKeptOut {
+		sc.out = nil
+	}
 }
 
 // replyControl sends the minimal message with id and code from the reader.
@@ -258,6 +269,7 @@ func (sc *serverConn[Req, Resp]) replyControl(c *socket.Conn, id uint64, code Co
 	}
 	sc.out = out
 	_ = c.Reply(frame.Header{}, out)
+	sc.trimOut()
 }
 
 // start admits a pooled call or a stream, parses its request into the
