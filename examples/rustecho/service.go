@@ -44,7 +44,7 @@ func newProtoServer(opts socket.Options) *compat.Server[pbecho.Request, pbecho.R
 		}
 		resp.Kind = &pbecho.Response_Echo{Echo: &pbecho.EchoResponse{Message: b.GetMessage(), Nanotime: b.GetNanotime()}}
 		return nil
-	}, compat.Options{Socket: opts})
+	}, compat.Options{Socket: opts, Mode: compat.Inline}) // the handler never blocks: run it on the reader
 	srv.HandleStream(func(req *pbecho.Request) bool {
 		return req.GetBody() != nil && req.GetResponseBehavior() == pbecho.ResponseBehavior_STREAM
 	}, func(_ context.Context, req *pbecho.Request, s *compat.ServerStream[pbecho.Request, pbecho.Response]) error {
@@ -70,7 +70,7 @@ type (
 
 func msgpackOptions(opts socket.Options) compat.Options {
 	opts.Framing = msgpack.Framing
-	return compat.Options{Socket: opts}
+	return compat.Options{Socket: opts, Mode: compat.Inline} // the handlers never block
 }
 
 func newMsgpackServer(opts socket.Options) *compat.Server[mpecho.Request, mpecho.Response] {
