@@ -152,8 +152,9 @@ func (cl *Client[Req, Resp]) sendCancel(id uint64) {
 }
 
 // Stream starts a streaming call: the server answers with items, then
-// End. ctx bounds the whole stream: when it ends, Recv sends Cancel and
-// returns ctx's error. Close the stream when done with it.
+// End. ctx bounds the whole stream: when it ends, Cancel is sent at once
+// (whether or not Recv is waiting) and Recv returns ctx's error. Close the
+// stream when done with it.
 func (cl *Client[Req, Resp]) Stream(ctx context.Context, req *Req) (*ClientStream[Req, Resp], error) {
 	st := &ClientStream[Req, Resp]{cl: cl, ctx: ctx, ch: make(chan streamItem[Resp], 16), fin: make(chan struct{}), gone: make(chan struct{})}
 	c := &ccall[Req, Resp]{stream: st, done: make(chan error, 1)}
@@ -162,6 +163,7 @@ func (cl *Client[Req, Resp]) Stream(ctx context.Context, req *Req) (*ClientStrea
 		return nil, err
 	}
 	st.id = id
+	st.stopAF = context.AfterFunc(ctx, st.cancel)
 	return st, nil
 }
 
@@ -180,7 +182,8 @@ type ClientStream[Req, Resp any] struct {
 	fin     chan struct{}         // closed when the connection closed
 	gone    chan struct{}         // closed by Close or a cancel: the reader stops delivering
 	goneOne sync.Once
-	err     error // once ended
+	stopAF  func() bool // stops the cancel-on-ctx-end hook
+	err     error       // once ended
 }
 
 // Recv returns the next item (a fresh message the caller owns). At the
@@ -205,6 +208,7 @@ func (st *ClientStream[Req, Resp]) Recv() (*Resp, error) {
 			return st.item(it)
 		default:
 			st.err = ErrClosed
+			st.markGone()
 			return nil, st.err
 		}
 	case <-st.ctx.Done():
@@ -222,7 +226,14 @@ func (st *ClientStream[Req, Resp]) item(it streamItem[Resp]) (*Resp, error) {
 	return it.r, it.err
 }
 
-func (st *ClientStream[Req, Resp]) markGone() { st.goneOne.Do(func() { close(st.gone) }) }
+func (st *ClientStream[Req, Resp]) markGone() {
+	st.goneOne.Do(func() {
+		close(st.gone)
+		if st.stopAF != nil {
+			st.stopAF()
+		}
+	})
+}
 
 // cancel frees the id and sends Cancel if the stream was still in flight.
 func (st *ClientStream[Req, Resp]) cancel() {
