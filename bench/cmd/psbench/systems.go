@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/protosocket-go/protosocket/bench/internal/compatsys"
 	"github.com/protosocket-go/protosocket/bench/internal/greetersys"
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
@@ -19,10 +20,12 @@ var registry = []load.System{
 	grpcsys.New(),
 }
 
-// optIn systems run only when named (-systems, -vs), never by default:
-// the greeter pair (bench/internal/greetersys) serves the unary scenario
-// only. psbench -systems greeter-ps -vs greeter-grpc compares them.
-var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}}
+// optIn systems run only when named (-systems, -vs), never by default, so
+// the default run stays short: the greeter pair (bench/internal/greetersys)
+// serves the unary scenario only (psbench -systems greeter-ps -vs
+// greeter-grpc compares them); "compat" is socket/rpc/compat over the
+// protoecho schema (psbench -systems protosocket,compat).
+var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New()}
 
 func lookup(name string) load.System {
 	for _, s := range append(registry[:len(registry):len(registry)], optIn...) {
