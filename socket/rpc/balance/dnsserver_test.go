@@ -30,7 +30,7 @@ type dnsServer struct {
 	addrs map[string][]netip.Addr // lower-case FQDN -> A and AAAA records
 	srvs  map[string][]srvRecord
 	rcode uint16         // non-zero: every answer has this RCODE (2 SERVFAIL, 3 NXDOMAIN)
-	flip  [][]netip.Addr // if set, A answers for flipName cycle through these
+	flip  [][]netip.Addr // if set, A answers for flipA cycle through these
 	flipN int
 	flipA string
 }
