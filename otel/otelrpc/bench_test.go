@@ -2,7 +2,9 @@ package otelrpc_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,9 +52,13 @@ func pair(tb testing.TB, instrumented bool) *rpc.Client {
 
 // BenchmarkCall is a unary call over loopback (16-byte echo, Inline
 // handler, one Caller reused), without and with the OpenTelemetry
-// interceptors on both sides. Run both in one binary, alternating:
+// interceptors on both sides. -count repeats each sub-benchmark in a row,
+// so alternate them from one binary instead (docs/observability.md):
 //
-//	go test -run '^$' -bench Call -benchmem -count 6 ./otelrpc
+//	go test -c -o /tmp/otelrpc.test ./otelrpc
+//	for i in 1 2 3 4 5 6 7 8; do for v in plain otel; do
+//	  /tmp/otelrpc.test -test.run '^$' -test.bench "Call/$v\$" -test.benchmem
+//	done; done
 func BenchmarkCall(b *testing.B) {
 	for _, bc := range []struct {
 		name         string
@@ -66,13 +72,27 @@ func BenchmarkCall(b *testing.B) {
 			ctx := context.Background()
 			req, dst := []byte("0123456789abcdef"), make([]byte, 0, 64)
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				if dst, err = k.Call(ctx, mEcho, req, dst[:0]); err != nil {
 					b.Fatal(err)
 				}
 			}
+			// CPU time of the process (client and server) per call: less
+			// sensitive than ns/op to other processes sharing the machine.
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// cpuTime is the process's user plus system CPU time (as psbench's
+// Result reads it).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Without the interceptors a call allocates nothing, client and server
