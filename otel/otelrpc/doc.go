@@ -39,5 +39,7 @@
 // Methods beyond Options.MaxMethods distinct ids are labeled "other", so a
 // client's cardinality stays bounded too.
 //
-// Streams have no interceptors in rpc yet, so they are not instrumented.
+// Streams have no interceptors in rpc yet: Streams traces them (a span per
+// stream on each side) through a handler wrapper and an Open helper; they
+// are not in the metrics.
 package otelrpc

@@ -11,7 +11,6 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -90,6 +89,8 @@ type methodInfo struct {
 	set      attribute.Set
 }
 
+// newSide makes a side's tracer and, unless prefix is empty, its
+// instruments.
 func newSide(o Options, kind trace.SpanKind, prefix string) (*side, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -113,6 +114,10 @@ func newSide(o Options, kind trace.SpanKind, prefix string) (*side, error) {
 	if s.maxMethods == 0 {
 		s.maxMethods = DefaultMaxMethods
 	}
+	s.other = s.newMethod("other")
+	if prefix == "" {
+		return s, nil
+	}
 	m := mp.Meter(ScopeName)
 	var err error
 	if s.duration, err = m.Float64Histogram(prefix+".call.duration", metric.WithUnit("s"),
@@ -133,7 +138,6 @@ func newSide(o Options, kind trace.SpanKind, prefix string) (*side, error) {
 		metric.WithDescription("Bytes of response bodies.")); err != nil {
 		return nil, err
 	}
-	s.other = s.newMethod("other")
 	return s, nil
 }
 
@@ -180,11 +184,7 @@ func (mi *methodInfo) recordOpts(code string) []metric.RecordOption {
 // end records a finished call.
 func (s *side) end(ctx context.Context, mi *methodInfo, span trace.Span, start time.Time, reqBytes, respBytes int, err error) {
 	code := StatusCode(err)
-	if err != nil {
-		span.SetAttributes(KeyStatusCode.String(code))
-		span.SetStatus(codes.Error, code)
-	}
-	span.End()
+	endSpan(span, err)
 	s.duration.Record(ctx, time.Since(start).Seconds(), mi.recordOpts(code)...)
 	s.active.Add(ctx, -1, mi.add...)
 	s.reqSize.Add(ctx, int64(reqBytes), mi.add...)

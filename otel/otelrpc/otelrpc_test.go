@@ -308,3 +308,8 @@ func TestStatusCode(t *testing.T) {
 		assert.Equal(t, tc.want, otelrpc.StatusCode(tc.err), "%v", tc.err)
 	}
 }
+
+const (
+	testTimeout = 10 * time.Second
+	pollEvery   = time.Millisecond
+)
