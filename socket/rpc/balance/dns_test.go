@@ -289,3 +289,22 @@ func TestDNSPoolFollowsFleet(t *testing.T) {
 }
 
 func errorsIsClosed(err error) bool { return errors.Is(err, rpc.ErrClosed) }
+
+// A hostile SRV answer with hundreds of targets costs at most MaxAddrs
+// target lookups, and the set stays within MaxAddrs.
+func TestDNSHugeSRVAnswer(t *testing.T) {
+	s := startDNS(t)
+	var recs []srvRecord
+	for i := range 300 {
+		name := fmt.Sprintf("t%d.ps.test.", i)
+		s.setAddrs(name, fmt.Sprintf("10.3.%d.%d", i>>8, i&255))
+		recs = append(recs, srvRecord{name, 7000})
+	}
+	s.setSRV("_ps._tcp.many.ps.test.", recs...)
+	d := newDNS(t, "_ps._tcp.many.ps.test.", balance.DNSOptions{Resolver: s.resolver(), Network: "ip4", MaxAddrs: 10})
+	before := s.queries.Load()
+	assert.Len(t, resolve(t, d), 10)
+	// One SRV query (over UDP, then TCP: the answer is truncated) and one
+	// A query per target looked up.
+	assert.LessOrEqual(t, s.queries.Load()-before, int64(2+10))
+}

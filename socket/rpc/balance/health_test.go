@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,4 +169,48 @@ func slicesContains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// Backends whose health service misbehaves do not count as serving: one
+// sends malformed statuses (the watch is redialed with backoff), one
+// never sends a status (Resolve waits HealthOptions.Wait, no longer).
+func TestHealthCheckedBadBackends(t *testing.T) {
+	start := func(h rpc.StreamHandler) string {
+		srv, err := rpc.NewServer(rpc.ServerOptions{})
+		require.NoError(t, err)
+		srv.Handle(1, func(_ context.Context, _, dst []byte) ([]byte, error) { return dst, nil }, rpc.Inline)
+		srv.HandleStream(health.MethodWatch, h)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = srv.Serve(context.Background(), ln) })
+		t.Cleanup(func() { _ = srv.Close(); wg.Wait() })
+		return ln.Addr().String()
+	}
+	var malformedWatches atomic.Int64
+	garbage := start(func(ctx context.Context, st *rpc.ServerStream) error {
+		malformedWatches.Add(1)
+		return st.Send([]byte{1, 1}) // two bytes: not a status
+	})
+	silent := start(func(ctx context.Context, st *rpc.ServerStream) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	good := startHealthBackend(t, "good", true)
+	hc, err := balance.NewHealthChecked(balance.Static{garbage, silent, good.addr},
+		balance.HealthOptions{Wait: 200 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	require.NoError(t, err)
+	defer hc.Close()
+	t0 := time.Now()
+	addrs, err := hc.Resolve(ctx10(t))
+	require.NoError(t, err)
+	assert.Less(t, time.Since(t0), 5*time.Second, "Resolve does not wait for the silent backend past Wait")
+	assert.Equal(t, []string{good.addr}, addrs)
+	require.Eventually(t, func() bool { return malformedWatches.Load() >= 3 }, 10*time.Second, time.Millisecond,
+		"the malformed backend is retried")
+	for range 5 {
+		addrs, err = hc.Resolve(ctx10(t))
+		require.NoError(t, err)
+		assert.Equal(t, []string{good.addr}, addrs)
+	}
 }

@@ -290,3 +290,55 @@ func TestKeepAliveDeadPeer(t *testing.T) {
 		t.Fatal("a client whose peer does not answer pings was not closed")
 	}
 }
+
+// A hostile client opening watch after watch gets at most the server's
+// per-connection MaxInFlight of them (the rest are refused with
+// CodeOverloaded), and one that never reads its watch holds one pending
+// status on the server however fast statuses change: SetServingStatus
+// never waits for a watcher.
+func TestWatchAttackBounds(t *testing.T) {
+	const limit = 8
+	srv, err := rpc.NewServer(rpc.ServerOptions{MaxInFlight: limit})
+	require.NoError(t, err)
+	hs := health.NewServer()
+	hs.Register(srv)
+	t.Cleanup(hs.Close)
+	c := dial(t, serve(t, srv, socket.Options{}))
+	ctx := testCtx(t)
+
+	var open []*health.Watcher
+	overloaded := 0
+	for range 3 * limit {
+		w, err := health.Watch(ctx, c, "svc")
+		if err == nil {
+			_, err = w.Recv() // the first status, or the refusal
+		}
+		if err != nil {
+			require.ErrorIs(t, err, rpc.ErrOverloaded)
+			overloaded++
+			if w != nil {
+				require.NoError(t, w.Close())
+			}
+			continue
+		}
+		open = append(open, w)
+	}
+	assert.Len(t, open, limit, "watches past MaxInFlight are refused")
+	assert.Equal(t, 2*limit, overloaded)
+	assert.Equal(t, limit, hs.WatcherCount())
+
+	// None of them reads from now on; statuses change 100000 times.
+	for i := range 100_000 {
+		hs.SetServingStatus("svc", health.Status(1+i%2))
+	}
+	hs.SetServingStatus("svc", health.NotServing)
+	st, err := open[0].Recv()
+	for err == nil && st != health.NotServing {
+		st, err = open[0].Recv()
+	}
+	require.NoError(t, err)
+	for _, w := range open {
+		require.NoError(t, w.Close())
+	}
+	require.Eventually(t, func() bool { return hs.WatcherCount() == 0 }, 10*time.Second, time.Millisecond)
+}
