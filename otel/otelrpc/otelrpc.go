@@ -239,7 +239,7 @@ func ClientInterceptor(o Options) (rpc.ClientInterceptor, error) {
 		s.prop.Inject(ctx, &c)
 		n := len(dst)
 		out, err := invoke(ctx, method, c.md, req, dst)
-		s.end(ctx, mi, span, start, len(req), len(out)-n, err)
+		s.end(ctx, mi, span, start, len(req), max(len(out)-n, 0), err)
 		return out, err
 	}, nil
 }
@@ -266,7 +266,7 @@ func ServerInterceptor(o Options) (rpc.Interceptor, error) {
 				s.end(ctx, mi, span, start, len(req), 0, rpc.NewError(rpc.CodeInternal, "handler panic"))
 				panic(r) // rpc turns it into CodeInternal
 			}
-			s.end(ctx, mi, span, start, len(req), len(out)-n, err)
+			s.end(ctx, mi, span, start, len(req), max(len(out)-n, 0), err)
 		}()
 		return h(ctx, req, dst)
 	}, nil

@@ -313,3 +313,24 @@ const (
 	testTimeout = 10 * time.Second
 	pollEvery   = time.Millisecond
 )
+
+// A malformed traceparent from a client (hostile or broken) starts a new
+// trace on the server; the call itself is served.
+func TestMalformedTraceparent(t *testing.T) {
+	e := setup(t)
+	plain := dial(t, e.client.Conn().RemoteAddr().String(), rpc.ClientOptions{})
+	k, err := plain.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	for _, tp := range []string{"garbage", "00-00000000000000000000000000000000-0000000000000000-01", "ff-" + string(make([]byte, 200))} {
+		md, err := rpc.Metadata(nil).Append("traceparent", []byte(tp))
+		require.NoError(t, err)
+		e.spans.Reset()
+		_, err = k.CallMetadata(context.Background(), mEcho, md, []byte("x"), nil)
+		require.NoError(t, err)
+		spans := e.spans.GetSpans()
+		require.Len(t, spans, 1, "only the server's")
+		assert.False(t, spans[0].Parent.IsValid(), "%q: a root span", tp)
+		assert.True(t, spans[0].SpanContext.IsValid())
+	}
+}
