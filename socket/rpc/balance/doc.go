@@ -4,5 +4,7 @@
 // call by power of two random choices on outstanding calls (Pick), or by
 // key affinity (PickKey). Connections whose server sent GoAway (draining)
 // or that are down are skipped. The address list comes from a Resolver,
-// so it can change at run time.
+// so it can change at run time: Static, DNS (follows a DNS name's A/AAAA
+// or SRV records) or HealthChecked (keeps another Resolver's addresses
+// whose health service says Serving); see docs/observability.md.
 package balance
