@@ -342,3 +342,41 @@ func TestWatchAttackBounds(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return hs.WatcherCount() == 0 }, 10*time.Second, time.Millisecond)
 }
+
+// A client whose every call slot is taken is busy, not dead: KeepAlive
+// skips the ping instead of closing it.
+func TestKeepAliveBusyClient(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	srv.Handle(1, func(ctx context.Context, _, dst []byte) ([]byte, error) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return dst, nil
+	}, rpc.Pooled)
+	addr := serve(t, srv, socket.Options{})
+	c, err := rpc.Dial(testCtx(t), "tcp", addr, rpc.ClientOptions{MaxInFlight: 2})
+	require.NoError(t, err)
+	defer c.Close()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { _, _ = c.Call(context.Background(), 1, nil, nil) })
+	}
+	<-entered
+	<-entered
+	_, err = c.NewCaller()
+	require.ErrorIs(t, err, rpc.ErrTooManyCalls, "every slot is taken")
+	stop := health.KeepAlive(c, 5*time.Millisecond, time.Second)
+	time.Sleep(100 * time.Millisecond) // about 20 ping ticks
+	stop()
+	select {
+	case <-c.Closed():
+		t.Fatalf("a busy client was closed: %v", c.Err())
+	default:
+	}
+	close(release)
+	wg.Wait()
+}

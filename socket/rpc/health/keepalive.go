@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -54,9 +55,13 @@ func KeepAlive(c *rpc.Client, interval, timeout time.Duration) (stop func()) {
 	}
 }
 
-// ping sends one ping on c and waits up to timeout for its answer.
+// ping sends one ping on c and waits up to timeout for its answer. A
+// client whose call slots are all taken is busy, not dead: no ping then.
 func ping(ctx context.Context, c *rpc.Client, timeout time.Duration) error {
 	k, err := c.NewCaller()
+	if errors.Is(err, rpc.ErrTooManyCalls) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
