@@ -247,6 +247,8 @@ func ClientInterceptor(o Options) (rpc.ClientInterceptor, error) {
 // ServerInterceptor returns an rpc.Interceptor that continues the
 // client's trace (from the call's metadata) with a server span per call,
 // measures the call, and gives the handler a context holding the span.
+// That context wraps rpc's handler context and has its lifetime: valid
+// until the handler returns (rpc.CallInfoFrom works on it).
 func ServerInterceptor(o Options) (rpc.Interceptor, error) {
 	s, err := newSide(o, trace.SpanKindServer, "rpc.server")
 	if err != nil {

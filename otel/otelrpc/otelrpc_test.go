@@ -2,6 +2,7 @@ package otelrpc_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ const (
 	mEcho  uint32 = 7
 	mFail  uint32 = 8
 	mPanic uint32 = 9
+	mInfo  uint32 = 10
 )
 
 func methodName(m uint32) string {
@@ -71,6 +73,16 @@ func register(srv *rpc.Server) {
 		return dst, rpc.NewError(rpc.CodeAppMin+1, "nope")
 	}, rpc.Inline)
 	srv.Handle(mPanic, func(context.Context, []byte, []byte) ([]byte, error) { panic("boom") }, rpc.Inline)
+	// info answers with the method and the "user" metadata the handler
+	// sees through the interceptor's context.
+	srv.Handle(mInfo, func(ctx context.Context, _, dst []byte) ([]byte, error) {
+		ci, ok := rpc.CallInfoFrom(ctx)
+		if !ok {
+			return dst, rpc.NewError(rpc.CodeInternal, "no CallInfo")
+		}
+		v, _ := ci.Metadata.Get("user")
+		return append(fmt.Appendf(dst, "%d:", ci.Method), v...), nil
+	}, rpc.Inline)
 }
 
 type env struct {
@@ -136,6 +148,11 @@ func TestSpansParentChildAcrossTheWire(t *testing.T) {
 	assert.Equal(t, "user", string(md[1:5]))
 	v, ok := md.Get("traceparent")
 	assert.False(t, ok, "traceparent leaked into the caller's metadata: %q", v)
+
+	// The handler still sees its CallInfo through the span's context.
+	got, err = k.CallMetadata(ctx, mInfo, md, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "10:ann", string(got))
 
 	// Without a parent the client starts a new trace, which the server
 	// continues.

@@ -37,7 +37,8 @@ func NewStreams(o Options) (*Streams, error) {
 
 // Handler wraps h: the server span starts when the stream opens, as the
 // child of the client's span, and ends when h returns. h's context holds
-// it.
+// it; it wraps rpc's stream context and has its lifetime (until h
+// returns).
 func (t *Streams) Handler(h rpc.StreamHandler) rpc.StreamHandler {
 	s := t.server
 	return func(ctx context.Context, st *rpc.ServerStream) (err error) {
