@@ -14,6 +14,7 @@ STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 modules=(.)
 [ -f bench/go.mod ] && modules+=(bench)
+[ -f otel/go.mod ] && modules+=(otel)
 
 step() { printf '\n== %s\n' "$*"; }
 
