@@ -96,13 +96,15 @@ type Options struct {
 
 	// ReusePort sets SO_REUSEPORT on listening sockets; with AcceptLoops
 	// above 1, Listen opens that many sockets on the same port and Serve
-	// runs one accept loop on each.
+	// runs one accept loop on each. Unix only: elsewhere Listen fails
+	// with an error matching errors.ErrUnsupported.
 	ReusePort bool
 	// AcceptLoops is the number of listening sockets (and accept loops)
 	// Listen opens with ReusePort. Zero means 1.
 	AcceptLoops int
 	// Backlog is the listen backlog. Zero means the system default
-	// (somaxconn).
+	// (somaxconn). Unix only: elsewhere a non-zero Backlog fails Listen
+	// with an error matching errors.ErrUnsupported.
 	Backlog int
 	// MaxConns bounds the connections a server holds; connections
 	// accepted beyond it are closed at once. Zero means no bound.

@@ -2,14 +2,10 @@ package socket
 
 import (
 	"errors"
-	"io"
 	"net"
-	"os"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/netfd"
 )
 
 // errWouldBlock is returned by nbReader.Read when the socket has no data.
@@ -37,14 +33,12 @@ type nbReader struct {
 	drained bool
 }
 
-// newNBReader returns an nbReader for a TCP or Unix connection, or nil.
+// newNBReader returns an nbReader for a TCP or Unix connection on a
+// platform with the raw paths (netfd.Supported), or nil: the frame.Reader
+// then reads the net.Conn, blocking.
 func newNBReader(nc net.Conn, c *Conn) *nbReader {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := netfd.RawConn(nc)
+	if rc == nil {
 		return nil
 	}
 	r := &nbReader{c: c, rc: rc}
@@ -74,22 +68,11 @@ func (r *nbReader) Read(p []byte) (int, error) {
 }
 
 func (r *nbReader) read(fd uintptr) bool {
-	for {
-		n, err := unix.Read(int(fd), r.buf)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			r.n, r.err = 0, errWouldBlock
-		case err != nil:
-			r.n, r.err = 0, os.NewSyscallError("read", err)
-		case n == 0:
-			r.n, r.err = 0, io.EOF
-		default:
-			r.n, r.err = n, nil
-		}
-		return true
+	r.n, r.err = netfd.Read(fd, r.buf)
+	if r.err == netfd.ErrAgain {
+		r.err = errWouldBlock
 	}
+	return true
 }
 
 // nudge is the goroutine a reader starts before it waits (see
@@ -122,7 +105,7 @@ func (c *Conn) waitReadable() error {
 	}
 	if err := c.peekErr; err != nil {
 		c.peekErr = nil
-		return os.NewSyscallError("read", err)
+		return err
 	}
 	return nil
 }
@@ -138,17 +121,13 @@ func (c *Conn) peekCB(fd uintptr) bool {
 	if c.peekParked {
 		return true
 	}
-	for {
-		switch errno := frame.PeekByte(fd, &c.peekBuf[0]); errno {
-		case 0:
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			c.peekParked = true
-			return false
-		default:
-			c.peekErr = errno
-		}
-		return true // data, EOF, or an error
+	switch err := netfd.Peek(fd, &c.peekBuf[0]); err {
+	case nil:
+	case netfd.ErrAgain:
+		c.peekParked = true
+		return false
+	default:
+		c.peekErr = err
 	}
+	return true // data, EOF, or an error
 }
