@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/sched"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/spillway"
 )
@@ -107,23 +108,19 @@ type Conn struct {
 	w          *writerState                  // taken from writerPool by a writer, put back when it exits idle; touched only by the running holder
 	out        frame.WriterCounters          // the frame.Writers' counts, whichever wrote
 	writerFn   func()
-	resumeFn   func() // c.readResume, bound once: go c.resumeFn() allocates nothing
-	// moveAt: UnixNano when a reader whose stack grew moves to a fresh
-	// goroutine if it is still waiting (0: no move timer armed); see
-	// readFrames.
-	moveAt int64
+	resumeFn   func()       // c.readResume, bound once: go c.resumeFn() allocates nothing
+	rd         readDeadline // the read deadline's owner (deadline.go)
 
 	// reader state
-	reply        *Sender   // the reader goroutine's own lane, made on first Reply
-	nb           *nbReader // non-blocking source of fr on TCP and Unix sockets
-	peekFn       func(uintptr) bool
-	peekErr      error
-	unfinished   atomic.Int64
-	readBlocked  atomic.Bool
-	dispatching  atomic.Bool   // the reader is dispatching a read batch (see dispatch)
-	readWake     chan struct{} // made by the reader before it first blocks
-	lastDeadline int64         // UnixNano of the last idle deadline refresh
-	hsCancel     atomic.Pointer[context.CancelFunc]
+	reply       *Sender   // the reader goroutine's own lane, made on first Reply
+	nb          *nbReader // non-blocking source of fr on TCP and Unix sockets
+	peekFn      func(uintptr) bool
+	peekErr     error
+	unfinished  atomic.Int64
+	readBlocked atomic.Bool
+	dispatching atomic.Bool   // the reader is dispatching a read batch (see dispatch)
+	readWake    chan struct{} // made by the reader before it first blocks
+	hsCancel    atomic.Pointer[context.CancelFunc]
 
 	// lifecycle
 	closing  atomic.Bool // abort ran
@@ -233,8 +230,8 @@ func (c *Conn) Closed() <-chan struct{} { return c.done }
 
 // Err returns nil while the connection is open; afterwards an error that
 // matches ErrClosed and the cause: io.EOF (the peer closed), a
-// *ProtocolError, ErrIdleTimeout, ErrWriteTimeout, ErrDisconnected, a
-// network error, or nothing more for Close and Drain.
+// *ProtocolError, ErrIdleTimeout, ErrFrameTimeout, ErrWriteTimeout,
+// ErrDisconnected, a network error, or nothing more for Close and Drain.
 func (c *Conn) Err() error {
 	select {
 	case <-c.done:
@@ -272,7 +269,7 @@ func (c *Conn) Drain(ctx context.Context) error {
 		return nil
 	}
 	c.closeStop()
-	_ = c.nc.SetReadDeadline(time.Unix(1, 0)) // wake the reader
+	c.wakeReader()
 	stopAF := context.AfterFunc(ctx, func() { c.abort(context.Cause(ctx)) })
 	defer stopAF()
 	c.readerWG.Wait()
@@ -477,20 +474,16 @@ func (c *Conn) handshake() error {
 // It keeps its own frame small and calls the rest out of line: while idle
 // the reader goroutine is parked in waitReadable right below it.
 //
-// The garbage collector never shrinks a 4 KiB stack back to 2 KiB (it
-// needs the part in use plus 800 bytes under a quarter of the stack), so
-// a reader whose stack grew while dispatching (a reactor, Reply, the
-// writev path) would keep 4 KiB or more while idle. A reader whose stack
-// moved (grew) since readFrames began arms a move timer before it waits
-// (the read deadline, at most moveDelay ahead): a wait that outlasts it
+// A reader whose stack moved (grew) since readFrames began arms the move
+// timer (internal/sched, move.go) before it waits: a wait that outlasts it
 // starts a fresh goroutine to wait and read in its place and exits, so an
 // idle connection's reader ends with a minimal stack (see
-// TestIdleMemoryPerConn), while a busy one waits and wakes on the same
-// goroutine (starting one per wait cost a quarter of a round trip) and
-// moves at most once per moveDelay.
+// TestIdleMemoryPerConn). A reader that waits in the middle of a frame
+// arms the frame timer (Options.FrameTimeout). Both are purposes of the
+// read deadline (deadline.go).
 func (c *Conn) readFrames() error {
 	var mark byte
-	base := stackAddr(&mark)
+	base := sched.StackAddr(&mark)
 	for {
 		if stop, err := c.beforeRead(); stop {
 			return err
@@ -502,10 +495,7 @@ func (c *Conn) readFrames() error {
 			// for readability here, holding no slab, with as few frames
 			// on the stack as possible (a fresh reader parks within its
 			// 2 KiB stack).
-			if stackAddr(&mark) != base && c.moveAt == 0 && c.armMove() {
-				return c.stopCause()
-			}
-			if err = c.waitReadable(); err != nil && c.moveTimerFired(err) {
+			if err = c.wait(sched.StackAddr(&mark) != base); err == errMoved {
 				return c.moveReader()
 			}
 		}
@@ -514,74 +504,58 @@ func (c *Conn) readFrames() error {
 			f, err = c.fr.Next()
 		}
 		for err == errWouldBlock { // read everything: wait, holding no slab
-			if stackAddr(&mark) != base && c.moveAt == 0 && c.armMove() {
-				return c.stopCause()
-			}
-			if err = c.waitReadable(); err == nil {
+			if err = c.wait(sched.StackAddr(&mark) != base); err == nil {
 				f, err = c.fr.Next()
-			} else if c.moveTimerFired(err) {
+			} else if err == errMoved {
 				return c.moveReader()
 			}
 		}
 		if err != nil {
 			return c.afterReadErr(err)
 		}
+		c.frameDone()
 		if !c.dispatch(f) {
 			return ErrDisconnected
 		}
 	}
 }
 
-// moveDelay is how long (in nanoseconds) a reader whose stack grew waits
-// before it moves to a fresh goroutine (see readFrames): 100 ms. Tests set
-// it shorter.
-var moveDelay atomic.Int64
-
-func init() { moveDelay.Store(int64(100 * time.Millisecond)) }
-
-// armMove sets the move timer: the read deadline moves to moveDelay ahead,
-// unless the idle deadline comes first. stop reports that reading must end
-// (a Drain's wake-up deadline may have been overwritten: stopped is checked
-// after the deadline is set, as Drain sets stopped before its deadline).
+// wait waits for readability after arming the move timer (moved: the
+// stack grew since readFrames began) and, in the middle of a frame, the
+// frame timer. It returns nil when the socket is readable, errMoved when
+// the move timer passed, stopCause when reading must stop, else the error.
 //
 //go:noinline
-func (c *Conn) armMove() (stop bool) {
+func (c *Conn) wait(moved bool) error {
 	now := time.Now().UnixNano()
-	c.moveAt = now + moveDelay.Load()
-	if idleAt := c.idleAt(); idleAt == 0 || c.moveAt < idleAt {
-		_ = c.nc.SetReadDeadline(time.Unix(0, c.moveAt))
+	if moved && c.rd.moveAt == 0 && c.armMove(now) {
+		return c.stopErr()
 	}
-	return c.stopped.Load()
+	if c.fr.HoldsSlab() && c.armFrame(now) {
+		return c.stopErr()
+	}
+	for {
+		err := c.waitReadable()
+		if err == nil {
+			return nil
+		}
+		switch c.fired(err, time.Now().UnixNano()) {
+		case firedMove:
+			return errMoved
+		case firedStale:
+			continue
+		}
+		return err
+	}
 }
 
-// idleAt is the idle deadline in UnixNano, 0 without IdleTimeout.
-func (c *Conn) idleAt() int64 {
-	if idle := c.opts.IdleTimeout; idle > 0 {
-		return c.lastDeadline + int64(idle)
+// stopErr is wait's result when reading must stop: the stop cause, or,
+// for Drain, a deadline error that afterReadErr turns into it.
+func (c *Conn) stopErr() error {
+	if err := c.stopCause(); err != nil {
+		return err
 	}
-	return 0
-}
-
-// moveTimerFired reports whether err is the move timer's deadline (rather
-// than the idle timeout's, a Drain's wake-up or an error); if so it disarms
-// the timer and puts the idle deadline back.
-//
-//go:noinline
-func (c *Conn) moveTimerFired(err error) bool {
-	if c.moveAt == 0 || c.stopped.Load() || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	idleAt := c.idleAt()
-	if idleAt != 0 && time.Now().UnixNano() >= idleAt {
-		return false // the idle timeout
-	}
-	c.moveAt = 0
-	var d time.Time
-	if idleAt != 0 {
-		d = time.Unix(0, idleAt)
-	}
-	_ = c.nc.SetReadDeadline(d)
-	return !c.stopped.Load() // stopped meanwhile: the error ends reading
+	return os.ErrDeadlineExceeded
 }
 
 // beforeRead waits while too much inbound work is unfinished and refreshes
@@ -595,15 +569,8 @@ func (c *Conn) beforeRead() (stop bool, err error) {
 			return true, c.stopCause()
 		}
 	}
-	if idle := c.opts.IdleTimeout; idle > 0 {
-		if now := time.Now(); now.UnixNano()-c.lastDeadline > int64(idle/8) {
-			d := now.Add(idle)
-			if c.moveAt != 0 && c.moveAt < d.UnixNano() {
-				d = time.Unix(0, c.moveAt) // the move timer comes first
-			}
-			_ = c.nc.SetReadDeadline(d)
-			c.lastDeadline = now.UnixNano()
-		}
+	if c.opts.IdleTimeout > 0 {
+		c.refreshIdle(time.Now().UnixNano())
 	}
 	if c.stopped.Load() {
 		return true, c.stopCause()
@@ -664,12 +631,13 @@ func (c *Conn) waitUnfinished() bool {
 }
 
 func (c *Conn) readErr(err error) error {
+	if derr, ok := c.deadlineErr(err); ok {
+		return derr
+	}
 	var fe *frame.Error
 	switch {
 	case errors.As(err, &fe):
 		return &ProtocolError{Err: err}
-	case errors.Is(err, os.ErrDeadlineExceeded) && c.opts.IdleTimeout > 0:
-		return ErrIdleTimeout
 	case err == io.EOF:
 		return io.EOF
 	}

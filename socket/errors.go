@@ -28,6 +28,10 @@ var (
 	// ErrIdleTimeout: no whole frame arrived within Options.IdleTimeout.
 	// It is a timeout (Timeout() reports true).
 	ErrIdleTimeout error = &timeoutError{"socket: idle timeout"}
+	// ErrFrameTimeout: an inbound frame was started but not completed
+	// within Options.FrameTimeout. It is a timeout (Timeout() reports
+	// true).
+	ErrFrameTimeout error = &timeoutError{"socket: frame timeout"}
 	// ErrWriteTimeout: a write did not complete within
 	// Options.WriteTimeout. It is a timeout (Timeout() reports true).
 	ErrWriteTimeout error = &timeoutError{"socket: write timeout"}

@@ -1,13 +1,14 @@
 package socket
 
-import "time"
+import (
+	"time"
 
-// SetMoveDelay sets moveDelay (see readFrames) for a test and returns a
-// function that restores it.
-func SetMoveDelay(d time.Duration) (restore func()) {
-	old := moveDelay.Swap(int64(d))
-	return func() { moveDelay.Store(old) }
-}
+	"github.com/protosocket-go/protosocket/internal/sched"
+)
+
+// SetMoveDelay sets the move timer's delay (internal/sched, move.go) for a
+// test and returns a function that restores it.
+func SetMoveDelay(d time.Duration) (restore func()) { return sched.SetMoveDelay(d) }
 
 // HoldsQueue reports whether c holds an outbound queue.
 func HoldsQueue(c *Conn) bool {

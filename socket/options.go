@@ -21,12 +21,21 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultConnectTimeout   = 10 * time.Second
 	DefaultMaxHandshakes    = 128
+	// DefaultIdleTimeout is a server connection's IdleTimeout: a peer that
+	// sends no whole frame for 5 minutes is closed.
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultFrameTimeout is FrameTimeout: a started frame completes
+	// within 30 s (4 MiB, the default MaxFrameSize, at 140 KiB/s).
+	DefaultFrameTimeout = 30 * time.Second
+	// DefaultMaxConns is a server's MaxConns.
+	DefaultMaxConns = 10000
 )
 
 // Options configures connections, servers and clients. The zero value
 // works: the default frame format, 4 MiB frames, 32 KiB read slabs,
-// TCP_NODELAY on, 15 s keepalive, no idle or write timeout, unbounded
-// connection count. Every field is applied; see each field.
+// TCP_NODELAY on, 15 s keepalive, 30 s to complete a started inbound frame,
+// no write timeout; a server closes connections idle for 5 minutes and
+// holds at most 10,000. Every field is applied; see each field.
 type Options struct {
 	// Framing is the wire framing: frame.Default (nil), frame.Varint,
 	// frame.Fixed32, frame.Lines or your own.
@@ -78,8 +87,16 @@ type Options struct {
 	// this long (with ErrIdleTimeout); it also ends a frame that never
 	// completes. The deadline is refreshed at most every IdleTimeout/8,
 	// so the connection closes between 7/8 and 1 × IdleTimeout after the
-	// last frame. Zero means none.
+	// last frame. Zero means DefaultIdleTimeout on a server's connections
+	// (Serve) and none on others (Dial, NewConn); negative means none.
 	IdleTimeout time.Duration
+	// FrameTimeout bounds the time from the first bytes of an inbound
+	// frame to its last: a peer that starts a frame and stalls is closed
+	// with ErrFrameTimeout, whatever IdleTimeout is. It applies on TCP and
+	// Unix connections (on TLS and other connections, where reads block
+	// inside the TLS record layer, only IdleTimeout does). Zero means
+	// DefaultFrameTimeout; negative means none.
+	FrameTimeout time.Duration
 	// WriteTimeout bounds each flush to the socket; when it passes the
 	// connection closes with ErrWriteTimeout. Zero means none.
 	WriteTimeout time.Duration
@@ -107,7 +124,8 @@ type Options struct {
 	// with an error matching errors.ErrUnsupported.
 	Backlog int
 	// MaxConns bounds the connections a server holds; connections
-	// accepted beyond it are closed at once. Zero means no bound.
+	// accepted beyond it are closed at once. Zero means DefaultMaxConns;
+	// negative means no bound.
 	MaxConns int
 	// MaxHandshakes bounds TLS handshakes in progress on a server; further
 	// connections wait (within HandshakeTimeout) for a slot. Zero means
@@ -129,7 +147,7 @@ func (o Options) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"IdleTimeout", o.IdleTimeout}, {"WriteTimeout", o.WriteTimeout}, {"HandshakeTimeout", o.HandshakeTimeout}, {"ConnectTimeout", o.ConnectTimeout}} {
+	}{{"WriteTimeout", o.WriteTimeout}, {"HandshakeTimeout", o.HandshakeTimeout}, {"ConnectTimeout", o.ConnectTimeout}} {
 		if d.v < 0 {
 			return bad(d.name, int64(d.v), "must not be negative")
 		}
@@ -139,7 +157,7 @@ func (o Options) Validate() error {
 		v    int
 	}{{"Lanes", o.Lanes}, {"QueueMessages", o.QueueMessages}, {"WriteBatchBytes", o.WriteBatchBytes},
 		{"MaxUnfinished", o.MaxUnfinished}, {"AcceptLoops", o.AcceptLoops}, {"Backlog", o.Backlog},
-		{"MaxConns", o.MaxConns}, {"MaxHandshakes", o.MaxHandshakes}} {
+		{"MaxHandshakes", o.MaxHandshakes}} {
 		if n.v < 0 {
 			return bad(n.name, int64(n.v), "must not be negative")
 		}
@@ -162,6 +180,18 @@ func (o Options) Validate() error {
 		return bad("CopyThreshold", int64(o.CopyThreshold), err.Error())
 	}
 	return nil
+}
+
+// ensureServerDefaults fills the zero fields whose default differs on a
+// server's connections, then the rest.
+func (o *Options) ensureServerDefaults() {
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	o.ensureDefaults()
 }
 
 // ensureDefaults fills zero fields with their defaults.
@@ -207,6 +237,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.AcceptLoops == 0 {
 		o.AcceptLoops = 1
+	}
+	if o.FrameTimeout == 0 {
+		o.FrameTimeout = DefaultFrameTimeout
 	}
 	if o.MaxHandshakes == 0 {
 		o.MaxHandshakes = DefaultMaxHandshakes

@@ -20,8 +20,8 @@ var nopReactor = socket.ReactorFunc(func(*socket.Conn, socket.Message) socket.Ac
 
 func TestOptionsValidate(t *testing.T) {
 	for _, o := range []socket.Options{
-		{MaxFrameSize: -1}, {ReadSlabSize: -5}, {IdleTimeout: -time.Second}, {QueueMessages: -1},
-		{Lanes: 1 << 20}, {AcceptLoops: 2}, {MaxConns: -1},
+		{MaxFrameSize: -1}, {ReadSlabSize: -5}, {WriteTimeout: -time.Second}, {QueueMessages: -1},
+		{Lanes: 1 << 20}, {AcceptLoops: 2}, {MaxHandshakes: -1},
 	} {
 		err := o.Validate()
 		require.ErrorIs(t, err, socket.ErrInvalidOptions, "%+v", o)

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/protosocket-go/protosocket/internal/netfd"
+	"github.com/protosocket-go/protosocket/internal/sched"
 )
 
 // errWouldBlock is returned by nbReader.Read when the socket has no data.
@@ -56,8 +58,11 @@ func (r *nbReader) Read(p []byte) (int, error) {
 	}
 	r.buf = p
 	err := r.rc.Read(r.readFn)
-	if err != nil && r.c.moveTimerFired(err) {
-		err = r.rc.Read(r.readFn) // the move timer, not ours to report
+	for err != nil {
+		if k := r.c.fired(err, time.Now().UnixNano()); k != firedMove && k != firedStale {
+			break
+		}
+		err = r.rc.Read(r.readFn) // the move timer or a stale deadline: not ours to report
 	}
 	r.buf = nil
 	if err != nil {
@@ -75,31 +80,16 @@ func (r *nbReader) read(fd uintptr) bool {
 	return true
 }
 
-// nudge is the goroutine a reader starts before it waits (see
-// waitReadable): it does nothing and exits.
-func nudge() {}
-
 // waitReadable parks until the socket is readable (or the read deadline
 // passes, or it is closed). The callback peeks one byte (MSG_PEEK): a wait
 // cannot simply decline once, since RawConn.Read resets the poller's
 // readiness before the first call and an edge that came in after our last
-// EAGAIN would be lost.
-//
-// Before it waits the reader starts a goroutine that does nothing (nudge).
-// Starting one makes the runtime wake an idle processor (wakep) now, while
-// the reader is done with its batch, rather than on the critical path of
-// the next message or of the goroutines the reactor readied; that is the
-// likely reason it helps, measured side by side on this 2-core VM:
-// psbench unary with 64 callers 453-503k calls/s at 2.7-2.9 CPU-us per
-// call without it, 558-587k at 1.8-1.9 with it; the socketbench round trip
-// whose reply a reactor hands to a waiting caller 32 -> 23 us, the
-// pipelined echo 0.50x -> 0.63x of the minimal echo. It costs a goroutine
-// start per wait (a read batch, not a message), with no allocation once
-// the runtime has finished goroutines to reuse.
+// EAGAIN would be lost. Before it waits the reader nudges the scheduler
+// (internal/sched, nudge.go).
 func (c *Conn) waitReadable() error {
 	c.nb.drained = false
 	c.peekParked = false
-	go nudge()
+	sched.Nudge()
 	if err := c.nb.rc.Read(c.peekFn); err != nil {
 		return err
 	}

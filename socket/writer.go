@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/sched"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/spillway"
 )
@@ -455,7 +456,7 @@ func (c *Conn) acquireWriter() {
 // gone when the queue is empty, so an idle connection has no writer stack.
 func (c *Conn) writeLoop() {
 	for {
-		c.drainQueueYield(-1, writerYields)
+		c.drainQueueYield(-1, sched.WriterYields())
 		c.releaseWriter()
 		c.running.Store(false)
 		// A send that queued after drainQueue saw the queue empty either
@@ -495,16 +496,10 @@ func (c *Conn) drainQueue() { c.drainQueueN(-1) }
 // limit); it always flushes what it encoded.
 func (c *Conn) drainQueueN(rounds int) { c.drainQueueYield(rounds, 0) }
 
-// writerYields is how many times the writer goroutine yields the processor
-// (runtime.Gosched, no timer) when the queue runs empty while its batch is
-// still growing: senders woken by the same replies get to queue, and one
-// writev carries them all. Measured on 64-256 concurrent RPC callers: see
-// bench/README.md.
-const writerYields = 3
-
 // drainQueueYield is drainQueueN that, when the queue runs empty right
 // after a round that took messages, yields up to yields times before it
-// flushes, while each yield brings more.
+// flushes, while each yield brings more (the writer goroutine's yields:
+// internal/sched, yields.go).
 func (c *Conn) drainQueueYield(rounds, yields int) {
 	fw := c.writer()
 	w := c.w

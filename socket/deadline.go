@@ -1,0 +1,181 @@
+package socket
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"github.com/protosocket-go/protosocket/internal/sched"
+)
+
+// readDeadline is the owner of the connection's read deadline: the code in
+// this file is the only caller of SetReadDeadline. One deadline serves
+// four purposes, each with its own time (UnixNano, 0 when unarmed):
+//
+//   - the idle timeout (Options.IdleTimeout): last + IdleTimeout, refreshed
+//     at most every IdleTimeout/8 as frames arrive;
+//   - the frame timer (Options.FrameTimeout): armed when the reader has to
+//     wait in the middle of a frame, disarmed (lazily: no system call) when
+//     a frame completes;
+//   - the move timer (internal/sched, move.go): armed when a reader whose
+//     stack grew is about to wait;
+//   - Drain's wake-up: a deadline in the past, set from Drain's goroutine
+//     after it set stopped.
+//
+// The deadline set is the earliest armed time. When it passes, fired tells
+// which purpose is due; a deadline that passed with none due (a frame
+// that completed since) is stale: the next one is set and the wait goes
+// on. Every field is the reader goroutine's (and, once it exited, the
+// finishing goroutine's); only wakeReader runs elsewhere. The rule that
+// keeps Drain's wake-up from being lost: the reader checks stopped after
+// every deadline it sets (setDeadline returns it), and Drain sets stopped
+// before its deadline, so either the reader sees stopped or Drain's
+// deadline comes last.
+type readDeadline struct {
+	last    int64 // the last idle refresh
+	moveAt  int64 // the move timer
+	frameAt int64 // the frame timer: the started frame must be complete by then
+	setAt   int64 // the deadline the reader last set (0: none)
+}
+
+// fired is what a deadline error meant (see readDeadline.fired).
+type fired uint8
+
+const (
+	firedNone  fired = iota // not a deadline error, or reading must stop: the error ends reading
+	firedStale              // no purpose due: the next deadline is set, wait again
+	firedMove               // the move timer: move to a fresh goroutine (or, mid-read, read again)
+	firedFrame              // the frame timer: ErrFrameTimeout
+	firedIdle               // the idle timeout: ErrIdleTimeout
+)
+
+// idleAt is the idle deadline, 0 without IdleTimeout.
+func (c *Conn) idleAt() int64 {
+	if idle := c.opts.IdleTimeout; idle > 0 {
+		return c.rd.last + int64(idle)
+	}
+	return 0
+}
+
+// nextDeadline is the earliest armed time, 0 if none is.
+func (c *Conn) nextDeadline() int64 {
+	next := c.idleAt()
+	for _, t := range [2]int64{c.rd.moveAt, c.rd.frameAt} {
+		if t != 0 && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	return next
+}
+
+// setDeadline sets the read deadline to at (0: none) unless it is set
+// already, and reports whether reading must stop (see readDeadline).
+func (c *Conn) setDeadline(at int64) (stop bool) {
+	if at != c.rd.setAt {
+		var d time.Time
+		if at != 0 {
+			d = time.Unix(0, at)
+		}
+		_ = c.nc.SetReadDeadline(d)
+		c.rd.setAt = at
+	}
+	return c.stopped.Load()
+}
+
+// refreshIdle moves the idle deadline to now + IdleTimeout if the last
+// refresh is more than IdleTimeout/8 old. stop: reading must end.
+func (c *Conn) refreshIdle(now int64) (stop bool) {
+	idle := int64(c.opts.IdleTimeout)
+	if idle <= 0 || now-c.rd.last <= idle/8 {
+		return false
+	}
+	c.rd.last = now
+	return c.setDeadline(c.nextDeadline())
+}
+
+// armMove sets the move timer to now + sched.MoveDelay() (nothing when
+// moving is off). stop: reading must end.
+//
+//go:noinline
+func (c *Conn) armMove(now int64) (stop bool) {
+	d := sched.MoveDelay()
+	if d <= 0 {
+		return false
+	}
+	c.rd.moveAt = now + d
+	return c.setDeadline(c.nextDeadline())
+}
+
+// armFrame arms the frame timer for the frame the reader is in the middle
+// of, unless it is armed or FrameTimeout is off. When an earlier deadline
+// is set it makes no system call: fired sets the frame timer's deadline
+// when that one passes. stop: reading must end.
+//
+//go:noinline
+func (c *Conn) armFrame(now int64) (stop bool) {
+	ft := int64(c.opts.FrameTimeout)
+	if ft <= 0 || c.rd.frameAt != 0 {
+		return false
+	}
+	c.rd.frameAt = now + ft
+	if c.rd.setAt != 0 && c.rd.setAt <= c.rd.frameAt {
+		return c.stopped.Load()
+	}
+	return c.setDeadline(c.nextDeadline())
+}
+
+// frameDone disarms the frame timer: a frame completed. The deadline it
+// set, if any, stays until it passes (stale) or is replaced.
+func (c *Conn) frameDone() {
+	if c.rd.frameAt != 0 {
+		c.rd.frameAt = 0
+	}
+}
+
+// fired tells what err, the error of a read or a wait at time now, means.
+// For the move timer and a stale deadline it sets the next deadline; the
+// move timer is disarmed.
+//
+//go:noinline
+func (c *Conn) fired(err error, now int64) fired {
+	if !errors.Is(err, os.ErrDeadlineExceeded) || c.stopped.Load() {
+		return firedNone
+	}
+	if c.rd.frameAt != 0 && now >= c.rd.frameAt {
+		return firedFrame
+	}
+	if idleAt := c.idleAt(); idleAt != 0 && now >= idleAt {
+		return firedIdle
+	}
+	kind := firedStale
+	if c.rd.moveAt != 0 && now >= c.rd.moveAt {
+		c.rd.moveAt = 0
+		kind = firedMove
+	}
+	c.rd.setAt = -1 // the deadline passed: set the next one even if it is the same time
+	if c.setDeadline(c.nextDeadline()) {
+		return firedNone // stopped meanwhile: the error ends reading
+	}
+	return kind
+}
+
+// deadlineErr maps a read deadline error that ends reading to the
+// connection's error: ErrFrameTimeout when the frame timer passed, else
+// ErrIdleTimeout when IdleTimeout is set. ok is false for other errors.
+func (c *Conn) deadlineErr(err error) (_ error, ok bool) {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, false
+	}
+	if c.rd.frameAt != 0 && time.Now().UnixNano() >= c.rd.frameAt {
+		return ErrFrameTimeout, true
+	}
+	if c.opts.IdleTimeout > 0 {
+		return ErrIdleTimeout, true
+	}
+	return nil, false
+}
+
+// wakeReader is Drain's wake-up: a deadline in the past ends the reader's
+// wait or read. Call it after setting stopped (see readDeadline). It runs
+// on Drain's goroutine and touches none of the reader's fields.
+func (c *Conn) wakeReader() { _ = c.nc.SetReadDeadline(time.Unix(1, 0)) }
