@@ -437,11 +437,18 @@ func (c *Conn) readExit(cause error) {
 }
 
 // handshake runs the TLS handshake of a *tls.Conn within HandshakeTimeout,
-// holding a server's handshake slot.
+// holding a server's handshake slot. A server connection takes its slot
+// only once the peer's first byte arrived (within FirstByteTimeout): a
+// connection that never says hello holds no slot (see waitFirstByte).
 func (c *Conn) handshake() error {
 	tc, ok := c.nc.(*tls.Conn)
 	if !ok {
 		return nil
+	}
+	if c.srv != nil {
+		if err := c.waitFirstByte(tc.NetConn()); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.HandshakeTimeout)
 	defer cancel()

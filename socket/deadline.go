@@ -2,15 +2,18 @@ package socket
 
 import (
 	"errors"
+	"net"
 	"os"
 	"time"
 
+	"github.com/protosocket-go/protosocket/internal/netfd"
 	"github.com/protosocket-go/protosocket/internal/sched"
 )
 
 // readDeadline is the owner of the connection's read deadline: the code in
-// this file is the only caller of SetReadDeadline. One deadline serves
-// four purposes, each with its own time (UnixNano, 0 when unarmed):
+// this file is the only caller of SetReadDeadline (waitFirstByte, before
+// the reader starts, sets it on a TLS connection's socket). One deadline
+// serves four purposes, each with its own time (UnixNano, 0 when unarmed):
 //
 //   - the idle timeout (Options.IdleTimeout): last + IdleTimeout, refreshed
 //     at most every IdleTimeout/8 as frames arrive;
@@ -179,3 +182,33 @@ func (c *Conn) deadlineErr(err error) (_ error, ok bool) {
 // wait or read. Call it after setting stopped (see readDeadline). It runs
 // on Drain's goroutine and touches none of the reader's fields.
 func (c *Conn) wakeReader() { _ = c.nc.SetReadDeadline(time.Unix(1, 0)) }
+
+// waitFirstByte waits, holding no handshake slot, until the peer of a TLS
+// server connection has sent its first byte (the start of its ClientHello),
+// for at most FirstByteTimeout (and HandshakeTimeout, if shorter): a
+// connection that stays silent ends with ErrHandshakeTimeout having held
+// no slot. The byte is peeked, not read, for the handshake to read.
+// raw is the TCP connection under the *tls.Conn. Without a raw socket
+// (netfd.Supported false, or not a TCP or Unix connection) it returns nil
+// at once and the slot is taken as before.
+func (c *Conn) waitFirstByte(raw net.Conn) error {
+	d := min(c.opts.FirstByteTimeout, c.opts.HandshakeTimeout)
+	rc := netfd.RawConn(raw)
+	if c.opts.FirstByteTimeout <= 0 || rc == nil {
+		return nil
+	}
+	_ = raw.SetReadDeadline(time.Now().Add(d))
+	defer func() { _ = raw.SetReadDeadline(time.Time{}) }()
+	if c.stopped.Load() { // Drain's wake-up may have come before our deadline
+		return ErrClosed
+	}
+	b := new(byte)
+	err := rc.Read(func(fd uintptr) bool { return netfd.Peek(fd, b) != netfd.ErrAgain })
+	switch {
+	case c.stopped.Load():
+		return ErrClosed
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrHandshakeTimeout
+	}
+	return err // nil: data, EOF or an error, which the handshake reads
+}

@@ -36,7 +36,8 @@ var (
 	// Options.WriteTimeout. It is a timeout (Timeout() reports true).
 	ErrWriteTimeout error = &timeoutError{"socket: write timeout"}
 	// ErrHandshakeTimeout: the TLS handshake did not complete within
-	// Options.HandshakeTimeout. It is a timeout (Timeout() reports true).
+	// Options.HandshakeTimeout, or on a server its first byte did not
+	// arrive within Options.FirstByteTimeout. It is a timeout (Timeout() reports true).
 	ErrHandshakeTimeout error = &timeoutError{"socket: handshake timeout"}
 	// ErrTooManyConns: the server is at Options.MaxConns; the accepted
 	// connection was closed at once.

@@ -15,3 +15,6 @@ func HoldsQueue(c *Conn) bool {
 	q := c.q.Load()
 	return q != nil && q != closedQueue
 }
+
+// ConnOptions returns the options c runs with, defaults filled.
+func ConnOptions(c *Conn) Options { return *c.opts }

@@ -27,6 +27,9 @@ const (
 	// DefaultFrameTimeout is FrameTimeout: a started frame completes
 	// within 30 s (4 MiB, the default MaxFrameSize, at 140 KiB/s).
 	DefaultFrameTimeout = 30 * time.Second
+	// DefaultFirstByteTimeout is FirstByteTimeout: a TLS client sends
+	// its ClientHello within 3 s of connecting.
+	DefaultFirstByteTimeout = 3 * time.Second
 	// DefaultMaxConns is a server's MaxConns.
 	DefaultMaxConns = 10000
 )
@@ -103,6 +106,15 @@ type Options struct {
 	// HandshakeTimeout bounds the TLS handshake. Zero means
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// FirstByteTimeout bounds, on a TLS server connection, the wait for
+	// the peer's first byte, before the connection takes one of the
+	// MaxHandshakes slots: a connection that never sends a ClientHello
+	// holds no slot and is closed with ErrHandshakeTimeout after
+	// FirstByteTimeout (or HandshakeTimeout, if shorter). Zero means
+	// DefaultFirstByteTimeout; negative means the slot is taken at once,
+	// as the handshake starts. It needs a TCP or Unix socket on a unix
+	// system; elsewhere the slot is taken at once.
+	FirstByteTimeout time.Duration
 	// ConnectTimeout bounds Dial (connect plus TLS handshake). Zero means
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -240,6 +252,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.FrameTimeout == 0 {
 		o.FrameTimeout = DefaultFrameTimeout
+	}
+	if o.FirstByteTimeout == 0 {
+		o.FirstByteTimeout = DefaultFirstByteTimeout
 	}
 	if o.MaxHandshakes == 0 {
 		o.MaxHandshakes = DefaultMaxHandshakes
