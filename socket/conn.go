@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,56 +88,48 @@ type Conn struct {
 	opts    *Options // shared, defaults filled; never modified
 	reactor Reactor
 	srv     *server // nil for a client connection
+	fr      *frame.Reader
 
-	fr *frame.Reader
-
+	// The outbound queue's lifecycle (queue.go).
 	q       atomic.Pointer[queue] // made by NewSender; nil again once every Sender closed and it is written; closedQueue once finished
 	qmu     sync.Mutex            // serializes making and dropping q
 	senders atomic.Int32          // open Senders
+	sending atomic.Int32          // sends between their stopped check and their result (sendDone)
 
-	// writer state (see writer.go)
-	running atomic.Bool // a goroutine owns the writer side
-	// (small fields of the reader and lifecycle sit here, in what would
-	// be padding: the Conn fits a smaller allocation class)
-	peekBuf    [1]byte
-	peekParked bool                          // peekCB saw EAGAIN: its next call follows a wake-up
-	readerFin  bool                          // the reader ran finish itself (read after readerWG.Wait)
-	queued     atomic.Int64                  // messages sent and not yet taken by the writer
-	wexit      atomic.Pointer[chan struct{}] // made by acquireWriter; a writer that exits signals it
-	w          *writerState                  // taken from writerPool by a writer, put back when it exits idle; touched only by the running holder
-	out        frame.WriterCounters          // the frame.Writers' counts, whichever wrote
-	writerFn   func()
-	resumeFn   func()       // c.readResume, bound once: go c.resumeFn() allocates nothing
-	rd         readDeadline // the read deadline's owner (deadline.go)
+	// The writer side (wtoken.go, writer.go).
+	wt       writeToken           // the right to the writer side
+	queued   atomic.Int64         // messages queued and not yet taken by a token holder (see writeToken)
+	w        *writerState         // taken from writerPool by a token holder, put back when it lets go idle; touched only by the holder of wt
+	out      frame.WriterCounters // the frame.Writers' counts, whichever wrote
+	writerFn func()               // c.writeLoop, bound once: go c.writerFn() allocates nothing
 
-	// reader state
-	reply       *Sender   // the reader goroutine's own lane, made on first Reply
-	nb          *nbReader // non-blocking source of fr on TCP and Unix sockets
+	// The reader (reader.go, deadline.go, reply.go); reader goroutine only
+	// unless noted.
+	resumeFn    func()       // c.readResume, bound once
+	rd          readDeadline // the read deadline's owner
+	reply       *Sender      // the reader goroutine's own lane, made on first Reply
+	nb          *nbReader    // non-blocking source of fr on TCP and Unix sockets
 	peekFn      func(uintptr) bool
 	peekErr     error
-	unfinished  atomic.Int64
-	readBlocked atomic.Bool
+	rbuf        *pool.Buffer  // replies encoded by Reply in the current read batch (after the reader exits, whoever finishes)
+	rframes     int32         // frames in rbuf; QueueMessages bounds it
+	frameExtra  int32         // the most bytes the framing adds to a payload
+	unfinished  atomic.Int32  // retained messages and BeginWork units (any goroutine)
+	readBlocked atomic.Bool   // the reader waits on readWake (waitUnfinished, a handshake slot)
 	dispatching atomic.Bool   // the reader is dispatching a read batch (see dispatch)
 	readWake    chan struct{} // made by the reader before it first blocks
-	hsCancel    atomic.Pointer[context.CancelFunc]
+	peekBuf     [1]byte
+	peekParked  bool // peekCB saw EAGAIN: its next call follows a wake-up
+	readerFin   bool // the reader ran finish itself (read after readerWG.Wait)
 
-	// lifecycle
+	// The lifecycle (conn.go).
 	closing  atomic.Bool // abort ran
 	draining atomic.Bool
 	stopped  atomic.Bool // reading must stop (abort or Drain)
 	readerWG sync.WaitGroup
 	done     chan struct{}
 	cause    atomic.Pointer[errBox]
-
-	failed  atomic.Uint64
-	sending atomic.Int64 // sends between their stopped check and their result
-
-	// Replies encoded by Reply during the current read batch (reader
-	// goroutine only; after it exits, whoever finishes the connection).
-	rbuf    *pool.Buffer
-	rframes int32 // QueueMessages bounds it
-
-	frameExtra int32 // the most bytes the framing adds to a payload
+	failed   atomic.Uint64
 }
 
 type errBox struct{ err error }
@@ -277,23 +268,27 @@ func (c *Conn) Drain(ctx context.Context) error {
 		<-c.done
 		return c.drainResult(ctx)
 	}
-	c.acquireWriter()
+	c.wt.acquire()
+	wake := c.wt.waiter()
 	if d, ok := ctx.Deadline(); ok && c.opts.WriteTimeout == 0 {
 		_ = c.nc.SetWriteDeadline(d)
 	}
 	c.encodeReplies() // the replies of the reader's last batch go first
 	// Sends that began before stopped was set may still be queueing
-	// (perhaps waiting for room): drain until none is in flight, so that
-	// every send that returned nil is written.
-	for i := 0; ; i++ {
+	// (perhaps waiting for room, which drainQueue makes): drain until none
+	// is in flight, so that every send that returned nil is written. Each
+	// send that finishes signals wake (sendDone).
+	for {
 		c.drainQueue()
 		if c.sending.Load() == 0 && c.queued.Load() <= 0 {
 			break
 		}
-		if i < 16 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(50 * time.Microsecond)
+		if c.closing.Load() {
+			break // aborted (ctx ended): finish fails what is left
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
 		}
 	}
 	c.abort(ErrClosed)
@@ -324,11 +319,9 @@ func (c *Conn) abort(cause error) {
 
 func (c *Conn) closeStop() {
 	if c.stopped.CompareAndSwap(false, true) {
-		if p := c.hsCancel.Load(); p != nil {
-			(*p)() // stop a handshake waiting for its slot
-		}
-		// Wake a reader waiting in waitUnfinished: it set readBlocked
-		// before checking stopped, we set stopped before checking it.
+		// Wake a reader waiting in waitUnfinished or for a handshake
+		// slot: it set readBlocked before checking stopped, we set
+		// stopped before checking it.
 		if c.readBlocked.Load() {
 			select {
 			case c.readWake <- struct{}{}:
@@ -346,7 +339,7 @@ func (c *Conn) finish(holdsWriter bool) {
 		q.root.Close()
 	}
 	if !holdsWriter {
-		c.acquireWriter()
+		c.wt.acquire()
 	}
 	if it, ok := c.takeReplies(); ok {
 		c.failItem(&it, wrapClosed(c.causeErr()))
@@ -418,7 +411,7 @@ func (c *Conn) readExit(cause error) {
 		// above all) is written first, within WriteTimeout; what cannot be
 		// written goes to the failure callbacks. Sends racing with this
 		// are failed by finish.
-		c.acquireWriter()
+		c.wt.acquire()
 		holdsWriter = true
 		c.encodeReplies()
 		c.drainQueue()
@@ -452,20 +445,14 @@ func (c *Conn) handshake() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.HandshakeTimeout)
 	defer cancel()
-	c.hsCancel.Store(&cancel)
-	if c.stopped.Load() {
-		return ErrClosed
-	}
 	if c.srv != nil {
-		select {
-		case c.srv.hs <- struct{}{}:
-			defer func() { <-c.srv.hs }()
-		case <-ctx.Done():
-			if c.stopped.Load() {
-				return ErrClosed
-			}
-			return ErrHandshakeTimeout
+		if err := c.takeHandshakeSlot(ctx); err != nil {
+			return err
 		}
+		defer func() { <-c.srv.hs }()
+	}
+	if c.stopped.Load() { // a Drain's wake-up may have come before the handshake's deadline
+		return ErrClosed
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -570,7 +557,7 @@ func (c *Conn) stopErr() error {
 //
 //go:noinline
 func (c *Conn) beforeRead() (stop bool, err error) {
-	if c.unfinished.Load() >= int64(c.opts.MaxUnfinished) {
+	if int(c.unfinished.Load()) >= c.opts.MaxUnfinished {
 		c.flushReplies()
 		if !c.waitUnfinished() {
 			return true, c.stopCause()
@@ -616,10 +603,33 @@ func (c *Conn) stopCause() error {
 	return nil
 }
 
+// takeHandshakeSlot waits for one of the server's MaxHandshakes slots
+// until ctx ends (ErrHandshakeTimeout) or the connection stops (ErrClosed,
+// woken by closeStop through readWake, as in waitUnfinished).
+func (c *Conn) takeHandshakeSlot(ctx context.Context) error {
+	if c.readWake == nil {
+		c.readWake = make(chan struct{}, 1)
+	}
+	defer c.readBlocked.Store(false)
+	for {
+		c.readBlocked.Store(true)
+		if c.stopped.Load() {
+			return ErrClosed
+		}
+		select {
+		case c.srv.hs <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ErrHandshakeTimeout
+		case <-c.readWake: // stopped, or a spurious EndWork: look again
+		}
+	}
+}
+
 // waitUnfinished blocks while MaxUnfinished messages are unfinished. It
 // returns false if the connection stopped meanwhile.
 func (c *Conn) waitUnfinished() bool {
-	limit := int64(c.opts.MaxUnfinished)
+	limit := int32(c.opts.MaxUnfinished)
 	if c.readWake == nil {
 		c.readWake = make(chan struct{}, 1)
 	}
@@ -659,7 +669,7 @@ func (c *Conn) BeginWork() { c.unfinished.Add(1) }
 // EndWork ends a BeginWork (Message.Release calls it too). When the count
 // drops below Options.MaxUnfinished a reader waiting for it resumes.
 func (c *Conn) EndWork() {
-	if c.unfinished.Add(-1) < int64(c.opts.MaxUnfinished) && c.readBlocked.Load() && c.readBlocked.CompareAndSwap(true, false) {
+	if int(c.unfinished.Add(-1)) < c.opts.MaxUnfinished && c.readBlocked.Load() && c.readBlocked.CompareAndSwap(true, false) {
 		select {
 		case c.readWake <- struct{}{}:
 		default:
@@ -693,7 +703,7 @@ func (s Stats) FramesPerWrite() float64 {
 func (c *Conn) Stats() Stats {
 	rs := c.fr.Stats()
 	s := Stats{FramesIn: rs.Frames, BytesIn: rs.Bytes, Reads: rs.Reads,
-		Failed: c.failed.Load(), QueueDepth: max(c.queued.Load(), 0), Unfinished: c.unfinished.Load()}
+		Failed: c.failed.Load(), QueueDepth: max(c.queued.Load(), 0), Unfinished: int64(c.unfinished.Load())}
 	ws := c.out.Stats()
 	s.FramesOut, s.BytesOut, s.WriteSyscalls = ws.Frames, ws.Bytes, ws.Syscalls
 	return s

@@ -106,7 +106,7 @@ func (s *Sender) Close() {
 // nothing is queued, being sent or being written. A writer that finds no
 // Sender open when it exits calls it too.
 func (c *Conn) dropIdleQueue() {
-	if c.senders.Load() != 0 || c.queued.Load() != 0 || c.running.Load() {
+	if c.senders.Load() != 0 || c.queued.Load() != 0 || c.wt.held.Load() {
 		return
 	}
 	c.qmu.Lock()
@@ -115,16 +115,16 @@ func (c *Conn) dropIdleQueue() {
 	if q == nil || q == closedQueue || c.senders.Load() != 0 || c.queued.Load() != 0 || c.sending.Load() != 0 {
 		return
 	}
-	// Hold the writer side, so no writer takes from the queue meanwhile.
-	if !c.running.CompareAndSwap(false, true) {
-		return // the writer drops it when it exits
+	// Hold the write token, so no writer takes from the queue meanwhile.
+	if !c.wt.take(tokenIdle) {
+		return // the holder drops it when it lets go
 	}
 	if c.q.CompareAndSwap(q, nil) { // else finish took it
 		q.rx.Close(c.handback) // empty; were a value left, it would be reported, not lost
 		q.root.Close()
 	}
-	c.running.Store(false)
-	c.signalWriterExit()
+	c.wt.release(tokenIdle)
+	c.wt.signal()
 }
 
 // Send copies payload and queues it with header h (the connection fills
@@ -163,7 +163,7 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 	c := s.c
 	need := len(payload) + int(c.frameExtra)
 	c.sending.Add(1)
-	defer c.sending.Add(-1)
+	defer c.sendDone()
 	if c.stopped.Load() {
 		return wrapClosed(c.causeErr())
 	}
@@ -230,7 +230,7 @@ func (s *Sender) send(ctx context.Context, it item) error { return s.enqueue(ctx
 func (s *Sender) enqueue(ctx context.Context, it item, accepted bool) error {
 	c := s.c
 	c.sending.Add(1)
-	defer c.sending.Add(-1)
+	defer c.sendDone()
 	if c.stopped.Load() {
 		return c.sendFailed(&it, wrapClosed(c.causeErr()), accepted)
 	}
@@ -238,7 +238,7 @@ func (s *Sender) enqueue(ctx context.Context, it item, accepted bool) error {
 		return c.sendFailed(&it, c.queueErr(err), accepted)
 	}
 	c.queued.Add(1)
-	if !c.running.Load() && c.running.CompareAndSwap(false, true) {
+	if c.wt.take(tokenWriter) {
 		go c.writerFn()
 	}
 	return nil
@@ -361,7 +361,7 @@ func (c *Conn) pushReplies() error {
 	if !ok {
 		return nil
 	}
-	if c.running.Load() || !c.running.CompareAndSwap(false, true) {
+	if !c.wt.take(tokenReader) {
 		s := c.replySender()
 		it.s = s
 		return s.enqueue(context.Background(), it, true)
@@ -370,10 +370,10 @@ func (c *Conn) pushReplies() error {
 	c.encode(fw, &it)
 	c.drainQueueN(4)
 	c.releaseWriter()
-	c.running.Store(false)
-	// A send that queued meanwhile either saw running true and counted
+	c.wt.release(tokenReader)
+	// A send that queued meanwhile either saw the token held and counted
 	// itself (we start a writer for it here) or starts one itself.
-	if c.queued.Load() > 0 && c.running.CompareAndSwap(false, true) {
+	if c.queued.Load() > 0 && c.wt.take(tokenWriter) {
 		go c.writerFn()
 		return nil
 	}
@@ -404,7 +404,7 @@ func tooLarge(n, limit int) error {
 	return fmt.Errorf("%w: payload of %d bytes over the maximum %d: %w", ErrFrameTooLarge, n, limit, frame.ErrFrameTooLarge)
 }
 
-// writerState is touched only by the goroutine holding Conn.running. A
+// writerState is touched only by the holder of the write token. A
 // writer that exits with nothing buffered puts it back in writerPool, so
 // an idle connection holds none (see releaseWriter).
 type writerState struct {
@@ -437,53 +437,39 @@ func (w *writerState) putHeld() {
 	w.held = w.held[:0]
 }
 
-// acquireWriter takes the writer side for good (no writer runs or starts
-// afterwards), waiting for a running writer to finish.
-func (c *Conn) acquireWriter() {
-	if c.running.CompareAndSwap(false, true) {
-		return
-	}
-	ch := make(chan struct{}, 1)
-	c.wexit.Store(&ch)
-	// A writer stores running=false before it loads wexit; we store wexit
-	// before we try running: one of us sees the other.
-	for !c.running.CompareAndSwap(false, true) {
-		<-ch
-	}
-}
-
 // writeLoop is the writer goroutine, started by a send when none runs and
 // gone when the queue is empty, so an idle connection has no writer stack.
 func (c *Conn) writeLoop() {
 	for {
 		c.drainQueueYield(-1, sched.WriterYields())
 		c.releaseWriter()
-		c.running.Store(false)
+		c.wt.release(tokenWriter)
 		// A send that queued after drainQueue saw the queue empty either
-		// sees running false (and starts a writer) or is counted here.
-		if c.queued.Load() <= 0 || !c.running.CompareAndSwap(false, true) {
+		// finds the token free (and starts a writer) or is counted here.
+		if c.queued.Load() <= 0 || !c.wt.take(tokenWriter) {
 			break
 		}
 	}
 	c.writerExited()
 }
 
-// writerExited runs after a writer let go of the writer side: it wakes
-// acquireWriter and lets go of a queue no Sender uses any more.
+// writerExited runs after a holder let go of the write token: it wakes
+// the goroutine waiting to take it for good and lets go of a queue no
+// Sender uses any more.
 func (c *Conn) writerExited() {
-	c.signalWriterExit()
+	c.wt.signal()
 	if c.senders.Load() == 0 && c.q.Load() != nil {
 		c.dropIdleQueue()
 	}
 }
 
-// signalWriterExit wakes acquireWriter after the writer side was released.
-func (c *Conn) signalWriterExit() {
-	if p := c.wexit.Load(); p != nil {
-		select {
-		case *p <- struct{}{}:
-		default:
-		}
+// sendDone ends a send (see Conn.sending): while the connection is
+// stopped, Drain waits for sends in flight, and each one that finishes
+// wakes it.
+func (c *Conn) sendDone() {
+	c.sending.Add(-1)
+	if c.stopped.Load() {
+		c.wt.signal()
 	}
 }
 
@@ -552,6 +538,7 @@ const maxPooledItems = 1024
 // writerPool if the connection holds none. Only the holder of the writer
 // side calls it.
 func (c *Conn) writer() *frame.Writer {
+	c.wt.mustHold()
 	if c.w == nil {
 		w, _ := writerPool.Get().(*writerState)
 		if w == nil {
