@@ -109,10 +109,11 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 		return wrapClosed(c.causeErr())
 	}
 	w := int64(len(payload)) // weight: payload bytes, as for other items
-	if err := s.q.Reserve(ctx, w); err != nil {
-		return c.queueErr(err)
-	}
-	if t := s.q.LockTail(); t != nil && t.s == s && t.frames > 0 && len(t.buf.B)+need <= batchBufSize {
+	var ferr error
+	folded, err := s.q.Fold(ctx, w, func(t *item) bool {
+		if t.s != s || t.frames == 0 || len(t.buf.B)+need > batchBufSize {
+			return false
+		}
 		if cap(t.buf.B)-len(t.buf.B) < need { // a small batch grows into a large buffer, once
 			big := getBatchBuf(batchBufSize)
 			big.B = append(big.B, t.buf.B...)
@@ -121,17 +122,21 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 		}
 		b, err := frame.AppendFramed(t.buf.B, c.opts.Framing, h, payload)
 		if err != nil {
-			s.q.UnlockTail(false, 0)
-			s.q.Unreserve(w)
-			return frameErr(err)
+			ferr = err
+			return false
 		}
 		t.buf.B = b
 		t.frames++
-		s.q.UnlockTail(true, w)
+		return true
+	})
+	switch {
+	case err != nil:
+		return c.queueErr(err)
+	case ferr != nil:
+		return frameErr(ferr)
+	case folded:
 		return nil
 	}
-	s.q.UnlockTail(false, 0)
-	s.q.Unreserve(w)
 	buf := getBatchBuf(need)
 	b, err := frame.AppendFramed(buf.B, c.opts.Framing, h, payload)
 	if err != nil {

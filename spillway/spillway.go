@@ -92,7 +92,7 @@ type lane[T any] struct {
 	buf     []T           // queued values, oldest first; len <= laneCap
 	weight  int64         // total weight of buf
 	notFull chan struct{} // created by a waiting sender, closed by the receiver when it empties the lane
-	folded  int32         // values folded into queued ones (Sender.UnlockTail) since the last take
+	folded  int32         // values folded into queued ones (Sender.Fold) since the last take
 	senders int32         // open Senders attached to the lane (senderState.counted)
 	idx     uint16        // index in core.lanes (< MaxLanes)
 	closed  bool          // Receiver.Close took this lane's values; no more are accepted
