@@ -46,7 +46,7 @@ func (st *senderState[T]) lane() *lane[T] {
 
 // attach gets the Sender's lane, allocating it if nobody holds it, and
 // counts an open Sender in it so that the lane lives until its last Sender
-// closes. A closed Sender (LockTail still locks a lane) is not counted.
+// closes. A closed Sender is not counted.
 func (st *senderState[T]) attach() *lane[T] {
 	for {
 		l := st.c.lane(int(st.idx))
