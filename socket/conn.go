@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -92,11 +93,11 @@ type Conn struct {
 	sending atomic.Int32          // sends between their stopped check and their result (sendDone)
 
 	// The writer side (wtoken.go, writer.go).
-	wt       writeToken           // the right to the writer side
-	queued   atomic.Int64         // messages queued and not yet taken by a token holder (see writeToken)
-	w        *writerState         // taken from writerPool by a token holder, put back when it lets go idle; touched only by the holder of wt
-	out      frame.WriterCounters // the frame.Writers' counts, whichever wrote
-	writerFn func()               // c.writeLoop, bound once: go c.writerFn() allocates nothing
+	wt       writeToken               // the right to the writer side
+	queued   atomic.Int64             // messages queued and not yet taken by a token holder (see writeToken)
+	w        *writerState             // taken from writerPool by a token holder, put back when it lets go idle; touched only by the holder of wt
+	out      framehook.WriterCounters // the frame.Writers' counts, whichever wrote
+	writerFn func()                   // c.writeLoop, bound once: go c.writerFn() allocates nothing
 
 	// The reader (readloop.go, reader.go, deadline.go, reply.go); reader goroutine only
 	// unless noted.
@@ -347,7 +348,6 @@ func (c *Conn) Stats() Stats {
 	rs := c.fr.Stats()
 	s := Stats{FramesIn: rs.Frames, BytesIn: rs.Bytes, Reads: rs.Reads,
 		Failed: c.failed.Load(), QueueDepth: max(c.queued.Load(), 0), Unfinished: int64(c.unfinished.Load())}
-	ws := c.out.Stats()
-	s.FramesOut, s.BytesOut, s.WriteSyscalls = ws.Frames, ws.Bytes, ws.Syscalls
+	s.FramesOut, s.BytesOut, s.WriteSyscalls = c.out.Frames.Load(), c.out.Bytes.Load(), c.out.Syscalls.Load()
 	return s
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/internal/sched"
 	"github.com/protosocket-go/protosocket/pool"
 )
@@ -151,8 +152,9 @@ func (c *Conn) writer() *frame.Writer {
 		if c.nb != nil {
 			rc = c.nb.rc
 		}
+		framehook.PresetWriter(w.fw, rc, &c.out)
 		w.fw.Reset(c.nc, frame.WriterOptions{Framing: c.opts.Framing, MaxFrameSize: c.opts.MaxFrameSize,
-			CopyThreshold: c.opts.CopyThreshold, RawConn: rc, Counters: &c.out})
+			CopyThreshold: c.opts.CopyThreshold})
 		c.w = w
 	}
 	return c.w.fw

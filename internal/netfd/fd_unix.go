@@ -40,7 +40,7 @@ func Read(fd uintptr, p []byte) (int, error) {
 // caller owns (a stack variable would escape and allocate per call).
 func Peek(fd uintptr, b *byte) error {
 	for {
-		switch errno := peekByte(fd, b); errno {
+		switch errno := PeekByte(fd, b); errno {
 		case 0:
 			return nil
 		case unix.EINTR:
