@@ -115,8 +115,9 @@ type Conn struct {
 	dispatching atomic.Bool   // the reader is dispatching a read batch (see dispatch)
 	readWake    chan struct{} // made by the reader before it first blocks
 	peekBuf     [1]byte
-	peekParked  bool // peekCB saw EAGAIN: its next call follows a wake-up
-	readerFin   bool // the reader ran finish itself (read after readerWG.Wait)
+	peekParked  bool  // peekCB saw EAGAIN: its next call follows a wake-up
+	readerFin   bool  // the reader ran finish itself (read after readerWG.Wait)
+	idleMisses  uint8 // idle checks in a row that found no frame (deadline.go)
 
 	// The lifecycle (conn.go).
 	closing  atomic.Bool // abort ran

@@ -26,9 +26,12 @@ func (d *deadlineConn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
+// deadlineTestConn is a Conn with only what the deadline's owner uses;
+// nb marks it a TCP connection (the idle checks) rather than a blocking
+// one (the refreshed idle deadline).
 func deadlineTestConn(idle, frame time.Duration) (*Conn, *deadlineConn) {
 	dc := &deadlineConn{}
-	return &Conn{nc: dc, opts: &Options{IdleTimeout: idle, FrameTimeout: frame}}, dc
+	return &Conn{nc: dc, opts: &Options{IdleTimeout: idle, FrameTimeout: frame}, nb: &nbReader{}}, dc
 }
 
 var errDeadline = os.ErrDeadlineExceeded
@@ -41,32 +44,53 @@ func TestReadDeadlineOwner(t *testing.T) {
 	defer sched.SetMoveDelay(100 * time.Millisecond)()
 	const t0 = 1000 * sec
 
-	t.Run("idle refresh at most every idle/8", func(t *testing.T) {
+	t.Run("blocking connection: idle refresh at most every idle/8", func(t *testing.T) {
 		c, dc := deadlineTestConn(8*time.Second, -1)
-		assert.False(t, c.refreshIdle(t0))
+		c.nb = nil
+		assert.False(t, c.armIdle(t0))
 		assert.False(t, c.refreshIdle(t0+sec)) // within idle/8: no system call
 		assert.False(t, c.refreshIdle(t0+sec+1))
 		assert.Equal(t, []int64{t0 + 8*sec, t0 + 9*sec + 1}, dc.set)
+		assert.Equal(t, firedIdle, c.fired(errDeadline, t0+9*sec+1))
+	})
+
+	t.Run("TCP: idle after five checks without a frame, none per frame", func(t *testing.T) {
+		c, dc := deadlineTestConn(8*time.Second, -1)
+		assert.False(t, c.armIdle(t0))
+		at := t0 + 2*sec
+		for range idleChecks {
+			assert.Equal(t, firedStale, c.fired(errDeadline, at))
+			at += 2 * sec
+		}
+		c.frameDone() // a frame: the misses start again
+		for range idleChecks {
+			assert.Equal(t, firedStale, c.fired(errDeadline, at))
+			at += 2 * sec
+		}
+		assert.Equal(t, firedIdle, c.fired(errDeadline, at), "the fifth check in a row with no frame")
+		assert.Len(t, dc.set, 1+2*idleChecks, "one deadline per check, none per frame")
 	})
 
 	t.Run("move timer before the idle deadline, then idle comes back", func(t *testing.T) {
 		c, dc := deadlineTestConn(8*time.Second, -1)
-		c.refreshIdle(t0)
+		c.armIdle(t0)
 		assert.False(t, c.armMove(t0))
 		moveAt := t0 + int64(100*time.Millisecond)
 		assert.Equal(t, firedMove, c.fired(errDeadline, moveAt))
 		assert.Equal(t, int64(0), c.rd.moveAt, "disarmed")
-		assert.Equal(t, []int64{t0 + 8*sec, moveAt, t0 + 8*sec}, dc.set)
-		assert.Equal(t, firedIdle, c.fired(errDeadline, t0+8*sec))
+		assert.Equal(t, []int64{t0 + 2*sec, moveAt, t0 + 2*sec}, dc.set)
+		c.idleMisses = idleChecks
+		assert.Equal(t, firedIdle, c.fired(errDeadline, t0+2*sec))
 		err, ok := c.deadlineErr(errDeadline)
 		assert.True(t, ok)
 		assert.Equal(t, ErrIdleTimeout, err)
 	})
 
 	t.Run("idle due before the move timer wins", func(t *testing.T) {
-		c, _ := deadlineTestConn(50*time.Millisecond, -1)
-		c.refreshIdle(t0)
+		c, _ := deadlineTestConn(200*time.Millisecond, -1)
+		c.armIdle(t0)
 		c.armMove(t0)
+		c.idleMisses = idleChecks
 		assert.Equal(t, firedIdle, c.fired(errDeadline, t0+int64(50*time.Millisecond)))
 	})
 
@@ -86,8 +110,8 @@ func TestReadDeadlineOwner(t *testing.T) {
 	})
 
 	t.Run("a completed frame's deadline is stale: the next one is set", func(t *testing.T) {
-		c, dc := deadlineTestConn(time.Minute, 30*time.Second)
-		c.refreshIdle(t0)
+		c, dc := deadlineTestConn(4*time.Minute, 30*time.Second)
+		c.armIdle(t0)
 		c.armFrame(t0)
 		c.frameDone()
 		// The next frame starts later: an earlier deadline is set, so
@@ -103,7 +127,7 @@ func TestReadDeadlineOwner(t *testing.T) {
 
 	t.Run("Drain's wake-up is not lost to a refresh or an arm", func(t *testing.T) {
 		for name, reader := range map[string]func(c *Conn) bool{
-			"refresh": func(c *Conn) bool { return c.refreshIdle(t0 + 2*sec) },
+			"idle":    func(c *Conn) bool { return c.armIdle(t0) },
 			"move":    func(c *Conn) bool { return c.armMove(t0) },
 			"frame":   func(c *Conn) bool { return c.armFrame(t0) },
 		} {

@@ -88,9 +88,11 @@ type Options struct {
 	KeepAlive time.Duration
 	// IdleTimeout closes a connection on which no whole frame arrived for
 	// this long (with ErrIdleTimeout); it also ends a frame that never
-	// completes. The deadline is refreshed at most every IdleTimeout/8,
-	// so the connection closes between 7/8 and 1 × IdleTimeout after the
-	// last frame. Zero means DefaultIdleTimeout on a server's connections
+	// completes. A TCP or Unix connection is checked every IdleTimeout/4
+	// at no cost per frame, so it closes between 1 and 1¼ × IdleTimeout
+	// after the last frame; on others (TLS) the deadline is refreshed at
+	// most every IdleTimeout/8, so they close between 7/8 and 1 ×
+	// IdleTimeout after it. Zero means DefaultIdleTimeout on a server's connections
 	// (Serve) and none on others (Dial, NewConn); negative means none.
 	IdleTimeout time.Duration
 	// FrameTimeout bounds the time from the first bytes of an inbound

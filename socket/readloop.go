@@ -127,11 +127,12 @@ func (c *Conn) readFrames() error {
 //
 //go:noinline
 func (c *Conn) wait(moved bool) error {
-	now := time.Now().UnixNano()
-	if moved && c.rd.moveAt == 0 && c.armMove(now) {
+	// time.Now is read only to arm a timer (it is not cheap: see
+	// deadline.go).
+	if moved && c.rd.moveAt == 0 && c.armMove(time.Now().UnixNano()) {
 		return c.stopErr()
 	}
-	if c.fr.HoldsSlab() && c.armFrame(now) {
+	if c.rd.frameAt == 0 && c.opts.FrameTimeout > 0 && c.fr.HoldsSlab() && c.armFrame(time.Now().UnixNano()) {
 		return c.stopErr()
 	}
 	for {
@@ -170,7 +171,12 @@ func (c *Conn) beforeRead() (stop bool, err error) {
 		}
 	}
 	if c.opts.IdleTimeout > 0 {
-		c.refreshIdle(time.Now().UnixNano())
+		switch {
+		case c.rd.idleAt == 0:
+			c.armIdle(time.Now().UnixNano())
+		case c.nb == nil:
+			c.refreshIdle(time.Now().UnixNano())
+		}
 	}
 	if c.stopped.Load() {
 		return true, c.stopCause()
