@@ -84,8 +84,8 @@
 // # Errors
 //
 // The package returns the sentinel errors ErrClosed, ErrSenderClosed, ErrFull,
-// ErrBatchTooLarge and ErrDrained (compare with errors.Is), a *ConfigError
-// wrapping ErrInvalidOption for bad Options, and the context's error
+// ErrBatchTooLarge and ErrDrained (compare with errors.Is), a *OptionError
+// wrapping ErrInvalidOptions for bad Options, and the context's error
 // (context.Canceled, context.DeadlineExceeded) when a blocking call's context
 // ends.
 //

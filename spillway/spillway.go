@@ -11,7 +11,7 @@ import (
 // New returns the first Sender and the Receiver of a new queue. Get one
 // Sender per producing goroutine with Sender.Clone.
 //
-// New panics with a *ConfigError if opts is invalid; call opts.Validate
+// New panics with a *OptionError if opts is invalid; call opts.Validate
 // first when the options come from outside the program.
 func New[T any](opts Options[T]) (*Sender[T], *Receiver[T]) {
 	if err := opts.Validate(); err != nil {
