@@ -23,7 +23,7 @@ import (
 // that sends whole frames, each split in slow pieces but none taking
 // longer than FrameTimeout, is not closed (the timer is per frame).
 func TestFrameTimeoutSlowDrip(t *testing.T) {
-	const ft = 300 * time.Millisecond
+	const ft = 1500 * time.Millisecond
 	closed := make(chan error, 2)
 	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
 		return closeRecorder{echo(nil), closed}
@@ -55,8 +55,9 @@ func TestFrameTimeoutSlowDrip(t *testing.T) {
 	}
 	<-dripDone
 
-	// Whole frames, each in two halves 2/3 of FrameTimeout apart, for
-	// 5 × FrameTimeout: never closed, every echo comes back.
+	// Whole frames, each in two halves FrameTimeout/6 apart (the margin
+	// is for a loaded machine), for longer than FrameTimeout: never
+	// closed, every echo comes back.
 	col := newCollector(16)
 	c, err := socket.Dial(context.Background(), "tcp", addr.String(), col, socket.Options{})
 	require.NoError(t, err)
@@ -67,7 +68,7 @@ func TestFrameTimeoutSlowDrip(t *testing.T) {
 		require.NoError(t, err)
 		_, err = nc.Write(f[:4])
 		require.NoError(t, err)
-		time.Sleep(2 * ft / 3)
+		time.Sleep(ft / 6)
 		_, err = nc.Write(f[4:])
 		require.NoError(t, err)
 		assert.Equal(t, []byte{byte(i), 1, 2, 3, 4, 5}, col.next(t))
