@@ -94,7 +94,7 @@ type Conn struct {
 
 	// The writer side (wtoken.go, writer.go).
 	wt       writeToken               // the right to the writer side
-	queued   atomic.Int64             // messages queued and not yet taken by a token holder (see writeToken)
+	queued   atomic.Int64             // items being queued or queued and not yet taken by a token holder; never below zero
 	w        *writerState             // taken from writerPool by a token holder, put back when it lets go idle; touched only by the holder of wt
 	out      framehook.WriterCounters // the frame.Writers' counts, whichever wrote
 	writerFn func()                   // c.writeLoop, bound once: go c.writerFn() allocates nothing
@@ -241,7 +241,7 @@ func (c *Conn) Drain(ctx context.Context) error {
 	// send that finishes signals wake (sendDone).
 	for {
 		c.drainQueue()
-		if c.sending.Load() == 0 && c.queued.Load() <= 0 {
+		if c.sending.Load() == 0 && c.queued.Load() == 0 {
 			break
 		}
 		if c.closing.Load() {
@@ -331,7 +331,7 @@ type Stats struct {
 	BytesOut      uint64 // bytes written, framing included
 	WriteSyscalls uint64 // write or writev calls
 	Failed        uint64 // queued messages reported failed
-	QueueDepth    int64  // queue items not yet taken by the writer (a Sender's batch of small messages, or a batch of replies, is one)
+	QueueDepth    int64  // queue items being queued or not yet taken by the writer (a Sender's batch of small messages, or a batch of replies, is one)
 	Unfinished    int64  // retained messages (each holds its read slab) plus BeginWork units
 }
 
@@ -348,7 +348,7 @@ func (s Stats) FramesPerWrite() float64 {
 func (c *Conn) Stats() Stats {
 	rs := c.fr.Stats()
 	s := Stats{FramesIn: rs.Frames, BytesIn: rs.Bytes, Reads: rs.Reads,
-		Failed: c.failed.Load(), QueueDepth: max(c.queued.Load(), 0), Unfinished: int64(c.unfinished.Load())}
+		Failed: c.failed.Load(), QueueDepth: c.queued.Load(), Unfinished: int64(c.unfinished.Load())}
 	s.FramesOut, s.BytesOut, s.WriteSyscalls = c.out.Frames.Load(), c.out.Bytes.Load(), c.out.Syscalls.Load()
 	return s
 }

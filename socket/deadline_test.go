@@ -127,9 +127,9 @@ func TestReadDeadlineOwner(t *testing.T) {
 
 	t.Run("Drain's wake-up is not lost to a refresh or an arm", func(t *testing.T) {
 		for name, reader := range map[string]func(c *Conn) bool{
-			"idle":    func(c *Conn) bool { return c.armIdle(t0) },
-			"move":    func(c *Conn) bool { return c.armMove(t0) },
-			"frame":   func(c *Conn) bool { return c.armFrame(t0) },
+			"idle":  func(c *Conn) bool { return c.armIdle(t0) },
+			"move":  func(c *Conn) bool { return c.armMove(t0) },
+			"frame": func(c *Conn) bool { return c.armFrame(t0) },
 		} {
 			c, dc := deadlineTestConn(time.Second, 30*time.Second)
 			// Drain: stopped, then the past deadline; the reader's set

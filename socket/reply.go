@@ -119,9 +119,9 @@ func (c *Conn) pushReplies() error {
 	c.drainQueueN(4)
 	c.releaseWriter()
 	c.wt.release(tokenReader)
-	// A send that queued meanwhile either saw the token held and counted
-	// itself (we start a writer for it here) or starts one itself.
-	if c.queued.Load() > 0 && c.wt.take(tokenWriter) {
+	// A send that queued meanwhile either saw the token held (we start a
+	// writer for it here) or starts one itself.
+	if c.pending() && c.wt.take(tokenWriter) {
 		go c.writerFn()
 		return nil
 	}

@@ -180,10 +180,11 @@ func (s *Sender) enqueue(ctx context.Context, it item, accepted bool) error {
 	if c.stopped.Load() {
 		return c.sendFailed(&it, wrapClosed(c.causeErr()), accepted)
 	}
+	c.queued.Add(1) // before the item is in the queue: queued never dips below zero
 	if err := s.q.Send(ctx, it); err != nil {
+		c.queued.Add(-1)
 		return c.sendFailed(&it, c.queueErr(err), accepted)
 	}
-	c.queued.Add(1)
 	if c.wt.take(tokenWriter) {
 		go c.writerFn()
 	}

@@ -59,12 +59,19 @@ func (c *Conn) writeLoop() {
 		c.releaseWriter()
 		c.wt.release(tokenWriter)
 		// A send that queued after drainQueue saw the queue empty either
-		// finds the token free (and starts a writer) or is counted here.
-		if c.queued.Load() <= 0 || !c.wt.take(tokenWriter) {
+		// finds the token free (and starts a writer) or is pending here.
+		if !c.pending() || !c.wt.take(tokenWriter) {
 			break
 		}
 	}
 	c.writerExited()
+}
+
+// pending reports whether the queue holds messages no token holder has
+// taken (see writeToken).
+func (c *Conn) pending() bool {
+	q := c.q.Load()
+	return q != nil && q.rx.Pending()
 }
 
 // writerExited runs after a holder let go of the write token: it wakes

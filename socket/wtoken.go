@@ -21,13 +21,13 @@ import (
 //     (acquire): no writer runs or starts afterwards.
 //
 // Handing over: a holder that found the queue empty releases the token and
-// then looks at Conn.queued; a send queues, counts itself in queued, and
-// then tries to take the token. One of them sees the other, so a message
-// queued as the holder lets go is never left without a writer. queued
-// may dip below zero for a moment (a holder took a message before its
-// sender counted it); counting before queueing would instead make a
-// holder that sees the count spin until a sender still waiting for room
-// has queued. Every reader of queued allows for it.
+// then asks the queue whether anything is pending (spillway's
+// Receiver.Pending: a lane marked ready); a send queues (marking its lane
+// ready) and then tries to take the token. Both are sequentially
+// consistent atomics, so one of them sees the other: a message queued as
+// the holder lets go is never left without a writer. Conn.queued, which a
+// send raises before it queues and a holder lowers when it takes, is for
+// Stats, dropIdleQueue and Drain, and never dips below zero.
 //
 // wake is the channel of the goroutine that takes the token for good: a
 // holder that releases the token signals it, and once Drain holds the
@@ -61,8 +61,8 @@ func (t *writeToken) take(who uint32) bool {
 	return true
 }
 
-// release lets go of the token. The caller then looks at queued (see
-// writeToken) and signals the waiter with signal.
+// release lets go of the token. The caller then looks whether anything is
+// pending (see writeToken) and signals the waiter with signal.
 func (t *writeToken) release(who uint32) {
 	if pool.Debug {
 		if got := t.who.Swap(tokenNone); got != who {

@@ -115,3 +115,19 @@ func TestFoldAllocs(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// Pending sees a sent value until a receive call takes it.
+func TestPending(t *testing.T) {
+	tx, rx := New(Options[[]int]{Lanes: 2})
+	defer rx.Close(nil)
+	defer tx.Close()
+	assert.False(t, rx.Pending())
+	require.NoError(t, tx.Send(context.Background(), []int{1}))
+	assert.True(t, rx.Pending())
+	assert.True(t, fold(t, tx, 2))
+	assert.True(t, rx.Pending())
+	got, err := rx.TryRecvBatch(nil)
+	require.NoError(t, err)
+	assert.Equal(t, [][]int{{1, 2}}, got)
+	assert.False(t, rx.Pending())
+}
