@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/varint"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
 )
@@ -157,28 +158,20 @@ func SplitDelimited(b []byte, maxSize int) (body []byte, n int, err error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
-	var v uint64
-	for i := 0; i < binary.MaxVarintLen64; i++ {
-		if i == len(b) {
-			return nil, 0, nil
-		}
-		c := b[i]
-		if i == binary.MaxVarintLen64-1 && c > 1 {
-			return nil, 0, newError(ErrMalformedVarint, "", nil, "overflows 64 bits")
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if v > uint64(maxSize) {
-			return nil, 0, newError(ErrTooLarge, "", nil, "length %d or more exceeds maximum %d", v, maxSize)
-		}
-		if c < 0x80 {
-			end := i + 1 + int(v)
-			if len(b) < end {
-				return nil, 0, nil
-			}
-			return b[i+1 : end], end, nil
-		}
+	v, n, r := varint.ParseLength(b, uint64(maxSize))
+	switch r {
+	case varint.NeedMore:
+		return nil, 0, nil
+	case varint.TooLarge:
+		return nil, 0, newError(ErrTooLarge, "", nil, "length %d or more exceeds maximum %d", v, maxSize)
+	case varint.Overflow:
+		return nil, 0, newError(ErrMalformedVarint, "", nil, "overflows 64 bits")
 	}
-	return nil, 0, newError(ErrMalformedVarint, "", nil, "longer than %d bytes", binary.MaxVarintLen64)
+	end := n + int(v)
+	if len(b) < end {
+		return nil, 0, nil
+	}
+	return b[n:end], end, nil
 }
 
 func typeName(m proto.Message) (name protoreflect.FullName) {
