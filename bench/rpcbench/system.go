@@ -85,7 +85,7 @@ func (s *server) Close() error {
 // Dial implements load.System.
 func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.Client, error) {
 	n := max(opts.Conns, 1)
-	c := &client{scenario: opts.Scenario}
+	c := &client{scenario: opts.Scenario, payload: opts.Payload}
 	for range n {
 		cl, err := rpc.Dial(ctx, "tcp", addr, s.Client)
 		if err != nil {
@@ -100,6 +100,7 @@ func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.
 type client struct {
 	conns    []*rpc.Client
 	scenario load.Scenario
+	payload  int
 }
 
 func (c *client) Close() error {
@@ -116,12 +117,14 @@ func (c *client) NewCaller(i int) (load.Caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &caller{k: k}, nil
+	// The reply buffer is the caller's, made before the measured window
+	// (load.Caller): what a call allocates is then the transport's own.
+	return &caller{k: k, dst: make([]byte, 0, c.payload)}, nil
 }
 
 type caller struct {
 	k   *rpc.Caller
-	dst []byte
+	dst []byte // reused for every reply
 }
 
 func (k *caller) Call(ctx context.Context, req []byte) error {
@@ -146,12 +149,12 @@ func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stream{st: st}, nil
+	return &stream{st: st, buf: make([]byte, 0, c.payload)}, nil
 }
 
 type stream struct {
 	st  *rpc.ClientStream
-	buf []byte
+	buf []byte // reused for every message received
 }
 
 func (s *stream) Send(p []byte) error { return s.st.Send(p) }
