@@ -163,7 +163,8 @@ func (cl *Client[Req, Resp]) Stream(ctx context.Context, req *Req) (*ClientStrea
 		return nil, err
 	}
 	st.id = id
-	st.stopAF = context.AfterFunc(ctx, st.cancel)
+	stop := context.AfterFunc(ctx, st.cancel)
+	st.stopAF.Store(&stop) // the hook may already run (ctx ended): it reads stopAF atomically
 	return st, nil
 }
 
@@ -182,8 +183,8 @@ type ClientStream[Req, Resp any] struct {
 	fin     chan struct{}         // closed when the connection closed
 	gone    chan struct{}         // closed by Close or a cancel: the reader stops delivering
 	goneOne sync.Once
-	stopAF  func() bool // stops the cancel-on-ctx-end hook
-	err     error       // once ended
+	stopAF  atomic.Pointer[func() bool] // stops the cancel-on-ctx-end hook; set once Stream has registered it
+	err     error                       // once ended
 }
 
 // Recv returns the next item (a fresh message the caller owns). At the
@@ -229,8 +230,8 @@ func (st *ClientStream[Req, Resp]) item(it streamItem[Resp]) (*Resp, error) {
 func (st *ClientStream[Req, Resp]) markGone() {
 	st.goneOne.Do(func() {
 		close(st.gone)
-		if st.stopAF != nil {
-			st.stopAF()
+		if stop := st.stopAF.Load(); stop != nil {
+			(*stop)()
 		}
 	})
 }
