@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/protosocket-go/protosocket/internal/netfd"
 )
 
 // rawConn returns the RawConn of a source or destination with a file
@@ -29,7 +31,7 @@ func rawConn(x any) syscall.RawConn {
 // else (data, EOF, an error the next Read reports) ends the wait.
 func (r *Reader) peek(fd uintptr) bool {
 	for {
-		switch errno := PeekByte(fd, &r.peekBuf[0]); errno {
+		switch errno := netfd.PeekByte(fd, &r.peekBuf[0]); errno {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
@@ -66,7 +68,7 @@ func (w *Writer) writevCall(fd uintptr) bool {
 	for w.iovPos < len(w.iov) {
 		end := min(w.iovPos+iovMax, len(w.iov))
 		n, errno := writev(int(fd), w.iov[w.iovPos:end])
-		w.counters.syscalls.Add(1)
+		w.counters.Syscalls.Add(1)
 		switch errno {
 		case 0:
 		case unix.EINTR:

@@ -3,6 +3,8 @@ package frame
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/protosocket-go/protosocket/internal/varint"
 )
 
 // SplitKind says what a Framing found at the start of the buffered bytes.
@@ -126,29 +128,20 @@ func (defaultFraming) Overhead() int  { return MaxHeaderSize }
 type varintFraming struct{}
 
 func (varintFraming) Split(b []byte, maxSize int) (Split, error) {
-	var v uint64
-	for i := 0; i < binary.MaxVarintLen64; i++ {
-		if i == len(b) {
-			return Split{Kind: NeedMore, N: 1}, nil
-		}
-		c := b[i]
-		if i == binary.MaxVarintLen64-1 && c > 1 {
-			return Split{}, newError(ErrMalformed, "varint overflows 64 bits")
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if v > uint64(maxSize) {
-			return Split{}, newError(ErrFrameTooLarge, "payload length %d or more exceeds maximum %d", v, maxSize)
-		}
-		if c < 0x80 {
-			n := i + 1
-			total := n + int(v)
-			if len(b) < total {
-				return Split{Kind: NeedMore, N: total - len(b)}, nil
-			}
-			return Split{Kind: Complete, N: total, Off: n, Len: int(v), Header: Header{Length: uint32(v)}}, nil
-		}
+	v, n, r := varint.ParseLength(b, uint64(maxSize))
+	switch r {
+	case varint.NeedMore:
+		return Split{Kind: NeedMore, N: 1}, nil
+	case varint.TooLarge:
+		return Split{}, newError(ErrFrameTooLarge, "payload length %d or more exceeds maximum %d", v, maxSize)
+	case varint.Overflow:
+		return Split{}, newError(ErrMalformed, "varint overflows 64 bits")
 	}
-	return Split{}, newError(ErrMalformed, "varint longer than %d bytes", binary.MaxVarintLen64)
+	total := n + int(v)
+	if len(b) < total {
+		return Split{Kind: NeedMore, N: total - len(b)}, nil
+	}
+	return Split{Kind: Complete, N: total, Off: n, Len: int(v), Header: Header{Length: uint32(v)}}, nil
 }
 
 func (varintFraming) AppendPrefix(dst []byte, _ Header, payload []byte) ([]byte, error) {

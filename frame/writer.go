@@ -5,9 +5,9 @@ import (
 	"io"
 	"math"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -58,27 +58,6 @@ type WriterOptions struct {
 	ChunkSize int
 	// Pool supplies the chunks. Nil means pool.Default().
 	Pool *pool.SlabPool
-	// RawConn, if set, is dst's syscall.RawConn, used for the writev path
-	// instead of asking dst for it (which allocates on a net.Conn): for
-	// a Writer that is Reset often, with one taken once per connection.
-	RawConn syscall.RawConn
-	// Counters, if set, receives the Writer's counts (Stats reads them):
-	// a connection whose Writer is Reset to it from a pool keeps its
-	// totals there. Nil means the Writer's own.
-	Counters *WriterCounters
-}
-
-// WriterCounters are the counts behind Writer.Stats, updated atomically.
-// The zero value is ready; see WriterOptions.Counters.
-type WriterCounters struct {
-	frames   atomic.Uint64
-	bytes    atomic.Uint64
-	syscalls atomic.Uint64
-}
-
-// Stats returns the counts; safe to call from any goroutine.
-func (c *WriterCounters) Stats() WriterStats {
-	return WriterStats{Frames: c.frames.Load(), Bytes: c.bytes.Load(), Syscalls: c.syscalls.Load()}
 }
 
 func (o *WriterOptions) ensureDefaults() {
@@ -181,8 +160,12 @@ type Writer struct {
 	werr     error
 	writevFn func(uintptr) bool // w.writevCall, bound once
 
-	counters *WriterCounters // &own unless WriterOptions.Counters
-	own      WriterCounters
+	counters *framehook.WriterCounters // &own unless preset (internal/framehook)
+	own      framehook.WriterCounters
+
+	// Set by framehook.PresetWriter for the next Reset only.
+	presetRC       syscall.RawConn
+	presetCounters *framehook.WriterCounters
 }
 
 // NewWriter returns a Writer of frames to dst. It panics with the
@@ -195,8 +178,8 @@ func NewWriter(dst io.Writer, opts WriterOptions) *Writer {
 
 // Reset drops w's buffered frames and makes it a Writer to dst with opts,
 // as NewWriter does, keeping the capacity of its bookkeeping: a pooled
-// Writer moves between connections without allocating. Its counters start
-// from zero unless opts.Counters is set. It panics with the *OptionError
+// Writer moves between connections without allocating (given its RawConn
+// through internal/framehook). Its counters start from zero. It panics with the *OptionError
 // if opts.Validate fails. Reset(nil, WriterOptions{}) lets go of the last
 // destination (before putting w in a pool). Unlike Stats, Reset must not
 // run concurrently with any other method of w.
@@ -205,6 +188,8 @@ func (w *Writer) Reset(dst io.Writer, opts WriterOptions) {
 		panic(err)
 	}
 	opts.ensureDefaults()
+	rc, counters := w.presetRC, w.presetCounters
+	w.presetRC, w.presetCounters = nil, nil
 	w.reset()
 	_, isDefault := opts.Framing.(defaultFraming)
 	w.dst, w.framing, w.isDefault = dst, opts.Framing, isDefault
@@ -213,7 +198,7 @@ func (w *Writer) Reset(dst io.Writer, opts WriterOptions) {
 	w.err, w.werr, w.iovPos = nil, nil, 0
 	w.rc = nil
 	if supportsWritev && dst != nil {
-		w.rc = opts.RawConn
+		w.rc = rc
 		if w.rc == nil {
 			w.rc = rawConn(dst)
 		}
@@ -224,10 +209,10 @@ func (w *Writer) Reset(dst io.Writer, opts WriterOptions) {
 	if w.rc == nil || w.copyMax < 0 {
 		w.copyMax = math.MaxInt // copy everything
 	}
-	w.own.frames.Store(0)
-	w.own.bytes.Store(0)
-	w.own.syscalls.Store(0)
-	w.counters = opts.Counters
+	w.own.Frames.Store(0)
+	w.own.Bytes.Store(0)
+	w.own.Syscalls.Store(0)
+	w.counters = counters
 	if w.counters == nil {
 		w.counters = &w.own
 	}
@@ -412,8 +397,8 @@ func (w *Writer) Flush() error {
 		err = w.flushWrite()
 	}
 	if err == nil {
-		w.counters.frames.Add(uint64(w.frames))
-		w.counters.bytes.Add(uint64(w.buffered))
+		w.counters.Frames.Add(uint64(w.frames))
+		w.counters.Bytes.Add(uint64(w.buffered))
 	} else {
 		w.err = err
 	}
@@ -428,7 +413,7 @@ func (w *Writer) flushWrite() error {
 		if c.used == 0 {
 			continue
 		}
-		w.counters.syscalls.Add(1)
+		w.counters.Syscalls.Add(1)
 		b := c.buf[:c.used]
 		n, err := w.dst.Write(b)
 		if err == nil && n < len(b) {
@@ -514,7 +499,10 @@ func (w *Writer) HoldsChunks() int {
 }
 
 // Stats returns the Writer's counters; safe to call from any goroutine.
-func (w *Writer) Stats() WriterStats { return w.counters.Stats() }
+func (w *Writer) Stats() WriterStats {
+	c := w.counters
+	return WriterStats{Frames: c.Frames.Load(), Bytes: c.Bytes.Load(), Syscalls: c.Syscalls.Load()}
+}
 
 // Writev reports whether Flush uses the writev path (the destination has
 // a file descriptor) rather than Write calls.

@@ -18,13 +18,17 @@ type Buffer = bytebufferpool.ByteBuffer
 const MaxBufferSize = 8 << 20
 
 // LargeBufferSize is the capacity from which buffers are large: PutBuffer
-// keeps them in a free list of their own, capped at
-// MaxIdleLargeBufferBytes, rather than in the calibrating pool, whose
-// sync.Pool the garbage collector empties (so a steady stream of large
-// messages reallocated its buffers after every collection: psbench 4 MiB
+// keeps them in free lists of their own (one per size class, a quarter of
+// a power of two apart), capped at MaxIdleLargeBufferBytes, rather than in
+// the calibrating pool, and GetBufferFor hands them out by size. The
+// calibrating pool drops buffers above the sizes most of its recent puts
+// had, and its sync.Pool is emptied by the garbage collector: a 4 MiB
+// stream reallocated its buffers after every collection (psbench 4 MiB
 // unary, 16 callers, 2.6-2.9 allocations and 0.6-0.8 MB per call), and
-// GetBufferFor hands them out by size.
-const LargeBufferSize = 256 << 10
+// 64 KiB messages among many small ones were reallocated every time
+// (bench/rpcbench BenchmarkLarge/64KiB-after-1KiB: 5-7 allocations and
+// 171-207 KB per call while the threshold was 256 KiB).
+const LargeBufferSize = 32 << 10
 
 // MaxIdleLargeBufferBytes caps the capacity of the large buffers kept idle
 // for reuse; past it PutBuffer drops them for the garbage collector.
@@ -34,11 +38,27 @@ const MaxIdleLargeBufferBytes = 64 << 20
 // buffers put back.
 var buffers bytebufferpool.Pool
 
-// large is the free list of large buffers (LIFO; a handful at most).
+// large holds the idle large buffers: free[k] is a stack of buffers whose
+// capacity is at least classSize(k).
 var large struct {
 	mu   sync.Mutex
-	free []*Buffer
+	free [numClasses][]*Buffer
 	idle int
+}
+
+// Large size classes: four per doubling (base, 1.25, 1.5 and 1.75 times a
+// power of two) from LargeBufferSize up to MaxBufferSize.
+const (
+	minClassShift = 15 // log2(LargeBufferSize)
+	numClasses    = (23-minClassShift)*4 + 1
+)
+
+// classFloor is the class of a buffer of capacity c (LargeBufferSize <= c
+// <= MaxBufferSize): the largest class whose size is at most c.
+func classFloor(c int) int {
+	e := bits.Len(uint(c)) - 1
+	base := 1 << e
+	return (e-minClassShift)*4 + (c-base)/(base/4)
 }
 
 // GetBuffer returns an empty buffer from the calibrating pool. Return it
@@ -56,33 +76,29 @@ func GetBuffer() *Buffer {
 const debugBufferCap = 256
 
 // GetBufferFor returns an empty buffer with room for n bytes if n is at
-// least LargeBufferSize (the smallest idle large buffer that fits, or a new
-// one with n rounded up to a quarter of a power of two, so that messages
-// of about the same size share buffers); for a smaller n it is GetBuffer.
-// Return it with PutBuffer when done.
+// least LargeBufferSize (an idle large buffer of n's size class or up to
+// three classes above it, or a new one with n rounded up to a quarter of a
+// power of two, so that messages of about the same size share buffers);
+// for a smaller n it is GetBuffer. Return it with PutBuffer when done.
 func GetBufferFor(n int) *Buffer {
 	if n < LargeBufferSize || n > MaxBufferSize {
 		return GetBuffer()
 	}
+	size := roundQuarter(n)
+	k := classFloor(size)
 	large.mu.Lock()
-	best := -1
-	for i, b := range large.free {
-		if c := cap(b.B); c >= n && (best < 0 || c < cap(large.free[best].B)) {
-			best = i
+	for j := k; j < min(k+4, numClasses); j++ {
+		if l := len(large.free[j]); l > 0 {
+			b := large.free[j][l-1]
+			large.free[j][l-1] = nil
+			large.free[j] = large.free[j][:l-1]
+			large.idle -= cap(b.B)
+			large.mu.Unlock()
+			return b
 		}
 	}
-	if best >= 0 {
-		b := large.free[best]
-		last := len(large.free) - 1
-		large.free[best] = large.free[last]
-		large.free[last] = nil
-		large.free = large.free[:last]
-		large.idle -= cap(b.B)
-		large.mu.Unlock()
-		return b
-	}
 	large.mu.Unlock()
-	return &Buffer{B: make([]byte, 0, roundQuarter(n))}
+	return &Buffer{B: make([]byte, 0, size)}
 }
 
 // roundQuarter rounds n up to base, 1.25, 1.5, 1.75 or 2 times base, base
@@ -116,9 +132,10 @@ func PutBuffer(b *Buffer) {
 	}
 	if c := cap(b.B); c >= LargeBufferSize {
 		b.B = b.B[:0]
+		k := classFloor(c)
 		large.mu.Lock()
 		if large.idle+c <= MaxIdleLargeBufferBytes {
-			large.free = append(large.free, b)
+			large.free[k] = append(large.free[k], b)
 			large.idle += c
 		}
 		large.mu.Unlock()

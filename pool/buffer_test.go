@@ -39,6 +39,9 @@ func TestBufferGetPut(t *testing.T) {
 // by size, survive a garbage collection, and cost no allocation when
 // reused; a small request gets no large buffer.
 func TestLargeBuffers(t *testing.T) {
+	if testenv.PSDebug {
+		t.Skip("under -tags psdebug released buffers are poisoned, never reused")
+	}
 	b := pool.GetBufferFor(3 << 20)
 	assert.Empty(t, b.B)
 	assert.GreaterOrEqual(t, cap(b.B), 3<<20)
@@ -67,6 +70,9 @@ func TestLargeBuffers(t *testing.T) {
 // TestLargeBufferIdleCap: past MaxIdleLargeBufferBytes large buffers are
 // dropped, not kept.
 func TestLargeBufferIdleCap(t *testing.T) {
+	if testenv.PSDebug {
+		t.Skip("under -tags psdebug released buffers are poisoned, never reused")
+	}
 	const size = 8 << 20 // MaxBufferSize: the largest kept
 	n := pool.MaxIdleLargeBufferBytes/size + 2
 	var bs []*pool.Buffer
@@ -91,4 +97,30 @@ func TestLargeBufferIdleCap(t *testing.T) {
 	// Other tests may have left large buffers idle, taking some of the cap.
 	assert.LessOrEqual(t, reused, pool.MaxIdleLargeBufferBytes/size, "no more than the cap was kept")
 	assert.GreaterOrEqual(t, reused, pool.MaxIdleLargeBufferBytes/size-2)
+}
+
+// TestMidSizeBuffersSurviveSmallTraffic: a 60 KiB buffer is reused after
+// the calibrating pool has learnt that almost every buffer is small (it
+// used to drop such a buffer on every Put: bench/rpcbench
+// BenchmarkLarge/64KiB-after-1KiB, 5-7 allocations per call).
+func TestMidSizeBuffersSurviveSmallTraffic(t *testing.T) {
+	testenv.SkipIfRace(t)
+	for range 60000 {
+		b := pool.GetBuffer()
+		b.B = append(b.B, 'x')
+		pool.PutBuffer(b)
+	}
+	const n = 60 << 10
+	b := pool.GetBuffer() // grown by appends, as an encode buffer is
+	b.B = append(b.B, make([]byte, n)...)
+	pool.PutBuffer(b)
+	again := pool.GetBufferFor(n)
+	assert.True(t, b == again, "the grown buffer is kept and found by size")
+	pool.PutBuffer(again)
+	allocs := testing.AllocsPerRun(100, func() {
+		b := pool.GetBufferFor(n)
+		b.B = append(b.B, make([]byte, n)...)
+		pool.PutBuffer(b)
+	})
+	assert.Zero(t, allocs)
 }

@@ -14,6 +14,7 @@ STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 modules=(.)
 [ -f bench/go.mod ] && modules+=(bench)
+[ -f otel/go.mod ] && modules+=(otel)
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -26,6 +27,11 @@ fi
 for m in "${modules[@]}"; do
   step "go vet ($m)"
   (cd "$m" && go vet ./...)
+  if [ "$m" = . ]; then # the library builds on every target (bench/ is unix-only: getrusage)
+    step "go vet ($m) for windows and darwin"
+    GOOS=windows go vet ./...
+    GOOS=darwin go vet ./...
+  fi
   step "staticcheck ($m)"
   (cd "$m" && go run "$STATICCHECK" ./...)
 done

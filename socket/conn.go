@@ -2,19 +2,15 @@ package socket
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
-	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
-	"github.com/protosocket-go/protosocket/spillway"
 )
 
 // Action is what a Reactor tells the connection after a message.
@@ -88,60 +84,49 @@ type Conn struct {
 	opts    *Options // shared, defaults filled; never modified
 	reactor Reactor
 	srv     *server // nil for a client connection
+	fr      *frame.Reader
 
-	fr *frame.Reader
-
+	// The outbound queue's lifecycle (queue.go).
 	q       atomic.Pointer[queue] // made by NewSender; nil again once every Sender closed and it is written; closedQueue once finished
 	qmu     sync.Mutex            // serializes making and dropping q
 	senders atomic.Int32          // open Senders
+	sending atomic.Int32          // sends between their stopped check and their result (sendDone)
 
-	// writer state (see writer.go)
-	running atomic.Bool // a goroutine owns the writer side
-	// (small fields of the reader and lifecycle sit here, in what would
-	// be padding: the Conn fits a smaller allocation class)
-	peekBuf    [1]byte
-	peekParked bool                          // peekCB saw EAGAIN: its next call follows a wake-up
-	readerFin  bool                          // the reader ran finish itself (read after readerWG.Wait)
-	queued     atomic.Int64                  // messages sent and not yet taken by the writer
-	wexit      atomic.Pointer[chan struct{}] // made by acquireWriter; a writer that exits signals it
-	w          *writerState                  // taken from writerPool by a writer, put back when it exits idle; touched only by the running holder
-	out        frame.WriterCounters          // the frame.Writers' counts, whichever wrote
-	writerFn   func()
-	resumeFn   func() // c.readResume, bound once: go c.resumeFn() allocates nothing
-	// moveAt: UnixNano when a reader whose stack grew moves to a fresh
-	// goroutine if it is still waiting (0: no move timer armed); see
-	// readFrames.
-	moveAt int64
+	// The writer side (wtoken.go, writer.go).
+	wt       writeToken               // the right to the writer side
+	queued   atomic.Int64             // items being queued or queued and not yet taken by a token holder; never below zero
+	w        *writerState             // taken from writerPool by a token holder, put back when it lets go idle; touched only by the holder of wt
+	out      framehook.WriterCounters // the frame.Writers' counts, whichever wrote
+	writerFn func()                   // c.writeLoop, bound once: go c.writerFn() allocates nothing
 
-	// reader state
-	reply        *Sender   // the reader goroutine's own lane, made on first Reply
-	nb           *nbReader // non-blocking source of fr on TCP and Unix sockets
-	peekFn       func(uintptr) bool
-	peekErr      error
-	unfinished   atomic.Int64
-	readBlocked  atomic.Bool
-	dispatching  atomic.Bool   // the reader is dispatching a read batch (see dispatch)
-	readWake     chan struct{} // made by the reader before it first blocks
-	lastDeadline int64         // UnixNano of the last idle deadline refresh
-	hsCancel     atomic.Pointer[context.CancelFunc]
+	// The reader (readloop.go, reader.go, deadline.go, reply.go); reader goroutine only
+	// unless noted.
+	resumeFn    func()       // c.readResume, bound once
+	rd          readDeadline // the read deadline's owner
+	reply       *Sender      // the reader goroutine's own lane, made on first Reply
+	nb          *nbReader    // non-blocking source of fr on TCP and Unix sockets
+	peekFn      func(uintptr) bool
+	peekErr     error
+	rbuf        *pool.Buffer  // replies encoded by Reply in the current read batch (after the reader exits, whoever finishes)
+	rframes     int32         // frames in rbuf; QueueMessages bounds it
+	frameExtra  int32         // the most bytes the framing adds to a payload
+	unfinished  atomic.Int32  // retained messages and BeginWork units (any goroutine)
+	readBlocked atomic.Bool   // the reader waits on readWake (waitUnfinished, a handshake slot)
+	dispatching atomic.Bool   // the reader is dispatching a read batch (see dispatch)
+	readWake    chan struct{} // made by the reader before it first blocks
+	peekBuf     [1]byte
+	peekParked  bool  // peekCB saw EAGAIN: its next call follows a wake-up
+	readerFin   bool  // the reader ran finish itself (read after readerWG.Wait)
+	idleMisses  uint8 // idle checks in a row that found no frame (deadline.go)
 
-	// lifecycle
+	// The lifecycle (conn.go).
 	closing  atomic.Bool // abort ran
 	draining atomic.Bool
 	stopped  atomic.Bool // reading must stop (abort or Drain)
 	readerWG sync.WaitGroup
 	done     chan struct{}
 	cause    atomic.Pointer[errBox]
-
-	failed  atomic.Uint64
-	sending atomic.Int64 // sends between their stopped check and their result
-
-	// Replies encoded by Reply during the current read batch (reader
-	// goroutine only; after it exits, whoever finishes the connection).
-	rbuf    *pool.Buffer
-	rframes int32 // QueueMessages bounds it
-
-	frameExtra int32 // the most bytes the framing adds to a payload
+	failed   atomic.Uint64
 }
 
 type errBox struct{ err error }
@@ -181,42 +166,6 @@ func (c *Conn) start() {
 	go c.readLoop()
 }
 
-// queue is a connection's outbound spillway queue.
-type queue struct {
-	root *spillway.Sender[item]
-	rx   *spillway.Receiver[item]
-}
-
-// closedQueue stands in for the queue of a finished connection: its
-// receiver is closed, so every send on it fails.
-var closedQueue = func() *queue {
-	root, rx := spillway.New(spillway.Options[item]{Lanes: 1, LaneCapacity: 1})
-	rx.Close(nil)
-	return &queue{root: root, rx: rx}
-}()
-
-// queue returns the outbound queue, making it on first use: a connection
-// that never sends holds none.
-func (c *Conn) queue() *queue {
-	if q := c.q.Load(); q != nil {
-		return q
-	}
-	o := c.opts
-	root, rx := spillway.New(spillway.Options[item]{
-		Lanes:        o.Lanes,
-		LaneCapacity: o.QueueMessages,
-		MaxWeight:    max(o.QueueBytes, 0),
-		Weight:       itemWeight,
-		FailWhenFull: o.FailWhenFull,
-	})
-	if c.q.CompareAndSwap(nil, &queue{root: root, rx: rx}) {
-		return c.q.Load()
-	}
-	rx.Close(nil) // lost the race (or the connection finished)
-	root.Close()
-	return c.q.Load()
-}
-
 // LocalAddr returns the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
@@ -233,8 +182,8 @@ func (c *Conn) Closed() <-chan struct{} { return c.done }
 
 // Err returns nil while the connection is open; afterwards an error that
 // matches ErrClosed and the cause: io.EOF (the peer closed), a
-// *ProtocolError, ErrIdleTimeout, ErrWriteTimeout, ErrDisconnected, a
-// network error, or nothing more for Close and Drain.
+// *ProtocolError, ErrIdleTimeout, ErrFrameTimeout, ErrWriteTimeout,
+// ErrDisconnected, a network error, or nothing more for Close and Drain.
 func (c *Conn) Err() error {
 	select {
 	case <-c.done:
@@ -272,7 +221,7 @@ func (c *Conn) Drain(ctx context.Context) error {
 		return nil
 	}
 	c.closeStop()
-	_ = c.nc.SetReadDeadline(time.Unix(1, 0)) // wake the reader
+	c.wakeReader()
 	stopAF := context.AfterFunc(ctx, func() { c.abort(context.Cause(ctx)) })
 	defer stopAF()
 	c.readerWG.Wait()
@@ -280,23 +229,27 @@ func (c *Conn) Drain(ctx context.Context) error {
 		<-c.done
 		return c.drainResult(ctx)
 	}
-	c.acquireWriter()
+	c.wt.acquire()
+	wake := c.wt.waiter()
 	if d, ok := ctx.Deadline(); ok && c.opts.WriteTimeout == 0 {
 		_ = c.nc.SetWriteDeadline(d)
 	}
 	c.encodeReplies() // the replies of the reader's last batch go first
 	// Sends that began before stopped was set may still be queueing
-	// (perhaps waiting for room): drain until none is in flight, so that
-	// every send that returned nil is written.
-	for i := 0; ; i++ {
+	// (perhaps waiting for room, which drainQueue makes): drain until none
+	// is in flight, so that every send that returned nil is written. Each
+	// send that finishes signals wake (sendDone).
+	for {
 		c.drainQueue()
-		if c.sending.Load() == 0 && c.queued.Load() <= 0 {
+		if c.sending.Load() == 0 && c.queued.Load() == 0 {
 			break
 		}
-		if i < 16 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(50 * time.Microsecond)
+		if c.closing.Load() {
+			break // aborted (ctx ended): finish fails what is left
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
 		}
 	}
 	c.abort(ErrClosed)
@@ -327,11 +280,9 @@ func (c *Conn) abort(cause error) {
 
 func (c *Conn) closeStop() {
 	if c.stopped.CompareAndSwap(false, true) {
-		if p := c.hsCancel.Load(); p != nil {
-			(*p)() // stop a handshake waiting for its slot
-		}
-		// Wake a reader waiting in waitUnfinished: it set readBlocked
-		// before checking stopped, we set stopped before checking it.
+		// Wake a reader waiting in waitUnfinished or for a handshake
+		// slot: it set readBlocked before checking stopped, we set
+		// stopped before checking it.
 		if c.readBlocked.Load() {
 			select {
 			case c.readWake <- struct{}{}:
@@ -349,7 +300,7 @@ func (c *Conn) finish(holdsWriter bool) {
 		q.root.Close()
 	}
 	if !holdsWriter {
-		c.acquireWriter()
+		c.wt.acquire()
 	}
 	if it, ok := c.takeReplies(); ok {
 		c.failItem(&it, wrapClosed(c.causeErr()))
@@ -371,327 +322,6 @@ func (c *Conn) finish(holdsWriter bool) {
 	}
 }
 
-func (c *Conn) handback(it item) {
-	c.queued.Add(-1)
-	c.failItem(&it, wrapClosed(c.causeErr()))
-}
-
-// encodeReplies hands the reader's encoded replies to the frame.Writer;
-// the caller holds the writer side and flushes.
-func (c *Conn) encodeReplies() {
-	if it, ok := c.takeReplies(); ok {
-		c.encode(c.writer(), &it)
-	}
-}
-
-// errMoved is readFrames' result when a fresh reader goroutine took over.
-var errMoved = errors.New("socket: reader moved")
-
-// moveReader starts a fresh reader goroutine (see readFrames).
-//
-//go:noinline
-func (c *Conn) moveReader() error {
-	go c.resumeFn()
-	return errMoved
-}
-
-// readLoop is the first reader goroutine.
-func (c *Conn) readLoop() {
-	cause := c.handshake()
-	if cause == nil {
-		cause = c.readFrames()
-	}
-	c.readExit(cause)
-}
-
-// readResume is a later reader goroutine, started by moveReader.
-func (c *Conn) readResume() { c.readExit(c.readFrames()) }
-
-// readExit ends the reader: it writes what is queued for a Disconnect and
-// finishes the connection, unless reading moved to another goroutine.
-func (c *Conn) readExit(cause error) {
-	if cause == errMoved {
-		return
-	}
-	c.dispatching.Store(false)
-	holdsWriter := false
-	switch {
-	case cause == ErrDisconnected && !c.stopped.Load():
-		// The reactor disconnected: everything queued before (its replies
-		// above all) is written first, within WriteTimeout; what cannot be
-		// written goes to the failure callbacks. Sends racing with this
-		// are failed by finish.
-		c.acquireWriter()
-		holdsWriter = true
-		c.encodeReplies()
-		c.drainQueue()
-	case c.nb != nil && !c.stopped.Load():
-		c.flushReplies() // write replies made before an error
-	}
-	// Stopped: Drain writes the replies left in rbuf, finish fails them.
-	if cause == nil { // stopped for Drain: Drain finishes the connection
-		c.readerWG.Done()
-		return
-	}
-	c.abort(cause)
-	c.readerFin = true
-	c.readerWG.Done()
-	c.finish(holdsWriter)
-}
-
-// handshake runs the TLS handshake of a *tls.Conn within HandshakeTimeout,
-// holding a server's handshake slot.
-func (c *Conn) handshake() error {
-	tc, ok := c.nc.(*tls.Conn)
-	if !ok {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.HandshakeTimeout)
-	defer cancel()
-	c.hsCancel.Store(&cancel)
-	if c.stopped.Load() {
-		return ErrClosed
-	}
-	if c.srv != nil {
-		select {
-		case c.srv.hs <- struct{}{}:
-			defer func() { <-c.srv.hs }()
-		case <-ctx.Done():
-			if c.stopped.Load() {
-				return ErrClosed
-			}
-			return ErrHandshakeTimeout
-		}
-	}
-	if err := tc.HandshakeContext(ctx); err != nil {
-		if ctx.Err() != nil {
-			return ErrHandshakeTimeout
-		}
-		return err
-	}
-	return nil
-}
-
-// readFrames reads and dispatches until an error (returned) or Drain
-// (returns nil), or errMoved when it handed reading to a fresh goroutine.
-// It keeps its own frame small and calls the rest out of line: while idle
-// the reader goroutine is parked in waitReadable right below it.
-//
-// The garbage collector never shrinks a 4 KiB stack back to 2 KiB (it
-// needs the part in use plus 800 bytes under a quarter of the stack), so
-// a reader whose stack grew while dispatching (a reactor, Reply, the
-// writev path) would keep 4 KiB or more while idle. A reader whose stack
-// moved (grew) since readFrames began arms a move timer before it waits
-// (the read deadline, at most moveDelay ahead): a wait that outlasts it
-// starts a fresh goroutine to wait and read in its place and exits, so an
-// idle connection's reader ends with a minimal stack (see
-// TestIdleMemoryPerConn), while a busy one waits and wakes on the same
-// goroutine (starting one per wait cost a quarter of a round trip) and
-// moves at most once per moveDelay.
-func (c *Conn) readFrames() error {
-	var mark byte
-	base := stackAddr(&mark)
-	for {
-		if stop, err := c.beforeRead(); stop {
-			return err
-		}
-		var err error
-		if c.nb != nil && !c.fr.HoldsSlab() {
-			c.flushReplies()
-			// Nothing buffered and no read yet since the last wait: wait
-			// for readability here, holding no slab, with as few frames
-			// on the stack as possible (a fresh reader parks within its
-			// 2 KiB stack).
-			if stackAddr(&mark) != base && c.moveAt == 0 && c.armMove() {
-				return c.stopCause()
-			}
-			if err = c.waitReadable(); err != nil && c.moveTimerFired(err) {
-				return c.moveReader()
-			}
-		}
-		var f frame.Frame
-		if err == nil {
-			f, err = c.fr.Next()
-		}
-		for err == errWouldBlock { // read everything: wait, holding no slab
-			if stackAddr(&mark) != base && c.moveAt == 0 && c.armMove() {
-				return c.stopCause()
-			}
-			if err = c.waitReadable(); err == nil {
-				f, err = c.fr.Next()
-			} else if c.moveTimerFired(err) {
-				return c.moveReader()
-			}
-		}
-		if err != nil {
-			return c.afterReadErr(err)
-		}
-		if !c.dispatch(f) {
-			return ErrDisconnected
-		}
-	}
-}
-
-// moveDelay is how long (in nanoseconds) a reader whose stack grew waits
-// before it moves to a fresh goroutine (see readFrames): 100 ms. Tests set
-// it shorter.
-var moveDelay atomic.Int64
-
-func init() { moveDelay.Store(int64(100 * time.Millisecond)) }
-
-// armMove sets the move timer: the read deadline moves to moveDelay ahead,
-// unless the idle deadline comes first. stop reports that reading must end
-// (a Drain's wake-up deadline may have been overwritten: stopped is checked
-// after the deadline is set, as Drain sets stopped before its deadline).
-//
-//go:noinline
-func (c *Conn) armMove() (stop bool) {
-	now := time.Now().UnixNano()
-	c.moveAt = now + moveDelay.Load()
-	if idleAt := c.idleAt(); idleAt == 0 || c.moveAt < idleAt {
-		_ = c.nc.SetReadDeadline(time.Unix(0, c.moveAt))
-	}
-	return c.stopped.Load()
-}
-
-// idleAt is the idle deadline in UnixNano, 0 without IdleTimeout.
-func (c *Conn) idleAt() int64 {
-	if idle := c.opts.IdleTimeout; idle > 0 {
-		return c.lastDeadline + int64(idle)
-	}
-	return 0
-}
-
-// moveTimerFired reports whether err is the move timer's deadline (rather
-// than the idle timeout's, a Drain's wake-up or an error); if so it disarms
-// the timer and puts the idle deadline back.
-//
-//go:noinline
-func (c *Conn) moveTimerFired(err error) bool {
-	if c.moveAt == 0 || c.stopped.Load() || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	idleAt := c.idleAt()
-	if idleAt != 0 && time.Now().UnixNano() >= idleAt {
-		return false // the idle timeout
-	}
-	c.moveAt = 0
-	var d time.Time
-	if idleAt != 0 {
-		d = time.Unix(0, idleAt)
-	}
-	_ = c.nc.SetReadDeadline(d)
-	return !c.stopped.Load() // stopped meanwhile: the error ends reading
-}
-
-// beforeRead waits while too much inbound work is unfinished and refreshes
-// the idle deadline. stop reports that reading must end, with err.
-//
-//go:noinline
-func (c *Conn) beforeRead() (stop bool, err error) {
-	if c.unfinished.Load() >= int64(c.opts.MaxUnfinished) {
-		c.flushReplies()
-		if !c.waitUnfinished() {
-			return true, c.stopCause()
-		}
-	}
-	if idle := c.opts.IdleTimeout; idle > 0 {
-		if now := time.Now(); now.UnixNano()-c.lastDeadline > int64(idle/8) {
-			d := now.Add(idle)
-			if c.moveAt != 0 && c.moveAt < d.UnixNano() {
-				d = time.Unix(0, c.moveAt) // the move timer comes first
-			}
-			_ = c.nc.SetReadDeadline(d)
-			c.lastDeadline = now.UnixNano()
-		}
-	}
-	if c.stopped.Load() {
-		return true, c.stopCause()
-	}
-	return false, nil
-}
-
-//go:noinline
-func (c *Conn) afterReadErr(err error) error {
-	if c.stopped.Load() {
-		return c.stopCause()
-	}
-	return c.readErr(err)
-}
-
-// dispatch hands f to the reactor; false means Disconnect.
-//
-// dispatching stays set from the first message of a read batch until
-// flushReplies, before the reader next reads, waits or exits: two atomic
-// stores a batch rather than a message.
-//
-//go:noinline
-func (c *Conn) dispatch(f frame.Frame) bool {
-	if !c.dispatching.Load() {
-		c.dispatching.Store(true)
-	}
-	return c.reactor.OnMessage(c, Message{Frame: f, conn: c}) != Disconnect
-}
-
-// stopCause is the reader's result when stop was closed: nil for Drain,
-// else the recorded cause.
-func (c *Conn) stopCause() error {
-	if c.closing.Load() {
-		return c.causeErr()
-	}
-	return nil
-}
-
-// waitUnfinished blocks while MaxUnfinished messages are unfinished. It
-// returns false if the connection stopped meanwhile.
-func (c *Conn) waitUnfinished() bool {
-	limit := int64(c.opts.MaxUnfinished)
-	if c.readWake == nil {
-		c.readWake = make(chan struct{}, 1)
-	}
-	for {
-		c.readBlocked.Store(true)
-		if c.stopped.Load() {
-			c.readBlocked.Store(false)
-			return false
-		}
-		if c.unfinished.Load() < limit {
-			c.readBlocked.Store(false)
-			return true
-		}
-		<-c.readWake
-	}
-}
-
-func (c *Conn) readErr(err error) error {
-	var fe *frame.Error
-	switch {
-	case errors.As(err, &fe):
-		return &ProtocolError{Err: err}
-	case errors.Is(err, os.ErrDeadlineExceeded) && c.opts.IdleTimeout > 0:
-		return ErrIdleTimeout
-	case err == io.EOF:
-		return io.EOF
-	}
-	return err
-}
-
-// BeginWork counts one unit of inbound work in progress (for example a
-// message handed to another goroutine) against Options.MaxUnfinished;
-// call EndWork when it is done.
-func (c *Conn) BeginWork() { c.unfinished.Add(1) }
-
-// EndWork ends a BeginWork (Message.Release calls it too). When the count
-// drops below Options.MaxUnfinished a reader waiting for it resumes.
-func (c *Conn) EndWork() {
-	if c.unfinished.Add(-1) < int64(c.opts.MaxUnfinished) && c.readBlocked.Load() && c.readBlocked.CompareAndSwap(true, false) {
-		select {
-		case c.readWake <- struct{}{}:
-		default:
-		}
-	}
-}
-
 // Stats are a connection's counters.
 type Stats struct {
 	FramesIn      uint64 // frames handed to the Reactor
@@ -701,7 +331,7 @@ type Stats struct {
 	BytesOut      uint64 // bytes written, framing included
 	WriteSyscalls uint64 // write or writev calls
 	Failed        uint64 // queued messages reported failed
-	QueueDepth    int64  // queue items not yet taken by the writer (a Sender's batch of small messages, or a batch of replies, is one)
+	QueueDepth    int64  // queue items being queued or not yet taken by the writer (a Sender's batch of small messages, or a batch of replies, is one)
 	Unfinished    int64  // retained messages (each holds its read slab) plus BeginWork units
 }
 
@@ -718,8 +348,7 @@ func (s Stats) FramesPerWrite() float64 {
 func (c *Conn) Stats() Stats {
 	rs := c.fr.Stats()
 	s := Stats{FramesIn: rs.Frames, BytesIn: rs.Bytes, Reads: rs.Reads,
-		Failed: c.failed.Load(), QueueDepth: max(c.queued.Load(), 0), Unfinished: c.unfinished.Load()}
-	ws := c.out.Stats()
-	s.FramesOut, s.BytesOut, s.WriteSyscalls = ws.Frames, ws.Bytes, ws.Syscalls
+		Failed: c.failed.Load(), QueueDepth: c.queued.Load(), Unfinished: int64(c.unfinished.Load())}
+	s.FramesOut, s.BytesOut, s.WriteSyscalls = c.out.Frames.Load(), c.out.Bytes.Load(), c.out.Syscalls.Load()
 	return s
 }

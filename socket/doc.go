@@ -77,8 +77,30 @@
 // closes; both wait for the goroutines. Closed returns a channel closed at
 // the end, Err the cause. Errors match ErrClosed, ErrFrameTooLarge,
 // ErrProtocol (a *ProtocolError, which also unwraps to the *frame.Error),
-// ErrBackpressure, ErrIdleTimeout, ErrWriteTimeout, ErrHandshakeTimeout,
-// ErrDisconnected with errors.Is; the timeouts report Timeout() true.
+// ErrBackpressure, ErrIdleTimeout, ErrFrameTimeout, ErrWriteTimeout,
+// ErrHandshakeTimeout, ErrDisconnected with errors.Is; the timeouts report
+// Timeout() true.
+//
+// # Bounds a peer cannot lift
+//
+// Every connection must complete a started frame within
+// Options.FrameTimeout (30 s by default). A server's connections close
+// after Options.IdleTimeout without a whole frame (5 minutes by default),
+// and a server holds at most Options.MaxConns connections (10,000 by
+// default). A TLS server connection takes one of the Options.MaxHandshakes
+// handshake slots only once its first byte has arrived, within
+// Options.FirstByteTimeout (3 s by default): connections that never send a
+// ClientHello hold no slot. Negative values turn each bound off.
+//
+// # Layout
+//
+// Each invariant has one owner, in its own file: conn.go (the Conn and its
+// lifecycle), readloop.go (the reader goroutine), reader.go (the
+// non-blocking source), deadline.go (the read deadline, the only caller of
+// SetReadDeadline), handshake.go, wtoken.go (the write token: who may
+// write), writer.go (the writer side), queue.go (the outbound queue's
+// lifecycle), sender.go, reply.go (reply batching), batchbuf.go. Scheduler
+// heuristics are in internal/sched, raw socket code in internal/netfd.
 //
 // # Observability
 //

@@ -28,11 +28,16 @@ var (
 	// ErrIdleTimeout: no whole frame arrived within Options.IdleTimeout.
 	// It is a timeout (Timeout() reports true).
 	ErrIdleTimeout error = &timeoutError{"socket: idle timeout"}
+	// ErrFrameTimeout: an inbound frame was started but not completed
+	// within Options.FrameTimeout. It is a timeout (Timeout() reports
+	// true).
+	ErrFrameTimeout error = &timeoutError{"socket: frame timeout"}
 	// ErrWriteTimeout: a write did not complete within
 	// Options.WriteTimeout. It is a timeout (Timeout() reports true).
 	ErrWriteTimeout error = &timeoutError{"socket: write timeout"}
 	// ErrHandshakeTimeout: the TLS handshake did not complete within
-	// Options.HandshakeTimeout. It is a timeout (Timeout() reports true).
+	// Options.HandshakeTimeout, or on a server its first byte did not
+	// arrive within Options.FirstByteTimeout. It is a timeout (Timeout() reports true).
 	ErrHandshakeTimeout error = &timeoutError{"socket: handshake timeout"}
 	// ErrTooManyConns: the server is at Options.MaxConns; the accepted
 	// connection was closed at once.

@@ -21,12 +21,24 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultConnectTimeout   = 10 * time.Second
 	DefaultMaxHandshakes    = 128
+	// DefaultIdleTimeout is a server connection's IdleTimeout: a peer that
+	// sends no whole frame for 5 minutes is closed.
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultFrameTimeout is FrameTimeout: a started frame completes
+	// within 30 s (4 MiB, the default MaxFrameSize, at 140 KiB/s).
+	DefaultFrameTimeout = 30 * time.Second
+	// DefaultFirstByteTimeout is FirstByteTimeout: a TLS client sends
+	// its ClientHello within 3 s of connecting.
+	DefaultFirstByteTimeout = 3 * time.Second
+	// DefaultMaxConns is a server's MaxConns.
+	DefaultMaxConns = 10000
 )
 
 // Options configures connections, servers and clients. The zero value
 // works: the default frame format, 4 MiB frames, 32 KiB read slabs,
-// TCP_NODELAY on, 15 s keepalive, no idle or write timeout, unbounded
-// connection count. Every field is applied; see each field.
+// TCP_NODELAY on, 15 s keepalive, 30 s to complete a started inbound frame,
+// no write timeout; a server closes connections idle for 5 minutes and
+// holds at most 10,000. Every field is applied; see each field.
 type Options struct {
 	// Framing is the wire framing: frame.Default (nil), frame.Varint,
 	// frame.Fixed32, frame.Lines or your own.
@@ -76,16 +88,35 @@ type Options struct {
 	KeepAlive time.Duration
 	// IdleTimeout closes a connection on which no whole frame arrived for
 	// this long (with ErrIdleTimeout); it also ends a frame that never
-	// completes. The deadline is refreshed at most every IdleTimeout/8,
-	// so the connection closes between 7/8 and 1 × IdleTimeout after the
-	// last frame. Zero means none.
+	// completes. A TCP or Unix connection is checked every IdleTimeout/4
+	// at no cost per frame, so it closes between 1 and 1¼ × IdleTimeout
+	// after the last frame; on others (TLS) the deadline is refreshed at
+	// most every IdleTimeout/8, so they close between 7/8 and 1 ×
+	// IdleTimeout after it. Zero means DefaultIdleTimeout on a server's connections
+	// (Serve) and none on others (Dial, NewConn); negative means none.
 	IdleTimeout time.Duration
+	// FrameTimeout bounds the time from the first bytes of an inbound
+	// frame to its last: a peer that starts a frame and stalls is closed
+	// with ErrFrameTimeout, whatever IdleTimeout is. It applies on TCP and
+	// Unix connections (on TLS and other connections, where reads block
+	// inside the TLS record layer, only IdleTimeout does). Zero means
+	// DefaultFrameTimeout; negative means none.
+	FrameTimeout time.Duration
 	// WriteTimeout bounds each flush to the socket; when it passes the
 	// connection closes with ErrWriteTimeout. Zero means none.
 	WriteTimeout time.Duration
 	// HandshakeTimeout bounds the TLS handshake. Zero means
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// FirstByteTimeout bounds, on a TLS server connection, the wait for
+	// the peer's first byte, before the connection takes one of the
+	// MaxHandshakes slots: a connection that never sends a ClientHello
+	// holds no slot and is closed with ErrHandshakeTimeout after
+	// FirstByteTimeout (or HandshakeTimeout, if shorter). Zero means
+	// DefaultFirstByteTimeout; negative means the slot is taken at once,
+	// as the handshake starts. It needs a TCP or Unix socket on a unix
+	// system; elsewhere the slot is taken at once.
+	FirstByteTimeout time.Duration
 	// ConnectTimeout bounds Dial (connect plus TLS handshake). Zero means
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -96,16 +127,19 @@ type Options struct {
 
 	// ReusePort sets SO_REUSEPORT on listening sockets; with AcceptLoops
 	// above 1, Listen opens that many sockets on the same port and Serve
-	// runs one accept loop on each.
+	// runs one accept loop on each. Unix only: elsewhere Listen fails
+	// with an error matching errors.ErrUnsupported.
 	ReusePort bool
 	// AcceptLoops is the number of listening sockets (and accept loops)
 	// Listen opens with ReusePort. Zero means 1.
 	AcceptLoops int
 	// Backlog is the listen backlog. Zero means the system default
-	// (somaxconn).
+	// (somaxconn). Unix only: elsewhere a non-zero Backlog fails Listen
+	// with an error matching errors.ErrUnsupported.
 	Backlog int
 	// MaxConns bounds the connections a server holds; connections
-	// accepted beyond it are closed at once. Zero means no bound.
+	// accepted beyond it are closed at once. Zero means DefaultMaxConns;
+	// negative means no bound.
 	MaxConns int
 	// MaxHandshakes bounds TLS handshakes in progress on a server; further
 	// connections wait (within HandshakeTimeout) for a slot. Zero means
@@ -127,7 +161,7 @@ func (o Options) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"IdleTimeout", o.IdleTimeout}, {"WriteTimeout", o.WriteTimeout}, {"HandshakeTimeout", o.HandshakeTimeout}, {"ConnectTimeout", o.ConnectTimeout}} {
+	}{{"WriteTimeout", o.WriteTimeout}, {"HandshakeTimeout", o.HandshakeTimeout}, {"ConnectTimeout", o.ConnectTimeout}} {
 		if d.v < 0 {
 			return bad(d.name, int64(d.v), "must not be negative")
 		}
@@ -137,7 +171,7 @@ func (o Options) Validate() error {
 		v    int
 	}{{"Lanes", o.Lanes}, {"QueueMessages", o.QueueMessages}, {"WriteBatchBytes", o.WriteBatchBytes},
 		{"MaxUnfinished", o.MaxUnfinished}, {"AcceptLoops", o.AcceptLoops}, {"Backlog", o.Backlog},
-		{"MaxConns", o.MaxConns}, {"MaxHandshakes", o.MaxHandshakes}} {
+		{"MaxHandshakes", o.MaxHandshakes}} {
 		if n.v < 0 {
 			return bad(n.name, int64(n.v), "must not be negative")
 		}
@@ -160,6 +194,18 @@ func (o Options) Validate() error {
 		return bad("CopyThreshold", int64(o.CopyThreshold), err.Error())
 	}
 	return nil
+}
+
+// ensureServerDefaults fills the zero fields whose default differs on a
+// server's connections, then the rest.
+func (o *Options) ensureServerDefaults() {
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	o.ensureDefaults()
 }
 
 // ensureDefaults fills zero fields with their defaults.
@@ -205,6 +251,12 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.AcceptLoops == 0 {
 		o.AcceptLoops = 1
+	}
+	if o.FrameTimeout == 0 {
+		o.FrameTimeout = DefaultFrameTimeout
+	}
+	if o.FirstByteTimeout == 0 {
+		o.FirstByteTimeout = DefaultFirstByteTimeout
 	}
 	if o.MaxHandshakes == 0 {
 		o.MaxHandshakes = DefaultMaxHandshakes

@@ -3,6 +3,7 @@ package socket_test
 import (
 	"context"
 	"encoding/binary"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,22 @@ func TestQueueComesAndGoesUnderLoad(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, c.Close()) }()
 	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Go(func() { // the queue depth never dips below zero
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if d := c.Stats().QueueDepth; d < 0 {
+				t.Errorf("QueueDepth %d", d)
+				return
+			}
+			runtime.Gosched()
+		}
+	})
 	for w := range workers {
 		wg.Go(func() {
 			for r := range rounds {
@@ -78,6 +95,8 @@ func TestQueueComesAndGoesUnderLoad(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	close(stop)
+	watch.Wait()
 	select {
 	case <-all:
 	case <-time.After(10 * time.Second):

@@ -2,14 +2,12 @@ package socket
 
 import (
 	"errors"
-	"io"
 	"net"
-	"os"
 	"syscall"
+	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/netfd"
+	"github.com/protosocket-go/protosocket/internal/sched"
 )
 
 // errWouldBlock is returned by nbReader.Read when the socket has no data.
@@ -37,14 +35,12 @@ type nbReader struct {
 	drained bool
 }
 
-// newNBReader returns an nbReader for a TCP or Unix connection, or nil.
+// newNBReader returns an nbReader for a TCP or Unix connection on a
+// platform with the raw paths (netfd.Supported), or nil: the frame.Reader
+// then reads the net.Conn, blocking.
 func newNBReader(nc net.Conn, c *Conn) *nbReader {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := netfd.RawConn(nc)
+	if rc == nil {
 		return nil
 	}
 	r := &nbReader{c: c, rc: rc}
@@ -62,8 +58,11 @@ func (r *nbReader) Read(p []byte) (int, error) {
 	}
 	r.buf = p
 	err := r.rc.Read(r.readFn)
-	if err != nil && r.c.moveTimerFired(err) {
-		err = r.rc.Read(r.readFn) // the move timer, not ours to report
+	for err != nil {
+		if k := r.c.fired(err, time.Now().UnixNano()); k != firedMove && k != firedStale {
+			break
+		}
+		err = r.rc.Read(r.readFn) // the move timer or a stale deadline: not ours to report
 	}
 	r.buf = nil
 	if err != nil {
@@ -74,55 +73,29 @@ func (r *nbReader) Read(p []byte) (int, error) {
 }
 
 func (r *nbReader) read(fd uintptr) bool {
-	for {
-		n, err := unix.Read(int(fd), r.buf)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			r.n, r.err = 0, errWouldBlock
-		case err != nil:
-			r.n, r.err = 0, os.NewSyscallError("read", err)
-		case n == 0:
-			r.n, r.err = 0, io.EOF
-		default:
-			r.n, r.err = n, nil
-		}
-		return true
+	r.n, r.err = netfd.Read(fd, r.buf)
+	if r.err == netfd.ErrAgain {
+		r.err = errWouldBlock
 	}
+	return true
 }
-
-// nudge is the goroutine a reader starts before it waits (see
-// waitReadable): it does nothing and exits.
-func nudge() {}
 
 // waitReadable parks until the socket is readable (or the read deadline
 // passes, or it is closed). The callback peeks one byte (MSG_PEEK): a wait
 // cannot simply decline once, since RawConn.Read resets the poller's
 // readiness before the first call and an edge that came in after our last
-// EAGAIN would be lost.
-//
-// Before it waits the reader starts a goroutine that does nothing (nudge).
-// Starting one makes the runtime wake an idle processor (wakep) now, while
-// the reader is done with its batch, rather than on the critical path of
-// the next message or of the goroutines the reactor readied; that is the
-// likely reason it helps, measured side by side on this 2-core VM:
-// psbench unary with 64 callers 453-503k calls/s at 2.7-2.9 CPU-us per
-// call without it, 558-587k at 1.8-1.9 with it; the socketbench round trip
-// whose reply a reactor hands to a waiting caller 32 -> 23 us, the
-// pipelined echo 0.50x -> 0.63x of the minimal echo. It costs a goroutine
-// start per wait (a read batch, not a message), with no allocation once
-// the runtime has finished goroutines to reuse.
+// EAGAIN would be lost. Before it waits the reader nudges the scheduler
+// (internal/sched, nudge.go).
 func (c *Conn) waitReadable() error {
 	c.nb.drained = false
 	c.peekParked = false
-	go nudge()
+	sched.Nudge()
 	if err := c.nb.rc.Read(c.peekFn); err != nil {
 		return err
 	}
 	if err := c.peekErr; err != nil {
 		c.peekErr = nil
-		return os.NewSyscallError("read", err)
+		return err
 	}
 	return nil
 }
@@ -138,17 +111,13 @@ func (c *Conn) peekCB(fd uintptr) bool {
 	if c.peekParked {
 		return true
 	}
-	for {
-		switch errno := frame.PeekByte(fd, &c.peekBuf[0]); errno {
-		case 0:
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			c.peekParked = true
-			return false
-		default:
-			c.peekErr = errno
-		}
-		return true // data, EOF, or an error
+	switch err := netfd.Peek(fd, &c.peekBuf[0]); err {
+	case nil:
+	case netfd.ErrAgain:
+		c.peekParked = true
+		return false
+	default:
+		c.peekErr = err
 	}
+	return true // data, EOF, or an error
 }

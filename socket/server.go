@@ -101,7 +101,7 @@ func Serve(ctx context.Context, ln net.Listener, newReactor NewReactor, opts Opt
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	opts.ensureDefaults()
+	opts.ensureServerDefaults()
 	s := &server{opts: &opts, newR: newReactor, hs: make(chan struct{}, opts.MaxHandshakes), conns: make(map[*Conn]struct{})}
 	lns := []net.Listener{ln}
 	if l, ok := ln.(*Listener); ok {

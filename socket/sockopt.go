@@ -4,7 +4,7 @@ import (
 	"net"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/protosocket-go/protosocket/internal/netfd"
 )
 
 // applySockopts sets TCP_NODELAY and keepalive on a TCP connection (other
@@ -22,7 +22,8 @@ func applySockopts(nc net.Conn, o *Options) {
 	_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: o.KeepAlive, Interval: -1, Count: -1})
 }
 
-// listenControl sets SO_REUSEPORT (with ReusePort) before bind.
+// listenControl sets SO_REUSEPORT (with ReusePort) before bind; where the
+// platform lacks it (netfd.ErrUnsupported) Listen fails.
 func listenControl(o *Options) func(network, address string, c syscall.RawConn) error {
 	if !o.ReusePort {
 		return nil
@@ -30,7 +31,7 @@ func listenControl(o *Options) func(network, address string, c syscall.RawConn) 
 	return func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			serr = netfd.SetReusePort(fd)
 		})
 		if err != nil {
 			return err
@@ -40,7 +41,8 @@ func listenControl(o *Options) func(network, address string, c syscall.RawConn) 
 }
 
 // setBacklog calls listen(2) again on a listening socket: Linux (and the
-// BSDs) then take the new backlog.
+// BSDs) then take the new backlog; elsewhere a Backlog fails Listen with
+// netfd.ErrUnsupported.
 func setBacklog(ln net.Listener, backlog int) error {
 	sc, ok := ln.(syscall.Conn)
 	if !ok || backlog <= 0 {
@@ -51,7 +53,7 @@ func setBacklog(ln net.Listener, backlog int) error {
 		return err
 	}
 	var lerr error
-	if err := rc.Control(func(fd uintptr) { lerr = unix.Listen(int(fd), backlog) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { lerr = netfd.Listen(fd, backlog) }); err != nil {
 		return err
 	}
 	return lerr

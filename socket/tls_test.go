@@ -103,7 +103,9 @@ func TestTLSMaxHandshakes(t *testing.T) {
 			started <- struct{}{}
 			return echo(c)
 		}, socket.Options{TLS: scfg, MaxHandshakes: tc.max, HandshakeTimeout: 5 * time.Second})
-		stuck, err := net.Dial("tcp", addr.String()) // holds a handshake slot
+		stuck, err := net.Dial("tcp", addr.String())
+		require.NoError(t, err)
+		_, err = stuck.Write([]byte{0x16}) // the start of a ClientHello, never finished: holds a handshake slot
 		require.NoError(t, err)
 		<-started
 		time.Sleep(20 * time.Millisecond) // let its reader take the slot first (ordering only)

@@ -59,7 +59,7 @@
 // caller has seen them (the buffer holds at most Lanes*LaneCapacity values).
 //
 // A producer can also fold a value into its lane's newest queued one
-// instead of queuing another (Sender.Reserve, LockTail, UnlockTail):
+// instead of queuing another (Sender.Fold):
 // socket batches small messages this way. A folded value counts against
 // LaneCapacity and MaxWeight like a queued one until the receiver takes
 // the lane.
@@ -84,8 +84,8 @@
 // # Errors
 //
 // The package returns the sentinel errors ErrClosed, ErrSenderClosed, ErrFull,
-// ErrBatchTooLarge and ErrDrained (compare with errors.Is), a *ConfigError
-// wrapping ErrInvalidOption for bad Options, and the context's error
+// ErrBatchTooLarge and ErrDrained (compare with errors.Is), a *OptionError
+// wrapping ErrInvalidOptions for bad Options, and the context's error
 // (context.Canceled, context.DeadlineExceeded) when a blocking call's context
 // ends.
 //

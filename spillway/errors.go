@@ -30,8 +30,8 @@ var (
 	// errors.Is(ErrDrained, io.EOF) is true.
 	ErrDrained error = drainedError{}
 
-	// ErrInvalidOption is wrapped by every *ConfigError.
-	ErrInvalidOption = errors.New("spillway: invalid option")
+	// ErrInvalidOptions is wrapped by every *OptionError.
+	ErrInvalidOptions = errors.New("spillway: invalid options")
 )
 
 type drainedError struct{}
@@ -41,18 +41,18 @@ func (drainedError) Error() string { return "spillway: drained" }
 // Is reports io.EOF as equal, so loops written for io.EOF also stop.
 func (drainedError) Is(target error) bool { return target == io.EOF }
 
-// ConfigError describes one invalid field of Options. It wraps
-// ErrInvalidOption: errors.Is(err, ErrInvalidOption) is true.
-type ConfigError struct {
+// OptionError describes one invalid field of Options. It wraps
+// ErrInvalidOptions: errors.Is(err, ErrInvalidOptions) is true.
+type OptionError struct {
 	Field  string // name of the Options field
 	Value  int64  // the rejected value (0 for a func field)
 	Reason string // what a valid value looks like
 }
 
 // Error implements error.
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("spillway: invalid option %s=%d: %s", e.Field, e.Value, e.Reason)
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("spillway: invalid options: %s = %d: %s", e.Field, e.Value, e.Reason)
 }
 
-// Unwrap returns ErrInvalidOption.
-func (e *ConfigError) Unwrap() error { return ErrInvalidOption }
+// Unwrap returns ErrInvalidOptions.
+func (e *OptionError) Unwrap() error { return ErrInvalidOptions }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/protosocket-go/protosocket/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -12,15 +13,12 @@ import (
 // socket.Sender batches small messages; it reports whether it did.
 func fold(t *testing.T, s *Sender[[]int], v int) bool {
 	t.Helper()
-	require.NoError(t, s.Reserve(context.Background(), 1))
-	if tail := s.LockTail(); tail != nil {
+	folded, err := s.Fold(context.Background(), 1, func(tail *[]int) bool {
 		*tail = append(*tail, v)
-		s.UnlockTail(true, 1)
 		return true
-	}
-	s.UnlockTail(false, 0)
-	s.Unreserve(1)
-	return false
+	})
+	require.NoError(t, err)
+	return folded
 }
 
 func TestFoldIntoTail(t *testing.T) {
@@ -57,20 +55,24 @@ func TestFoldRefusedWhenClosed(t *testing.T) {
 	s := tx.Clone()
 	require.NoError(t, s.Send(context.Background(), []int{1}))
 	s.Close()
-	assert.Nil(t, s.LockTail(), "a closed Sender gets no tail")
-	s.UnlockTail(false, 0)
-	assert.ErrorIs(t, s.Reserve(context.Background(), 1), ErrSenderClosed)
+	never := func(*[]int) bool { t.Error("a closed Sender offered a tail"); return false }
+	folded, err := s.Fold(context.Background(), 1, never)
+	assert.False(t, folded)
+	assert.ErrorIs(t, err, ErrSenderClosed)
 
 	require.NoError(t, tx.Send(context.Background(), []int{2}))
 	var back [][]int
 	rx.Close(func(v []int) { back = append(back, v) })
-	assert.Nil(t, tx.LockTail(), "a closed lane gets no tail")
-	tx.UnlockTail(false, 0)
+	folded, err = tx.Fold(context.Background(), 1, never)
+	assert.False(t, folded, "a closed lane offers no tail")
+	assert.NoError(t, err)
 	tx.Close()
 	assert.Equal(t, [][]int{{1}, {2}}, back)
 }
 
-func TestReserveBlocksOnWeight(t *testing.T) {
+// Fold takes the weight first: with the budget spent it waits (here: ctx
+// is cancelled), and a declined fold gives the weight back.
+func TestFoldWeight(t *testing.T) {
 	weight := func(v []int) int64 { return int64(len(v)) }
 	tx, rx := New(Options[[]int]{Lanes: 1, MaxWeight: 2, Weight: weight})
 	defer rx.Close(nil)
@@ -78,10 +80,54 @@ func TestReserveBlocksOnWeight(t *testing.T) {
 	require.NoError(t, tx.Send(context.Background(), []int{1, 2}))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	assert.ErrorIs(t, tx.Reserve(ctx, 1), context.Canceled, "the budget is spent: Reserve waits")
-	_, err := rx.TryRecvBatch(nil)
+	called := false
+	folded, err := tx.Fold(ctx, 1, func(*[]int) bool { called = true; return true })
+	assert.ErrorIs(t, err, context.Canceled, "the budget is spent: Fold waits")
+	assert.False(t, folded)
+	assert.False(t, called)
+	_, err = rx.TryRecvBatch(nil)
 	require.NoError(t, err)
-	require.NoError(t, tx.Reserve(context.Background(), 2))
-	tx.Unreserve(2)
-	assert.Zero(t, tx.st.c.weight.Load())
+	require.NoError(t, tx.Send(context.Background(), []int{1}))
+	folded, err = tx.Fold(context.Background(), 1, func(*[]int) bool { return false })
+	require.NoError(t, err)
+	assert.False(t, folded, "declined")
+	assert.Equal(t, int64(1), tx.st.c.weight.Load(), "a declined fold gives its weight back")
+}
+
+// A fold allocates nothing: the func literal stays on the caller's stack.
+func TestFoldAllocs(t *testing.T) {
+	testenv.SkipIfRace(t)
+	weight := func(v []int) int64 { return int64(len(v)) }
+	tx, rx := New(Options[[]int]{Lanes: 1, LaneCapacity: 1 << 20, MaxWeight: 1 << 30, Weight: weight})
+	defer rx.Close(nil)
+	defer tx.Close()
+	require.NoError(t, tx.Send(context.Background(), make([]int, 0, 1<<12)))
+	n := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		n++
+		v := n
+		if _, err := tx.Fold(context.Background(), 1, func(tail *[]int) bool {
+			*tail = append(*tail, v)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+// Pending sees a sent value until a receive call takes it.
+func TestPending(t *testing.T) {
+	tx, rx := New(Options[[]int]{Lanes: 2})
+	defer rx.Close(nil)
+	defer tx.Close()
+	assert.False(t, rx.Pending())
+	require.NoError(t, tx.Send(context.Background(), []int{1}))
+	assert.True(t, rx.Pending())
+	assert.True(t, fold(t, tx, 2))
+	assert.True(t, rx.Pending())
+	got, err := rx.TryRecvBatch(nil)
+	require.NoError(t, err)
+	assert.Equal(t, [][]int{{1, 2}}, got)
+	assert.False(t, rx.Pending())
 }

@@ -63,7 +63,7 @@ func TestLaneLifetime(t *testing.T) {
 }
 
 // A lane shared by several Senders lives until the last of them closes; a
-// closed Sender's LockTail does not keep it alive.
+// closed Sender's Fold does not keep it alive.
 func TestSharedLaneFreedByLastSender(t *testing.T) {
 	ctx := context.Background()
 	tx, rx := New(Options[int]{Lanes: 1})
@@ -85,8 +85,9 @@ func TestSharedLaneFreedByLastSender(t *testing.T) {
 	tx.Close()
 
 	closed := tx.Clone()
-	assert.Nil(t, closed.LockTail(), "a closed Sender gets no tail")
-	closed.UnlockTail(false, 0)
+	folded, err := closed.Fold(ctx, 0, func(*int) bool { return true })
+	assert.False(t, folded, "a closed Sender gets no tail")
+	assert.ErrorIs(t, err, ErrSenderClosed)
 	if l2 := c.lanes[0].Load(); l2 != nil {
 		assert.Zero(t, l2.senders, "a closed Sender is not counted in its lane")
 	}

@@ -46,18 +46,18 @@ type Options[T any] struct {
 	FailWhenFull bool
 }
 
-// Validate reports the first invalid field as a *ConfigError. Zero values
+// Validate reports the first invalid field as a *OptionError. Zero values
 // are valid (they select defaults).
 func (o *Options[T]) Validate() error {
 	switch {
 	case o.Lanes < 0 || o.Lanes > MaxLanes:
-		return &ConfigError{Field: "Lanes", Value: int64(o.Lanes), Reason: "must be between 0 and MaxLanes"}
+		return &OptionError{Field: "Lanes", Value: int64(o.Lanes), Reason: "must be between 0 and MaxLanes"}
 	case o.LaneCapacity < 0 || o.LaneCapacity > MaxLaneCapacity:
-		return &ConfigError{Field: "LaneCapacity", Value: int64(o.LaneCapacity), Reason: "must be between 0 and MaxLaneCapacity"}
+		return &OptionError{Field: "LaneCapacity", Value: int64(o.LaneCapacity), Reason: "must be between 0 and MaxLaneCapacity"}
 	case o.MaxWeight < 0:
-		return &ConfigError{Field: "MaxWeight", Value: o.MaxWeight, Reason: "must not be negative"}
+		return &OptionError{Field: "MaxWeight", Value: o.MaxWeight, Reason: "must not be negative"}
 	case o.MaxWeight > 0 && o.Weight == nil:
-		return &ConfigError{Field: "Weight", Reason: "must be set when MaxWeight is positive"}
+		return &OptionError{Field: "Weight", Reason: "must be set when MaxWeight is positive"}
 	}
 	return nil
 }

@@ -49,6 +49,14 @@ func (r *Receiver[T]) TryRecvBatch(dst []T) ([]T, error) {
 	return r.c.tryBatch(dst)
 }
 
+// Pending reports whether a value was queued that no receive call has
+// taken yet, with atomic loads only (no lock): a consumer that found the
+// queue empty and is about to stop can look once more. Every Send and
+// SendBatch that returned nil is visible to a Pending that starts after it
+// returned, unless a receive call took the value. Values Recv and TryRecv
+// already moved into their own buffer are not counted.
+func (r *Receiver[T]) Pending() bool { return r.c.anyReady() }
+
 // Recv returns the next value, waiting like RecvBatch when none is
 // available. When its own buffer is empty it takes every ready lane into it
 // and then returns one value per call (see the package documentation for

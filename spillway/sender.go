@@ -46,7 +46,7 @@ func (st *senderState[T]) lane() *lane[T] {
 
 // attach gets the Sender's lane, allocating it if nobody holds it, and
 // counts an open Sender in it so that the lane lives until its last Sender
-// closes. A closed Sender (LockTail still locks a lane) is not counted.
+// closes. A closed Sender is not counted.
 func (st *senderState[T]) attach() *lane[T] {
 	for {
 		l := st.c.lane(int(st.idx))
@@ -203,60 +203,48 @@ func (s *Sender[T]) SendBatch(ctx context.Context, vs []T) error {
 	return nil
 }
 
-// Reserve takes w from the weight budget (Options.MaxWeight) as Send does
-// for a value of weight w: it blocks while the budget is exhausted, until
-// ctx ends (returning ctx.Err()), or returns ErrFull at once with
-// Options.FailWhenFull. It is a no-op without Options.Weight. Hand the
-// reservation to the lane with UnlockTail(w) or give it back with
-// Unreserve(w).
-func (s *Sender[T]) Reserve(ctx context.Context, w int64) error {
-	if s.st.closed.Load() {
-		return ErrSenderClosed
+// Fold offers to fold a value into the newest value queued in the
+// Sender's lane instead of queuing another: fold is called with a pointer
+// to that value, under the lane's lock, and changes it in place and
+// returns true, or returns false to decline. It is not called when the
+// lane is empty, full (a folded value counts against LaneCapacity as a
+// queued one does) or closed, or the Sender is closed. The value may be
+// another Sender's when Senders share a lane. fold must not block, send
+// or call into the queue: the lane is locked while it runs. The receiver
+// never sees a value while it is being changed (it takes a lane's values
+// under the same lock).
+//
+// w is the folded value's weight: before anything else Fold takes it from
+// Options.MaxWeight's budget as Send does (blocking while the budget is
+// spent, until ctx ends, or ErrFull with Options.FailWhenFull); it joins
+// the lane's weight if the value is folded and is given back if not.
+// Without Options.Weight, w is ignored.
+//
+// Fold reports whether the value was folded; when it was not and err is
+// nil, queue it with Send. err is ErrSenderClosed after Close, or the
+// error of the weight reservation. fold does not escape: a func literal
+// passed here allocates nothing.
+func (s *Sender[T]) Fold(ctx context.Context, w int64, fold func(tail *T) bool) (folded bool, err error) {
+	st := s.st
+	if st.closed.Load() {
+		return false, ErrSenderClosed
 	}
-	c := s.st.c
-	if c.weigh == nil || w <= 0 {
-		return nil
+	c := st.c
+	if c.weigh == nil || w < 0 {
+		w = 0
 	}
-	return c.acquire(ctx, w)
-}
-
-// Unreserve gives back a reservation of Reserve that was not used.
-func (s *Sender[T]) Unreserve(w int64) {
-	if c := s.st.c; c.weigh != nil && w > 0 {
-		c.release(w)
+	if err := c.acquire(ctx, w); err != nil {
+		return false, err
 	}
-}
-
-// LockTail locks the Sender's lane and returns a pointer to its newest
-// queued value, which the caller may change in place (to fold a new value
-// into it rather than queue one more) until it calls UnlockTail; nil if
-// the lane is empty, full (a folded value counts against LaneCapacity as
-// a queued one does) or closed, or the Sender is closed. The value may be
-// another Sender's when Senders share a lane. UnlockTail must follow at
-// once, whatever the result: the lane is locked in between, so nothing
-// that can block or send may run there. The receiver never sees a value
-// while it is being changed: it takes a lane's values under the same lock.
-func (s *Sender[T]) LockTail() *T {
-	l := s.st.lane()
+	l := st.lane()
 	l.mu.Lock()
-	if l.closed || len(l.buf) == 0 || l.count() >= int(s.st.c.laneCap) || s.st.closed.Load() {
-		return nil
+	if l.closed || len(l.buf) == 0 || l.count() >= int(c.laneCap) || st.closed.Load() || !fold(&l.buf[len(l.buf)-1]) {
+		l.mu.Unlock()
+		c.release(w)
+		return false, nil
 	}
-	return &l.buf[len(l.buf)-1]
-}
-
-// UnlockTail unlocks the lane locked by LockTail. folded says a value was
-// folded into the tail: it then counts against the lane's capacity until
-// the receiver takes the lane's values. w is the weight reserved with
-// Reserve for it (0 if none): it joins the lane's weight and returns to
-// the budget at the same time.
-func (s *Sender[T]) UnlockTail(folded bool, w int64) {
-	l := s.st.l.Load() // set by LockTail
-	if folded {
-		l.folded++
-		if s.st.c.weigh != nil && w > 0 {
-			l.weight += w
-		}
-	}
+	l.folded++
+	l.weight += w
 	l.mu.Unlock()
+	return true, nil
 }

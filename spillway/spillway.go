@@ -11,7 +11,7 @@ import (
 // New returns the first Sender and the Receiver of a new queue. Get one
 // Sender per producing goroutine with Sender.Clone.
 //
-// New panics with a *ConfigError if opts is invalid; call opts.Validate
+// New panics with a *OptionError if opts is invalid; call opts.Validate
 // first when the options come from outside the program.
 func New[T any](opts Options[T]) (*Sender[T], *Receiver[T]) {
 	if err := opts.Validate(); err != nil {
@@ -92,7 +92,7 @@ type lane[T any] struct {
 	buf     []T           // queued values, oldest first; len <= laneCap
 	weight  int64         // total weight of buf
 	notFull chan struct{} // created by a waiting sender, closed by the receiver when it empties the lane
-	folded  int32         // values folded into queued ones (Sender.UnlockTail) since the last take
+	folded  int32         // values folded into queued ones (Sender.Fold) since the last take
 	senders int32         // open Senders attached to the lane (senderState.counted)
 	idx     uint16        // index in core.lanes (< MaxLanes)
 	closed  bool          // Receiver.Close took this lane's values; no more are accepted

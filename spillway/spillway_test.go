@@ -43,11 +43,11 @@ func TestOptionsValidate(t *testing.T) {
 				rx.Close(nil)
 				return
 			}
-			require.ErrorIs(t, err, ErrInvalidOption)
-			var ce *ConfigError
+			require.ErrorIs(t, err, ErrInvalidOptions)
+			var ce *OptionError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tt.field, ce.Field)
-			assert.Contains(t, err.Error(), "spillway: invalid option "+tt.field)
+			assert.Contains(t, err.Error(), "spillway: invalid options: "+tt.field)
 			assert.PanicsWithError(t, err.Error(), func() { New(tt.opts) })
 		})
 	}

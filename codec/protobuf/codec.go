@@ -3,11 +3,13 @@ package protobuf
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/varint"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
 )
@@ -28,9 +30,36 @@ var marshal = proto.MarshalOptions{Deterministic: true}
 // unmarshal replaces, never merges (the message is reset first).
 var unmarshal = proto.UnmarshalOptions{Merge: false}
 
+// size is m's encoded size.
+func size(m proto.Message) int {
+	if planFor(m).ok {
+		return m.(vtMarshaler).SizeVT()
+	}
+	return marshal.Size(m)
+}
+
 // Append appends the encoding of m (its body, without a length) to dst and
-// returns the extended slice. On error dst is returned unchanged.
+// returns the extended slice. On error dst is returned unchanged. A flat
+// proto3 message with vtprotobuf methods (protoc-gen-go-vtproto's marshal,
+// unmarshal and size features) is encoded by them, with the same bytes and
+// the same errors (its strings are checked for UTF-8 here).
 func Append(dst []byte, m proto.Message) ([]byte, error) {
+	return appendPlan(dst, m, planFor(m))
+}
+
+func appendPlan(dst []byte, m proto.Message, p *vtPlan) ([]byte, error) {
+	if p.ok {
+		vt := m.(vtMarshaler)
+		if err := p.checkStrings(m); err != nil {
+			return dst, newError(ErrEncode, typeName(m), err, "")
+		}
+		n := vt.SizeVT()
+		out := slices.Grow(dst, n)[:len(dst)+n]
+		if _, err := vt.MarshalToSizedBufferVT(out[len(dst):]); err != nil {
+			return dst, newError(ErrEncode, typeName(m), err, "")
+		}
+		return out, nil
+	}
 	out, err := marshal.MarshalAppend(dst, m)
 	if err != nil {
 		return dst, newError(ErrEncode, typeName(m), err, "")
@@ -42,7 +71,7 @@ func Append(dst []byte, m proto.Message) ([]byte, error) {
 // byte for byte what protobuf's writeDelimitedTo writes. On error dst is
 // returned unchanged.
 func AppendDelimited(dst []byte, m proto.Message) ([]byte, error) {
-	n := marshal.Size(m)
+	n := size(m)
 	start := len(dst)
 	dst = binary.AppendUvarint(dst, uint64(n))
 	out, err := Append(dst, m)
@@ -93,9 +122,26 @@ func (e *Encoder) AppendPayload(dst []byte) ([]byte, error) { return Append(dst,
 // Unmarshal resets m and decodes b into it (proto.UnmarshalOptions with
 // Merge false), so one message can be reused for every read. m does not
 // keep b: bytes and string fields are copied. A bad body is an *Error
-// matching ErrDecode.
+// matching ErrDecode. A flat proto3 message with vtprotobuf methods (see
+// Append) is decoded by UnmarshalVT, its strings checked for UTF-8 here;
+// one difference remains: a known field with the wrong wire type is an
+// error there, where protobuf-go keeps it as an unknown field.
 func Unmarshal(b []byte, m proto.Message) error {
+	return unmarshalPlan(b, m, planFor(m))
+}
+
+func unmarshalPlan(b []byte, m proto.Message, p *vtPlan) error {
 	proto.Reset(m)
+	if p.ok {
+		err := m.(vtUnmarshaler).UnmarshalVT(b)
+		if err == nil {
+			err = p.checkStrings(m)
+		}
+		if err != nil {
+			return newError(ErrDecode, typeName(m), err, "%d-byte body", len(b))
+		}
+		return nil
+	}
 	if err := unmarshal.Unmarshal(b, m); err != nil {
 		return newError(ErrDecode, typeName(m), err, "%d-byte body", len(b))
 	}
@@ -112,28 +158,20 @@ func SplitDelimited(b []byte, maxSize int) (body []byte, n int, err error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
-	var v uint64
-	for i := 0; i < binary.MaxVarintLen64; i++ {
-		if i == len(b) {
-			return nil, 0, nil
-		}
-		c := b[i]
-		if i == binary.MaxVarintLen64-1 && c > 1 {
-			return nil, 0, newError(ErrMalformedVarint, "", nil, "overflows 64 bits")
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if v > uint64(maxSize) {
-			return nil, 0, newError(ErrTooLarge, "", nil, "length %d or more exceeds maximum %d", v, maxSize)
-		}
-		if c < 0x80 {
-			end := i + 1 + int(v)
-			if len(b) < end {
-				return nil, 0, nil
-			}
-			return b[i+1 : end], end, nil
-		}
+	v, n, r := varint.ParseLength(b, uint64(maxSize))
+	switch r {
+	case varint.NeedMore:
+		return nil, 0, nil
+	case varint.TooLarge:
+		return nil, 0, newError(ErrTooLarge, "", nil, "length %d or more exceeds maximum %d", v, maxSize)
+	case varint.Overflow:
+		return nil, 0, newError(ErrMalformedVarint, "", nil, "overflows 64 bits")
 	}
-	return nil, 0, newError(ErrMalformedVarint, "", nil, "longer than %d bytes", binary.MaxVarintLen64)
+	end := n + int(v)
+	if len(b) < end {
+		return nil, 0, nil
+	}
+	return b[n:end], end, nil
 }
 
 func typeName(m proto.Message) (name protoreflect.FullName) {

@@ -97,6 +97,9 @@ func TestUnmarshalErrors(t *testing.T) {
 
 	_, err = protobuf.Append(nil, &echo.EchoRequest{Message: "\xff"}) // invalid UTF-8 in a proto3 string
 	require.ErrorIs(t, err, protobuf.ErrEncode)
+	// The same on decode, through protoecho's vtprotobuf methods too.
+	require.ErrorIs(t, protobuf.Unmarshal([]byte{0x1a, 0x01, 0xff}, m), protobuf.ErrDecode)
+	require.ErrorIs(t, protobuf.Unmarshal([]byte{0x1a, 0x01, 0xff}, &echo.EchoResponse{}), protobuf.ErrDecode)
 }
 
 func TestReader(t *testing.T) {
@@ -162,9 +165,22 @@ func TestNewCompatFields(t *testing.T) {
 	assert.Equal(t, uint32(2), m.GetStreamCount())
 }
 
-// TestCompatServerAndClient runs socket/rpc/compat's unary server and
-// client over this codec.
+// TestCompatServerAndClient runs socket/rpc/compat's server (both modes)
+// and client over this codec.
 func TestCompatServerAndClient(t *testing.T) {
+	for _, mode := range []compat.Mode{compat.Pooled, compat.Inline} {
+		cl := startCompat(t, compat.Options{Mode: mode})
+		var resp echo.EchoResponse
+		for i := range 3 {
+			require.NoError(t, cl.Call(context.Background(), &echo.EchoRequest{Message: "x"}, &resp))
+			assert.Equal(t, "re: x", resp.GetMessage())
+			assert.Equal(t, uint64(i+1), resp.GetRequestId())
+			assert.Equal(t, echo.Control_NORMAL, resp.GetCode())
+		}
+	}
+}
+
+func startCompat(t testing.TB, opts compat.Options) *compat.Client[echo.EchoRequest, echo.EchoResponse] {
 	reqc, err := protobuf.NewCompat[echo.EchoRequest](0, 0)
 	require.NoError(t, err)
 	respc, err := protobuf.NewCompat[echo.EchoResponse](0, 0)
@@ -172,24 +188,62 @@ func TestCompatServerAndClient(t *testing.T) {
 	srv := compat.NewServer(reqc, respc, func(_ context.Context, req *echo.EchoRequest, resp *echo.EchoResponse) error {
 		resp.Message = "re: " + req.GetMessage()
 		return nil
-	}, compat.Options{})
+	}, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() { stop(); <-done }()
-
 	cl, err := compat.Dial(context.Background(), "tcp", ln.Addr().String(), reqc, respc, compat.Options{})
 	require.NoError(t, err)
-	defer cl.Close()
-	for i := range 3 {
-		resp, err := cl.Call(context.Background(), &echo.EchoRequest{Message: "x"})
-		require.NoError(t, err)
-		assert.Equal(t, "re: x", resp.GetMessage())
-		assert.Equal(t, uint64(i+1), resp.GetRequestId())
-		assert.Equal(t, echo.Control_NORMAL, resp.GetCode())
+	t.Cleanup(func() { _ = cl.Close(); stop(); <-done })
+	return cl
+}
+
+// TestCompatCallAllocs: a compat round trip (client and server in this
+// process) allocates only protobuf-go's own and the handler's: the
+// request's string decoded on the server, the handler's "re: " + message,
+// the response's string decoded on the client. (SetID/SetControl write the
+// generated struct's fields through Go reflection: protoreflect's Set
+// allocated 4 more per call.)
+func TestCompatCallAllocs(t *testing.T) {
+	testenv.SkipIfRace(t)
+	for _, mode := range []compat.Mode{compat.Inline, compat.Pooled} {
+		cl := startCompat(t, compat.Options{Mode: mode})
+		req := &echo.EchoRequest{Message: "steady"}
+		var resp echo.EchoResponse
+		allocs := testing.AllocsPerRun(500, func() {
+			if err := cl.Call(context.Background(), req, &resp); err != nil {
+				panic(err)
+			}
+		})
+		t.Logf("mode %d: %.2f allocations per call", mode, allocs)
+		assert.LessOrEqual(t, allocs, 3.0)
 	}
+}
+
+func TestCompatPeekAgreesWithParse(t *testing.T) {
+	c, err := protobuf.NewCompat[echo.EchoRequest](0, 0)
+	require.NoError(t, err)
+	for _, m := range []*echo.EchoRequest{{}, {RequestId: 300, Message: "x"}, {RequestId: 1 << 63, Code: echo.Control_END, StreamCount: 9}} {
+		b, err := protobuf.Append(nil, m)
+		require.NoError(t, err)
+		id, code, err := c.Peek(b)
+		require.NoError(t, err)
+		assert.Equal(t, m.GetRequestId(), id)
+		assert.Equal(t, compat.Control(m.GetCode()), code)
+	}
+	// The Rust example's bytes: id 300, body "x"; a Cancel.
+	id, code, err := c.Peek([]byte{0x08, 0xac, 0x02, 0x1a, 0x01, 0x78})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(300), id)
+	assert.Equal(t, compat.Normal, code)
+	id, code, err = c.Peek([]byte{0x08, 0xac, 0x02, 0x10, 0x01})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(300), id)
+	assert.Equal(t, compat.Cancel, code)
+	_, _, err = c.Peek([]byte{0x08})
+	require.ErrorIs(t, err, protobuf.ErrDecode)
 }
 
 func TestAppendDelimitedAllocs(t *testing.T) {

@@ -10,6 +10,45 @@ import (
 	"github.com/protosocket-go/protosocket/examples/protoecho/echo"
 )
 
+// FuzzCompatPeek: for any body Peek gives a typed error, or, when Parse
+// accepts the body too, exactly the id and control Parse gives. (Peek may
+// refuse what Parse accepts: vtprotobuf's decoder, which EchoRequest
+// uses, skips unknown varints whose 10th byte overflows 64 bits, which
+// protowire refuses; testdata has one.) Seeds come from the encoder.
+func FuzzCompatPeek(f *testing.F) {
+	for _, m := range []*echo.EchoRequest{
+		{},
+		{RequestId: 300, Message: "x"},
+		{RequestId: 1 << 60, Code: echo.Control_CANCEL, StreamCount: 5, DelayMs: 10},
+	} {
+		b, err := protobuf.Append(nil, m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	c, err := protobuf.NewCompat[echo.EchoRequest](0, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		id, code, perr := c.Peek(b)
+		if perr != nil && !errors.Is(perr, protobuf.ErrDecode) {
+			t.Fatalf("untyped error %v", perr)
+		}
+		var m echo.EchoRequest
+		if err := c.Parse(b, &m); err != nil {
+			return
+		}
+		if perr != nil {
+			return
+		}
+		if id != c.ID(&m) || code != c.Control(&m) {
+			t.Fatalf("Peek %d/%d, Parse %d/%d", id, code, c.ID(&m), c.Control(&m))
+		}
+	})
+}
+
 // FuzzDelimited feeds any bytes to SplitDelimited and Unmarshal: they give
 // a typed error or a message that re-encodes and parses back equal; never
 // a panic or a hang. Seeds come from the encoder.

@@ -65,7 +65,8 @@ func demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := cc.Call(ctx, &echo.EchoRequest{Message: "hello"})
+	var r echo.EchoResponse
+	err = cc.Call(ctx, &echo.EchoRequest{Message: "hello"}, &r)
 	_ = cc.Close()
 	if err != nil {
 		return err

@@ -69,11 +69,12 @@ async function main() {
   if (num(r.requestId) !== 8 || num(r.code) !== Control.END) fail('stream end: got ' + JSON.stringify(r.toJSON()));
   console.log('ok: stream ' + N);
 
-  // Cancel: a call that would answer in 30 s is canceled; the server answers End at once.
+  // Cancel: a call that would answer in 30 s is canceled; the server aborts it and
+  // answers Cancel at once (protosocket-rpc: Cancel after an aborted call, never End).
   send({ requestId: 9, message: 'slow', delayMs: 30000 });
   send({ requestId: 9, code: Control.CANCEL });
   r = await next();
-  if (num(r.requestId) !== 9 || num(r.code) !== Control.END) fail('cancel: got ' + JSON.stringify(r.toJSON()));
+  if (num(r.requestId) !== 9 || num(r.code) !== Control.CANCEL) fail('cancel: got ' + JSON.stringify(r.toJSON()));
   console.log('ok: cancel');
 
   sock.end();

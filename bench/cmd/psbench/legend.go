@@ -17,7 +17,7 @@ type Describer interface {
 
 // knownSystems says in one line what each built-in system is.
 var knownSystems = map[string]string{
-	"protosocket": "this project: socket/rpc calls (bench/rpcbench) over TCP",
+	"protosocket": "this project: socket/rpc calls (bench/rpcbench) over TCP, server in its zero-allocation mode (ReuseContexts)",
 	"raw":         "a minimal Go TCP echo (length-prefixed frames through bufio, no RPC layer): what plain Go does here",
 	"grpc":        "grpc-go over HTTP/2 at its best measured configuration (bytes codec, a context per caller, no deadline; bench/README)",
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/protosocket-go/protosocket/bench/internal/compatsys"
 	"github.com/protosocket-go/protosocket/bench/internal/greetersys"
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
@@ -20,12 +21,14 @@ var registry = []load.System{
 	grpcsys.New(),
 }
 
-// optIn systems run only when named (-systems, -vs), never by default:
-// the greeter pair (bench/internal/greetersys) serves the unary scenario
-// only. psbench -systems greeter-ps -vs greeter-grpc compares them;
-// psbench -systems protosocket,typed puts the typed path
-// (bench/internal/typedsys) next to the raw-bytes RPC.
-var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, typedsys.New()}
+// optIn systems run only when named (-systems, -vs), never by default, so
+// the default run stays short: the greeter pair (bench/internal/greetersys)
+// serves the unary scenario only (psbench -systems greeter-ps -vs
+// greeter-grpc compares them); "compat" is socket/rpc/compat over the
+// protoecho schema (psbench -systems protosocket,compat); "typed" is the
+// codecgen-generated typed stubs (bench/internal/typedsys; psbench
+// -systems protosocket,typed puts it next to the raw-bytes RPC).
+var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New(), typedsys.New()}
 
 func lookup(name string) load.System {
 	for _, s := range append(registry[:len(registry):len(registry)], optIn...) {

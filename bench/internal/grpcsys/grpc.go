@@ -206,7 +206,9 @@ func (c *client) Close() error {
 }
 
 func (c *client) NewCaller(i int) (load.Caller, error) {
-	return &caller{cc: c.conns[i%len(c.conns)], mode: c.ctxMode}, nil
+	// The response buffer is the caller's, made before the measured
+	// window (load.Caller): Unmarshal copies into it without growing it.
+	return &caller{cc: c.conns[i%len(c.conns)], mode: c.ctxMode, resp: msg{b: make([]byte, 0, c.opts.Payload)}}, nil
 }
 
 type caller struct {
@@ -265,7 +267,7 @@ var (
 func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
 	cc := c.conns[i%len(c.conns)]
 	ctx, cancel := context.WithCancel(ctx)
-	s := &stream{cancel: cancel, out: msg{copy: true}}
+	s := &stream{cancel: cancel, out: msg{copy: true}, in: msg{b: make([]byte, 0, c.opts.Payload)}}
 	var err error
 	if c.opts.Scenario == load.ServerStream {
 		s.cs, err = cc.NewStream(ctx, &streamDesc, methodStream)

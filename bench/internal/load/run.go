@@ -27,14 +27,41 @@ func Run(ctx context.Context, c Client, cfg Config) (*Result, error) {
 	if cfg.clock == nil {
 		cfg.clock = newRealClock()
 	}
+	bufs := sendBuffers(cfg)
 	if cfg.Warmup > 0 {
 		w := cfg
 		w.Duration, w.Progress = cfg.Warmup, nil
-		if _, err := runPhase(ctx, c, w); err != nil && !errors.Is(err, ErrNoProgress) {
+		if _, err := runPhase(ctx, c, w, bufs); err != nil && !errors.Is(err, ErrNoProgress) {
 			return nil, err
 		}
 	}
-	return runPhase(ctx, c, cfg)
+	return runPhase(ctx, c, cfg, bufs)
+}
+
+// workers is the number of goroutines that send: one per caller (Unary)
+// or one per stream.
+func (cfg *Config) workers() int {
+	if cfg.Scenario == Unary {
+		return cfg.Concurrency
+	}
+	return cfg.Conns
+}
+
+// sendBuffers makes the request buffer of every worker (none for
+// ServerStream, which only receives). They are the load loop's, not the
+// system's: made once, before the warm-up and the measured window, and
+// reused by both, so that allocs/op and B/op count only what the system
+// under test allocates (a 4 MiB payload per worker made inside the window
+// was charged to the system before).
+func sendBuffers(cfg Config) [][]byte {
+	if cfg.Scenario == ServerStream {
+		return nil
+	}
+	bufs := make([][]byte, cfg.workers())
+	for i := range bufs {
+		bufs[i] = make([]byte, cfg.Payload)
+	}
+	return bufs
 }
 
 // run is the shared state of one phase.
@@ -57,12 +84,13 @@ func (r *run) schedule(w, n, k int) int64 {
 	return r.start + int64(float64(w+k*n)*1e9/r.cfg.Rate)
 }
 
-func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
-	workers := cfg.Conns
-	if cfg.Scenario == Unary {
-		workers = cfg.Concurrency
-	}
-	nshards := min(workers, 8)
+// runPhase runs one window (the warm-up or the measured one); bufs are the
+// workers' request buffers (sendBuffers). Everything the load loop needs
+// is made before the window opens (readUsage): inside it the loop itself
+// allocates a constant handful (goroutines, the grace timer, the series),
+// nothing per operation (TestLoadLoopAllocatesNothingPerOp).
+func runPhase(ctx context.Context, c Client, cfg Config, bufs [][]byte) (*Result, error) {
+	nshards := min(cfg.workers(), 8)
 	r := &run{cfg: cfg, clk: cfg.clock, shards: make([]shard, nshards)}
 	for i := range r.shards {
 		r.shards[i].h = newHist()
@@ -117,14 +145,18 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 		}
 		for w, cl := range callers {
 			if due != nil {
-				wg.Go(func() { r.pacedWorker(graceCtx, w, cl, due) })
+				wg.Go(func() { r.pacedWorker(graceCtx, w, cl, bufs[w], due) })
 			} else {
-				wg.Go(func() { r.unaryWorker(graceCtx, w, cl) })
+				wg.Go(func() { r.unaryWorker(graceCtx, w, cl, bufs[w]) })
 			}
 		}
 	default:
 		for i, s := range streams {
-			wg.Go(func() { r.streamWorker(graceCtx, i, s) })
+			var buf []byte
+			if bufs != nil {
+				buf = bufs[i]
+			}
+			wg.Go(func() { r.streamWorker(graceCtx, i, s, buf) })
 		}
 	}
 	wg.Wait()
@@ -162,8 +194,7 @@ func runPhase(ctx context.Context, c Client, cfg Config) (*Result, error) {
 }
 
 // unaryWorker is one caller of a closed loop: send, wait, repeat.
-func (r *run) unaryWorker(ctx context.Context, w int, cl Caller) {
-	req := make([]byte, r.cfg.Payload)
+func (r *run) unaryWorker(ctx context.Context, w int, cl Caller, req []byte) {
 	sh := r.shard(w)
 	for ctx.Err() == nil {
 		sched := r.clk.Now()
@@ -206,8 +237,7 @@ func (r *run) pace(ctx context.Context, due chan<- int64) {
 
 // pacedWorker is one caller of an open loop: it performs the sends pace
 // hands it, latency measured from their scheduled times.
-func (r *run) pacedWorker(ctx context.Context, w int, cl Caller, due <-chan int64) {
-	req := make([]byte, r.cfg.Payload)
+func (r *run) pacedWorker(ctx context.Context, w int, cl Caller, req []byte, due <-chan int64) {
 	sh := r.shard(w)
 	for sched := range due {
 		if ctx.Err() == nil { // past the grace period: drain without sending
@@ -221,7 +251,7 @@ func (r *run) pacedWorker(ctx context.Context, w int, cl Caller, due <-chan int6
 // streamWorker drives one stream: a receiving goroutine records the
 // latency of every message from the stamp it carries, while this one sends
 // (except for ServerStream) with at most Concurrency messages in flight.
-func (r *run) streamWorker(ctx context.Context, i int, s Stream) {
+func (r *run) streamWorker(ctx context.Context, i int, s Stream, buf []byte) {
 	sh := r.shard(i)
 	window := make(chan struct{}, r.cfg.Concurrency)
 	var closing atomic.Bool
@@ -267,7 +297,7 @@ func (r *run) streamWorker(ctx context.Context, i int, s Stream) {
 	}()
 
 	if r.cfg.Scenario != ServerStream {
-		r.sendLoop(ctx, i, s, sh, window, recvDone, &closing)
+		r.sendLoop(ctx, i, s, buf, sh, window, recvDone, &closing)
 		// Wait for the replies still in flight, within the grace period.
 		drain := time.NewTicker(time.Millisecond)
 	wait:
@@ -295,8 +325,7 @@ func (r *run) streamWorker(ctx context.Context, i int, s Stream) {
 	<-recvDone
 }
 
-func (r *run) sendLoop(ctx context.Context, i int, s Stream, sh *shard, window chan struct{}, recvDone <-chan struct{}, closing *atomic.Bool) {
-	buf := make([]byte, r.cfg.Payload)
+func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *shard, window chan struct{}, recvDone <-chan struct{}, closing *atomic.Bool) {
 	n := r.cfg.Conns
 	fail := func(err error) {
 		if !closing.Load() {

@@ -114,7 +114,10 @@ type Caller interface {
 	// Call sends req (opts.Payload bytes, owned by the caller and reused
 	// after Call returns) and waits for the response. It must not
 	// allocate more than the transport itself needs: the harness reports
-	// allocations per operation.
+	// allocations per operation. A buffer the Caller keeps the response
+	// in is made for opts.Payload bytes by NewCaller, before the measured
+	// window, and reused, so that its growth is not charged to the
+	// transport.
 	Call(ctx context.Context, req []byte) error
 	// Close releases the caller.
 	Close() error
@@ -133,7 +136,8 @@ type Stream interface {
 	// full.
 	Flush() error
 	// Recv waits for the next message and returns its body, valid until
-	// the next call to Recv.
+	// the next call to Recv. A buffer the Stream keeps it in is made for
+	// opts.Payload bytes by OpenStream and reused (see Caller.Call).
 	Recv() ([]byte, error)
 	// Close ends the stream and releases it; a blocked Send, Flush or
 	// Recv returns with an error. Close may be called concurrently with

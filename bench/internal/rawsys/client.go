@@ -83,7 +83,8 @@ func (c *client) OpenStream(ctx context.Context, _ int) (load.Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{c: nc, br: bufio.NewReaderSize(nc, bufSize), bw: bufio.NewWriterSize(nc, bufSize)}
+	s := &stream{c: nc, br: bufio.NewReaderSize(nc, bufSize), bw: bufio.NewWriterSize(nc, bufSize),
+		rbuf: make([]byte, 0, c.opts.Payload)} // reused, made before the measured window (load.Stream)
 	if mode == modeStream {
 		var hdr [hdrSize]byte
 		binary.BigEndian.PutUint32(hdr[:], uint32(c.opts.Payload))
@@ -141,10 +142,11 @@ type uconn struct {
 	slots atomic.Pointer[[]*slot] // copy on grow; read by the reader
 	free  []uint32
 
-	dead     chan struct{}
-	deadOnce sync.Once
-	err      error // set before dead is closed
-	wg       sync.WaitGroup
+	replySize int // id and payload of a reply: the reader's buffer
+	dead      chan struct{}
+	deadOnce  sync.Once
+	err       error // set before dead is closed
+	wg        sync.WaitGroup
 }
 
 // slot is a caller's completion cell: seq tells the current call from a
@@ -159,7 +161,7 @@ func (c *client) dialUnary(ctx context.Context) (*uconn, error) {
 	if err != nil {
 		return nil, err
 	}
-	uc := &uconn{c: nc, bw: bufio.NewWriterSize(nc, bufSize), dead: make(chan struct{})}
+	uc := &uconn{c: nc, bw: bufio.NewWriterSize(nc, bufSize), dead: make(chan struct{}), replySize: idSize + c.opts.Payload}
 	empty := []*slot{}
 	uc.slots.Store(&empty)
 	uc.wg.Go(uc.readLoop)
@@ -176,7 +178,7 @@ func (uc *uconn) fail(err error) {
 
 func (uc *uconn) readLoop() {
 	br := bufio.NewReaderSize(uc.c, bufSize)
-	var buf []byte
+	buf := make([]byte, 0, uc.replySize) // reused; made before any measured window
 	hdr := new([hdrSize]byte)
 	for {
 		var err error

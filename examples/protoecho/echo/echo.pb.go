@@ -31,8 +31,8 @@ type Control int32
 
 const (
 	Control_NORMAL Control = 0 // a request, or a response that is not the last
-	Control_CANCEL Control = 1 // client to server: abandon the call with this id
-	Control_END    Control = 2 // server to client: the call with this id is over
+	Control_CANCEL Control = 1 // client: abandon the call; server: the call was rejected or aborted
+	Control_END    Control = 2 // server to client: the stream with this id is over (not sent after a cancel)
 )
 
 // Enum value maps for Control.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/protosocket-go/protosocket/codec/protobuf"
 	"github.com/protosocket-go/protosocket/examples/protoecho/echo"
 	"github.com/protosocket-go/protosocket/socket"
 )
@@ -98,4 +99,83 @@ func TestHostilePeer(t *testing.T) {
 	_, err = io.ReadFull(nc, b)
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0x02, 0x08, 0x05}, b)
+}
+
+// TestCancelRaceNeverHangs: calls whose deadline equals the server's delay
+// (so the reply is often already on the wire when ctx ends) all return,
+// and the connection keeps working. Before, 16-33 of 100 hung waiting for
+// an End that never came.
+func TestCancelRaceNeverHangs(t *testing.T) {
+	addr := serve(t, socket.Options{})
+	cl, err := echo.Dial(context.Background(), "tcp", addr, socket.Options{})
+	require.NoError(t, err)
+	defer cl.Close()
+	done := make(chan error, 100)
+	for range 100 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+			defer cancel()
+			done <- cl.Call(ctx, &echo.EchoRequest{Message: "race", DelayMs: 5}, func(*echo.EchoResponse) {})
+		}()
+	}
+	for range 100 {
+		select {
+		case err := <-done:
+			if err != nil {
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a canceled call hangs")
+		}
+	}
+	require.NoError(t, cl.Call(context.Background(), &echo.EchoRequest{Message: "after"}, func(*echo.EchoResponse) {}))
+}
+
+// TestServerCancelNotEnd: after a client's Cancel the protoecho server
+// sends Cancel (08 09 10 01), never End, as protosocket-rpc does.
+func TestServerCancelNotEnd(t *testing.T) {
+	addr := serve(t, socket.Options{})
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	// request_id 9, delay_ms 30000 (field 5); then Cancel for 9.
+	_, err = nc.Write([]byte{0x06, 0x08, 0x09, 0x28, 0xb0, 0xea, 0x01, 0x04, 0x08, 0x09, 0x10, 0x01})
+	require.NoError(t, err)
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(10*time.Second)))
+	b := make([]byte, 5)
+	_, err = io.ReadFull(nc, b)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x04, 0x08, 0x09, 0x10, 0x01}, b)
+}
+
+// TestClientAgainstRustStyleServer: a server that answers a cancel with
+// nothing (or with Cancel) does not make Call hang; a Cancel ends a call
+// with ErrCancelledRemotely.
+func TestClientAgainstRustStyleServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		r := protobuf.NewReader(nc, 0)
+		var req echo.EchoRequest
+		for r.Read(&req) == nil {
+			if req.GetMessage() == "reject" {
+				b, _ := protobuf.AppendDelimited(nil, &echo.EchoResponse{RequestId: req.GetRequestId(), Code: echo.Control_CANCEL})
+				_, _ = nc.Write(b)
+			} // anything else: never answered, and a Cancel gets nothing
+		}
+	}()
+	cl, err := echo.Dial(context.Background(), "tcp", ln.Addr().String(), socket.Options{})
+	require.NoError(t, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, cl.Call(ctx, &echo.EchoRequest{Message: "slow"}, func(*echo.EchoResponse) {}), context.DeadlineExceeded)
+	require.ErrorIs(t, cl.Call(context.Background(), &echo.EchoRequest{Message: "reject"}, func(*echo.EchoResponse) {}), echo.ErrCancelledRemotely)
+	require.ErrorIs(t, cl.Call(context.Background(), &echo.EchoRequest{Message: "reject", StreamCount: 3}, func(*echo.EchoResponse) {}), echo.ErrCancelledRemotely)
 }

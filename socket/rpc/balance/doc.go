@@ -9,5 +9,8 @@
 // may have run (rpc.ErrClosed); with WaitForReady it waits, bounded by
 // ctx, for a usable connection instead of failing with ErrNoConn. Errors
 // follow the rpc package's table. The address list comes from a
-// Resolver, so it can change at run time.
+// Resolver, so it can change at run time: Static, DNS (follows a DNS
+// name's A/AAAA or SRV records) or HealthChecked (keeps another
+// Resolver's addresses whose health service says Serving); see
+// docs/observability.md.
 package balance

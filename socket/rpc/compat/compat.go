@@ -1,11 +1,8 @@
 package compat
 
 import (
-	"context"
 	"errors"
-	"net"
-	"sync"
-	"sync/atomic"
+	"fmt"
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
@@ -16,40 +13,169 @@ type Control uint32
 
 // Control codes, as in protosocket-rpc.
 const (
-	// Normal: a request, or a (non-final) response.
+	// Normal: a request, or a response (a unary reply or a stream item).
 	Normal Control = 0
-	// Cancel: the client abandons the call with this id.
+	// Cancel: from a client, it abandons the call with this id; from a
+	// server, it ends the call: a rejection, or a call aborted after the
+	// client's Cancel.
 	Cancel Control = 1
-	// End: the last message of a call (the end of a response stream).
+	// End: the last message of a response stream, sent after its items;
+	// unary calls get none. Anything else in an End message is ignored.
 	End Control = 2
 )
 
-// Errors.
+// Read returns the code a protosocket-rpc peer acts on for the code field
+// c: the field is truncated to 8 bits (the Rust examples convert their u32
+// field with `as u8`, so 256 reads as Normal and 257 as Cancel), and
+// 3..255 read as Cancel.
+func Read(c Control) Control {
+	switch uint8(c) {
+	case 0:
+		return Normal
+	case 2:
+		return End
+	default:
+		return Cancel
+	}
+}
+
+// Errors. Every error of this package matches one of them (or a context
+// error, or a socket error) with errors.Is.
 var (
-	// ErrClosed: the connection closed before the response arrived.
+	// ErrClosed: the connection closed before the call ended.
 	ErrClosed = errors.New("compat: connection closed")
-	// ErrDuplicateID: the server got a request whose id is in flight; it
-	// is dropped.
-	ErrDuplicateID = errors.New("compat: duplicate request id")
+	// ErrCancelledRemotely: the server sent Cancel for the call: it
+	// rejected it (a protosocket-rpc service's "cancelled") or aborted it.
+	ErrCancelledRemotely = errors.New("compat: cancelled remotely")
+	// ErrNoResponse: the server ended a unary call with End and no
+	// response.
+	ErrNoResponse = errors.New("compat: call ended without a response")
+	// ErrInvalidOptions is matched by every error Options.Validate returns.
+	ErrInvalidOptions = errors.New("compat: invalid options")
+	// ErrStreamOver: ServerStream.Send after its StreamHandler returned
+	// (under -tags psdebug it panics instead).
+	ErrStreamOver = errors.New("compat: stream handler already returned")
+	// ErrEncode: a message could not be encoded by the Codec (the cause is
+	// wrapped too).
+	ErrEncode = errors.New("compat: unencodable message")
 )
+
+// OptionError describes one bad Options field. It unwraps to
+// ErrInvalidOptions.
+type OptionError struct {
+	Field  string // name of the field
+	Value  int64  // the value given
+	Reason string // what is wrong with it
+}
+
+// Error implements error.
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("%v: %s = %d: %s", ErrInvalidOptions, e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidOptions.
+func (e *OptionError) Unwrap() error { return ErrInvalidOptions }
 
 // Codec encodes and parses the user's message type M and reaches its id
 // and control fields.
 type Codec[M any] interface {
-	// Append appends the encoding of m to dst.
+	// Append appends the encoding of m to dst. A message whose fields
+	// other than id and control are zero must encode to id and control
+	// only (as prost and protobuf-go do): that is the minimal Cancel and
+	// End.
 	Append(dst []byte, m *M) ([]byte, error)
-	// Parse decodes b into m (b is valid only during the call: copy).
+	// Parse resets m and decodes b into it (b is valid only during the
+	// call: copy what is kept).
 	Parse(b []byte, m *M) error
+	// ID returns m's request id.
 	ID(m *M) uint64
+	// SetID sets m's request id.
 	SetID(m *M, id uint64)
+	// Control returns m's control code as it is in the message (Read
+	// interprets it).
 	Control(m *M) Control
+	// SetControl sets m's control code.
 	SetControl(m *M, c Control)
 }
 
-// Options configures a compat Server or Client. Socket.Framing nil means
-// frame.Varint (protobuf's length-delimited stream).
+// Peeker is optionally implemented by a Codec: Peek reads the id and the
+// control code of an encoded message without decoding the rest, so the
+// server sees a Cancel and the client finds a call before (or instead of)
+// a full Parse. Errors are the Codec's decode errors.
+type Peeker interface {
+	Peek(b []byte) (id uint64, c Control, err error)
+}
+
+// Mode says where a Server's unary handler runs.
+type Mode uint8
+
+const (
+	// Pooled runs handlers on a bounded set of worker goroutines per
+	// connection (Options.Workers), started as calls arrive and gone when
+	// the connection has none: handlers may block.
+	Pooled Mode = iota
+	// Inline runs handlers on the connection's reader goroutine, one
+	// after the other, and frames their replies into the reader's batch:
+	// the fastest path, for handlers that do not block. An inline call is
+	// over before the next message is read, so a Cancel never reaches it.
+	Inline
+)
+
+// Defaults for Options fields left zero.
+const (
+	// DefaultWorkers is the number of worker goroutines one connection
+	// may run for Pooled handlers.
+	DefaultWorkers = 16
+	// DefaultMaxInFlight is the number of calls (pooled calls waiting or
+	// running, and streams) one connection may have; more are rejected
+	// with Cancel.
+	DefaultMaxInFlight = 1024
+	// DefaultMaxInFlightBytes bounds the encoded size of the requests of
+	// those calls on one connection; more are rejected with Cancel.
+	DefaultMaxInFlightBytes = 64 << 20
+)
+
+// Options configures a compat Server or Client. The zero value works.
 type Options struct {
+	// Socket configures the connection. Framing nil means frame.Varint
+	// (protobuf's length-delimited stream).
 	Socket socket.Options
+	// Mode is where the Server runs unary handlers (Pooled by default).
+	Mode Mode
+	// Workers bounds the worker goroutines of one server connection
+	// (Pooled). Zero means DefaultWorkers.
+	Workers int
+	// MaxInFlight bounds the pooled calls and streams of one server
+	// connection; a request over it is rejected with Cancel (the reader
+	// never stops reading for it, so Cancels and the peer's close are
+	// always seen). Zero means DefaultMaxInFlight.
+	MaxInFlight int
+	// MaxInFlightBytes bounds the sum of the encoded request sizes of
+	// those calls; a request over it is rejected with Cancel. Zero means
+	// DefaultMaxInFlightBytes.
+	MaxInFlightBytes int64
+	// RejectDuplicates makes the Server reject (with Cancel) a request
+	// whose id is that of a pooled call or stream still in flight. By
+	// default it starts a second call, as protosocket-rpc does: both
+	// answer, and a Cancel for the id cancels both.
+	RejectDuplicates bool
+}
+
+// Validate reports the first bad field as an *OptionError.
+func (o Options) Validate() error {
+	if o.Mode > Inline {
+		return &OptionError{"Mode", int64(o.Mode), "must be Pooled or Inline"}
+	}
+	if o.Workers < 0 || o.Workers > 1<<16 {
+		return &OptionError{"Workers", int64(o.Workers), "must be 0..65536"}
+	}
+	if o.MaxInFlight < 0 || o.MaxInFlight > 1<<20 {
+		return &OptionError{"MaxInFlight", int64(o.MaxInFlight), "must be 0..1<<20"}
+	}
+	if o.MaxInFlightBytes < 0 {
+		return &OptionError{"MaxInFlightBytes", o.MaxInFlightBytes, "must be >= 0"}
+	}
+	return o.socketOpts().Validate()
 }
 
 func (o Options) socketOpts() socket.Options {
@@ -60,217 +186,35 @@ func (o Options) socketOpts() socket.Options {
 	return so
 }
 
-// Handler serves one request: it fills resp (the server sets resp's id
-// and control to the request's id and Normal). ctx is canceled when the
-// client sends Cancel for the id or the connection closes.
-type Handler[Req, Resp any] func(ctx context.Context, req *Req, resp *Resp) error
-
-// Server serves a Handler to protosocket-rpc style clients.
-type Server[Req, Resp any] struct {
-	req  Codec[Req]
-	resp Codec[Resp]
-	h    Handler[Req, Resp]
-	opts socket.Options
-}
-
-// NewServer returns a Server.
-func NewServer[Req, Resp any](req Codec[Req], resp Codec[Resp], h Handler[Req, Resp], opts Options) *Server[Req, Resp] {
-	return &Server[Req, Resp]{req: req, resp: resp, h: h, opts: opts.socketOpts()}
-}
-
-// Serve serves ln until ctx ends (see socket.Serve). Calls run on their
-// own goroutines; at socket.Options.MaxUnfinished calls in flight the
-// connection stops reading (TCP pushes back on the client).
-func (s *Server[Req, Resp]) Serve(ctx context.Context, ln net.Listener) error {
-	return socket.Serve(ctx, ln, func(c *socket.Conn) socket.Reactor {
-		return &serverConn[Req, Resp]{s: s, calls: map[uint64]context.CancelFunc{}}
-	}, s.opts)
-}
-
-type serverConn[Req, Resp any] struct {
-	s     *Server[Req, Resp]
-	mu    sync.Mutex
-	calls map[uint64]context.CancelFunc
-	wg    sync.WaitGroup
-	snd   *socket.Sender // the calls' responses, made on the first; guarded by mu
-}
-
-// sender returns the Sender the calls' responses share (a response is one
-// message, so one lane keeps nothing out of order), made on first use.
-func (sc *serverConn[Req, Resp]) sender(c *socket.Conn) *socket.Sender {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.snd == nil {
-		sc.snd = c.NewSender(nil)
+func (o *Options) ensureDefaults() {
+	if o.Workers == 0 {
+		o.Workers = DefaultWorkers
 	}
-	return sc.snd
-}
-
-func (sc *serverConn[Req, Resp]) OnMessage(c *socket.Conn, m socket.Message) socket.Action {
-	s := sc.s
-	req := new(Req)
-	if err := s.req.Parse(m.Payload, req); err != nil {
-		return socket.Disconnect // not a message of this protocol
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
 	}
-	id := s.req.ID(req)
-	switch s.req.Control(req) {
-	case Cancel:
-		sc.mu.Lock()
-		if cancel := sc.calls[id]; cancel != nil {
-			cancel()
-		}
-		sc.mu.Unlock()
-		return socket.Continue
-	case Normal:
-	default:
-		return socket.Continue // End from a client: nothing to do for unary calls
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sc.mu.Lock()
-	if _, dup := sc.calls[id]; dup {
-		sc.mu.Unlock()
-		cancel()
-		return socket.Continue // dropped: the call in flight keeps the id
-	}
-	sc.calls[id] = cancel
-	sc.mu.Unlock()
-	c.BeginWork()
-	sc.wg.Go(func() {
-		defer c.EndWork()
-		defer func() {
-			sc.mu.Lock()
-			delete(sc.calls, id)
-			sc.mu.Unlock()
-			cancel()
-		}()
-		resp := new(Resp)
-		if err := s.h(ctx, req, resp); err != nil || ctx.Err() != nil {
-			return // canceled or failed: protosocket-rpc has no error message
-		}
-		s.resp.SetID(resp, id)
-		s.resp.SetControl(resp, Normal)
-		b, err := s.resp.Append(nil, resp)
-		if err != nil {
-			return
-		}
-		_ = sc.sender(c).Send(context.Background(), frame.Header{}, b)
-	})
-	return socket.Continue
-}
-
-// OnClose cancels the calls in flight and waits for them.
-func (sc *serverConn[Req, Resp]) OnClose(c *socket.Conn, err error) {
-	sc.mu.Lock()
-	for _, cancel := range sc.calls {
-		cancel()
-	}
-	sc.mu.Unlock()
-	sc.wg.Wait()
-	if sc.snd != nil {
-		sc.snd.Close()
+	if o.MaxInFlightBytes == 0 {
+		o.MaxInFlightBytes = DefaultMaxInFlightBytes
 	}
 }
 
-// Client calls a protosocket-rpc style server.
-type Client[Req, Resp any] struct {
-	req     Codec[Req]
-	resp    Codec[Resp]
-	conn    *socket.Conn
-	snd     *socket.Sender
-	mu      sync.Mutex
-	pending map[uint64]chan *Resp
-	nextID  atomic.Uint64
-	closed  bool
+// peek reads m's id and code through the codec's Peeker if it has one,
+// else by parsing into scratch.
+func peek[M any](c Codec[M], b []byte, scratch *M) (uint64, Control, bool, error) {
+	if p, ok := c.(Peeker); ok {
+		id, code, err := p.Peek(b)
+		return id, code, false, err
+	}
+	if err := c.Parse(b, scratch); err != nil {
+		return 0, 0, false, err
+	}
+	return c.ID(scratch), c.Control(scratch), true, nil
 }
 
-// Dial connects a Client to addr.
-func Dial[Req, Resp any](ctx context.Context, network, addr string, req Codec[Req], resp Codec[Resp], opts Options) (*Client[Req, Resp], error) {
-	cl := &Client[Req, Resp]{req: req, resp: resp, pending: map[uint64]chan *Resp{}}
-	conn, err := socket.Dial(ctx, network, addr, cl, opts.socketOpts())
-	if err != nil {
-		return nil, err
-	}
-	cl.conn = conn
-	cl.snd = conn.NewSender(nil)
-	return cl, nil
-}
-
-// Call sends req (its id and control are set here) and waits for the
-// response with the same id. When ctx ends a Cancel message with the id
-// follows the request on the same lane, and ctx's error is returned.
-func (cl *Client[Req, Resp]) Call(ctx context.Context, req *Req) (*Resp, error) {
-	id := cl.nextID.Add(1)
-	ch := make(chan *Resp, 1)
-	cl.mu.Lock()
-	if cl.closed {
-		cl.mu.Unlock()
-		return nil, ErrClosed
-	}
-	cl.pending[id] = ch
-	cl.mu.Unlock()
-	cl.req.SetID(req, id)
-	cl.req.SetControl(req, Normal)
-	b, err := cl.req.Append(nil, req)
-	if err == nil {
-		err = cl.snd.Send(ctx, frame.Header{}, b)
-	}
-	if err != nil {
-		cl.forget(id)
-		return nil, err
-	}
-	select {
-	case r, ok := <-ch:
-		if !ok {
-			return nil, ErrClosed
-		}
-		return r, nil
-	case <-ctx.Done():
-		cl.forget(id)
-		cl.req.SetControl(req, Cancel)
-		if b, err := cl.req.Append(b[:0], req); err == nil {
-			_ = cl.snd.Send(context.Background(), frame.Header{}, b)
-		}
-		return nil, ctx.Err()
-	}
-}
-
-func (cl *Client[Req, Resp]) forget(id uint64) {
-	cl.mu.Lock()
-	delete(cl.pending, id)
-	cl.mu.Unlock()
-}
-
-// OnMessage implements socket.Reactor: responses complete their calls;
-// unknown ids (late replies) are ignored.
-func (cl *Client[Req, Resp]) OnMessage(c *socket.Conn, m socket.Message) socket.Action {
-	r := new(Resp)
-	if err := cl.resp.Parse(m.Payload, r); err != nil {
-		return socket.Disconnect
-	}
-	id := cl.resp.ID(r)
-	cl.mu.Lock()
-	ch := cl.pending[id]
-	delete(cl.pending, id)
-	cl.mu.Unlock()
-	if ch != nil {
-		ch <- r
-	}
-	return socket.Continue
-}
-
-// OnClose ends every pending call with ErrClosed.
-func (cl *Client[Req, Resp]) OnClose(c *socket.Conn, err error) {
-	cl.mu.Lock()
-	cl.closed = true
-	for id, ch := range cl.pending {
-		close(ch)
-		delete(cl.pending, id)
-	}
-	cl.mu.Unlock()
-}
-
-// Close closes the connection; pending calls end with ErrClosed.
-func (cl *Client[Req, Resp]) Close() error {
-	cl.snd.Close()
-	return cl.conn.Close()
+// appendControl appends the minimal message with only id and code set.
+func appendControl[M any](c Codec[M], dst []byte, id uint64, code Control) ([]byte, error) {
+	m := new(M)
+	c.SetID(m, id)
+	c.SetControl(m, code)
+	return c.Append(dst, m)
 }

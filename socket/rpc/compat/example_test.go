@@ -21,7 +21,16 @@ func Example() {
 
 	cl, _ := compat.Dial[msg, msg](context.Background(), "tcp", ln.Addr().String(), codec{}, codec{}, compat.Options{})
 	defer cl.Close()
-	resp, err := cl.Call(context.Background(), &msg{body: []byte("rust")})
+	var resp msg
+	err := cl.Call(context.Background(), &msg{body: []byte("rust")}, &resp)
 	fmt.Println(string(resp.body), resp.id, err)
 	// Output: hello, rust 1 <nil>
+}
+
+func ExampleRead() {
+	for _, c := range []compat.Control{0, 1, 2, 3, 255, 256, 257, 258} {
+		fmt.Print(compat.Read(c), " ")
+	}
+	fmt.Println()
+	// Output: 0 1 2 1 1 0 1 2
 }

@@ -1,0 +1,15 @@
+package frame
+
+import (
+	"syscall"
+
+	"github.com/protosocket-go/protosocket/internal/framehook"
+)
+
+// The hooks that exist only for package socket (internal/framehook).
+func init() {
+	framehook.PresetWriter = func(w any, rc syscall.RawConn, c *framehook.WriterCounters) {
+		fw := w.(*Writer)
+		fw.presetRC, fw.presetCounters = rc, c
+	}
+}

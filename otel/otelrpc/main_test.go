@@ -1,0 +1,9 @@
+package otelrpc_test
+
+import (
+	"testing"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }

@@ -1,0 +1,229 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/spillway"
+)
+
+// Senders: queueing outbound messages (a Sender per sending goroutine, one
+// spillway lane each) and the items they queue.
+
+// Encoder appends a message's payload to dst and returns the extended
+// slice, like binary.AppendUvarint. The connection calls AppendPayload once,
+// on its writer goroutine, when the message is about to be written, or not
+// at all if the message fails first (then the failure callback gets the
+// Encoder back, so a pooled Encoder can be recycled in either place).
+type Encoder interface {
+	AppendPayload(dst []byte) ([]byte, error)
+}
+
+// Failure reports one queued message that was not written.
+type Failure struct {
+	Header  frame.Header
+	Payload []byte  // the payload of Send/SendBuffer, valid until the callback returns; nil for Encoder messages and once the write had begun
+	Encoder Encoder // the Encoder of SendEncoder, else nil
+	Err     error   // why: matches ErrClosed (with the close cause), ErrFrameTooLarge, ErrWriteTimeout, or the encoder's error
+}
+
+// item is one queued outbound message. It holds no per-message heap
+// object besides the pooled buffer.
+//
+// With frames > 0 the item is a batch of replies (Conn.Reply) already
+// encoded in the connection's framing: buf holds frames whole frames, and
+// stays held until the flush that writes them so that a failure can still
+// report each one. h.Length may then carry the payload bytes of the
+// frames it was queued with (its weight; else the encoded length is).
+type item struct {
+	h      frame.Header
+	buf    *pool.Buffer // owned payload, back to the pool after the write
+	enc    Encoder
+	s      *Sender
+	frames int
+}
+
+func itemWeight(it item) int64 {
+	if it.frames > 0 && it.h.Length > 0 {
+		return int64(it.h.Length) // a batch's payload bytes (see item)
+	}
+	if it.buf != nil {
+		return int64(len(it.buf.B))
+	}
+	return frame.HeaderSize
+}
+
+// Sender queues messages on a connection through its own spillway lane.
+// Messages from one Sender are written in the order they were sent. Use one
+// Sender per sending goroutine (Conn.NewSender); a Sender may be shared by
+// goroutines, but Close must not run concurrently with its sends.
+type Sender struct {
+	q      *spillway.Sender[item]
+	c      *Conn
+	onFail func(Failure)
+	closed atomic.Bool
+}
+
+// Send copies payload and queues it with header h (the connection fills
+// h.Length; framings other than frame.Default ignore h). When the queue is
+// full it blocks until there is room or ctx ends, or returns
+// ErrBackpressure with Options.FailWhenFull. A nil result means the
+// message will be written or reported to the failure callback.
+//
+// A small payload (up to MaxBatchedPayload) is encoded at once, in the
+// connection's framing, so a framing error (frame.ErrMalformed,
+// frame.ErrLineBreak) is returned here; and while this Sender's previous
+// small message still waits in the queue, the new one joins its buffer:
+// a burst of small messages costs one queue slot and one buffer, however
+// many there are (QueueMessages and QueueBytes still count every message
+// and byte).
+func (s *Sender) Send(ctx context.Context, h frame.Header, payload []byte) error {
+	c := s.c
+	if len(payload) > c.opts.MaxFrameSize {
+		return tooLarge(len(payload), c.opts.MaxFrameSize)
+	}
+	if len(payload) <= MaxBatchedPayload {
+		return s.sendSmall(ctx, h, payload)
+	}
+	b := pool.GetBufferFor(len(payload))
+	b.B = append(b.B, payload...)
+	return s.send(ctx, item{h: h, buf: b, s: s})
+}
+
+// MaxBatchedPayload is the largest payload Sender.Send encodes into a
+// batch buffer shared with the Sender's other queued small messages.
+const MaxBatchedPayload = 1024
+
+// sendSmall encodes payload into the batch at the tail of the Sender's lane
+// if it is this Sender's and has room, else into a new batch item.
+func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) error {
+	c := s.c
+	need := len(payload) + int(c.frameExtra)
+	c.sending.Add(1)
+	defer c.sendDone()
+	if c.stopped.Load() {
+		return wrapClosed(c.causeErr())
+	}
+	w := int64(len(payload)) // weight: payload bytes, as for other items
+	var ferr error
+	folded, err := s.q.Fold(ctx, w, func(t *item) bool {
+		if t.s != s || t.frames == 0 || len(t.buf.B)+need > batchBufSize {
+			return false
+		}
+		if cap(t.buf.B)-len(t.buf.B) < need { // a small batch grows into a large buffer, once
+			big := getBatchBuf(batchBufSize)
+			big.B = append(big.B, t.buf.B...)
+			putBatchBuf(t.buf)
+			t.buf = big
+		}
+		b, err := frame.AppendFramed(t.buf.B, c.opts.Framing, h, payload)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		t.buf.B = b
+		t.frames++
+		return true
+	})
+	switch {
+	case err != nil:
+		return c.queueErr(err)
+	case ferr != nil:
+		return frameErr(ferr)
+	case folded:
+		return nil
+	}
+	buf := getBatchBuf(need)
+	b, err := frame.AppendFramed(buf.B, c.opts.Framing, h, payload)
+	if err != nil {
+		putBatchBuf(buf)
+		return frameErr(err)
+	}
+	buf.B = b
+	return s.send(ctx, item{h: frame.Header{Length: uint32(len(payload))}, buf: buf, frames: 1, s: s})
+}
+
+// SendBuffer queues buf's bytes (buf.B) with header h without copying:
+// buf belongs to the connection from this call on, whatever the result, and
+// goes back to the pool after it is written or failed. Payloads above
+// Options.CopyThreshold are written by reference (writev).
+func (s *Sender) SendBuffer(ctx context.Context, h frame.Header, buf *pool.Buffer) error {
+	if len(buf.B) > s.c.opts.MaxFrameSize {
+		n := len(buf.B)
+		pool.PutBuffer(buf)
+		return tooLarge(n, s.c.opts.MaxFrameSize)
+	}
+	return s.send(ctx, item{h: h, buf: buf, s: s})
+}
+
+// SendEncoder queues a message whose payload enc appends straight into the
+// writer's buffer when it is written (see Encoder). enc must stay usable
+// until then; it counts frame.HeaderSize bytes against QueueBytes.
+func (s *Sender) SendEncoder(ctx context.Context, h frame.Header, enc Encoder) error {
+	return s.send(ctx, item{h: h, enc: enc, s: s})
+}
+
+// send queues it for the caller, whose send fails with the result.
+func (s *Sender) send(ctx context.Context, it item) error { return s.enqueue(ctx, it, false) }
+
+// enqueue queues it. If that fails, the item's buffer is freed and, with
+// accepted (a batch of replies whose Replies returned nil), its messages
+// go to the failure callback.
+func (s *Sender) enqueue(ctx context.Context, it item, accepted bool) error {
+	c := s.c
+	c.sending.Add(1)
+	defer c.sendDone()
+	if c.stopped.Load() {
+		return c.sendFailed(&it, wrapClosed(c.causeErr()), accepted)
+	}
+	c.queued.Add(1) // before the item is in the queue: queued never dips below zero
+	if err := s.q.Send(ctx, it); err != nil {
+		c.queued.Add(-1)
+		return c.sendFailed(&it, c.queueErr(err), accepted)
+	}
+	if c.wt.take(tokenWriter) {
+		go c.writerFn()
+	}
+	return nil
+}
+
+// sendFailed ends an item that was not queued and returns err: with
+// accepted its messages go to the failure callback; else (the caller
+// gets err) its buffer just goes back.
+func (c *Conn) sendFailed(it *item, err error, accepted bool) error {
+	switch {
+	case accepted:
+		c.failItem(it, err)
+	case it.frames > 0:
+		putBatchBuf(it.buf)
+	default:
+		pool.PutBuffer(it.buf)
+	}
+	return err
+}
+
+// frameErr maps a frame encoding error to the socket's errors.
+func frameErr(err error) error {
+	if errors.Is(err, frame.ErrFrameTooLarge) {
+		return fmt.Errorf("%w: %w", ErrFrameTooLarge, err)
+	}
+	return err
+}
+
+func tooLarge(n, limit int) error {
+	return fmt.Errorf("%w: payload of %d bytes over the maximum %d: %w", ErrFrameTooLarge, n, limit, frame.ErrFrameTooLarge)
+}
+
+// sendDone ends a send (see Conn.sending): while the connection is
+// stopped, Drain waits for sends in flight, and each one that finishes
+// wakes it.
+func (c *Conn) sendDone() {
+	c.sending.Add(-1)
+	if c.stopped.Load() {
+		c.wt.signal()
+	}
+}
