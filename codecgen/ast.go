@@ -24,6 +24,7 @@ type Schema struct {
 	Bitsets  []*Bitset
 	Structs  []*Struct
 	Messages []*Record
+	Services []*Service
 }
 
 // Enum is a named integer type with named values.
@@ -217,4 +218,63 @@ func (t *Type) String() string {
 		}
 	}
 	return "invalid"
+}
+
+// Service is a service declaration: named RPC methods, each taking a
+// request message and answering with a response message.
+type Service struct {
+	Pos       Pos
+	Name, Doc string
+	Methods   []*Method
+}
+
+// MethodKind is the shape of a method's call.
+type MethodKind int
+
+// Method kinds.
+const (
+	Unary        MethodKind = iota // one request, one response
+	ServerStream                   // one request, a stream of responses
+	ClientStream                   // a stream of requests, one response
+	Bidi                           // streams both ways
+	Oneway                         // one request, no response (fire-and-forget)
+)
+
+// String returns the kind as the schema spells it.
+func (k MethodKind) String() string {
+	switch k {
+	case Unary:
+		return "unary"
+	case ServerStream:
+		return "server stream"
+	case ClientStream:
+		return "client stream"
+	case Bidi:
+		return "bidi stream"
+	case Oneway:
+		return "oneway"
+	}
+	return "invalid"
+}
+
+// Method is one RPC of a service.
+type Method struct {
+	Pos       Pos
+	Name, Doc string
+	Kind      MethodKind
+	ID        uint32 // explicit ("= N") or derived (MethodID)
+	IDSet     bool   // written explicitly
+	IDPos     Pos
+	ReqName   string
+	ReqPos    Pos
+	RespName  string // "" for oneway
+	RespPos   Pos
+	Request   *Record // resolved by the checker
+	Response  *Record // nil for oneway
+}
+
+// FullName is the method's name as its derived id hashes it:
+// "/package.Service/Method".
+func (m *Method) FullName(s *Schema, sv *Service) string {
+	return "/" + s.Package + "." + sv.Name + "/" + m.Name
 }

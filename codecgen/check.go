@@ -86,6 +86,7 @@ func check(s *Schema) ErrorList {
 		c.global(m.Pos, "message "+m.Name, recordNames(m)...)
 		c.checkRecord(m, 1)
 	}
+	c.checkServices(declare)
 	return c.errs
 }
 

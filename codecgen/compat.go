@@ -83,6 +83,7 @@ func Check(old, cur *Schema) []*Incompatibility {
 		}
 		c.record(o, n, old.Version)
 	}
+	c.services(old, cur)
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i].Pos, c.out[j].Pos
 		if a.File != b.File {

@@ -8,6 +8,12 @@
 // and GenerateTests return gofmt'd Go source; Check compares two versions
 // of a schema and reports every incompatible change with file:line.
 //
+// A schema's service declarations generate typed socket/rpc stubs next to
+// the messages (service_gen.go): a server interface taking flyweight views
+// and response builders, Register<Service>, a client over *rpc.Client or
+// balance.Pool, and stream handles; docs/guide.md walks through them with
+// examples/cache.
+//
 // The command codecgen/cmd/codecgen wraps these for go:generate:
 //
 //	//go:generate go run github.com/protosocket-go/protosocket/codecgen/cmd/codecgen gen -o people_codec.go -tests people_codec_test.go people.schema

@@ -91,6 +91,9 @@ func Generate(s *Schema) ([]byte, error) {
 	for _, m := range s.Messages {
 		g.message(m)
 	}
+	for _, sv := range s.Services {
+		g.service(sv)
+	}
 	body := g.buf.Bytes()
 	var out bytes.Buffer
 	out.WriteString(versionHeader(s))
@@ -104,6 +107,9 @@ func Generate(s *Schema) ([]byte, error) {
 	fmt.Fprintf(&out, "package %s\n\nimport (\n", s.Package)
 	var paths []string
 	for imp := range g.imports {
+		if imp == "github.com/protosocket-go/protosocket/flyweight" {
+			continue // always imported, below
+		}
 		paths = append(paths, imp)
 	}
 	sort.Strings(paths)

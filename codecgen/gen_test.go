@@ -53,7 +53,7 @@ var goGenerate = regexp.MustCompile(`(?m)^//go:generate go run github.com/protos
 // if one differs: run go generate in that directory to fix it.
 func TestGeneratedFilesNotStale(t *testing.T) {
 	var dirs []string
-	for _, root := range []string{"internal/testschema", "../bench/codec"} {
+	for _, root := range []string{"internal/testschema", "../bench/codec", "../bench/internal/typedsys", "../examples/cache"} {
 		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
 				dirs = append(dirs, path)

@@ -123,7 +123,7 @@ func lex(file string, src []byte) ([]tok, error) {
 			doc = nil
 			lastTokLine = line
 			adv(j + 1 - i)
-		case strings.IndexByte("{}[];=:-", c) >= 0:
+		case strings.IndexByte("{}[];=:-()", c) >= 0:
 			toks = append(toks, tok{kind: tPunct, text: string(c), pos: Pos{file, line, col}, doc: docText(doc, lastCommentLine, line)})
 			doc = nil
 			lastTokLine = line

@@ -55,6 +55,11 @@ func TestGeneratedNamesRegistered(t *testing.T) {
 				}
 			}
 		}
+		for _, sv := range s.Services {
+			for _, n := range serviceNames(sv) {
+				reserved[n] = true
+			}
+		}
 		f, err := goparser.ParseFile(token.NewFileSet(), path+".go", src, 0)
 		require.NoError(t, err)
 		declared := 0

@@ -137,8 +137,10 @@ func (p *parser) file(name string) (s *Schema) {
 			p.structDecl(s, t)
 		case "message":
 			p.message(s, t)
+		case "service":
+			p.service(s, t)
 		default:
-			p.fail(t.pos, "expected enum, bitset, struct or message, found %s", describe(t))
+			p.fail(t.pos, "expected enum, bitset, struct, message or service, found %s", describe(t))
 		}
 	}
 	return s
@@ -203,6 +205,78 @@ func (p *parser) message(s *Schema, kw tok) {
 	r := &Record{Pos: name.pos, Name: name.text, Label: name.text, Doc: kw.doc, TypeID: uint32(id), IsMessage: true}
 	r.Fields = p.fields(r)
 	s.Messages = append(s.Messages, r)
+}
+
+// service parses "service Name { rpc ...; ... }". A method is
+//
+//	rpc Name(Req) returns (Resp) [= ID];                 unary
+//	rpc Name(Req) returns (stream Resp) [= ID];          server stream
+//	rpc Name(stream Req) returns (Resp) [= ID];          client stream
+//	rpc Name(stream Req) returns (stream Resp) [= ID];   bidi
+//	rpc Name(Req) oneway [= ID];                         fire-and-forget
+func (p *parser) service(s *Schema, kw tok) {
+	name := p.ident("service name")
+	sv := &Service{Pos: name.pos, Name: name.text, Doc: kw.doc}
+	p.expect("{")
+	for p.peek().text != "}" {
+		if p.peek().kind == tEOF {
+			p.fail(p.peek().pos, "expected \"rpc\" or \"}\", found end of file")
+		}
+		r := p.next()
+		if r.text != "rpc" {
+			p.fail(r.pos, "service %s: expected \"rpc\" or \"}\", found %s", sv.Name, describe(r))
+		}
+		mn := p.ident("method name")
+		m := &Method{Pos: mn.pos, Name: mn.text, Doc: r.doc}
+		p.expect("(")
+		reqStream := p.streamKw()
+		rq := p.ident("request message name")
+		m.ReqName, m.ReqPos = rq.text, rq.pos
+		p.expect(")")
+		switch t := p.next(); t.text {
+		case "returns":
+			p.expect("(")
+			respStream := p.streamKw()
+			rs := p.ident("response message name")
+			m.RespName, m.RespPos = rs.text, rs.pos
+			p.expect(")")
+			switch {
+			case reqStream && respStream:
+				m.Kind = Bidi
+			case reqStream:
+				m.Kind = ClientStream
+			case respStream:
+				m.Kind = ServerStream
+			default:
+				m.Kind = Unary
+			}
+		case "oneway":
+			if reqStream {
+				p.fail(t.pos, "method %s.%s: a oneway method takes one request, not a stream", sv.Name, m.Name)
+			}
+			m.Kind = Oneway
+		default:
+			p.fail(t.pos, "method %s.%s: expected \"returns\" or \"oneway\", found %s", sv.Name, m.Name, describe(t))
+		}
+		if p.peek().text == "=" {
+			p.next()
+			id, pos := p.integer("method id", 1, 1<<32-1)
+			m.ID, m.IDSet, m.IDPos = uint32(id), true, pos
+		}
+		p.expect(";")
+		sv.Methods = append(sv.Methods, m)
+	}
+	p.expect("}")
+	s.Services = append(s.Services, sv)
+}
+
+// streamKw consumes an optional "stream" before a message name.
+func (p *parser) streamKw() bool {
+	if t := p.peek(); t.kind == tIdent && t.text == "stream" && p.toks[p.i+1].kind == tIdent {
+		p.next()
+		return true
+	}
+	return false
 }
 
 // fields parses "{ field... }".

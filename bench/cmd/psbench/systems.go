@@ -6,6 +6,7 @@ import (
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
+	"github.com/protosocket-go/protosocket/bench/internal/typedsys"
 	"github.com/protosocket-go/protosocket/bench/rpcbench"
 )
 
@@ -24,8 +25,10 @@ var registry = []load.System{
 // the default run stays short: the greeter pair (bench/internal/greetersys)
 // serves the unary scenario only (psbench -systems greeter-ps -vs
 // greeter-grpc compares them); "compat" is socket/rpc/compat over the
-// protoecho schema (psbench -systems protosocket,compat).
-var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New()}
+// protoecho schema (psbench -systems protosocket,compat); "typed" is the
+// codecgen-generated typed stubs (bench/internal/typedsys; psbench
+// -systems protosocket,typed puts it next to the raw-bytes RPC).
+var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New(), typedsys.New()}
 
 func lookup(name string) load.System {
 	for _, s := range append(registry[:len(registry):len(registry)], optIn...) {

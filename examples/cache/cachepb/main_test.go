@@ -1,0 +1,9 @@
+package cachepb
+
+import (
+	"testing"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
