@@ -19,3 +19,6 @@ func SetReusePort(uintptr) error { return ErrUnsupported }
 
 // Listen is not available on this platform: it returns ErrUnsupported.
 func Listen(uintptr, int) error { return ErrUnsupported }
+
+// Readable is not available on this platform: it returns ErrUnsupported.
+func Readable(uintptr) (bool, error) { return false, ErrUnsupported }

@@ -61,3 +61,20 @@ func SetReusePort(fd uintptr) error {
 // Listen calls listen(2) again on a listening socket: Linux and the BSDs
 // then take the new backlog.
 func Listen(fd uintptr, backlog int) error { return unix.Listen(int(fd), backlog) }
+
+// Readable reports, without waiting, whether fd is readable: for a
+// listening socket, whether a connection waits in its accept queue.
+// EINTR is retried.
+func Readable(fd uintptr) (bool, error) {
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return false, os.NewSyscallError("poll", err)
+		}
+		return n > 0 && fds[0].Revents&unix.POLLIN != 0, nil
+	}
+}

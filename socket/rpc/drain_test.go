@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -473,4 +474,81 @@ func TestDrainStopsAccepting(t *testing.T) {
 	require.NoError(t, <-res)
 	require.NoError(t, <-drained)
 	require.NoError(t, <-served)
+}
+
+// gateListener is a TCP listener whose accept loop is late: its Accept
+// waits for open (a loaded machine that has not run the loop yet), while
+// the kernel already completes dials into the accept queue. stopped is
+// closed when Drain stops it (by a deadline or by closing it).
+type gateListener struct {
+	*net.TCPListener
+	entered, open, stopped chan struct{}
+	enterOnce, stopOnce    sync.Once
+}
+
+func (g *gateListener) Accept() (net.Conn, error) {
+	g.enterOnce.Do(func() { close(g.entered) })
+	<-g.open
+	return g.TCPListener.Accept()
+}
+
+func (g *gateListener) SetDeadline(t time.Time) error {
+	g.stopOnce.Do(func() { close(g.stopped) })
+	return g.TCPListener.SetDeadline(t)
+}
+
+func (g *gateListener) Close() error {
+	g.stopOnce.Do(func() { close(g.stopped) })
+	return g.TCPListener.Close()
+}
+
+// TestDrainServesQueuedConnections: a connection the kernel accepted
+// before Drain, but the accept loop had not taken yet, is served and
+// drained like the others. Closing the listening socket at once reset it,
+// failing calls the server never read with "connection reset by peer"
+// (the flake of TestDrainUnderLoadLosesNothing on a loaded machine).
+func TestDrainServesQueuedConnections(t *testing.T) {
+	cs := startCounting(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	g := &gateListener{TCPListener: ln.(*net.TCPListener),
+		entered: make(chan struct{}), open: make(chan struct{}), stopped: make(chan struct{})}
+	var served sync.WaitGroup
+	served.Go(func() { _ = cs.srv.Serve(context.Background(), g) })
+	t.Cleanup(func() { _ = cs.srv.Close(); served.Wait() })
+	wait(t, g.entered) // Serve runs; its loop is late
+
+	c := dial(t, ln.Addr().String(), rpc.ClientOptions{}) // in the accept queue
+	ctx := testCtx(t)
+	const calls = 8
+	errs := make(chan error, calls)
+	for i := range calls {
+		go func() {
+			req := fmt.Appendf(nil, "queued/%d", i)
+			dst, err := c.Call(ctx, mEcho, req, nil)
+			if err == nil && !bytes.Equal(dst, req) {
+				err = fmt.Errorf("reply %q to %q", dst, req)
+			}
+			errs <- err
+		}()
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- cs.srv.Drain(ctx) }()
+	wait(t, g.stopped)
+	close(g.open) // the loop comes round after the stop
+	var ok, refused int64
+	for range calls {
+		switch err := <-errs; class(t, err) {
+		case "ok":
+			ok++
+		case "unavailable":
+			refused++
+		default:
+			t.Errorf("call on a connection queued before Drain lost: %v", err)
+		}
+	}
+	require.NoError(t, <-drained)
+	wait(t, c.Closed())
+	require.Equal(t, cs.processed.Load(), ok, "every call the server ran reached its caller")
+	require.Equal(t, int64(calls), ok+refused)
 }

@@ -127,7 +127,17 @@ func serve(t testing.TB, srv *rpc.Server) string {
 	ln, err := socket.Listen(context.Background(), "tcp", "127.0.0.1:0", socket.Options{})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = srv.Serve(context.Background(), ln) })
+	n := rpc.ListenersOf(srv)
+	returned := make(chan struct{})
+	wg.Go(func() { defer close(returned); _ = srv.Serve(context.Background(), ln) })
 	t.Cleanup(func() { _ = srv.Close(); wg.Wait() })
+	// Serve has registered ln (or returned) before the test can Drain.
+	for rpc.ListenersOf(srv) == n {
+		select {
+		case <-returned:
+			return ln.Addr().String()
+		case <-time.After(time.Millisecond):
+		}
+	}
 	return ln.Addr().String()
 }

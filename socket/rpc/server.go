@@ -7,11 +7,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/netfd"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
 )
@@ -172,36 +174,125 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // connections it has: after stopAccepting, Accept waits for the end of
 // Serve instead of reporting the closed socket, which would make
 // socket.Serve close every connection.
+//
+// Closing a listening socket resets the connections waiting in its accept
+// queue: their clients dialed successfully, may have sent calls, and would
+// see "connection reset" for calls the server never read. So where the
+// socket can be checked (netfd.Readable) and woken (SetDeadline),
+// stopAccepting only wakes the accept loop, and the loop itself accepts
+// what is queued, then closes the socket. Those connections are served
+// and drained like the others; only a dial that completes between the
+// last check and the close is reset.
 type drainListener struct {
 	net.Listener
 	srv        *Server
 	once       sync.Once
 	stopping   atomic.Bool
+	mu         sync.Mutex    // orders stopAccepting's wake-up before the loop's own deadline changes
+	shut       bool          // the accept loop closed the socket (guarded by mu)
+	taken      int           // connections takeQueued accepted (guarded by mu)
 	parked     chan struct{} // closed when Accept waits after stopAccepting
 	parkedOnce sync.Once
 	done       chan struct{} // closed by Close (Serve ending)
 	doneOnce   sync.Once
 }
 
+// deadliner is a listener whose blocked Accept a deadline wakes
+// (*net.TCPListener, *net.UnixListener).
+type deadliner interface{ SetDeadline(time.Time) error }
+
+// queued reports whether a connection waits in ln's accept queue; ok is
+// false when that cannot be checked on ln.
+func queued(ln net.Listener) (waiting, ok bool) {
+	rc := netfd.RawConn(ln)
+	if rc == nil {
+		return false, false
+	}
+	var err error
+	if cerr := rc.Control(func(fd uintptr) { waiting, err = netfd.Readable(fd) }); cerr != nil || err != nil {
+		return false, false
+	}
+	return waiting, true
+}
+
 func (l *drainListener) stopAccepting() {
 	l.once.Do(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
 		l.stopping.Store(true)
+		if d, ok := l.Listener.(deadliner); ok {
+			if _, ok := queued(l.Listener); ok && d.SetDeadline(time.Now()) == nil {
+				return // the accept loop takes the queue, then closes
+			}
+		}
+		l.shut = true
 		_ = l.Listener.Close()
 	})
 }
 
 // Accept implements net.Listener.
 func (l *drainListener) Accept() (net.Conn, error) {
-	nc, err := l.Listener.Accept()
-	if err != nil && l.stopping.Load() {
-		l.parkedOnce.Do(func() { close(l.parked) })
-		select {
-		case <-l.done:
-		case <-l.srv.stopCtx.Done():
+	if !l.stopping.Load() {
+		nc, err := l.Listener.Accept()
+		if err == nil || !l.stopping.Load() {
+			return nc, err
 		}
 	}
-	return nc, err
+	if nc, err, ok := l.takeQueued(); ok {
+		return nc, err
+	}
+	l.parkedOnce.Do(func() { close(l.parked) })
+	select {
+	case <-l.done:
+	case <-l.srv.stopCtx.Done():
+	}
+	return nil, fmt.Errorf("rpc: draining: %w", net.ErrClosed)
 }
+
+// takeQueued runs on the accept loop after stopAccepting: it returns a
+// connection still waiting in the accept queue (or the error accepting
+// it), or closes the socket and returns ok false when none is left.
+func (l *drainListener) takeQueued() (nc net.Conn, err error, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.shut {
+		return nil, nil, false
+	}
+	d, _ := l.Listener.(deadliner)
+	for d != nil && l.taken < l.queueMax() {
+		if waiting, _ := queued(l.Listener); !waiting {
+			break
+		}
+		// A queued connection is accepted at once; the deadline only
+		// bounds the wait should it have left the queue meanwhile.
+		if d.SetDeadline(time.Now().Add(queuedAcceptBound)) != nil {
+			break
+		}
+		nc, err = l.Listener.Accept()
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			l.taken++
+			return nc, err, true
+		}
+	}
+	l.shut = true
+	_ = l.Listener.Close()
+	return nil, nil, false
+}
+
+// queueMax bounds what takeQueued accepts to what the accept queue can
+// hold (the listen backlog; Linux's default somaxconn when it is the
+// system's): dials that keep arriving after the stop are not taken.
+func (l *drainListener) queueMax() int {
+	if b := l.srv.opts.Socket.Backlog; b > 0 {
+		return b
+	}
+	return 4096
+}
+
+// queuedAcceptBound bounds takeQueued's Accept of a connection the accept
+// queue held a moment before (it returns at once unless the connection
+// left the queue).
+const queuedAcceptBound = time.Second
 
 // Close implements net.Listener (socket.Serve calls it when it stops).
 func (l *drainListener) Close() error {

@@ -1,0 +1,12 @@
+package rpc
+
+// ListenersOf returns how many listening sockets the Serve calls of s have
+// registered: a test helper that starts Serve on a goroutine waits for it,
+// so that a Drain or Close right after finds the listener (one run before
+// Serve registers it leaves it to a Serve on a closed server, which
+// closes it and so resets the dials queued in it).
+func ListenersOf(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.listeners)
+}
