@@ -50,11 +50,13 @@ type Server struct {
 	draining   atomic.Bool
 	listeners  []*drainListener
 
-	stats serverCounters
+	stats    serverCounters
+	reqBytes atomic.Int64 // request-copy bytes held by all connections (budget.go)
 }
 
 type serverCounters struct {
 	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge atomic.Uint64
+	overBudget, writeTimeouts                                               atomic.Uint64
 }
 
 // ServerStats are a server's counters.
@@ -66,6 +68,14 @@ type ServerStats struct {
 	NotFound    uint64 // calls to unregistered methods
 	Unavailable uint64 // calls refused while draining
 	TooLarge    uint64 // requests refused over MaxRequestSize
+	// OverBudget counts calls refused (CodeOverloaded) because their
+	// request copy would pass MaxConnRequestBytes or
+	// MaxServerRequestBytes; they are also counted in Overloaded.
+	OverBudget uint64
+	// WriteTimeouts counts connections closed because a write to them
+	// did not complete within the write timeout (ReplyTimeout): peers
+	// that stopped reading their replies.
+	WriteTimeouts uint64
 }
 
 // NewServer returns a server with no handlers.
@@ -109,7 +119,8 @@ func (s *Server) register(method uint32, e entry) {
 func (s *Server) Stats() ServerStats {
 	c := &s.stats
 	return ServerStats{Calls: c.calls.Load(), Overloaded: c.overloaded.Load(), Duplicates: c.duplicates.Load(),
-		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load()}
+		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load(),
+		OverBudget: c.overBudget.Load(), WriteTimeouts: c.writeTimeouts.Load()}
 }
 
 func (s *Server) start() {
@@ -397,7 +408,7 @@ func (s *Server) dispatch(c *serverCall) {
 		select {
 		case s.work <- c:
 		case <-s.stopCtx.Done(): // closing: the call never runs
-			c.sc.finish(c)
+			c.sc.abandonPooled(c)
 		}
 	}()
 }
@@ -405,7 +416,11 @@ func (s *Server) dispatch(c *serverCall) {
 func (s *Server) worker(wid int) {
 	defer s.workersWG.Done()
 	for call := range s.work {
-		call.sc.runPooled(call, wid)
+		for call != nil { // then the calls its connection queued (budget.go)
+			sc := call.sc
+			sc.runPooled(call, wid)
+			call = sc.nextPooled()
+		}
 	}
 }
 
@@ -452,6 +467,12 @@ type serverConn struct {
 	acked        chan struct{} // closed when the client's Pong acknowledged the GoAway
 	ackOnce      sync.Once
 	refusing     atomic.Bool // new calls are refused with CodeUnavailable
+
+	// The connection's share of the server (budget.go), guarded by mu.
+	workersHeld int           // Pooled calls running or queued for a worker
+	backlog     []*serverCall // Pooled calls waiting for one of its workers
+	backHead    int
+	reqBytes    int64 // request-copy bytes held by its calls
 }
 
 const workerLanes = 8
@@ -617,7 +638,18 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		return
 	}
+	need := len(body) + len(p.Metadata)
+	if !sc.reserveReqLocked(need) {
+		sc.mu.Unlock()
+		s.stats.overloaded.Add(1)
+		s.stats.overBudget.Add(1)
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeOverloaded, "request bytes over the connection's or server's budget (MaxConnRequestBytes, MaxServerRequestBytes); not processed")
+		}
+		return
+	}
 	c := sc.getCallLocked()
+	c.reqHeld = need
 	if respond {
 		if sc.ids.vals == nil {
 			sc.ids = newIDTable(s.opts.MaxInFlight, sc.idSeed)
@@ -651,7 +683,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		return
 	}
 	c.h = e.h
-	s.dispatch(c)
+	sc.dispatchPooled(c)
 }
 
 func (sc *serverConn) isDuplicate(id uint32) bool {
@@ -681,6 +713,7 @@ func (sc *serverConn) finish(c *serverCall) {
 		sc.untracked[last] = nil
 		sc.untracked = sc.untracked[:last]
 	}
+	sc.releaseReqLocked(c)
 	c.reset()
 	sc.free = append(sc.free, c)
 	sc.inflight--
@@ -902,6 +935,9 @@ func (sc *serverConn) endStreams() {
 
 // OnClose implements socket.CloseReactor: calls in flight are canceled.
 func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
+	if errors.Is(err, socket.ErrWriteTimeout) {
+		sc.srv.stats.writeTimeouts.Add(1)
+	}
 	sc.mu.Lock()
 	sc.closed = true
 	for _, c := range sc.ids.vals {

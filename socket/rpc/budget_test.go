@@ -1,0 +1,192 @@
+package rpc_test
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+// Attack tests of the per-connection budgets (#22, docs/memory.md): a
+// hostile peer on one connection, a well-behaved client on another whose
+// calls must all succeed meanwhile.
+
+// heapInUse is the heap's live objects after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// wellBehaved makes n Pooled echo calls on its own connection, each
+// within 5 s, and reports how many succeeded.
+func wellBehaved(t *testing.T, addr string, n int) int {
+	t.Helper()
+	c := dial(t, addr, rpc.ClientOptions{})
+	ok := 0
+	req := []byte("hello")
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out, err := c.Call(ctx, mEcho, req, nil)
+		cancel()
+		if err == nil && bytes.Equal(out, req) {
+			ok++
+		}
+	}
+	return ok
+}
+
+// waitFor polls cond for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A client that never reads its replies used to stall every Pooled
+// handler of the server: the workers waited, without a deadline, for room
+// in its queue (400 64 KiB echoes: other connections' Pooled calls 0/8
+// over 10 s). Now it holds at most ConnWorkers workers; with the defaults
+// the others' calls all succeed.
+func TestAttackNonReadingClientHoldsOnlyItsShare(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	payload := bytes.Repeat([]byte{'x'}, 64<<10)
+	for id := uint32(1); id <= 400; id++ {
+		r.send(rpc.KindRequest, 0, id, mEcho, payload)
+	}
+	waitFor(t, "the hostile calls to be accepted", func() bool { return ts.srv.Stats().Calls >= 400 })
+	const n = 50
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n), "a well-behaved client's calls on another connection")
+}
+
+// With a short ReplyTimeout the connection that does not drain is closed
+// and counted; the others are untouched.
+func TestAttackNonReadingClientClosedAfterReplyTimeout(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{ReplyTimeout: 300 * time.Millisecond})
+	r := dialRaw(t, ts.addr)
+	payload := bytes.Repeat([]byte{'x'}, 64<<10)
+	for id := uint32(1); id <= 400; id++ {
+		r.send(rpc.KindRequest, 0, id, mEcho, payload)
+	}
+	waitFor(t, "the non-reading connection to be closed", func() bool { return ts.srv.Stats().WriteTimeouts == 1 })
+	const n = 50
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n))
+	assert.Equal(t, uint64(1), ts.srv.Stats().WriteTimeouts, "only the non-reading connection")
+}
+
+// One connection's slow calls used to take every worker (MaxInFlight 1,024
+// per connection, 64 workers for all) and park a goroutine per call past
+// the pool. Now they hold ConnWorkers workers, wait in the connection's
+// own queue without a goroutine each, and other connections' Pooled
+// calls all succeed.
+func TestAttackSlowCallsHoldOnlyTheConnectionsShare(t *testing.T) {
+	const workers, share = 64, 16 // the defaults on up to 16 CPUs
+	if runtime.GOMAXPROCS(0) > 16 {
+		t.Skip("the default pool is larger here")
+	}
+	base := runtime.NumGoroutine()
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	const calls = 1000
+	for id := uint32(1); id <= calls; id++ {
+		r.send(rpc.KindRequest, 0, id, mBlock, nil)
+	}
+	for range share {
+		wait(t, ts.entered)
+	}
+	waitFor(t, "the hostile calls to be accepted", func() bool { return ts.srv.Stats().Calls >= calls })
+	select {
+	case <-ts.entered:
+		t.Fatalf("more than ConnWorkers (%d) calls of one connection are running", share)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// The pool, the connection's goroutines and a few more; not one per
+	// waiting call.
+	g := runtime.NumGoroutine() - base
+	assert.Less(t, g, workers+32, "goroutines with %d slow calls waiting", calls)
+	const n = 50
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n), "a well-behaved client's calls on another connection")
+	t.Logf("goroutines added: %d", g)
+}
+
+// Pooled calls used to hold request copies counted in calls, not bytes
+// (600 x 1 MiB: 601 MiB live). Now a connection holds at most
+// MaxConnRequestBytes of them (64 MiB by default); calls past it are
+// refused with CodeOverloaded, not processed.
+func TestAttackRequestCopiesBoundedPerConnection(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	before := heapInUse()
+	r := dialRaw(t, ts.addr)
+	payload := bytes.Repeat([]byte{'x'}, 1<<20)
+	const calls = 200
+	go func() { // the refusals come back while we send: read them
+		for range calls {
+			if _, err := r.fr.Next(); err != nil {
+				return
+			}
+		}
+	}()
+	for id := uint32(1); id <= calls; id++ {
+		r.send(rpc.KindRequest, 0, id, mBlock, payload)
+	}
+	waitFor(t, "every hostile call to be accepted or refused", func() bool {
+		st := ts.srv.Stats()
+		return st.Calls+st.OverBudget >= calls
+	})
+	grown := heapInUse() - before
+	st := ts.srv.Stats()
+	t.Logf("heap +%.1f MiB; accepted %d, refused %d", float64(grown)/(1<<20), st.Calls, st.OverBudget)
+	assert.LessOrEqual(t, st.Calls, uint64(rpc.DefaultConnRequestBytes>>20), "calls holding 1 MiB copies")
+	assert.Positive(t, st.OverBudget)
+	// The copies (each a 1 MiB class plus a little), and the read slabs.
+	assert.Less(t, grown, int64(rpc.DefaultConnRequestBytes)*5/4+16<<20, "heap held by one connection's requests")
+	const n = 20
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n))
+}
+
+// The server-wide budget bounds all connections' copies together.
+func TestAttackRequestCopiesBoundedPerServer(t *testing.T) {
+	const budget = 8 << 20
+	ts := startServer(t, rpc.ServerOptions{MaxConnRequestBytes: -1, MaxServerRequestBytes: budget})
+	payload := bytes.Repeat([]byte{'x'}, 1<<20)
+	const conns, per = 3, 6
+	for range conns {
+		r := dialRaw(t, ts.addr)
+		go func() {
+			for range per {
+				if _, err := r.fr.Next(); err != nil {
+					return
+				}
+			}
+		}()
+		for id := uint32(1); id <= per; id++ {
+			r.send(rpc.KindRequest, 0, id, mBlock, payload)
+		}
+	}
+	waitFor(t, "every hostile call to be accepted or refused", func() bool {
+		st := ts.srv.Stats()
+		return st.Calls+st.OverBudget >= conns*per
+	})
+	st := ts.srv.Stats()
+	assert.LessOrEqual(t, st.Calls, uint64(budget>>20))
+	assert.GreaterOrEqual(t, st.OverBudget, uint64(conns*per-budget>>20))
+}
+
+func TestBudgetOptionsValidate(t *testing.T) {
+	_, err := rpc.NewServer(rpc.ServerOptions{ConnWorkers: -1})
+	require.ErrorIs(t, err, rpc.ErrInvalidOptions)
+}
