@@ -1,7 +1,10 @@
 package rpc
 
 import (
+	"sync/atomic"
 	"time"
+
+	"github.com/protosocket-go/protosocket/pool"
 )
 
 // This file owns what one connection may hold of the server's shared
@@ -22,6 +25,9 @@ const (
 	// DefaultServerRequestBytes is ServerOptions.MaxServerRequestBytes's
 	// default: 256 MiB of request copies for all connections together.
 	DefaultServerRequestBytes = 256 << 20
+	// DefaultConnStreamBytes is ServerOptions.MaxConnStreamBytes's
+	// default: 64 MiB of stream messages buffered per connection.
+	DefaultConnStreamBytes = 64 << 20
 	// connWorkersDivisor gives ServerOptions.ConnWorkers's default,
 	// Workers/connWorkersDivisor: one connection holds at most a quarter
 	// of the pool, so three connections with slow calls still leave room.
@@ -45,6 +51,9 @@ func (o *ServerOptions) budgetDefaults() {
 	}
 	if o.MaxServerRequestBytes == 0 {
 		o.MaxServerRequestBytes = DefaultServerRequestBytes
+	}
+	if o.MaxConnStreamBytes == 0 {
+		o.MaxConnStreamBytes = DefaultConnStreamBytes
 	}
 }
 
@@ -129,5 +138,71 @@ func (sc *serverConn) releaseReqLocked(c *serverCall) {
 			sc.srv.reqBytes.Add(-int64(n))
 		}
 		c.reqHeld = 0
+	}
+}
+
+// recvBudget counts the bytes of stream messages a connection's server
+// streams hold queued for their handlers (ServerOptions.MaxConnStreamBytes).
+type recvBudget struct {
+	used  atomic.Int64
+	limit int64
+}
+
+type admitResult uint8
+
+const (
+	admitOK         admitResult = iota
+	admitOverCredit             // beyond the stream's credit: a protocol error
+	admitOverBudget             // beyond the connection's byte budget
+)
+
+// admit queues a copy of a received stream message (reader goroutine),
+// counting its bytes against the connection's budget. Under rbMu, so that
+// releaseRecv, once it has run, leaves nothing queued and counted.
+func (s *streamCore) admit(payload []byte) admitResult {
+	b := s.rb
+	if b == nil {
+		if s.onMessage(payload) {
+			return admitOK
+		}
+		return admitOverCredit
+	}
+	n := int64(len(payload))
+	s.rbMu.Lock()
+	defer s.rbMu.Unlock()
+	if s.rbDone { // the handler returned: no one will read it
+		return admitOK
+	}
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return admitOverBudget
+	}
+	if !s.onMessage(payload) {
+		b.used.Add(-n)
+		return admitOverCredit
+	}
+	return admitOK
+}
+
+// releaseRecv gives back the bytes of the messages the handler left
+// unread (its goroutine, after the handler returned).
+func (s *streamCore) releaseRecv() {
+	if s.rb == nil {
+		return
+	}
+	s.rbMu.Lock()
+	defer s.rbMu.Unlock()
+	s.rbDone = true
+	for {
+		select {
+		case b, ok := <-s.recvQ:
+			if !ok {
+				return
+			}
+			s.rb.used.Add(-int64(len(b.B)))
+			pool.PutBuffer(b)
+		default:
+			return
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket/rpc"
 )
 
@@ -80,7 +81,12 @@ func TestAttackNonReadingClientClosedAfterReplyTimeout(t *testing.T) {
 	r := dialRaw(t, ts.addr)
 	payload := bytes.Repeat([]byte{'x'}, 64<<10)
 	for id := uint32(1); id <= 400; id++ {
-		r.send(rpc.KindRequest, 0, id, mEcho, payload)
+		// The server may close the connection before all are sent.
+		b, err := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindRequest, Stream: id, Type: mEcho}, payload)
+		require.NoError(t, err)
+		if _, err := r.nc.Write(b); err != nil {
+			break
+		}
 	}
 	waitFor(t, "the non-reading connection to be closed", func() bool { return ts.srv.Stats().WriteTimeouts == 1 })
 	const n = 50
@@ -189,4 +195,61 @@ func TestAttackRequestCopiesBoundedPerServer(t *testing.T) {
 func TestBudgetOptionsValidate(t *testing.T) {
 	_, err := rpc.NewServer(rpc.ServerOptions{ConnWorkers: -1})
 	require.ErrorIs(t, err, rpc.ErrInvalidOptions)
+}
+
+// Stream credit counts messages, not bytes: 8 streams x 64 messages x
+// 1 MiB used to hold 504 MiB on one connection. Now a connection's
+// streams hold at most MaxConnStreamBytes (64 MiB by default) unread;
+// the stream whose message would pass it ends with CodeResourceExhausted.
+func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
+	const sHoldAll = 77
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	srv.Handle(mEcho, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Pooled)
+	srv.HandleStream(sHoldAll, func(ctx context.Context, _ *rpc.ServerStream) error {
+		<-ctx.Done() // never reads
+		return ctx.Err()
+	})
+	addr := serve(t, srv)
+	before := heapInUse()
+	r := dialRaw(t, addr)
+	const streams, msgs = 8, 24
+	exhausted := make(chan struct{}, streams)
+	pong := make(chan struct{})
+	go func() {
+		for {
+			f, err := r.fr.Next()
+			if err != nil {
+				return
+			}
+			switch f.Header.Kind {
+			case rpc.KindError:
+				if code, _, err := rpc.ParseErrorBody(f.Payload); err == nil && code == rpc.CodeResourceExhausted {
+					exhausted <- struct{}{}
+				}
+			case rpc.KindPong:
+				close(pong)
+				return
+			}
+		}
+	}()
+	payload := bytes.Repeat([]byte{'x'}, 1<<20)
+	for s := uint32(1); s <= streams; s++ {
+		r.send(rpc.KindStreamOpen, 0, s, sHoldAll, rpc.AppendCredit(nil, 1))
+		for range msgs {
+			r.send(rpc.KindStreamMessage, 0, s, sHoldAll, payload)
+		}
+	}
+	r.send(rpc.KindPing, 0, 1, 0, nil) // answered after every message was read
+	select {
+	case <-pong:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no pong")
+	}
+	grown := heapInUse() - before
+	t.Logf("heap +%.1f MiB after %d MiB of stream messages; %d streams ended", float64(grown)/(1<<20), streams*msgs, len(exhausted))
+	assert.Less(t, grown, int64(rpc.DefaultConnStreamBytes)*5/4+16<<20, "heap held by one connection's streams")
+	assert.NotEmpty(t, exhausted, "streams over the budget end with CodeResourceExhausted")
+	const n = 20
+	assert.Equal(t, n, wellBehaved(t, addr, n))
 }

@@ -160,6 +160,14 @@ type ServerOptions struct {
 	// together. Zero means DefaultServerRequestBytes (256 MiB); negative
 	// means none.
 	MaxServerRequestBytes int64
+	// MaxConnStreamBytes bounds the bytes of stream messages one
+	// connection's server streams hold received but not yet read by
+	// their handlers (the stream credit counts messages, StreamWindow per
+	// stream, whatever their size). A message past it ends its stream
+	// with CodeResourceExhausted. Zero means DefaultConnStreamBytes
+	// (64 MiB); negative means no byte bound (StreamWindow x
+	// Socket.MaxFrameSize per stream).
+	MaxConnStreamBytes int64
 }
 
 // Validate reports the first bad field as an *OptionError.

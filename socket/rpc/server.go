@@ -263,6 +263,7 @@ func (s *Server) newServerConn() *serverConn {
 	}
 	sc := &serverConn{srv: s, ready: make(chan struct{}), idle: make(chan struct{}, 1),
 		drainCh: make(chan struct{}), acked: make(chan struct{}), idSeed: rand.Uint32()}
+	sc.sbud.limit = s.opts.MaxConnStreamBytes
 	s.conns[sc] = struct{}{}
 	return sc
 }
@@ -472,7 +473,8 @@ type serverConn struct {
 	workersHeld int           // Pooled calls running or queued for a worker
 	backlog     []*serverCall // Pooled calls waiting for one of its workers
 	backHead    int
-	reqBytes    int64 // request-copy bytes held by its calls
+	reqBytes    int64      // request-copy bytes held by its calls
+	sbud        recvBudget // stream messages buffered by its streams
 }
 
 const workerLanes = 8
