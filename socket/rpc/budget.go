@@ -65,11 +65,22 @@ func (o ServerOptions) validateBudget() error {
 	return nil
 }
 
+// takeWorkerLocked takes one of the connection's ConnWorkers for a new
+// Pooled call if one is free (the call then goes straight to the pool);
+// false sends the call through dispatchPooled. sc.mu is held.
+func (sc *serverConn) takeWorkerLocked() bool {
+	if sc.workersHeld < sc.srv.opts.ConnWorkers && sc.backHead == len(sc.backlog) {
+		sc.workersHeld++
+		return true
+	}
+	return false
+}
+
 // dispatchPooled hands a set-up Pooled call to the worker pool if its
 // connection holds fewer than ConnWorkers workers (running or queued for
 // one); otherwise the call waits in the connection's own backlog, in
 // arrival order, and one of the connection's workers runs it next
-// (nextPooled). So one connection's slow calls hold at most ConnWorkers
+// (finishNext). So one connection's slow calls hold at most ConnWorkers
 // workers and never the queue in front of the others' calls.
 func (sc *serverConn) dispatchPooled(c *serverCall) {
 	sc.mu.Lock()
@@ -83,12 +94,19 @@ func (sc *serverConn) dispatchPooled(c *serverCall) {
 	sc.mu.Unlock()
 }
 
-// nextPooled returns the connection's next waiting Pooled call, to run on
-// the worker that just finished one of its calls, or nil, giving the
-// worker back to the pool.
-func (sc *serverConn) nextPooled() *serverCall {
+// finishNext finishes c, a Pooled call its worker ran, and returns the
+// connection's next waiting Pooled call for that worker, or nil.
+func (sc *serverConn) finishNext(c *serverCall) *serverCall {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.finishLocked(c)
+	return sc.nextPooledLocked()
+}
+
+// nextPooledLocked returns the connection's next waiting Pooled call, to
+// run on the worker that just finished one of its calls, or nil, giving
+// the worker back to the pool. sc.mu is held.
+func (sc *serverConn) nextPooledLocked() *serverCall {
 	if sc.backHead < len(sc.backlog) {
 		c := sc.backlog[sc.backHead]
 		sc.backlog[sc.backHead] = nil
@@ -106,8 +124,7 @@ func (sc *serverConn) nextPooled() *serverCall {
 // closing), and with it the calls waiting behind it on its connection.
 func (sc *serverConn) abandonPooled(c *serverCall) {
 	for c != nil {
-		sc.finish(c)
-		c = sc.nextPooled()
+		c = sc.finishNext(c)
 	}
 }
 

@@ -420,7 +420,7 @@ func (s *Server) worker(wid int) {
 		for call != nil { // then the calls its connection queued (budget.go)
 			sc := call.sc
 			sc.runPooled(call, wid)
-			call = sc.nextPooled()
+			call = sc.finishNext(call)
 		}
 	}
 }
@@ -666,6 +666,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	}
 	sc.inflight++
 	sc.inflightN.Add(1)
+	direct := !e.stream && sc.takeWorkerLocked()
 	sc.mu.Unlock()
 	s.stats.calls.Add(1)
 
@@ -685,7 +686,11 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		return
 	}
 	c.h = e.h
-	sc.dispatchPooled(c)
+	if direct {
+		s.dispatch(c)
+	} else {
+		sc.dispatchPooled(c)
+	}
 }
 
 func (sc *serverConn) isDuplicate(id uint32) bool {
@@ -706,6 +711,11 @@ func (sc *serverConn) getCallLocked() *serverCall {
 // finish removes a pooled call or stream and recycles it.
 func (sc *serverConn) finish(c *serverCall) {
 	sc.mu.Lock()
+	sc.finishLocked(c)
+	sc.mu.Unlock()
+}
+
+func (sc *serverConn) finishLocked(c *serverCall) {
 	if c.tracked {
 		sc.ids.del(c.id)
 	} else if i := c.untrackedIdx; i >= 0 && i < len(sc.untracked) && sc.untracked[i] == c {
@@ -726,7 +736,6 @@ func (sc *serverConn) finish(c *serverCall) {
 		default:
 		}
 	}
-	sc.mu.Unlock()
 }
 
 // runInline runs the handler on the reader goroutine. Its response goes
@@ -744,7 +753,6 @@ func (sc *serverConn) runPooled(c *serverCall, wid int) {
 		sc.untrack(c)
 		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
 	}
-	sc.finish(c)
 }
 
 // untrack frees the call's id before its answer is queued: a client may
