@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"runtime"
 	"runtime/metrics"
 	"testing"
@@ -190,6 +191,17 @@ func TestAttackRequestCopiesBoundedPerServer(t *testing.T) {
 	st := ts.srv.Stats()
 	assert.LessOrEqual(t, st.Calls, uint64(budget>>20))
 	assert.GreaterOrEqual(t, st.OverBudget, uint64(conns*per-budget>>20))
+	// A call that fits the budget only once the held copies are given
+	// back: refused, not processed, now; served after they are.
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	big := bytes.Repeat([]byte{'y'}, budget/2)
+	_, err := c.Call(testCtx(t), mEcho, big, nil)
+	require.ErrorIs(t, err, rpc.ErrUnavailable, "not processed")
+	close(ts.release) // the held calls return and give their bytes back
+	waitFor(t, "the budget to be given back", func() bool {
+		out, err := c.Call(testCtx(t), mEcho, big, nil)
+		return err == nil && bytes.Equal(out, big)
+	})
 }
 
 func TestBudgetOptionsValidate(t *testing.T) {
@@ -208,6 +220,17 @@ func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
 	srv.Handle(mEcho, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Pooled)
 	srv.HandleStream(sHoldAll, func(ctx context.Context, _ *rpc.ServerStream) error {
 		<-ctx.Done() // never reads
+		return ctx.Err()
+	})
+	const sReport = 78
+	verdict := make(chan error, 1)
+	srv.HandleStream(sReport, func(ctx context.Context, st *rpc.ServerStream) error {
+		<-ctx.Done() // reads only once canceled: how did the stream end?
+		var err error
+		for err == nil {
+			_, err = st.Recv(nil)
+		}
+		verdict <- err
 		return ctx.Err()
 	})
 	addr := serve(t, srv)
@@ -252,4 +275,32 @@ func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
 	assert.NotEmpty(t, exhausted, "streams over the budget end with CodeResourceExhausted")
 	const n = 20
 	assert.Equal(t, n, wellBehaved(t, addr, n))
+
+	// The ended streams' handlers returned and gave their unread bytes
+	// back: the two streams within the budget hold 2 x 24 MiB, so a new
+	// stream on the same connection buffers 12 MiB more without being
+	// ended (it would be, were the 16 MiB of an ended one still counted).
+	// The reader decides before it answers the Ping; the handler, woken
+	// by the Cancel after the Pong, reports which end it saw.
+	tries := uint32(0)
+	waitFor(t, "a new stream to buffer what the ended ones gave back", func() bool {
+		tries++
+		id := 100 + tries
+		r.send(rpc.KindStreamOpen, 0, id, sReport, rpc.AppendCredit(nil, 1))
+		for range 12 {
+			r.send(rpc.KindStreamMessage, 0, id, sReport, payload)
+		}
+		r.send(rpc.KindPing, 0, id, 0, nil)
+		for h, _ := r.next(); h.Kind != rpc.KindPong; h, _ = r.next() {
+		}
+		r.send(rpc.KindCancel, 0, id, sReport, nil)
+		var err error
+		select {
+		case err = <-verdict:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the canceled stream's handler did not report")
+		}
+		var e *rpc.Error
+		return !(errors.As(err, &e) && e.Code == rpc.CodeResourceExhausted)
+	})
 }
