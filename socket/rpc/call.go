@@ -197,6 +197,7 @@ type serverCall struct {
 	// untrackedIdx is the call's index in sc.untracked (pooled
 	// fire-and-forget calls); meaningful only while it is in progress.
 	untrackedIdx int
+	reqHeld      int // request-copy bytes reserved (budget.go)
 
 	deadline    time.Time
 	hasDeadline bool

@@ -89,6 +89,15 @@
 // ignored. A request over ServerOptions.MaxRequestSize is answered with
 // CodeResourceExhausted and the connection goes on.
 //
+// One connection holds a bounded share of what the server shares
+// (docs/memory.md): at most ServerOptions.ConnWorkers workers (its further
+// Pooled calls wait in its own queue); request copies up to
+// MaxConnRequestBytes (and all connections MaxServerRequestBytes), past
+// which a call is refused with CodeOverloaded, not processed; stream
+// messages buffered up to MaxConnStreamBytes, past which the stream ends
+// with CodeResourceExhausted. A peer that stops reading its replies is
+// closed after ReplyTimeout (ServerStats.WriteTimeouts).
+//
 // # Lifetimes
 //
 // A handler's req and dst are borrowed until it returns (under the

@@ -226,7 +226,7 @@ func TestFireAndForgetCanceledOnClose(t *testing.T) {
 	// A fire-and-forget call has no id to cancel, but the connection's end
 	// still cancels its handler's context (it used to hold the worker
 	// forever, and Server.Close with it).
-	ts := startServer(t, rpc.ServerOptions{Workers: 2})
+	ts := startServer(t, rpc.ServerOptions{Workers: 2, ConnWorkers: 2})
 	r := dialRaw(t, ts.addr)
 	r.send(rpc.KindFireAndForget, 0, 0, mBlock, nil)
 	r.send(rpc.KindFireAndForget, 0, 0, mBlock, nil)

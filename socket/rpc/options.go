@@ -135,6 +135,39 @@ type ServerOptions struct {
 	// Under the psdebug build tag a use of a reused ctx after its handler
 	// returned panics naming the mistake.
 	ReuseContexts bool
+	// ConnWorkers bounds the workers one connection's Pooled calls hold
+	// at once (running, or queued for a worker); its further Pooled
+	// calls wait in the connection's own queue, in order (still within
+	// MaxInFlight), and run as its earlier calls finish. So one
+	// connection's slow calls never take the whole pool. Zero means
+	// Workers/4 (16 with the default 64 workers), at least 1.
+	ConnWorkers int
+	// ReplyTimeout is the Socket.WriteTimeout of the server's connections
+	// when that is zero: a peer that stops reading its replies is closed
+	// after it (ServerStats.WriteTimeouts counts them), which frees the
+	// workers waiting to queue replies to it. Zero means
+	// DefaultReplyTimeout (10 s); negative means none (Socket.WriteTimeout
+	// as set).
+	ReplyTimeout time.Duration
+	// MaxConnRequestBytes bounds the bytes of request copies (body and
+	// metadata of Pooled calls and stream openings, counted as the peer
+	// sent them) one connection's calls in progress hold; a call past it
+	// is refused with CodeOverloaded (not processed) and counted in
+	// ServerStats.OverBudget. Zero means DefaultConnRequestBytes (64 MiB);
+	// negative means no byte bound (MaxInFlight still applies).
+	MaxConnRequestBytes int64
+	// MaxServerRequestBytes is the same bound for all connections
+	// together. Zero means DefaultServerRequestBytes (256 MiB); negative
+	// means none.
+	MaxServerRequestBytes int64
+	// MaxConnStreamBytes bounds the bytes of stream messages one
+	// connection's server streams hold received but not yet read by
+	// their handlers (the stream credit counts messages, StreamWindow per
+	// stream, whatever their size). A message past it ends its stream
+	// with CodeResourceExhausted. Zero means DefaultConnStreamBytes
+	// (64 MiB); negative means no byte bound (StreamWindow x
+	// Socket.MaxFrameSize per stream).
+	MaxConnStreamBytes int64
 }
 
 // Validate reports the first bad field as an *OptionError.
@@ -156,6 +189,9 @@ func (o ServerOptions) Validate() error {
 	}
 	if o.Socket.Framing != nil {
 		return &OptionError{"Socket.Framing", 0, "must be nil (frame.Default); use package compat for other framings"}
+	}
+	if err := o.validateBudget(); err != nil {
+		return err
 	}
 	return o.Socket.Validate()
 }
@@ -179,4 +215,5 @@ func (o *ServerOptions) ensureDefaults() {
 	if o.StreamWindow == 0 {
 		o.StreamWindow = DefaultStreamWindow
 	}
+	o.budgetDefaults()
 }

@@ -52,11 +52,13 @@ type Server struct {
 	draining   atomic.Bool
 	listeners  []*drainListener
 
-	stats serverCounters
+	stats    serverCounters
+	reqBytes atomic.Int64 // request-copy bytes held by all connections (budget.go)
 }
 
 type serverCounters struct {
 	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge atomic.Uint64
+	overBudget, writeTimeouts                                               atomic.Uint64
 }
 
 // ServerStats are a server's counters.
@@ -68,6 +70,14 @@ type ServerStats struct {
 	NotFound    uint64 // calls to unregistered methods
 	Unavailable uint64 // calls refused while draining
 	TooLarge    uint64 // requests refused over MaxRequestSize
+	// OverBudget counts calls refused (CodeOverloaded) because their
+	// request copy would pass MaxConnRequestBytes or
+	// MaxServerRequestBytes; they are also counted in Overloaded.
+	OverBudget uint64
+	// WriteTimeouts counts connections closed because a write to them
+	// did not complete within the write timeout (ReplyTimeout): peers
+	// that stopped reading their replies.
+	WriteTimeouts uint64
 }
 
 // NewServer returns a server with no handlers.
@@ -111,7 +121,8 @@ func (s *Server) register(method uint32, e entry) {
 func (s *Server) Stats() ServerStats {
 	c := &s.stats
 	return ServerStats{Calls: c.calls.Load(), Overloaded: c.overloaded.Load(), Duplicates: c.duplicates.Load(),
-		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load()}
+		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load(),
+		OverBudget: c.overBudget.Load(), WriteTimeouts: c.writeTimeouts.Load()}
 }
 
 func (s *Server) start() {
@@ -343,6 +354,7 @@ func (s *Server) newServerConn() *serverConn {
 	}
 	sc := &serverConn{srv: s, ready: make(chan struct{}), idle: make(chan struct{}, 1),
 		drainCh: make(chan struct{}), acked: make(chan struct{}), idSeed: rand.Uint32()}
+	sc.sbud.limit = s.opts.MaxConnStreamBytes
 	s.conns[sc] = struct{}{}
 	return sc
 }
@@ -488,7 +500,7 @@ func (s *Server) dispatch(c *serverCall) {
 		select {
 		case s.work <- c:
 		case <-s.stopCtx.Done(): // closing: the call never runs
-			c.sc.finish(c)
+			c.sc.abandonPooled(c)
 		}
 	}()
 }
@@ -496,7 +508,11 @@ func (s *Server) dispatch(c *serverCall) {
 func (s *Server) worker(wid int) {
 	defer s.workersWG.Done()
 	for call := range s.work {
-		call.sc.runPooled(call, wid)
+		for call != nil { // then the calls its connection queued (budget.go)
+			sc := call.sc
+			sc.runPooled(call, wid)
+			call = sc.finishNext(call)
+		}
 	}
 }
 
@@ -543,6 +559,13 @@ type serverConn struct {
 	acked        chan struct{} // closed when the client's Pong acknowledged the GoAway
 	ackOnce      sync.Once
 	refusing     atomic.Bool // new calls are refused with CodeUnavailable
+
+	// The connection's share of the server (budget.go), guarded by mu.
+	workersHeld int           // Pooled calls running or queued for a worker
+	backlog     []*serverCall // Pooled calls waiting for one of its workers
+	backHead    int
+	reqBytes    int64      // request-copy bytes held by its calls
+	sbud        recvBudget // stream messages buffered by its streams
 }
 
 const workerLanes = 8
@@ -708,7 +731,18 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		return
 	}
+	need := len(body) + len(p.Metadata)
+	if !sc.reserveReqLocked(need) {
+		sc.mu.Unlock()
+		s.stats.overloaded.Add(1)
+		s.stats.overBudget.Add(1)
+		if respond {
+			sc.replyError(conn, h.Stream, h.Type, CodeOverloaded, "request bytes over the connection's or server's budget (MaxConnRequestBytes, MaxServerRequestBytes); not processed")
+		}
+		return
+	}
 	c := sc.getCallLocked()
+	c.reqHeld = need
 	if respond {
 		if sc.ids.vals == nil {
 			sc.ids = newIDTable(s.opts.MaxInFlight, sc.idSeed)
@@ -723,6 +757,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	}
 	sc.inflight++
 	sc.inflightN.Add(1)
+	direct := !e.stream && sc.takeWorkerLocked()
 	sc.mu.Unlock()
 	s.stats.calls.Add(1)
 
@@ -742,7 +777,11 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		return
 	}
 	c.h = e.h
-	s.dispatch(c)
+	if direct {
+		s.dispatch(c)
+	} else {
+		sc.dispatchPooled(c)
+	}
 }
 
 func (sc *serverConn) isDuplicate(id uint32) bool {
@@ -763,6 +802,11 @@ func (sc *serverConn) getCallLocked() *serverCall {
 // finish removes a pooled call or stream and recycles it.
 func (sc *serverConn) finish(c *serverCall) {
 	sc.mu.Lock()
+	sc.finishLocked(c)
+	sc.mu.Unlock()
+}
+
+func (sc *serverConn) finishLocked(c *serverCall) {
 	if c.tracked {
 		sc.ids.del(c.id)
 	} else if i := c.untrackedIdx; i >= 0 && i < len(sc.untracked) && sc.untracked[i] == c {
@@ -772,6 +816,7 @@ func (sc *serverConn) finish(c *serverCall) {
 		sc.untracked[last] = nil
 		sc.untracked = sc.untracked[:last]
 	}
+	sc.releaseReqLocked(c)
 	c.reset()
 	sc.free = append(sc.free, c)
 	sc.inflight--
@@ -782,7 +827,6 @@ func (sc *serverConn) finish(c *serverCall) {
 		default:
 		}
 	}
-	sc.mu.Unlock()
 }
 
 // runInline runs the handler on the reader goroutine. Its response goes
@@ -800,7 +844,6 @@ func (sc *serverConn) runPooled(c *serverCall, wid int) {
 		sc.untrack(c)
 		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
 	}
-	sc.finish(c)
 }
 
 // untrack frees the call's id before its answer is queued: a client may
@@ -993,6 +1036,9 @@ func (sc *serverConn) endStreams() {
 
 // OnClose implements socket.CloseReactor: calls in flight are canceled.
 func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
+	if errors.Is(err, socket.ErrWriteTimeout) {
+		sc.srv.stats.writeTimeouts.Add(1)
+	}
 	sc.mu.Lock()
 	sc.closed = true
 	for _, c := range sc.ids.vals {

@@ -31,6 +31,11 @@ type streamCore struct {
 	rerr     error // why recvQ closed; written before the close
 	recvDone bool  // recvQ is closed (reader only)
 	consumed int   // Recv side only
+	// rb counts the bytes queued in recvQ against the connection's
+	// budget (server streams; nil on clients). See budget.go.
+	rb     *recvBudget
+	rbMu   sync.Mutex
+	rbDone bool // the handler returned: nothing more is queued
 
 	// send side
 	mu         sync.Mutex
@@ -202,6 +207,9 @@ func (s *streamCore) recv(ctx context.Context, dst []byte) ([]byte, error) {
 		return dst, s.rerr
 	}
 	dst = append(dst, b.B...)
+	if s.rb != nil {
+		s.rb.used.Add(-int64(len(b.B)))
+	}
 	pool.PutBuffer(b)
 	s.consumed++
 	if s.consumed >= max(s.window/2, 1) {
@@ -381,8 +389,11 @@ func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
 	core := ss.pub.core
 	switch h.Kind {
 	case KindStreamMessage:
-		if !core.onMessage(payload) {
+		switch core.admit(payload) {
+		case admitOverCredit:
 			ss.protocol("client exceeded its stream credit")
+		case admitOverBudget:
+			ss.endWith(CodeResourceExhausted, "stream messages buffered over the connection's budget (ServerOptions.MaxConnStreamBytes)")
 		}
 	case KindCredit:
 		if !core.onCredit(payload) {
@@ -395,9 +406,13 @@ func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
 
 // protocol ends the stream for a flow-control violation: the handler's
 // context is canceled and the client gets CodeProtocol.
-func (ss *serverStream) protocol(msg string) {
+func (ss *serverStream) protocol(msg string) { ss.endWith(CodeProtocol, msg) }
+
+// endWith ends the stream with code (the reader's verdict): the handler's
+// context is canceled and the client gets code.
+func (ss *serverStream) endWith(code Code, msg string) {
 	core := ss.pub.core
-	end := func() { core.endAll(&Error{Code: CodeProtocol, Message: msg}) }
+	end := func() { core.endAll(&Error{Code: code, Message: msg}) }
 	// The stream ends within the context's cancel: a handler woken by
 	// the cancel must find the protocol error recorded, or it would end
 	// the stream with its own error (CodeCanceled) instead. Cancel only
@@ -424,6 +439,9 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 	snd := sc.conn.NewSender(nil)
 	core := newCore(snd, c.id, c.method, sc.srv.opts.StreamWindow)
 	core.credit = int64(credit)
+	if sc.sbud.limit > 0 {
+		core.rb = &sc.sbud
+	}
 	ss := &serverStream{pub: ServerStream{core: core, call: c}}
 	sc.mu.Lock()
 	c.stream = ss
@@ -437,6 +455,7 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 	go func() {
 		defer sc.srv.streamsWG.Done()
 		err := sc.srv.invokeStream(h, c, &ss.pub)
+		core.releaseRecv()
 		sc.untrack(c) // before the last frame: the client may then reuse the id
 		var e *Error
 		core.mu.Lock()

@@ -357,7 +357,7 @@ func TestPing(t *testing.T) {
 }
 
 func TestKilledConnectionEndsPendingCalls(t *testing.T) {
-	ts := startServer(t, rpc.ServerOptions{})
+	ts := startServer(t, rpc.ServerOptions{ConnWorkers: 64}) // all 50 calls run at once
 	c := dial(t, ts.addr, rpc.ClientOptions{})
 	ctx := context.Background() // no deadline: only the close can end them
 	const n = 50

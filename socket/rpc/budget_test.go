@@ -1,0 +1,306 @@
+package rpc_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+// Attack tests of the per-connection budgets (#22, docs/memory.md): a
+// hostile peer on one connection, a well-behaved client on another whose
+// calls must all succeed meanwhile.
+
+// heapInUse is the heap's live objects after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// wellBehaved makes n Pooled echo calls on its own connection, each
+// within 5 s, and reports how many succeeded.
+func wellBehaved(t *testing.T, addr string, n int) int {
+	t.Helper()
+	c := dial(t, addr, rpc.ClientOptions{})
+	ok := 0
+	req := []byte("hello")
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out, err := c.Call(ctx, mEcho, req, nil)
+		cancel()
+		if err == nil && bytes.Equal(out, req) {
+			ok++
+		}
+	}
+	return ok
+}
+
+// waitFor polls cond for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A client that never reads its replies used to stall every Pooled
+// handler of the server: the workers waited, without a deadline, for room
+// in its queue (400 64 KiB echoes: other connections' Pooled calls 0/8
+// over 10 s). Now it holds at most ConnWorkers workers; with the defaults
+// the others' calls all succeed.
+func TestAttackNonReadingClientHoldsOnlyItsShare(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	payload := bytes.Repeat([]byte{'x'}, 64<<10)
+	for id := uint32(1); id <= 400; id++ {
+		r.send(rpc.KindRequest, 0, id, mEcho, payload)
+	}
+	waitFor(t, "the hostile calls to be accepted", func() bool { return ts.srv.Stats().Calls >= 400 })
+	const n = 50
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n), "a well-behaved client's calls on another connection")
+}
+
+// With a short ReplyTimeout the connection that does not drain is closed
+// and counted; the others are untouched.
+func TestAttackNonReadingClientClosedAfterReplyTimeout(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{ReplyTimeout: 300 * time.Millisecond})
+	r := dialRaw(t, ts.addr)
+	payload := bytes.Repeat([]byte{'x'}, 64<<10)
+	for id := uint32(1); id <= 400; id++ {
+		// The server may close the connection before all are sent.
+		b, err := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindRequest, Stream: id, Type: mEcho}, payload)
+		require.NoError(t, err)
+		if _, err := r.nc.Write(b); err != nil {
+			break
+		}
+	}
+	waitFor(t, "the non-reading connection to be closed", func() bool { return ts.srv.Stats().WriteTimeouts == 1 })
+	const n = 50
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n))
+	assert.Equal(t, uint64(1), ts.srv.Stats().WriteTimeouts, "only the non-reading connection")
+}
+
+// One connection's slow calls used to take every worker (MaxInFlight 1,024
+// per connection, 64 workers for all) and park a goroutine per call past
+// the pool. Now they hold ConnWorkers workers, wait in the connection's
+// own queue without a goroutine each, and other connections' Pooled
+// calls all succeed.
+func TestAttackSlowCallsHoldOnlyTheConnectionsShare(t *testing.T) {
+	const workers, share = 64, 16 // the defaults on up to 16 CPUs
+	if runtime.GOMAXPROCS(0) > 16 {
+		t.Skip("the default pool is larger here")
+	}
+	base := runtime.NumGoroutine()
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	const calls = 1000
+	for id := uint32(1); id <= calls; id++ {
+		r.send(rpc.KindRequest, 0, id, mBlock, nil)
+	}
+	for range share {
+		wait(t, ts.entered)
+	}
+	waitFor(t, "the hostile calls to be accepted", func() bool { return ts.srv.Stats().Calls >= calls })
+	select {
+	case <-ts.entered:
+		t.Fatalf("more than ConnWorkers (%d) calls of one connection are running", share)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// The pool, the connection's goroutines and a few more; not one per
+	// waiting call.
+	g := runtime.NumGoroutine() - base
+	assert.Less(t, g, workers+32, "goroutines with %d slow calls waiting", calls)
+	const n = 50
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n), "a well-behaved client's calls on another connection")
+	t.Logf("goroutines added: %d", g)
+}
+
+// Pooled calls used to hold request copies counted in calls, not bytes
+// (600 x 1 MiB: 601 MiB live). Now a connection holds at most
+// MaxConnRequestBytes of them (64 MiB by default); calls past it are
+// refused with CodeOverloaded, not processed.
+func TestAttackRequestCopiesBoundedPerConnection(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	before := heapInUse()
+	r := dialRaw(t, ts.addr)
+	payload := bytes.Repeat([]byte{'x'}, 1<<20)
+	const calls = 200
+	go func() { // the refusals come back while we send: read them
+		for range calls {
+			if _, err := r.fr.Next(); err != nil {
+				return
+			}
+		}
+	}()
+	for id := uint32(1); id <= calls; id++ {
+		r.send(rpc.KindRequest, 0, id, mBlock, payload)
+	}
+	waitFor(t, "every hostile call to be accepted or refused", func() bool {
+		st := ts.srv.Stats()
+		return st.Calls+st.OverBudget >= calls
+	})
+	grown := heapInUse() - before
+	st := ts.srv.Stats()
+	t.Logf("heap +%.1f MiB; accepted %d, refused %d", float64(grown)/(1<<20), st.Calls, st.OverBudget)
+	assert.LessOrEqual(t, st.Calls, uint64(rpc.DefaultConnRequestBytes>>20), "calls holding 1 MiB copies")
+	assert.Positive(t, st.OverBudget)
+	// The copies (each a 1 MiB class plus a little), and the read slabs.
+	assert.Less(t, grown, int64(rpc.DefaultConnRequestBytes)*5/4+16<<20, "heap held by one connection's requests")
+	const n = 20
+	assert.Equal(t, n, wellBehaved(t, ts.addr, n))
+}
+
+// The server-wide budget bounds all connections' copies together.
+func TestAttackRequestCopiesBoundedPerServer(t *testing.T) {
+	const budget = 8 << 20
+	ts := startServer(t, rpc.ServerOptions{MaxConnRequestBytes: -1, MaxServerRequestBytes: budget})
+	payload := bytes.Repeat([]byte{'x'}, 1<<20)
+	const conns, per = 3, 6
+	for range conns {
+		r := dialRaw(t, ts.addr)
+		go func() {
+			for range per {
+				if _, err := r.fr.Next(); err != nil {
+					return
+				}
+			}
+		}()
+		for id := uint32(1); id <= per; id++ {
+			r.send(rpc.KindRequest, 0, id, mBlock, payload)
+		}
+	}
+	waitFor(t, "every hostile call to be accepted or refused", func() bool {
+		st := ts.srv.Stats()
+		return st.Calls+st.OverBudget >= conns*per
+	})
+	st := ts.srv.Stats()
+	assert.LessOrEqual(t, st.Calls, uint64(budget>>20))
+	assert.GreaterOrEqual(t, st.OverBudget, uint64(conns*per-budget>>20))
+	// A call that fits the budget only once the held copies are given
+	// back: refused, not processed, now; served after they are.
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	big := bytes.Repeat([]byte{'y'}, budget/2)
+	_, err := c.Call(testCtx(t), mEcho, big, nil)
+	require.ErrorIs(t, err, rpc.ErrUnavailable, "not processed")
+	close(ts.release) // the held calls return and give their bytes back
+	waitFor(t, "the budget to be given back", func() bool {
+		out, err := c.Call(testCtx(t), mEcho, big, nil)
+		return err == nil && bytes.Equal(out, big)
+	})
+}
+
+func TestBudgetOptionsValidate(t *testing.T) {
+	_, err := rpc.NewServer(rpc.ServerOptions{ConnWorkers: -1})
+	require.ErrorIs(t, err, rpc.ErrInvalidOptions)
+}
+
+// Stream credit counts messages, not bytes: 8 streams x 64 messages x
+// 1 MiB used to hold 504 MiB on one connection. Now a connection's
+// streams hold at most MaxConnStreamBytes (64 MiB by default) unread;
+// the stream whose message would pass it ends with CodeResourceExhausted.
+func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
+	const sHoldAll = 77
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	srv.Handle(mEcho, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Pooled)
+	srv.HandleStream(sHoldAll, func(ctx context.Context, _ *rpc.ServerStream) error {
+		<-ctx.Done() // never reads
+		return ctx.Err()
+	})
+	const sReport = 78
+	verdict := make(chan error, 1)
+	srv.HandleStream(sReport, func(ctx context.Context, st *rpc.ServerStream) error {
+		<-ctx.Done() // reads only once canceled: how did the stream end?
+		var err error
+		for err == nil {
+			_, err = st.Recv(nil)
+		}
+		verdict <- err
+		return ctx.Err()
+	})
+	addr := serve(t, srv)
+	before := heapInUse()
+	r := dialRaw(t, addr)
+	const streams, msgs = 8, 24
+	exhausted := make(chan struct{}, streams)
+	pong := make(chan struct{})
+	go func() {
+		for {
+			f, err := r.fr.Next()
+			if err != nil {
+				return
+			}
+			switch f.Header.Kind {
+			case rpc.KindError:
+				if code, _, err := rpc.ParseErrorBody(f.Payload); err == nil && code == rpc.CodeResourceExhausted {
+					exhausted <- struct{}{}
+				}
+			case rpc.KindPong:
+				close(pong)
+				return
+			}
+		}
+	}()
+	payload := bytes.Repeat([]byte{'x'}, 1<<20)
+	for s := uint32(1); s <= streams; s++ {
+		r.send(rpc.KindStreamOpen, 0, s, sHoldAll, rpc.AppendCredit(nil, 1))
+		for range msgs {
+			r.send(rpc.KindStreamMessage, 0, s, sHoldAll, payload)
+		}
+	}
+	r.send(rpc.KindPing, 0, 1, 0, nil) // answered after every message was read
+	select {
+	case <-pong:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no pong")
+	}
+	grown := heapInUse() - before
+	t.Logf("heap +%.1f MiB after %d MiB of stream messages; %d streams ended", float64(grown)/(1<<20), streams*msgs, len(exhausted))
+	assert.Less(t, grown, int64(rpc.DefaultConnStreamBytes)*5/4+16<<20, "heap held by one connection's streams")
+	assert.NotEmpty(t, exhausted, "streams over the budget end with CodeResourceExhausted")
+	const n = 20
+	assert.Equal(t, n, wellBehaved(t, addr, n))
+
+	// The ended streams' handlers returned and gave their unread bytes
+	// back: the two streams within the budget hold 2 x 24 MiB, so a new
+	// stream on the same connection buffers 12 MiB more without being
+	// ended (it would be, were the 16 MiB of an ended one still counted).
+	// The reader decides before it answers the Ping; the handler, woken
+	// by the Cancel after the Pong, reports which end it saw.
+	tries := uint32(0)
+	waitFor(t, "a new stream to buffer what the ended ones gave back", func() bool {
+		tries++
+		id := 100 + tries
+		r.send(rpc.KindStreamOpen, 0, id, sReport, rpc.AppendCredit(nil, 1))
+		for range 12 {
+			r.send(rpc.KindStreamMessage, 0, id, sReport, payload)
+		}
+		r.send(rpc.KindPing, 0, id, 0, nil)
+		for h, _ := r.next(); h.Kind != rpc.KindPong; h, _ = r.next() {
+		}
+		r.send(rpc.KindCancel, 0, id, sReport, nil)
+		var err error
+		select {
+		case err = <-verdict:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the canceled stream's handler did not report")
+		}
+		var e *rpc.Error
+		return !(errors.As(err, &e) && e.Code == rpc.CodeResourceExhausted)
+	})
+}
