@@ -237,7 +237,7 @@ func (k *Caller) Close() {
 
 // Call sends req to method and waits for the response, which it appends
 // to dst and returns. req is copied before Call returns. The error is a
-// *Error for an error frame from the server (errors.Is with ErrNotFound,
+// *Error for an error frame from the server (errors.Is with ErrUnimplemented,
 // ErrOverloaded, ...), ctx's error when ctx ends first (a cancel frame
 // then follows the request on the same lane), or a *ClosedError when the
 // connection closes. With a reused dst and Caller, Call does not allocate.
@@ -428,15 +428,12 @@ func (c *Client) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 		if s == nil {
 			break
 		}
-		code, msg, err := ParseErrorBody(m.Payload)
-		if err != nil {
-			code, msg = CodeProtocol, []byte("malformed error frame")
-		}
+		e := newReceivedError(h.Flags, m.Payload)
 		if st := s.streamFor(h.Stream); st != nil {
-			st.onError(code, msg)
+			st.onError(e)
 			break
 		}
-		c.complete(s, h.Stream, nil, &Error{Code: code, Message: string(msg)})
+		c.complete(s, h.Stream, nil, e)
 	case KindStreamMessage, KindEnd, KindCredit:
 		if s := c.t.lookup(h.Stream); s != nil {
 			if st := s.streamFor(h.Stream); st != nil {

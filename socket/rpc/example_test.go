@@ -26,7 +26,7 @@ func Example() {
 	resp, err := k.Call(context.Background(), 1, []byte("world"), nil)
 	fmt.Println(string(resp), err)
 	_, err = k.Call(context.Background(), 2, nil, nil)
-	fmt.Println(errors.Is(err, rpc.ErrNotFound))
+	fmt.Println(errors.Is(err, rpc.ErrUnimplemented))
 	// Output:
 	// hello, world <nil>
 	// true

@@ -164,11 +164,11 @@ func (o *ServerOptions) ensureDefaults() {
 	if o.DrainLinger == 0 {
 		o.DrainLinger = DefaultDrainLinger
 	}
+	if o.Socket.MaxFrameSize == 0 {
+		o.Socket.MaxFrameSize = DefaultMaxFrameSize
+	}
 	if o.MaxRequestSize == 0 {
 		o.MaxRequestSize = o.Socket.MaxFrameSize
-		if o.MaxRequestSize == 0 {
-			o.MaxRequestSize = frame.DefaultMaxFrameSize
-		}
 	}
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultServerInFlight
@@ -178,8 +178,5 @@ func (o *ServerOptions) ensureDefaults() {
 	}
 	if o.StreamWindow == 0 {
 		o.StreamWindow = DefaultStreamWindow
-	}
-	if o.Socket.MaxFrameSize == 0 {
-		o.Socket.MaxFrameSize = DefaultMaxFrameSize
 	}
 }

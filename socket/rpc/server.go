@@ -573,7 +573,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	if !ok || e.stream != (h.Kind == KindStreamOpen) {
 		s.stats.notFound.Add(1)
 		if respond {
-			sc.replyError(conn, h.Stream, h.Type, CodeNotFound, "")
+			sc.replyError(conn, h.Stream, h.Type, CodeUnimplemented, "")
 		}
 		return
 	}
@@ -757,8 +757,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 	}
 	h := frame.Header{Kind: KindResponse, Stream: c.id, Type: c.method}
 	if err != nil {
-		code, msg := toError(err)
-		resp.B = AppendErrorBody(resp.B[:0], code, msg)
+		resp.B, h.Flags = AppendError(resp.B[:0], toError(err))
 		h.Kind = KindError
 	} else if sameBase(out, dst) {
 		resp.B = out
@@ -773,7 +772,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 		if len(resp.B) > max { // a tiny maximum: the code alone
 			resp.B = AppendErrorBody(resp.B[:0], CodeInternal, "")
 		}
-		h.Kind = KindError
+		h.Kind, h.Flags = KindError, 0
 	}
 	return h, resp
 }

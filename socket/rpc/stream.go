@@ -344,9 +344,7 @@ func (st *ClientStream) violation(conn *socket.Conn) {
 	st.core.endAll(&Error{Code: CodeProtocol, Message: "server broke stream flow control"})
 }
 
-func (st *ClientStream) onError(code Code, msg []byte) {
-	st.core.endAll(&Error{Code: code, Message: string(msg)})
-}
+func (st *ClientStream) onError(e *Error) { st.core.endAll(e) }
 
 func (st *ClientStream) onClose(err error) { st.core.endAll(err) }
 
@@ -447,13 +445,14 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 			// canceled by the client or the connection died: nothing to send
 		case ended != nil:
 			b := pool.GetBuffer()
-			b.B = AppendErrorBody(b.B[:0], e.Code, e.Message)
-			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: c.id, Type: c.method}, b)
+			var fl uint16
+			b.B, fl = AppendError(b.B[:0], e)
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
 		case err != nil:
-			code, msg := toError(err)
 			b := pool.GetBuffer()
-			b.B = AppendErrorBody(b.B[:0], code, msg)
-			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: c.id, Type: c.method}, b)
+			var fl uint16
+			b.B, fl = AppendError(b.B[:0], toError(err))
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
 		default:
 			_ = snd.Send(context.Background(), frame.Header{Kind: KindEnd, Stream: c.id, Type: c.method}, nil)
 		}

@@ -22,7 +22,7 @@
 // The methods live at the top of the method space (0xFFFF_0000 and up),
 // which protosocket's own services use; applications use lower ids.
 // A server without the health service answers either method with
-// rpc.ErrNotFound: a client treats that as "no health checking here"
+// rpc.ErrUnimplemented: a client treats that as "no health checking here"
 // (gRPC's rule for UNIMPLEMENTED), so balance.HealthChecked counts such a
 // server as serving.
 //
