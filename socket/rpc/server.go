@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +55,7 @@ type Server struct {
 }
 
 type serverCounters struct {
-	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge atomic.Uint64
+	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge, rejected atomic.Uint64
 }
 
 // ServerStats are a server's counters.
@@ -66,6 +67,7 @@ type ServerStats struct {
 	NotFound    uint64 // calls to unregistered methods
 	Unavailable uint64 // calls refused while draining
 	TooLarge    uint64 // requests refused over MaxRequestSize
+	Rejected    uint64 // connections ServerOptions.OnConnect rejected
 }
 
 // NewServer returns a server with no handlers.
@@ -109,7 +111,8 @@ func (s *Server) register(method uint32, e entry) {
 func (s *Server) Stats() ServerStats {
 	c := &s.stats
 	return ServerStats{Calls: c.calls.Load(), Overloaded: c.overloaded.Load(), Duplicates: c.duplicates.Load(),
-		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load()}
+		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load(),
+		Rejected: c.rejected.Load()}
 }
 
 func (s *Server) start() {
@@ -452,12 +455,23 @@ type serverConn struct {
 	acked        chan struct{} // closed when the client's Pong acknowledged the GoAway
 	ackOnce      sync.Once
 	refusing     atomic.Bool // new calls are refused with CodeUnavailable
+
+	// Connection setup (ServerOptions.OnConnect), on the reader: info is
+	// complete once setupDone; rejected stops serving. connected (under
+	// mu) means OnDisconnect is owed; disconnected that it ran.
+	info         ConnInfo
+	setupDone    bool
+	rejected     bool
+	connected    bool
+	disconnected bool
+	closeErr     error
 }
 
 const workerLanes = 8
 
 func (sc *serverConn) setConn(c *socket.Conn) {
 	sc.conn = c
+	sc.info.RemoteAddr, sc.info.LocalAddr = c.RemoteAddr(), c.LocalAddr()
 	sc.inline.sc = sc
 	sc.senders = make([]*socket.Sender, workerLanes)
 	for i := range sc.senders {
@@ -486,9 +500,78 @@ func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code
 	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: id, Type: method}, b)
 }
 
+// setupConn completes the connection's ConnInfo and runs
+// ServerOptions.OnConnect, on the reader at the first frame; it returns
+// the hook's error (nil: accepted).
+func (sc *serverConn) setupConn(conn *socket.Conn) (err error) {
+	sc.setupDone = true
+	if tc, ok := conn.NetConn().(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		sc.info.TLS = &st
+	}
+	if f := sc.srv.opts.OnConnect; f != nil {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					err = &Error{Code: CodeInternal, Message: fmt.Sprint("OnConnect panic: ", r)}
+				}
+			}()
+			err = f(&sc.info)
+		}()
+	}
+	if err != nil {
+		sc.rejected = true
+		sc.srv.stats.rejected.Add(1)
+		return err
+	}
+	sc.mu.Lock()
+	sc.connected = !sc.closed
+	sc.mu.Unlock()
+	return nil
+}
+
+// reject answers the first frame of a connection OnConnect rejected.
+func (sc *serverConn) reject(conn *socket.Conn, h frame.Header, err error) {
+	if h.Kind != KindRequest && h.Kind != KindStreamOpen {
+		return
+	}
+	if sc.rx == nil {
+		sc.rx = conn.NewSender(nil)
+	}
+	b := pool.GetBuffer()
+	var fl uint16
+	b.B, fl = AppendError(b.B[:0], toError(err))
+	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: h.Stream, Type: h.Type}, b)
+}
+
+// disconnectLocked returns the ServerOptions.OnDisconnect call owed
+// once the connection has closed and nothing is in flight (nil if none
+// or not yet); the caller runs it after releasing sc.mu, which it holds.
+func (sc *serverConn) disconnectLocked() func() {
+	if !sc.connected || sc.disconnected || !sc.closed || sc.inflight > 0 {
+		return nil
+	}
+	sc.disconnected = true
+	f := sc.srv.opts.OnDisconnect
+	if f == nil {
+		return nil
+	}
+	err := sc.closeErr
+	return func() { f(&sc.info, err) }
+}
+
 // OnMessage implements socket.Reactor.
 func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 	h := m.Header
+	if !sc.setupDone {
+		if err := sc.setupConn(conn); err != nil {
+			sc.reject(conn, h, err)
+			return socket.Disconnect
+		}
+	}
+	if sc.rejected {
+		return socket.Disconnect
+	}
 	switch h.Kind {
 	case KindRequest, KindFireAndForget, KindStreamOpen:
 		sc.onOpen(conn, h, m.Payload)
@@ -691,7 +774,11 @@ func (sc *serverConn) finish(c *serverCall) {
 		default:
 		}
 	}
+	bye := sc.disconnectLocked()
 	sc.mu.Unlock()
+	if bye != nil {
+		bye()
+	}
 }
 
 // runInline runs the handler on the reader goroutine. Its response goes
@@ -903,6 +990,7 @@ func (sc *serverConn) endStreams() {
 func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 	sc.mu.Lock()
 	sc.closed = true
+	sc.closeErr = err
 	for _, c := range sc.ids.vals {
 		if c != nil {
 			if st := c.stream; st != nil {
@@ -920,6 +1008,10 @@ func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 			c.cancel(context.Canceled)
 		}
 	}
+	bye := sc.disconnectLocked()
 	sc.mu.Unlock()
+	if bye != nil {
+		bye()
+	}
 	sc.srv.removeConn(sc)
 }
