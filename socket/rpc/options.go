@@ -33,8 +33,12 @@ type ClientOptions struct {
 	StreamWindow int
 	// Interceptor, if non-nil, wraps every unary call of the client
 	// (Client.Call, Caller.Call, Caller.CallMetadata). With none a call
-	// costs nothing extra.
+	// costs nothing extra. ChainClientInterceptors combines several.
 	Interceptor ClientInterceptor
+	// StreamInterceptor, if non-nil, wraps every Client.OpenStream. With
+	// none an opening costs nothing extra. ChainClientStreamInterceptors
+	// combines several.
+	StreamInterceptor ClientStreamInterceptor
 }
 
 // Validate reports the first bad field as an *OptionError.
@@ -105,8 +109,12 @@ type ServerOptions struct {
 	// Zero means DefaultStreamWindow.
 	StreamWindow int
 	// Interceptor, if non-nil, wraps every unary handler call. With none
-	// set the handler is called directly.
+	// set the handler is called directly. ChainInterceptors combines
+	// several.
 	Interceptor Interceptor
+	// StreamInterceptor, if non-nil, wraps every stream handler call.
+	// ChainStreamInterceptors combines several.
+	StreamInterceptor StreamInterceptor
 	// MaxRequestSize is the largest opening frame payload (prefix and
 	// body) a call or stream may carry. A larger request that is within
 	// Socket.MaxFrameSize is answered with CodeResourceExhausted, naming

@@ -227,8 +227,17 @@ type ClientStream struct {
 
 // OpenStream opens a stream to method. ctx bounds the whole stream: when
 // it ends the stream is canceled (a cancel frame follows on the stream's
-// lane). md is optional metadata.
+// lane). md is optional metadata. With ClientOptions.StreamInterceptor
+// set, the opening goes through it.
 func (c *Client) OpenStream(ctx context.Context, method uint32, md Metadata) (*ClientStream, error) {
+	if ic := c.opts.StreamInterceptor; ic != nil {
+		return ic(ctx, method, md, c.openStream)
+	}
+	return c.openStream(ctx, method, md)
+}
+
+// openStream is the StreamOpener behind a ClientStreamInterceptor.
+func (c *Client) openStream(ctx context.Context, method uint32, md Metadata) (*ClientStream, error) {
 	if c.closed.Load() || c.goAway.Load() {
 		return nil, c.refusal()
 	}
@@ -279,6 +288,20 @@ func (c *Client) OpenStream(ctx context.Context, method uint32, md Metadata) (*C
 // Send sends one message, waiting for credit from the server. After the
 // stream ended it returns the end error (ErrStreamClosed for a normal end).
 func (st *ClientStream) Send(msg []byte) error { return st.core.send(st.ctx, msg) }
+
+// Done returns a channel closed when the stream has ended: the server
+// ended it (End or Error), it was canceled or closed, or the connection
+// died. Messages may still wait for Recv. For interceptors that act at
+// the end (a span, a metric).
+func (st *ClientStream) Done() <-chan struct{} { return st.core.ended }
+
+// Err returns nil until Done is closed, then why the stream ended: io.EOF
+// for the server's normal end, the server's *Error, ctx's error,
+// ErrStreamClosed after Close, or a *ClosedError.
+func (st *ClientStream) Err() error { return st.core.endError() }
+
+// Method returns the stream's method.
+func (st *ClientStream) Method() uint32 { return st.core.method }
 
 // CloseSend ends the client's half: the server's Recv returns io.EOF.
 func (st *ClientStream) CloseSend() error { return st.core.closeSend(st.ctx) }
@@ -469,5 +492,8 @@ func (s *Server) invokeStream(h StreamHandler, c *serverCall, st *ServerStream) 
 		}
 	}()
 	defer c.retire()
+	if ic := s.opts.StreamInterceptor; ic != nil {
+		return ic(c.handlerCtx(), c.method, st, h)
+	}
 	return h(c.handlerCtx(), st)
 }
