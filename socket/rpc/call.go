@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/protosocket-go/protosocket/pool"
@@ -229,6 +230,11 @@ type serverCall struct {
 	cur   *callCtx // the live handler context (nil with ReuseContexts)
 
 	stream *serverStream
+
+	// Response metadata (SetHeader, SetTrailer; respmd.go), under mu;
+	// reused by later calls.
+	hdr, trl Metadata
+	hdrSent  atomic.Bool
 }
 
 var _ context.Context = (*serverCall)(nil)
@@ -364,4 +370,6 @@ func (c *serverCall) reset() {
 	c.req = nil
 	c.body, c.md, c.h, c.stream = nil, nil, nil, nil
 	c.tracked = false
+	c.hdr, c.trl = c.hdr[:0], c.trl[:0]
+	c.hdrSent.Store(false)
 }

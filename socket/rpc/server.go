@@ -786,6 +786,12 @@ func (sc *serverConn) finish(c *serverCall) {
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 	if h, resp := sc.respond(c, c.body); resp != nil {
+		if len(c.hdr) > 0 || len(c.trl) > 0 {
+			hdr, trl := c.unaryMD()
+			sendMD(func(k uint8, md Metadata) {
+				_ = conn.Reply(frame.Header{Kind: k, Stream: h.Stream, Type: h.Type}, md)
+			}, hdr, trl)
+		}
 		_ = conn.ReplyBuffer(h, resp) // a failure is reported like a Sender's; a large resp goes by reference
 	}
 	c.reset()
@@ -794,9 +800,28 @@ func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 func (sc *serverConn) runPooled(c *serverCall, wid int) {
 	if h, resp := sc.respond(c, c.body); resp != nil {
 		sc.untrack(c)
-		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
+		snd := sc.sender(wid)
+		if len(c.hdr) > 0 || len(c.trl) > 0 {
+			hdr, trl := c.unaryMD()
+			sendMD(func(k uint8, md Metadata) {
+				_ = snd.Send(context.Background(), frame.Header{Kind: k, Stream: h.Stream, Type: h.Type}, md)
+			}, hdr, trl)
+		}
+		_ = snd.SendBuffer(context.Background(), h, resp)
 	}
 	sc.finish(c)
+}
+
+// sendMD sends a unary call's header and trailer frames (those not
+// empty), in that order, before its response: the client has them when
+// the call completes.
+func sendMD(send func(kind uint8, md Metadata), hdr, trl Metadata) {
+	if len(hdr) > 0 {
+		send(KindHeader, hdr)
+	}
+	if len(trl) > 0 {
+		send(KindTrailer, trl)
+	}
 }
 
 // untrack frees the call's id before its answer is queued: a client may

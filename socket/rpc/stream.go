@@ -223,6 +223,8 @@ type ClientStream struct {
 	ctx  context.Context
 	stop func() bool
 	once sync.Once
+	// Response metadata, written by the reader under core.mu.
+	header, trailer Metadata
 }
 
 // OpenStream opens a stream to method. ctx bounds the whole stream: when
@@ -379,7 +381,12 @@ type ServerStream struct {
 }
 
 // Send sends one message to the client, waiting for its credit.
-func (st *ServerStream) Send(msg []byte) error { return st.core.send(st.call, msg) }
+func (st *ServerStream) Send(msg []byte) error {
+	if !st.call.hdrSent.Load() {
+		st.call.flushHeader(st.core.snd)
+	}
+	return st.core.send(st.call, msg)
+}
 
 // Recv appends the next message from the client to dst; io.EOF once the
 // client called CloseSend; context.Canceled when it canceled.
@@ -463,6 +470,14 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 		core.mu.Lock()
 		ended := core.endErr
 		core.mu.Unlock()
+		if ended == nil || errors.As(ended, &e) {
+			// The header (if not sent yet) and the trailer go just
+			// before the final frame, on the same lane.
+			c.flushHeader(snd)
+			if _, trl := c.unaryMD(); len(trl) > 0 {
+				_ = snd.Send(context.Background(), frame.Header{Kind: KindTrailer, Stream: c.id, Type: c.method}, trl)
+			}
+		}
 		switch {
 		case ended != nil && !errors.As(ended, &e):
 			// canceled by the client or the connection died: nothing to send

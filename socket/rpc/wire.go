@@ -39,6 +39,12 @@ const (
 	KindPong uint8 = 11
 	// KindGoAway tells the client that the server accepts no new calls.
 	KindGoAway uint8 = 12
+	// KindHeader carries response header metadata (a metadata block) for
+	// a call or stream, before its response or first message.
+	KindHeader uint8 = 13
+	// KindTrailer carries response trailer metadata (a metadata block),
+	// just before the call's or stream's final frame.
+	KindTrailer uint8 = 14
 )
 
 // Flag bits of the RPC protocol, in the upper-layer bits 8..15 of the
