@@ -98,7 +98,7 @@ func TestErrorBodyBounds(t *testing.T) {
 	_, msg, err = rpc.ParseErrorBody(b)
 	require.NoError(t, err)
 	assert.Contains(t, string(msg), "dropped")
-	b, fl = rpc.AppendError(nil, &rpc.Error{Code: rpc.CodeAborted, Message: "m"})
+	_, fl = rpc.AppendError(nil, &rpc.Error{Code: rpc.CodeAborted, Message: "m"})
 	assert.Zero(t, fl, "no details: the body every version reads")
 
 	// Malformed bodies with details.
