@@ -332,7 +332,9 @@ func ErrorMessage(msg []byte) string {
 		msg = msg[:MaxErrorMessage]
 	}
 	if !utf8.Valid(msg) {
-		return strings.ToValidUTF8(string(msg), "\uFFFD")
+		// A replacement may be longer than the bytes it replaces: cut
+		// again, at a rune boundary.
+		return cutMessage(strings.ToValidUTF8(string(msg), "\uFFFD"), MaxErrorMessage)
 	}
 	return string(msg)
 }
