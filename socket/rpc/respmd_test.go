@@ -203,3 +203,18 @@ func TestResponseMetadataZeroCostWhenUnused(t *testing.T) {
 	assert.Equal(t, "t=r;", mdString(rmd.Trailer))
 	assert.Zero(t, allocs, "headers and trailers reuse the server's and the caller's buffers")
 }
+
+// A (safe) ctx kept past its handler can no longer set response
+// metadata: typed error, nothing sent.
+func TestSetHeaderAfterHandlerReturned(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	keep := make(chan context.Context, 1)
+	srv.Handle(1, func(ctx context.Context, _, dst []byte) ([]byte, error) { keep <- ctx; return dst, nil }, rpc.Pooled)
+	c := dial(t, serve(t, srv), rpc.ClientOptions{})
+	_, err = c.Call(testCtx(t), 1, nil, nil)
+	require.NoError(t, err)
+	ctx := <-keep
+	require.ErrorIs(t, rpc.SetHeader(ctx, "k", nil), rpc.ErrNotHandlerContext)
+	require.ErrorIs(t, rpc.SetTrailer(ctx, "k", nil), rpc.ErrNotHandlerContext)
+}
