@@ -10,9 +10,9 @@
 //   - MethodCheck (0xFFFF_0001), unary: the request body is the service
 //     name (UTF-8, at most MaxServiceName bytes; "" is the whole server);
 //     the response body is one byte, the Status. A name the server does
-//     not know answers ServiceUnknown (gRPC answers NOT_FOUND; here the
-//     rpc code NotFound already means "no such method", which a client
-//     must be able to tell apart: see below).
+//     not know answers ServiceUnknown (gRPC answers NOT_FOUND; servers
+//     before rpc's full gRPC code set answered an unregistered method with
+//     NotFound, which a client must be able to tell apart: see below).
 //   - MethodWatch (0xFFFF_0002), stream: the client sends one message,
 //     the service name; the server sends one-byte Status messages, the
 //     current one first and then each change (a burst of changes may be
