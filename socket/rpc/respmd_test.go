@@ -218,3 +218,35 @@ func TestSetHeaderAfterHandlerReturned(t *testing.T) {
 	require.ErrorIs(t, rpc.SetHeader(ctx, "k", nil), rpc.ErrNotHandlerContext)
 	require.ErrorIs(t, rpc.SetTrailer(ctx, "k", nil), rpc.ErrNotHandlerContext)
 }
+
+// SendHeader sends a stream's header at once; later SetHeader calls are
+// refused with ErrHeaderSent.
+func TestStreamSendHeader(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	srv.HandleStream(1, func(ctx context.Context, st *rpc.ServerStream) error {
+		if err := rpc.SetHeader(ctx, "a", []byte("1")); err != nil {
+			return err
+		}
+		if err := st.SendHeader(); err != nil {
+			return err
+		}
+		if err := st.SendHeader(); err != rpc.ErrHeaderSent {
+			return rpc.NewError(rpc.CodeInternal, "second SendHeader")
+		}
+		if err := rpc.SetHeader(ctx, "b", nil); err != rpc.ErrHeaderSent {
+			return rpc.NewError(rpc.CodeInternal, "SetHeader after SendHeader")
+		}
+		return st.Send([]byte("m"))
+	})
+	c := dial(t, serve(t, srv), rpc.ClientOptions{})
+	st, err := c.OpenStream(testCtx(t), 1, nil)
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.Recv(nil)
+	require.NoError(t, err)
+	assert.Equal(t, "a=1;", mdString(st.Header()))
+	_, err = st.Recv(nil)
+	require.ErrorIs(t, err, io.EOF)
+	assert.Empty(t, st.Trailer())
+}
