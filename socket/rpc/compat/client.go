@@ -163,7 +163,15 @@ func (cl *Client[Req, Resp]) Stream(ctx context.Context, req *Req) (*ClientStrea
 		return nil, err
 	}
 	st.id = id
-	st.stopAF = context.AfterFunc(ctx, st.cancel)
+	stop := context.AfterFunc(ctx, st.cancel) // may run at once, on another goroutine
+	st.afMu.Lock()
+	st.stopAF = stop
+	st.afMu.Unlock()
+	select {
+	case <-st.gone: // ended before the hook was recorded
+		stop()
+	default:
+	}
 	return st, nil
 }
 
@@ -182,7 +190,8 @@ type ClientStream[Req, Resp any] struct {
 	fin     chan struct{}         // closed when the connection closed
 	gone    chan struct{}         // closed by Close or a cancel: the reader stops delivering
 	goneOne sync.Once
-	stopAF  func() bool // stops the cancel-on-ctx-end hook
+	afMu    sync.Mutex
+	stopAF  func() bool // stops the cancel-on-ctx-end hook; under afMu
 	err     error       // once ended
 }
 
@@ -229,8 +238,11 @@ func (st *ClientStream[Req, Resp]) item(it streamItem[Resp]) (*Resp, error) {
 func (st *ClientStream[Req, Resp]) markGone() {
 	st.goneOne.Do(func() {
 		close(st.gone)
-		if st.stopAF != nil {
-			st.stopAF()
+		st.afMu.Lock()
+		stop := st.stopAF
+		st.afMu.Unlock()
+		if stop != nil {
+			stop()
 		}
 	})
 }
