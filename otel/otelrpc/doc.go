@@ -39,7 +39,7 @@
 // Methods beyond Options.MaxMethods distinct ids are labeled "other", so a
 // client's cardinality stays bounded too.
 //
-// Streams have no interceptors in rpc yet: Streams traces them (a span per
-// stream on each side) through a handler wrapper and an Open helper; they
-// are not in the metrics.
+// Streams traces streams (a span per stream on each side) through rpc's
+// stream interceptors (Streams.ServerInterceptor, ClientInterceptor) or a
+// handler wrapper and an Open helper; they are not in the metrics.
 package otelrpc

@@ -315,7 +315,7 @@ func TestStatusCode(t *testing.T) {
 		{rpc.NewError(rpc.CodeOverloaded, "x"), "overloaded"},
 		{rpc.NewError(rpc.CodeDeadlineExceeded, ""), "deadline exceeded"},
 		{rpc.NewError(rpc.CodeAppMin+5, ""), "application error"},
-		{rpc.NewError(999, ""), "application error"}, // an undefined code from a newer peer
+		{rpc.NewError(999, ""), "unknown error"}, // an undefined code from a newer peer reads as Unknown
 		{context.DeadlineExceeded, "deadline exceeded"},
 		{context.Canceled, "canceled"},
 		{&rpc.ClosedError{}, "connection closed"},

@@ -12,11 +12,13 @@ import (
 	"github.com/protosocket-go/protosocket/socket/rpc"
 )
 
-// Streams traces streams, a span per stream on each side, until rpc has
-// stream interceptors: wrap the server's handlers with Handler and open
-// client streams with Open. The spans are named and attributed like the
-// unary ones, and the trace context travels the same way (in the
-// stream's opening metadata). Streams are not counted in the metrics.
+// Streams traces streams, a span per stream on each side. Install its
+// interceptors (ServerInterceptor as rpc.ServerOptions.StreamInterceptor,
+// ClientInterceptor as rpc.ClientOptions.StreamInterceptor) to trace
+// every stream; or wrap single handlers with Handler and open single
+// streams with Open. The spans are named and attributed like the unary
+// ones, and the trace context travels the same way (in the stream's
+// opening metadata). Streams are not counted in the metrics.
 type Streams struct {
 	client, server *side
 }
@@ -33,6 +35,45 @@ func NewStreams(o Options) (*Streams, error) {
 		return nil, err
 	}
 	return &Streams{client: c, server: s}, nil
+}
+
+// ServerInterceptor returns an rpc.StreamInterceptor that does what
+// Handler does, for every stream handler of the server.
+func (t *Streams) ServerInterceptor() rpc.StreamInterceptor {
+	return func(ctx context.Context, _ uint32, st *rpc.ServerStream, h rpc.StreamHandler) error {
+		return t.Handler(h)(ctx, st)
+	}
+}
+
+// ClientInterceptor returns an rpc.ClientStreamInterceptor that gives
+// every stream the client opens a client span, the child of ctx's span,
+// with the trace context in its metadata. The span ends when the stream
+// ends (rpc.ClientStream.Done): the server's end, its error, a cancel,
+// Close (a normal end, as with Open) or the connection's death. It
+// watches the end from one goroutine per stream, which ends with it.
+func (t *Streams) ClientInterceptor() rpc.ClientStreamInterceptor {
+	s := t.client
+	return func(ctx context.Context, method uint32, md rpc.Metadata, open rpc.StreamOpener) (*rpc.ClientStream, error) {
+		mi := s.method(method)
+		ctx, span := s.tracer.Start(ctx, mi.spanName, mi.start...)
+		carrier := mdCarrier{md: make(rpc.Metadata, len(md), len(md)+128)}
+		copy(carrier.md, md)
+		s.prop.Inject(ctx, &carrier)
+		st, err := open(ctx, method, carrier.md)
+		if err != nil {
+			endSpan(span, err)
+			return nil, err
+		}
+		go func() {
+			<-st.Done()
+			err := st.Err()
+			if errors.Is(err, io.EOF) || errors.Is(err, rpc.ErrStreamClosed) {
+				err = nil
+			}
+			endSpan(span, err)
+		}()
+		return st, nil
+	}
 }
 
 // Handler wraps h: the server span starts when the stream opens, as the

@@ -24,6 +24,11 @@ const (
 )
 
 func TestStreamSpans(t *testing.T) {
+	t.Run("wrappers", func(t *testing.T) { testStreamSpans(t, false) })
+	t.Run("interceptors", func(t *testing.T) { testStreamSpans(t, true) })
+}
+
+func testStreamSpans(t *testing.T, interceptors bool) {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	defer tp.Shutdown(context.Background())
@@ -31,10 +36,23 @@ func TestStreamSpans(t *testing.T) {
 		return map[uint32]string{mStream: "Echo", mStreamErr: "Fail"}[m]
 	}})
 	require.NoError(t, err)
-	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	var sopts rpc.ServerOptions
+	var copts rpc.ClientOptions
+	wrap, open := tr.Handler, func(ctx context.Context, c *rpc.Client, m uint32, md rpc.Metadata) (stream, error) {
+		return tr.Open(ctx, c, m, md)
+	}
+	if interceptors {
+		sopts.StreamInterceptor = tr.ServerInterceptor()
+		copts.StreamInterceptor = tr.ClientInterceptor()
+		wrap = func(h rpc.StreamHandler) rpc.StreamHandler { return h }
+		open = func(ctx context.Context, c *rpc.Client, m uint32, md rpc.Metadata) (stream, error) {
+			return c.OpenStream(ctx, m, md)
+		}
+	}
+	srv, err := rpc.NewServer(sopts)
 	require.NoError(t, err)
 	// Echo sends back each message, then the trace id its context holds.
-	srv.HandleStream(mStream, tr.Handler(func(ctx context.Context, st *rpc.ServerStream) error {
+	srv.HandleStream(mStream, wrap(func(ctx context.Context, st *rpc.ServerStream) error {
 		for {
 			msg, err := st.Recv(nil)
 			if errors.Is(err, io.EOF) {
@@ -48,13 +66,13 @@ func TestStreamSpans(t *testing.T) {
 			}
 		}
 	}))
-	srv.HandleStream(mStreamErr, tr.Handler(func(context.Context, *rpc.ServerStream) error {
+	srv.HandleStream(mStreamErr, wrap(func(context.Context, *rpc.ServerStream) error {
 		return rpc.NewError(rpc.CodeInvalidArgument, "no")
 	}))
-	c := dial(t, serve(t, srv), rpc.ClientOptions{})
+	c := dial(t, serve(t, srv), copts)
 
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "parent")
-	st, err := tr.Open(ctx, c, mStream, nil)
+	st, err := open(ctx, c, mStream, nil)
 	require.NoError(t, err)
 	require.NoError(t, st.Send([]byte("a")))
 	require.NoError(t, st.CloseSend())
@@ -69,8 +87,8 @@ func TestStreamSpans(t *testing.T) {
 	require.NoError(t, st.Close())
 	parent.End()
 
+	require.Eventually(t, func() bool { return len(spans.GetSpans()) == 3 }, testTimeout, pollEvery)
 	ended := spans.GetSpans()
-	require.Len(t, ended, 3)
 	byKind := map[trace.SpanKind]tracetest.SpanStub{}
 	for _, s := range ended {
 		byKind[s.SpanKind] = s
@@ -85,7 +103,7 @@ func TestStreamSpans(t *testing.T) {
 
 	// A failing stream ends both spans with the error's code.
 	spans.Reset()
-	st, err = tr.Open(context.Background(), c, mStreamErr, nil)
+	st, err = open(context.Background(), c, mStreamErr, nil)
 	require.NoError(t, err)
 	_, err = st.Recv(nil)
 	require.ErrorIs(t, err, rpc.ErrInvalidArgument)
@@ -98,8 +116,16 @@ func TestStreamSpans(t *testing.T) {
 
 	// Closed before its end: the client span ends at Close.
 	spans.Reset()
-	st, err = tr.Open(context.Background(), c, mStream, nil)
+	st, err = open(context.Background(), c, mStream, nil)
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 	require.Eventually(t, func() bool { return len(spans.GetSpans()) == 2 }, testTimeout, pollEvery, "the server's span ends too")
+}
+
+// stream is what both ways of opening give.
+type stream interface {
+	Send([]byte) error
+	CloseSend() error
+	Recv([]byte) ([]byte, error)
+	Close() error
 }

@@ -98,9 +98,14 @@ func (sc *serverConn) dispatchPooled(c *serverCall) {
 // connection's next waiting Pooled call for that worker, or nil.
 func (sc *serverConn) finishNext(c *serverCall) *serverCall {
 	sc.mu.Lock()
-	defer sc.mu.Unlock()
 	sc.finishLocked(c)
-	return sc.nextPooledLocked()
+	next := sc.nextPooledLocked()
+	bye := sc.disconnectLocked() // nil while next is in flight
+	sc.mu.Unlock()
+	if bye != nil {
+		bye()
+	}
+	return next
 }
 
 // nextPooledLocked returns the connection's next waiting Pooled call, to

@@ -2,7 +2,10 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/protosocket-go/protosocket/pool"
@@ -45,6 +48,25 @@ type CallInfo struct {
 	ID       uint32   // the call's stream id on the wire
 	Method   uint32   // the method (message type id)
 	Metadata Metadata // the request's metadata; valid until the handler returns
+	// Conn describes the connection the call came on: the peer's and the
+	// local address, the TLS state and the state ServerOptions.OnConnect
+	// set. It is the connection's, shared by its calls, read-only, and
+	// valid for as long as anyone holds it (also from a kept ctx).
+	Conn *ConnInfo
+}
+
+// ConnInfo describes one server connection (CallInfo.Conn). The server
+// fills it before the connection's first frame is served, after the TLS
+// handshake; ServerOptions.OnConnect may set State; after that it does
+// not change.
+type ConnInfo struct {
+	RemoteAddr net.Addr
+	LocalAddr  net.Addr
+	// TLS is the connection's TLS state; nil without TLS.
+	TLS *tls.ConnectionState
+	// State is the application's per-connection state, set by
+	// ServerOptions.OnConnect (nil without it). The server never reads it.
+	State any
 }
 
 type callInfoKey struct{}
@@ -55,7 +77,7 @@ type callInfoKey struct{}
 func CallInfoFrom(ctx context.Context) (CallInfo, bool) {
 	switch v := ctx.Value(callInfoKey{}).(type) {
 	case *serverCall: // ServerOptions.ReuseContexts
-		return CallInfo{ID: v.id, Method: v.method, Metadata: v.md}, true
+		return CallInfo{ID: v.id, Method: v.method, Metadata: v.md, Conn: &v.sc.info}, true
 	case *callCtx:
 		c := v.c
 		c.mu.Lock()
@@ -68,7 +90,7 @@ func CallInfoFrom(ctx context.Context) (CallInfo, bool) {
 		if !live {
 			v.misuse("CallInfoFrom")
 		}
-		return CallInfo{ID: v.id, Method: v.method, Metadata: md}, true
+		return CallInfo{ID: v.id, Method: v.method, Metadata: md, Conn: &v.c.sc.info}, true
 	}
 	return CallInfo{}, false
 }
@@ -209,6 +231,11 @@ type serverCall struct {
 	cur   *callCtx // the live handler context (nil with ReuseContexts)
 
 	stream *serverStream
+
+	// Response metadata (SetHeader, SetTrailer; respmd.go), under mu;
+	// reused by later calls.
+	hdr, trl Metadata
+	hdrSent  atomic.Bool
 }
 
 var _ context.Context = (*serverCall)(nil)
@@ -344,4 +371,6 @@ func (c *serverCall) reset() {
 	c.req = nil
 	c.body, c.md, c.h, c.stream = nil, nil, nil, nil
 	c.tracked = false
+	c.hdr, c.trl = c.hdr[:0], c.trl[:0]
+	c.hdrSent.Store(false)
 }

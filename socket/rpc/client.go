@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,7 +238,7 @@ func (k *Caller) Close() {
 
 // Call sends req to method and waits for the response, which it appends
 // to dst and returns. req is copied before Call returns. The error is a
-// *Error for an error frame from the server (errors.Is with ErrNotFound,
+// *Error for an error frame from the server (errors.Is with ErrUnimplemented,
 // ErrOverloaded, ...), ctx's error when ctx ends first (a cancel frame
 // then follows the request on the same lane), or a *ClosedError when the
 // connection closes. With a reused dst and Caller, Call does not allocate.
@@ -372,8 +373,12 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	if err != nil {
 		return dst, err
 	}
-	id, s := c.t.arm(k.idx)
+	s := &c.t.slots[k.idx]
 	s.dst = dst
+	if kind == KindRequest {
+		s.rmd = responseMetadataOf(ctx)
+	}
+	id, _ := c.t.arm(k.idx) // publishes dst and rmd with stPending
 	c.outstanding.Add(1)
 	defer c.callDone()
 	// The closer sets closed before it scans the slots: either it sees
@@ -388,8 +393,8 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	select {
 	case <-s.done:
 	case <-ctx.Done():
-		if s.word.CompareAndSwap(word(id, stPending), word(id, stAbandoned)) {
-			s.dst = nil
+		if s.tryAbandon(id) {
+			s.dst, s.rmd = nil, nil
 			if kind == KindRequest {
 				// Same lane as the request: it cannot overtake it.
 				_ = k.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
@@ -399,7 +404,7 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 		<-s.done // the reader is completing it: take the result
 	}
 	dst, err = s.dst, s.err
-	s.dst, s.err = nil, nil
+	s.dst, s.err, s.rmd = nil, nil, nil
 	s.word.Store(word(id, stIdle))
 	return dst, err
 }
@@ -408,11 +413,27 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 // closer is completing it, its signal is consumed. The closer's error is
 // not taken: the call was not sent, err says why.
 func (k *Caller) abandon(id uint32, s *slot, err error) error {
-	if !s.word.CompareAndSwap(word(id, stPending), word(id, stAbandoned)) {
+	if !s.tryAbandon(id) {
 		<-s.done
 	}
-	s.dst, s.err = nil, nil
+	s.dst, s.err, s.rmd = nil, nil, nil
 	return err
+}
+
+// tryAbandon moves the slot from pending to abandoned; false when the
+// reader or the closer is completing it (its signal on done follows).
+// While the reader writes response metadata (stMeta, a short copy) it
+// waits for it to finish.
+func (s *slot) tryAbandon(id uint32) bool {
+	for {
+		if s.word.CompareAndSwap(word(id, stPending), word(id, stAbandoned)) {
+			return true
+		}
+		if s.word.Load() != word(id, stMeta) {
+			return false
+		}
+		runtime.Gosched()
+	}
 }
 
 // OnMessage implements socket.Reactor: it completes calls and streams.
@@ -428,15 +449,16 @@ func (c *Client) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 		if s == nil {
 			break
 		}
-		code, msg, err := ParseErrorBody(m.Payload)
-		if err != nil {
-			code, msg = CodeProtocol, []byte("malformed error frame")
-		}
+		e := newReceivedError(h.Flags, m.Payload)
 		if st := s.streamFor(h.Stream); st != nil {
-			st.onError(code, msg)
+			st.onError(e)
 			break
 		}
-		c.complete(s, h.Stream, nil, &Error{Code: code, Message: string(msg)})
+		c.complete(s, h.Stream, nil, e)
+	case KindHeader, KindTrailer:
+		if s := c.t.lookup(h.Stream); s != nil {
+			c.onResponseMD(conn, s, h, m.Payload)
+		}
 	case KindStreamMessage, KindEnd, KindCredit:
 		if s := c.t.lookup(h.Stream); s != nil {
 			if st := s.streamFor(h.Stream); st != nil {

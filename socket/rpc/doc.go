@@ -46,10 +46,16 @@
 // Either way errors.Is(err, context.DeadlineExceeded) holds (the *Error
 // matches it through its Is method); errors.As with *Error tells the
 // server's answer apart when that matters.
-// Metadata (key/value pairs) is optional and costs nothing when unused.
-// ClientOptions.Interceptor and ServerOptions.Interceptor wrap unary calls
-// on either side (logging, metrics, metadata, auth); unset, they cost
-// nothing.
+// Metadata (key/value pairs) is optional and costs nothing when unused:
+// request metadata with Caller.CallMetadata and OpenStream; response
+// headers and trailers with SetHeader and SetTrailer on the server,
+// WithResponseMetadata and ClientStream.Header / Trailer on the client.
+// ClientOptions.Interceptor and ServerOptions.Interceptor wrap unary
+// calls on either side (logging, metrics, metadata, auth);
+// StreamInterceptor on both wraps streams; the Chain functions combine
+// several. Unset, they cost nothing. CallInfoFrom(ctx).Conn gives a
+// handler the peer's address and TLS state; ServerOptions.OnConnect and
+// OnDisconnect run per connection (authentication, per-connection state).
 //
 // # Errors
 //
@@ -66,6 +72,9 @@
 //	                                 or a Caller, stream or Pool used after
 //	                                 its Close
 //	errors.As(err, &e) (e *Error)    the server's answer, with a Code
+//	                                 (gRPC's codes and numbers; a sentinel
+//	                                 per code: ErrNotFound, ...), a
+//	                                 Message and optional Details
 //	errors.Is(err, context.Canceled) the call's ctx ended (DeadlineExceeded
 //	  or context.DeadlineExceeded    too; an *Error with CodeDeadlineExceeded
 //	                                 matches it as well)

@@ -287,7 +287,7 @@ func TestErrorContract(t *testing.T) {
 	assert.Equal(t, "coded", class(t, err))
 	_, err = c.Call(ctx, 999, nil, nil)
 	assert.Equal(t, "coded", class(t, err))
-	assert.ErrorIs(t, err, rpc.ErrNotFound)
+	assert.ErrorIs(t, err, rpc.ErrUnimplemented)
 	// Over the client's own frame limit: refused before sending.
 	_, err = c.Call(ctx, mEcho, make([]byte, 1<<16+1), nil)
 	assert.Equal(t, "coded", class(t, err))

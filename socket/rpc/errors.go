@@ -6,37 +6,64 @@ import (
 	"fmt"
 )
 
-// Code is the status code of an error frame (docs/rpc-wire.md).
+// Code is the status code of an *Error. Codes 1..16 are gRPC's, with
+// the same numbers and meanings (google.golang.org/grpc/codes), so an
+// error maps one to one from and to grpc-go's; CodeOverloaded and
+// CodeProtocol are protosocket's own. On the wire a code travels as its
+// wire number (docs/rpc-wire.md, "Status codes"), which keeps the numbers
+// of older peers: WireCode and CodeFromWire translate.
 type Code uint32
 
-// Error codes. 1..999 are reserved for this package; applications use
-// CodeAppMin and up.
+// Status codes. 1..999 are reserved for this package; applications use
+// CodeAppMin and up. A code this package does not define, received from
+// a (newer) peer below CodeAppMin, reads as CodeUnknown.
 const (
 	// CodeCanceled: the call was canceled.
 	CodeCanceled Code = 1
-	// CodeUnknown: the handler failed with an error that is not an *Error.
+	// CodeUnknown: the handler failed with an error that is not an
+	// *Error, or a peer sent a code this version does not know.
 	CodeUnknown Code = 2
 	// CodeInvalidArgument: the request was not acceptable.
 	CodeInvalidArgument Code = 3
 	// CodeDeadlineExceeded: the call's deadline passed on the server.
 	CodeDeadlineExceeded Code = 4
-	// CodeNotFound: no handler is registered for the method.
+	// CodeNotFound: a requested entity was not found (gRPC's meaning; an
+	// unregistered method is CodeUnimplemented).
 	CodeNotFound Code = 5
-	// CodeOverloaded: the connection is at its in-flight limit; the call
-	// was not processed and may be retried.
-	CodeOverloaded Code = 6
+	// CodeAlreadyExists: the entity a client tried to create exists.
+	CodeAlreadyExists Code = 6
+	// CodePermissionDenied: the caller may not do this.
+	CodePermissionDenied Code = 7
+	// CodeResourceExhausted: a resource or size limit was hit (a request
+	// over ServerOptions.MaxRequestSize: not processed; retrying the same
+	// request fails the same way).
+	CodeResourceExhausted Code = 8
+	// CodeFailedPrecondition: the system is not in the state the
+	// operation requires.
+	CodeFailedPrecondition Code = 9
+	// CodeAborted: the operation was aborted (a concurrency conflict).
+	CodeAborted Code = 10
+	// CodeOutOfRange: the operation went past the valid range.
+	CodeOutOfRange Code = 11
+	// CodeUnimplemented: no handler is registered for the method.
+	CodeUnimplemented Code = 12
+	// CodeInternal: the server failed (a handler panicked).
+	CodeInternal Code = 13
 	// CodeUnavailable: the server is draining; the call was not processed
 	// and may be retried on another connection.
-	CodeUnavailable Code = 7
-	// CodeInternal: the server failed (a handler panicked).
-	CodeInternal Code = 8
+	CodeUnavailable Code = 14
+	// CodeDataLoss: unrecoverable data loss or corruption.
+	CodeDataLoss Code = 15
+	// CodeUnauthenticated: the caller has no valid credentials.
+	CodeUnauthenticated Code = 16
+	// CodeOverloaded: the connection is at its in-flight limit; the call
+	// was not processed and may be retried (it matches ErrUnavailable;
+	// to grpc-go it maps to codes.Unavailable).
+	CodeOverloaded Code = 100
 	// CodeProtocol: the peer broke the protocol for this call (duplicate
-	// id, missing credit, malformed prefix).
-	CodeProtocol Code = 9
-	// CodeResourceExhausted: the request is over a size limit (the
-	// message says which); it was not processed. Retrying the same
-	// request will fail the same way.
-	CodeResourceExhausted Code = 10
+	// id, missing credit, malformed prefix). No gRPC counterpart (grpc-go
+	// would say codes.Internal).
+	CodeProtocol Code = 101
 	// CodeAppMin is the first code free for applications.
 	CodeAppMin Code = 1000
 )
@@ -52,15 +79,23 @@ var (
 	ErrUnknown          = errors.New("rpc: unknown error")
 	ErrInvalidArgument  = errors.New("rpc: invalid argument")
 	ErrDeadlineExceeded = errors.New("rpc: deadline exceeded")
-	ErrNotFound         = errors.New("rpc: method not found")
-	ErrOverloaded       = errors.New("rpc: overloaded")
-	ErrUnavailable      = errors.New("rpc: unavailable")
-	ErrInternal         = errors.New("rpc: internal error")
-	ErrProtocol         = errors.New("rpc: protocol error")
+	ErrNotFound         = errors.New("rpc: not found")
+	ErrAlreadyExists    = errors.New("rpc: already exists")
+	ErrPermissionDenied = errors.New("rpc: permission denied")
 	// ErrResourceExhausted is the sentinel of CodeResourceExhausted.
-	ErrResourceExhausted = errors.New("rpc: resource exhausted")
+	ErrResourceExhausted  = errors.New("rpc: resource exhausted")
+	ErrFailedPrecondition = errors.New("rpc: failed precondition")
+	ErrAborted            = errors.New("rpc: aborted")
+	ErrOutOfRange         = errors.New("rpc: out of range")
+	ErrUnimplemented      = errors.New("rpc: method not implemented")
+	ErrInternal           = errors.New("rpc: internal error")
+	ErrUnavailable        = errors.New("rpc: unavailable")
+	ErrDataLoss           = errors.New("rpc: data loss")
+	ErrUnauthenticated    = errors.New("rpc: unauthenticated")
+	ErrOverloaded         = errors.New("rpc: overloaded")
+	ErrProtocol           = errors.New("rpc: protocol error")
 	// ErrApplication is what an *Error with a code of CodeAppMin or more
-	// (or an undefined code) unwraps to.
+	// unwraps to.
 	ErrApplication = errors.New("rpc: application error")
 
 	// ErrClosed: the connection died with the call in flight, so the
@@ -87,17 +122,84 @@ var (
 )
 
 var codeErrs = [...]error{
-	CodeCanceled:         ErrCanceled,
-	CodeUnknown:          ErrUnknown,
-	CodeInvalidArgument:  ErrInvalidArgument,
-	CodeDeadlineExceeded: ErrDeadlineExceeded,
-	CodeNotFound:         ErrNotFound,
-	CodeOverloaded:       ErrOverloaded,
-	CodeUnavailable:      ErrUnavailable,
-	CodeInternal:         ErrInternal,
-	CodeProtocol:         ErrProtocol,
+	CodeCanceled:           ErrCanceled,
+	CodeUnknown:            ErrUnknown,
+	CodeInvalidArgument:    ErrInvalidArgument,
+	CodeDeadlineExceeded:   ErrDeadlineExceeded,
+	CodeNotFound:           ErrNotFound,
+	CodeAlreadyExists:      ErrAlreadyExists,
+	CodePermissionDenied:   ErrPermissionDenied,
+	CodeResourceExhausted:  ErrResourceExhausted,
+	CodeFailedPrecondition: ErrFailedPrecondition,
+	CodeAborted:            ErrAborted,
+	CodeOutOfRange:         ErrOutOfRange,
+	CodeUnimplemented:      ErrUnimplemented,
+	CodeInternal:           ErrInternal,
+	CodeUnavailable:        ErrUnavailable,
+	CodeDataLoss:           ErrDataLoss,
+	CodeUnauthenticated:    ErrUnauthenticated,
+	CodeOverloaded:         ErrOverloaded,
+	CodeProtocol:           ErrProtocol,
+}
 
-	CodeResourceExhausted: ErrResourceExhausted,
+// wireCodes maps a Code below CodeAppMin to its wire number. Wire numbers
+// 1..10 are the ones every version has sent (so older peers read them
+// unchanged); the codes added with gRPC's set take 11..18.
+var wireCodes = [...]uint32{
+	CodeCanceled:           1,
+	CodeUnknown:            2,
+	CodeInvalidArgument:    3,
+	CodeDeadlineExceeded:   4,
+	CodeNotFound:           5,
+	CodeOverloaded:         6,
+	CodeUnavailable:        7,
+	CodeInternal:           8,
+	CodeProtocol:           9,
+	CodeResourceExhausted:  10,
+	CodeAlreadyExists:      11,
+	CodePermissionDenied:   12,
+	CodeFailedPrecondition: 13,
+	CodeAborted:            14,
+	CodeOutOfRange:         15,
+	CodeUnimplemented:      16,
+	CodeDataLoss:           17,
+	CodeUnauthenticated:    18,
+}
+
+// fromWire is wireCodes inverted.
+var fromWire = func() (m [19]Code) {
+	for c, w := range wireCodes {
+		if w != 0 {
+			m[w] = Code(c)
+		}
+	}
+	return m
+}()
+
+// WireCode returns the number c travels as (docs/rpc-wire.md, "Status
+// codes"): application codes (CodeAppMin and up) unchanged, a code this
+// package does not define as CodeUnknown's.
+func (c Code) WireCode() uint32 {
+	if c >= CodeAppMin {
+		return uint32(c)
+	}
+	if int(c) < len(wireCodes) && wireCodes[c] != 0 {
+		return wireCodes[c]
+	}
+	return wireCodes[CodeUnknown]
+}
+
+// CodeFromWire returns the Code of wire number w: application codes
+// unchanged, a number below CodeAppMin that this version does not know
+// (a newer peer's) as CodeUnknown.
+func CodeFromWire(w uint32) Code {
+	if w >= uint32(CodeAppMin) {
+		return Code(w)
+	}
+	if int(w) < len(fromWire) && fromWire[w] != 0 {
+		return fromWire[w]
+	}
+	return CodeUnknown
 }
 
 // wrapped is a sentinel that also matches a more general one.
@@ -109,21 +211,52 @@ type wrapped struct {
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
 
-// Sentinel returns the sentinel error of code (ErrApplication for
-// application or undefined codes).
+// Sentinel returns the sentinel error of code: ErrApplication for
+// application codes (CodeAppMin and up), ErrUnknown for a code below it
+// that this package does not define.
 func (c Code) Sentinel() error {
 	if int(c) < len(codeErrs) && codeErrs[c] != nil {
 		return codeErrs[c]
 	}
-	return ErrApplication
+	if c >= CodeAppMin {
+		return ErrApplication
+	}
+	return ErrUnknown
 }
 
-// Error is an error carried by a KindError frame: a code and a message.
-// Return one from a handler to choose the code the caller sees; on the
-// client it is what a call returns for an error frame.
+// String returns the code's name as grpc-go spells it ("NotFound"), or
+// "Code(n)".
+func (c Code) String() string {
+	if int(c) < len(codeNames) && codeNames[c] != "" {
+		return codeNames[c]
+	}
+	return fmt.Sprintf("Code(%d)", uint32(c))
+}
+
+var codeNames = [...]string{
+	CodeCanceled: "Canceled", CodeUnknown: "Unknown", CodeInvalidArgument: "InvalidArgument",
+	CodeDeadlineExceeded: "DeadlineExceeded", CodeNotFound: "NotFound", CodeAlreadyExists: "AlreadyExists",
+	CodePermissionDenied: "PermissionDenied", CodeResourceExhausted: "ResourceExhausted",
+	CodeFailedPrecondition: "FailedPrecondition", CodeAborted: "Aborted", CodeOutOfRange: "OutOfRange",
+	CodeUnimplemented: "Unimplemented", CodeInternal: "Internal", CodeUnavailable: "Unavailable",
+	CodeDataLoss: "DataLoss", CodeUnauthenticated: "Unauthenticated", CodeOverloaded: "Overloaded",
+	CodeProtocol: "Protocol",
+}
+
+// Error is an error carried by a KindError frame: a code, a message and
+// optional structured details. Return one from a handler to choose the
+// code the caller sees; on the client it is what a call returns for an
+// error frame.
+//
+// On the wire Message is cut to MaxErrorMessage bytes (at a UTF-8
+// boundary) and invalid UTF-8 in it is replaced by U+FFFD, on sending and
+// on receiving. Details are opaque bytes (for example a serialized
+// google.rpc.Status's details); over MaxErrorDetails they are dropped and
+// the message says so.
 type Error struct {
 	Code    Code
 	Message string
+	Details []byte
 }
 
 // NewError returns an *Error with code and message.
@@ -200,20 +333,19 @@ func (e *OptionError) Unwrap() error { return ErrInvalidOptions }
 
 func malformed(detail string) error { return fmt.Errorf("%w: %s", ErrMalformed, detail) }
 
-// toError converts a handler's error into the code and message of an
-// error frame.
-func toError(err error) (Code, string) {
+// toError converts a handler's error into the *Error of an error frame.
+func toError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Code, e.Message
+		return e
 	}
 	switch {
 	case errors.Is(err, ErrUnavailable):
-		return CodeUnavailable, err.Error()
+		return &Error{Code: CodeUnavailable, Message: err.Error()}
 	case errors.Is(err, ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		return CodeDeadlineExceeded, err.Error()
+		return &Error{Code: CodeDeadlineExceeded, Message: err.Error()}
 	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
-		return CodeCanceled, err.Error()
+		return &Error{Code: CodeCanceled, Message: err.Error()}
 	}
-	return CodeUnknown, err.Error()
+	return &Error{Code: CodeUnknown, Message: err.Error()}
 }

@@ -26,7 +26,7 @@ func Example() {
 	resp, err := k.Call(context.Background(), 1, []byte("world"), nil)
 	fmt.Println(string(resp), err)
 	_, err = k.Call(context.Background(), 2, nil, nil)
-	fmt.Println(errors.Is(err, rpc.ErrNotFound))
+	fmt.Println(errors.Is(err, rpc.ErrUnimplemented))
 	// Output:
 	// hello, world <nil>
 	// true
@@ -75,4 +75,32 @@ func ExampleServer_Drain() {
 	// before <nil>
 	// <nil>
 	// true false true
+}
+
+// A handler sets a response header and trailer and fails with a gRPC
+// code and details; the caller gets all of them.
+func ExampleSetHeader() {
+	srv, _ := rpc.NewServer(rpc.ServerOptions{})
+	srv.Handle(1, func(ctx context.Context, req, dst []byte) ([]byte, error) {
+		_ = rpc.SetHeader(ctx, "server", []byte("s1"))
+		_ = rpc.SetTrailer(ctx, "cost", []byte("3"))
+		return dst, &rpc.Error{Code: rpc.CodeFailedPrecondition, Message: "not ready", Details: []byte{42}}
+	}, rpc.Inline)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(context.Background(), ln); close(done) }()
+	defer func() { _ = srv.Close(); <-done }()
+
+	c, _ := rpc.Dial(context.Background(), "tcp", ln.Addr().String(), rpc.ClientOptions{})
+	defer c.Close()
+	var rmd rpc.ResponseMetadata
+	_, err := c.Call(rpc.WithResponseMetadata(context.Background(), &rmd), 1, nil, nil)
+	var e *rpc.Error
+	fmt.Println(errors.Is(err, rpc.ErrFailedPrecondition), errors.As(err, &e), e.Code, uint32(e.Code), e.Details)
+	h, _ := rmd.Header.Get("server")
+	t, _ := rmd.Trailer.Get("cost")
+	fmt.Println(string(h), string(t))
+	// Output:
+	// true true FailedPrecondition 9 [42]
+	// s1 3
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket/rpc"
@@ -36,7 +37,35 @@ func hostileSeed() []byte {
 	add(rpc.KindFireAndForget, 0, 0, mEcho, []byte("faf"))
 	add(rpc.KindPing, 0, 9, 0, nil)
 	add(rpc.KindGoAway, 0, 0, 0, nil)
+	add(rpc.KindHeader, 0, 1, mEcho, md) // server-to-client kinds from a client: ignored
+	add(rpc.KindTrailer, 0, 1, mEcho, md)
 	return b
+}
+
+// FuzzParseError: any error body, with or without details, parses to a
+// typed error or a bounded result (details within MaxErrorDetails, a
+// message string within MaxErrorMessage and valid UTF-8), never a panic.
+func FuzzParseError(f *testing.F) {
+	b, fl := rpc.AppendError(nil, &rpc.Error{Code: rpc.CodeAborted, Message: "m\xff", Details: []byte{1, 2}})
+	f.Add(fl, b)
+	f.Add(uint16(0), rpc.AppendErrorBody(nil, rpc.CodeUnavailable, "draining"))
+	f.Add(rpc.FlagErrorDetails, []byte{1, 0, 0, 0, 200, 0, 'x'})
+	f.Fuzz(func(t *testing.T, flags uint16, body []byte) {
+		code, msg, details, err := rpc.ParseError(flags, body)
+		if err != nil {
+			return
+		}
+		if len(details) > rpc.MaxErrorDetails {
+			t.Fatalf("details of %d bytes", len(details))
+		}
+		if code.Sentinel() == nil {
+			t.Fatalf("code %d has no sentinel", code)
+		}
+		s := rpc.ErrorMessage(msg)
+		if len(s) > rpc.MaxErrorMessage || !utf8.ValidString(s) {
+			t.Fatalf("message of %d bytes, valid %v", len(s), utf8.ValidString(s))
+		}
+	})
 }
 
 const mBlockFuzz uint32 = 50

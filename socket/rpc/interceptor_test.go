@@ -60,7 +60,7 @@ func TestClientInterceptor(t *testing.T) {
 	_, err = k.Call(testCtx(t), 9, []byte("local"), nil)
 	require.ErrorIs(t, err, rpc.ErrInvalidArgument, "the interceptor's own error")
 	_, err = k.Call(testCtx(t), 404, []byte("x"), nil)
-	require.ErrorIs(t, err, rpc.ErrNotFound, "the server's error passes back through")
+	require.ErrorIs(t, err, rpc.ErrUnimplemented, "the server's error passes back through")
 	assert.Equal(t, []uint32{9, 9, 9, 404}, methods)
 
 	// Without an interceptor the same call carries neither change.

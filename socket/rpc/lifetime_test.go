@@ -93,6 +93,8 @@ func TestReusedContextMisusePanics(t *testing.T) {
 		"Done":         func() { _ = ctx.Done() },
 		"Deadline":     func() { _, _ = ctx.Deadline() },
 		"CallInfoFrom": func() { _, _ = rpc.CallInfoFrom(ctx) },
+		"SetHeader":    func() { _ = rpc.SetHeader(ctx, "k", nil) },
+		"SetTrailer":   func() { _ = rpc.SetTrailer(ctx, "k", nil) },
 	} {
 		msg := func() (msg any) {
 			defer func() { msg = recover() }()

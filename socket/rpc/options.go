@@ -33,8 +33,12 @@ type ClientOptions struct {
 	StreamWindow int
 	// Interceptor, if non-nil, wraps every unary call of the client
 	// (Client.Call, Caller.Call, Caller.CallMetadata). With none a call
-	// costs nothing extra.
+	// costs nothing extra. ChainClientInterceptors combines several.
 	Interceptor ClientInterceptor
+	// StreamInterceptor, if non-nil, wraps every Client.OpenStream. With
+	// none an opening costs nothing extra. ChainClientStreamInterceptors
+	// combines several.
+	StreamInterceptor ClientStreamInterceptor
 }
 
 // Validate reports the first bad field as an *OptionError.
@@ -105,8 +109,12 @@ type ServerOptions struct {
 	// Zero means DefaultStreamWindow.
 	StreamWindow int
 	// Interceptor, if non-nil, wraps every unary handler call. With none
-	// set the handler is called directly.
+	// set the handler is called directly. ChainInterceptors combines
+	// several.
 	Interceptor Interceptor
+	// StreamInterceptor, if non-nil, wraps every stream handler call.
+	// ChainStreamInterceptors combines several.
+	StreamInterceptor StreamInterceptor
 	// MaxRequestSize is the largest opening frame payload (prefix and
 	// body) a call or stream may carry. A larger request that is within
 	// Socket.MaxFrameSize is answered with CodeResourceExhausted, naming
@@ -168,6 +176,27 @@ type ServerOptions struct {
 	// (64 MiB); negative means no byte bound (StreamWindow x
 	// Socket.MaxFrameSize per stream).
 	MaxConnStreamBytes int64
+	// OnConnect, if non-nil, runs once per connection on its reader
+	// goroutine when the first frame arrives (after the TLS handshake),
+	// before that frame is served: for authentication (info.TLS,
+	// info.RemoteAddr) and per-connection state (set info.State; handlers
+	// read it as CallInfo.Conn.State). It returns nil to accept the
+	// connection, or an error to reject it: the first frame, if it is a
+	// call or stream, is answered with that error (an *Error keeps its
+	// code, say CodeUnauthenticated or CodePermissionDenied; any other
+	// error is CodeUnknown, following Handler's rules), nothing else is
+	// served and the connection is closed once that answer is written. A
+	// panic in it rejects with CodeInternal. It blocks only its own
+	// connection.
+	OnConnect func(info *ConnInfo) error
+	// OnDisconnect, if non-nil, runs once for every connection OnConnect
+	// accepted (every connection that sent a frame, without OnConnect),
+	// after the connection closed and the last of its handlers returned:
+	// per-connection state may be released there. err is the
+	// connection's close cause (io.EOF when the client closed it). It
+	// runs on the goroutine that saw the end (the reader, or the worker
+	// of the last call): keep it short.
+	OnDisconnect func(info *ConnInfo, err error)
 }
 
 // Validate reports the first bad field as an *OptionError.

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,8 +58,8 @@ type Server struct {
 }
 
 type serverCounters struct {
-	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge atomic.Uint64
-	overBudget, writeTimeouts                                               atomic.Uint64
+	calls, overloaded, duplicates, ignored, notFound, unavailable, tooLarge, rejected atomic.Uint64
+	overBudget, writeTimeouts                                                         atomic.Uint64
 }
 
 // ServerStats are a server's counters.
@@ -70,6 +71,7 @@ type ServerStats struct {
 	NotFound    uint64 // calls to unregistered methods
 	Unavailable uint64 // calls refused while draining
 	TooLarge    uint64 // requests refused over MaxRequestSize
+	Rejected    uint64 // connections ServerOptions.OnConnect rejected
 	// OverBudget counts calls refused (CodeOverloaded) because their
 	// request copy would pass MaxConnRequestBytes or
 	// MaxServerRequestBytes; they are also counted in Overloaded.
@@ -122,7 +124,7 @@ func (s *Server) Stats() ServerStats {
 	c := &s.stats
 	return ServerStats{Calls: c.calls.Load(), Overloaded: c.overloaded.Load(), Duplicates: c.duplicates.Load(),
 		Ignored: c.ignored.Load(), NotFound: c.notFound.Load(), Unavailable: c.unavailable.Load(), TooLarge: c.tooLarge.Load(),
-		OverBudget: c.overBudget.Load(), WriteTimeouts: c.writeTimeouts.Load()}
+		OverBudget: c.overBudget.Load(), WriteTimeouts: c.writeTimeouts.Load(), Rejected: c.rejected.Load()}
 }
 
 func (s *Server) start() {
@@ -566,12 +568,23 @@ type serverConn struct {
 	backHead    int
 	reqBytes    int64      // request-copy bytes held by its calls
 	sbud        recvBudget // stream messages buffered by its streams
+
+	// Connection setup (ServerOptions.OnConnect), on the reader: info is
+	// complete once setupDone; rejected stops serving. connected (under
+	// mu) means OnDisconnect is owed; disconnected that it ran.
+	info         ConnInfo
+	setupDone    bool
+	rejected     bool
+	connected    bool
+	disconnected bool
+	closeErr     error
 }
 
 const workerLanes = 8
 
 func (sc *serverConn) setConn(c *socket.Conn) {
 	sc.conn = c
+	sc.info.RemoteAddr, sc.info.LocalAddr = c.RemoteAddr(), c.LocalAddr()
 	sc.inline.sc = sc
 	sc.senders = make([]*socket.Sender, workerLanes)
 	for i := range sc.senders {
@@ -600,9 +613,78 @@ func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code
 	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: id, Type: method}, b)
 }
 
+// setupConn completes the connection's ConnInfo and runs
+// ServerOptions.OnConnect, on the reader at the first frame; it returns
+// the hook's error (nil: accepted).
+func (sc *serverConn) setupConn(conn *socket.Conn) (err error) {
+	sc.setupDone = true
+	if tc, ok := conn.NetConn().(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		sc.info.TLS = &st
+	}
+	if f := sc.srv.opts.OnConnect; f != nil {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					err = &Error{Code: CodeInternal, Message: fmt.Sprint("OnConnect panic: ", r)}
+				}
+			}()
+			err = f(&sc.info)
+		}()
+	}
+	if err != nil {
+		sc.rejected = true
+		sc.srv.stats.rejected.Add(1)
+		return err
+	}
+	sc.mu.Lock()
+	sc.connected = !sc.closed
+	sc.mu.Unlock()
+	return nil
+}
+
+// reject answers the first frame of a connection OnConnect rejected.
+func (sc *serverConn) reject(conn *socket.Conn, h frame.Header, err error) {
+	if h.Kind != KindRequest && h.Kind != KindStreamOpen {
+		return
+	}
+	if sc.rx == nil {
+		sc.rx = conn.NewSender(nil)
+	}
+	b := pool.GetBuffer()
+	var fl uint16
+	b.B, fl = AppendError(b.B[:0], toError(err))
+	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: h.Stream, Type: h.Type}, b)
+}
+
+// disconnectLocked returns the ServerOptions.OnDisconnect call owed
+// once the connection has closed and nothing is in flight (nil if none
+// or not yet); the caller runs it after releasing sc.mu, which it holds.
+func (sc *serverConn) disconnectLocked() func() {
+	if !sc.connected || sc.disconnected || !sc.closed || sc.inflight > 0 {
+		return nil
+	}
+	sc.disconnected = true
+	f := sc.srv.opts.OnDisconnect
+	if f == nil {
+		return nil
+	}
+	err := sc.closeErr
+	return func() { f(&sc.info, err) }
+}
+
 // OnMessage implements socket.Reactor.
 func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 	h := m.Header
+	if !sc.setupDone {
+		if err := sc.setupConn(conn); err != nil {
+			sc.reject(conn, h, err)
+			return socket.Disconnect
+		}
+	}
+	if sc.rejected {
+		return socket.Disconnect
+	}
 	switch h.Kind {
 	case KindRequest, KindFireAndForget, KindStreamOpen:
 		sc.onOpen(conn, h, m.Payload)
@@ -687,7 +769,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 	if !ok || e.stream != (h.Kind == KindStreamOpen) {
 		s.stats.notFound.Add(1)
 		if respond {
-			sc.replyError(conn, h.Stream, h.Type, CodeNotFound, "")
+			sc.replyError(conn, h.Stream, h.Type, CodeUnimplemented, "")
 		}
 		return
 	}
@@ -803,7 +885,11 @@ func (sc *serverConn) getCallLocked() *serverCall {
 func (sc *serverConn) finish(c *serverCall) {
 	sc.mu.Lock()
 	sc.finishLocked(c)
+	bye := sc.disconnectLocked()
 	sc.mu.Unlock()
+	if bye != nil {
+		bye()
+	}
 }
 
 func (sc *serverConn) finishLocked(c *serverCall) {
@@ -834,6 +920,12 @@ func (sc *serverConn) finishLocked(c *serverCall) {
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 	if h, resp := sc.respond(c, c.body); resp != nil {
+		if len(c.hdr) > 0 || len(c.trl) > 0 {
+			hdr, trl := c.unaryMD()
+			sendMD(func(k uint8, md Metadata) {
+				_ = conn.Reply(frame.Header{Kind: k, Stream: h.Stream, Type: h.Type}, md)
+			}, hdr, trl)
+		}
 		_ = conn.ReplyBuffer(h, resp) // a failure is reported like a Sender's; a large resp goes by reference
 	}
 	c.reset()
@@ -842,7 +934,26 @@ func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 func (sc *serverConn) runPooled(c *serverCall, wid int) {
 	if h, resp := sc.respond(c, c.body); resp != nil {
 		sc.untrack(c)
-		_ = sc.sender(wid).SendBuffer(context.Background(), h, resp)
+		snd := sc.sender(wid)
+		if len(c.hdr) > 0 || len(c.trl) > 0 {
+			hdr, trl := c.unaryMD()
+			sendMD(func(k uint8, md Metadata) {
+				_ = snd.Send(context.Background(), frame.Header{Kind: k, Stream: h.Stream, Type: h.Type}, md)
+			}, hdr, trl)
+		}
+		_ = snd.SendBuffer(context.Background(), h, resp)
+	}
+}
+
+// sendMD sends a unary call's header and trailer frames (those not
+// empty), in that order, before its response: the client has them when
+// the call completes.
+func sendMD(send func(kind uint8, md Metadata), hdr, trl Metadata) {
+	if len(hdr) > 0 {
+		send(KindHeader, hdr)
+	}
+	if len(trl) > 0 {
+		send(KindTrailer, trl)
 	}
 }
 
@@ -891,8 +1002,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 	}
 	h := frame.Header{Kind: KindResponse, Stream: c.id, Type: c.method}
 	if err != nil {
-		code, msg := toError(err)
-		resp.B = AppendErrorBody(resp.B[:0], code, msg)
+		resp.B, h.Flags = AppendError(resp.B[:0], toError(err))
 		h.Kind = KindError
 	} else if sameBase(out, dst) {
 		resp.B = out
@@ -907,7 +1017,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 		if len(resp.B) > max { // a tiny maximum: the code alone
 			resp.B = AppendErrorBody(resp.B[:0], CodeInternal, "")
 		}
-		h.Kind = KindError
+		h.Kind, h.Flags = KindError, 0
 	}
 	return h, resp
 }
@@ -1041,6 +1151,7 @@ func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 	}
 	sc.mu.Lock()
 	sc.closed = true
+	sc.closeErr = err
 	for _, c := range sc.ids.vals {
 		if c != nil {
 			if st := c.stream; st != nil {
@@ -1058,6 +1169,10 @@ func (sc *serverConn) OnClose(conn *socket.Conn, err error) {
 			c.cancel(context.Canceled)
 		}
 	}
+	bye := sc.disconnectLocked()
 	sc.mu.Unlock()
+	if bye != nil {
+		bye()
+	}
 	sc.srv.removeConn(sc)
 }

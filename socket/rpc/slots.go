@@ -12,6 +12,7 @@ const (
 	stBusy      = 2 // the reader or the closer is completing it
 	stDone      = 3 // completed; done has been signalled
 	stAbandoned = 4 // the caller gave up; replies are ignored
+	stMeta      = 5 // the reader is writing response metadata; back to stPending after
 )
 
 // slot is one call in flight on a client. Its owner (a Caller or a client
@@ -24,6 +25,7 @@ type slot struct {
 	done   chan struct{} // capacity 1, one signal per completion
 	dst    []byte
 	err    error
+	rmd    *ResponseMetadata            // where response metadata goes (nil: dropped)
 	stream atomic.Pointer[ClientStream] // set while the slot carries a stream
 	_      [16]byte                     // keep hot words of neighbours on other cache lines
 }

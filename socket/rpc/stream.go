@@ -231,12 +231,23 @@ type ClientStream struct {
 	ctx  context.Context
 	stop func() bool
 	once sync.Once
+	// Response metadata, written by the reader under core.mu.
+	header, trailer Metadata
 }
 
 // OpenStream opens a stream to method. ctx bounds the whole stream: when
 // it ends the stream is canceled (a cancel frame follows on the stream's
-// lane). md is optional metadata.
+// lane). md is optional metadata. With ClientOptions.StreamInterceptor
+// set, the opening goes through it.
 func (c *Client) OpenStream(ctx context.Context, method uint32, md Metadata) (*ClientStream, error) {
+	if ic := c.opts.StreamInterceptor; ic != nil {
+		return ic(ctx, method, md, c.openStream)
+	}
+	return c.openStream(ctx, method, md)
+}
+
+// openStream is the StreamOpener behind a ClientStreamInterceptor.
+func (c *Client) openStream(ctx context.Context, method uint32, md Metadata) (*ClientStream, error) {
 	if c.closed.Load() || c.goAway.Load() {
 		return nil, c.refusal()
 	}
@@ -287,6 +298,20 @@ func (c *Client) OpenStream(ctx context.Context, method uint32, md Metadata) (*C
 // Send sends one message, waiting for credit from the server. After the
 // stream ended it returns the end error (ErrStreamClosed for a normal end).
 func (st *ClientStream) Send(msg []byte) error { return st.core.send(st.ctx, msg) }
+
+// Done returns a channel closed when the stream has ended: the server
+// ended it (End or Error), it was canceled or closed, or the connection
+// died. Messages may still wait for Recv. For interceptors that act at
+// the end (a span, a metric).
+func (st *ClientStream) Done() <-chan struct{} { return st.core.ended }
+
+// Err returns nil until Done is closed, then why the stream ended: io.EOF
+// for the server's normal end, the server's *Error, ctx's error,
+// ErrStreamClosed after Close, or a *ClosedError.
+func (st *ClientStream) Err() error { return st.core.endError() }
+
+// Method returns the stream's method.
+func (st *ClientStream) Method() uint32 { return st.core.method }
 
 // CloseSend ends the client's half: the server's Recv returns io.EOF.
 func (st *ClientStream) CloseSend() error { return st.core.closeSend(st.ctx) }
@@ -352,9 +377,7 @@ func (st *ClientStream) violation(conn *socket.Conn) {
 	st.core.endAll(&Error{Code: CodeProtocol, Message: "server broke stream flow control"})
 }
 
-func (st *ClientStream) onError(code Code, msg []byte) {
-	st.core.endAll(&Error{Code: code, Message: string(msg)})
-}
+func (st *ClientStream) onError(e *Error) { st.core.endAll(e) }
 
 func (st *ClientStream) onClose(err error) { st.core.endAll(err) }
 
@@ -366,7 +389,12 @@ type ServerStream struct {
 }
 
 // Send sends one message to the client, waiting for its credit.
-func (st *ServerStream) Send(msg []byte) error { return st.core.send(st.call, msg) }
+func (st *ServerStream) Send(msg []byte) error {
+	if !st.call.hdrSent.Load() {
+		st.call.flushHeader(st.core.snd)
+	}
+	return st.core.send(st.call, msg)
+}
 
 // Recv appends the next message from the client to dst; io.EOF once the
 // client called CloseSend; context.Canceled when it canceled.
@@ -461,18 +489,27 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 		core.mu.Lock()
 		ended := core.endErr
 		core.mu.Unlock()
+		if ended == nil || errors.As(ended, &e) {
+			// The header (if not sent yet) and the trailer go just
+			// before the final frame, on the same lane.
+			c.flushHeader(snd)
+			if _, trl := c.unaryMD(); len(trl) > 0 {
+				_ = snd.Send(context.Background(), frame.Header{Kind: KindTrailer, Stream: c.id, Type: c.method}, trl)
+			}
+		}
 		switch {
 		case ended != nil && !errors.As(ended, &e):
 			// canceled by the client or the connection died: nothing to send
 		case ended != nil:
 			b := pool.GetBuffer()
-			b.B = AppendErrorBody(b.B[:0], e.Code, e.Message)
-			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: c.id, Type: c.method}, b)
+			var fl uint16
+			b.B, fl = AppendError(b.B[:0], e)
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
 		case err != nil:
-			code, msg := toError(err)
 			b := pool.GetBuffer()
-			b.B = AppendErrorBody(b.B[:0], code, msg)
-			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: c.id, Type: c.method}, b)
+			var fl uint16
+			b.B, fl = AppendError(b.B[:0], toError(err))
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
 		default:
 			_ = snd.Send(context.Background(), frame.Header{Kind: KindEnd, Stream: c.id, Type: c.method}, nil)
 		}
@@ -489,5 +526,8 @@ func (s *Server) invokeStream(h StreamHandler, c *serverCall, st *ServerStream) 
 		}
 	}()
 	defer c.retire()
+	if ic := s.opts.StreamInterceptor; ic != nil {
+		return ic(c.handlerCtx(), c.method, st, h)
+	}
 	return h(c.handlerCtx(), st)
 }

@@ -164,8 +164,8 @@ func TestStreamServerError(t *testing.T) {
 	}{
 		{sFail, "a", rpc.ErrApplication},
 		{sServer, "nan", rpc.ErrInvalidArgument},
-		{999, "", rpc.ErrNotFound},
-		{mEcho, "", rpc.ErrNotFound}, // unary method opened as a stream
+		{999, "", rpc.ErrUnimplemented},
+		{mEcho, "", rpc.ErrUnimplemented}, // unary method opened as a stream
 	} {
 		st, err := c.OpenStream(testCtx(t), tc.method, nil)
 		require.NoError(t, err)

@@ -88,9 +88,9 @@ func TestUnaryErrors(t *testing.T) {
 		code     rpc.Code
 	}{
 		{"application", mFail, rpc.ErrApplication, rpc.CodeAppMin + 7},
-		{"not found", 999, rpc.ErrNotFound, rpc.CodeNotFound},
+		{"not found", 999, rpc.ErrUnimplemented, rpc.CodeUnimplemented},
 		{"panic", mPanic, rpc.ErrInternal, rpc.CodeInternal},
-		{"stream method called unary", mStream, rpc.ErrNotFound, rpc.CodeNotFound},
+		{"stream method called unary", mStream, rpc.ErrUnimplemented, rpc.CodeUnimplemented},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.Call(ctx, tc.method, []byte("req"), nil)

@@ -2,7 +2,10 @@ package rpc
 
 import (
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/protosocket-go/protosocket/frame"
 )
@@ -36,6 +39,12 @@ const (
 	KindPong uint8 = 11
 	// KindGoAway tells the client that the server accepts no new calls.
 	KindGoAway uint8 = 12
+	// KindHeader carries response header metadata (a metadata block) for
+	// a call or stream, before its response or first message.
+	KindHeader uint8 = 13
+	// KindTrailer carries response trailer metadata (a metadata block),
+	// just before the call's or stream's final frame.
+	KindTrailer uint8 = 14
 )
 
 // Flag bits of the RPC protocol, in the upper-layer bits 8..15 of the
@@ -48,6 +57,11 @@ const (
 	// FlagMetadata: a metadata block (uint16 length, then entries)
 	// follows the timeout, if any.
 	FlagMetadata uint16 = 1 << 9
+	// FlagErrorDetails, on a KindError frame only: the body is the
+	// uint32 wire code, a uint16 message length, the message, then the
+	// details (the rest). Without it the body is the code then the
+	// message (the rest), as every version has sent.
+	FlagErrorDetails uint16 = 1 << 10
 	// FlagsReserved are the upper-layer bits the RPC protocol does not
 	// define; an opening frame with any of them set is rejected with
 	// CodeProtocol.
@@ -58,9 +72,17 @@ const (
 const (
 	// MaxMetadataSize is the largest metadata block (its uint16 length).
 	MaxMetadataSize = 1<<16 - 1
-	// MaxErrorMessage is the longest error message a sender puts on the
-	// wire; longer messages are cut.
-	MaxErrorMessage = 1024
+	// MaxErrorMessage is the longest error message on the wire: a sender
+	// cuts a longer one at a UTF-8 boundary, and a receiver cuts one it
+	// receives. 4 KiB holds a stack-free explanation with its context
+	// (the earlier 1 KiB cut useful validation messages); the frame's
+	// size bounds what a peer makes the receiver hold anyway.
+	MaxErrorMessage = 4096
+	// MaxErrorDetails is the most structured detail bytes an error frame
+	// carries (Error.Details): a sender drops larger details (the message
+	// says so); a receiver refuses them as a malformed frame (the call
+	// ends with CodeProtocol).
+	MaxErrorDetails = 16 << 10
 	// MaxCredit is the most credit a stream may have outstanding; a grant
 	// that would exceed it is a protocol error.
 	MaxCredit = 1 << 30
@@ -219,23 +241,116 @@ func (m Metadata) check() error {
 	return nil
 }
 
-// AppendErrorBody appends the body of a KindError or KindGoAway frame:
-// the uint32 code, then msg cut to MaxErrorMessage bytes.
+// AppendErrorBody appends the body of a KindError or KindGoAway frame
+// without details: the code's wire number (Code.WireCode), then msg cut
+// to MaxErrorMessage bytes at a UTF-8 boundary, invalid UTF-8 replaced.
 func AppendErrorBody(dst []byte, code Code, msg string) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, code.WireCode())
+	return appendErrorMessage(dst, msg)
+}
+
+// AppendError appends the body of a KindError frame for e and returns the
+// header flags to send it with (FlagErrorDetails when e has details).
+// Details over MaxErrorDetails are dropped and the message says so.
+func AppendError(dst []byte, e *Error) ([]byte, uint16) {
+	msg := e.Message
+	if len(e.Details) > MaxErrorDetails {
+		msg = fmt.Sprintf("%s [rpc: %d bytes of error details over MaxErrorDetails %d dropped]", cutMessage(msg, MaxErrorMessage-80), len(e.Details), MaxErrorDetails)
+	} else if len(e.Details) > 0 {
+		dst = binary.LittleEndian.AppendUint32(dst, e.Code.WireCode())
+		at := len(dst)
+		dst = append(dst, 0, 0)
+		dst = appendErrorMessage(dst, msg)
+		binary.LittleEndian.PutUint16(dst[at:], uint16(len(dst)-at-2))
+		return append(dst, e.Details...), FlagErrorDetails
+	}
+	return AppendErrorBody(dst, e.Code, msg), 0
+}
+
+// appendErrorMessage appends msg, valid UTF-8 and at most
+// MaxErrorMessage bytes.
+func appendErrorMessage(dst []byte, msg string) []byte {
+	if !utf8.ValidString(msg) {
+		msg = strings.ToValidUTF8(msg, "\uFFFD")
+	}
+	return append(dst, cutMessage(msg, MaxErrorMessage)...)
+}
+
+// cutMessage cuts msg to at most n bytes, not inside a UTF-8 sequence.
+func cutMessage(msg string, n int) string {
+	if len(msg) <= n {
+		return msg
+	}
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n]
+}
+
+// ParseErrorBody parses a KindError or KindGoAway body sent without
+// FlagErrorDetails; code is translated from its wire number
+// (CodeFromWire). msg is a view into b. A body shorter than 4 bytes is
+// ErrMalformed.
+func ParseErrorBody(b []byte) (code Code, msg []byte, err error) {
+	code, msg, _, err = ParseError(0, b)
+	return code, msg, err
+}
+
+// ParseError parses a KindError body with its header flags: the code
+// (CodeFromWire: unknown numbers below CodeAppMin are CodeUnknown), the
+// message and the details, views into b. A short body, a message length
+// past the body or details over MaxErrorDetails are ErrMalformed. The
+// message may still be long or invalid UTF-8: ErrorMessage makes the
+// string a caller sees.
+func ParseError(flags uint16, b []byte) (code Code, msg, details []byte, err error) {
+	if len(b) < 4 {
+		return 0, nil, nil, malformed("short error body")
+	}
+	code = CodeFromWire(binary.LittleEndian.Uint32(b))
+	b = b[4:]
+	if flags&FlagErrorDetails == 0 {
+		return code, b, nil, nil
+	}
+	if len(b) < 2 {
+		return 0, nil, nil, malformed("short error message length")
+	}
+	n := int(binary.LittleEndian.Uint16(b))
+	b = b[2:]
+	if n > len(b) {
+		return 0, nil, nil, malformed("error message longer than the body")
+	}
+	if len(b)-n > MaxErrorDetails {
+		return 0, nil, nil, malformed("error details over MaxErrorDetails")
+	}
+	return code, b[:n], b[n:], nil
+}
+
+// ErrorMessage returns the string of a received error message: cut to
+// MaxErrorMessage bytes, invalid UTF-8 replaced by U+FFFD.
+func ErrorMessage(msg []byte) string {
 	if len(msg) > MaxErrorMessage {
 		msg = msg[:MaxErrorMessage]
 	}
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(code))
-	return append(dst, msg...)
+	if !utf8.Valid(msg) {
+		// A replacement may be longer than the bytes it replaces: cut
+		// again, at a rune boundary.
+		return cutMessage(strings.ToValidUTF8(string(msg), "\uFFFD"), MaxErrorMessage)
+	}
+	return string(msg)
 }
 
-// ParseErrorBody parses a KindError or KindGoAway body. msg is a view
-// into b. A body shorter than 4 bytes is ErrMalformed.
-func ParseErrorBody(b []byte) (code Code, msg []byte, err error) {
-	if len(b) < 4 {
-		return 0, nil, malformed("short error body")
+// newReceivedError builds the *Error of a received KindError frame; a
+// malformed body is CodeProtocol.
+func newReceivedError(flags uint16, payload []byte) *Error {
+	code, msg, details, err := ParseError(flags, payload)
+	if err != nil {
+		return &Error{Code: CodeProtocol, Message: "malformed error frame: " + err.Error()}
 	}
-	return Code(binary.LittleEndian.Uint32(b)), b[4:], nil
+	e := &Error{Code: code, Message: ErrorMessage(msg)}
+	if len(details) > 0 {
+		e.Details = append([]byte(nil), details...)
+	}
+	return e
 }
 
 // AppendCredit appends a uint32 credit: the body of KindCredit, and the

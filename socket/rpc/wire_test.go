@@ -85,7 +85,7 @@ func TestErrorAndCreditBodies(t *testing.T) {
 func TestErrorMatching(t *testing.T) {
 	for code, want := range map[rpc.Code]error{
 		rpc.CodeCanceled: rpc.ErrCanceled, rpc.CodeOverloaded: rpc.ErrOverloaded, rpc.CodeUnavailable: rpc.ErrUnavailable,
-		rpc.CodeProtocol: rpc.ErrProtocol, rpc.CodeAppMin: rpc.ErrApplication, 500: rpc.ErrApplication,
+		rpc.CodeProtocol: rpc.ErrProtocol, rpc.CodeAppMin: rpc.ErrApplication, 500: rpc.ErrUnknown,
 		rpc.CodeResourceExhausted: rpc.ErrResourceExhausted,
 	} {
 		assert.ErrorIs(t, rpc.NewError(code, "m"), want, "code %d", code)

@@ -22,6 +22,7 @@ const (
 	DefaultMaxBackoff   = 5 * time.Second
 	DefaultRefresh      = 30 * time.Second
 	DefaultMaxAttempts  = 3
+	DefaultDrainTimeout = 10 * time.Second
 )
 
 // Errors. Every error of a Pool's call matches one of rpc.ErrUnavailable
@@ -89,6 +90,13 @@ type Options struct {
 	// is tried again on another connection, at most MaxAttempts times in
 	// all. Zero means DefaultMaxAttempts.
 	MaxAttempts int
+	// DrainTimeout bounds the drain of a connection whose address the
+	// Resolver removed: it takes no new calls at once, keeps its
+	// outstanding calls and streams until they end, and is closed after
+	// DrainTimeout at the latest (its remaining calls then end with
+	// rpc.ErrClosed). Pool.Close closes at once. Zero means
+	// DefaultDrainTimeout.
+	DrainTimeout time.Duration
 }
 
 // Validate reports the first bad field.
@@ -107,6 +115,8 @@ func (o Options) Validate() error {
 		return bad("Refresh", int64(o.Refresh), "must not be negative")
 	case o.MaxAttempts < 0 || o.MaxAttempts > 100:
 		return bad("MaxAttempts", int64(o.MaxAttempts), "must be 0..100")
+	case o.DrainTimeout < 0:
+		return bad("DrainTimeout", int64(o.DrainTimeout), "must not be negative")
 	}
 	return o.Client.Validate()
 }
@@ -135,6 +145,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = DefaultDrainTimeout
 	}
 }
 
@@ -261,7 +274,7 @@ func (p *Pool) update(addrs []string) {
 			want[m.addr]--
 			next = append(next, m)
 		} else {
-			close(m.stop) // removed address: its goroutine closes the connection
+			close(m.stop) // removed address: its goroutine drains the connection
 		}
 	}
 	for _, a := range addrs {
@@ -273,6 +286,23 @@ func (p *Pool) update(addrs []string) {
 		}
 	}
 	p.members.Store(&next)
+}
+
+// Refresh asks the Resolver now and makes the connections match its
+// answer (new addresses dialed, removed ones drained), without waiting
+// for the next Options.Refresh: call it when you know the fleet changed.
+// A Resolver error is returned and the current set kept; after Close it
+// is ErrClosed.
+func (p *Pool) Refresh(ctx context.Context) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	addrs, err := p.res.Resolve(ctx)
+	if err != nil {
+		return err
+	}
+	p.update(addrs)
+	return nil
 }
 
 func (p *Pool) refreshLoop() {
@@ -307,6 +337,9 @@ func (p *Pool) keep(m *member) {
 			p.notifyReady()
 			p.watch(m, c)
 			m.client.Store(nil)
+			if stopped(m) {
+				p.drainRemoved(c)
+			}
 			_ = c.Close()
 			backoff = p.opts.MinBackoff
 		}
@@ -322,6 +355,44 @@ func (p *Pool) keep(m *member) {
 		}
 	}
 }
+
+func stopped(m *member) bool {
+	select {
+	case <-m.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// drainRemoved waits, up to Options.DrainTimeout (or the Pool's Close),
+// for the calls and streams still outstanding on c, the connection of a
+// removed address: it is out of the member list, so no new call picks
+// it, and the calls that did finish instead of failing with ErrClosed.
+func (p *Pool) drainRemoved(c *rpc.Client) {
+	if c.Outstanding() == 0 {
+		return
+	}
+	deadline := time.NewTimer(p.opts.DrainTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(drainPoll)
+	defer poll.Stop()
+	for c.Outstanding() > 0 {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-c.Closed():
+			return
+		case <-poll.C:
+		}
+	}
+}
+
+// drainPoll is how often drainRemoved looks at a draining connection's
+// outstanding calls.
+const drainPoll = 10 * time.Millisecond
 
 // watch returns when c dies, its server drains, a ping fails, or the
 // member stops.
@@ -348,6 +419,9 @@ func (p *Pool) watch(m *member, c *rpc.Client) {
 			}
 		case <-tick:
 			k, err := c.NewCaller()
+			if errors.Is(err, rpc.ErrTooManyCalls) {
+				continue // every slot busy: the connection is alive, ping next time
+			}
 			if err != nil {
 				return
 			}

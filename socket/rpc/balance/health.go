@@ -62,8 +62,9 @@ func (o HealthOptions) Validate() error {
 // Resolver's call and a map walk.
 //
 // An address counts as serving when its status is health.Serving, and
-// also when its server has no health service (rpc.ErrNotFound: gRPC's
-// rule for UNIMPLEMENTED). It does not count while its health connection
+// also when its server has no health service (rpc.ErrUnimplemented, gRPC's
+// rule for UNIMPLEMENTED; or rpc.ErrNotFound, what servers before the
+// full gRPC code set sent for an unregistered method). It does not count while its health connection
 // is down or the watch failed (it is redialed with backoff), nor while
 // its first status has not arrived. When none is serving Resolve returns
 // an empty list, so the Pool's calls fail with ErrNoConn rather than go to
@@ -240,7 +241,7 @@ func (h *HealthChecked) watchOnce(ctx context.Context, t *healthTarget) (gotStat
 	if w != nil {
 		_ = w.Close()
 	}
-	if errors.Is(err, rpc.ErrNotFound) {
+	if errors.Is(err, rpc.ErrUnimplemented) || errors.Is(err, rpc.ErrNotFound) {
 		// No health service on that server: serving while the
 		// connection lives.
 		t.set(true, health.Unknown)

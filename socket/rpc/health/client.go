@@ -8,7 +8,7 @@ import (
 )
 
 // Check asks c's server for service's status. A server without the health
-// service gives an error matching rpc.ErrNotFound.
+// service gives an error matching rpc.ErrUnimplemented.
 func Check(ctx context.Context, c *rpc.Client, service string) (Status, error) {
 	if len(service) > MaxServiceName {
 		return Unknown, ErrServiceName
@@ -33,7 +33,7 @@ type Watcher struct {
 
 // Watch opens a watch of service on c's server. ctx bounds the whole
 // watch. Close the Watcher when done. A server without the health service
-// gives an error matching rpc.ErrNotFound, from Watch or from the first
+// gives an error matching rpc.ErrUnimplemented, from Watch or from the first
 // Recv.
 func Watch(ctx context.Context, c *rpc.Client, service string) (*Watcher, error) {
 	if len(service) > MaxServiceName {
@@ -56,7 +56,7 @@ func Watch(ctx context.Context, c *rpc.Client, service string) (*Watcher, error)
 
 // Recv waits for the next status: the current one first, then each
 // change. A server without the health service gives an error matching
-// rpc.ErrNotFound; a watch the server ended gives io.EOF.
+// rpc.ErrUnimplemented; a watch the server ended gives io.EOF.
 func (w *Watcher) Recv() (Status, error) {
 	b, err := w.st.Recv(w.buf[:0])
 	if err != nil {

@@ -10,9 +10,9 @@
 //   - MethodCheck (0xFFFF_0001), unary: the request body is the service
 //     name (UTF-8, at most MaxServiceName bytes; "" is the whole server);
 //     the response body is one byte, the Status. A name the server does
-//     not know answers ServiceUnknown (gRPC answers NOT_FOUND; here the
-//     rpc code NotFound already means "no such method", which a client
-//     must be able to tell apart: see below).
+//     not know answers ServiceUnknown (gRPC answers NOT_FOUND; servers
+//     before rpc's full gRPC code set answered an unregistered method with
+//     NotFound, which a client must be able to tell apart: see below).
 //   - MethodWatch (0xFFFF_0002), stream: the client sends one message,
 //     the service name; the server sends one-byte Status messages, the
 //     current one first and then each change (a burst of changes may be
@@ -22,7 +22,7 @@
 // The methods live at the top of the method space (0xFFFF_0000 and up),
 // which protosocket's own services use; applications use lower ids.
 // A server without the health service answers either method with
-// rpc.ErrNotFound: a client treats that as "no health checking here"
+// rpc.ErrUnimplemented: a client treats that as "no health checking here"
 // (gRPC's rule for UNIMPLEMENTED), so balance.HealthChecked counts such a
 // server as serving.
 //

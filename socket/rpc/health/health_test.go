@@ -225,7 +225,7 @@ func TestBadInput(t *testing.T) {
 		defer w.Close()
 		_, err = w.Recv()
 	}
-	require.ErrorIs(t, err, rpc.ErrNotFound, "no Watch on that server")
+	require.ErrorIs(t, err, rpc.ErrUnimplemented, "no Watch on that server")
 }
 
 func TestStatusString(t *testing.T) {
