@@ -109,10 +109,26 @@ func roundQuarter(n int) int {
 	return base + (n-base+q-1)/q*q
 }
 
+// evictLocked drops idle large buffers, oldest first within each class
+// and from the smallest class up, until c more bytes fit under
+// MaxIdleLargeBufferBytes: the buffer coming back is the one in use now,
+// so a burst of one size (say 1 MiB requests) does not keep later ones of
+// another size (4 MiB) from being reused. large.mu is held.
+func evictLocked(c int) {
+	for k := 0; k < numClasses && large.idle+c > MaxIdleLargeBufferBytes; k++ {
+		for len(large.free[k]) > 0 && large.idle+c > MaxIdleLargeBufferBytes {
+			old := large.free[k][0]
+			large.free[k][0] = nil
+			large.free[k] = large.free[k][1:]
+			large.idle -= cap(old.B)
+		}
+	}
+}
+
 // PutBuffer returns b to the pool; b must not be used afterwards. Buffers
 // with capacity above MaxBufferSize are dropped; large ones (LargeBufferSize
-// and up) go to the large free list, or are dropped past
-// MaxIdleLargeBufferBytes. The buffer is reset (length zero) before it is
+// and up) go to the large free lists, dropping the oldest idle ones to
+// stay within MaxIdleLargeBufferBytes. The buffer is reset (length zero) before it is
 // pooled: bytebufferpool's Put first records the length for its size
 // calibration and then resets it, and a buffer past the calibrated maximum
 // is dropped there too. A nil b is ignored. Under the psdebug build tag the
@@ -134,10 +150,9 @@ func PutBuffer(b *Buffer) {
 		b.B = b.B[:0]
 		k := classFloor(c)
 		large.mu.Lock()
-		if large.idle+c <= MaxIdleLargeBufferBytes {
-			large.free[k] = append(large.free[k], b)
-			large.idle += c
-		}
+		evictLocked(c)
+		large.free[k] = append(large.free[k], b)
+		large.idle += c
 		large.mu.Unlock()
 		return
 	}

@@ -124,3 +124,26 @@ func TestMidSizeBuffersSurviveSmallTraffic(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// TestLargeBufferEvictsOldSizes: with the idle cap full of one size, a
+// buffer of another size coming back is kept (older idle ones make room),
+// so a burst of 1 MiB messages does not make every later 4 MiB one
+// allocate (socket/rpc TestLargeCallAllocs after the budget tests).
+func TestLargeBufferEvictsOldSizes(t *testing.T) {
+	if testenv.PSDebug {
+		t.Skip("under -tags psdebug released buffers are poisoned, never reused")
+	}
+	const small, big = 1 << 20, 4 << 20
+	var bs []*pool.Buffer
+	for range pool.MaxIdleLargeBufferBytes/small + 4 {
+		bs = append(bs, pool.GetBufferFor(small))
+	}
+	for _, b := range bs {
+		pool.PutBuffer(b)
+	}
+	b := pool.GetBufferFor(big)
+	pool.PutBuffer(b)
+	again := pool.GetBufferFor(big)
+	assert.True(t, b == again, "the buffer in use now is kept; older idle ones were dropped")
+	pool.PutBuffer(again)
+}
