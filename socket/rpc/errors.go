@@ -56,7 +56,9 @@ const (
 	CodeDataLoss Code = 15
 	// CodeUnauthenticated: the caller has no valid credentials.
 	CodeUnauthenticated Code = 16
-	// CodeOverloaded: the connection is at its in-flight limit; the call
+	// CodeOverloaded: the connection is at its in-flight limit
+	// (MaxInFlight) or its request copies at their byte budget
+	// (MaxConnRequestBytes, MaxServerRequestBytes); the call
 	// was not processed and may be retried (it matches ErrUnavailable;
 	// to grpc-go it maps to codes.Unavailable).
 	CodeOverloaded Code = 100
