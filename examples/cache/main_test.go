@@ -145,10 +145,10 @@ func TestBadRequests(t *testing.T) {
 	}
 	assert.Zero(t, impl.gets.Load(), "the handler never sees a bad request")
 
-	// An unknown method keeps rpc's own code (distinct from a missing key,
+	// An unknown method is rpc's CodeUnimplemented (distinct from a missing key,
 	// which is found = false).
 	_, err = c.Call(ctx, 12345, getBody, nil)
-	assert.ErrorIs(t, err, rpc.ErrNotFound)
+	assert.ErrorIs(t, err, rpc.ErrUnimplemented)
 
 	// The connection is still good.
 	tc := cachepb.NewCacheClient(c)

@@ -48,7 +48,7 @@ func (psServer) SayHello(_ context.Context, req *greeterpb.HelloRequest, resp *g
 }
 
 func (psServer) SayHelloStream(context.Context, *greeterpb.HelloRequest, *greeterpb.PSGreeter_SayHelloStreamServer) error {
-	return rpc.NewError(rpc.CodeNotFound, ErrUnsupported.Error())
+	return rpc.NewError(rpc.CodeUnimplemented, ErrUnsupported.Error())
 }
 
 // Serve implements load.System.

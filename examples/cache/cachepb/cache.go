@@ -391,7 +391,7 @@ func (v *GetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 }
 
 // GetResponse is a key's value; a missing key is found = false (not an
-// error: rpc.CodeNotFound means an unknown method).
+// error: rpc.CodeUnimplemented means an unknown method).
 //
 // GetResponse is a read-only view into a validated buffer: valid while that buffer is.
 // Accessors never fail: fields an older writer did not send read as their
