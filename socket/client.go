@@ -44,6 +44,9 @@ func Dial(ctx context.Context, network, addr string, r Reactor, opts Options) (*
 	}
 	c := newConn(nc, &opts, nil)
 	c.reactor = r
+	if l := opts.Logger; l != nil {
+		logDialed(l, nc)
+	}
 	c.start()
 	return c, nil
 }

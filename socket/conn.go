@@ -314,7 +314,7 @@ func (c *Conn) finish(holdsWriter bool) {
 		cr.OnClose(c, err)
 	}
 	if l := c.opts.Logger; l != nil {
-		l.Debug("socket: connection closed", "remote", c.nc.RemoteAddr(), "cause", c.causeErr())
+		logClosed(l, c.nc, c.srv != nil, c.causeErr())
 	}
 	close(c.done)
 	if c.srv != nil {

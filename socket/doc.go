@@ -105,6 +105,8 @@
 // # Observability
 //
 // Conn.Stats reads per-connection counters with atomic loads. A
-// *slog.Logger in Options receives close and accept events; with none, no
-// logging code runs.
+// *slog.Logger in Options receives connection events (log.go): accepted,
+// established and closed (both addresses, the side, the cause; Info when
+// the cause is not routine), rejected (MaxConns, a nil reactor) and accept
+// failures; with none, no logging code runs.
 package socket

@@ -42,6 +42,10 @@ var (
 	// ErrTooManyConns: the server is at Options.MaxConns; the accepted
 	// connection was closed at once.
 	ErrTooManyConns = errors.New("socket: too many connections")
+	// ErrRefusedByReactor is the cause Options.Logger reports when a
+	// server's reactor factory returns nil for a connection (it is closed
+	// unserved).
+	ErrRefusedByReactor = errors.New("socket: connection refused by the reactor factory")
 	// ErrInvalidOptions is matched by every error Options.Validate returns.
 	ErrInvalidOptions = errors.New("socket: invalid options")
 )

@@ -146,7 +146,10 @@ type Options struct {
 	// DefaultMaxHandshakes.
 	MaxHandshakes int
 
-	// Logger, if non-nil, receives connection and accept events.
+	// Logger, if non-nil, receives connection and accept events (log.go):
+	// accepted, established and closed connections with both addresses
+	// and the close cause, connections refused (MaxConns, a nil reactor)
+	// and accept failures. With none, no logging code runs.
 	Logger *slog.Logger
 	// OnSendFailure, if non-nil, is called for every message that was
 	// queued (its send returned nil) but could not be written, on the

@@ -170,7 +170,7 @@ func (s *server) handle(nc net.Conn) {
 		s.rejected.Add(1)
 		_ = nc.Close()
 		if l := s.opts.Logger; l != nil {
-			l.Warn("socket: connection rejected", "remote", nc.RemoteAddr(), "err", ErrTooManyConns)
+			logRefused(l, nc, ErrTooManyConns)
 		}
 		return
 	} else if m <= 0 {
@@ -186,7 +186,13 @@ func (s *server) handle(nc net.Conn) {
 	if r == nil {
 		s.nconns.Add(-1)
 		_ = nc.Close()
+		if l := s.opts.Logger; l != nil {
+			logRefused(l, nc, ErrRefusedByReactor)
+		}
 		return
+	}
+	if l := s.opts.Logger; l != nil {
+		logAccepted(l, nc)
 	}
 	c.reactor = r
 	s.wg.Add(1)
