@@ -25,6 +25,8 @@ if [ -n "$unformatted" ]; then
 fi
 
 for m in "${modules[@]}"; do
+  step "go mod tidy -diff ($m)"
+  (cd "$m" && go mod tidy -diff)
   step "go vet ($m)"
   (cd "$m" && go vet ./...)
   if [ "$m" = . ]; then # the library builds on every target (bench/ is unix-only: getrusage)
