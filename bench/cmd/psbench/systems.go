@@ -5,6 +5,7 @@ import (
 	"github.com/protosocket-go/protosocket/bench/internal/greetersys"
 	"github.com/protosocket-go/protosocket/bench/internal/grpcsys"
 	"github.com/protosocket-go/protosocket/bench/internal/load"
+	"github.com/protosocket-go/protosocket/bench/internal/otelsys"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
 	"github.com/protosocket-go/protosocket/bench/internal/typedsys"
 	"github.com/protosocket-go/protosocket/bench/rpcbench"
@@ -24,11 +25,13 @@ var registry = []load.System{
 // optIn systems run only when named (-systems, -vs), never by default, so
 // the default run stays short: the greeter pair (bench/internal/greetersys)
 // serves the unary scenario only (psbench -systems greeter-ps -vs
-// greeter-grpc compares them); "compat" is socket/rpc/compat over the
+// greeter-grpc compares them); "protosocket-otel" is protosocket with
+// otel/otelrpc's interceptors (psbench -systems
+// protosocket,protosocket-otel shows their cost per call); "compat" is socket/rpc/compat over the
 // protoecho schema (psbench -systems protosocket,compat); "typed" is the
 // codecgen-generated typed stubs (bench/internal/typedsys; psbench
 // -systems protosocket,typed puts it next to the raw-bytes RPC).
-var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New(), typedsys.New()}
+var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New(), typedsys.New(), otelsys.New()}
 
 func lookup(name string) load.System {
 	for _, s := range append(registry[:len(registry):len(registry)], optIn...) {
