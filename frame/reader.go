@@ -490,20 +490,11 @@ func (r *Reader) releaseSlab() {
 // Buffered returns the number of bytes read but not yet returned as frames.
 func (r *Reader) Buffered() int { return r.wr - r.rd }
 
-// Partial reports whether a frame has begun and is not complete: Next
-// returned an error (a deadline, a would-block from a non-blocking
-// source) while bytes of an unfinished frame were buffered. A caller that
-// bounds the time to complete a started frame starts its clock when
-// Partial turns true and stops it when Next returns a frame. It is false
-// after Next returns a frame (until Next has to read again) and after a
-// sticky error or Close.
-func (r *Reader) Partial() bool {
+// partialFrame is internal/framehook's ReaderPartial: a frame has begun
+// and is not complete (see there).
+func (r *Reader) partialFrame() bool {
 	return r.err == nil && r.partial && (r.wr > r.rd || r.skipLeft > 0)
 }
-
-// HoldsSlab reports whether the Reader currently holds a slab (it does only
-// while a partial frame or unreturned frames are buffered).
-func (r *Reader) HoldsSlab() bool { return r.slab != nil }
 
 // Stats returns the Reader's counters; safe to call from any goroutine.
 func (r *Reader) Stats() ReaderStats {

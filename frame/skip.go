@@ -15,8 +15,8 @@ import (
 // skipLeft > 0, nothing is buffered (rd == wr), so Next's inline fast path
 // never parses skipped bytes as a header; and the Reader keeps a slab of
 // SlabSize while it skips, so a caller that bounds the time to complete a
-// started frame (socket's FrameTimeout, by the slab it holds, or Partial)
-// bounds the skip too.
+// started frame (socket's FrameTimeout, by the slab it holds; or
+// internal/framehook's ReaderPartial) bounds the skip too.
 
 // DefaultMaxSkipSize is ReaderOptions.MaxSkipSize's default: the largest
 // announced payload the skip mode discards rather than failing the

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -89,7 +90,7 @@ func TestSkipOversized(t *testing.T) {
 					require.Equal(t, ^uint32(0), f.Header.Length, "no frame inside the skipped body")
 				}
 				if r.Buffered() == 0 {
-					assert.False(t, r.Partial(), "skip finished")
+					assert.False(t, framehook.ReaderPartial(r), "skip finished")
 				}
 				src.data = append(src.data, after...)
 				src.eof = true
@@ -123,11 +124,11 @@ func TestSkipPartialAndSlab(t *testing.T) {
 	f, err := r.Next()
 	require.NoError(t, err)
 	require.True(t, f.Oversized)
-	assert.False(t, r.Partial(), "false after Next returned a frame")
+	assert.False(t, framehook.ReaderPartial(r), "false after Next returned a frame")
 	_, err = r.Next()
 	require.ErrorIs(t, err, errAgain)
-	assert.True(t, r.Partial(), "the skipped body is still arriving")
-	assert.True(t, r.HoldsSlab(), "a slab is held while skipping")
+	assert.True(t, framehook.ReaderPartial(r), "the skipped body is still arriving")
+	assert.True(t, framehook.ReaderHoldsSlab(r), "a slab is held while skipping")
 	src.data = bytes.Repeat([]byte{0xee}, 9900-100)
 	_, err = r.Next()
 	require.ErrorIs(t, err, errAgain)
@@ -136,8 +137,8 @@ func TestSkipPartialAndSlab(t *testing.T) {
 	src.data = bytes.Repeat([]byte{0xee}, 100)
 	_, err = r.Next()
 	require.ErrorIs(t, err, errAgain)
-	assert.False(t, r.Partial())
-	assert.False(t, r.HoldsSlab(), "skip done, nothing buffered: no slab")
+	assert.False(t, framehook.ReaderPartial(r))
+	assert.False(t, framehook.ReaderHoldsSlab(r), "skip done, nothing buffered: no slab")
 	assert.Equal(t, int64(0), p.Stats().SlabsInUse)
 }
 
