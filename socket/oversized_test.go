@@ -106,6 +106,29 @@ func TestOversizedSkip(t *testing.T) {
 		assert.Zero(t, p.Stats().SlabsInUse, "closed mid-skip: the slab is back")
 	})
 
+	t.Run("a slow drip is ended by FrameTimeout", func(t *testing.T) {
+		col, nc, p := start(t, socket.Options{Oversized: socket.OversizedSkip, FrameTimeout: 200 * time.Millisecond})
+		_, err := nc.Write(frame.AppendHeader(nil, frame.Header{Length: 1 << 20}))
+		require.NoError(t, err)
+		require.True(t, col.next(t).Oversized)
+		// 10 bytes every 20 ms: the skip would take 35 minutes.
+		end := time.After(10 * time.Second)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case err := <-col.closed:
+				assert.ErrorIs(t, err, socket.ErrFrameTimeout)
+				assert.Zero(t, p.Stats().SlabsInUse)
+				return
+			case <-end:
+				t.Fatal("a dripping skip outlived FrameTimeout")
+			case <-tick.C:
+				_, _ = nc.Write(make([]byte, 10))
+			}
+		}
+	})
+
 	t.Run("closed mid-skip", func(t *testing.T) {
 		col, nc, p := start(t, socket.Options{Oversized: socket.OversizedSkip})
 		_, err := nc.Write(append(frame.AppendHeader(nil, frame.Header{Length: 1 << 20}), make([]byte, 1000)...))
