@@ -22,7 +22,9 @@ const (
 type ClientOptions struct {
 	// Socket configures the connection. Its Framing must be nil
 	// (frame.Default): the RPC protocol lives in the frame header. A zero
-	// Lanes becomes DefaultClientLanes, so callers rarely share a lane.
+	// Lanes becomes DefaultClientLanes, so callers rarely share a lane; a
+	// zero Oversized becomes socket.OversizedSkip, so a response over
+	// MaxFrameSize fails only its call (package doc, "Oversized frames").
 	Socket socket.Options
 	// MaxInFlight is the number of call slots: Callers plus open streams
 	// plus concurrent Client.Call calls. It is rounded up to a power of
@@ -97,7 +99,9 @@ const (
 
 // ServerOptions configures a Server. The zero value works.
 type ServerOptions struct {
-	// Socket configures the connections. Its Framing must be nil.
+	// Socket configures the connections. Its Framing must be nil. A zero
+	// Oversized becomes socket.OversizedSkip, so a request over
+	// MaxFrameSize fails only its call (package doc, "Oversized frames").
 	Socket socket.Options
 	// MaxInFlight bounds the pooled calls and streams in progress on one
 	// connection; a call past it is answered with CodeOverloaded at once.
