@@ -302,3 +302,119 @@ func TestAttackBudgetBoundsAllConnections(t *testing.T) {
 	require.Zero(t, budget.Used(), "every charge given back")
 	require.Zero(t, p.Stats().SlabsInUse)
 }
+
+// TestAttackSkippedFramesHoldOneSlab is the hostile-peer test of skip
+// mode over real loopback TCP: 300 connections each announce a 512 MiB
+// frame (over the 4 MiB maximum, within the 1 GiB skip limit) and send
+// 256 KiB of it. Each Reader hands the header up once and then holds one
+// SlabSize slab, however much of the announced length is still to come
+// and however much was sent (256 KiB of a frame within the maximum may
+// grow to a 1 MiB slab: 4x); when the peers close mid-skip every Reader
+// fails with ErrTruncated and every slab comes back.
+func TestAttackSkippedFramesHoldOneSlab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 300 loopback connections")
+	}
+	const (
+		conns = 300
+		slab  = frame.DefaultSlabSize
+		more  = 256 << 10
+		slack = 4 << 20
+	)
+	p := pool.NewSlabPool(pool.Options{MaxIdleBytes: -1, MaxIdleLargeBytes: -1})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var (
+		mu      sync.Mutex
+		readers []*frame.Reader
+		servers []net.Conn
+		wg      sync.WaitGroup
+		skipped = make(chan frame.Header, conns)
+		errs    = make(chan error, conns)
+	)
+	wg.Go(func() {
+		for range conns {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r := frame.NewReader(c, frame.ReaderOptions{Pool: p, SkipOversized: true})
+			mu.Lock()
+			readers, servers = append(readers, r), append(servers, c)
+			mu.Unlock()
+			wg.Go(func() {
+				defer r.Close()
+				for {
+					f, err := r.Next()
+					if err != nil {
+						errs <- err
+						return
+					}
+					if f.Oversized {
+						skipped <- f.Header
+					}
+				}
+			})
+		}
+	})
+	var clients []net.Conn
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+		mu.Lock()
+		for _, c := range servers {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}()
+	for range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		clients = append(clients, c)
+	}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(readers) == conns }, 10*time.Second, time.Millisecond)
+	base := heapInUse()
+
+	wave := append(frame.AppendHeader(nil, frame.Header{Length: 512 << 20, Stream: 1}), make([]byte, more)...)
+	for _, c := range clients {
+		_, err := c.Write(wave)
+		require.NoError(t, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n := uint64(0)
+		mu.Lock()
+		for _, r := range readers {
+			n += r.Stats().Bytes
+		}
+		mu.Unlock()
+		if n == uint64(conns*len(wave)) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "server read %d of %d bytes", n, conns*len(wave))
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Len(t, skipped, conns, "each connection's header handed up once")
+	grew := heapInUse() - base
+	t.Logf("%d connections x %d bytes of a 512 MiB frame: heap +%d KiB (%d B per connection), pool %+v",
+		conns, len(wave), grew>>10, grew/conns, p.Stats())
+	require.LessOrEqual(t, p.Stats().BytesInUse, int64(conns*slab), "at most one slab per connection")
+	require.LessOrEqual(t, grew, int64(conns*(slab+4<<10))+slack, "heap bounded by one slab per connection")
+
+	for _, c := range clients {
+		c.Close()
+	}
+	clients = nil
+	for range conns {
+		select {
+		case err := <-errs:
+			require.ErrorIs(t, err, frame.ErrTruncated)
+		case <-time.After(30 * time.Second):
+			t.Fatal("readers did not see the close")
+		}
+	}
+	require.Zero(t, p.Stats().SlabsInUse, "closed mid-skip: every slab back")
+}

@@ -1,6 +1,7 @@
 package frame_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 )
 
 var benchSizes = []int{16, 256, 64 << 10}
@@ -194,4 +196,24 @@ func BenchmarkLargeFrame(b *testing.B) {
 			})
 		}
 	}
+}
+
+var hookSink bool
+
+// BenchmarkReaderHook measures what moving HoldsSlab into
+// internal/framehook costs socket per call (once per frame dispatched,
+// once per wait): the hook (an indirect call) against Buffered, a method
+// of the same shape that inlines.
+func BenchmarkReaderHook(b *testing.B) {
+	r := frame.NewReader(bytes.NewReader(nil), frame.ReaderOptions{})
+	b.Run("method", func(b *testing.B) {
+		for b.Loop() {
+			hookSink = r.Buffered() != 0
+		}
+	})
+	b.Run("hook", func(b *testing.B) {
+		for b.Loop() {
+			hookSink = framehook.ReaderHoldsSlab(r)
+		}
+	})
 }

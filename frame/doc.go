@@ -35,9 +35,15 @@
 // class) and moves to larger slabs (the pool's large classes above 1 MiB)
 // as it grows; the growth of all Readers is bounded by a shared Budget
 // (process-wide by default, 1 GiB), past which a Reader fails with
-// ErrBudget. Reader.Partial tells a caller that a started frame is
-// waiting for its bytes, to bound the time it may take. See
-// docs/memory.md.
+// ErrBudget. (Package socket learns that a started frame is waiting for
+// its bytes through internal/framehook, to bound the time it may take.)
+// See docs/memory.md.
+//
+// In skip mode (ReaderOptions.SkipOversized) a frame over MaxFrameSize,
+// up to MaxSkipSize (DefaultMaxSkipSize, 1 GiB), is returned as its header
+// with Frame.Oversized set and no payload, and its bytes are discarded as
+// they arrive, in one SlabSize slab: the upper layer answers it (socket/rpc
+// fails just that call) and the stream goes on.
 //
 // # Writer
 //

@@ -78,3 +78,31 @@ func ExampleFraming() {
 	// true 12 <nil>
 	// true 17 protobuf message <nil>
 }
+
+// A Reader in skip mode hands a frame over MaxFrameSize up as its header
+// alone, discards its bytes, and reads on.
+func ExampleReaderOptions_skipOversized() {
+	var wire []byte
+	wire, _ = frame.AppendFrame(wire, frame.Header{Stream: 1}, []byte("small"))
+	wire, _ = frame.AppendFrame(wire, frame.Header{Stream: 2}, make([]byte, 5000))
+	wire, _ = frame.AppendFrame(wire, frame.Header{Stream: 3}, []byte("after"))
+	r := frame.NewReader(bytes.NewReader(wire), frame.ReaderOptions{MaxFrameSize: 1024, SkipOversized: true})
+	defer r.Close()
+	for {
+		f, err := r.Next()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if f.Oversized {
+			fmt.Printf("stream %d: %d bytes over the limit, skipped\n", f.Header.Stream, f.Header.Length)
+			continue
+		}
+		fmt.Printf("stream %d: %s\n", f.Header.Stream, f.Payload)
+	}
+	// Output:
+	// stream 1: small
+	// stream 2: 5000 bytes over the limit, skipped
+	// stream 3: after
+	// EOF
+}

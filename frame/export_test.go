@@ -12,3 +12,8 @@ func SetPartialGrowth(g int) (restore func()) {
 
 // SizeofReader is unsafe.Sizeof(Reader{}).
 const SizeofReader = unsafe.Sizeof(Reader{})
+
+// SplitOversized is splitOversized, for the fuzz target's reference.
+func SplitOversized(f Framing, b []byte, skipMax int) (Split, error) {
+	return splitOversized(f, b, skipMax)
+}

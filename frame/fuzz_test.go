@@ -191,3 +191,92 @@ func readAllBytes(r io.Reader) []byte {
 	b, _ := io.ReadAll(r)
 	return b
 }
+
+// FuzzReaderSkip feeds arbitrary streams to a Reader in skip mode, with
+// each length-prefixed framing, and checks it against splitting the whole
+// input directly (Split, then SplitOversized for a frame over the
+// maximum): the same frames, the oversized ones with their announced
+// length and no payload, the same error class; no frame over the maximum;
+// at most one slab of the largest frame held at any time, every slab back
+// at the end.
+func FuzzReaderSkip(f *testing.F) {
+	const skipMax = 4 * fuzzMax
+	for i, fr := range skipFramings {
+		fuzzSeeds(f, fr.f, true, uint8(i))
+		for _, n := range []int{fuzzMax + 1, 3 * fuzzMax, skipMax, skipMax + 1} {
+			wire, err := frame.AppendFramed(nil, fr.f, frame.Header{Stream: 3, Type: 9}, make([]byte, n))
+			require.NoError(f, err)
+			wire = append(wire, encode(f, fr.f, [][]byte{[]byte("next")}, 0)...)
+			f.Add(wire, uint8(i), uint8(200))
+			f.Add(wire[:len(wire)/2], uint8(i), uint8(13))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, which, chunk uint8) {
+		fr := skipFramings[int(which)%len(skipFramings)].f
+		type want struct {
+			payload   []byte
+			oversized bool
+			length    uint32
+		}
+		var wants []want
+		var wantErr error
+		rest := data
+		for len(rest) > 0 {
+			sp, err := fr.Split(rest, fuzzMax)
+			if errors.Is(err, frame.ErrFrameTooLarge) {
+				sp, err = frame.SplitOversized(fr, rest, skipMax)
+				if err == nil && sp.Kind == frame.Complete {
+					wants = append(wants, want{oversized: true, length: uint32(sp.Len)})
+					if sp.N > len(rest) {
+						wantErr = frame.ErrTruncated
+						break
+					}
+					rest = rest[sp.N:]
+					continue
+				}
+			}
+			if err != nil {
+				var fe *frame.Error
+				require.ErrorAs(t, err, &fe)
+				wantErr = fe.Err
+				break
+			}
+			if sp.Kind == frame.NeedMore {
+				wantErr = frame.ErrTruncated
+				break
+			}
+			wants = append(wants, want{payload: rest[sp.Off : sp.Off+sp.Len], length: uint32(sp.Len)})
+			rest = rest[sp.N:]
+		}
+		p := pool.NewSlabPool(pool.Options{MinSlabSize: 256})
+		r := frame.NewReader(&chunkReader{data: data, chunk: int(chunk) + 1},
+			frame.ReaderOptions{Framing: fr, MaxFrameSize: fuzzMax, SlabSize: 512, Pool: p, SkipOversized: true, MaxSkipSize: skipMax})
+		var got []want
+		for {
+			f, err := r.Next()
+			if err != nil {
+				if wantErr == nil {
+					require.ErrorIs(t, err, io.EOF)
+				} else {
+					require.ErrorIs(t, err, wantErr)
+				}
+				break
+			}
+			require.LessOrEqual(t, len(f.Payload), fuzzMax)
+			if f.Oversized {
+				require.Empty(t, f.Payload)
+				require.Greater(t, f.Header.Length, uint32(fuzzMax))
+			}
+			require.LessOrEqual(t, p.Stats().BytesInUse, int64(8<<10), "one slab of the largest frame at most")
+			got = append(got, want{payload: append([]byte{}, f.Payload...), oversized: f.Oversized, length: f.Header.Length})
+		}
+		require.NoError(t, r.Close())
+		require.Zero(t, p.Stats().SlabsInUse, "every slab returned")
+		require.Equal(t, len(wants), len(got))
+		for i := range wants {
+			require.Equal(t, wants[i].oversized, got[i].oversized, "frame %d", i)
+			require.Equal(t, wants[i].length, got[i].length, "frame %d", i)
+			require.Equal(t, string(wants[i].payload), string(got[i].payload), "frame %d", i)
+		}
+	})
+}

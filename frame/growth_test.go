@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -72,7 +73,7 @@ func TestPartialFrameMemoryGrowsWithBytesReceived(t *testing.T) {
 
 				_, err := r.Next()
 				require.ErrorIs(t, err, errDry)
-				assert.True(t, r.Partial())
+				assert.True(t, framehook.ReaderPartial(r))
 				assert.Equal(t, int64(slab), p.Stats().BytesInUse, "a header alone takes one slab")
 
 				sent := 0
@@ -86,7 +87,7 @@ func TestPartialFrameMemoryGrowsWithBytesReceived(t *testing.T) {
 					received += n
 					_, err := r.Next()
 					require.ErrorIs(t, err, errDry)
-					require.True(t, r.Partial())
+					require.True(t, framehook.ReaderPartial(r))
 					held := p.Stats().BytesInUse
 					require.LessOrEqual(t, held, int64(max(slab, 8*received)),
 						"%d bytes received, %d held", received, held)
@@ -97,12 +98,12 @@ func TestPartialFrameMemoryGrowsWithBytesReceived(t *testing.T) {
 					src.b.Write(payload[sent:])
 					f, err := r.Next()
 					require.NoError(t, err)
-					assert.False(t, r.Partial())
+					assert.False(t, framehook.ReaderPartial(r))
 					require.Equal(t, len(payload), len(f.Payload))
 					assert.True(t, bytes.Equal(payload, f.Payload))
 					_, err = r.Next()
 					require.ErrorIs(t, err, errDry)
-					assert.False(t, r.Partial())
+					assert.False(t, framehook.ReaderPartial(r))
 					assert.Zero(t, p.Stats().SlabsInUse, "nothing buffered: nothing held")
 					return
 				}
@@ -110,7 +111,7 @@ func TestPartialFrameMemoryGrowsWithBytesReceived(t *testing.T) {
 				src.closed = true
 				_, err = r.Next()
 				require.ErrorIs(t, err, frame.ErrTruncated)
-				assert.False(t, r.Partial())
+				assert.False(t, framehook.ReaderPartial(r))
 				assert.Zero(t, p.Stats().SlabsInUse, "a cut frame releases its slabs")
 				assert.Zero(t, p.Stats().BytesInUse)
 			})
@@ -127,10 +128,10 @@ func TestPartialFrameReleasedByClose(t *testing.T) {
 	src.b.Write(make([]byte, 100<<10))
 	_, err := r.Next()
 	require.ErrorIs(t, err, errDry)
-	require.True(t, r.Partial())
+	require.True(t, framehook.ReaderPartial(r))
 	require.NotZero(t, p.Stats().SlabsInUse)
 	require.NoError(t, r.Close())
-	assert.False(t, r.Partial())
+	assert.False(t, framehook.ReaderPartial(r))
 	assert.Zero(t, p.Stats().SlabsInUse)
 }
 
@@ -139,28 +140,28 @@ func TestPartialFrameReleasedByClose(t *testing.T) {
 func TestPartialFlag(t *testing.T) {
 	src := &dripSource{}
 	r := frame.NewReader(src, frame.ReaderOptions{})
-	assert.False(t, r.Partial())
+	assert.False(t, framehook.ReaderPartial(r))
 	whole := encode(t, frame.Default, payloads(3, 10), 0)
 	src.b.Write(whole[:len(whole)-5]) // two frames and most of a third
 	for range 2 {
 		_, err := r.Next()
 		require.NoError(t, err)
-		assert.False(t, r.Partial())
+		assert.False(t, framehook.ReaderPartial(r))
 	}
 	_, err := r.Next()
 	require.ErrorIs(t, err, errDry)
-	assert.True(t, r.Partial())
+	assert.True(t, framehook.ReaderPartial(r))
 	src.b.Write(whole[len(whole)-5:])
 	_, err = r.Next()
 	require.NoError(t, err)
-	assert.False(t, r.Partial())
+	assert.False(t, framehook.ReaderPartial(r))
 	_, err = r.Next()
 	require.ErrorIs(t, err, errDry)
-	assert.False(t, r.Partial(), "nothing buffered: no frame started")
+	assert.False(t, framehook.ReaderPartial(r), "nothing buffered: no frame started")
 	src.b.Write(whole[:3]) // three bytes of a header
 	_, err = r.Next()
 	require.ErrorIs(t, err, errDry)
-	assert.True(t, r.Partial())
+	assert.True(t, framehook.ReaderPartial(r))
 }
 
 // TestLinesGrowGeometrically: a long line (its size unknown until its end)

@@ -12,4 +12,6 @@ func init() {
 		fw := w.(*Writer)
 		fw.presetRC, fw.presetCounters = rc, c
 	}
+	framehook.ReaderHoldsSlab = func(r any) bool { return r.(*Reader).slab != nil }
+	framehook.ReaderPartial = func(r any) bool { return r.(*Reader).partialFrame() }
 }

@@ -38,6 +38,23 @@ type ReaderOptions struct {
 	// shared with other Readers (see Budget). Nil means DefaultBudget(),
 	// the process-wide one (DefaultBudgetBytes).
 	Budget *Budget
+	// SkipOversized turns a frame whose announced payload length is over
+	// MaxFrameSize (and at most MaxSkipSize) from a stream error into a
+	// frame: Next returns it at once, with its header (Header.Length is
+	// the announced length, Header.CRC is zero: nothing is checked),
+	// Oversized set and an empty Payload, and the Reader discards its
+	// bytes as they arrive, holding no more than one SlabSize slab for
+	// them, whatever the length. Off (the zero value), such a frame fails
+	// the stream with ErrFrameTooLarge. It needs a length-prefixed
+	// framing: Default, Fixed32 or Varint (Validate refuses it with
+	// Lines or another Framing).
+	SkipOversized bool
+	// MaxSkipSize is the largest announced payload length SkipOversized
+	// skips; a longer one fails the stream with ErrFrameTooLarge. Zero
+	// means DefaultMaxSkipSize (1 GiB) or MaxFrameSize if that is larger;
+	// otherwise at least MaxFrameSize and at most HardMaxFrameSize. Set
+	// only with SkipOversized.
+	MaxSkipSize int
 }
 
 func (o *ReaderOptions) ensureDefaults() {
@@ -62,7 +79,30 @@ func (o *ReaderOptions) ensureDefaults() {
 // ErrInvalidOptions). Zero fields are valid: they mean the defaults.
 func (o ReaderOptions) Validate() error {
 	o.ensureDefaults()
-	return validateSizes(o.MaxFrameSize, o.SlabSize)
+	if err := validateSizes(o.MaxFrameSize, o.SlabSize); err != nil {
+		return err
+	}
+	switch {
+	case o.MaxSkipSize != 0 && !o.SkipOversized:
+		return &OptionError{"MaxSkipSize", int64(o.MaxSkipSize), "set without SkipOversized"}
+	case o.MaxSkipSize != 0 && (o.MaxSkipSize < o.MaxFrameSize || o.MaxSkipSize > HardMaxFrameSize):
+		return &OptionError{"MaxSkipSize", int64(o.MaxSkipSize), fmt.Sprintf("must be in [MaxFrameSize (%d), %d]", o.MaxFrameSize, HardMaxFrameSize)}
+	case o.SkipOversized && !skipsLengths(o.Framing):
+		return &OptionError{"SkipOversized", 1, "needs a length-prefixed framing (Default, Fixed32 or Varint)"}
+	}
+	return nil
+}
+
+// skipLimit is the largest announced length skipped (0: skip mode off).
+func (o *ReaderOptions) skipLimit() int32 {
+	if !o.SkipOversized {
+		return 0
+	}
+	n := o.MaxSkipSize
+	if n == 0 {
+		n = max(DefaultMaxSkipSize, o.MaxFrameSize)
+	}
+	return int32(n)
 }
 
 func validateSizes(maxFrame, slab int) error {
@@ -83,10 +123,15 @@ func validateSizes(maxFrame, slab int) error {
 // slab alive, so release it promptly or copy what you need. Under the
 // psdebug build tag a Payload used past its lifetime reads as poison
 // (pool.Poisoned) and Retain/Release after it panic.
+//
+// Oversized is set only in skip mode (ReaderOptions.SkipOversized): the
+// frame's announced length (Header.Length) was over MaxFrameSize, Payload
+// is empty and the frame's bytes are discarded as they arrive.
 type Frame struct {
-	Header  Header // the parsed header; only Length for other framings
-	Payload []byte // valid until the next Next unless retained
-	slab    *pool.Slab
+	Header    Header // the parsed header; only Length for other framings
+	Oversized bool   // skipped: Header.Length bytes announced, none kept
+	Payload   []byte // valid until the next Next unless retained
+	slab      *pool.Slab
 }
 
 // Retain keeps Payload valid past the next call to Next, until Release.
@@ -162,6 +207,10 @@ type Reader struct {
 	frames atomic.Uint64
 	bytes  atomic.Uint64
 	reads  atomic.Uint64
+
+	// Skip mode (skip.go), in the last word of the 240-byte class.
+	skipMax  int32  // largest announced length skipped; 0: skip mode off
+	skipLeft uint32 // bytes of the skipped frame still to discard
 }
 
 // NewReader returns a Reader of frames from src. It panics with the
@@ -179,6 +228,7 @@ func NewReader(src io.Reader, opts ReaderOptions) *Reader {
 		max:      opts.MaxFrameSize,
 		slabSize: opts.SlabSize,
 		limit:    opts.MaxFrameSize + opts.Framing.Overhead(),
+		skipMax:  opts.skipLimit(),
 	}
 	_, r.isDefault = opts.Framing.(defaultFraming)
 	r.rc = rawConn(src)
@@ -194,7 +244,9 @@ func NewReader(src io.Reader, opts ReaderOptions) *Reader {
 // At a clean end of stream between frames Next returns io.EOF. Framing
 // errors are *Error values matching ErrMalformed, ErrFrameTooLarge,
 // ErrChecksum, or ErrTruncated (which matches io.ErrUnexpectedEOF) for a
-// stream that ends mid-frame; they and io.EOF are sticky. Other errors from
+// stream that ends mid-frame (a skipped frame's bytes included); they and
+// io.EOF are sticky. In skip mode a frame over MaxFrameSize is returned
+// with Oversized set (see ReaderOptions.SkipOversized). Other errors from
 // the source (a read deadline, for instance) are returned as they are and
 // leave the Reader intact, so Next may be called again.
 func (r *Reader) Next() (Frame, error) {
@@ -232,6 +284,9 @@ func (r *Reader) next() (Frame, error) {
 	}
 	for {
 		need := 1
+		if r.skipLeft > 0 {
+			r.discard()
+		}
 		if avail := r.wr - r.rd; avail > 0 {
 			var sp Split
 			var err error
@@ -241,7 +296,17 @@ func (r *Reader) next() (Frame, error) {
 				sp, err = r.framing.Split(r.buf[r.rd:r.wr], r.max)
 			}
 			if err != nil {
-				return Frame{}, r.fail(err)
+				if r.skipMax == 0 || !errors.Is(err, ErrFrameTooLarge) {
+					return Frame{}, r.fail(err)
+				}
+				f, skip, n, err := r.skipFrame(err)
+				switch {
+				case err != nil:
+					return Frame{}, r.fail(err)
+				case skip:
+					return f, nil
+				}
+				sp = Split{Kind: NeedMore, N: n}
 			}
 			switch {
 			case sp.Kind == Complete && sp.N > 0 && sp.N <= avail && sp.Off >= 0 && sp.Len >= 0 &&
@@ -264,12 +329,19 @@ func (r *Reader) next() (Frame, error) {
 					sp.Kind, sp.N, sp.Off, sp.Len, avail))
 			}
 		} else if r.slab != nil {
-			r.releaseSlab() // nothing buffered: hold no memory
+			if r.skipLeft == 0 {
+				r.releaseSlab() // nothing buffered: hold no memory
+			} else {
+				r.rewind() // skipping: read over what was discarded
+			}
 		}
-		r.partial = r.wr > r.rd
+		r.partial = r.wr > r.rd || r.skipLeft > 0
 		if err := r.pending; err != nil {
 			r.pending = nil
 			if err == io.EOF {
+				if r.skipLeft > 0 {
+					return Frame{}, r.fail(newError(ErrTruncated, "%d bytes of a skipped oversized frame never arrived", r.skipLeft))
+				}
 				if r.wr > r.rd {
 					return Frame{}, r.fail(newError(ErrTruncated, "%d bytes of an unfinished frame buffered", r.wr-r.rd))
 				}
@@ -418,18 +490,11 @@ func (r *Reader) releaseSlab() {
 // Buffered returns the number of bytes read but not yet returned as frames.
 func (r *Reader) Buffered() int { return r.wr - r.rd }
 
-// Partial reports whether a frame has begun and is not complete: Next
-// returned an error (a deadline, a would-block from a non-blocking
-// source) while bytes of an unfinished frame were buffered. A caller that
-// bounds the time to complete a started frame starts its clock when
-// Partial turns true and stops it when Next returns a frame. It is false
-// after Next returns a frame (until Next has to read again) and after a
-// sticky error or Close.
-func (r *Reader) Partial() bool { return r.err == nil && r.wr > r.rd && r.partial }
-
-// HoldsSlab reports whether the Reader currently holds a slab (it does only
-// while a partial frame or unreturned frames are buffered).
-func (r *Reader) HoldsSlab() bool { return r.slab != nil }
+// partialFrame is internal/framehook's ReaderPartial: a frame has begun
+// and is not complete (see there).
+func (r *Reader) partialFrame() bool {
+	return r.err == nil && r.partial && (r.wr > r.rd || r.skipLeft > 0)
+}
 
 // Stats returns the Reader's counters; safe to call from any goroutine.
 func (r *Reader) Stats() ReaderStats {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -98,7 +99,7 @@ func TestRoundTripAllFramings(t *testing.T) {
 				st := r.Stats()
 				assert.Equal(t, uint64(len(ps)), st.Frames)
 				assert.Equal(t, uint64(len(wire)), st.Bytes)
-				assert.False(t, r.HoldsSlab(), "no slab held after EOF")
+				assert.False(t, framehook.ReaderHoldsSlab(r), "no slab held after EOF")
 				assert.Equal(t, int64(0), p.Stats().SlabsInUse)
 				_, err = r.Next()
 				assert.ErrorIs(t, err, io.EOF, "EOF is sticky")
@@ -172,7 +173,7 @@ func TestTruncatedStreams(t *testing.T) {
 				_, _, err := readAll(r)
 				require.ErrorIs(t, err, frame.ErrTruncated)
 				require.ErrorIs(t, err, io.ErrUnexpectedEOF)
-				assert.False(t, r.HoldsSlab())
+				assert.False(t, framehook.ReaderHoldsSlab(r))
 			})
 		}
 	}
@@ -374,9 +375,9 @@ func TestReaderCloseAndNoProgress(t *testing.T) {
 	r := frame.NewReader(bytes.NewReader(encode(t, frame.Default, payloads(3, 10), 0)), frame.ReaderOptions{})
 	_, err := r.Next()
 	require.NoError(t, err)
-	assert.True(t, r.HoldsSlab())
+	assert.True(t, framehook.ReaderHoldsSlab(r))
 	require.NoError(t, r.Close())
-	assert.False(t, r.HoldsSlab())
+	assert.False(t, framehook.ReaderHoldsSlab(r))
 	_, err = r.Next()
 	assert.ErrorIs(t, err, frame.ErrClosed)
 

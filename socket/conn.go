@@ -51,7 +51,9 @@ type ReactorFunc func(c *Conn, m Message) Action
 func (f ReactorFunc) OnMessage(c *Conn, m Message) Action { return f(c, m) }
 
 // Message is one inbound frame: Header (only Length for framings other
-// than frame.Default) and Payload.
+// than frame.Default) and Payload. With Options.Oversized set to
+// OversizedSkip, a frame over MaxFrameSize comes with Oversized set, its
+// announced length in Header.Length and an empty Payload.
 //
 // Payload is a view into a pooled read slab, valid until OnMessage
 // returns. To keep it longer call Retain before returning and Release when
@@ -153,7 +155,8 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 		src = c.nb
 		c.peekFn = c.peekCB
 	}
-	c.fr = frame.NewReader(src, frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize, Pool: o.SlabPool})
+	c.fr = frame.NewReader(src, frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize, Pool: o.SlabPool,
+		SkipOversized: o.Oversized == OversizedSkip, MaxSkipSize: o.MaxSkipSize})
 	c.frameExtra = int32(max(o.Framing.Overhead(), 0) + len(o.Framing.Suffix()))
 	c.writerFn = c.writeLoop
 	c.resumeFn = c.readResume

@@ -44,9 +44,25 @@ type Options struct {
 	// frame.Fixed32, frame.Lines or your own.
 	Framing frame.Framing
 	// MaxFrameSize is the largest payload read or written; a longer
-	// inbound frame closes the connection with ErrFrameTooLarge, a longer
-	// outbound one fails its send. Zero means frame.DefaultMaxFrameSize.
+	// inbound frame closes the connection with ErrFrameTooLarge (unless
+	// Oversized is OversizedSkip), a longer outbound one fails its send.
+	// Zero means frame.DefaultMaxFrameSize.
 	MaxFrameSize int
+	// Oversized is what an inbound frame over MaxFrameSize does: close
+	// the connection (OversizedClose, what the zero value means here), or
+	// come up to the Reactor as a Message with Oversized set, its header
+	// (Header.Length: the announced length) and an empty Payload, while
+	// its bytes are discarded as they arrive (OversizedSkip: memory stays
+	// at one ReadSlabSize slab whatever the length; FrameTimeout still
+	// bounds the time its bytes take). Skipping needs frame.Default,
+	// frame.Fixed32 or frame.Varint framing. Package rpc makes the zero
+	// value OversizedSkip.
+	Oversized OversizedAction
+	// MaxSkipSize is the largest announced length OversizedSkip skips; a
+	// longer frame closes the connection with ErrFrameTooLarge. Zero
+	// means frame.DefaultMaxSkipSize (1 GiB, or MaxFrameSize if larger);
+	// otherwise at least MaxFrameSize. Set only with OversizedSkip.
+	MaxSkipSize int
 	// ReadSlabSize is the size of the pooled slab each batch of reads
 	// lands in. Zero means frame.DefaultSlabSize (32 KiB).
 	ReadSlabSize int
@@ -157,6 +173,24 @@ type Options struct {
 	OnSendFailure func(Failure)
 }
 
+// OversizedAction is what a connection does with an inbound frame over
+// Options.MaxFrameSize (Options.Oversized).
+type OversizedAction uint8
+
+const (
+	// OversizedDefault, the zero value: OversizedClose for connections
+	// of this package; package rpc makes it OversizedSkip.
+	OversizedDefault OversizedAction = iota
+	// OversizedClose closes the connection with a *ProtocolError matching
+	// ErrFrameTooLarge.
+	OversizedClose
+	// OversizedSkip hands the frame's header to the Reactor as a Message
+	// with Oversized set and an empty Payload, and discards its bytes as
+	// they arrive; a frame over Options.MaxSkipSize still closes the
+	// connection (frame.ReaderOptions.SkipOversized).
+	OversizedSkip
+)
+
 // Validate reports the first bad field as an *OptionError (matching
 // ErrInvalidOptions). Zero fields are valid: they mean the defaults.
 func (o Options) Validate() error {
@@ -191,6 +225,17 @@ func (o Options) Validate() error {
 	ro := frame.ReaderOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, SlabSize: o.ReadSlabSize}
 	if err := ro.Validate(); err != nil {
 		return bad("MaxFrameSize/ReadSlabSize", int64(o.MaxFrameSize), err.Error())
+	}
+	if o.Oversized > OversizedSkip {
+		return bad("Oversized", int64(o.Oversized), "not an OversizedAction")
+	}
+	ro.SkipOversized, ro.MaxSkipSize = o.Oversized == OversizedSkip, o.MaxSkipSize
+	if err := ro.Validate(); err != nil {
+		field := "MaxSkipSize"
+		if o.MaxSkipSize == 0 {
+			field = "Oversized"
+		}
+		return bad(field, int64(o.MaxSkipSize), err.Error())
 	}
 	wo := frame.WriterOptions{Framing: o.Framing, MaxFrameSize: o.MaxFrameSize, CopyThreshold: o.CopyThreshold}
 	if err := wo.Validate(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/internal/sched"
 )
 
@@ -89,7 +90,7 @@ func (c *Conn) readFrames() error {
 			return err
 		}
 		var err error
-		if c.nb != nil && !c.fr.HoldsSlab() {
+		if c.nb != nil && !framehook.ReaderHoldsSlab(c.fr) {
 			c.flushReplies()
 			// Nothing buffered and no read yet since the last wait: wait
 			// for readability here, holding no slab, with as few frames
@@ -132,7 +133,7 @@ func (c *Conn) wait(moved bool) error {
 	if moved && c.rd.moveAt == 0 && c.armMove(time.Now().UnixNano()) {
 		return c.stopErr()
 	}
-	if c.rd.frameAt == 0 && c.opts.FrameTimeout > 0 && c.fr.HoldsSlab() && c.armFrame(time.Now().UnixNano()) {
+	if c.rd.frameAt == 0 && c.opts.FrameTimeout > 0 && framehook.ReaderHoldsSlab(c.fr) && c.armFrame(time.Now().UnixNano()) {
 		return c.stopErr()
 	}
 	for {

@@ -439,6 +439,10 @@ func (s *slot) tryAbandon(id uint32) bool {
 // OnMessage implements socket.Reactor: it completes calls and streams.
 func (c *Client) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 	h := m.Header
+	if m.Oversized { // over Socket.MaxFrameSize, body skipped (oversize.go)
+		c.onOversized(conn, h)
+		return socket.Continue
+	}
 	switch h.Kind {
 	case KindResponse, KindPong:
 		if s := c.t.lookup(h.Stream); s != nil {

@@ -98,6 +98,24 @@
 // ignored. A request over ServerOptions.MaxRequestSize is answered with
 // CodeResourceExhausted and the connection goes on.
 //
+// # Oversized frames
+//
+// A frame over Socket.MaxFrameSize fails only its call or stream, on
+// either side: this package reads in the frame layer's skip mode
+// (socket.Options.Oversized is socket.OversizedSkip unless set), so such
+// a frame arrives as its header alone while its bytes are discarded as
+// they arrive (memory stays at one read slab). The server answers an
+// oversized request or stream opening with CodeResourceExhausted naming
+// its limit (not processed), drops an oversized fire-and-forget
+// (ServerStats.TooLarge counts both) and ends a stream whose message is
+// oversized with CodeResourceExhausted. The client fails a call whose
+// response is over its own Socket.MaxFrameSize with CodeResourceExhausted
+// naming that limit (the call ran), and ends and cancels a stream whose
+// message is. A frame over Socket.MaxSkipSize (frame.DefaultMaxSkipSize,
+// 1 GiB) still closes the connection with socket.ErrFrameTooLarge;
+// socket.OversizedClose restores closing for every oversized frame.
+// Package compat keeps closing the connection, as protosocket-rpc does.
+//
 // One connection holds a bounded share of what the server shares
 // (docs/memory.md): at most ServerOptions.ConnWorkers workers (its further
 // Pooled calls wait in its own queue); request copies up to

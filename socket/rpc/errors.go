@@ -35,8 +35,10 @@ const (
 	// CodePermissionDenied: the caller may not do this.
 	CodePermissionDenied Code = 7
 	// CodeResourceExhausted: a resource or size limit was hit (a request
-	// over ServerOptions.MaxRequestSize: not processed; retrying the same
-	// request fails the same way).
+	// over ServerOptions.MaxRequestSize or the server's
+	// Socket.MaxFrameSize: not processed; retrying the same request fails
+	// the same way. A response over the client's Socket.MaxFrameSize: the
+	// call ran, its response was discarded).
 	CodeResourceExhausted Code = 8
 	// CodeFailedPrecondition: the system is not in the state the
 	// operation requires.

@@ -22,7 +22,9 @@ const (
 type ClientOptions struct {
 	// Socket configures the connection. Its Framing must be nil
 	// (frame.Default): the RPC protocol lives in the frame header. A zero
-	// Lanes becomes DefaultClientLanes, so callers rarely share a lane.
+	// Lanes becomes DefaultClientLanes, so callers rarely share a lane; a
+	// zero Oversized becomes socket.OversizedSkip, so a response over
+	// MaxFrameSize fails only its call (package doc, "Oversized frames").
 	Socket socket.Options
 	// MaxInFlight is the number of call slots: Callers plus open streams
 	// plus concurrent Client.Call calls. It is rounded up to a power of
@@ -52,7 +54,7 @@ func (o ClientOptions) Validate() error {
 	if o.Socket.Framing != nil {
 		return &OptionError{"Socket.Framing", 0, "must be nil (frame.Default); use package compat for other framings"}
 	}
-	return o.Socket.Validate()
+	return validateSocket(o.Socket)
 }
 
 func (o *ClientOptions) ensureDefaults() {
@@ -68,6 +70,7 @@ func (o *ClientOptions) ensureDefaults() {
 	if o.Socket.MaxFrameSize == 0 {
 		o.Socket.MaxFrameSize = DefaultMaxFrameSize
 	}
+	skipOversizedByDefault(&o.Socket)
 }
 
 // DefaultMaxFrameSize is the Socket.MaxFrameSize clients and servers use
@@ -96,7 +99,9 @@ const (
 
 // ServerOptions configures a Server. The zero value works.
 type ServerOptions struct {
-	// Socket configures the connections. Its Framing must be nil.
+	// Socket configures the connections. Its Framing must be nil. A zero
+	// Oversized becomes socket.OversizedSkip, so a request over
+	// MaxFrameSize fails only its call (package doc, "Oversized frames").
 	Socket socket.Options
 	// MaxInFlight bounds the pooled calls and streams in progress on one
 	// connection; a call past it is answered with CodeOverloaded at once.
@@ -116,13 +121,13 @@ type ServerOptions struct {
 	// ChainStreamInterceptors combines several.
 	StreamInterceptor StreamInterceptor
 	// MaxRequestSize is the largest opening frame payload (prefix and
-	// body) a call or stream may carry. A larger request that is within
-	// Socket.MaxFrameSize is answered with CodeResourceExhausted, naming
-	// the limit, without being copied or run; the connection and its
-	// other calls go on. A frame over Socket.MaxFrameSize cannot be
-	// skipped (the frame layer refuses it before reading it) and closes
-	// the connection, so set MaxRequestSize below Socket.MaxFrameSize to
-	// turn oversized requests into call errors. A Client checks its own
+	// body) a call or stream may carry. A larger request is answered with
+	// CodeResourceExhausted, naming the limit, without being copied or
+	// run; the connection and its other calls go on. One over
+	// Socket.MaxFrameSize too is answered the same way (naming that
+	// limit) without being read: the frame layer skips its bytes
+	// (Socket.Oversized, socket.OversizedSkip by default here; see
+	// "Oversized frames" in the package doc). A Client checks its own
 	// Socket.MaxFrameSize before sending. Zero means Socket.MaxFrameSize.
 	MaxRequestSize int
 	// DrainLinger bounds Drain's patience with a client that does not
@@ -222,7 +227,7 @@ func (o ServerOptions) Validate() error {
 	if err := o.validateBudget(); err != nil {
 		return err
 	}
-	return o.Socket.Validate()
+	return validateSocket(o.Socket)
 }
 
 func (o *ServerOptions) ensureDefaults() {
@@ -232,6 +237,7 @@ func (o *ServerOptions) ensureDefaults() {
 	if o.Socket.MaxFrameSize == 0 {
 		o.Socket.MaxFrameSize = DefaultMaxFrameSize
 	}
+	skipOversizedByDefault(&o.Socket)
 	if o.MaxRequestSize == 0 {
 		o.MaxRequestSize = o.Socket.MaxFrameSize
 	}

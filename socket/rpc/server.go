@@ -70,7 +70,7 @@ type ServerStats struct {
 	Ignored     uint64 // frames for unknown ids or of unknown kinds
 	NotFound    uint64 // calls to unregistered methods
 	Unavailable uint64 // calls refused while draining
-	TooLarge    uint64 // requests refused over MaxRequestSize
+	TooLarge    uint64 // requests refused (fire-and-forget: dropped) over MaxRequestSize or Socket.MaxFrameSize, stream messages over Socket.MaxFrameSize
 	Rejected    uint64 // connections ServerOptions.OnConnect rejected
 	// OverBudget counts calls refused (CodeOverloaded) because their
 	// request copy would pass MaxConnRequestBytes or
@@ -684,6 +684,10 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 	}
 	if sc.rejected {
 		return socket.Disconnect
+	}
+	if m.Oversized { // over Socket.MaxFrameSize, body skipped (oversize.go)
+		sc.onOversized(conn, h)
+		return socket.Continue
 	}
 	switch h.Kind {
 	case KindRequest, KindFireAndForget, KindStreamOpen:

@@ -287,5 +287,5 @@ func TestParseFlags(t *testing.T) {
 func TestBadConfigExitsTwo(t *testing.T) {
 	code, _, errOut := runCmd(t, "-payload", "4", "-scenario", "bidi")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "invalid config")
+	assert.Contains(t, errOut, "invalid options")
 }

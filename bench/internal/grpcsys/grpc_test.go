@@ -67,6 +67,8 @@ func TestOptionsValidate(t *testing.T) {
 	for _, o := range []Options{{CallContext: -1}, {CallContext: BackgroundContext + 1}, {Window: -1}, {Window: 1000}} {
 		err := o.Validate()
 		require.ErrorIs(t, err, ErrInvalidOptions, "%+v", o)
+		var oe *OptionError
+		require.ErrorAs(t, err, &oe)
 		_, err = NewWith(o).Serve(context.Background(), "127.0.0.1:0", load.Options{})
 		require.ErrorIs(t, err, ErrInvalidOptions)
 		_, err = NewWith(o).Dial(context.Background(), "127.0.0.1:1", load.Options{})

@@ -63,9 +63,25 @@ type Options struct {
 	Window int32
 }
 
-// ErrInvalidOptions is wrapped by every error Options.Validate returns;
-// match it with errors.Is.
+// ErrInvalidOptions is matched by every error Options.Validate returns
+// (an *OptionError, the library's spelling).
 var ErrInvalidOptions = errors.New("grpcsys: invalid options")
+
+// OptionError describes one bad field of Options. It unwraps to
+// ErrInvalidOptions.
+type OptionError struct {
+	Field  string // name of the field
+	Value  int64  // the value given
+	Reason string // what is wrong with it
+}
+
+// Error implements error.
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("grpcsys: invalid options: %s = %d: %s", e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidOptions.
+func (e *OptionError) Unwrap() error { return ErrInvalidOptions }
 
 // minWindow is grpc-go's smallest flow-control window: it ignores smaller
 // ones, so a smaller Window would silently measure the default.
@@ -76,9 +92,9 @@ const minWindow = 64 << 10
 func (o Options) Validate() error {
 	switch {
 	case o.CallContext < CallerContext || o.CallContext > BackgroundContext:
-		return fmt.Errorf("%w: CallContext %d is not a CallContext constant", ErrInvalidOptions, int(o.CallContext))
+		return &OptionError{"CallContext", int64(o.CallContext), "not a CallContext constant"}
 	case o.Window < 0 || o.Window > 0 && o.Window < minWindow:
-		return fmt.Errorf("%w: Window %d: 0 for grpc-go's default, or at least %d", ErrInvalidOptions, o.Window, minWindow)
+		return &OptionError{"Window", int64(o.Window), fmt.Sprintf("0 for grpc-go's default, or at least %d", minWindow)}
 	}
 	return nil
 }

@@ -6,24 +6,27 @@ import (
 	"time"
 )
 
-// ErrInvalidConfig is wrapped by every error Validate returns; match it
-// with errors.Is, or use errors.As with *ConfigError for the field.
-var ErrInvalidConfig = errors.New("load: invalid config")
+// ErrInvalidOptions is matched by every error Validate returns (and
+// ParseScenario's); use errors.As with *OptionError for the field. The
+// spelling is the library's (socket.ErrInvalidOptions,
+// socket.OptionError, and the same in frame, rpc, balance).
+var ErrInvalidOptions = errors.New("load: invalid options")
 
-// ConfigError says which field of a Config is wrong and why.
-type ConfigError struct {
-	Field  string
-	Value  any
-	Reason string
+// OptionError describes one bad field of a Config or SweepConfig. It
+// unwraps to ErrInvalidOptions.
+type OptionError struct {
+	Field  string // name of the field
+	Value  any    // the value given (a count, a duration, a rate, a scenario name)
+	Reason string // what is wrong with it
 }
 
 // Error implements error.
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("%v: %s = %v: %s", ErrInvalidConfig, e.Field, e.Value, e.Reason)
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("load: invalid options: %s = %v: %s", e.Field, e.Value, e.Reason)
 }
 
-// Unwrap returns ErrInvalidConfig.
-func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+// Unwrap returns ErrInvalidOptions.
+func (e *OptionError) Unwrap() error { return ErrInvalidOptions }
 
 // Defaults of Config; they are the psbench default scenario.
 const (
@@ -91,11 +94,11 @@ func (c *Config) EnsureDefaults() {
 	}
 }
 
-// Validate reports the first bad field as a *ConfigError. Call it after
+// Validate reports the first bad field as a *OptionError. Call it after
 // EnsureDefaults (Run does both).
 func (c *Config) Validate() error {
 	bad := func(field string, v any, reason string) error {
-		return &ConfigError{Field: field, Value: v, Reason: reason}
+		return &OptionError{Field: field, Value: v, Reason: reason}
 	}
 	if _, err := ParseScenario(string(c.Scenario)); err != nil {
 		return bad("Scenario", c.Scenario, "unknown scenario")

@@ -121,8 +121,8 @@ func TestConfigValidate(t *testing.T) {
 				assert.Equal(t, DefaultDuration, cfg.Duration)
 				return
 			}
-			require.ErrorIs(t, err, ErrInvalidConfig)
-			var ce *ConfigError
+			require.ErrorIs(t, err, ErrInvalidOptions)
+			var ce *OptionError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tt.field, ce.Field)
 		})
@@ -131,7 +131,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestRunRejectsBadConfig(t *testing.T) {
 	_, err := Run(context.Background(), &fakeClient{}, Config{Rate: -5})
-	require.ErrorIs(t, err, ErrInvalidConfig)
+	require.ErrorIs(t, err, ErrInvalidOptions)
 }
 
 func TestParseScenario(t *testing.T) {
@@ -141,7 +141,7 @@ func TestParseScenario(t *testing.T) {
 		assert.Equal(t, sc, got)
 	}
 	_, err := ParseScenario("unry")
-	require.ErrorIs(t, err, ErrInvalidConfig)
+	require.ErrorIs(t, err, ErrInvalidOptions)
 }
 
 func TestStamp(t *testing.T) {

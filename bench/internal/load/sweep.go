@@ -62,10 +62,10 @@ func (c *SweepConfig) EnsureDefaults() {
 	}
 }
 
-// Validate reports the first bad field as a *ConfigError.
+// Validate reports the first bad field as a *OptionError.
 func (c *SweepConfig) Validate() error {
 	bad := func(field string, v any, reason string) error {
-		return &ConfigError{Field: field, Value: v, Reason: reason}
+		return &OptionError{Field: field, Value: v, Reason: reason}
 	}
 	switch {
 	case c.Threshold <= 0:

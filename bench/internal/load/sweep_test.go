@@ -106,6 +106,6 @@ func TestSweepThresholdChangesResult(t *testing.T) {
 func TestSweepConfigValidate(t *testing.T) {
 	for _, c := range []SweepConfig{{Factor: 1}, {Threshold: -1}, {Start: -1}, {MaxSteps: 1000}, {MinDelivered: 2}} {
 		_, err := Sweep(context.Background(), c, nil)
-		require.ErrorIs(t, err, ErrInvalidConfig, "%+v", c)
+		require.ErrorIs(t, err, ErrInvalidOptions, "%+v", c)
 	}
 }

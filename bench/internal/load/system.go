@@ -34,14 +34,14 @@ const (
 var Scenarios = []Scenario{Unary, Pipelined, ServerStream, Bidi}
 
 // ParseScenario returns the Scenario named s, or an error wrapping
-// ErrInvalidConfig.
+// ErrInvalidOptions.
 func ParseScenario(s string) (Scenario, error) {
 	for _, sc := range Scenarios {
 		if string(sc) == s {
 			return sc, nil
 		}
 	}
-	return "", fmt.Errorf("%w: unknown scenario %q (want unary, pipelined, stream or bidi)", ErrInvalidConfig, s)
+	return "", fmt.Errorf("%w: unknown scenario %q (want unary, pipelined, stream or bidi)", ErrInvalidOptions, s)
 }
 
 // Streaming reports whether the scenario uses Stream rather than Caller.

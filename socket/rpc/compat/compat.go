@@ -138,7 +138,9 @@ const (
 // Options configures a compat Server or Client. The zero value works.
 type Options struct {
 	// Socket configures the connection. Framing nil means frame.Varint
-	// (protobuf's length-delimited stream).
+	// (protobuf's length-delimited stream). An inbound frame over its
+	// MaxFrameSize closes the connection, as in protosocket-rpc: compat
+	// does not use socket.OversizedSkip (Validate refuses it).
 	Socket socket.Options
 	// Mode is where the Server runs unary handlers (Pooled by default).
 	Mode Mode
@@ -174,6 +176,10 @@ func (o Options) Validate() error {
 	}
 	if o.MaxInFlightBytes < 0 {
 		return &OptionError{"MaxInFlightBytes", o.MaxInFlightBytes, "must be >= 0"}
+	}
+	if o.Socket.Oversized == socket.OversizedSkip {
+		return &OptionError{"Socket.Oversized", int64(o.Socket.Oversized),
+			"compat closes the connection on a frame over Socket.MaxFrameSize (the Rust protocol has no per-call error for it); leave it zero"}
 	}
 	return o.socketOpts().Validate()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/protosocket-go/protosocket/socket"
 	"github.com/protosocket-go/protosocket/socket/rpc/compat"
 )
 
@@ -408,7 +409,8 @@ func TestClosedEndsCalls(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	for _, o := range []compat.Options{{Mode: 7}, {Workers: -1}, {MaxInFlight: -1}, {MaxInFlightBytes: -1}} {
+	for _, o := range []compat.Options{{Mode: 7}, {Workers: -1}, {MaxInFlight: -1}, {MaxInFlightBytes: -1},
+		{Socket: socket.Options{Oversized: socket.OversizedSkip}}} {
 		require.ErrorIs(t, o.Validate(), compat.ErrInvalidOptions)
 		_, err := compat.Dial[msg, msg](context.Background(), "tcp", "127.0.0.1:1", codec{}, codec{}, o)
 		require.ErrorIs(t, err, compat.ErrInvalidOptions)
