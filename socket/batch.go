@@ -97,7 +97,7 @@ var batches = sync.Pool{New: func() any { return new(Batch) }}
 // Next returns the batch's next message and true, or false at the end of
 // the batch. It never reads from the socket: the reader reads the next
 // batch once OnBatch returns.
-func (b *Batch) Next() (Message, bool) {
+func (b *Batch) Next() (m Message, ok bool) {
 	switch b.state {
 	case batchFirst:
 		b.state = batchMore
@@ -128,7 +128,8 @@ func (b *Batch) Next() (Message, bool) {
 		b.held = true
 	}
 	c.nb.batchEnd = true
-	f, err := c.fr.Next()
+	var err error
+	m.Frame, err = c.fr.Next()
 	c.nb.batchEnd = false
 	if err != nil {
 		// errBatchEnd: the rest is a partial frame, kept by the Reader
@@ -141,7 +142,8 @@ func (b *Batch) Next() (Message, bool) {
 		return Message{}, false
 	}
 	c.frameDone()
-	return Message{Frame: f, conn: c}, true
+	m.conn = c
+	return m, true
 }
 
 // Reply is Conn.Reply for the batch's reactor, with the checks Reply makes
