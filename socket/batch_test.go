@@ -423,3 +423,39 @@ func TestBatchAfterReturnDebug(t *testing.T) {
 		assert.Equal(t, socket.MsgBatchAfterReturn, msg)
 	}
 }
+
+// On a connection without the non-blocking reader (net.Pipe here, TLS in
+// practice) a batch holds one message and Batch.Reply queues on the
+// reader's Sender, as Conn.Reply does there.
+func TestBatchOverPipe(t *testing.T) {
+	a, b := net.Pipe()
+	srv, err := socket.NewConn(a, socket.BatchFunc(func(c *socket.Conn, bt *socket.Batch) socket.Action {
+		n := 0
+		for m, ok := bt.Next(); ok; m, ok = bt.Next() {
+			n++
+			if err := bt.Reply(m.Header, m.Payload); err != nil {
+				return socket.Disconnect
+			}
+		}
+		if n != 1 {
+			panic("a batch on a pipe holds one message")
+		}
+		return socket.Continue
+	}), socket.Options{})
+	require.NoError(t, err)
+	defer srv.Close()
+	col := newCollector(8)
+	cli, err := socket.NewConn(b, col, socket.Options{})
+	require.NoError(t, err)
+	defer cli.Close()
+	s := cli.NewSender(nil)
+	defer s.Close()
+	sb := s.Batch()
+	for _, p := range []string{"a", "bb", "ccc"} {
+		require.NoError(t, sb.Append(frame.Header{}, []byte(p)))
+	}
+	require.NoError(t, sb.Send(context.Background()))
+	for _, want := range []string{"a", "bb", "ccc"} {
+		assert.Equal(t, want, string(col.next(t)))
+	}
+}
