@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -458,4 +459,70 @@ func TestBatchOverPipe(t *testing.T) {
 	for _, want := range []string{"a", "bb", "ccc"} {
 		assert.Equal(t, want, string(col.next(t)))
 	}
+}
+
+// A BatchReactor that returns Disconnect: the replies it made in the batch
+// are written before the connection closes with ErrDisconnected.
+func TestBatchDisconnectWritesReplies(t *testing.T) {
+	conns := make(chan *socket.Conn, 1)
+	addr := startServer(t, "tcp", func(sc *socket.Conn) socket.Reactor {
+		conns <- sc
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			for m, ok := b.Next(); ok; m, ok = b.Next() {
+				if err := b.Reply(m.Header, m.Payload); err != nil {
+					return socket.Disconnect
+				}
+				if string(m.Payload) == "bye" {
+					return socket.Disconnect
+				}
+			}
+			return socket.Continue
+		})
+	}, socket.Options{})
+	col := newCollector(8)
+	c, err := socket.Dial(context.Background(), "tcp", addr.String(), col, socket.Options{})
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.NewSender(nil)
+	defer s.Close()
+	sb := s.Batch()
+	for _, p := range []string{"one", "two", "bye", "never"} {
+		require.NoError(t, sb.Append(frame.Header{}, []byte(p)))
+	}
+	require.NoError(t, sb.Send(context.Background()))
+	for _, want := range []string{"one", "two", "bye"} {
+		assert.Equal(t, want, string(col.next(t)))
+	}
+	assert.ErrorIs(t, waitClosed(t, <-conns), socket.ErrDisconnected)
+	assert.ErrorIs(t, waitClosed(t, c), io.EOF, "the server hung up after its replies")
+}
+
+// Under the psdebug tag a Payload taken from a Batch and kept past OnBatch
+// reads as poison once its slab is released, as OnMessage's does.
+func TestBatchPayloadLifetimeDebug(t *testing.T) {
+	if !pool.Debug {
+		t.Skip("needs -tags psdebug")
+	}
+	kept := make(chan []byte, 4)
+	conns := make(chan *socket.Conn, 1)
+	addr := startServer(t, "tcp", func(sc *socket.Conn) socket.Reactor {
+		conns <- sc
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			for m, ok := b.Next(); ok; m, ok = b.Next() {
+				kept <- m.Payload // a bug: valid only until OnBatch returns
+			}
+			return socket.Continue
+		})
+	}, socket.Options{SlabPool: pool.NewSlabPool(pool.Options{MaxIdleBytes: -1})})
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	wire, _ := frame.AppendFrame(nil, frame.Header{}, []byte("borrowed"))
+	wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte("too"))
+	_, err = nc.Write(wire)
+	require.NoError(t, err)
+	first, second := <-kept, <-kept
+	require.NoError(t, nc.Close())
+	waitClosed(t, <-conns)
+	assert.True(t, pool.Poisoned(first), "a view kept past OnBatch reads as poison")
+	assert.True(t, pool.Poisoned(second))
 }
