@@ -341,6 +341,7 @@ func TestSendBatchFailures(t *testing.T) {
 			n++
 		}
 	}
+	assert.Positive(t, n, "the batches queued behind the stalled writes failed at Close")
 	assert.Zero(t, n%3, "each message of a queued batch is reported: %d", n)
 }
 
