@@ -329,7 +329,7 @@ func (c *Conn) finish(holdsWriter bool) {
 type Stats struct {
 	FramesIn      uint64 // frames handed to the Reactor
 	BytesIn       uint64 // bytes read from the socket
-	Reads         uint64 // read calls
+	Reads         uint64 // read calls (a read batch that ends in the middle of a frame counts one that did not reach the socket)
 	FramesOut     uint64 // frames written
 	BytesOut      uint64 // bytes written, framing included
 	WriteSyscalls uint64 // write or writev calls

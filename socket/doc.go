@@ -36,6 +36,16 @@
 // retained messages (or Conn.BeginWork units) the reader stops reading, so
 // TCP pushes back on the peer.
 //
+// The reader works in read batches: every whole frame that one read brought
+// in (on TCP and Unix sockets; one message on others, TLS among them). A
+// BatchReactor takes a whole batch in one call, OnBatch, pulling its
+// messages with Batch.Next and answering with Batch.Reply, whose checks are
+// made once per batch; the Batch and its views are valid until OnBatch
+// returns (under the psdebug tag a Batch used later panics). A plain
+// Reactor's OnMessage is called for each message of the same batch. A
+// batch that ends in the middle of a frame leaves that frame to the next
+// read, as a read that ends there does.
+//
 // # Outbound
 //
 // A Sender is one spillway lane: Send copies the payload (a small one, up
@@ -43,7 +53,9 @@
 // the Sender's batch still waiting in the queue if there is one: a burst
 // of small messages is one queue item), SendBuffer hands a pool.Buffer
 // over without a copy, SendEncoder lets an Encoder append the payload
-// straight into the writer's buffer. Conn.Reply, called from OnMessage,
+// straight into the writer's buffer. A SendBatch (Sender.Batch) frames many
+// messages ahead and queues them with one Send: one queue item and one
+// lane lock for the lot. Conn.Reply, called from OnMessage,
 // frames each reply into a buffer of the reader's; on TCP and Unix
 // sockets the reader writes the replies of a read batch itself, in one
 // writev, before it reads or waits again (or queues them as one item when
@@ -99,7 +111,8 @@
 // non-blocking source), deadline.go (the read deadline, the only caller of
 // SetReadDeadline), handshake.go, wtoken.go (the write token: who may
 // write), writer.go (the writer side), queue.go (the outbound queue's
-// lifecycle), sender.go, reply.go (reply batching), batchbuf.go. Scheduler
+// lifecycle), sender.go (Senders, SendBatch), reply.go (reply batching),
+// batch.go (read batches: Batch, BatchReactor), batchbuf.go. Scheduler
 // heuristics are in internal/sched, raw socket code in internal/netfd.
 //
 // # Observability

@@ -39,6 +39,10 @@ var (
 	// Options.HandshakeTimeout, or on a server its first byte did not
 	// arrive within Options.FirstByteTimeout. It is a timeout (Timeout() reports true).
 	ErrHandshakeTimeout error = &timeoutError{"socket: handshake timeout"}
+	// ErrBatchFull: a SendBatch holds as many messages (QueueMessages) or
+	// bytes (WriteBatchBytes, or half of QueueBytes if less) as one queue
+	// item may; Send it, then Append again. Nothing was appended.
+	ErrBatchFull = errors.New("socket: send batch full")
 	// ErrTooManyConns: the server is at Options.MaxConns; the accepted
 	// connection was closed at once.
 	ErrTooManyConns = errors.New("socket: too many connections")

@@ -88,3 +88,49 @@ func ExampleServe_lines() {
 	// you said: hello
 	// closed: socket: connection closed: EOF
 }
+
+// The batch API on both sides: a server whose BatchReactor answers a whole
+// read batch with Batch.Reply, and a client that frames three messages
+// into a SendBatch and queues them with one Send.
+func ExampleBatchFunc() {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	ln, _ := socket.Listen(ctx, "tcp", "127.0.0.1:0", socket.Options{})
+	go func() {
+		_ = socket.Serve(ctx, ln, func(c *socket.Conn) socket.Reactor {
+			return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+				// Each m.Payload, and b, are valid until OnBatch returns.
+				for m, ok := b.Next(); ok; m, ok = b.Next() {
+					if err := b.Reply(m.Header, m.Payload); err != nil {
+						return socket.Disconnect
+					}
+				}
+				return socket.Continue // the replies go out in one write
+			})
+		}, socket.Options{})
+	}()
+	got := make(chan string, 3)
+	c, _ := socket.Dial(ctx, "tcp", ln.Addr().String(), socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+		for m, ok := b.Next(); ok; m, ok = b.Next() {
+			got <- string(m.Payload)
+		}
+		return socket.Continue
+	}), socket.Options{})
+	s := c.NewSender(nil)
+	sb := s.Batch()
+	for _, msg := range []string{"one", "two", "three"} {
+		_ = sb.Append(frame.Header{}, []byte(msg)) // framed now, queued by Send
+	}
+	if err := sb.Send(ctx); err != nil {
+		panic(err)
+	}
+	for range 3 {
+		fmt.Println(<-got)
+	}
+	s.Close()
+	_ = c.Close()
+	// Output:
+	// one
+	// two
+	// three
+}

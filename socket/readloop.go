@@ -115,8 +115,11 @@ func (c *Conn) readFrames() error {
 			return c.afterReadErr(err)
 		}
 		c.frameDone()
-		if !c.dispatch(f) {
-			return ErrDisconnected
+		if err := c.dispatch(f); err != nil {
+			if err == ErrDisconnected || err == ErrBatchUnread {
+				return err
+			}
+			return c.afterReadErr(err)
 		}
 	}
 }
@@ -193,18 +196,19 @@ func (c *Conn) afterReadErr(err error) error {
 	return c.readErr(err)
 }
 
-// dispatch hands f to the reactor; false means Disconnect.
+// dispatch hands the read batch that begins with f to the reactor
+// (batch.go); its result is dispatchBatch's.
 //
 // dispatching stays set from the first message of a read batch until
 // flushReplies, before the reader next reads, waits or exits: two atomic
 // stores a batch rather than a message.
 //
 //go:noinline
-func (c *Conn) dispatch(f frame.Frame) bool {
+func (c *Conn) dispatch(f frame.Frame) error {
 	if !c.dispatching.Load() {
 		c.dispatching.Store(true)
 	}
-	return c.reactor.OnMessage(c, Message{Frame: f, conn: c}) != Disconnect
+	return c.dispatchBatch(f)
 }
 
 // stopCause is the reader's result when stop was closed: nil for Drain,

@@ -185,10 +185,110 @@ func (s *Sender) enqueue(ctx context.Context, it item, accepted bool) error {
 		c.queued.Add(-1)
 		return c.sendFailed(&it, c.queueErr(err), accepted)
 	}
+	c.startWriter()
+	return nil
+}
+
+// startWriter starts a writer goroutine for what was just queued, unless
+// one runs (or the reader writes).
+func (c *Conn) startWriter() {
 	if c.wt.take(tokenWriter) {
 		go c.writerFn()
 	}
+}
+
+// SendBatch frames messages for one Sender ahead of time and queues them
+// together: one Send for many messages, one queue item, one lane lock.
+// Get one with Sender.Batch; it is a value to keep and reuse (a
+// sending goroutine's own, not safe for concurrent use). Its messages join
+// the Sender's order when Send queues them.
+type SendBatch struct {
+	s      *Sender
+	buf    *pool.Buffer // the framed messages; nil when empty
+	frames int32
+	bytes  int64 // payload bytes: the batch's weight against QueueBytes
+}
+
+// Batch returns an empty SendBatch of s.
+func (s *Sender) Batch() SendBatch { return SendBatch{s: s} }
+
+// Len returns the number of messages appended and not yet queued.
+func (b *SendBatch) Len() int { return int(b.frames) }
+
+// Append copies payload, framed with header h in the connection's framing
+// (which fills h.Length), to the end of the batch. It never blocks. It
+// returns ErrFrameTooLarge (over Options.MaxFrameSize), a framing error
+// (frame.ErrMalformed, frame.ErrLineBreak), or ErrBatchFull when the batch
+// holds QueueMessages messages or WriteBatchBytes bytes (half of
+// QueueBytes if less): Send, then Append again. On an error nothing was
+// appended.
+func (b *SendBatch) Append(h frame.Header, payload []byte) error {
+	c := b.s.c
+	if len(payload) > c.opts.MaxFrameSize {
+		return tooLarge(len(payload), c.opts.MaxFrameSize)
+	}
+	need := len(payload) + int(c.frameExtra)
+	if b.buf == nil {
+		b.buf = getBatchBuf(need)
+	} else {
+		if int(b.frames) >= c.opts.QueueMessages || len(b.buf.B)+len(payload) > c.replyBatchBytes() {
+			return ErrBatchFull
+		}
+		if cap(b.buf.B)-len(b.buf.B) < need && cap(b.buf.B) < batchBufSize { // from the small class to the large, once
+			big := getBatchBuf(batchBufSize)
+			big.B = append(big.B, b.buf.B...)
+			putBatchBuf(b.buf)
+			b.buf = big
+		}
+	}
+	nb, err := frame.AppendFramed(b.buf.B, c.opts.Framing, h, payload)
+	if err != nil {
+		if b.frames == 0 {
+			putBatchBuf(b.buf)
+			b.buf = nil
+		}
+		return frameErr(err)
+	}
+	b.buf.B = nb
+	b.frames++
+	b.bytes += int64(len(payload))
 	return nil
+}
+
+// Send queues the batch's messages, in order, as one item on the Sender's
+// lane. It waits like Sender.Send while the queue has no room for all of
+// them (each counts against QueueMessages, their payload bytes against
+// QueueBytes) until ctx ends, or returns ErrBackpressure at once under
+// Options.FailWhenFull. With a nil result each message will be written or
+// reported to the failure callback, and the batch is empty, ready for
+// more; with an error none was queued and the batch keeps them (Send
+// again, or Reset). An empty batch is a no-op.
+func (b *SendBatch) Send(ctx context.Context) error {
+	if b.frames == 0 {
+		return nil
+	}
+	s := b.s
+	c := s.c
+	c.sending.Add(1)
+	defer c.sendDone()
+	if c.stopped.Load() {
+		return wrapClosed(c.causeErr())
+	}
+	it := item{h: frame.Header{Length: uint32(b.bytes)}, buf: b.buf, frames: int(b.frames), s: s}
+	c.queued.Add(1)
+	if err := s.q.SendCounted(ctx, it, int(b.frames)); err != nil {
+		c.queued.Add(-1)
+		return c.queueErr(err)
+	}
+	b.buf, b.frames, b.bytes = nil, 0, 0
+	c.startWriter()
+	return nil
+}
+
+// Reset drops the batch's messages without queuing them.
+func (b *SendBatch) Reset() {
+	putBatchBuf(b.buf)
+	b.buf, b.frames, b.bytes = nil, 0, 0
 }
 
 // sendFailed ends an item that was not queued and returns err: with

@@ -62,7 +62,9 @@
 // instead of queuing another (Sender.Fold):
 // socket batches small messages this way. A folded value counts against
 // LaneCapacity and MaxWeight like a queued one until the receiver takes
-// the lane.
+// the lane. The other way round, Sender.SendCounted queues one value that
+// stands for n (socket's SendBatch, a buffer of n framed messages): it
+// counts as n against LaneCapacity.
 //
 // # Closing
 //

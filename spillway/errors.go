@@ -21,8 +21,9 @@ var (
 	ErrFull = errors.New("spillway: full")
 
 	// ErrBatchTooLarge is returned by SendBatch for a batch longer than
-	// Options.LaneCapacity: a batch is queued whole in one lane, so it could
-	// never fit. Nothing was queued.
+	// Options.LaneCapacity, and by SendCounted for a count above it: a
+	// batch is queued whole in one lane, so it could never fit. Nothing was
+	// queued.
 	ErrBatchTooLarge = errors.New("spillway: batch larger than lane capacity")
 
 	// ErrDrained is returned by the receive calls once every Sender is

@@ -131,3 +131,25 @@ func TestPending(t *testing.T) {
 	assert.Equal(t, [][]int{{1, 2}}, got)
 	assert.False(t, rx.Pending())
 }
+
+// A value sent with SendCounted counts as n against the lane's capacity,
+// until the receiver takes it; a count above the capacity is refused.
+func TestSendCounted(t *testing.T) {
+	tx, rx := New(Options[[]int]{Lanes: 1, LaneCapacity: 4, FailWhenFull: true})
+	defer rx.Close(nil)
+	defer tx.Close()
+	ctx := context.Background()
+
+	assert.ErrorIs(t, tx.SendCounted(ctx, []int{0}, 5), ErrBatchTooLarge)
+	require.NoError(t, tx.SendCounted(ctx, []int{1, 2, 3}, 3))
+	assert.ErrorIs(t, tx.SendCounted(ctx, []int{4, 5}, 2), ErrFull, "3 + 2 > 4")
+	assert.True(t, fold(t, tx, 4), "room for one more, by folding")
+	assert.False(t, fold(t, tx, 5), "the lane is full")
+	assert.ErrorIs(t, tx.Send(ctx, []int{6}), ErrFull, "the lane is full")
+
+	got, ok := rx.TryRecv()
+	require.True(t, ok)
+	assert.Equal(t, []int{1, 2, 3, 4}, got)
+	require.NoError(t, tx.SendCounted(ctx, []int{7, 8, 9, 10}, 4), "taking the value made room for four")
+	assert.ErrorIs(t, tx.SendCounted(ctx, nil, 0), ErrFull, "a count below 1 counts as 1")
+}

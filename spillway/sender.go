@@ -122,7 +122,23 @@ func (s *Sender[T]) Close() {
 // ErrFull at once with Options.FailWhenFull. ctx is only consulted when Send
 // has to wait. It returns ErrSenderClosed after Close and ErrClosed after
 // Receiver.Close. v is queued if and only if the result is nil.
-func (s *Sender[T]) Send(ctx context.Context, v T) error {
+func (s *Sender[T]) Send(ctx context.Context, v T) error { return s.send(ctx, v, 1) }
+
+// SendCounted queues v as Send does, counting it as n values against
+// Options.LaneCapacity, as if n-1 values had been folded into it (see
+// Fold): for a value that stands for n messages, such as a buffer of n
+// encoded frames. It waits, or fails with ErrFull under
+// Options.FailWhenFull, until the lane has room for all n. n below 1
+// counts as 1; n above LaneCapacity returns ErrBatchTooLarge at once.
+func (s *Sender[T]) SendCounted(ctx context.Context, v T, n int) error {
+	if n > int(s.st.c.laneCap) {
+		return ErrBatchTooLarge
+	}
+	return s.send(ctx, v, max(n, 1))
+}
+
+// send queues v counted as n (1 <= n <= laneCap) values.
+func (s *Sender[T]) send(ctx context.Context, v T, n int) error {
 	st := s.st
 	if st.closed.Load() {
 		return ErrSenderClosed
@@ -137,8 +153,8 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	}
 	l := st.lane()
 	l.mu.Lock()
-	if l.closed || l.count() >= int(c.laneCap) {
-		if err := c.waitRoom(ctx, l, 1); err != nil {
+	if l.closed || l.count()+n > int(c.laneCap) {
+		if err := c.waitRoom(ctx, l, n); err != nil {
 			c.release(w)
 			return err
 		}
@@ -148,6 +164,7 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 		l.buf = make([]T, 0, min(int(c.laneCap), initialLaneBuf))
 	}
 	l.buf = append(l.buf, v)
+	l.folded += int32(n - 1)
 	l.weight += w
 	l.mu.Unlock()
 	if wasEmpty {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,13 +32,15 @@ type system struct {
 	start func(t testing.TB) (dial func(pipelined bool) echoClient, serverFPW func() float64)
 }
 
-var systems = []system{
-	{"protosocket", func(t testing.TB) (func(bool) echoClient, func() float64) {
-		srv, err := startPS()
+// psSystem is protosocket with the batch API on both sides (batch) or the
+// one-message API.
+func psSystem(name string, batch bool) system {
+	return system{name, func(t testing.TB) (func(bool) echoClient, func() float64) {
+		srv, err := startPSWith(batch)
 		require.NoError(t, err)
 		t.Cleanup(srv.close)
 		return func(bool) echoClient {
-				c, err := dialPS(srv.addr())
+				c, err := dialPS(srv.addr(), batch)
 				require.NoError(t, err)
 				t.Cleanup(c.close)
 				return c
@@ -45,7 +48,14 @@ var systems = []system{
 				st := srv.stats()
 				return st.FramesPerWrite()
 			}
-	}},
+	}}
+}
+
+// systems: protosocket's batch API (OnBatch, Batch.Reply, SendBatch), its
+// one-message API (OnMessage, Conn.Reply, Sender.Send), the minimal echo.
+var systems = []system{
+	psSystem("protosocket", true),
+	psSystem("protosocket-1msg", false),
 	{"raw", func(t testing.TB) (func(bool) echoClient, func() float64) {
 		srv, err := startRaw()
 		require.NoError(t, err)
@@ -153,6 +163,7 @@ func TestPipelinedAllocs(t *testing.T) {
 type measured struct {
 	name                 string
 	msgsPerSec           float64
+	cpuNsPerMsg          float64 // process CPU (user+system, both sides) per pipelined message
 	allocsPerMsg         float64
 	p50, p99, p999       time.Duration
 	clientFPW, serverFPW float64
@@ -164,9 +175,11 @@ func measure(t *testing.T, sys system) measured {
 	c := dial(true)
 	m.allocsPerMsg = mallocsPerMessage(t, c, 1_000_000)
 	const n = 2_000_000
+	cpu0 := cpuTime()
 	begin := time.Now()
 	require.NoError(t, pipeline(c, n, window))
 	m.msgsPerSec = n / time.Since(begin).Seconds()
+	m.cpuNsPerMsg = float64(cpuTime()-cpu0) / n
 	m.clientFPW, m.serverFPW = c.framesPerWrite(), serverFPW()
 
 	rt := dial(false)
@@ -196,12 +209,18 @@ func TestReport(t *testing.T) {
 	for _, sys := range systems {
 		rows = append(rows, measure(t, sys))
 	}
-	ps, raw := rows[0], rows[1]
-	// One message in flight, split into its causes (see pingpong.go).
+	ps, ps1, raw := rows[0], rows[1], rows[2]
+	// One message in flight, split into its causes (see pingpong.go),
+	// against the batch echo and the one-message echo.
 	psSrv, err := startPS()
 	require.NoError(t, err)
 	defer psSrv.close()
 	reactor, err := reactorPingPong(psSrv.addr(), 10_000, 50_000)
+	require.NoError(t, err)
+	ps1Srv, err := startPSWith(false)
+	require.NoError(t, err)
+	defer ps1Srv.close()
+	reactor1, err := reactorPingPong(ps1Srv.addr(), 10_000, 50_000)
 	require.NoError(t, err)
 	rawSrv, err := startRaw()
 	require.NoError(t, err)
@@ -218,25 +237,32 @@ func TestReport(t *testing.T) {
 	// reads it; neither hands a message to another goroutine. The second
 	// table adds the variants with one hand-off on each side.
 	var b strings.Builder
-	fmt.Fprintf(&b, "| system | pipelined msgs/s (16 B, 1 conn, %d in flight) | allocs/msg (1M msgs, both sides) | RTT p50 | RTT p99 | RTT p99.9 | frames/write client | frames/write server |\n", window)
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "load average at the end: %s\n\n", loadAvg())
+	fmt.Fprintf(&b, "| system | pipelined msgs/s (16 B, 1 conn, %d in flight) | CPU ns/msg (both sides) | allocs/msg (1M msgs, both sides) | RTT p50 | RTT p99 | RTT p99.9 | frames/write client | frames/write server |\n", window)
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	fpw := func(v float64) string {
 		if v == 0 {
 			return "n/a"
 		}
 		return fmt.Sprintf("%.1f", v)
 	}
-	fmt.Fprintf(&b, "| %s | %.2fM | %.5f | %v | %v | %v | %s | %s |\n", ps.name, ps.msgsPerSec/1e6, ps.allocsPerMsg,
+	fmt.Fprintf(&b, "| %s | %.2fM | %.0f | %.5f | %v | %v | %v | %s | %s |\n", ps.name, ps.msgsPerSec/1e6, ps.cpuNsPerMsg, ps.allocsPerMsg,
 		q(reactor, 50), q(reactor, 99), q(reactor, 99.9), fpw(ps.clientFPW), fpw(ps.serverFPW))
-	fmt.Fprintf(&b, "| %s | %.2fM | %.5f | %v | %v | %v | %s | %s |\n", raw.name, raw.msgsPerSec/1e6, raw.allocsPerMsg,
+	fmt.Fprintf(&b, "| %s | %.2fM | %.0f | %.5f | %v | %v | %v | %s | %s |\n", ps1.name, ps1.msgsPerSec/1e6, ps1.cpuNsPerMsg, ps1.allocsPerMsg,
+		q(reactor1, 50), q(reactor1, 99), q(reactor1, 99.9), fpw(ps1.clientFPW), fpw(ps1.serverFPW))
+	fmt.Fprintf(&b, "| %s | %.2fM | %.0f | %.5f | %v | %v | %v | %s | %s |\n", raw.name, raw.msgsPerSec/1e6, raw.cpuNsPerMsg, raw.allocsPerMsg,
 		r100(raw.p50), r100(raw.p99), r100(raw.p999), fpw(raw.clientFPW), fpw(raw.serverFPW))
 	ratio := func(a, b float64) float64 { return a / b }
-	fmt.Fprintf(&b, "\nprotosocket/raw: throughput %.2fx (target >= 0.80), RTT p50 %.2fx (target <= 1.20), p99 %.2fx, p99.9 %.2fx\n",
-		ps.msgsPerSec/raw.msgsPerSec, ratio(float64(reactor.ValueAtQuantile(50)), float64(raw.p50)),
+	fmt.Fprintf(&b, "\nprotosocket/raw: throughput %.2fx (target >= 0.80), CPU per message %.2fx, RTT p50 %.2fx (target <= 1.20), p99 %.2fx, p99.9 %.2fx\n",
+		ps.msgsPerSec/raw.msgsPerSec, ps.cpuNsPerMsg/raw.cpuNsPerMsg, ratio(float64(reactor.ValueAtQuantile(50)), float64(raw.p50)),
 		ratio(float64(reactor.ValueAtQuantile(99)), float64(raw.p99)), ratio(float64(reactor.ValueAtQuantile(99.9)), float64(raw.p999)))
+	fmt.Fprintf(&b, "protosocket-1msg/raw: throughput %.2fx, CPU per message %.2fx, RTT p50 %.2fx, p99 %.2fx, p99.9 %.2fx\n",
+		ps1.msgsPerSec/raw.msgsPerSec, ps1.cpuNsPerMsg/raw.cpuNsPerMsg, ratio(float64(reactor1.ValueAtQuantile(50)), float64(raw.p50)),
+		ratio(float64(reactor1.ValueAtQuantile(99)), float64(raw.p99)), ratio(float64(reactor1.ValueAtQuantile(99.9)), float64(raw.p999)))
 	b.WriteString("\n| one message in flight | p50 | p99 | p99.9 |\n|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| raw, the caller reads the reply | %v | %v | %v |\n", r100(raw.p50), r100(raw.p99), r100(raw.p999))
-	fmt.Fprintf(&b, "| protosocket, the reactor sends the next message (Reply) | %v | %v | %v |\n", q(reactor, 50), q(reactor, 99), q(reactor, 99.9))
+	fmt.Fprintf(&b, "| protosocket, the reactor sends the next message (Reply), batch echo | %v | %v | %v |\n", q(reactor, 50), q(reactor, 99), q(reactor, 99.9))
+	fmt.Fprintf(&b, "| protosocket, the same against the one-message echo | %v | %v | %v |\n", q(reactor1, 50), q(reactor1, 99), q(reactor1, 99.9))
 	fmt.Fprintf(&b, "| raw, a reader goroutine hands the reply to the caller | %v | %v | %v |\n", q(rawReader, 50), q(rawReader, 99), q(rawReader, 99.9))
 	fmt.Fprintf(&b, "| protosocket, the reactor hands the reply to the caller | %v | %v | %v |\n", r100(ps.p50), r100(ps.p99), r100(ps.p999))
 	fmt.Fprintf(&b, "\nRTT p50 with a hand-off on both sides: protosocket caller-waits / raw reader-goroutine %.2fx (p99 %.2fx)\n",
@@ -244,6 +270,24 @@ func TestReport(t *testing.T) {
 	t.Log("\n" + b.String())
 	require.NoError(t, os.MkdirAll(filepath.Dir(*reportFile), 0o755))
 	require.NoError(t, os.WriteFile(*reportFile, []byte(b.String()), 0o644))
+}
+
+// cpuTime returns the process's CPU time (user plus system) in ns.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// loadAvg returns /proc/loadavg's three load averages, or "n/a".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "n/a"
 }
 
 func BenchmarkPipelinedEcho(b *testing.B) {
@@ -254,7 +298,9 @@ func BenchmarkPipelinedEcho(b *testing.B) {
 			require.NoError(b, pipeline(c, 10_000, window))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			require.NoError(b, pipeline(c, b.N, window))
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/msg")
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			b.ReportMetric(c.framesPerWrite(), "frames/write")
 		})

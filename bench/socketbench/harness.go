@@ -145,7 +145,32 @@ type psServer struct {
 	conns  []*socket.Conn
 }
 
-func startPS() (*psServer, error) {
+// echoOne is the one-message echo: a plain Reactor whose OnMessage
+// answers each message with Conn.Reply.
+var echoOne = socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+	if c.Reply(m.Header, m.Payload) != nil {
+		return socket.Disconnect
+	}
+	return socket.Continue
+})
+
+// echoBatch is the batch echo: a BatchReactor answering every message of
+// a read batch with Batch.Reply.
+var echoBatch = socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+	for m, ok := b.Next(); ok; m, ok = b.Next() {
+		if b.Reply(m.Header, m.Payload) != nil {
+			return socket.Disconnect
+		}
+	}
+	return socket.Continue
+})
+
+// startPS starts the batch echo server (startPSWith(true)).
+func startPS() (*psServer, error) { return startPSWith(true) }
+
+// startPSWith starts a socket echo server, with the batch API or the
+// one-message one.
+func startPSWith(batch bool) (*psServer, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ln, err := socket.Listen(ctx, "tcp", "127.0.0.1:0", socket.Options{})
 	if err != nil {
@@ -153,12 +178,10 @@ func startPS() (*psServer, error) {
 		return nil, err
 	}
 	s := &psServer{ln: ln, cancel: cancel, done: make(chan struct{})}
-	echo := socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
-		if c.Reply(m.Header, m.Payload) != nil {
-			return socket.Disconnect
-		}
-		return socket.Continue
-	})
+	var echo socket.Reactor = echoOne
+	if batch {
+		echo = echoBatch
+	}
 	go func() {
 		defer close(s.done)
 		_ = socket.Serve(ctx, ln, func(c *socket.Conn) socket.Reactor {
@@ -192,21 +215,42 @@ func (s *psServer) close() {
 }
 
 // psClient is a socket client connection whose reactor checks and counts
-// the echoes (pipelined) or hands them to roundTrip.
+// the echoes (pipelined) or hands them to roundTrip. With batch it sends
+// through a socket.SendBatch (one Send per refill of the window) and
+// takes read batches (OnBatch); without, it uses the one-message APIs
+// (Sender.Send per message, OnMessage).
 type psClient struct {
-	c   *socket.Conn
-	snd *socket.Sender
-	ps  *pipeState
-	rt  chan struct{} // one-in-flight replies
+	c     *socket.Conn
+	snd   *socket.Sender
+	sb    socket.SendBatch
+	batch bool
+	ps    *pipeState
+	rt    chan struct{} // one-in-flight replies
 }
 
-func dialPS(addr string) (*psClient, error) {
-	pc := &psClient{ps: newPipeState(), rt: make(chan struct{}, 1)}
-	c, err := socket.Dial(context.Background(), "tcp", addr, pc, socket.Options{})
+// psBatchClient is a psClient whose reactor is a BatchReactor.
+type psBatchClient struct{ *psClient }
+
+// OnBatch implements socket.BatchReactor.
+func (bc psBatchClient) OnBatch(c *socket.Conn, b *socket.Batch) socket.Action {
+	for m, ok := b.Next(); ok; m, ok = b.Next() {
+		bc.OnMessage(c, m)
+	}
+	return socket.Continue
+}
+
+func dialPS(addr string, batch bool) (*psClient, error) {
+	pc := &psClient{ps: newPipeState(), rt: make(chan struct{}, 1), batch: batch}
+	var r socket.Reactor = pc
+	if batch {
+		r = psBatchClient{pc}
+	}
+	c, err := socket.Dial(context.Background(), "tcp", addr, r, socket.Options{})
 	if err != nil {
 		return nil, err
 	}
 	pc.c, pc.snd = c, c.NewSender(nil)
+	pc.sb = pc.snd.Batch()
 	return pc, nil
 }
 
@@ -221,10 +265,27 @@ func (pc *psClient) OnMessage(_ *socket.Conn, m socket.Message) socket.Action {
 }
 
 func (pc *psClient) send(p []byte) error {
-	return pc.snd.Send(context.Background(), frame.Header{}, p)
+	if !pc.batch {
+		return pc.snd.Send(context.Background(), frame.Header{}, p)
+	}
+	err := pc.sb.Append(frame.Header{}, p)
+	if errors.Is(err, socket.ErrBatchFull) {
+		if err = pc.sb.Send(context.Background()); err == nil {
+			err = pc.sb.Append(frame.Header{}, p)
+		}
+	}
+	return err
 }
 
-func (pc *psClient) flush() error            { return nil }
+// flush queues what send appended (batch); the writer flushes when its
+// queue runs empty.
+func (pc *psClient) flush() error {
+	if !pc.batch {
+		return nil
+	}
+	return pc.sb.Send(context.Background())
+}
+
 func (pc *psClient) pipe() *pipeState        { return pc.ps }
 func (pc *psClient) framesPerWrite() float64 { return pc.c.Stats().FramesPerWrite() }
 

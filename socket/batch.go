@@ -1,0 +1,227 @@
+package socket
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
+)
+
+// Read batches: the reader hands the Reactor every whole frame of one read
+// at once. A BatchReactor takes them in one OnBatch call; a plain Reactor
+// gets one OnMessage call per message of the same batch (dispatchBatch).
+
+// BatchReactor is a Reactor that takes a whole read batch in one call:
+// the connection calls OnBatch, never OnMessage, for every batch (OnMessage
+// is there so that a BatchReactor is a Reactor, for Serve, Dial and
+// NewConn; BatchFunc's runs a batch of one message). OnBatch runs on the
+// reader goroutine, as OnMessage does, under the same rules: nothing else is
+// read while it runs, and it must not call Conn.Close or Conn.Drain.
+type BatchReactor interface {
+	Reactor
+	OnBatch(c *Conn, b *Batch) Action
+}
+
+// BatchFunc adapts a function to BatchReactor.
+type BatchFunc func(c *Conn, b *Batch) Action
+
+// OnBatch calls f.
+func (f BatchFunc) OnBatch(c *Conn, b *Batch) Action { return f(c, b) }
+
+// OnMessage calls f with a batch that holds m alone (the connection itself
+// never calls it; see BatchReactor).
+func (f BatchFunc) OnMessage(c *Conn, m Message) Action {
+	b := &Batch{c: c, first: m.Frame, state: batchFirst, single: true}
+	b.limits()
+	act := f(c, b)
+	b.state = batchDone
+	return act
+}
+
+// ErrBatchUnread is the cause recorded when a BatchReactor returns
+// Continue without taking a single message of its batch (Batch.Next):
+// that message would be offered again for ever.
+var ErrBatchUnread = errors.New("socket: OnBatch returned Continue without taking a message")
+
+// Batch is one read batch: the whole frames the reader found in what one
+// read brought in (on TCP and Unix sockets; on other connections, TLS
+// among them, where a read may block, a batch holds one message). Next
+// takes its messages in arrival order; Reply answers them.
+//
+// A Batch and the Payload of every message taken from it are valid until
+// OnBatch returns: Message.Retain keeps a message longer (until Release),
+// counting against Options.MaxUnfinished as from OnMessage. Do not keep
+// the Batch itself: it is reused for a later batch, possibly of another
+// connection. Under the psdebug build tag Next and Reply on a Batch whose
+// OnBatch has returned panic with MsgBatchAfterReturn, and a Payload kept
+// past it reads as poison once its slab is released, as OnMessage's does.
+//
+// A batch ends early, so that the reader checks its bounds before it goes
+// on, when Options.MaxUnfinished messages are unfinished or the connection
+// is stopping. OnBatch may also return Continue before Next reports the end:
+// the messages it did not take form the next batch (a reactor may bound its
+// work that way); returning Continue without taking any closes the
+// connection with ErrBatchUnread.
+type Batch struct {
+	c     *Conn
+	first frame.Frame // the frame the reader read the batch with; Next yields it first
+	err   error       // a read error met by Next: the reader's result once OnBatch returns
+
+	// Reply's fast path, read once per batch (limits).
+	maxInline   int   // the largest payload Reply frames into the reply buffer at once
+	limitBytes  int   // reply buffer bytes at which Reply hands the batch on (Conn.replyBatchBytes)
+	limitFrames int32 // replies at which it does (QueueMessages)
+
+	state  uint8 // batchFirst, batchMore, batchEnded, batchDone
+	held   bool  // holds a reference on first's slab: the batch's views outlive the Reader moving on
+	single bool  // BatchFunc.OnMessage's batch of one: Next reads nothing more
+}
+
+const (
+	batchFirst = iota // first not taken yet
+	batchMore         // first taken: Next reads buffered frames
+	batchEnded        // Next reported the end
+	batchDone         // OnBatch returned
+)
+
+// MsgBatchAfterReturn is the panic message under the psdebug build tag
+// when a Batch is used after its OnBatch returned.
+const MsgBatchAfterReturn = "socket: Batch used after OnBatch returned (a Batch and its views are valid only during OnBatch)"
+
+// batches pools Batch values: a read batch takes one and gives it back
+// when OnBatch returns, so a connection holds none between batches (its
+// idle memory does not grow) and one Batch serves many connections.
+var batches = sync.Pool{New: func() any { return new(Batch) }}
+
+// Next returns the batch's next message and true, or false at the end of
+// the batch. It never reads from the socket: the reader reads the next
+// batch once OnBatch returns.
+func (b *Batch) Next() (m Message, ok bool) {
+	switch b.state {
+	case batchFirst:
+		b.state = batchMore
+		return Message{Frame: b.first, conn: b.c}, true
+	case batchMore:
+	case batchDone:
+		if pool.Debug {
+			panic(MsgBatchAfterReturn)
+		}
+		return Message{}, false
+	default:
+		return Message{}, false
+	}
+	c := b.c
+	// Only whole frames already read are taken (nbReader.Read reports
+	// errBatchEnd instead of reading), and only while the reader's bounds
+	// allow: at MaxUnfinished or once stopped the reader must look first.
+	if b.single || c.nb == nil || c.fr.Buffered() == 0 || c.stopped.Load() || int(c.unfinished.Load()) >= c.opts.MaxUnfinished {
+		b.state = batchEnded
+		return Message{}, false
+	}
+	if !b.held {
+		// While frames are taken the Reader may move a partial frame at
+		// the end of its slab to the slab's start or to another slab:
+		// this reference keeps the batch's views intact until OnBatch
+		// returns. One atomic add per batch, not per message.
+		b.first.Retain()
+		b.held = true
+	}
+	c.nb.batchEnd = true
+	var err error
+	m.Frame, err = c.fr.Next()
+	c.nb.batchEnd = false
+	if err != nil {
+		// errBatchEnd: the rest is a partial frame, kept by the Reader
+		// exactly as a read that ended there leaves it. Else a framing
+		// error, returned by the reader after OnBatch.
+		if err != errBatchEnd {
+			b.err = err
+		}
+		b.state = batchEnded
+		return Message{}, false
+	}
+	c.frameDone()
+	m.conn = c
+	return m, true
+}
+
+// Reply is Conn.Reply for the batch's reactor, with the checks Reply makes
+// per message made once per batch: on TCP and Unix sockets each reply is
+// framed at once into the reader's reply buffer, and the replies to the
+// whole batch are written (or queued as one item) once OnBatch returns, or
+// earlier when they reach Options.WriteBatchBytes or QueueMessages. Errors
+// and lifetimes are Conn.Reply's; payload is copied. Call it only from
+// OnBatch.
+func (b *Batch) Reply(h frame.Header, payload []byte) error {
+	if pool.Debug && b.state == batchDone {
+		panic(MsgBatchAfterReturn)
+	}
+	c := b.c
+	if rb := c.rbuf; rb != nil && len(payload) <= b.maxInline && len(rb.B) < b.limitBytes && c.rframes < b.limitFrames {
+		nb, err := frame.AppendFramed(rb.B, c.opts.Framing, h, payload)
+		if err != nil {
+			return frameErr(err)
+		}
+		rb.B = nb
+		c.rframes++
+		return nil
+	}
+	return c.Reply(h, payload) // the first reply of the batch, a large one, a full buffer, TLS
+}
+
+// limits reads Reply's fast-path bounds from the options (see Conn.Reply:
+// what it frames into the reply buffer and when it hands the buffer on).
+func (b *Batch) limits() {
+	c := b.c
+	o := c.opts
+	rbb := c.replyBatchBytes()
+	b.maxInline = o.MaxFrameSize
+	if ct := o.CopyThreshold; ct >= 0 {
+		b.maxInline = min(b.maxInline, max(ct, rbb))
+	}
+	if c.nb == nil {
+		b.maxInline = -1 // Reply queues on the reply Sender: no reply buffer
+	}
+	b.limitBytes, b.limitFrames = rbb, int32(o.QueueMessages)
+}
+
+// dispatchBatch hands the read batch that begins with f to the reactor and
+// returns nil to go on reading, ErrDisconnected, ErrBatchUnread, or the
+// read error met inside the batch (for afterReadErr).
+func (c *Conn) dispatchBatch(f frame.Frame) error {
+	b := batches.Get().(*Batch)
+	b.c, b.first, b.state = c, f, batchFirst
+	b.limits()
+	var act Action
+	if br, ok := c.reactor.(BatchReactor); ok {
+		act = br.OnBatch(c, b)
+		if act == Continue && b.state == batchFirst {
+			act = Disconnect
+			b.err = ErrBatchUnread
+		}
+	} else {
+		r := c.reactor
+		for m, ok := b.Next(); ok; m, ok = b.Next() {
+			if r.OnMessage(c, m) == Disconnect {
+				act = Disconnect
+				break
+			}
+		}
+	}
+	if b.held {
+		b.first.Release()
+	}
+	err := b.err
+	*b = Batch{state: batchDone}
+	if !pool.Debug { // under psdebug a kept Batch stays done and panics when used
+		batches.Put(b)
+	}
+	switch {
+	case err == ErrBatchUnread:
+		return err
+	case act == Disconnect:
+		return ErrDisconnected
+	}
+	return err
+}

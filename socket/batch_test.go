@@ -1,0 +1,529 @@
+package socket_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/testenv"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket"
+)
+
+// batchEcho is a server reactor that answers every message of each read
+// batch with Batch.Reply.
+func batchEcho(*socket.Conn) socket.Reactor {
+	return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+		for m, ok := b.Next(); ok; m, ok = b.Next() {
+			if err := b.Reply(m.Header, m.Payload); err != nil {
+				return socket.Disconnect
+			}
+		}
+		return socket.Continue
+	})
+}
+
+// batchCounter is a client BatchReactor that copies every payload and
+// counts its batches.
+type batchCounter struct {
+	mu      sync.Mutex
+	got     [][]byte
+	batches int
+	ch      chan struct{} // a token per message
+}
+
+func newBatchCounter(n int) *batchCounter { return &batchCounter{ch: make(chan struct{}, n)} }
+
+func (bc *batchCounter) OnMessage(c *socket.Conn, m socket.Message) socket.Action {
+	panic("the connection calls OnBatch on a BatchReactor")
+}
+
+func (bc *batchCounter) OnBatch(c *socket.Conn, b *socket.Batch) socket.Action {
+	bc.mu.Lock()
+	bc.batches++
+	n := 0
+	for m, ok := b.Next(); ok; m, ok = b.Next() {
+		bc.got = append(bc.got, bytes.Clone(m.Payload))
+		n++
+	}
+	bc.mu.Unlock()
+	for range n {
+		bc.ch <- struct{}{}
+	}
+	return socket.Continue
+}
+
+func (bc *batchCounter) wait(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-bc.ch:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no message within 10s")
+		}
+	}
+}
+
+// The batch path end to end: a SendBatch of 500 messages, echoed by a
+// BatchReactor with Batch.Reply, taken by a BatchReactor, all in order; the
+// messages came in fewer batches than messages.
+func TestBatchEcho(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			addr := startServer(t, network, batchEcho, socket.Options{})
+			bc := newBatchCounter(1000)
+			c, err := socket.Dial(context.Background(), network, addr.String(), bc, socket.Options{})
+			require.NoError(t, err)
+			defer c.Close()
+			s := c.NewSender(nil)
+			defer s.Close()
+			sb := s.Batch()
+			const n = 500
+			for i := range n {
+				p := binary.LittleEndian.AppendUint32(nil, uint32(i))
+				require.NoError(t, sb.Append(frame.Header{Stream: uint32(i)}, p))
+			}
+			assert.Equal(t, n, sb.Len())
+			require.NoError(t, sb.Send(context.Background()))
+			assert.Zero(t, sb.Len(), "sent: the batch is empty again")
+			bc.wait(t, n)
+			bc.mu.Lock()
+			defer bc.mu.Unlock()
+			for i, p := range bc.got {
+				require.Equal(t, uint32(i), binary.LittleEndian.Uint32(p), "message %d", i)
+			}
+			assert.Less(t, bc.batches, n, "read batches hold several messages")
+			t.Logf("%d messages in %d batches", n, bc.batches)
+		})
+	}
+}
+
+// A read batch that ends in the middle of a frame keeps that frame: it
+// comes whole in a later batch. The partial frame sits at the end of a
+// full slab, so the frame.Reader moves it while the batch's views are
+// live; they stay intact until OnBatch returns.
+func TestBatchEndsMidFrame(t *testing.T) {
+	type seen struct {
+		payloads [][]byte
+		intact   bool
+	}
+	batches := make(chan seen, 16)
+	const slab = 4096
+	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			var views, copies [][]byte
+			for m, ok := b.Next(); ok; m, ok = b.Next() {
+				views = append(views, m.Payload)
+				copies = append(copies, bytes.Clone(m.Payload))
+			}
+			s := seen{payloads: copies, intact: true}
+			for i := range views {
+				s.intact = s.intact && bytes.Equal(views[i], copies[i])
+			}
+			batches <- s
+			return socket.Continue
+		})
+	}, socket.Options{ReadSlabSize: slab})
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer nc.Close()
+	// Five frames of 800 bytes fill 4000 of the slab's 4096; the sixth's
+	// first 300 bytes cross its end.
+	payload := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 800-frame.HeaderSize) }
+	var wire []byte
+	for i := range 6 {
+		wire, err = frame.AppendFrame(wire, frame.Header{Stream: uint32(i)}, payload(i))
+		require.NoError(t, err)
+	}
+	_, err = nc.Write(wire[:4300])
+	require.NoError(t, err)
+	var got [][]byte
+	for len(got) < 5 {
+		select {
+		case s := <-batches:
+			assert.True(t, s.intact, "the views of a batch stay intact until OnBatch returns")
+			got = append(got, s.payloads...)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch within 10s")
+		}
+	}
+	require.Len(t, got, 5, "the sixth frame is not whole yet")
+	select {
+	case s := <-batches:
+		t.Fatalf("a batch before the frame is whole: %d messages", len(s.payloads))
+	case <-time.After(50 * time.Millisecond):
+	}
+	_, err = nc.Write(wire[4300:])
+	require.NoError(t, err)
+	select {
+	case s := <-batches:
+		assert.True(t, s.intact)
+		got = append(got, s.payloads...)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sixth frame did not come")
+	}
+	require.Len(t, got, 6)
+	for i, p := range got {
+		assert.Equal(t, payload(i), p, "frame %d", i)
+	}
+}
+
+// OnBatch may stop early: the messages it leaves form the next batch.
+// Returning Continue without taking one closes with ErrBatchUnread.
+func TestBatchStopEarly(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	done := make(chan struct{}, 10)
+	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			m, ok := b.Next() // one message per call
+			require.True(t, ok)
+			mu.Lock()
+			got = append(got, string(m.Payload))
+			mu.Unlock()
+			done <- struct{}{}
+			return socket.Continue
+		})
+	}, socket.Options{})
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer nc.Close()
+	var wire []byte
+	for _, p := range []string{"one", "two", "three", "four"} {
+		wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte(p))
+	}
+	_, err = nc.Write(wire)
+	require.NoError(t, err)
+	for range 4 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a message did not come")
+		}
+	}
+	mu.Lock()
+	assert.Equal(t, []string{"one", "two", "three", "four"}, got)
+	mu.Unlock()
+
+	conns := make(chan *socket.Conn, 1)
+	addr = startServer(t, "tcp", func(sc *socket.Conn) socket.Reactor {
+		conns <- sc
+		return socket.BatchFunc(func(*socket.Conn, *socket.Batch) socket.Action { return socket.Continue })
+	}, socket.Options{})
+	nc2, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer nc2.Close()
+	_, err = nc2.Write(wire)
+	require.NoError(t, err)
+	err = waitClosed(t, <-conns)
+	assert.ErrorIs(t, err, socket.ErrBatchUnread)
+	assert.ErrorIs(t, err, socket.ErrClosed)
+}
+
+// A batch ends at Options.MaxUnfinished: a reactor that retains every
+// message never holds more than the bound, batch or not.
+func TestBatchMaxUnfinished(t *testing.T) {
+	const limit = 5
+	held := make(chan socket.Message, 100)
+	var maxSeen int64
+	var mu sync.Mutex
+	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			for m, ok := b.Next(); ok; m, ok = b.Next() {
+				m.Retain()
+				mu.Lock()
+				maxSeen = max(maxSeen, c.Stats().Unfinished)
+				mu.Unlock()
+				held <- m
+			}
+			return socket.Continue
+		})
+	}, socket.Options{MaxUnfinished: limit})
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer nc.Close()
+	var wire []byte
+	for range 20 {
+		wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte("x"))
+	}
+	_, err = nc.Write(wire)
+	require.NoError(t, err)
+	for range 20 {
+		select {
+		case m := <-held:
+			m.Release()
+		case <-time.After(10 * time.Second):
+			t.Fatal("a message did not come")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.LessOrEqual(t, maxSeen, int64(limit))
+	assert.Equal(t, int64(limit), maxSeen, "the reader filled the bound")
+}
+
+// SendBatch's bounds and errors: a full batch refuses more (QueueMessages),
+// a framing error appends nothing, a failed Send keeps the batch, and a
+// batch queued then failed at close reports each message.
+func TestSendBatchBounds(t *testing.T) {
+	addr := startServer(t, "tcp", echo, socket.Options{})
+	c, err := socket.Dial(context.Background(), "tcp", addr.String(), nopReactor, socket.Options{QueueMessages: 4, Framing: frame.Lines})
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.NewSender(nil)
+	defer s.Close()
+	sb := s.Batch()
+	for i := range 4 {
+		require.NoError(t, sb.Append(frame.Header{}, []byte{byte('a' + i)}))
+	}
+	assert.ErrorIs(t, sb.Append(frame.Header{}, []byte("e")), socket.ErrBatchFull)
+	assert.Equal(t, 4, sb.Len())
+	sb.Reset()
+	assert.ErrorIs(t, sb.Append(frame.Header{}, []byte("line\nbreak")), frame.ErrLineBreak)
+	assert.Zero(t, sb.Len(), "a framing error appends nothing")
+	assert.ErrorIs(t, sb.Append(frame.Header{}, make([]byte, frame.DefaultMaxFrameSize+1)), socket.ErrFrameTooLarge)
+	require.NoError(t, sb.Send(context.Background()), "an empty batch is a no-op")
+}
+
+func TestSendBatchFailures(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var mu sync.Mutex
+	var failed []string
+	onFail := func(f socket.Failure) {
+		mu.Lock()
+		failed = append(failed, string(f.Payload))
+		mu.Unlock()
+	}
+	c, err := socket.Dial(context.Background(), "tcp", ln.Addr().String(), nopReactor, socket.Options{QueueMessages: 4, FailWhenFull: true})
+	require.NoError(t, err)
+	peer, err := ln.Accept() // never reads: the writer stalls once the socket buffers fill
+	require.NoError(t, err)
+	defer peer.Close()
+	s := c.NewSender(onFail)
+	big := bytes.Repeat([]byte("z"), 1<<20)
+	// Fill the socket buffers and the queue until a batch of three cannot
+	// be queued: ErrBackpressure, and the batch keeps its messages.
+	sb := s.Batch()
+	var full error
+	for i := 0; i < 200 && full == nil; i++ {
+		if err := s.Send(context.Background(), frame.Header{}, big); err != nil {
+			full = err
+			break
+		}
+		for _, p := range []string{"x", "y", "z"} {
+			require.NoError(t, sb.Append(frame.Header{}, []byte(p)))
+		}
+		full = sb.Send(context.Background())
+	}
+	require.ErrorIs(t, full, socket.ErrBackpressure)
+	if sb.Len() > 0 {
+		assert.Equal(t, 3, sb.Len(), "a failed Send keeps the batch")
+	}
+	sb.Reset()
+	s.Close()
+	require.NoError(t, c.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	n := 0
+	for _, p := range failed {
+		if len(p) == 1 {
+			n++
+		}
+	}
+	assert.Positive(t, n, "the batches queued behind the stalled writes failed at Close")
+	assert.Zero(t, n%3, "each message of a queued batch is reported: %d", n)
+}
+
+// The batch path allocates nothing per message in steady state: a
+// SendBatch of 32, echoed with Batch.Reply, taken by OnBatch.
+func TestBatchAllocsPerMessage(t *testing.T) {
+	testenv.SkipIfRace(t)
+	if pool.Debug {
+		t.Skip("psdebug never reuses slabs")
+	}
+	addr := startServer(t, "tcp", batchEcho, socket.Options{})
+	got := make(chan struct{}, 64)
+	c, err := socket.Dial(context.Background(), "tcp", addr.String(), socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+		for _, ok := b.Next(); ok; _, ok = b.Next() {
+			got <- struct{}{}
+		}
+		return socket.Continue
+	}), socket.Options{})
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.NewSender(nil)
+	defer s.Close()
+	sb := s.Batch()
+	payload := []byte("0123456789abcdef")
+	ctx := context.Background()
+	batch := func() {
+		for range 32 {
+			require.NoError(t, sb.Append(frame.Header{Stream: 7}, payload))
+		}
+		require.NoError(t, sb.Send(ctx))
+		for range 32 {
+			<-got
+		}
+	}
+	for range 100 {
+		batch()
+	}
+	assert.Zero(t, testing.AllocsPerRun(200, batch)/32)
+	roundTrip := func() {
+		require.NoError(t, sb.Append(frame.Header{Stream: 7}, payload))
+		require.NoError(t, sb.Send(ctx))
+		<-got
+	}
+	assert.Zero(t, testing.AllocsPerRun(500, roundTrip))
+}
+
+// Under the psdebug tag a Batch kept past OnBatch panics when used, naming
+// the mistake.
+func TestBatchAfterReturnDebug(t *testing.T) {
+	if !pool.Debug {
+		t.Skip("needs -tags psdebug")
+	}
+	kept := make(chan *socket.Batch, 1)
+	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			for _, ok := b.Next(); ok; _, ok = b.Next() {
+			}
+			select {
+			case kept <- b: // a bug: b is valid only during OnBatch
+			default:
+			}
+			return socket.Continue
+		})
+	}, socket.Options{})
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer nc.Close()
+	wire, _ := frame.AppendFrame(nil, frame.Header{}, []byte("hi"))
+	_, err = nc.Write(wire)
+	require.NoError(t, err)
+	b := <-kept
+	for _, use := range []func(){
+		func() { b.Next() },
+		func() { _ = b.Reply(frame.Header{}, nil) },
+	} {
+		var msg any
+		func() {
+			defer func() { msg = recover() }()
+			use()
+		}()
+		assert.Equal(t, socket.MsgBatchAfterReturn, msg)
+	}
+}
+
+// On a connection without the non-blocking reader (net.Pipe here, TLS in
+// practice) a batch holds one message and Batch.Reply queues on the
+// reader's Sender, as Conn.Reply does there.
+func TestBatchOverPipe(t *testing.T) {
+	a, b := net.Pipe()
+	srv, err := socket.NewConn(a, socket.BatchFunc(func(c *socket.Conn, bt *socket.Batch) socket.Action {
+		n := 0
+		for m, ok := bt.Next(); ok; m, ok = bt.Next() {
+			n++
+			if err := bt.Reply(m.Header, m.Payload); err != nil {
+				return socket.Disconnect
+			}
+		}
+		if n != 1 {
+			panic("a batch on a pipe holds one message")
+		}
+		return socket.Continue
+	}), socket.Options{})
+	require.NoError(t, err)
+	defer srv.Close()
+	col := newCollector(8)
+	cli, err := socket.NewConn(b, col, socket.Options{})
+	require.NoError(t, err)
+	defer cli.Close()
+	s := cli.NewSender(nil)
+	defer s.Close()
+	sb := s.Batch()
+	for _, p := range []string{"a", "bb", "ccc"} {
+		require.NoError(t, sb.Append(frame.Header{}, []byte(p)))
+	}
+	require.NoError(t, sb.Send(context.Background()))
+	for _, want := range []string{"a", "bb", "ccc"} {
+		assert.Equal(t, want, string(col.next(t)))
+	}
+}
+
+// A BatchReactor that returns Disconnect: the replies it made in the batch
+// are written before the connection closes with ErrDisconnected.
+func TestBatchDisconnectWritesReplies(t *testing.T) {
+	conns := make(chan *socket.Conn, 1)
+	addr := startServer(t, "tcp", func(sc *socket.Conn) socket.Reactor {
+		conns <- sc
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			for m, ok := b.Next(); ok; m, ok = b.Next() {
+				if err := b.Reply(m.Header, m.Payload); err != nil {
+					return socket.Disconnect
+				}
+				if string(m.Payload) == "bye" {
+					return socket.Disconnect
+				}
+			}
+			return socket.Continue
+		})
+	}, socket.Options{})
+	col := newCollector(8)
+	c, err := socket.Dial(context.Background(), "tcp", addr.String(), col, socket.Options{})
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.NewSender(nil)
+	defer s.Close()
+	sb := s.Batch()
+	for _, p := range []string{"one", "two", "bye", "never"} {
+		require.NoError(t, sb.Append(frame.Header{}, []byte(p)))
+	}
+	require.NoError(t, sb.Send(context.Background()))
+	for _, want := range []string{"one", "two", "bye"} {
+		assert.Equal(t, want, string(col.next(t)))
+	}
+	assert.ErrorIs(t, waitClosed(t, <-conns), socket.ErrDisconnected)
+	assert.ErrorIs(t, waitClosed(t, c), io.EOF, "the server hung up after its replies")
+}
+
+// Under the psdebug tag a Payload taken from a Batch and kept past OnBatch
+// reads as poison once its slab is released, as OnMessage's does.
+func TestBatchPayloadLifetimeDebug(t *testing.T) {
+	if !pool.Debug {
+		t.Skip("needs -tags psdebug")
+	}
+	kept := make(chan []byte, 4)
+	conns := make(chan *socket.Conn, 1)
+	addr := startServer(t, "tcp", func(sc *socket.Conn) socket.Reactor {
+		conns <- sc
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			for m, ok := b.Next(); ok; m, ok = b.Next() {
+				kept <- m.Payload // a bug: valid only until OnBatch returns
+			}
+			return socket.Continue
+		})
+	}, socket.Options{SlabPool: pool.NewSlabPool(pool.Options{MaxIdleBytes: -1})})
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	wire, _ := frame.AppendFrame(nil, frame.Header{}, []byte("borrowed"))
+	wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte("too"))
+	_, err = nc.Write(wire)
+	require.NoError(t, err)
+	first, second := <-kept, <-kept
+	require.NoError(t, nc.Close())
+	waitClosed(t, <-conns)
+	assert.True(t, pool.Poisoned(first), "a view kept past OnBatch reads as poison")
+	assert.True(t, pool.Poisoned(second))
+}
