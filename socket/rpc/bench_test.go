@@ -70,6 +70,9 @@ func BenchmarkStreamEcho(b *testing.B) {
 		}
 	}
 	require.NoError(b, <-done)
+	cs := c.Conn().Stats()
+	b.ReportMetric(cs.FramesPerWrite(), "frames/write")
+	b.ReportMetric(float64(cs.FramesIn)/float64(max(cs.Reads, 1)), "frames/read")
 }
 
 // TestStreamAllocs counts allocations per 64 streamed round trips

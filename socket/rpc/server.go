@@ -569,6 +569,14 @@ type serverConn struct {
 	reqBytes    int64      // request-copy bytes held by its calls
 	sbud        recvBudget // stream messages buffered by its streams
 
+	// The reader's last stream looked up (streamFor): valid while
+	// streamDels, bumped under mu whenever a stream's id leaves ids,
+	// still reads lastGen. Reader only, but for streamDels.
+	lastID     uint32
+	lastSS     *serverStream
+	lastGen    uint64
+	streamDels atomic.Uint64
+
 	// Connection setup (ServerOptions.OnConnect), on the reader: info is
 	// complete once setupDone; rejected stops serving. connected (under
 	// mu) means OnDisconnect is owed; disconnected that it ran.
@@ -703,13 +711,7 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 		}
 		sc.mu.Unlock()
 	case KindStreamMessage, KindEnd, KindCredit:
-		sc.mu.Lock()
-		c := sc.lookup(h.Stream)
-		var st *serverStream
-		if c != nil {
-			st = c.stream
-		}
-		sc.mu.Unlock()
+		st := sc.streamFor(h.Stream)
 		if st == nil {
 			sc.srv.stats.ignored.Add(1)
 			break
@@ -732,6 +734,34 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 		sc.srv.stats.ignored.Add(1)
 	}
 	return socket.Continue
+}
+
+// streamFor returns the stream id names, or nil (reader goroutine). A
+// run of frames for one stream takes sc.mu only for the first.
+func (sc *serverConn) streamFor(id uint32) *serverStream {
+	if sc.lastSS != nil && sc.lastID == id && sc.lastGen == sc.streamDels.Load() {
+		return sc.lastSS
+	}
+	sc.mu.Lock()
+	c := sc.lookup(id)
+	var st *serverStream
+	if c != nil {
+		st = c.stream
+	}
+	if st != nil {
+		sc.lastID, sc.lastSS, sc.lastGen = id, st, sc.streamDels.Load()
+	}
+	sc.mu.Unlock()
+	return st
+}
+
+// delID removes c's id from ids (sc.mu held); removing a stream's
+// invalidates the reader's streamFor cache.
+func (sc *serverConn) delID(c *serverCall) {
+	sc.ids.del(c.id)
+	if c.stream != nil {
+		sc.streamDels.Add(1)
+	}
 }
 
 func (sc *serverConn) lookup(id uint32) *serverCall {
@@ -894,7 +924,7 @@ func (sc *serverConn) finish(c *serverCall) {
 
 func (sc *serverConn) finishLocked(c *serverCall) {
 	if c.tracked {
-		sc.ids.del(c.id)
+		sc.delID(c)
 	} else if i := c.untrackedIdx; i >= 0 && i < len(sc.untracked) && sc.untracked[i] == c {
 		last := len(sc.untracked) - 1
 		sc.untracked[i] = sc.untracked[last]
@@ -963,7 +993,7 @@ func sendMD(send func(kind uint8, md Metadata), hdr, trl Metadata) {
 func (sc *serverConn) untrack(c *serverCall) {
 	sc.mu.Lock()
 	if c.tracked {
-		sc.ids.del(c.id)
+		sc.delID(c)
 		c.tracked = false
 	}
 	sc.mu.Unlock()
