@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,6 +45,34 @@ func BenchmarkCall(b *testing.B) {
 			b.ReportMetric(c.Conn().Stats().FramesPerWrite(), "frames/write")
 		})
 	}
+}
+
+// BenchmarkCallSharedContext is BenchmarkCall/inline/reuse with every
+// caller passing one context with a deadline, as a load loop or a fanned
+// out request does: each call carries a timeout, and its wait must notice
+// that one context's end (ctxwatch.go).
+func BenchmarkCallSharedContext(b *testing.B) {
+	ts := startServer(b, rpc.ServerOptions{ReuseContexts: true})
+	c := dial(b, ts.addr, rpc.ClientOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		k, err := c.NewCaller()
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer k.Close()
+		req, dst := make([]byte, 16), make([]byte, 0, 16)
+		for pb.Next() {
+			if dst, err = k.Call(ctx, mEchoInline, req, dst[:0]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 func BenchmarkStreamEcho(b *testing.B) {
