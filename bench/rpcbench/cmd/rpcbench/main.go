@@ -30,7 +30,7 @@ func main() {
 	callers := flag.String("callers", "1,16,64,256", "unary caller counts")
 	payload := flag.Int("payload", 16, "payload bytes")
 	window := flag.Int("stream-inflight", 64, "messages in flight per stream")
-	swin := flag.Int("stream-window", 0, "protosocket's StreamWindow on both sides (0: the default, 64)")
+	swin := flag.Int("stream-window", 0, "protosocket's StreamWindow on both sides (0: 64, or -stream-inflight when larger)")
 	sysFlag := flag.String("systems", "grpc,protosocket", "systems to run (grpc, protosocket); ratios need both")
 	parts := flag.String("parts", "unary,open,bidi", "what to run: unary (closed loop), open (open loop at half the maximum, needs unary), bidi")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (with -systems protosocket, of protosocket alone)")
@@ -170,7 +170,7 @@ func run(dur, warm time.Duration, callersFlag string, payload, window int, sysFl
 		fmt.Printf("| %s | %.0f | %.0f | %v | %v | %v | %v | %.2f |\n", rw.sys, rate, r.Throughput(),
 			r.Percentile(50), r.Percentile(99), r.Percentile(99.9), r.Percentile(99.99), r.AllocsPerOp())
 	}
-	fmt.Printf("\nBidirectional streaming echo, %d messages in flight, one stream (protosocket: credit flow control, window %d)\n\n", window, cmp.Or(streamWindow, rpcDefaultWindow))
+	fmt.Printf("\nBidirectional streaming echo, %d messages in flight, one stream (protosocket: credit flow control, window %d)\n\n", window, cmp.Or(streamWindow, max(window, rpcDefaultWindow)))
 	fmt.Println("| system | msgs/s | p50 | p99 | p99.9 | allocs/msg | cpu-µs/msg | vs grpc-go | errors |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, rw := range rows {
