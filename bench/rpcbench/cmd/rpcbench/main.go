@@ -170,6 +170,9 @@ func run(dur, warm time.Duration, callersFlag string, payload, window int, sysFl
 		fmt.Printf("| %s | %.0f | %.0f | %v | %v | %v | %v | %.2f |\n", rw.sys, rate, r.Throughput(),
 			r.Percentile(50), r.Percentile(99), r.Percentile(99.9), r.Percentile(99.99), r.AllocsPerOp())
 	}
+	if !doBidi {
+		return nil
+	}
 	fmt.Printf("\nBidirectional streaming echo, %d messages in flight, one stream (protosocket: credit flow control, window %d)\n\n", window, cmp.Or(streamWindow, max(window, rpcDefaultWindow)))
 	fmt.Println("| system | msgs/s | p50 | p99 | p99.9 | allocs/msg | cpu-µs/msg | vs grpc-go | errors |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
