@@ -32,6 +32,12 @@ const (
 	// much early) and never under-counts them: the peer never holds more
 	// than MaxConnStreamBytes. (TestRecvQueueBudgetSlack.)
 	releaseBytes = 64 << 10
+	// keepBytes is the most a stream keeps of its byte slice once its
+	// queue is empty: a larger one goes back to the buffer pool, so a
+	// stream that once queued a burst (up to StreamWindow x inlineMax)
+	// does not hold it, uncounted, while idle. 2 KiB keeps a window of 64
+	// small messages (16 B: 1.1 KiB) without touching the pool.
+	keepBytes = 2 << 10
 )
 
 // recvQueue is a stream's received messages, in order. The connection's
@@ -42,6 +48,7 @@ type recvQueue struct {
 	// uvarint(n<<1) and its n bytes, or uvarint(n<<1|1) for a message
 	// of n bytes held in big (from offset bigR).
 	small   []byte
+	sbuf    *pool.Buffer // small's pooled holder (nil until the first small message)
 	r       int
 	big     []*pool.Buffer
 	bigR    int
@@ -81,6 +88,10 @@ func (q *recvQueue) push(payload []byte, window int) admitResult {
 			return admitOverBudget
 		}
 		q.held += int64(n)
+	}
+	if q.sbuf == nil {
+		q.sbuf = pool.GetBuffer()
+		q.small = q.sbuf.B[:0]
 	}
 	if n <= inlineMax {
 		q.room(binary.MaxVarintLen32 + n)
@@ -142,6 +153,9 @@ func (q *recvQueue) popLocked(dst []byte) []byte {
 	if q.n == 0 { // empty: start over at the front
 		q.small, q.r = q.small[:0], 0
 		q.big, q.bigR = q.big[:0], 0
+		if cap(q.small) > keepBytes {
+			q.putSmall()
+		}
 	}
 	if q.rb != nil {
 		q.held -= int64(n)
@@ -151,6 +165,15 @@ func (q *recvQueue) popLocked(dst []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// putSmall gives small back to the pool.
+func (q *recvQueue) putSmall() {
+	if q.sbuf != nil {
+		q.sbuf.B = q.small[:0]
+		pool.PutBuffer(q.sbuf)
+	}
+	q.sbuf, q.small, q.r = nil, nil, 0
 }
 
 // releaseLocked gives the bytes read back to the connection's budget.
@@ -190,7 +213,8 @@ func (q *recvQueue) drop() {
 	for i := q.bigR; i < len(q.big); i++ {
 		pool.PutBuffer(q.big[i])
 	}
-	q.small, q.r, q.big, q.bigR, q.n = nil, 0, nil, 0, 0
+	q.putSmall()
+	q.big, q.bigR, q.n = nil, 0, 0
 	if q.rb != nil {
 		q.rb.used.Add(-(q.held + q.freed))
 		q.held, q.freed = 0, 0

@@ -105,3 +105,28 @@ func TestRecvWaitingReleases(t *testing.T) {
 	_, err = s.recv(context.Background(), nil)
 	assert.EqualError(t, err, "end")
 }
+
+// TestRecvQueueIdleKeepsLittle: once drained, a queue that held a burst
+// of small messages keeps at most keepBytes of them; a dropped one none.
+func TestRecvQueueIdleKeepsLittle(t *testing.T) {
+	var q recvQueue
+	q.init()
+	for range 64 {
+		require.Equal(t, admitOK, q.push(make([]byte, inlineMax), 64))
+	}
+	require.Greater(t, cap(q.small), 64*inlineMax)
+	var dst []byte
+	for range 64 {
+		q.mu.Lock()
+		dst = q.popLocked(dst[:0])
+		q.mu.Unlock()
+	}
+	assert.LessOrEqual(t, cap(q.small), keepBytes, "an idle stream keeps at most keepBytes")
+	require.Equal(t, admitOK, q.push([]byte("again"), 64))
+	q.mu.Lock()
+	dst = q.popLocked(dst[:0])
+	q.mu.Unlock()
+	assert.Equal(t, "again", string(dst))
+	q.drop()
+	assert.Nil(t, q.small)
+}
