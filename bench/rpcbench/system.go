@@ -37,8 +37,20 @@ func New() load.System { return System{Server: rpc.ServerOptions{ReuseContexts: 
 // Name implements load.System.
 func (System) Name() string { return "protosocket" }
 
+// streamWindow is the stream credit window for opts: the default (64)
+// unless a stream scenario keeps more messages in flight, which a window
+// smaller than the in-flight count would cap (the window is the stream's
+// in-flight limit by design). An explicit StreamWindow stays.
+func streamWindow(set int, opts load.Options) int {
+	if set == 0 && opts.Scenario != load.Unary && opts.Concurrency > rpc.DefaultStreamWindow {
+		return opts.Concurrency
+	}
+	return set
+}
+
 // Serve implements load.System.
 func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load.Server, error) {
+	s.Server.StreamWindow = streamWindow(s.Server.StreamWindow, opts)
 	srv, err := rpc.NewServer(s.Server)
 	if err != nil {
 		return nil, err
@@ -90,6 +102,7 @@ func (s *server) Close() error {
 
 // Dial implements load.System.
 func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.Client, error) {
+	s.Client.StreamWindow = streamWindow(s.Client.StreamWindow, opts)
 	n := max(opts.Conns, 1)
 	c := &client{scenario: opts.Scenario, payload: opts.Payload}
 	for range n {

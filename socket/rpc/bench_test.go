@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,6 +47,34 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
+// BenchmarkCallSharedContext is BenchmarkCall/inline/reuse with every
+// caller passing one context with a deadline, as a load loop or a fanned
+// out request does: each call carries a timeout, and its wait must notice
+// that one context's end (ctxwatch.go).
+func BenchmarkCallSharedContext(b *testing.B) {
+	ts := startServer(b, rpc.ServerOptions{ReuseContexts: true})
+	c := dial(b, ts.addr, rpc.ClientOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		k, err := c.NewCaller()
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer k.Close()
+		req, dst := make([]byte, 16), make([]byte, 0, 16)
+		for pb.Next() {
+			if dst, err = k.Call(ctx, mEchoInline, req, dst[:0]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 func BenchmarkStreamEcho(b *testing.B) {
 	_, addr := streamEchoServer(b)
 	c := dial(b, addr, rpc.ClientOptions{})
@@ -70,8 +99,14 @@ func BenchmarkStreamEcho(b *testing.B) {
 		}
 	}
 	require.NoError(b, <-done)
+	cs := c.Conn().Stats()
+	b.ReportMetric(cs.FramesPerWrite(), "frames/write")
+	b.ReportMetric(float64(cs.FramesIn)/float64(max(cs.Reads, 1)), "frames/read")
 }
 
+// TestStreamAllocs counts allocations per 64 streamed round trips
+// (AllocsPerRun divides with integers: one allocation every 16 messages,
+// the credit frame's escaping payload before, read as 0 per message).
 func TestStreamAllocs(t *testing.T) {
 	testenv.SkipIfRace(t)
 	_, addr := streamEchoServer(t)
@@ -85,11 +120,24 @@ func TestStreamAllocs(t *testing.T) {
 		buf, err = st.Recv(buf[:0])
 		require.NoError(t, err)
 	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		_ = st.Send(msg)
-		buf, _ = st.Recv(buf[:0])
+	const perRun = 64 // two credit grants each way
+	allocs := testing.AllocsPerRun(200, func() {
+		for range perRun {
+			_ = st.Send(msg)
+			buf, _ = st.Recv(buf[:0])
+		}
 	})
-	assert.Zero(t, allocs, "allocations per streamed round trip, client plus server")
+	assert.Zero(t, allocs, "allocations per %d streamed round trips, client plus server", perRun)
+	// Pipelined as psbench runs it: 32 messages in flight.
+	allocs = testing.AllocsPerRun(200, func() {
+		for range perRun / 2 {
+			_ = st.Send(msg)
+		}
+		for range perRun / 2 {
+			buf, _ = st.Recv(buf[:0])
+		}
+	})
+	assert.Zero(t, allocs, "allocations per %d pipelined stream messages, client plus server", perRun/2)
 }
 
 // streamEchoServer serves only the bidi echo stream.

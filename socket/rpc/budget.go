@@ -3,8 +3,6 @@ package rpc
 import (
 	"sync/atomic"
 	"time"
-
-	"github.com/protosocket-go/protosocket/pool"
 )
 
 // This file owns what one connection may hold of the server's shared
@@ -179,52 +177,5 @@ const (
 )
 
 // admit queues a copy of a received stream message (reader goroutine),
-// counting its bytes against the connection's budget. Under rbMu, so that
-// releaseRecv, once it has run, leaves nothing queued and counted.
-func (s *streamCore) admit(payload []byte) admitResult {
-	b := s.rb
-	if b == nil {
-		if s.onMessage(payload) {
-			return admitOK
-		}
-		return admitOverCredit
-	}
-	n := int64(len(payload))
-	s.rbMu.Lock()
-	defer s.rbMu.Unlock()
-	if s.rbDone { // the handler returned: no one will read it
-		return admitOK
-	}
-	if b.used.Add(n) > b.limit {
-		b.used.Add(-n)
-		return admitOverBudget
-	}
-	if !s.onMessage(payload) {
-		b.used.Add(-n)
-		return admitOverCredit
-	}
-	return admitOK
-}
-
-// releaseRecv gives back the bytes of the messages the handler left
-// unread (its goroutine, after the handler returned).
-func (s *streamCore) releaseRecv() {
-	if s.rb == nil {
-		return
-	}
-	s.rbMu.Lock()
-	defer s.rbMu.Unlock()
-	s.rbDone = true
-	for {
-		select {
-		case b, ok := <-s.recvQ:
-			if !ok {
-				return
-			}
-			s.rb.used.Add(-int64(len(b.B)))
-			pool.PutBuffer(b)
-		default:
-			return
-		}
-	}
-}
+// counting its bytes against the connection's budget (recvq.go).
+func (s *streamCore) admit(payload []byte) admitResult { return s.q.push(payload, s.window) }

@@ -35,7 +35,10 @@ type Client struct {
 
 	// After a GoAway the client closes the connection itself once
 	// nothing is outstanding (see closeDrained).
-	drainMu   sync.Mutex
+	drainMu sync.Mutex
+	// ctxwatch.go: the Callers' context watches, stopped at the close.
+	watchMu   sync.Mutex
+	watches   map[*ctxWatch]struct{}
 	drainDone chan struct{} // non-nil once the drain-close started; closed when it ended
 
 	// shared[i] is the Caller Client.Call uses when it pops slot i; only
@@ -200,6 +203,10 @@ type Caller struct {
 	snd    *socket.Sender
 	idx    uint32
 	invoke Invoker // k.call, bound once when an Interceptor is set
+	// ctxwatch.go: the watch of the context of the last calls, and the
+	// Done channel of the last call's context.
+	watch    *ctxWatch
+	lastDone <-chan struct{}
 }
 
 // newCaller returns a Caller on slot idx with a fresh lane.
@@ -231,6 +238,7 @@ func (k *Caller) Close() {
 	if k.snd == nil {
 		return
 	}
+	k.unwatch()
 	k.snd.Close()
 	k.snd = nil
 	k.c.t.push(k.idx)
@@ -390,23 +398,47 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	if err := k.sendOpening(ctx, kind, id, method, p, req); err != nil {
 		return dst, k.abandon(id, s, err)
 	}
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		if s.tryAbandon(id) {
-			s.dst, s.rmd = nil, nil
-			if kind == KindRequest {
-				// Same lane as the request: it cannot overtake it.
-				_ = k.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
-			}
-			return dst, ctx.Err()
+	if !k.wait(ctx, id, s) {
+		s.dst, s.rmd = nil, nil
+		if kind == KindRequest {
+			// Same lane as the request: it cannot overtake it.
+			_ = k.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
 		}
-		<-s.done // the reader is completing it: take the result
+		return dst, ctx.Err()
 	}
 	dst, err = s.dst, s.err
 	s.dst, s.err, s.rmd = nil, nil, nil
 	s.word.Store(word(id, stIdle))
 	return dst, err
+}
+
+// wait waits for call id in s to complete (true) or for ctx to end
+// first (false: the call is abandoned). See ctxwatch.go.
+func (k *Caller) wait(ctx context.Context, id uint32, s *slot) bool {
+	d := ctx.Done()
+	if d == nil {
+		<-s.done
+		return true
+	}
+	if w := k.watchFor(ctx, d); w != nil {
+		w.id.Store(id)
+		if ctx.Err() != nil && s.tryAbandon(id) { // ended before the watch could see id
+			w.id.Store(0)
+			return false
+		}
+		<-s.done
+		w.id.Store(0)
+		return s.word.Load() != word(id, stAbandoned) // abandoned: the watch fired
+	}
+	select {
+	case <-s.done:
+	case <-d:
+		if s.tryAbandon(id) {
+			return false
+		}
+		<-s.done // the reader is completing it: take the result
+	}
+	return true
 }
 
 // abandon gives up a call that was not (or could not be) sent; if the
@@ -516,6 +548,7 @@ func (c *Client) OnClose(conn *socket.Conn, err error) {
 	ce := &ClosedError{Cause: err}
 	c.cause.Store(ce)
 	c.closed.Store(true)
+	c.stopWatches()
 	if c.rx != nil {
 		c.rx.Close()
 	}

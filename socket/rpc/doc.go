@@ -122,7 +122,9 @@
 // MaxConnRequestBytes (and all connections MaxServerRequestBytes), past
 // which a call is refused with CodeOverloaded, not processed; stream
 // messages buffered up to MaxConnStreamBytes, past which the stream ends
-// with CodeResourceExhausted. A peer that stops reading its replies is
+// with CodeResourceExhausted (the count includes, per stream, less than
+// 64 KiB already read and not yet given back: a stream may end that much
+// early, never late). A peer that stops reading its replies is
 // closed after ReplyTimeout (ServerStats.WriteTimeouts).
 //
 // # Lifetimes

@@ -10,3 +10,11 @@ func ListenersOf(s *Server) int {
 	defer s.mu.Unlock()
 	return len(s.listeners)
 }
+
+// WatchesOf returns how many context watches c's Callers hold
+// (ctxwatch.go).
+func WatchesOf(c *Client) int {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	return len(c.watches)
+}

@@ -379,3 +379,46 @@ func TestDrainUncooperativeClients(t *testing.T) {
 		require.Error(t, err, "the server closed the connection")
 	}
 }
+
+// TestStreamIDReusedAfterEnd: a client may reuse a stream's id once the
+// server ended it. The server's reader caches the last stream it looked
+// up (streamFor); the id leaving the table must drop that cache, or the
+// new stream's messages would go to the old stream's dropped queue and
+// its handler would never see them.
+func TestStreamIDReusedAfterEnd(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	const sEcho uint32 = 60
+	srv.HandleStream(sEcho, func(_ context.Context, st *rpc.ServerStream) error {
+		for {
+			m, err := st.Recv(nil)
+			if err != nil {
+				return nil
+			}
+			if err := st.Send(m); err != nil {
+				return err
+			}
+		}
+	})
+	r := dialRaw(t, serve(t, srv))
+	const id = 7
+	for round := range 20 {
+		msg := []byte{'m', byte('a' + round)}
+		r.send(rpc.KindStreamOpen, 0, id, sEcho, rpc.AppendCredit(nil, 4))
+		r.send(rpc.KindStreamMessage, 0, id, sEcho, msg)
+		r.send(rpc.KindEnd, 0, id, sEcho, nil)
+		var got []byte
+		for {
+			h, p := r.next() // fails the test after 10 s without a frame
+			require.Equal(t, uint32(id), h.Stream)
+			if h.Kind == rpc.KindStreamMessage {
+				got = p
+			}
+			if h.Kind == rpc.KindEnd {
+				break
+			}
+			require.NotEqual(t, rpc.KindError, h.Kind, "round %d", round)
+		}
+		require.Equal(t, msg, got, "round %d: the stream on the reused id got its message", round)
+	}
+}

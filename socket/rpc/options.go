@@ -177,7 +177,10 @@ type ServerOptions struct {
 	// connection's server streams hold received but not yet read by
 	// their handlers (the stream credit counts messages, StreamWindow per
 	// stream, whatever their size). A message past it ends its stream
-	// with CodeResourceExhausted. Zero means DefaultConnStreamBytes
+	// with CodeResourceExhausted. The bytes a handler has read are given
+	// back in batches, so the count runs ahead of what is buffered by
+	// less than 64 KiB per stream (a stream may end that much early,
+	// never late). Zero means DefaultConnStreamBytes
 	// (64 MiB); negative means no byte bound (StreamWindow x
 	// Socket.MaxFrameSize per stream).
 	MaxConnStreamBytes int64

@@ -569,6 +569,14 @@ type serverConn struct {
 	reqBytes    int64      // request-copy bytes held by its calls
 	sbud        recvBudget // stream messages buffered by its streams
 
+	// The reader's last stream looked up (streamFor): valid while
+	// streamDels, bumped under mu whenever a stream's id leaves ids,
+	// still reads lastGen. Reader only, but for streamDels.
+	lastID     uint32
+	lastSS     *serverStream
+	lastGen    uint64
+	streamDels atomic.Uint64
+
 	// Connection setup (ServerOptions.OnConnect), on the reader: info is
 	// complete once setupDone; rejected stops serving. connected (under
 	// mu) means OnDisconnect is owed; disconnected that it ran.
@@ -707,13 +715,7 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 		}
 		sc.mu.Unlock()
 	case KindStreamMessage, KindEnd, KindCredit:
-		sc.mu.Lock()
-		c := sc.lookup(h.Stream)
-		var st *serverStream
-		if c != nil {
-			st = c.stream
-		}
-		sc.mu.Unlock()
+		st := sc.streamFor(h.Stream)
 		if st == nil {
 			sc.srv.stats.ignored.Add(1)
 			break
@@ -736,6 +738,34 @@ func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Acti
 		sc.srv.stats.ignored.Add(1)
 	}
 	return socket.Continue
+}
+
+// streamFor returns the stream id names, or nil (reader goroutine). A
+// run of frames for one stream takes sc.mu only for the first.
+func (sc *serverConn) streamFor(id uint32) *serverStream {
+	if sc.lastSS != nil && sc.lastID == id && sc.lastGen == sc.streamDels.Load() {
+		return sc.lastSS
+	}
+	sc.mu.Lock()
+	c := sc.lookup(id)
+	var st *serverStream
+	if c != nil {
+		st = c.stream
+	}
+	if st != nil {
+		sc.lastID, sc.lastSS, sc.lastGen = id, st, sc.streamDels.Load()
+	}
+	sc.mu.Unlock()
+	return st
+}
+
+// delID removes c's id from ids (sc.mu held); removing a stream's
+// invalidates the reader's streamFor cache.
+func (sc *serverConn) delID(c *serverCall) {
+	sc.ids.del(c.id)
+	if c.stream != nil {
+		sc.streamDels.Add(1)
+	}
 }
 
 func (sc *serverConn) lookup(id uint32) *serverCall {
@@ -784,7 +814,10 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		return
 	}
-	now := time.Now()
+	var now time.Time // read only for a deadline (callNow)
+	if p.Timeout > 0 {
+		now = callNow()
+	}
 	if !e.stream && e.mode == Inline {
 		if respond && sc.inflightN.Load() > 0 && sc.isDuplicate(h.Stream) {
 			s.stats.duplicates.Add(1)
@@ -898,7 +931,7 @@ func (sc *serverConn) finish(c *serverCall) {
 
 func (sc *serverConn) finishLocked(c *serverCall) {
 	if c.tracked {
-		sc.ids.del(c.id)
+		sc.delID(c)
 	} else if i := c.untrackedIdx; i >= 0 && i < len(sc.untracked) && sc.untracked[i] == c {
 		last := len(sc.untracked) - 1
 		sc.untracked[i] = sc.untracked[last]
@@ -923,7 +956,7 @@ func (sc *serverConn) finishLocked(c *serverCall) {
 // out through conn.Reply: the responses to one read batch are written
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
-	if h, resp := sc.respond(c, c.body); resp != nil {
+	if h, resp := sc.respond(c, c.body, true); resp != nil {
 		if len(c.hdr) > 0 || len(c.trl) > 0 {
 			hdr, trl := c.unaryMD()
 			sendMD(func(k uint8, md Metadata) {
@@ -936,7 +969,7 @@ func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 }
 
 func (sc *serverConn) runPooled(c *serverCall, wid int) {
-	if h, resp := sc.respond(c, c.body); resp != nil {
+	if h, resp := sc.respond(c, c.body, false); resp != nil {
 		sc.untrack(c)
 		snd := sc.sender(wid)
 		if len(c.hdr) > 0 || len(c.trl) > 0 {
@@ -967,7 +1000,7 @@ func sendMD(send func(kind uint8, md Metadata), hdr, trl Metadata) {
 func (sc *serverConn) untrack(c *serverCall) {
 	sc.mu.Lock()
 	if c.tracked {
-		sc.ids.del(c.id)
+		sc.delID(c)
 		c.tracked = false
 	}
 	sc.mu.Unlock()
@@ -975,8 +1008,10 @@ func (sc *serverConn) untrack(c *serverCall) {
 
 // respond runs the handler and returns its response or error frame to
 // send, or a nil buffer when nothing is to be sent (fire-and-forget, or a
-// call the client canceled).
-func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Buffer) {
+// call the client canceled). fresh: the call was set up just now on this
+// goroutine (Inline), so its deadline, the time of setup plus a positive
+// timeout, cannot have passed yet and the clock is not read again.
+func (sc *serverConn) respond(c *serverCall, req []byte, fresh bool) (frame.Header, *pool.Buffer) {
 	s := sc.srv
 	var resp *pool.Buffer
 	var dst []byte
@@ -991,7 +1026,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte) (frame.Header, *pool.Bu
 	}
 	var out []byte
 	var err error
-	if c.hasDeadline && !time.Now().Before(c.deadline) {
+	if c.hasDeadline && !fresh && !callNow().Before(c.deadline) {
 		err = &Error{Code: CodeDeadlineExceeded, Message: "deadline passed before the handler ran"}
 	} else {
 		out, err = s.invoke(c, req, dst)

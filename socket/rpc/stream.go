@@ -26,59 +26,39 @@ type streamCore struct {
 	snd        *socket.Sender // this stream's own lane: messages, end, cancel, credit in order
 	window     int
 
-	// receive side: only the connection's reader sends to or closes recvQ
-	recvQ    chan *pool.Buffer
-	rerr     error // why recvQ closed; written before the close
-	recvDone bool  // recvQ is closed (reader only)
-	consumed int   // Recv side only
-	// rb counts the bytes queued in recvQ against the connection's
-	// budget (server streams; nil on clients). See budget.go.
-	rb     *recvBudget
-	rbMu   sync.Mutex
-	rbDone bool // the handler returned: nothing more is queued
+	// receive side: the connection's reader pushes, Recv pops (recvq.go)
+	q        recvQueue
+	consumed int     // Recv side only: messages read since the last grant
+	cb       [4]byte // Recv side only: the credit frame's payload
 
 	// send side
-	mu         sync.Mutex
-	credit     int64
-	creditCh   chan struct{} // capacity 1: credit arrived
-	ended      chan struct{} // closed when the peer ended the whole stream or the connection died
-	endErr     error
-	endOnce    sync.Once
-	recvOnce   sync.Once
+	mu       sync.Mutex
+	credit   atomic.Int64
+	creditCh chan struct{} // capacity 1: credit arrived
+	ended    chan struct{} // closed when the peer ended the whole stream or the connection died
+	isEnded  atomic.Bool   // set just before ended is closed
+	endErr   error
+	endOnce  sync.Once
+	// sendClosed: closeSend ran
 	sendClosed atomic.Bool
 }
 
 func newCore(snd *socket.Sender, id, method uint32, window int) *streamCore {
-	return &streamCore{id: id, method: method, snd: snd, window: window,
-		recvQ: make(chan *pool.Buffer, window), creditCh: make(chan struct{}, 1), ended: make(chan struct{})}
+	s := &streamCore{id: id, method: method, snd: snd, window: window,
+		creditCh: make(chan struct{}, 1), ended: make(chan struct{})}
+	s.q.init()
+	return s
 }
 
 // onMessage queues a copy of payload (reader goroutine). A message beyond
 // the granted credit is a protocol violation: it returns false.
 func (s *streamCore) onMessage(payload []byte) bool {
-	if s.recvDone || len(s.recvQ) == cap(s.recvQ) { // after the end, or over the credit
-		return false
-	}
-	b := pool.GetBufferFor(len(payload))
-	b.B = append(b.B[:0], payload...)
-	select {
-	case s.recvQ <- b:
-		return true
-	default:
-		pool.PutBuffer(b)
-		return false
-	}
+	return s.q.push(payload, s.window) == admitOK
 }
 
-// closeRecv ends the receive side with err. Only the connection's reader
-// (or the closer after the reader exited) may call it: it closes recvQ.
-func (s *streamCore) closeRecv(err error) {
-	s.recvOnce.Do(func() {
-		s.recvDone = true
-		s.rerr = err
-		close(s.recvQ)
-	})
-}
+// closeRecv ends the receive side with err (reader goroutine, or the
+// closer after the reader exited).
+func (s *streamCore) closeRecv(err error) { s.q.close(err) }
 
 // end ends the whole stream (any goroutine): sends fail with err,
 // receives return what is queued and then err.
@@ -87,6 +67,7 @@ func (s *streamCore) end(err error) {
 		s.mu.Lock()
 		s.endErr = err
 		s.mu.Unlock()
+		s.isEnded.Store(true)
 		close(s.ended)
 	})
 }
@@ -109,10 +90,7 @@ func (s *streamCore) onCredit(payload []byte) bool {
 	if err != nil {
 		return false
 	}
-	s.mu.Lock()
-	s.credit += int64(n)
-	ok := s.credit <= MaxCredit
-	s.mu.Unlock()
+	ok := s.credit.Add(int64(n)) <= MaxCredit
 	select {
 	case s.creditCh <- struct{}{}:
 	default:
@@ -121,26 +99,25 @@ func (s *streamCore) onCredit(payload []byte) bool {
 }
 
 // send waits for one credit, then queues payload as a stream message.
+// Steady state: two atomic loads and a compare-and-swap before the
+// Sender.
 func (s *streamCore) send(ctx context.Context, payload []byte) error {
 	if s.sendClosed.Load() {
 		return ErrStreamClosed
 	}
 	for {
-		s.mu.Lock()
-		if s.endErr != nil {
-			err := s.endErr
-			s.mu.Unlock()
-			if err == io.EOF {
-				return ErrStreamClosed
+		if s.isEnded.Load() {
+			if err := s.endError(); err != io.EOF {
+				return err
 			}
-			return err
+			return ErrStreamClosed
 		}
-		if s.credit > 0 {
-			s.credit--
-			s.mu.Unlock()
-			break
+		if c := s.credit.Load(); c > 0 {
+			if s.credit.CompareAndSwap(c, c-1) {
+				break
+			}
+			continue
 		}
-		s.mu.Unlock()
 		select {
 		case <-s.creditCh:
 		case <-s.ended:
@@ -184,39 +161,48 @@ func (s *streamCore) closeSend(ctx context.Context) error {
 
 // recv appends the next message to dst; at the end it returns the
 // stream's end error (io.EOF for a normal end). Every window/2 messages
-// consumed are granted back to the peer.
+// consumed are granted back to the peer in one credit frame.
 func (s *streamCore) recv(ctx context.Context, dst []byte) ([]byte, error) {
-	var b *pool.Buffer
-	var ok bool
-	select {
-	case b, ok = <-s.recvQ:
-	default:
+	q := &s.q
+	ended := false
+	for {
+		q.mu.Lock()
+		if q.n > 0 {
+			dst = q.popLocked(dst)
+			q.mu.Unlock()
+			break
+		}
+		if q.closed {
+			err := q.err
+			q.mu.Unlock()
+			return dst, err
+		}
+		if ended {
+			q.mu.Unlock()
+			return dst, s.endError()
+		}
+		if q.rb != nil {
+			q.releaseLocked() // a waiting stream holds no slack
+		}
+		q.waiting = true
+		q.mu.Unlock()
 		select {
-		case b, ok = <-s.recvQ:
+		case <-q.wake:
 		case <-s.ended:
-			select {
-			case b, ok = <-s.recvQ:
-			default:
-				return dst, s.endError()
-			}
+			ended = true // return what is queued, then the end
 		case <-ctx.Done():
+			q.mu.Lock()
+			q.waiting = false
+			q.mu.Unlock()
 			return dst, ctx.Err()
 		}
 	}
-	if !ok {
-		return dst, s.rerr
-	}
-	dst = append(dst, b.B...)
-	if s.rb != nil {
-		s.rb.used.Add(-int64(len(b.B)))
-	}
-	pool.PutBuffer(b)
 	s.consumed++
 	if s.consumed >= max(s.window/2, 1) {
 		n := s.consumed
 		s.consumed = 0
-		var cb [4]byte
-		_ = s.snd.Send(ctx, frame.Header{Kind: KindCredit, Stream: s.id, Type: s.method}, AppendCredit(cb[:0], uint32(n)))
+		q.release()
+		_ = s.snd.Send(ctx, frame.Header{Kind: KindCredit, Stream: s.id, Type: s.method}, AppendCredit(s.cb[:0], uint32(n)))
 	}
 	return dst, nil
 }
@@ -466,9 +452,9 @@ func (ss *serverStream) onConnClose(err error) { ss.pub.core.endAll(&ClosedError
 func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32) {
 	snd := sc.conn.NewSender(nil)
 	core := newCore(snd, c.id, c.method, sc.srv.opts.StreamWindow)
-	core.credit = int64(credit)
+	core.credit.Store(int64(credit))
 	if sc.sbud.limit > 0 {
-		core.rb = &sc.sbud
+		core.q.rb = &sc.sbud
 	}
 	ss := &serverStream{pub: ServerStream{core: core, call: c}}
 	sc.mu.Lock()
@@ -477,13 +463,12 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 	if sc.refusing.Load() { // opened as the drain began: end it with the others
 		sc.endStreams()
 	}
-	var cb [4]byte
-	_ = snd.Send(context.Background(), frame.Header{Kind: KindCredit, Stream: c.id, Type: c.method}, AppendCredit(cb[:0], uint32(core.window)))
+	_ = snd.Send(context.Background(), frame.Header{Kind: KindCredit, Stream: c.id, Type: c.method}, AppendCredit(core.cb[:0], uint32(core.window)))
 	sc.srv.streamsWG.Add(1)
 	go func() {
 		defer sc.srv.streamsWG.Done()
 		err := sc.srv.invokeStream(h, c, &ss.pub)
-		core.releaseRecv()
+		core.q.drop()
 		sc.untrack(c) // before the last frame: the client may then reuse the id
 		var e *Error
 		core.mu.Lock()

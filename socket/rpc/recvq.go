@@ -1,0 +1,223 @@
+package rpc
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/protosocket-go/protosocket/pool"
+)
+
+// This file owns a stream's receive queue: the messages the connection's
+// reader has taken off the wire for one stream and its Recv has not yet
+// read, how many there are (the stream credit), and the bytes they count
+// against the connection's MaxConnStreamBytes budget (server streams).
+//
+// Per message the reader takes the queue's lock once and the receiver
+// takes it once; nothing else is per message in steady state: small
+// messages are copied into one reused byte queue (no pooled buffer each),
+// the receiver is woken only when it waits, and the budget's shared
+// counter is given back in batches (see releaseBytes).
+
+const (
+	// inlineMax is the largest message copied into the queue's shared
+	// byte slice; a larger one gets a pooled buffer of its own, so the
+	// shared slice stays within StreamWindow x inlineMax bytes.
+	inlineMax = 1024
+	// releaseBytes bounds the bytes a stream's receiver has read but not
+	// yet given back to the connection's budget: it gives them back
+	// whenever they reach releaseBytes, at every credit grant, before it
+	// waits for a message, and when its handler returns. So the budget
+	// over-counts a connection's buffered bytes by less than releaseBytes
+	// per stream (a stream ends with CodeResourceExhausted at most that
+	// much early) and never under-counts them: the peer never holds more
+	// than MaxConnStreamBytes. (TestRecvQueueBudgetSlack.)
+	releaseBytes = 64 << 10
+	// keepBytes is the most a stream keeps of its byte slice once its
+	// queue is empty: a larger one goes back to the buffer pool, so a
+	// stream that once queued a burst (up to StreamWindow x inlineMax)
+	// does not hold it, uncounted, while idle. 2 KiB keeps a window of 64
+	// small messages (16 B: 1.1 KiB) without touching the pool.
+	keepBytes = 2 << 10
+)
+
+// recvQueue is a stream's received messages, in order. The connection's
+// reader pushes; one Recv at a time pops.
+type recvQueue struct {
+	mu sync.Mutex
+	// small holds the queued messages from offset r: each is
+	// uvarint(n<<1) and its n bytes, or uvarint(n<<1|1) for a message
+	// of n bytes held in big (from offset bigR).
+	small   []byte
+	sbuf    *pool.Buffer // small's pooled holder (nil until the first small message)
+	r       int
+	big     []*pool.Buffer
+	bigR    int
+	n       int   // messages queued
+	closed  bool  // no more messages: err is why
+	err     error // written before closed
+	done    bool  // the server handler returned: drop what comes
+	waiting bool  // the receiver is (about to be) parked on wake
+	wake    chan struct{}
+
+	// The connection's budget (server streams; nil on clients): held
+	// bytes are queued, freed bytes were read and are still counted.
+	rb    *recvBudget
+	held  int64
+	freed int64
+}
+
+func (q *recvQueue) init() { q.wake = make(chan struct{}, 1) }
+
+// push queues a copy of payload (reader goroutine) if fewer than window
+// messages are queued and the connection's budget takes its bytes.
+func (q *recvQueue) push(payload []byte, window int) admitResult {
+	q.mu.Lock()
+	if q.done { // the handler returned: no one will read it
+		q.mu.Unlock()
+		return admitOK
+	}
+	if q.closed || q.n >= window { // after the end, or over the credit
+		q.mu.Unlock()
+		return admitOverCredit
+	}
+	n := len(payload)
+	if b := q.rb; b != nil {
+		if b.used.Add(int64(n)) > b.limit {
+			b.used.Add(-int64(n))
+			q.mu.Unlock()
+			return admitOverBudget
+		}
+		q.held += int64(n)
+	}
+	if q.sbuf == nil {
+		q.sbuf = pool.GetBuffer()
+		q.small = q.sbuf.B[:0]
+	}
+	if n <= inlineMax {
+		q.room(binary.MaxVarintLen32 + n)
+		q.small = binary.AppendUvarint(q.small, uint64(n)<<1)
+		q.small = append(q.small, payload...)
+	} else {
+		q.room(binary.MaxVarintLen32)
+		q.small = binary.AppendUvarint(q.small, uint64(n)<<1|1)
+		b := pool.GetBufferFor(n)
+		b.B = append(b.B[:0], payload...)
+		if q.bigR > 0 && len(q.big) == cap(q.big) {
+			k := copy(q.big, q.big[q.bigR:])
+			clear(q.big[k:])
+			q.big, q.bigR = q.big[:k], 0
+		}
+		q.big = append(q.big, b)
+	}
+	q.n++
+	q.signalLocked()
+	q.mu.Unlock()
+	return admitOK
+}
+
+// room makes space for need more bytes in small without growing it when
+// the read part in front can be reclaimed.
+func (q *recvQueue) room(need int) {
+	if q.r > 0 && cap(q.small)-len(q.small) < need {
+		k := copy(q.small, q.small[q.r:])
+		q.small, q.r = q.small[:k], 0
+	}
+}
+
+func (q *recvQueue) signalLocked() {
+	if q.waiting {
+		q.waiting = false
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// popLocked appends the first queued message to dst (q.n > 0).
+func (q *recvQueue) popLocked(dst []byte) []byte {
+	v, k := binary.Uvarint(q.small[q.r:])
+	q.r += k
+	n := int(v >> 1)
+	if v&1 == 0 {
+		dst = append(dst, q.small[q.r:q.r+n]...)
+		q.r += n
+	} else {
+		b := q.big[q.bigR]
+		q.big[q.bigR] = nil
+		q.bigR++
+		dst = append(dst, b.B...)
+		pool.PutBuffer(b)
+	}
+	q.n--
+	if q.n == 0 { // empty: start over at the front
+		q.small, q.r = q.small[:0], 0
+		q.big, q.bigR = q.big[:0], 0
+		if cap(q.small) > keepBytes {
+			q.putSmall()
+		}
+	}
+	if q.rb != nil {
+		q.held -= int64(n)
+		q.freed += int64(n)
+		if q.freed >= releaseBytes {
+			q.releaseLocked()
+		}
+	}
+	return dst
+}
+
+// putSmall gives small back to the pool.
+func (q *recvQueue) putSmall() {
+	if q.sbuf != nil {
+		q.sbuf.B = q.small[:0]
+		pool.PutBuffer(q.sbuf)
+	}
+	q.sbuf, q.small, q.r = nil, nil, 0
+}
+
+// releaseLocked gives the bytes read back to the connection's budget.
+func (q *recvQueue) releaseLocked() {
+	if q.freed > 0 {
+		q.rb.used.Add(-q.freed)
+		q.freed = 0
+	}
+}
+
+// release is releaseLocked for the receiver at a credit grant.
+func (q *recvQueue) release() {
+	if q.rb == nil {
+		return
+	}
+	q.mu.Lock()
+	q.releaseLocked()
+	q.mu.Unlock()
+}
+
+// close ends the queue with err (first call wins): Recv returns what is
+// queued, then err.
+func (q *recvQueue) close(err error) {
+	q.mu.Lock()
+	if !q.closed {
+		q.closed, q.err = true, err
+		q.signalLocked()
+	}
+	q.mu.Unlock()
+}
+
+// drop empties the queue for good (the server handler returned) and
+// gives every byte it counted back to the budget.
+func (q *recvQueue) drop() {
+	q.mu.Lock()
+	q.done = true
+	for i := q.bigR; i < len(q.big); i++ {
+		pool.PutBuffer(q.big[i])
+	}
+	q.putSmall()
+	q.big, q.bigR, q.n = nil, 0, 0
+	if q.rb != nil {
+		q.rb.used.Add(-(q.held + q.freed))
+		q.held, q.freed = 0, 0
+	}
+	q.mu.Unlock()
+}
