@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
 )
 
@@ -69,7 +70,13 @@ func (k *Caller) sendRequest(ctx context.Context, kind uint8, id, method uint32,
 // needed. It reports whether it did.
 func (k *Caller) withdrawRequest() bool {
 	b := k.big
-	if b == nil || !b.held || !k.snd.Withdraw(&b.r) {
+	if b == nil || !b.held {
+		return false
+	}
+	if pool.Debug {
+		defer requestMisuse()
+	}
+	if !k.snd.Withdraw(&b.r) {
 		return false
 	}
 	b.held = false
@@ -82,7 +89,18 @@ func (k *Caller) withdrawRequest() bool {
 // returns at once.
 func (k *Caller) settleRequest() {
 	if b := k.big; b != nil && b.held {
+		if pool.Debug {
+			defer requestMisuse()
+		}
 		_ = b.r.Wait(context.Background()) // bounded by the write: WriteTimeout or the connection's close
 		b.held = false
+	}
+}
+
+// requestMisuse names the caller's mistake when, under psdebug, the
+// socket found a by-reference request changed while it held it.
+func requestMisuse() {
+	if r := recover(); r != nil {
+		panic(fmt.Sprintf("rpc: the request of a Call changed while the call ran: a request above the copy threshold is sent by reference, leave req unchanged until Call returns (%v)", r))
 	}
 }

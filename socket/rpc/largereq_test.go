@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/testenv"
+	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket/rpc"
 )
 
@@ -360,3 +362,42 @@ func TestLargeRequestReusedBetweenCalls(t *testing.T) {
 	assert.NoError(t, err, "the Caller goes on")
 }
 
+// Under psdebug, a request changed while its Call runs (sent by
+// reference) panics in Call, naming the mistake.
+func TestLargeRequestChangedDebug(t *testing.T) {
+	if !pool.Debug {
+		t.Skip("needs -tags psdebug")
+	}
+	testenv.SkipIfRace(t) // the change is the race this test makes on purpose
+	p := newRawPeer(t, 64<<10, time.Millisecond)
+	var answered atomic.Bool
+	p.onHeader = func(c net.Conn, h frame.Header) {
+		if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
+			resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, nil)
+			_, _ = c.Write(resp)
+		}
+	}
+	opts := rpc.ClientOptions{}
+	opts.Socket.MaxFrameSize = 16 << 20
+	c := dial(t, p.ln.Addr().String(), opts)
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	req := bytes.Repeat([]byte{7}, 12<<20)
+	close(p.start)
+	changed := make(chan struct{})
+	go func() {
+		defer close(changed)
+		for p.read.Load() < 1<<20 {
+			time.Sleep(time.Millisecond)
+		}
+		req[len(req)-1] = 8 // the caller's mistake: req changes during Call
+	}()
+	defer func() {
+		msg, _ := recover().(string)
+		assert.Contains(t, msg, "rpc: the request of a Call changed while the call ran")
+		<-changed
+	}()
+	_, _ = k.Call(context.Background(), mEcho, req, nil)
+	t.Error("Call did not panic")
+}
