@@ -401,3 +401,61 @@ func TestLargeRequestChangedDebug(t *testing.T) {
 	_, _ = k.Call(context.Background(), mEcho, req, nil)
 	t.Error("Call did not panic")
 }
+
+// A server that announces a large response and sends it slowly holds only
+// what it sent of the client's read memory; when it closes mid-frame the
+// call fails with the close and every read slab goes back.
+func TestLargeResponseCutAndSlowHoldsOnlyWhatWasSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	slabs := pool.NewSlabPool(pool.Options{MaxSlabSize: 8 << 20, MaxIdleBytes: -1})
+	opts := rpc.ClientOptions{}
+	opts.Socket.SlabPool = slabs
+	type accepted struct {
+		c   net.Conn
+		err error
+	}
+	acc := make(chan accepted, 1)
+	go func() { c, err := ln.Accept(); acc <- accepted{c, err} }()
+	c := dial(t, ln.Addr().String(), opts)
+	a := <-acc
+	require.NoError(t, a.err)
+	peer := a.c
+	defer peer.Close()
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+
+	res := goCall(k, context.Background(), []byte("give me 4 MiB"))
+	var hb [frame.HeaderSize]byte
+	_, err = io.ReadFull(peer, hb[:])
+	require.NoError(t, err)
+	h, err := frame.ParseHeader(hb[:])
+	require.NoError(t, err)
+	_, err = io.ReadFull(peer, make([]byte, h.Length))
+	require.NoError(t, err)
+
+	// A header announcing 4 MiB, then 64 KiB of it, slowly.
+	const announced, sent = 4 << 20, 64 << 10
+	hdr := frame.AppendHeader(nil, frame.Header{Length: announced, Kind: rpc.KindResponse, Stream: h.Stream})
+	_, err = peer.Write(hdr)
+	require.NoError(t, err)
+	for range sent / (4 << 10) {
+		_, err = peer.Write(make([]byte, 4<<10))
+		require.NoError(t, err)
+		time.Sleep(time.Millisecond)
+	}
+	until(t, "the client read what was sent", func() bool {
+		return c.Conn().Stats().BytesIn >= uint64(len(hdr)+sent)
+	})
+	held := slabs.Stats().BytesInUse
+	t.Logf("announced %d, sent %d: the client holds %d bytes of read slabs", announced, sent, held)
+	assert.LessOrEqual(t, held, int64(8*(len(hdr)+sent)), "read memory within 8x the bytes sent, not the announced length")
+
+	require.NoError(t, peer.Close())
+	var ce *rpc.ClosedError
+	assert.ErrorAs(t, waitCall(t, res).err, &ce)
+	until(t, "the cut frame's slabs are back", func() bool { return slabs.Stats().SlabsInUse == 0 })
+	assert.Zero(t, slabs.Stats().BytesInUse)
+}
