@@ -53,9 +53,11 @@
 // the Sender's batch still waiting in the queue if there is one: a burst
 // of small messages is one queue item), SendBuffer hands a pool.Buffer
 // over without a copy, SendEncoder lets an Encoder append the payload
-// straight into the writer's buffer. A SendBatch (Sender.Batch) frames many
-// messages ahead and queues them with one Send: one queue item and one
-// lane lock for the lot. Conn.Reply, called from OnMessage,
+// straight into the writer's buffer, SendRef lends a caller-owned payload
+// by reference (a Ref, handed back by Ref.Wait once written, or taken
+// back from the queue by Sender.Withdraw). A SendBatch (Sender.Batch)
+// frames many messages ahead and queues them with one Send: one queue
+// item and one lane lock for the lot. Conn.Reply, called from OnMessage,
 // frames each reply into a buffer of the reader's; on TCP and Unix
 // sockets the reader writes the replies of a read batch itself, in one
 // writev, before it reads or waits again (or queues them as one item when

@@ -134,3 +134,48 @@ func ExampleBatchFunc() {
 	// two
 	// three
 }
+
+// A large payload lent by reference: the connection writes it from the
+// caller's memory, and Wait hands it back once it is written.
+func ExampleSender_SendRef() {
+	ctx, stop := context.WithCancel(context.Background())
+	ln, err := socket.Listen(ctx, "tcp", "127.0.0.1:0", socket.Options{})
+	if err != nil {
+		panic(err)
+	}
+	got := make(chan string, 1)
+	served := make(chan error)
+	go func() {
+		served <- socket.Serve(ctx, ln, func(c *socket.Conn) socket.Reactor {
+			return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+				got <- fmt.Sprintf("%d bytes, starting %q", len(m.Payload), m.Payload[:6])
+				return socket.Continue
+			})
+		}, socket.Options{})
+	}()
+	client, err := socket.Dial(ctx, "tcp", ln.Addr().String(), socket.ReactorFunc(
+		func(*socket.Conn, socket.Message) socket.Action { return socket.Continue }), socket.Options{})
+	if err != nil {
+		panic(err)
+	}
+	s := client.NewSender(nil)
+	var ref socket.Ref // reusable, one message at a time
+	body := make([]byte, 1<<20)
+	if err := s.SendRef(ctx, frame.Header{Stream: 1}, &ref, []byte("head:"), body); err != nil {
+		panic(err)
+	}
+	// body belongs to the connection until Wait returns (or Withdraw
+	// reports true): leave it unchanged.
+	if err := ref.Wait(ctx); err != nil {
+		panic(err)
+	}
+	body[0] = 1 // ours again
+	fmt.Println(<-got)
+	s.Close()
+	_ = client.Drain(ctx)
+	stop()
+	fmt.Println("serve:", <-served)
+	// Output:
+	// 1048581 bytes, starting "head:\x00"
+	// serve: <nil>
+}

@@ -54,6 +54,9 @@ func itemWeight(it item) int64 {
 	if it.buf != nil {
 		return int64(len(it.buf.B))
 	}
+	if w, ok := refWeight(it); ok {
+		return w
+	}
 	return frame.HeaderSize
 }
 

@@ -206,6 +206,9 @@ func (c *Conn) encode(fw *frame.Writer, it *item) {
 		w.inflight = append(w.inflight, *it) // holds buf until the flush
 		return
 	}
+	if r, ok := it.enc.(*Ref); ok && c.encodeRef(fw, it, r) {
+		return
+	}
 	var payload []byte
 	if it.enc != nil {
 		if w.scratch == nil {
@@ -259,6 +262,8 @@ func (c *Conn) flush(fw *frame.Writer) {
 	for i := range w.inflight {
 		if it := &w.inflight[i]; it.buf != nil { // a batch of replies
 			putBatchBuf(it.buf)
+		} else if it.enc != nil {
+			finishRef(it) // written: its payload goes back (sendref.go)
 		}
 	}
 	clear(w.inflight)
@@ -286,6 +291,7 @@ func (c *Conn) failItem(it *item, err error) {
 	}
 	pool.PutBuffer(it.buf)
 	it.buf = nil
+	finishRef(it)
 }
 
 // failBatch reports each reply of a batch item to cb, with its header and

@@ -66,6 +66,14 @@
 // stands for n (socket's SendBatch, a buffer of n framed messages): it
 // counts as n against LaneCapacity.
 //
+// A producer that lent a value by reference (a buffer it owns) can take it
+// back while the receiver has not taken it (Sender.Withdraw): its lane slot
+// and weight go back, and the receiver never sees it.
+//
+// A sender waiting for weight sleeps on a one-token channel of its own,
+// reused from wait to wait, so waiting allocates nothing once the queue
+// has had as many waiters at once before.
+//
 // # Closing
 //
 // Closing every Sender makes the receive calls return ErrDrained (which also
@@ -73,8 +81,8 @@
 // Receiver.Close makes every later Send return ErrClosed and hands every value
 // that was accepted but not yet received back to a caller-provided function,
 // so a connection can fail those messages instead of losing them: each value
-// whose Send returned nil is either returned by a receive call or handed back,
-// exactly once.
+// whose Send returned nil is either returned by a receive call, handed back,
+// or withdrawn by its Sender, exactly once.
 //
 // A Sender or Receiver that becomes unreachable without Close is closed by a
 // runtime cleanup after a garbage collection (runtime.AddCleanup): a dropped

@@ -104,3 +104,23 @@ func ExampleReceiver_TryRecvBatch() {
 	// [] <nil>
 	// spillway: drained
 }
+
+// Withdraw takes back a value the receiver has not taken yet (here, a
+// buffer lent by reference whose sender gave up on it).
+func ExampleSender_Withdraw() {
+	ctx := context.Background()
+	tx, rx := spillway.New(spillway.Options[*[]byte]{})
+	defer rx.Close(nil)
+	defer tx.Close()
+	a, b := []byte("first"), []byte("second")
+	_ = tx.Send(ctx, &a)
+	_ = tx.Send(ctx, &b)
+	fmt.Println(tx.Withdraw(func(v **[]byte) bool { return *v == &b })) // still queued
+	got, _ := rx.TryRecvBatch(nil)
+	fmt.Println(len(got), string(*got[0]))
+	fmt.Println(tx.Withdraw(func(v **[]byte) bool { return *v == &a })) // taken already
+	// Output:
+	// true
+	// 1 first
+	// false
+}

@@ -65,13 +65,13 @@ type core[T any] struct {
 	weight    atomic.Int64 // total weight queued
 	live      atomic.Int64 // open senders
 	maxWeight int64
-	wake      chan struct{}        // capacity 1, made by the receiver when it first parks; a token wakes it
-	room      atomic.Pointer[gate] // set while a sender waits for weight to be released
-	nextLane  atomic.Uint32        // round-robin lane assignment
-	done      atomic.Bool          // live reached 0
-	closed    atomic.Bool          // Receiver.Close ran
-	parked    atomic.Bool          // the receiver is (about to be) blocked on wake
-	_         [8]byte              // ends the shared line (64-bit)
+	wake      chan struct{}                 // capacity 1, made by the receiver when it first parks; a token wakes it
+	room      atomic.Pointer[weightWaiters] // made when a sender first waits for weight (weightwait.go)
+	nextLane  atomic.Uint32                 // round-robin lane assignment
+	done      atomic.Bool                   // live reached 0
+	closed    atomic.Bool                   // Receiver.Close ran
+	parked    atomic.Bool                   // the receiver is (about to be) blocked on wake
+	_         [8]byte                       // ends the shared line (64-bit)
 
 	// The receiver's state, guarded by rmu.
 	rmu     sync.Mutex
@@ -79,10 +79,6 @@ type core[T any] struct {
 	pending []T // taken by Recv/TryRecv, not yet returned; pending[head:] is live
 	head    int
 }
-
-// gate is closed when weight is released; senders waiting for weight wait
-// on it. It is made only when a sender has to wait.
-type gate struct{ ch chan struct{} }
 
 // lane is one sender-side buffer. It is 64 bytes on 64-bit platforms, so
 // it fills one size-class slot and one cache line: two lanes' mutexes never
@@ -221,22 +217,8 @@ func (c *core[T]) acquire(ctx context.Context, w int64) error {
 		if c.failWhenFull {
 			return ErrFull
 		}
-		g := c.room.Load()
-		if g == nil {
-			g = &gate{ch: make(chan struct{})}
-			if !c.room.CompareAndSwap(nil, g) {
-				continue // another sender made one, or a release opened it: look again
-			}
-		}
-		// Pairs with release: we publish the gate then re-read weight; it
-		// lowers weight then takes the gate.
-		if cur := c.weight.Load(); cur == 0 || cur+w <= c.maxWeight || c.closed.Load() {
-			continue
-		}
-		select {
-		case <-g.ch:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := c.waitWeight(ctx, w); err != nil {
+			return err
 		}
 	}
 }
@@ -247,14 +229,14 @@ func (c *core[T]) release(w int64) {
 		return
 	}
 	c.weight.Add(-w)
-	if c.room.Load() != nil {
-		c.wakeWeightWaiters()
+	if ws := c.room.Load(); ws != nil && ws.n.Load() > 0 {
+		ws.wakeAll()
 	}
 }
 
 func (c *core[T]) wakeWeightWaiters() {
-	if g := c.room.Swap(nil); g != nil {
-		close(g.ch)
+	if ws := c.room.Load(); ws != nil {
+		ws.wakeAll()
 	}
 }
 

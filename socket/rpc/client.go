@@ -207,6 +207,7 @@ type Caller struct {
 	// Done channel of the last call's context.
 	watch    *ctxWatch
 	lastDone <-chan struct{}
+	big      *reqRef // a large request lent by reference (largereq.go)
 }
 
 // newCaller returns a Caller on slot idx with a fresh lane.
@@ -245,7 +246,15 @@ func (k *Caller) Close() {
 }
 
 // Call sends req to method and waits for the response, which it appends
-// to dst and returns. req is copied before Call returns. The error is a
+// to dst and returns. req is borrowed until Call returns and never
+// touched after: a small one is copied when it is queued; one above the
+// connection's copy threshold (socket.Options.CopyThreshold, 16 KiB by
+// default) is sent by reference, so it must not change while Call runs,
+// and Call returns only once the connection is done with it (when ctx
+// ends while the request still waits in the queue it is withdrawn, and
+// the server never sees it; while it is being written Call waits for the
+// write, which Socket.WriteTimeout bounds against a peer that does not
+// read; psdebug panics if req changed meanwhile). The error is a
 // *Error for an error frame from the server (errors.Is with ErrUnimplemented,
 // ErrOverloaded, ...), ctx's error when ctx ends first (a cancel frame
 // then follows the request on the same lane), or a *ClosedError when the
@@ -395,20 +404,22 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	if c.closed.Load() || c.goAway.Load() {
 		return dst, k.abandon(id, s, c.refusal())
 	}
-	if err := k.sendOpening(ctx, kind, id, method, p, req); err != nil {
+	if err := k.sendRequest(ctx, kind, id, method, p, req); err != nil {
 		return dst, k.abandon(id, s, err)
 	}
 	if !k.wait(ctx, id, s) {
 		s.dst, s.rmd = nil, nil
-		if kind == KindRequest {
+		if kind == KindRequest && !k.withdrawRequest() {
 			// Same lane as the request: it cannot overtake it.
 			_ = k.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
 		}
+		k.settleRequest()
 		return dst, ctx.Err()
 	}
 	dst, err = s.dst, s.err
 	s.dst, s.err, s.rmd = nil, nil, nil
 	s.word.Store(word(id, stIdle))
+	k.settleRequest()
 	return dst, err
 }
 

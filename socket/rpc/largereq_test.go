@@ -1,0 +1,461 @@
+package rpc_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/testenv"
+	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket/rpc"
+)
+
+// Large requests go out by reference (largereq.go): these tests hold the
+// client to the lifetime Call documents. A raw peer reads the frames as
+// they arrive; every request body is one repeated byte, and the test
+// overwrites the request right after Call returns, so a body that is not
+// uniform on the wire was torn: the connection still read the caller's
+// slice after Call returned.
+
+// rawFrame is one frame the peer read (or the part of it read before the
+// connection ended).
+type rawFrame struct {
+	h       frame.Header
+	body    int  // request body bytes read
+	whole   bool // the whole frame was read
+	uniform bool // the body read is one repeated byte (requests)
+	fill    byte // that byte
+}
+
+// rawPeer is a server that reads frames, paced, and answers only when
+// told to.
+type rawPeer struct {
+	t      *testing.T
+	ln     net.Listener
+	conn   chan net.Conn
+	start  chan struct{} // closed: start reading
+	chunk  int           // bytes per read
+	pause  time.Duration // after each read
+	read   atomic.Int64  // bytes read so far
+	frames chan rawFrame
+	// onHeader, if set, runs when a frame's header has been read (on the
+	// reading goroutine), before its payload.
+	onHeader func(c net.Conn, h frame.Header)
+	done     chan struct{}
+}
+
+func newRawPeer(t *testing.T, chunk int, pause time.Duration) *rawPeer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &rawPeer{t: t, ln: ln, conn: make(chan net.Conn, 1), start: make(chan struct{}), chunk: chunk, pause: pause,
+		frames: make(chan rawFrame, 64), done: make(chan struct{})}
+	t.Cleanup(func() {
+		_ = ln.Close()
+		select {
+		case <-p.start:
+		default:
+			close(p.start)
+		}
+		select {
+		case c := <-p.conn:
+			_ = c.Close()
+		default:
+		}
+		<-p.done
+	})
+	go p.serve()
+	return p
+}
+
+func (p *rawPeer) serve() {
+	defer close(p.done)
+	defer close(p.frames)
+	c, err := p.ln.Accept()
+	if err != nil {
+		return
+	}
+	p.conn <- c
+	defer func() { _ = c.Close() }()
+	<-p.start
+	r := &pacedReader{p: p, c: c}
+	for {
+		var hb [frame.HeaderSize]byte
+		if _, err := io.ReadFull(r, hb[:]); err != nil {
+			return
+		}
+		h, err := frame.ParseHeader(hb[:])
+		if err != nil || h.Flags&frame.FlagCRC != 0 {
+			p.t.Errorf("peer: bad header %+v: %v", h, err)
+			return
+		}
+		if p.onHeader != nil {
+			p.onHeader(c, h)
+		}
+		payload := make([]byte, h.Length)
+		n, err := io.ReadFull(r, payload)
+		f := rawFrame{h: h, whole: err == nil}
+		if h.Kind == rpc.KindRequest {
+			if _, body, perr := rpc.ParsePrefix(h.Flags, payload[:n]); perr == nil {
+				f.body = len(body)
+				f.uniform = len(body) > 0 && len(bytes.Trim(body, string(body[:1]))) == 0
+				if len(body) > 0 {
+					f.fill = body[0]
+				}
+			}
+		}
+		p.frames <- f
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pacedReader reads at most chunk bytes at a time and pauses after each.
+type pacedReader struct {
+	p *rawPeer
+	c net.Conn
+}
+
+func (r *pacedReader) Read(b []byte) (int, error) {
+	if len(b) > r.p.chunk {
+		b = b[:r.p.chunk]
+	}
+	n, err := r.c.Read(b)
+	r.p.read.Add(int64(n))
+	if r.p.pause > 0 {
+		time.Sleep(r.p.pause)
+	}
+	return n, err
+}
+
+// until polls cond until it holds, or fails the test after 10 s.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// callResult is a Call's outcome, run in a goroutine.
+type callResult struct {
+	err error
+	at  time.Time
+}
+
+func goCall(k *rpc.Caller, ctx context.Context, req []byte) chan callResult {
+	ch := make(chan callResult, 1)
+	go func() {
+		_, err := k.Call(ctx, mEcho, req, nil)
+		ch <- callResult{err: err, at: time.Now()}
+	}()
+	return ch
+}
+
+func waitCall(t *testing.T, ch chan callResult) callResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("Call did not return")
+		return callResult{}
+	}
+}
+
+// A request still queued when its ctx ends (canceled or past its
+// deadline) is withdrawn: Call returns at once, although the writer is
+// stuck on a peer that does not read, the server never sees it (no
+// request frame and no cancel frame), and the caller's slice, overwritten
+// right after, tears nothing.
+func TestLargeRequestWithdrawnWhenQueued(t *testing.T) {
+	for _, how := range []string{"cancel", "deadline"} {
+		t.Run(how, func(t *testing.T) {
+			p := newRawPeer(t, 64<<10, 0)
+			opts := rpc.ClientOptions{}
+			opts.Socket.MaxFrameSize = 16 << 20
+			c := dial(t, p.ln.Addr().String(), opts)
+			const size = 4 << 20
+			// A 12 MiB request is more than the kernel's buffers hold (the
+			// peer does not read yet): the writer blocks in writev with it.
+			// The queue's weight is free again (QueueBytes, 4 MiB): the
+			// next request is queued, not held at the weight bound.
+			kb, err := c.NewCaller()
+			require.NoError(t, err)
+			defer kb.Close()
+			blocker := goCall(kb, context.Background(), bytes.Repeat([]byte{1}, 12<<20))
+			until(t, "the writer took the first request", func() bool {
+				return c.Outstanding() == 1 && c.Conn().Stats().QueueDepth == 0
+			})
+			d0 := int64(0)
+			k, err := c.NewCaller()
+			require.NoError(t, err)
+			defer k.Close()
+			req := bytes.Repeat([]byte{9}, size)
+			ctx, cancel := context.WithCancel(context.Background())
+			if how == "deadline" {
+				ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+			}
+			defer cancel()
+			res := goCall(k, ctx, req)
+			until(t, "the request is queued", func() bool { return c.Conn().Stats().QueueDepth == d0+1 })
+			if how == "cancel" {
+				cancel()
+			}
+			r := waitCall(t, res) // a request the writer had taken would wait for the peer, which does not read
+			if how == "cancel" {
+				assert.ErrorIs(t, r.err, context.Canceled)
+			} else {
+				assert.ErrorIs(t, r.err, context.DeadlineExceeded)
+			}
+			for i := range req {
+				req[i] = 0xee
+			}
+			assert.Equal(t, d0, c.Conn().Stats().QueueDepth, "withdrawn from the queue")
+
+			close(p.start)
+			f := <-p.frames
+			assert.True(t, f.whole && f.uniform && f.body == 12<<20 && f.fill == 1, "the first request: %+v", f)
+			require.NoError(t, c.Close())
+			var ce *rpc.ClosedError
+			assert.ErrorAs(t, waitCall(t, blocker).err, &ce)
+			for f := range p.frames {
+				t.Errorf("the withdrawn request reached the peer: %+v", f)
+				break
+			}
+		})
+	}
+}
+
+// A request being written when its ctx ends, when the connection closes,
+// or when the peer answers it before reading it all: Call returns only
+// once the writer is done with the request, so the bytes on the wire are
+// the request's, however the caller's slice changes after Call returns.
+func TestLargeRequestNotTornAfterCallReturns(t *testing.T) {
+	const size = 12 << 20 // more than the kernel's socket buffers hold
+	for _, how := range []string{"cancel", "deadline", "close", "early-answer"} {
+		t.Run(how, func(t *testing.T) {
+			p := newRawPeer(t, 64<<10, time.Millisecond)
+			var answered atomic.Bool
+			if how == "early-answer" {
+				p.onHeader = func(c net.Conn, h frame.Header) {
+					if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
+						resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, []byte("early"))
+						_, _ = c.Write(resp)
+					}
+				}
+			}
+			opts := rpc.ClientOptions{}
+			opts.Socket.MaxFrameSize = 16 << 20
+			c := dial(t, p.ln.Addr().String(), opts)
+			k, err := c.NewCaller()
+			require.NoError(t, err)
+			defer k.Close()
+			req := bytes.Repeat([]byte{7}, size)
+			ctx, cancel := context.WithCancel(context.Background())
+			if how == "deadline" {
+				ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+			}
+			defer cancel()
+			close(p.start)
+			res := goCall(k, ctx, req)
+			until(t, "the peer reads the request", func() bool { return p.read.Load() > 1<<20 })
+			switch how {
+			case "cancel":
+				cancel()
+			case "close":
+				go func() { _ = c.Close() }()
+			}
+			r := waitCall(t, res)
+			for i := range req {
+				req[i] = 0xee
+			}
+			switch how {
+			case "cancel":
+				assert.ErrorIs(t, r.err, context.Canceled)
+			case "deadline":
+				assert.ErrorIs(t, r.err, context.DeadlineExceeded)
+			case "close":
+				var ce *rpc.ClosedError
+				assert.ErrorAs(t, r.err, &ce)
+			case "early-answer":
+				assert.NoError(t, r.err)
+			}
+			f := <-p.frames
+			assert.True(t, f.uniform && f.fill == 7, "the request on the wire is the request: %d body bytes, uniform %v, fill %#x", f.body, f.uniform, f.fill)
+			if how == "close" {
+				return // a cut frame: what arrived is the request's
+			}
+			assert.True(t, f.whole && f.body == size, "whole request: %+v", f)
+			if how != "early-answer" {
+				f = <-p.frames
+				assert.Equal(t, rpc.KindCancel, f.h.Kind, "a cancel frame follows the request")
+			}
+		})
+	}
+}
+
+// Large requests on a connection that closes while they wait in the
+// queue (or for room in it) end with the close: Call returns once the
+// connection handed each request back (a queued one through its failure
+// path, which ends the Ref's hold), with a *ClosedError for a request
+// that was queued and ErrUnavailable (not sent) for one still waiting for
+// QueueBytes.
+func TestLargeRequestQueuedAtClose(t *testing.T) {
+	p := newRawPeer(t, 64<<10, 0)
+	c := dial(t, p.ln.Addr().String(), rpc.ClientOptions{})
+	const size = 4 << 20
+	var calls []chan callResult
+	for i := range 3 {
+		k, err := c.NewCaller()
+		require.NoError(t, err)
+		defer k.Close()
+		calls = append(calls, goCall(k, context.Background(), bytes.Repeat([]byte{byte(1 + i)}, size)))
+	}
+	until(t, "three calls outstanding, the writer stuck", func() bool {
+		return c.Outstanding() == 3
+	})
+	require.NoError(t, c.Close())
+	for _, ch := range calls {
+		err := waitCall(t, ch).err
+		var ce *rpc.ClosedError
+		assert.True(t, errors.As(err, &ce) || errors.Is(err, rpc.ErrUnavailable), "%v", err)
+	}
+}
+
+// Large requests by reference cost no copy and no allocation: a Caller
+// echoing 1 MiB and 4 MiB keeps its one Ref (see TestLargeCallAllocs for
+// the bounds per call); here the request of a sequence of calls is reused
+// and changed between calls, and each echo matches its own request.
+func TestLargeRequestReusedBetweenCalls(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	c := dial(t, ts.addr, rpc.ClientOptions{})
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	req := make([]byte, 1<<20)
+	var dst []byte
+	for i := range 20 {
+		for j := range req {
+			req[j] = byte(i)
+		}
+		dst, err = k.Call(testCtx(t), mEcho, req, dst[:0])
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(req, dst), "call %d", i)
+	}
+	// A request over the frame limit is refused before anything is sent.
+	_, err = k.Call(testCtx(t), mEcho, make([]byte, rpc.DefaultMaxFrameSize), nil)
+	assert.ErrorIs(t, err, rpc.ErrResourceExhausted)
+	_, err = k.Call(testCtx(t), mEcho, req, dst[:0])
+	assert.NoError(t, err, "the Caller goes on")
+}
+
+// Under psdebug, a request changed while its Call runs (sent by
+// reference) panics in Call, naming the mistake.
+func TestLargeRequestChangedDebug(t *testing.T) {
+	if !pool.Debug {
+		t.Skip("needs -tags psdebug")
+	}
+	testenv.SkipIfRace(t) // the change is the race this test makes on purpose
+	p := newRawPeer(t, 64<<10, time.Millisecond)
+	var answered atomic.Bool
+	p.onHeader = func(c net.Conn, h frame.Header) {
+		if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
+			resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, nil)
+			_, _ = c.Write(resp)
+		}
+	}
+	opts := rpc.ClientOptions{}
+	opts.Socket.MaxFrameSize = 16 << 20
+	c := dial(t, p.ln.Addr().String(), opts)
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	req := bytes.Repeat([]byte{7}, 12<<20)
+	close(p.start)
+	changed := make(chan struct{})
+	go func() {
+		defer close(changed)
+		for p.read.Load() < 1<<20 {
+			time.Sleep(time.Millisecond)
+		}
+		req[len(req)-1] = 8 // the caller's mistake: req changes during Call
+	}()
+	defer func() {
+		msg, _ := recover().(string)
+		assert.Contains(t, msg, "rpc: the request of a Call changed while the call ran")
+		<-changed
+	}()
+	_, _ = k.Call(context.Background(), mEcho, req, nil)
+	t.Error("Call did not panic")
+}
+
+// A server that announces a large response and sends it slowly holds only
+// what it sent of the client's read memory; when it closes mid-frame the
+// call fails with the close and every read slab goes back.
+func TestLargeResponseCutAndSlowHoldsOnlyWhatWasSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	slabs := pool.NewSlabPool(pool.Options{MaxSlabSize: 8 << 20, MaxIdleBytes: -1})
+	opts := rpc.ClientOptions{}
+	opts.Socket.SlabPool = slabs
+	type accepted struct {
+		c   net.Conn
+		err error
+	}
+	acc := make(chan accepted, 1)
+	go func() { c, err := ln.Accept(); acc <- accepted{c, err} }()
+	c := dial(t, ln.Addr().String(), opts)
+	a := <-acc
+	require.NoError(t, a.err)
+	peer := a.c
+	defer peer.Close()
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+
+	res := goCall(k, context.Background(), []byte("give me 4 MiB"))
+	var hb [frame.HeaderSize]byte
+	_, err = io.ReadFull(peer, hb[:])
+	require.NoError(t, err)
+	h, err := frame.ParseHeader(hb[:])
+	require.NoError(t, err)
+	_, err = io.ReadFull(peer, make([]byte, h.Length))
+	require.NoError(t, err)
+
+	// A header announcing 4 MiB, then 64 KiB of it, slowly.
+	const announced, sent = 4 << 20, 64 << 10
+	hdr := frame.AppendHeader(nil, frame.Header{Length: announced, Kind: rpc.KindResponse, Stream: h.Stream})
+	_, err = peer.Write(hdr)
+	require.NoError(t, err)
+	for range sent / (4 << 10) {
+		_, err = peer.Write(make([]byte, 4<<10))
+		require.NoError(t, err)
+		time.Sleep(time.Millisecond)
+	}
+	until(t, "the client read what was sent", func() bool {
+		return c.Conn().Stats().BytesIn >= uint64(len(hdr)+sent)
+	})
+	held := slabs.Stats().BytesInUse
+	t.Logf("announced %d, sent %d: the client holds %d bytes of read slabs", announced, sent, held)
+	assert.LessOrEqual(t, held, int64(8*(len(hdr)+sent)), "read memory within 8x the bytes sent, not the announced length")
+
+	require.NoError(t, peer.Close())
+	var ce *rpc.ClosedError
+	assert.ErrorAs(t, waitCall(t, res).err, &ce)
+	until(t, "the cut frame's slabs are back", func() bool { return slabs.Stats().SlabsInUse == 0 })
+	assert.Zero(t, slabs.Stats().BytesInUse)
+}
