@@ -10,7 +10,7 @@ import (
 // message and group; it must not change while a Builder uses it.
 type Layout struct {
 	Name     string   // "Car" or "Car.fuel_figures", for errors
-	FixedLen int      // bytes in the fixed block, at most 65535
+	FixedLen int      // bytes in the fixed block, at most 32767 (bit 15 of the header is reserved)
 	Slots    []string // one name per variable field, in slot order; at most 65535
 
 	// Set by NewLayout for records of at most clearWindow bytes (0
@@ -146,7 +146,7 @@ func (b *Builder) beginRecordSlow(l *Layout) RecordWriter {
 
 func (b *Builder) begin(l *Layout) RecordWriter {
 	fixedLen, slots := l.FixedLen, len(l.Slots)
-	if fixedLen < 0 || fixedLen > math.MaxUint16 || slots > math.MaxUint16 {
+	if fixedLen < 0 || fixedLen > maxFixedLen || slots > math.MaxUint16 {
 		b.fail(l.Name, "header", len(b.buf), ErrTooLarge)
 		fixedLen, slots = 0, 0
 		l = &Layout{Name: l.Name} // keeps later writes in bounds; the result is discarded
