@@ -352,8 +352,8 @@ func (c *checker) checkRecord(r *Record, minSince int) {
 		}
 	}
 	r.Fields = fields
-	if r.FixedLen > 0xffff {
-		c.errorf(r.Pos, "%s: fixed block is %d bytes, more than 65535", r.Label, r.FixedLen)
+	if r.FixedLen > 0x7fff {
+		c.errorf(r.Pos, "%s: fixed block is %d bytes, more than 32767 (bit 15 of the record header's fixed length is reserved for compact records)", r.Label, r.FixedLen)
 	}
 	if r.Slots > 0xffff {
 		c.errorf(r.Pos, "%s: more than 65535 variable fields", r.Label)

@@ -88,8 +88,13 @@ func serviceNames(sv *Service) []string {
 	l := lowerFirst(n)
 	out := []string{n + "Server", "Register" + n, n + "MethodMode", n + "Client", "New" + n + "Client", "New" + n + "PoolClient",
 		l + "Invalid", l + "WrongType", l + "BadResponse", l + "BuildFailed", l + "Begin", l + "End", l + "Builders"}
+	pools := map[string]bool{}
 	for _, m := range sv.Methods {
 		out = append(out, n+m.Name+"Method")
+		if p := l + m.RespName + "Builders"; (m.Kind == Unary || m.Kind == ClientStream) && !pools[p] {
+			pools[p] = true // the pool of a staged response's builders (service_gen.go)
+			out = append(out, p)
+		}
 		if m.Kind == ServerStream || m.Kind == ClientStream || m.Kind == Bidi {
 			out = append(out, n+m.Name+"ServerStream", n+m.Name+"ClientStream")
 		}

@@ -102,7 +102,7 @@ func (s *svcGen) serverInterface() {
 		switch m.Kind {
 		case Unary:
 			s.p("\t// resp is begun in the response buffer: set its fields; returning nil sends it.")
-			s.p("\t%s(ctx %s, req %s, resp %sBuilder) error", m.Name, s.ctx, m.Request.Name, m.Response.Name)
+			s.p("\t%s(ctx %s, req %s, resp %s) error", m.Name, s.ctx, m.Request.Name, bt(m.Response))
 		case Oneway:
 			s.p("\t// No response is sent; an error returned is dropped.")
 			s.p("\t%s(ctx %s, req %s) error", m.Name, s.ctx, m.Request.Name)
@@ -111,7 +111,7 @@ func (s *svcGen) serverInterface() {
 			s.p("\t%s(ctx %s, req %s, stream *%s%sServerStream) error", m.Name, s.ctx, m.Request.Name, n, m.Name)
 		case ClientStream:
 			s.p("\t// Recv the requests from stream until io.EOF; set resp's fields; returning nil sends it.")
-			s.p("\t%s(ctx %s, stream *%s%sServerStream, resp %sBuilder) error", m.Name, s.ctx, n, m.Name, m.Response.Name)
+			s.p("\t%s(ctx %s, stream *%s%sServerStream, resp %s) error", m.Name, s.ctx, n, m.Name, bt(m.Response))
 		case Bidi:
 			s.p("\t// Recv and Send on stream (Recv and Send may run on two goroutines at once).")
 			s.p("\t%s(ctx %s, stream *%s%sServerStream) error", m.Name, s.ctx, n, m.Name)
@@ -175,9 +175,10 @@ func (s *svcGen) register() {
 				s.p("return dst, impl.%s(ctx, in)", m.Name)
 			} else {
 				s.p("b := %sBegin(dst, %sTypeID)", s.l, m.Response.Name)
-				s.p("resp := Build%s(b)", m.Response.Name)
+				s.beginResp(m.Response)
 				s.p("err = impl.%s(ctx, in, resp)", m.Name)
 				s.p("_, berr := resp.Finish()")
+				s.endResp(m.Response)
 				s.p("out := %sEnd(b)", s.l)
 				s.p("if err != nil {")
 				s.p("return dst, err")
@@ -206,10 +207,11 @@ func (s *svcGen) register() {
 			s.p("srv.HandleStream(%s, func(ctx %s, st *%s) error {", s.idConst(m), s.ctx, s.q(rpcPath, "ServerStream"))
 			s.p("ss := &%s%sServerStream{st: st}", n, m.Name)
 			s.p("b := %sBegin(nil, %sTypeID)", s.l, m.Response.Name)
-			s.p("resp := Build%s(b)", m.Response.Name)
+			s.beginResp(m.Response)
 			s.p("err := impl.%s(ctx, ss, resp)", m.Name)
 			s.p("ss.done.Store(true)")
 			s.p("_, berr := resp.Finish()")
+			s.endResp(m.Response)
 			s.p("out := b.Bytes()")
 			s.p("if err == nil && berr != nil {")
 			s.p("err = %sBuildFailed(%q, berr)", s.l, s.full(m))
@@ -236,17 +238,22 @@ func (s *svcGen) register() {
 func (s *svcGen) sendSide(typ string, r *Record, m *Method) {
 	s.p("// Begin begins the next %s to Send, in the stream's send buffer (reused by", r.Name)
 	s.p("// each Begin: a builder is valid until the next Begin).")
-	s.p("func (s *%s) Begin() %sBuilder {", typ, r.Name)
+	s.p("func (s *%s) Begin() %s {", typ, bt(r))
 	if strings.HasSuffix(typ, "ServerStream") {
 		s.p("s.check()")
 	}
 	s.p("buf := s.b.Bytes()")
 	s.p("s.b.Reset(%s.AppendUint32(buf[:0], %sTypeID))", s.le, r.Name)
-	s.p("return Build%s(&s.b)", r.Name)
+	if staged(r) {
+		s.p("s.mb = *Build%s(&s.b)", r.Name)
+		s.p("return &s.mb")
+	} else {
+		s.p("return Build%s(&s.b)", r.Name)
+	}
 	s.p("}\n")
 	s.p("// Send finishes m (from Begin) and sends it, waiting for the peer's credit.")
 	s.p("// A message that fails to build is returned as the builder's error, unsent.")
-	s.p("func (s *%s) Send(m %sBuilder) error {", typ, r.Name)
+	s.p("func (s *%s) Send(m %s) error {", typ, bt(r))
 	if strings.HasSuffix(typ, "ServerStream") {
 		s.p("s.check()")
 	}
@@ -306,6 +313,9 @@ func (s *svcGen) serverStream(m *Method) {
 	s.p("st   *%s", s.q(rpcPath, "ServerStream"))
 	s.p("b    %s // the send buffer", s.q("github.com/protosocket-go/protosocket/flyweight", "Builder"))
 	s.p("rbuf []byte")
+	if (m.Kind == ServerStream || m.Kind == Bidi) && staged(m.Response) {
+		s.p("mb   %sBuilder // the message Begin returns", m.Response.Name)
+	}
 	s.p("done %s // the handler returned: under -tags psdebug a later use panics", s.q("sync/atomic", "Bool"))
 	s.p("}\n")
 	s.p("// check panics, under -tags psdebug, on a use after the handler returned.")
@@ -334,6 +344,9 @@ func (s *svcGen) clientStream(m *Method) {
 	s.p("st   *%s", s.q(rpcPath, "ClientStream"))
 	s.p("b    %s // the send buffer", s.q("github.com/protosocket-go/protosocket/flyweight", "Builder"))
 	s.p("rbuf []byte")
+	if (m.Kind == ClientStream || m.Kind == Bidi) && staged(m.Request) {
+		s.p("mb   %sBuilder // the message Begin returns", m.Request.Name)
+	}
 	s.p("}\n")
 	if m.Kind == ClientStream || m.Kind == Bidi {
 		s.sendSide(typ, m.Request, m)
@@ -391,6 +404,13 @@ func (s *svcGen) client() {
 	s.p("open func(ctx %s, method uint32, md %s) (*%s, error)", s.ctx, md, cs)
 	s.p("b    %s", s.q("github.com/protosocket-go/protosocket/flyweight", "Builder"))
 	s.p("resp []byte")
+	seen := map[*Record]bool{}
+	for _, m := range s.sv.Methods {
+		if r := m.Request; m.Kind != ClientStream && m.Kind != Bidi && staged(r) && !seen[r] {
+			seen[r] = true
+			s.p("req%s %sBuilder // the request Begin<Method> returns", r.Name, r.Name)
+		}
+	}
 	s.p("}\n")
 	s.p("// New%sClient returns a client calling on c.", n)
 	s.p("func New%sClient(c *%s) *%sClient {", n, rpcClient, n)
@@ -425,10 +445,15 @@ func (s *svcGen) client() {
 		if m.Kind != ClientStream && m.Kind != Bidi {
 			s.p("// Begin%s begins the request of a %s call in the client's request", m.Name, m.Name)
 			s.p("// buffer: set its fields and pass it to %s. It is valid until the next Begin.", m.Name)
-			s.p("func (c *%sClient) Begin%s() %sBuilder {", n, m.Name, m.Request.Name)
+			s.p("func (c *%sClient) Begin%s() %s {", n, m.Name, bt(m.Request))
 			s.p("buf := c.b.Bytes()")
 			s.p("c.b.Reset(%s.AppendUint32(buf[:0], %sTypeID))", s.le, m.Request.Name)
-			s.p("return Build%s(&c.b)", m.Request.Name)
+			if staged(m.Request) {
+				s.p("c.req%s = *Build%s(&c.b)", m.Request.Name, m.Request.Name)
+				s.p("return &c.req%s", m.Request.Name)
+			} else {
+				s.p("return Build%s(&c.b)", m.Request.Name)
+			}
 			s.p("}\n")
 		}
 		switch m.Kind {
@@ -437,7 +462,7 @@ func (s *svcGen) client() {
 			s.p("// client's response buffer, valid until the next call on c. An error from")
 			s.p("// the server is an *rpc.Error; a response of another message type matches")
 			s.p("// rpc.ErrProtocol; one that does not validate is the *flyweight.Error.")
-			s.p("func (c *%sClient) %s(ctx %s, req %sBuilder) (%s, error) {", n, m.Name, s.ctx, m.Request.Name, m.Response.Name)
+			s.p("func (c *%sClient) %s(ctx %s, req %s) (%s, error) {", n, m.Name, s.ctx, bt(m.Request), m.Response.Name)
 			s.p("if _, err := req.Finish(); err != nil {")
 			s.p("return %s{}, err", m.Response.Name)
 			s.p("}")
@@ -456,7 +481,7 @@ func (s *svcGen) client() {
 		case Oneway:
 			s.p("// %s sends req (from Begin%s) to %s, fire-and-forget: a nil", m.Name, m.Name, s.full(m))
 			s.p("// result means it was queued; no response or server error comes back.")
-			s.p("func (c *%sClient) %s(ctx %s, req %sBuilder) error {", n, m.Name, s.ctx, m.Request.Name)
+			s.p("func (c *%sClient) %s(ctx %s, req %s) error {", n, m.Name, s.ctx, bt(m.Request))
 			s.p("if _, err := req.Finish(); err != nil {")
 			s.p("return err")
 			s.p("}")
@@ -465,7 +490,7 @@ func (s *svcGen) client() {
 		case ServerStream:
 			s.p("// %s opens a %s stream and sends req (from Begin%s); Recv the", m.Name, s.full(m), m.Name)
 			s.p("// responses until io.EOF, and Close the stream. ctx bounds the whole stream.")
-			s.p("func (c *%sClient) %s(ctx %s, req %sBuilder) (*%s%sClientStream, error) {", n, m.Name, s.ctx, m.Request.Name, n, m.Name)
+			s.p("func (c *%sClient) %s(ctx %s, req %s) (*%s%sClientStream, error) {", n, m.Name, s.ctx, bt(m.Request), n, m.Name)
 			s.p("if _, err := req.Finish(); err != nil {")
 			s.p("return nil, err")
 			s.p("}")
@@ -504,6 +529,14 @@ func (s *svcGen) helpers() {
 	s.p("// %sBuilders hold the builders of responses being built, so a handler's", l)
 	s.p("// builder costs no allocation.")
 	s.p("var %sBuilders = %s{New: func() any { return new(%s) }}\n", l, s.q("sync", "Pool"), fw)
+	seen := map[*Record]bool{}
+	for _, m := range s.sv.Methods {
+		if r := m.Response; (m.Kind == Unary || m.Kind == ClientStream) && staged(r) && !seen[r] {
+			seen[r] = true
+			s.p("// %s%sBuilders hold the builders handed to handlers for %s responses.", l, r.Name, r.Name)
+			s.p("var %s%sBuilders = %s{New: func() any { return new(%sBuilder) }}\n", l, r.Name, s.q("sync", "Pool"), r.Name)
+		}
+	}
 	s.p("// %sBegin returns a pooled builder appending to dst after the type id.", l)
 	s.p("func %sBegin(dst []byte, typeID uint32) *%s {", l, fw)
 	s.p("b := %sBuilders.Get().(*%s)", l, fw)
@@ -555,4 +588,33 @@ func splitLines(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// bt returns the Go type of r's builder as the service code passes it: a
+// pointer for a staged builder (see staged), the value otherwise.
+func bt(r *Record) string {
+	if staged(r) {
+		return "*" + r.Name + "Builder"
+	}
+	return r.Name + "Builder"
+}
+
+// beginResp declares resp, the builder of a handler's response r in the
+// pooled flyweight.Builder b. A staged builder comes from a pool, so
+// handing it to the handler (an interface call) allocates nothing.
+func (s *svcGen) beginResp(r *Record) {
+	if !staged(r) {
+		s.p("resp := Build%s(b)", r.Name)
+		return
+	}
+	s.p("resp := %s%sBuilders.Get().(*%sBuilder)", s.l, r.Name, r.Name)
+	s.p("*resp = *Build%s(b)", r.Name)
+}
+
+// endResp gives a staged resp back to its pool, holding nothing.
+func (s *svcGen) endResp(r *Record) {
+	if staged(r) {
+		s.p("*resp = %sBuilder{}", r.Name)
+		s.p("%s%sBuilders.Put(resp)", s.l, r.Name)
+	}
 }

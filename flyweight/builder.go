@@ -10,8 +10,24 @@ import (
 // message and group; it must not change while a Builder uses it.
 type Layout struct {
 	Name     string   // "Car" or "Car.fuel_figures", for errors
-	FixedLen int      // bytes in the fixed block, at most 65535
+	FixedLen int      // bytes in the fixed block, at most 32767 (bit 15 of the header is reserved)
 	Slots    []string // one name per variable field, in slot order; at most 65535
+
+	// Set by NewLayout for records of at most clearWindow bytes (0
+	// otherwise): the record's size before variable data and its header.
+	size int
+	hdr  uint32
+}
+
+// NewLayout returns the Layout of a record type (generated code declares
+// one per message and group with it). A Layout written as a literal works
+// the same, on a slower path.
+func NewLayout(name string, fixedLen int, slots []string) *Layout {
+	l := &Layout{Name: name, FixedLen: fixedLen, Slots: slots}
+	if n := recordHeaderLen + fixedLen + len(slots)*slotLen; fixedLen >= 0 && len(slots) <= math.MaxUint16 && n <= clearWindow {
+		l.size, l.hdr = n, uint32(fixedLen)|uint32(len(slots))<<16
+	}
+	return l
 }
 
 // Builder appends records to a caller-owned buffer. The buffer may come
@@ -53,7 +69,10 @@ type openGroup struct {
 func NewBuilder(buf []byte) Builder { return Builder{buf: buf} }
 
 // Reset makes b append to buf (existing contents are kept; pass buf[:0] to
-// reuse the whole buffer), clears any error and forgets open groups. Writers
+// reuse the whole buffer), clears any error and forgets open groups. Like
+// append, the Builder owns buf's spare capacity (the bytes between len and
+// cap): it may write there beyond what it appends (BeginRecord clears a
+// small record through a fixed-size window). Writers
 // taken before Reset must not be used after it.
 func (b *Builder) Reset(buf []byte) {
 	b.buf = buf
@@ -96,17 +115,29 @@ type RecordWriter struct {
 // absent slots and makes it the record that takes variable fields. Use it
 // for top-level records; group elements come from GroupWriter.Add.
 func (b *Builder) BeginRecord(l *Layout) RecordWriter {
-	// The common case inline: no open group, a valid layout and a
-	// pre-grown buffer.
+	// The common case inline: no open group, a small record and a
+	// pre-grown buffer. The record is cleared through a constant-size
+	// window (a few vector stores instead of a memclr call); bytes of the
+	// window past the record lie in the buffer's spare capacity, which
+	// the Builder owns.
 	start := len(b.buf)
-	n := recordHeaderLen + l.FixedLen + len(l.Slots)*slotLen
-	if len(b.open) == 0 && uint(l.FixedLen) <= math.MaxUint16 && len(l.Slots) <= math.MaxUint16 && cap(b.buf)-start >= n {
+	if n := l.size; n != 0 && cap(b.buf)-start >= clearWindow && len(b.open) == 0 {
+		r := (*[clearWindow]byte)(b.buf[start : start+clearWindow])
+		*r = [clearWindow]byte{}
+		binary.LittleEndian.PutUint32(r[:], l.hdr)
 		b.buf = b.buf[:start+n]
-		clear(b.buf[start+recordHeaderLen:])
-		binary.LittleEndian.PutUint32(b.buf[start:], uint32(l.FixedLen)|uint32(len(l.Slots))<<16)
 		b.cur, b.next = start, 0
 		return RecordWriter{b: b, l: l, start: start}
 	}
+	return b.beginRecordSlow(l)
+}
+
+// clearWindow is the largest record (header, fixed block and slot table)
+// that BeginRecord and GroupWriter.Add clear with constant-size stores.
+const clearWindow = 64
+
+//go:noinline
+func (b *Builder) beginRecordSlow(l *Layout) RecordWriter {
 	if len(b.open) != 0 {
 		b.fail(l.Name, "header", len(b.buf), ErrOpenGroup)
 	}
@@ -115,7 +146,7 @@ func (b *Builder) BeginRecord(l *Layout) RecordWriter {
 
 func (b *Builder) begin(l *Layout) RecordWriter {
 	fixedLen, slots := l.FixedLen, len(l.Slots)
-	if fixedLen < 0 || fixedLen > math.MaxUint16 || slots > math.MaxUint16 {
+	if fixedLen < 0 || fixedLen > maxFixedLen || slots > math.MaxUint16 {
 		b.fail(l.Name, "header", len(b.buf), ErrTooLarge)
 		fixedLen, slots = 0, 0
 		l = &Layout{Name: l.Name} // keeps later writes in bounds; the result is discarded
@@ -231,23 +262,47 @@ func (w RecordWriter) setSlot(i, off int) {
 // SetBytes writes p as the data of slot i.
 func (w RecordWriter) SetBytes(i int, p []byte) {
 	b := w.b
-	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
-		w.orderFail(i)
+	n := len(b.buf)
+	if b.cur != w.start || b.next > i || cap(b.buf)-n < len(p) || uint(i) >= uint(len(w.l.Slots)) {
+		w.setSlow(i, p)
 		return
 	}
 	b.next = i + 1
-	off := len(b.buf) - w.start
-	b.buf = append(b.buf, p...)
-	if len(b.buf)-w.start > math.MaxUint32 {
-		w.tooLarge(i)
-		return
-	}
-	pos := w.start + recordHeaderLen + w.l.FixedLen + i*slotLen
-	binary.LittleEndian.PutUint64(b.buf[pos:pos+slotLen], uint64(off)|uint64(len(p))<<32)
+	b.buf = b.buf[:n+len(p)]
+	copy(b.buf[n:], p)
+	w.putSlot(i, n-w.start, len(p))
 }
 
 // SetString writes s as the data of slot i.
 func (w RecordWriter) SetString(i int, s string) {
+	b := w.b
+	n := len(b.buf)
+	if b.cur != w.start || b.next > i || cap(b.buf)-n < len(s) || uint(i) >= uint(len(w.l.Slots)) {
+		w.setSlow(i, stringBytes(s))
+		return
+	}
+	b.next = i + 1
+	b.buf = b.buf[:n+len(s)]
+	copy(b.buf[n:], s)
+	w.putSlot(i, n-w.start, len(s))
+}
+
+// putSlot stores slot i's entry: its data is at off (relative to the
+// record) and n bytes long.
+func (w RecordWriter) putSlot(i, off, n int) {
+	if uint64(off)+uint64(n) > math.MaxUint32 {
+		w.tooLarge(i)
+		return
+	}
+	pos := w.start + recordHeaderLen + w.l.FixedLen + i*slotLen
+	binary.LittleEndian.PutUint64(w.b.buf[pos:pos+slotLen], uint64(off)|uint64(n)<<32)
+}
+
+// setSlow is SetBytes when the slot is out of order or the buffer must
+// grow.
+//
+//go:noinline
+func (w RecordWriter) setSlow(i int, p []byte) {
 	b := w.b
 	if b.cur != w.start || i < b.next || i >= len(w.l.Slots) {
 		w.orderFail(i)
@@ -255,13 +310,8 @@ func (w RecordWriter) SetString(i int, s string) {
 	}
 	b.next = i + 1
 	off := len(b.buf) - w.start
-	b.buf = append(b.buf, s...)
-	if len(b.buf)-w.start > math.MaxUint32 {
-		w.tooLarge(i)
-		return
-	}
-	pos := w.start + recordHeaderLen + w.l.FixedLen + i*slotLen
-	binary.LittleEndian.PutUint64(b.buf[pos:pos+slotLen], uint64(off)|uint64(len(s))<<32)
+	b.buf = append(b.buf, p...)
+	w.putSlot(i, off, len(p))
 }
 
 // BeginVar starts the data of slot i at the end of the buffer. The caller
@@ -337,6 +387,45 @@ func (w RecordWriter) finishSlow() ([]byte, error) {
 		b.fail(w.l.Name, "header", w.start, ErrBuildOrder)
 	}
 	return nil, b.err
+}
+
+// BeginAppend hands generated code the Builder's buffer to append one whole
+// top-level record in one pass: the generated builders of messages whose
+// fields are all scalars, enums, bit sets, strings and bytes collect their
+// fields and append the record at Finish. It returns the buffer, or the
+// Builder's sticky error, or ErrOpenGroup (naming msg) when a group is
+// open, since the record would land inside it. Give the buffer back with
+// EndAppend.
+func (b *Builder) BeginAppend(msg string) ([]byte, error) {
+	if b.err != nil || len(b.open) != 0 {
+		return nil, b.beginAppendErr(msg)
+	}
+	return b.buf, nil
+}
+
+//go:noinline
+func (b *Builder) beginAppendErr(msg string) error {
+	if len(b.open) != 0 {
+		b.fail(msg, "header", len(b.buf), ErrOpenGroup)
+	}
+	return b.err
+}
+
+// EndAppend ends what BeginAppend began: buf is the buffer BeginAppend
+// returned with one record appended, and becomes the Builder's buffer; no
+// record takes variable fields after it. A non-nil err (the append
+// failed) becomes the Builder's sticky error instead and the buffer is
+// left as it was. It returns the Builder's error.
+func (b *Builder) EndAppend(buf []byte, err error) error {
+	if err != nil {
+		if b.err == nil {
+			b.err = err
+		}
+		return b.err
+	}
+	b.buf = buf
+	b.cur, b.next = -1, 0
+	return nil
 }
 
 // GroupWriter writes the elements of one group. It is a small value; the

@@ -1,6 +1,7 @@
 package flyweight
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -11,9 +12,13 @@ func FuzzRecord(f *testing.F) {
 	f.Add(buildSample(f, nil, 0))
 	f.Add(buildSample(f, nil, 3))
 	f.Add([]byte{})
+	f.Add(compactRecord([]byte{1, 2}, "ab", "c"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		lim := Limits{MaxElements: 100}
 		r, err := validateSample(b, lim)
+		if len(b) >= 4 && b[1]&0x80 != 0 && !errors.Is(err, ErrLayout) {
+			t.Fatalf("a record with the reserved header bit gave %v, want ErrLayout", err)
+		}
 		if err != nil {
 			return
 		}

@@ -3,6 +3,11 @@ package flyweight
 import "encoding/binary"
 
 const (
+	// maxFixedLen is the largest fixed block: bit 15 of the header's
+	// fixedLen is reserved (a later layout's compact-record flag), and a
+	// header with it set is rejected with ErrLayout.
+	maxFixedLen     = 0x7fff
+	reservedFixed   = 0x8000
 	recordHeaderLen = 4 // u16 fixedLen, u16 slotCount
 	slotLen         = 8 // u32 offset, u32 length
 	offsetLen       = 4 // u32 element offset in a group's offset table
@@ -204,7 +209,7 @@ func Element(d []byte, n, i int) (e []byte, off int) {
 
 // splitRecord parses a record header without validating slot contents.
 func splitRecord(b []byte) (Record, bool) {
-	if len(b) < recordHeaderLen {
+	if len(b) < recordHeaderLen || binary.LittleEndian.Uint16(b)&reservedFixed != 0 {
 		return Record{}, false
 	}
 	f := recordHeaderLen + uint32(binary.LittleEndian.Uint16(b))
@@ -223,6 +228,7 @@ const (
 	failBeforeData
 	failOverlap
 	failPastEnd
+	failLayout
 )
 
 // checkRecord validates the header and slot table of b. On failure it
@@ -230,6 +236,11 @@ const (
 func checkRecord(b []byte) (r Record, code, slot, at int) {
 	r, ok := splitRecord(b)
 	if !ok {
+		if len(b) >= recordHeaderLen {
+			if binary.LittleEndian.Uint16(b)&reservedFixed != 0 {
+				return Record{}, failLayout, 0, 0
+			}
+		}
 		return Record{}, failHeader, 0, 0
 	}
 	cur := uint64(r.slotsE)
@@ -263,6 +274,8 @@ func recordError(msg string, names []string, code, slot, at, base int) error {
 	switch code {
 	case failHeader:
 		return newError(msg, "header", base, ErrShortBuffer)
+	case failLayout:
+		return newError(msg, "header", base, ErrLayout)
 	case failAbsentWithLength, failBeforeData:
 		return newError(msg, slotName(names, slot), base+at, ErrBadOffset)
 	case failOverlap:
@@ -288,8 +301,9 @@ func WrapRecordAt(b []byte, msg string, names []string, base int) (Record, error
 	}
 	f := recordHeaderLen + uint32(binary.LittleEndian.Uint16(b))
 	se := f + slotLen*uint32(binary.LittleEndian.Uint16(b[2:]))
-	if uint64(se) > uint64(len(b)) {
-		return Record{}, newError(msg, "header", base, ErrShortBuffer)
+	if uint64(se) > uint64(len(b)) || f > recordHeaderLen+maxFixedLen {
+		_, code, slot, at := checkRecord(b)
+		return Record{}, recordError(msg, names, code, slot, at, base)
 	}
 	cur := uint64(se)
 	for p := int(f); p+slotLen <= int(se); p += slotLen {

@@ -99,7 +99,8 @@ func TestRecordValidationErrors(t *testing.T) {
 		{"empty", nil, ErrShortBuffer},
 		{"header only", good[:3], ErrShortBuffer},
 		{"slot table cut", good[:slot0+4], ErrShortBuffer},
-		{"fixed len huge", mut(func(b []byte) []byte { binary.LittleEndian.PutUint16(b, 0xffff); return b }), ErrShortBuffer},
+		{"fixed len huge (reserved bit)", mut(func(b []byte) []byte { binary.LittleEndian.PutUint16(b, 0xffff); return b }), ErrLayout},
+		{"fixed len past end", mut(func(b []byte) []byte { binary.LittleEndian.PutUint16(b, 0x7fff); return b }), ErrShortBuffer},
 		{"offset into header", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[slot0:], 2); return b }), ErrBadOffset},
 		{"absent slot with length", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[slot0:], 0); return b }), ErrBadOffset},
 		{"length past end", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[slot0+4:], 0xffffffff); return b }), ErrBadLength},
@@ -233,4 +234,71 @@ func TestNewGroupAndElement(t *testing.T) {
 			assert.Equal(t, tc.ok, ok)
 		})
 	}
+}
+
+// compactRecord encodes a record in the compact form that docs/wire-flyweight.md
+// designs for a later layout version: header u16 fixedLen|0x8000, u16
+// slotCount, the fixed block, one u16 end offset per slot, the data. This
+// reader must reject it with ErrLayout, never read it as a layout-2 record.
+func compactRecord(fixed []byte, vars ...string) []byte {
+	b := binary.LittleEndian.AppendUint16(nil, uint16(len(fixed))|0x8000)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(vars)))
+	b = append(b, fixed...)
+	end := len(b) + 2*len(vars)
+	for _, v := range vars {
+		end += len(v)
+		b = binary.LittleEndian.AppendUint16(b, uint16(end))
+	}
+	for _, v := range vars {
+		b = append(b, v...)
+	}
+	return b
+}
+
+// TestReservedFixedLenBit: a header with bit 15 of fixedLen set (the
+// compact records of a later layout) is ErrLayout from every entry point,
+// whatever its length, including a record long enough to hold a 32 KiB
+// fixed block; records in a group are rejected the same way.
+func TestReservedFixedLenBit(t *testing.T) {
+	long := make([]byte, 4+0x8000+8)
+	binary.LittleEndian.PutUint16(long, 0x8000)
+	binary.LittleEndian.PutUint16(long[2:], 1)
+	for name, b := range map[string][]byte{
+		"compact":          compactRecord([]byte{1, 2, 3}, "hi", "there"),
+		"compact no slots": compactRecord(make([]byte, 21)),
+		"long enough":      long,
+	} {
+		_, err := WrapRecord(b, "M", []string{"a", "b"})
+		assert.ErrorIs(t, err, ErrLayout, name)
+		v := NewValidator(Limits{})
+		_, err = v.Record(b, "M", nil, 0, 0)
+		assert.ErrorIs(t, err, ErrLayout, name)
+		var fe *Error
+		require.ErrorAs(t, err, &fe, name)
+		assert.Equal(t, "header", fe.Field, name)
+	}
+	// A group whose one element is a compact record.
+	el := compactRecord(nil, "x")
+	g := binary.LittleEndian.AppendUint32(nil, 1)
+	g = append(g, el...)
+	g = binary.LittleEndian.AppendUint32(g, 4)
+	v := NewValidator(Limits{})
+	n, err := v.Group(g, "M", "g", 0, 1)
+	require.NoError(t, err)
+	_, err = v.Element(g, n, 0, "M.g", nil, 1, 0)
+	assert.ErrorIs(t, err, ErrLayout)
+	assert.Equal(t, Record{}, NewGroup(g, 0).At(0), "an unvalidated view reads it as empty")
+}
+
+// TestBuilderFixedLenLimit: a layout whose fixed block would set the
+// reserved bit is ErrTooLarge, not a record with a corrupt header.
+func TestBuilderFixedLenLimit(t *testing.T) {
+	var b Builder
+	_, err := b.BeginRecord(&Layout{Name: "M", FixedLen: 0x8000}).Finish()
+	assert.ErrorIs(t, err, ErrTooLarge)
+	b.Reset(nil)
+	out, err := b.BeginRecord(NewLayout("M", 0x7fff, nil)).Finish()
+	require.NoError(t, err)
+	_, err = WrapRecord(out, "M", nil)
+	require.NoError(t, err)
 }

@@ -16,3 +16,9 @@ func StringView(b []byte) string {
 	// as b is not modified while the string is alive (see above).
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
+
+// stringBytes returns the bytes of s without copying, for reading only: the
+// result must never be written to (strings are immutable).
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}

@@ -236,19 +236,60 @@ func WrapSmallStructLimits(b []byte, lim flyweight.Limits) (SmallStruct, error) 
 	return wrapSmallStruct(b, 0)
 }
 
-// BuildSmallStruct begins a SmallStruct at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildSmallStruct(b *flyweight.Builder) SmallStructBuilder {
-	p := SmallStructBuilder{w: b.BeginRecord(smallStructLayout)}
-	p.setDefaults()
+// BuildSmallStruct begins a SmallStruct to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildSmallStruct(b *flyweight.Builder) *SmallStructBuilder {
+	p := &SmallStructBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded SmallStruct (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p SmallStructBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the SmallStruct to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *SmallStructBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("SmallStruct")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := SmallStructFixedSize + len(v.Name) + len(v.Phone)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00020015) // fixedLen 21, slotCount 2
+	binary.LittleEndian.PutUint64(b[4:12], uint64(v.BirthDay))
+	binary.LittleEndian.PutUint32(b[12:16], uint32(v.Siblings))
+	b[16] = 0
+	if v.Spouse {
+		b[16] = 1
+	}
+	binary.LittleEndian.PutUint64(b[17:25], math.Float64bits(v.Money))
+	p := SmallStructFixedSize
+	if len(v.Name) > 0 {
+		binary.LittleEndian.PutUint64(b[25:33], uint64(p)|uint64(len(v.Name))<<32)
+		p += copy(b[p:], v.Name)
+	} else {
+		binary.LittleEndian.PutUint64(b[25:33], 0)
+	}
+	if len(v.Phone) > 0 {
+		binary.LittleEndian.PutUint64(b[33:41], uint64(p)|uint64(len(v.Phone))<<32)
+		copy(b[p:], v.Phone)
+	} else {
+		binary.LittleEndian.PutUint64(b[33:41], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a SmallStruct to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -306,7 +347,7 @@ const SmallStructFixedSize = 41
 
 var smallStructSlots = []string{"name", "phone"}
 
-var smallStructLayout = &flyweight.Layout{Name: "SmallStruct", FixedLen: 21, Slots: smallStructSlots}
+var smallStructLayout = flyweight.NewLayout("SmallStruct", 21, smallStructSlots)
 
 // smallStructFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -534,88 +575,62 @@ func (m SmallStruct) ToValue() SmallStructValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *SmallStructValue) buildInto(p SmallStructBuilder) {
-	if v.Name != "" {
-		p.SetName(v.Name)
-	}
-	p.SetBirthDay(v.BirthDay)
-	if v.Phone != "" {
-		p.SetPhone(v.Phone)
-	}
-	p.SetSiblings(v.Siblings)
-	p.SetSpouse(v.Spouse)
-	p.SetMoney(v.Money)
-}
-
-// SmallStructBuilder writes a SmallStruct into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type SmallStructBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p SmallStructBuilder) setDefaults() {
+// SmallStructBuilder collects the fields of a SmallStruct and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type SmallStructBuilder struct {
+	b *flyweight.Builder
+	v SmallStructValue
 }
 
 // SetName sets field name.
-func (p SmallStructBuilder) SetName(v string) SmallStructBuilder {
-	p.w.SetString(0, v)
+func (p *SmallStructBuilder) SetName(v string) *SmallStructBuilder {
+	p.v.Name = v
 	return p
 }
 
-// SetNameBytes sets field name from bytes.
-func (p SmallStructBuilder) SetNameBytes(v []byte) SmallStructBuilder {
-	p.w.SetBytes(0, v)
+// SetNameBytes sets field name from bytes, which are read at Finish.
+func (p *SmallStructBuilder) SetNameBytes(v []byte) *SmallStructBuilder {
+	p.v.Name = flyweight.StringView(v)
 	return p
 }
 
 // SetBirthDay sets field birth_day.
-func (p SmallStructBuilder) SetBirthDay(v int64) SmallStructBuilder {
-	if r := p.w.Record(); len(r) >= 12 {
-		binary.LittleEndian.PutUint64(r[4:12], uint64(v))
-	}
+func (p *SmallStructBuilder) SetBirthDay(v int64) *SmallStructBuilder {
+	p.v.BirthDay = v
 	return p
 }
 
 // SetPhone sets field phone.
-func (p SmallStructBuilder) SetPhone(v string) SmallStructBuilder {
-	p.w.SetString(1, v)
+func (p *SmallStructBuilder) SetPhone(v string) *SmallStructBuilder {
+	p.v.Phone = v
 	return p
 }
 
-// SetPhoneBytes sets field phone from bytes.
-func (p SmallStructBuilder) SetPhoneBytes(v []byte) SmallStructBuilder {
-	p.w.SetBytes(1, v)
+// SetPhoneBytes sets field phone from bytes, which are read at Finish.
+func (p *SmallStructBuilder) SetPhoneBytes(v []byte) *SmallStructBuilder {
+	p.v.Phone = flyweight.StringView(v)
 	return p
 }
 
 // SetSiblings sets field siblings.
-func (p SmallStructBuilder) SetSiblings(v int32) SmallStructBuilder {
-	if r := p.w.Record(); len(r) >= 16 {
-		binary.LittleEndian.PutUint32(r[12:16], uint32(v))
-	}
+func (p *SmallStructBuilder) SetSiblings(v int32) *SmallStructBuilder {
+	p.v.Siblings = v
 	return p
 }
 
 // SetSpouse sets field spouse.
-func (p SmallStructBuilder) SetSpouse(v bool) SmallStructBuilder {
-	if r := p.w.Record(); len(r) >= 17 {
-		var x uint8
-		if v {
-			x = 1
-		}
-		r[16] = x
-	}
+func (p *SmallStructBuilder) SetSpouse(v bool) *SmallStructBuilder {
+	p.v.Spouse = v
 	return p
 }
 
 // SetMoney sets field money.
-func (p SmallStructBuilder) SetMoney(v float64) SmallStructBuilder {
-	if r := p.w.Record(); len(r) >= 25 {
-		binary.LittleEndian.PutUint64(r[17:25], math.Float64bits(v))
-	}
+func (p *SmallStructBuilder) SetMoney(v float64) *SmallStructBuilder {
+	p.v.Money = v
 	return p
 }
 
@@ -691,7 +706,7 @@ const CarFixedSize = 87
 
 var carSlots = []string{"fuel_figures", "performance_figures", "manufacturer", "model", "activation_code"}
 
-var carLayout = &flyweight.Layout{Name: "Car", FixedLen: 43, Slots: carSlots}
+var carLayout = flyweight.NewLayout("Car", 43, carSlots)
 
 // carFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1328,7 +1343,7 @@ const FuelFigureFixedSize = 18
 
 var fuelFigureSlots = []string{"usage_description"}
 
-var fuelFigureLayout = &flyweight.Layout{Name: "Car.fuel_figures", FixedLen: 6, Slots: fuelFigureSlots}
+var fuelFigureLayout = flyweight.NewLayout("Car.fuel_figures", 6, fuelFigureSlots)
 
 // fuelFigureFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1629,7 +1644,7 @@ const PerformanceFigureFixedSize = 13
 
 var performanceFigureSlots = []string{"acceleration"}
 
-var performanceFigureLayout = &flyweight.Layout{Name: "Car.performance_figures", FixedLen: 1, Slots: performanceFigureSlots}
+var performanceFigureLayout = flyweight.NewLayout("Car.performance_figures", 1, performanceFigureSlots)
 
 // performanceFigureFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1946,7 +1961,7 @@ const AccelerationFixedSize = 10
 
 var accelerationSlots = []string{}
 
-var accelerationLayout = &flyweight.Layout{Name: "Car.performance_figures.acceleration", FixedLen: 6, Slots: accelerationSlots}
+var accelerationLayout = flyweight.NewLayout("Car.performance_figures.acceleration", 6, accelerationSlots)
 
 // accelerationFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).

@@ -36,7 +36,7 @@ func (System) Description() string {
 // echo implements echopb.EchoServer.
 type echo struct{}
 
-func (echo) Echo(_ context.Context, req echopb.Payload, resp echopb.PayloadBuilder) error {
+func (echo) Echo(_ context.Context, req echopb.Payload, resp *echopb.PayloadBuilder) error {
 	resp.SetData(req.Data())
 	return nil
 }

@@ -93,19 +93,47 @@ func WrapGetRequestLimits(b []byte, lim flyweight.Limits) (GetRequest, error) {
 	return wrapGetRequest(b, 0)
 }
 
-// BuildGetRequest begins a GetRequest at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildGetRequest(b *flyweight.Builder) GetRequestBuilder {
-	p := GetRequestBuilder{w: b.BeginRecord(getRequestLayout)}
-	p.setDefaults()
+// BuildGetRequest begins a GetRequest to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildGetRequest(b *flyweight.Builder) *GetRequestBuilder {
+	p := &GetRequestBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded GetRequest (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p GetRequestBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the GetRequest to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *GetRequestBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("GetRequest")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := GetRequestFixedSize + len(v.Key)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010000) // fixedLen 0, slotCount 1
+	p := GetRequestFixedSize
+	if len(v.Key) > 0 {
+		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
+		copy(b[p:], v.Key)
+	} else {
+		binary.LittleEndian.PutUint64(b[4:12], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a GetRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -150,7 +178,7 @@ const GetRequestFixedSize = 12
 
 var getRequestSlots = []string{"key"}
 
-var getRequestLayout = &flyweight.Layout{Name: "GetRequest", FixedLen: 0, Slots: getRequestSlots}
+var getRequestLayout = flyweight.NewLayout("GetRequest", 0, getRequestSlots)
 
 // getRequestFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -301,33 +329,26 @@ func (m GetRequest) ToValue() GetRequestValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *GetRequestValue) buildInto(p GetRequestBuilder) {
-	if v.Key != "" {
-		p.SetKey(v.Key)
-	}
-}
-
-// GetRequestBuilder writes a GetRequest into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type GetRequestBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p GetRequestBuilder) setDefaults() {
+// GetRequestBuilder collects the fields of a GetRequest and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type GetRequestBuilder struct {
+	b *flyweight.Builder
+	v GetRequestValue
 }
 
 // SetKey sets field key.
-func (p GetRequestBuilder) SetKey(v string) GetRequestBuilder {
-	p.w.SetString(0, v)
+func (p *GetRequestBuilder) SetKey(v string) *GetRequestBuilder {
+	p.v.Key = v
 	return p
 }
 
-// SetKeyBytes sets field key from bytes.
-func (p GetRequestBuilder) SetKeyBytes(v []byte) GetRequestBuilder {
-	p.w.SetBytes(0, v)
+// SetKeyBytes sets field key from bytes, which are read at Finish.
+func (p *GetRequestBuilder) SetKeyBytes(v []byte) *GetRequestBuilder {
+	p.v.Key = flyweight.StringView(v)
 	return p
 }
 
@@ -349,19 +370,52 @@ func WrapGetResponseLimits(b []byte, lim flyweight.Limits) (GetResponse, error) 
 	return wrapGetResponse(b, 0)
 }
 
-// BuildGetResponse begins a GetResponse at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildGetResponse(b *flyweight.Builder) GetResponseBuilder {
-	p := GetResponseBuilder{w: b.BeginRecord(getResponseLayout)}
-	p.setDefaults()
+// BuildGetResponse begins a GetResponse to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildGetResponse(b *flyweight.Builder) *GetResponseBuilder {
+	p := &GetResponseBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded GetResponse (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p GetResponseBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the GetResponse to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *GetResponseBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("GetResponse")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := GetResponseFixedSize + len(v.Value)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010005) // fixedLen 5, slotCount 1
+	b[4] = 0
+	if v.Found {
+		b[4] = 1
+	}
+	binary.LittleEndian.PutUint32(b[5:9], uint32(v.TtlMs))
+	p := GetResponseFixedSize
+	if len(v.Value) > 0 {
+		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Value))<<32)
+		copy(b[p:], v.Value)
+	} else {
+		binary.LittleEndian.PutUint64(b[9:17], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a GetResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -412,7 +466,7 @@ const GetResponseFixedSize = 17
 
 var getResponseSlots = []string{"value"}
 
-var getResponseLayout = &flyweight.Layout{Name: "GetResponse", FixedLen: 5, Slots: getResponseSlots}
+var getResponseLayout = flyweight.NewLayout("GetResponse", 5, getResponseSlots)
 
 // getResponseFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -584,49 +638,32 @@ func (m GetResponse) ToValue() GetResponseValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *GetResponseValue) buildInto(p GetResponseBuilder) {
-	p.SetFound(v.Found)
-	p.SetTtlMs(v.TtlMs)
-	if len(v.Value) > 0 {
-		p.SetValue(v.Value)
-	}
-}
-
-// GetResponseBuilder writes a GetResponse into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type GetResponseBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p GetResponseBuilder) setDefaults() {
+// GetResponseBuilder collects the fields of a GetResponse and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type GetResponseBuilder struct {
+	b *flyweight.Builder
+	v GetResponseValue
 }
 
 // SetFound sets field found.
-func (p GetResponseBuilder) SetFound(v bool) GetResponseBuilder {
-	if r := p.w.Record(); len(r) >= 5 {
-		var x uint8
-		if v {
-			x = 1
-		}
-		r[4] = x
-	}
+func (p *GetResponseBuilder) SetFound(v bool) *GetResponseBuilder {
+	p.v.Found = v
 	return p
 }
 
 // SetTtlMs sets field ttl_ms.
-func (p GetResponseBuilder) SetTtlMs(v uint32) GetResponseBuilder {
-	if r := p.w.Record(); len(r) >= 9 {
-		binary.LittleEndian.PutUint32(r[5:9], uint32(v))
-	}
+func (p *GetResponseBuilder) SetTtlMs(v uint32) *GetResponseBuilder {
+	p.v.TtlMs = v
 	return p
 }
 
-// SetValue sets field value.
-func (p GetResponseBuilder) SetValue(v []byte) GetResponseBuilder {
-	p.w.SetBytes(0, v)
+// SetValue sets field value; the bytes are read at Finish.
+func (p *GetResponseBuilder) SetValue(v []byte) *GetResponseBuilder {
+	p.v.Value = v
 	return p
 }
 
@@ -648,19 +685,54 @@ func WrapSetRequestLimits(b []byte, lim flyweight.Limits) (SetRequest, error) {
 	return wrapSetRequest(b, 0)
 }
 
-// BuildSetRequest begins a SetRequest at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildSetRequest(b *flyweight.Builder) SetRequestBuilder {
-	p := SetRequestBuilder{w: b.BeginRecord(setRequestLayout)}
-	p.setDefaults()
+// BuildSetRequest begins a SetRequest to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildSetRequest(b *flyweight.Builder) *SetRequestBuilder {
+	p := &SetRequestBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded SetRequest (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p SetRequestBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the SetRequest to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *SetRequestBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("SetRequest")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := SetRequestFixedSize + len(v.Key) + len(v.Value)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00020004) // fixedLen 4, slotCount 2
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.TtlMs))
+	p := SetRequestFixedSize
+	if len(v.Key) > 0 {
+		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Key))<<32)
+		p += copy(b[p:], v.Key)
+	} else {
+		binary.LittleEndian.PutUint64(b[8:16], 0)
+	}
+	if len(v.Value) > 0 {
+		binary.LittleEndian.PutUint64(b[16:24], uint64(p)|uint64(len(v.Value))<<32)
+		copy(b[p:], v.Value)
+	} else {
+		binary.LittleEndian.PutUint64(b[16:24], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a SetRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -712,7 +784,7 @@ const SetRequestFixedSize = 24
 
 var setRequestSlots = []string{"key", "value"}
 
-var setRequestLayout = &flyweight.Layout{Name: "SetRequest", FixedLen: 4, Slots: setRequestSlots}
+var setRequestLayout = flyweight.NewLayout("SetRequest", 4, setRequestSlots)
 
 // setRequestFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -891,51 +963,38 @@ func (m SetRequest) ToValue() SetRequestValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *SetRequestValue) buildInto(p SetRequestBuilder) {
-	if v.Key != "" {
-		p.SetKey(v.Key)
-	}
-	if len(v.Value) > 0 {
-		p.SetValue(v.Value)
-	}
-	p.SetTtlMs(v.TtlMs)
-}
-
-// SetRequestBuilder writes a SetRequest into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type SetRequestBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p SetRequestBuilder) setDefaults() {
+// SetRequestBuilder collects the fields of a SetRequest and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type SetRequestBuilder struct {
+	b *flyweight.Builder
+	v SetRequestValue
 }
 
 // SetKey sets field key.
-func (p SetRequestBuilder) SetKey(v string) SetRequestBuilder {
-	p.w.SetString(0, v)
+func (p *SetRequestBuilder) SetKey(v string) *SetRequestBuilder {
+	p.v.Key = v
 	return p
 }
 
-// SetKeyBytes sets field key from bytes.
-func (p SetRequestBuilder) SetKeyBytes(v []byte) SetRequestBuilder {
-	p.w.SetBytes(0, v)
+// SetKeyBytes sets field key from bytes, which are read at Finish.
+func (p *SetRequestBuilder) SetKeyBytes(v []byte) *SetRequestBuilder {
+	p.v.Key = flyweight.StringView(v)
 	return p
 }
 
-// SetValue sets field value.
-func (p SetRequestBuilder) SetValue(v []byte) SetRequestBuilder {
-	p.w.SetBytes(1, v)
+// SetValue sets field value; the bytes are read at Finish.
+func (p *SetRequestBuilder) SetValue(v []byte) *SetRequestBuilder {
+	p.v.Value = v
 	return p
 }
 
 // SetTtlMs sets field ttl_ms.
-func (p SetRequestBuilder) SetTtlMs(v uint32) SetRequestBuilder {
-	if r := p.w.Record(); len(r) >= 8 {
-		binary.LittleEndian.PutUint32(r[4:8], uint32(v))
-	}
+func (p *SetRequestBuilder) SetTtlMs(v uint32) *SetRequestBuilder {
+	p.v.TtlMs = v
 	return p
 }
 
@@ -957,19 +1016,44 @@ func WrapSetResponseLimits(b []byte, lim flyweight.Limits) (SetResponse, error) 
 	return wrapSetResponse(b, 0)
 }
 
-// BuildSetResponse begins a SetResponse at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildSetResponse(b *flyweight.Builder) SetResponseBuilder {
-	p := SetResponseBuilder{w: b.BeginRecord(setResponseLayout)}
-	p.setDefaults()
+// BuildSetResponse begins a SetResponse to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildSetResponse(b *flyweight.Builder) *SetResponseBuilder {
+	p := &SetResponseBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded SetResponse (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p SetResponseBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the SetResponse to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *SetResponseBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("SetResponse")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := SetResponseFixedSize
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("SetResponse", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00000001) // fixedLen 1, slotCount 0
+	b[4] = 0
+	if v.Replaced {
+		b[4] = 1
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a SetResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1011,7 +1095,7 @@ const SetResponseFixedSize = 5
 
 var setResponseSlots = []string{}
 
-var setResponseLayout = &flyweight.Layout{Name: "SetResponse", FixedLen: 1, Slots: setResponseSlots}
+var setResponseLayout = flyweight.NewLayout("SetResponse", 1, setResponseSlots)
 
 // setResponseFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1116,31 +1200,20 @@ func (m SetResponse) ToValue() SetResponseValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *SetResponseValue) buildInto(p SetResponseBuilder) {
-	p.SetReplaced(v.Replaced)
-}
-
-// SetResponseBuilder writes a SetResponse into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type SetResponseBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p SetResponseBuilder) setDefaults() {
+// SetResponseBuilder collects the fields of a SetResponse and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type SetResponseBuilder struct {
+	b *flyweight.Builder
+	v SetResponseValue
 }
 
 // SetReplaced sets field replaced.
-func (p SetResponseBuilder) SetReplaced(v bool) SetResponseBuilder {
-	if r := p.w.Record(); len(r) >= 5 {
-		var x uint8
-		if v {
-			x = 1
-		}
-		r[4] = x
-	}
+func (p *SetResponseBuilder) SetReplaced(v bool) *SetResponseBuilder {
+	p.v.Replaced = v
 	return p
 }
 
@@ -1162,19 +1235,47 @@ func WrapDeleteRequestLimits(b []byte, lim flyweight.Limits) (DeleteRequest, err
 	return wrapDeleteRequest(b, 0)
 }
 
-// BuildDeleteRequest begins a DeleteRequest at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildDeleteRequest(b *flyweight.Builder) DeleteRequestBuilder {
-	p := DeleteRequestBuilder{w: b.BeginRecord(deleteRequestLayout)}
-	p.setDefaults()
+// BuildDeleteRequest begins a DeleteRequest to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildDeleteRequest(b *flyweight.Builder) *DeleteRequestBuilder {
+	p := &DeleteRequestBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded DeleteRequest (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p DeleteRequestBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the DeleteRequest to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("DeleteRequest")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := DeleteRequestFixedSize + len(v.Key)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010000) // fixedLen 0, slotCount 1
+	p := DeleteRequestFixedSize
+	if len(v.Key) > 0 {
+		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
+		copy(b[p:], v.Key)
+	} else {
+		binary.LittleEndian.PutUint64(b[4:12], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a DeleteRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1219,7 +1320,7 @@ const DeleteRequestFixedSize = 12
 
 var deleteRequestSlots = []string{"key"}
 
-var deleteRequestLayout = &flyweight.Layout{Name: "DeleteRequest", FixedLen: 0, Slots: deleteRequestSlots}
+var deleteRequestLayout = flyweight.NewLayout("DeleteRequest", 0, deleteRequestSlots)
 
 // deleteRequestFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1370,33 +1471,26 @@ func (m DeleteRequest) ToValue() DeleteRequestValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *DeleteRequestValue) buildInto(p DeleteRequestBuilder) {
-	if v.Key != "" {
-		p.SetKey(v.Key)
-	}
-}
-
-// DeleteRequestBuilder writes a DeleteRequest into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type DeleteRequestBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p DeleteRequestBuilder) setDefaults() {
+// DeleteRequestBuilder collects the fields of a DeleteRequest and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type DeleteRequestBuilder struct {
+	b *flyweight.Builder
+	v DeleteRequestValue
 }
 
 // SetKey sets field key.
-func (p DeleteRequestBuilder) SetKey(v string) DeleteRequestBuilder {
-	p.w.SetString(0, v)
+func (p *DeleteRequestBuilder) SetKey(v string) *DeleteRequestBuilder {
+	p.v.Key = v
 	return p
 }
 
-// SetKeyBytes sets field key from bytes.
-func (p DeleteRequestBuilder) SetKeyBytes(v []byte) DeleteRequestBuilder {
-	p.w.SetBytes(0, v)
+// SetKeyBytes sets field key from bytes, which are read at Finish.
+func (p *DeleteRequestBuilder) SetKeyBytes(v []byte) *DeleteRequestBuilder {
+	p.v.Key = flyweight.StringView(v)
 	return p
 }
 
@@ -1418,19 +1512,44 @@ func WrapDeleteResponseLimits(b []byte, lim flyweight.Limits) (DeleteResponse, e
 	return wrapDeleteResponse(b, 0)
 }
 
-// BuildDeleteResponse begins a DeleteResponse at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildDeleteResponse(b *flyweight.Builder) DeleteResponseBuilder {
-	p := DeleteResponseBuilder{w: b.BeginRecord(deleteResponseLayout)}
-	p.setDefaults()
+// BuildDeleteResponse begins a DeleteResponse to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildDeleteResponse(b *flyweight.Builder) *DeleteResponseBuilder {
+	p := &DeleteResponseBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded DeleteResponse (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p DeleteResponseBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the DeleteResponse to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("DeleteResponse")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := DeleteResponseFixedSize
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("DeleteResponse", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00000001) // fixedLen 1, slotCount 0
+	b[4] = 0
+	if v.Deleted {
+		b[4] = 1
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a DeleteResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1472,7 +1591,7 @@ const DeleteResponseFixedSize = 5
 
 var deleteResponseSlots = []string{}
 
-var deleteResponseLayout = &flyweight.Layout{Name: "DeleteResponse", FixedLen: 1, Slots: deleteResponseSlots}
+var deleteResponseLayout = flyweight.NewLayout("DeleteResponse", 1, deleteResponseSlots)
 
 // deleteResponseFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1577,31 +1696,20 @@ func (m DeleteResponse) ToValue() DeleteResponseValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *DeleteResponseValue) buildInto(p DeleteResponseBuilder) {
-	p.SetDeleted(v.Deleted)
-}
-
-// DeleteResponseBuilder writes a DeleteResponse into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type DeleteResponseBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p DeleteResponseBuilder) setDefaults() {
+// DeleteResponseBuilder collects the fields of a DeleteResponse and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type DeleteResponseBuilder struct {
+	b *flyweight.Builder
+	v DeleteResponseValue
 }
 
 // SetDeleted sets field deleted.
-func (p DeleteResponseBuilder) SetDeleted(v bool) DeleteResponseBuilder {
-	if r := p.w.Record(); len(r) >= 5 {
-		var x uint8
-		if v {
-			x = 1
-		}
-		r[4] = x
-	}
+func (p *DeleteResponseBuilder) SetDeleted(v bool) *DeleteResponseBuilder {
+	p.v.Deleted = v
 	return p
 }
 
@@ -1623,19 +1731,47 @@ func WrapWatchRequestLimits(b []byte, lim flyweight.Limits) (WatchRequest, error
 	return wrapWatchRequest(b, 0)
 }
 
-// BuildWatchRequest begins a WatchRequest at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildWatchRequest(b *flyweight.Builder) WatchRequestBuilder {
-	p := WatchRequestBuilder{w: b.BeginRecord(watchRequestLayout)}
-	p.setDefaults()
+// BuildWatchRequest begins a WatchRequest to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildWatchRequest(b *flyweight.Builder) *WatchRequestBuilder {
+	p := &WatchRequestBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded WatchRequest (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p WatchRequestBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the WatchRequest to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *WatchRequestBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("WatchRequest")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := WatchRequestFixedSize + len(v.Prefix)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010000) // fixedLen 0, slotCount 1
+	p := WatchRequestFixedSize
+	if len(v.Prefix) > 0 {
+		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Prefix))<<32)
+		copy(b[p:], v.Prefix)
+	} else {
+		binary.LittleEndian.PutUint64(b[4:12], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a WatchRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1680,7 +1816,7 @@ const WatchRequestFixedSize = 12
 
 var watchRequestSlots = []string{"prefix"}
 
-var watchRequestLayout = &flyweight.Layout{Name: "WatchRequest", FixedLen: 0, Slots: watchRequestSlots}
+var watchRequestLayout = flyweight.NewLayout("WatchRequest", 0, watchRequestSlots)
 
 // watchRequestFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1831,33 +1967,26 @@ func (m WatchRequest) ToValue() WatchRequestValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *WatchRequestValue) buildInto(p WatchRequestBuilder) {
-	if v.Prefix != "" {
-		p.SetPrefix(v.Prefix)
-	}
-}
-
-// WatchRequestBuilder writes a WatchRequest into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type WatchRequestBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p WatchRequestBuilder) setDefaults() {
+// WatchRequestBuilder collects the fields of a WatchRequest and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type WatchRequestBuilder struct {
+	b *flyweight.Builder
+	v WatchRequestValue
 }
 
 // SetPrefix sets field prefix.
-func (p WatchRequestBuilder) SetPrefix(v string) WatchRequestBuilder {
-	p.w.SetString(0, v)
+func (p *WatchRequestBuilder) SetPrefix(v string) *WatchRequestBuilder {
+	p.v.Prefix = v
 	return p
 }
 
-// SetPrefixBytes sets field prefix from bytes.
-func (p WatchRequestBuilder) SetPrefixBytes(v []byte) WatchRequestBuilder {
-	p.w.SetBytes(0, v)
+// SetPrefixBytes sets field prefix from bytes, which are read at Finish.
+func (p *WatchRequestBuilder) SetPrefixBytes(v []byte) *WatchRequestBuilder {
+	p.v.Prefix = flyweight.StringView(v)
 	return p
 }
 
@@ -1879,19 +2008,54 @@ func WrapEventLimits(b []byte, lim flyweight.Limits) (Event, error) {
 	return wrapEvent(b, 0)
 }
 
-// BuildEvent begins a Event at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildEvent(b *flyweight.Builder) EventBuilder {
-	p := EventBuilder{w: b.BeginRecord(eventLayout)}
-	p.setDefaults()
+// BuildEvent begins a Event to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildEvent(b *flyweight.Builder) *EventBuilder {
+	p := &EventBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded Event (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p EventBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the Event to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *EventBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("Event")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := EventFixedSize + len(v.Key) + len(v.Value)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00020001) // fixedLen 1, slotCount 2
+	b[4] = uint8(v.Kind)
+	p := EventFixedSize
+	if len(v.Key) > 0 {
+		binary.LittleEndian.PutUint64(b[5:13], uint64(p)|uint64(len(v.Key))<<32)
+		p += copy(b[p:], v.Key)
+	} else {
+		binary.LittleEndian.PutUint64(b[5:13], 0)
+	}
+	if len(v.Value) > 0 {
+		binary.LittleEndian.PutUint64(b[13:21], uint64(p)|uint64(len(v.Value))<<32)
+		copy(b[p:], v.Value)
+	} else {
+		binary.LittleEndian.PutUint64(b[13:21], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a Event to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1943,7 +2107,7 @@ const EventFixedSize = 21
 
 var eventSlots = []string{"key", "value"}
 
-var eventLayout = &flyweight.Layout{Name: "Event", FixedLen: 1, Slots: eventSlots}
+var eventLayout = flyweight.NewLayout("Event", 1, eventSlots)
 
 // eventFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -2127,51 +2291,38 @@ func (m Event) ToValue() EventValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *EventValue) buildInto(p EventBuilder) {
-	p.SetKind(v.Kind)
-	if v.Key != "" {
-		p.SetKey(v.Key)
-	}
-	if len(v.Value) > 0 {
-		p.SetValue(v.Value)
-	}
-}
-
-// EventBuilder writes a Event into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type EventBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p EventBuilder) setDefaults() {
+// EventBuilder collects the fields of a Event and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type EventBuilder struct {
+	b *flyweight.Builder
+	v EventValue
 }
 
 // SetKind sets field kind.
-func (p EventBuilder) SetKind(v EventKind) EventBuilder {
-	if r := p.w.Record(); len(r) >= 5 {
-		r[4] = uint8(v)
-	}
+func (p *EventBuilder) SetKind(v EventKind) *EventBuilder {
+	p.v.Kind = v
 	return p
 }
 
 // SetKey sets field key.
-func (p EventBuilder) SetKey(v string) EventBuilder {
-	p.w.SetString(0, v)
+func (p *EventBuilder) SetKey(v string) *EventBuilder {
+	p.v.Key = v
 	return p
 }
 
-// SetKeyBytes sets field key from bytes.
-func (p EventBuilder) SetKeyBytes(v []byte) EventBuilder {
-	p.w.SetBytes(0, v)
+// SetKeyBytes sets field key from bytes, which are read at Finish.
+func (p *EventBuilder) SetKeyBytes(v []byte) *EventBuilder {
+	p.v.Key = flyweight.StringView(v)
 	return p
 }
 
-// SetValue sets field value.
-func (p EventBuilder) SetValue(v []byte) EventBuilder {
-	p.w.SetBytes(1, v)
+// SetValue sets field value; the bytes are read at Finish.
+func (p *EventBuilder) SetValue(v []byte) *EventBuilder {
+	p.v.Value = v
 	return p
 }
 
@@ -2208,17 +2359,17 @@ type CacheServer interface {
 	//
 	// Get reads a key.
 	// resp is begun in the response buffer: set its fields; returning nil sends it.
-	Get(ctx context.Context, req GetRequest, resp GetResponseBuilder) error
+	Get(ctx context.Context, req GetRequest, resp *GetResponseBuilder) error
 	// Set serves /cachepb.Cache/Set (unary).
 	//
 	// Set writes a key.
 	// resp is begun in the response buffer: set its fields; returning nil sends it.
-	Set(ctx context.Context, req SetRequest, resp SetResponseBuilder) error
+	Set(ctx context.Context, req SetRequest, resp *SetResponseBuilder) error
 	// Delete serves /cachepb.Cache/Delete (unary).
 	//
 	// Delete removes a key.
 	// resp is begun in the response buffer: set its fields; returning nil sends it.
-	Delete(ctx context.Context, req DeleteRequest, resp DeleteResponseBuilder) error
+	Delete(ctx context.Context, req DeleteRequest, resp *DeleteResponseBuilder) error
 	// Watch serves /cachepb.Cache/Watch (server stream).
 	//
 	// Watch streams the changes of the keys under a prefix until canceled.
@@ -2266,9 +2417,12 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode, overrides .
 			return dst, cacheInvalid("/cachepb.Cache/Get", "request", err)
 		}
 		b := cacheBegin(dst, GetResponseTypeID)
-		resp := BuildGetResponse(b)
+		resp := cacheGetResponseBuilders.Get().(*GetResponseBuilder)
+		*resp = *BuildGetResponse(b)
 		err = impl.Get(ctx, in, resp)
 		_, berr := resp.Finish()
+		*resp = GetResponseBuilder{}
+		cacheGetResponseBuilders.Put(resp)
 		out := cacheEnd(b)
 		if err != nil {
 			return dst, err
@@ -2287,9 +2441,12 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode, overrides .
 			return dst, cacheInvalid("/cachepb.Cache/Set", "request", err)
 		}
 		b := cacheBegin(dst, SetResponseTypeID)
-		resp := BuildSetResponse(b)
+		resp := cacheSetResponseBuilders.Get().(*SetResponseBuilder)
+		*resp = *BuildSetResponse(b)
 		err = impl.Set(ctx, in, resp)
 		_, berr := resp.Finish()
+		*resp = SetResponseBuilder{}
+		cacheSetResponseBuilders.Put(resp)
 		out := cacheEnd(b)
 		if err != nil {
 			return dst, err
@@ -2308,9 +2465,12 @@ func RegisterCache(srv *rpc.Server, impl CacheServer, mode rpc.Mode, overrides .
 			return dst, cacheInvalid("/cachepb.Cache/Delete", "request", err)
 		}
 		b := cacheBegin(dst, DeleteResponseTypeID)
-		resp := BuildDeleteResponse(b)
+		resp := cacheDeleteResponseBuilders.Get().(*DeleteResponseBuilder)
+		*resp = *BuildDeleteResponse(b)
 		err = impl.Delete(ctx, in, resp)
 		_, berr := resp.Finish()
+		*resp = DeleteResponseBuilder{}
+		cacheDeleteResponseBuilders.Put(resp)
 		out := cacheEnd(b)
 		if err != nil {
 			return dst, err
@@ -2357,7 +2517,8 @@ type CacheWatchServerStream struct {
 	st   *rpc.ServerStream
 	b    flyweight.Builder // the send buffer
 	rbuf []byte
-	done atomic.Bool // the handler returned: under -tags psdebug a later use panics
+	mb   EventBuilder // the message Begin returns
+	done atomic.Bool  // the handler returned: under -tags psdebug a later use panics
 }
 
 // check panics, under -tags psdebug, on a use after the handler returned.
@@ -2369,16 +2530,17 @@ func (s *CacheWatchServerStream) check() {
 
 // Begin begins the next Event to Send, in the stream's send buffer (reused by
 // each Begin: a builder is valid until the next Begin).
-func (s *CacheWatchServerStream) Begin() EventBuilder {
+func (s *CacheWatchServerStream) Begin() *EventBuilder {
 	s.check()
 	buf := s.b.Bytes()
 	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], EventTypeID))
-	return BuildEvent(&s.b)
+	s.mb = *BuildEvent(&s.b)
+	return &s.mb
 }
 
 // Send finishes m (from Begin) and sends it, waiting for the peer's credit.
 // A message that fails to build is returned as the builder's error, unsent.
-func (s *CacheWatchServerStream) Send(m EventBuilder) error {
+func (s *CacheWatchServerStream) Send(m *EventBuilder) error {
 	s.check()
 	if _, err := m.Finish(); err != nil {
 		return err
@@ -2431,11 +2593,15 @@ func (s *CacheWatchClientStream) Close() error { return s.st.Close() }
 // until the next call on the client; a request builder from Begin<Method>
 // until the next Begin.
 type CacheClient struct {
-	call func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
-	send func(ctx context.Context, method uint32, req []byte) error
-	open func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
-	b    flyweight.Builder
-	resp []byte
+	call             func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
+	send             func(ctx context.Context, method uint32, req []byte) error
+	open             func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
+	b                flyweight.Builder
+	resp             []byte
+	reqGetRequest    GetRequestBuilder    // the request Begin<Method> returns
+	reqSetRequest    SetRequestBuilder    // the request Begin<Method> returns
+	reqDeleteRequest DeleteRequestBuilder // the request Begin<Method> returns
+	reqWatchRequest  WatchRequestBuilder  // the request Begin<Method> returns
 }
 
 // NewCacheClient returns a client calling on c.
@@ -2471,17 +2637,18 @@ func NewCachePoolClient(p *balance.Pool) *CacheClient {
 
 // BeginGet begins the request of a Get call in the client's request
 // buffer: set its fields and pass it to Get. It is valid until the next Begin.
-func (c *CacheClient) BeginGet() GetRequestBuilder {
+func (c *CacheClient) BeginGet() *GetRequestBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], GetRequestTypeID))
-	return BuildGetRequest(&c.b)
+	c.reqGetRequest = *BuildGetRequest(&c.b)
+	return &c.reqGetRequest
 }
 
 // Get calls /cachepb.Cache/Get with req (from BeginGet). The response is a view into the
 // client's response buffer, valid until the next call on c. An error from
 // the server is an *rpc.Error; a response of another message type matches
 // rpc.ErrProtocol; one that does not validate is the *flyweight.Error.
-func (c *CacheClient) Get(ctx context.Context, req GetRequestBuilder) (GetResponse, error) {
+func (c *CacheClient) Get(ctx context.Context, req *GetRequestBuilder) (GetResponse, error) {
 	if _, err := req.Finish(); err != nil {
 		return GetResponse{}, err
 	}
@@ -2500,17 +2667,18 @@ func (c *CacheClient) Get(ctx context.Context, req GetRequestBuilder) (GetRespon
 
 // BeginSet begins the request of a Set call in the client's request
 // buffer: set its fields and pass it to Set. It is valid until the next Begin.
-func (c *CacheClient) BeginSet() SetRequestBuilder {
+func (c *CacheClient) BeginSet() *SetRequestBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], SetRequestTypeID))
-	return BuildSetRequest(&c.b)
+	c.reqSetRequest = *BuildSetRequest(&c.b)
+	return &c.reqSetRequest
 }
 
 // Set calls /cachepb.Cache/Set with req (from BeginSet). The response is a view into the
 // client's response buffer, valid until the next call on c. An error from
 // the server is an *rpc.Error; a response of another message type matches
 // rpc.ErrProtocol; one that does not validate is the *flyweight.Error.
-func (c *CacheClient) Set(ctx context.Context, req SetRequestBuilder) (SetResponse, error) {
+func (c *CacheClient) Set(ctx context.Context, req *SetRequestBuilder) (SetResponse, error) {
 	if _, err := req.Finish(); err != nil {
 		return SetResponse{}, err
 	}
@@ -2529,17 +2697,18 @@ func (c *CacheClient) Set(ctx context.Context, req SetRequestBuilder) (SetRespon
 
 // BeginDelete begins the request of a Delete call in the client's request
 // buffer: set its fields and pass it to Delete. It is valid until the next Begin.
-func (c *CacheClient) BeginDelete() DeleteRequestBuilder {
+func (c *CacheClient) BeginDelete() *DeleteRequestBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], DeleteRequestTypeID))
-	return BuildDeleteRequest(&c.b)
+	c.reqDeleteRequest = *BuildDeleteRequest(&c.b)
+	return &c.reqDeleteRequest
 }
 
 // Delete calls /cachepb.Cache/Delete with req (from BeginDelete). The response is a view into the
 // client's response buffer, valid until the next call on c. An error from
 // the server is an *rpc.Error; a response of another message type matches
 // rpc.ErrProtocol; one that does not validate is the *flyweight.Error.
-func (c *CacheClient) Delete(ctx context.Context, req DeleteRequestBuilder) (DeleteResponse, error) {
+func (c *CacheClient) Delete(ctx context.Context, req *DeleteRequestBuilder) (DeleteResponse, error) {
 	if _, err := req.Finish(); err != nil {
 		return DeleteResponse{}, err
 	}
@@ -2558,15 +2727,16 @@ func (c *CacheClient) Delete(ctx context.Context, req DeleteRequestBuilder) (Del
 
 // BeginWatch begins the request of a Watch call in the client's request
 // buffer: set its fields and pass it to Watch. It is valid until the next Begin.
-func (c *CacheClient) BeginWatch() WatchRequestBuilder {
+func (c *CacheClient) BeginWatch() *WatchRequestBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], WatchRequestTypeID))
-	return BuildWatchRequest(&c.b)
+	c.reqWatchRequest = *BuildWatchRequest(&c.b)
+	return &c.reqWatchRequest
 }
 
 // Watch opens a /cachepb.Cache/Watch stream and sends req (from BeginWatch); Recv the
 // responses until io.EOF, and Close the stream. ctx bounds the whole stream.
-func (c *CacheClient) Watch(ctx context.Context, req WatchRequestBuilder) (*CacheWatchClientStream, error) {
+func (c *CacheClient) Watch(ctx context.Context, req *WatchRequestBuilder) (*CacheWatchClientStream, error) {
 	if _, err := req.Finish(); err != nil {
 		return nil, err
 	}
@@ -2588,15 +2758,16 @@ func (c *CacheClient) Watch(ctx context.Context, req WatchRequestBuilder) (*Cach
 
 // BeginTouch begins the request of a Touch call in the client's request
 // buffer: set its fields and pass it to Touch. It is valid until the next Begin.
-func (c *CacheClient) BeginTouch() SetRequestBuilder {
+func (c *CacheClient) BeginTouch() *SetRequestBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], SetRequestTypeID))
-	return BuildSetRequest(&c.b)
+	c.reqSetRequest = *BuildSetRequest(&c.b)
+	return &c.reqSetRequest
 }
 
 // Touch sends req (from BeginTouch) to /cachepb.Cache/Touch, fire-and-forget: a nil
 // result means it was queued; no response or server error comes back.
-func (c *CacheClient) Touch(ctx context.Context, req SetRequestBuilder) error {
+func (c *CacheClient) Touch(ctx context.Context, req *SetRequestBuilder) error {
 	if _, err := req.Finish(); err != nil {
 		return err
 	}
@@ -2606,6 +2777,15 @@ func (c *CacheClient) Touch(ctx context.Context, req SetRequestBuilder) error {
 // cacheBuilders hold the builders of responses being built, so a handler's
 // builder costs no allocation.
 var cacheBuilders = sync.Pool{New: func() any { return new(flyweight.Builder) }}
+
+// cacheGetResponseBuilders hold the builders handed to handlers for GetResponse responses.
+var cacheGetResponseBuilders = sync.Pool{New: func() any { return new(GetResponseBuilder) }}
+
+// cacheSetResponseBuilders hold the builders handed to handlers for SetResponse responses.
+var cacheSetResponseBuilders = sync.Pool{New: func() any { return new(SetResponseBuilder) }}
+
+// cacheDeleteResponseBuilders hold the builders handed to handlers for DeleteResponse responses.
+var cacheDeleteResponseBuilders = sync.Pool{New: func() any { return new(DeleteResponseBuilder) }}
 
 // cacheBegin returns a pooled builder appending to dst after the type id.
 func cacheBegin(dst []byte, typeID uint32) *flyweight.Builder {

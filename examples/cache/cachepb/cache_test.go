@@ -39,6 +39,21 @@ func visitGetRequest(m GetRequest) int {
 	return n
 }
 
+// refBuildGetRequest writes v through the runtime's generic RecordWriter.
+func refBuildGetRequest(b *flyweight.Builder, v *GetRequestValue) {
+	w := b.BeginRecord(getRequestLayout)
+	if len(v.Key) > 0 {
+		w.SetString(0, v.Key)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllGetRequest sets every field of v through p.
+func setAllGetRequest(p *GetRequestBuilder, v *GetRequestValue) *GetRequestBuilder {
+	p.SetKey(v.Key)
+	return p
+}
+
 // TestGetRequestRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestGetRequestRoundTrip(t *testing.T) {
@@ -103,7 +118,7 @@ func FuzzGetRequest(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildGetRequest(&bb))
+		refBuildGetRequest(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -120,9 +135,35 @@ func TestGetRequestAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildGetRequest(&b))
+		refBuildGetRequest(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestGetRequestSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestGetRequestSettersMatchAppend(t *testing.T) {
+	for i, v := range []GetRequestValue{emptyGetRequest(), sampleGetRequest()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllGetRequest(BuildGetRequest(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllGetRequest(BuildGetRequest(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }
@@ -154,6 +195,25 @@ func visitGetResponse(m GetResponse) int {
 	}
 	n += len(m.String())
 	return n
+}
+
+// refBuildGetResponse writes v through the runtime's generic RecordWriter.
+func refBuildGetResponse(b *flyweight.Builder, v *GetResponseValue) {
+	w := b.BeginRecord(getResponseLayout)
+	w.PutBool(0, v.Found)
+	w.PutUint32(1, v.TtlMs)
+	if len(v.Value) > 0 {
+		w.SetBytes(0, v.Value)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllGetResponse sets every field of v through p.
+func setAllGetResponse(p *GetResponseBuilder, v *GetResponseValue) *GetResponseBuilder {
+	p.SetFound(v.Found)
+	p.SetTtlMs(v.TtlMs)
+	p.SetValue(v.Value)
+	return p
 }
 
 // TestGetResponseRoundTrip builds sample values, wraps them and checks that every
@@ -220,7 +280,7 @@ func FuzzGetResponse(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildGetResponse(&bb))
+		refBuildGetResponse(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -237,9 +297,35 @@ func TestGetResponseAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildGetResponse(&b))
+		refBuildGetResponse(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestGetResponseSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestGetResponseSettersMatchAppend(t *testing.T) {
+	for i, v := range []GetResponseValue{emptyGetResponse(), sampleGetResponse()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllGetResponse(BuildGetResponse(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllGetResponse(BuildGetResponse(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }
@@ -271,6 +357,27 @@ func visitSetRequest(m SetRequest) int {
 	}
 	n += len(m.String())
 	return n
+}
+
+// refBuildSetRequest writes v through the runtime's generic RecordWriter.
+func refBuildSetRequest(b *flyweight.Builder, v *SetRequestValue) {
+	w := b.BeginRecord(setRequestLayout)
+	w.PutUint32(0, v.TtlMs)
+	if len(v.Key) > 0 {
+		w.SetString(0, v.Key)
+	}
+	if len(v.Value) > 0 {
+		w.SetBytes(1, v.Value)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllSetRequest sets every field of v through p.
+func setAllSetRequest(p *SetRequestBuilder, v *SetRequestValue) *SetRequestBuilder {
+	p.SetKey(v.Key)
+	p.SetValue(v.Value)
+	p.SetTtlMs(v.TtlMs)
+	return p
 }
 
 // TestSetRequestRoundTrip builds sample values, wraps them and checks that every
@@ -337,7 +444,7 @@ func FuzzSetRequest(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildSetRequest(&bb))
+		refBuildSetRequest(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -354,9 +461,35 @@ func TestSetRequestAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildSetRequest(&b))
+		refBuildSetRequest(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestSetRequestSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestSetRequestSettersMatchAppend(t *testing.T) {
+	for i, v := range []SetRequestValue{emptySetRequest(), sampleSetRequest()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllSetRequest(BuildSetRequest(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllSetRequest(BuildSetRequest(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }
@@ -384,6 +517,19 @@ func visitSetResponse(m SetResponse) int {
 	}
 	n += len(m.String())
 	return n
+}
+
+// refBuildSetResponse writes v through the runtime's generic RecordWriter.
+func refBuildSetResponse(b *flyweight.Builder, v *SetResponseValue) {
+	w := b.BeginRecord(setResponseLayout)
+	w.PutBool(0, v.Replaced)
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllSetResponse sets every field of v through p.
+func setAllSetResponse(p *SetResponseBuilder, v *SetResponseValue) *SetResponseBuilder {
+	p.SetReplaced(v.Replaced)
+	return p
 }
 
 // TestSetResponseRoundTrip builds sample values, wraps them and checks that every
@@ -450,7 +596,7 @@ func FuzzSetResponse(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildSetResponse(&bb))
+		refBuildSetResponse(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -467,9 +613,35 @@ func TestSetResponseAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildSetResponse(&b))
+		refBuildSetResponse(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestSetResponseSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestSetResponseSettersMatchAppend(t *testing.T) {
+	for i, v := range []SetResponseValue{emptySetResponse(), sampleSetResponse()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllSetResponse(BuildSetResponse(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllSetResponse(BuildSetResponse(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }
@@ -497,6 +669,21 @@ func visitDeleteRequest(m DeleteRequest) int {
 	}
 	n += len(m.String())
 	return n
+}
+
+// refBuildDeleteRequest writes v through the runtime's generic RecordWriter.
+func refBuildDeleteRequest(b *flyweight.Builder, v *DeleteRequestValue) {
+	w := b.BeginRecord(deleteRequestLayout)
+	if len(v.Key) > 0 {
+		w.SetString(0, v.Key)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllDeleteRequest sets every field of v through p.
+func setAllDeleteRequest(p *DeleteRequestBuilder, v *DeleteRequestValue) *DeleteRequestBuilder {
+	p.SetKey(v.Key)
+	return p
 }
 
 // TestDeleteRequestRoundTrip builds sample values, wraps them and checks that every
@@ -563,7 +750,7 @@ func FuzzDeleteRequest(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildDeleteRequest(&bb))
+		refBuildDeleteRequest(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -580,9 +767,35 @@ func TestDeleteRequestAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildDeleteRequest(&b))
+		refBuildDeleteRequest(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestDeleteRequestSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestDeleteRequestSettersMatchAppend(t *testing.T) {
+	for i, v := range []DeleteRequestValue{emptyDeleteRequest(), sampleDeleteRequest()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllDeleteRequest(BuildDeleteRequest(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllDeleteRequest(BuildDeleteRequest(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }
@@ -610,6 +823,19 @@ func visitDeleteResponse(m DeleteResponse) int {
 	}
 	n += len(m.String())
 	return n
+}
+
+// refBuildDeleteResponse writes v through the runtime's generic RecordWriter.
+func refBuildDeleteResponse(b *flyweight.Builder, v *DeleteResponseValue) {
+	w := b.BeginRecord(deleteResponseLayout)
+	w.PutBool(0, v.Deleted)
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllDeleteResponse sets every field of v through p.
+func setAllDeleteResponse(p *DeleteResponseBuilder, v *DeleteResponseValue) *DeleteResponseBuilder {
+	p.SetDeleted(v.Deleted)
+	return p
 }
 
 // TestDeleteResponseRoundTrip builds sample values, wraps them and checks that every
@@ -676,7 +902,7 @@ func FuzzDeleteResponse(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildDeleteResponse(&bb))
+		refBuildDeleteResponse(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -693,9 +919,35 @@ func TestDeleteResponseAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildDeleteResponse(&b))
+		refBuildDeleteResponse(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestDeleteResponseSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestDeleteResponseSettersMatchAppend(t *testing.T) {
+	for i, v := range []DeleteResponseValue{emptyDeleteResponse(), sampleDeleteResponse()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllDeleteResponse(BuildDeleteResponse(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllDeleteResponse(BuildDeleteResponse(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }
@@ -723,6 +975,21 @@ func visitWatchRequest(m WatchRequest) int {
 	}
 	n += len(m.String())
 	return n
+}
+
+// refBuildWatchRequest writes v through the runtime's generic RecordWriter.
+func refBuildWatchRequest(b *flyweight.Builder, v *WatchRequestValue) {
+	w := b.BeginRecord(watchRequestLayout)
+	if len(v.Prefix) > 0 {
+		w.SetString(0, v.Prefix)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllWatchRequest sets every field of v through p.
+func setAllWatchRequest(p *WatchRequestBuilder, v *WatchRequestValue) *WatchRequestBuilder {
+	p.SetPrefix(v.Prefix)
+	return p
 }
 
 // TestWatchRequestRoundTrip builds sample values, wraps them and checks that every
@@ -789,7 +1056,7 @@ func FuzzWatchRequest(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildWatchRequest(&bb))
+		refBuildWatchRequest(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -806,9 +1073,35 @@ func TestWatchRequestAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildWatchRequest(&b))
+		refBuildWatchRequest(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestWatchRequestSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestWatchRequestSettersMatchAppend(t *testing.T) {
+	for i, v := range []WatchRequestValue{emptyWatchRequest(), sampleWatchRequest()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllWatchRequest(BuildWatchRequest(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllWatchRequest(BuildWatchRequest(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }
@@ -840,6 +1133,27 @@ func visitEvent(m Event) int {
 	}
 	n += len(m.String())
 	return n
+}
+
+// refBuildEvent writes v through the runtime's generic RecordWriter.
+func refBuildEvent(b *flyweight.Builder, v *EventValue) {
+	w := b.BeginRecord(eventLayout)
+	w.PutUint8(0, uint8(v.Kind))
+	if len(v.Key) > 0 {
+		w.SetString(0, v.Key)
+	}
+	if len(v.Value) > 0 {
+		w.SetBytes(1, v.Value)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllEvent sets every field of v through p.
+func setAllEvent(p *EventBuilder, v *EventValue) *EventBuilder {
+	p.SetKind(v.Kind)
+	p.SetKey(v.Key)
+	p.SetValue(v.Value)
+	return p
 }
 
 // TestEventRoundTrip builds sample values, wraps them and checks that every
@@ -906,7 +1220,7 @@ func FuzzEvent(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildEvent(&bb))
+		refBuildEvent(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -923,9 +1237,35 @@ func TestEventAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildEvent(&b))
+		refBuildEvent(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestEventSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestEventSettersMatchAppend(t *testing.T) {
+	for i, v := range []EventValue{emptyEvent(), sampleEvent()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllEvent(BuildEvent(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllEvent(BuildEvent(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func (s *Store) expired(e entry, now int64) bool { return e.expires != 0 && now 
 
 // Get answers the value of a key; a missing or expired key is
 // found = false. It allocates nothing.
-func (s *Store) Get(_ context.Context, req cachepb.GetRequest, resp cachepb.GetResponseBuilder) error {
+func (s *Store) Get(_ context.Context, req cachepb.GetRequest, resp *cachepb.GetResponseBuilder) error {
 	now := s.opts.Now().UnixNano()
 	s.mu.RLock()
 	e, ok := s.items[string(req.KeyBytes())] // no allocation: the compiler looks up without a copy
@@ -112,7 +112,7 @@ func (s *Store) checkKey(key []byte) error {
 }
 
 // Set stores a copy of the value, for ttl_ms milliseconds (0: no expiry).
-func (s *Store) Set(_ context.Context, req cachepb.SetRequest, resp cachepb.SetResponseBuilder) error {
+func (s *Store) Set(_ context.Context, req cachepb.SetRequest, resp *cachepb.SetResponseBuilder) error {
 	if err := s.checkKey(req.KeyBytes()); err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (s *Store) Set(_ context.Context, req cachepb.SetRequest, resp cachepb.SetR
 }
 
 // Delete removes a key.
-func (s *Store) Delete(_ context.Context, req cachepb.DeleteRequest, resp cachepb.DeleteResponseBuilder) error {
+func (s *Store) Delete(_ context.Context, req cachepb.DeleteRequest, resp *cachepb.DeleteResponseBuilder) error {
 	now := s.opts.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -29,11 +29,14 @@ func set(t *testing.T, s *Store, key, value string, ttlMs uint32) (bool, error) 
 	req, err := cachepb.WrapSetRequest(rec)
 	require.NoError(t, err)
 	var rb flyweight.Builder
-	err = s.Set(context.Background(), req, cachepb.BuildSetResponse(&rb))
+	rp := cachepb.BuildSetResponse(&rb)
+	err = s.Set(context.Background(), req, rp)
 	if err != nil {
 		return false, err
 	}
-	resp, err := cachepb.WrapSetResponse(rb.Bytes())
+	out, err := rp.Finish()
+	require.NoError(t, err)
+	resp, err := cachepb.WrapSetResponse(out)
 	require.NoError(t, err)
 	return resp.Replaced(), nil
 }
@@ -45,8 +48,11 @@ func get(t *testing.T, s *Store, key string) cachepb.GetResponse {
 	req, err := cachepb.WrapGetRequest(rec)
 	require.NoError(t, err)
 	var rb flyweight.Builder
-	require.NoError(t, s.Get(context.Background(), req, cachepb.BuildGetResponse(&rb)))
-	resp, err := cachepb.WrapGetResponse(rb.Bytes())
+	rp := cachepb.BuildGetResponse(&rb)
+	require.NoError(t, s.Get(context.Background(), req, rp))
+	out, err := rp.Finish()
+	require.NoError(t, err)
+	resp, err := cachepb.WrapGetResponse(out)
 	require.NoError(t, err)
 	return resp
 }

@@ -52,19 +52,47 @@ func WrapPayloadLimits(b []byte, lim flyweight.Limits) (Payload, error) {
 	return wrapPayload(b, 0)
 }
 
-// BuildPayload begins a Payload at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildPayload(b *flyweight.Builder) PayloadBuilder {
-	p := PayloadBuilder{w: b.BeginRecord(payloadLayout)}
-	p.setDefaults()
+// BuildPayload begins a Payload to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildPayload(b *flyweight.Builder) *PayloadBuilder {
+	p := &PayloadBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded Payload (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p PayloadBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the Payload to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *PayloadBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("Payload")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := PayloadFixedSize + len(v.Data)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("Payload", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010000) // fixedLen 0, slotCount 1
+	p := PayloadFixedSize
+	if len(v.Data) > 0 {
+		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Data))<<32)
+		copy(b[p:], v.Data)
+	} else {
+		binary.LittleEndian.PutUint64(b[4:12], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a Payload to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -109,7 +137,7 @@ const PayloadFixedSize = 12
 
 var payloadSlots = []string{"data"}
 
-var payloadLayout = &flyweight.Layout{Name: "Payload", FixedLen: 0, Slots: payloadSlots}
+var payloadLayout = flyweight.NewLayout("Payload", 0, payloadSlots)
 
 // payloadFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -252,27 +280,20 @@ func (m Payload) ToValue() PayloadValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *PayloadValue) buildInto(p PayloadBuilder) {
-	if len(v.Data) > 0 {
-		p.SetData(v.Data)
-	}
+// PayloadBuilder collects the fields of a Payload and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type PayloadBuilder struct {
+	b *flyweight.Builder
+	v PayloadValue
 }
 
-// PayloadBuilder writes a Payload into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type PayloadBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p PayloadBuilder) setDefaults() {
-}
-
-// SetData sets field data.
-func (p PayloadBuilder) SetData(v []byte) PayloadBuilder {
-	p.w.SetBytes(0, v)
+// SetData sets field data; the bytes are read at Finish.
+func (p *PayloadBuilder) SetData(v []byte) *PayloadBuilder {
+	p.v.Data = v
 	return p
 }
 
@@ -298,7 +319,7 @@ const (
 type EchoServer interface {
 	// Echo serves /echopb.Echo/Echo (unary).
 	// resp is begun in the response buffer: set its fields; returning nil sends it.
-	Echo(ctx context.Context, req Payload, resp PayloadBuilder) error
+	Echo(ctx context.Context, req Payload, resp *PayloadBuilder) error
 }
 
 // EchoMethodMode overrides the mode (rpc.Inline or rpc.Pooled) of one unary
@@ -336,9 +357,12 @@ func RegisterEcho(srv *rpc.Server, impl EchoServer, mode rpc.Mode, overrides ...
 			return dst, echoInvalid("/echopb.Echo/Echo", "request", err)
 		}
 		b := echoBegin(dst, PayloadTypeID)
-		resp := BuildPayload(b)
+		resp := echoPayloadBuilders.Get().(*PayloadBuilder)
+		*resp = *BuildPayload(b)
 		err = impl.Echo(ctx, in, resp)
 		_, berr := resp.Finish()
+		*resp = PayloadBuilder{}
+		echoPayloadBuilders.Put(resp)
 		out := echoEnd(b)
 		if err != nil {
 			return dst, err
@@ -360,11 +384,12 @@ func RegisterEcho(srv *rpc.Server, impl EchoServer, mode rpc.Mode, overrides ...
 // until the next call on the client; a request builder from Begin<Method>
 // until the next Begin.
 type EchoClient struct {
-	call func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
-	send func(ctx context.Context, method uint32, req []byte) error
-	open func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
-	b    flyweight.Builder
-	resp []byte
+	call       func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
+	send       func(ctx context.Context, method uint32, req []byte) error
+	open       func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
+	b          flyweight.Builder
+	resp       []byte
+	reqPayload PayloadBuilder // the request Begin<Method> returns
 }
 
 // NewEchoClient returns a client calling on c.
@@ -400,17 +425,18 @@ func NewEchoPoolClient(p *balance.Pool) *EchoClient {
 
 // BeginEcho begins the request of a Echo call in the client's request
 // buffer: set its fields and pass it to Echo. It is valid until the next Begin.
-func (c *EchoClient) BeginEcho() PayloadBuilder {
+func (c *EchoClient) BeginEcho() *PayloadBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], PayloadTypeID))
-	return BuildPayload(&c.b)
+	c.reqPayload = *BuildPayload(&c.b)
+	return &c.reqPayload
 }
 
 // Echo calls /echopb.Echo/Echo with req (from BeginEcho). The response is a view into the
 // client's response buffer, valid until the next call on c. An error from
 // the server is an *rpc.Error; a response of another message type matches
 // rpc.ErrProtocol; one that does not validate is the *flyweight.Error.
-func (c *EchoClient) Echo(ctx context.Context, req PayloadBuilder) (Payload, error) {
+func (c *EchoClient) Echo(ctx context.Context, req *PayloadBuilder) (Payload, error) {
 	if _, err := req.Finish(); err != nil {
 		return Payload{}, err
 	}
@@ -430,6 +456,9 @@ func (c *EchoClient) Echo(ctx context.Context, req PayloadBuilder) (Payload, err
 // echoBuilders hold the builders of responses being built, so a handler's
 // builder costs no allocation.
 var echoBuilders = sync.Pool{New: func() any { return new(flyweight.Builder) }}
+
+// echoPayloadBuilders hold the builders handed to handlers for Payload responses.
+var echoPayloadBuilders = sync.Pool{New: func() any { return new(PayloadBuilder) }}
 
 // echoBegin returns a pooled builder appending to dst after the type id.
 func echoBegin(dst []byte, typeID uint32) *flyweight.Builder {

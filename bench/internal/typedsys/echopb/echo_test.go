@@ -39,6 +39,21 @@ func visitPayload(m Payload) int {
 	return n
 }
 
+// refBuildPayload writes v through the runtime's generic RecordWriter.
+func refBuildPayload(b *flyweight.Builder, v *PayloadValue) {
+	w := b.BeginRecord(payloadLayout)
+	if len(v.Data) > 0 {
+		w.SetBytes(0, v.Data)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllPayload sets every field of v through p.
+func setAllPayload(p *PayloadBuilder, v *PayloadValue) *PayloadBuilder {
+	p.SetData(v.Data)
+	return p
+}
+
 // TestPayloadRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestPayloadRoundTrip(t *testing.T) {
@@ -103,7 +118,7 @@ func FuzzPayload(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildPayload(&bb))
+		refBuildPayload(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -120,9 +135,35 @@ func TestPayloadAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildPayload(&b))
+		refBuildPayload(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestPayloadSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestPayloadSettersMatchAppend(t *testing.T) {
+	for i, v := range []PayloadValue{emptyPayload(), samplePayload()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllPayload(BuildPayload(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllPayload(BuildPayload(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }

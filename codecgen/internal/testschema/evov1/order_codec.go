@@ -171,7 +171,7 @@ const OrderFixedSize = 28
 
 var orderSlots = []string{"symbol", "lines"}
 
-var orderLayout = &flyweight.Layout{Name: "Order", FixedLen: 8, Slots: orderSlots}
+var orderLayout = flyweight.NewLayout("Order", 8, orderSlots)
 
 // orderFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -485,7 +485,7 @@ const OrderLinesFixedSize = 18
 
 var orderLinesSlots = []string{"sku"}
 
-var orderLinesLayout = &flyweight.Layout{Name: "Order.lines", FixedLen: 6, Slots: orderLinesSlots}
+var orderLinesLayout = flyweight.NewLayout("Order.lines", 6, orderLinesSlots)
 
 // orderLinesFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).

@@ -183,7 +183,7 @@ const OrderFixedSize = 54
 
 var orderSlots = []string{"symbol", "lines", "venue", "fees"}
 
-var orderLayout = &flyweight.Layout{Name: "Order", FixedLen: 18, Slots: orderSlots}
+var orderLayout = flyweight.NewLayout("Order", 18, orderSlots)
 
 // orderFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -672,7 +672,7 @@ const OrderLinesFixedSize = 28
 
 var orderLinesSlots = []string{"sku", "note"}
 
-var orderLinesLayout = &flyweight.Layout{Name: "Order.lines", FixedLen: 8, Slots: orderLinesSlots}
+var orderLinesLayout = flyweight.NewLayout("Order.lines", 8, orderLinesSlots)
 
 // orderLinesFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1069,7 +1069,7 @@ const OrderFeesFixedSize = 13
 
 var orderFeesSlots = []string{}
 
-var orderFeesLayout = &flyweight.Layout{Name: "Order.fees", FixedLen: 9, Slots: orderFeesSlots}
+var orderFeesLayout = flyweight.NewLayout("Order.fees", 9, orderFeesSlots)
 
 // orderFeesFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).

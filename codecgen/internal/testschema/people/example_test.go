@@ -48,7 +48,7 @@ func ExampleBuildPerson_error() {
 
 // Hostile bytes give a typed error, never a panic.
 func ExampleWrapPerson_error() {
-	_, err := people.WrapPerson([]byte{0xff, 0xff, 0, 0})
+	_, err := people.WrapPerson([]byte{0xff, 0x7f, 0, 0})
 	fmt.Println(err)
 	// Output: flyweight: buffer too short: Person.header at offset 0
 }

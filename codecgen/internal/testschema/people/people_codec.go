@@ -366,7 +366,7 @@ const PersonFixedSize = 236
 
 var personSlots = []string{"name", "phone", "nick", "blob", "scores", "flags", "ratios", "kids", "motto", "pets", "fax"}
 
-var personLayout = &flyweight.Layout{Name: "Person", FixedLen: 144, Slots: personSlots}
+var personLayout = flyweight.NewLayout("Person", 144, personSlots)
 
 // personFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -1798,7 +1798,7 @@ const PersonKidsFixedSize = 22
 
 var personKidsSlots = []string{"name", "toys"}
 
-var personKidsLayout = &flyweight.Layout{Name: "Person.kids", FixedLen: 2, Slots: personKidsSlots}
+var personKidsLayout = flyweight.NewLayout("Person.kids", 2, personKidsSlots)
 
 // personKidsFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -2187,7 +2187,7 @@ const PersonKidsToysFixedSize = 16
 
 var personKidsToysSlots = []string{"label"}
 
-var personKidsToysLayout = &flyweight.Layout{Name: "Person.kids.toys", FixedLen: 4, Slots: personKidsToysSlots}
+var personKidsToysLayout = flyweight.NewLayout("Person.kids.toys", 4, personKidsToysSlots)
 
 // personKidsToysFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -2467,7 +2467,7 @@ const PersonPetsFixedSize = 13
 
 var personPetsSlots = []string{"species"}
 
-var personPetsLayout = &flyweight.Layout{Name: "Person.pets", FixedLen: 1, Slots: personPetsSlots}
+var personPetsLayout = flyweight.NewLayout("Person.pets", 1, personPetsSlots)
 
 // personPetsFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -2754,19 +2754,40 @@ func WrapPingLimits(b []byte, lim flyweight.Limits) (Ping, error) {
 	return wrapPing(b, 0)
 }
 
-// BuildPing begins a Ping at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildPing(b *flyweight.Builder) PingBuilder {
-	p := PingBuilder{w: b.BeginRecord(pingLayout)}
-	p.setDefaults()
+// BuildPing begins a Ping to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildPing(b *flyweight.Builder) *PingBuilder {
+	p := &PingBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded Ping (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p PingBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the Ping to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *PingBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("Ping")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := PingFixedSize
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("Ping", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00000000) // fixedLen 0, slotCount 0
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a Ping to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -2804,7 +2825,7 @@ const PingFixedSize = 4
 
 var pingSlots = []string{}
 
-var pingLayout = &flyweight.Layout{Name: "Ping", FixedLen: 0, Slots: pingSlots}
+var pingLayout = flyweight.NewLayout("Ping", 0, pingSlots)
 
 // pingFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -2892,17 +2913,13 @@ func (m Ping) ToValue() PingValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *PingValue) buildInto(p PingBuilder) {
-}
-
-// PingBuilder writes a Ping into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type PingBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p PingBuilder) setDefaults() {
+// PingBuilder collects the fields of a Ping and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type PingBuilder struct {
+	b *flyweight.Builder
+	v PingValue
 }

@@ -380,6 +380,17 @@ func visitPing(m Ping) int {
 	return n
 }
 
+// refBuildPing writes v through the runtime's generic RecordWriter.
+func refBuildPing(b *flyweight.Builder, v *PingValue) {
+	w := b.BeginRecord(pingLayout)
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllPing sets every field of v through p.
+func setAllPing(p *PingBuilder, v *PingValue) *PingBuilder {
+	return p
+}
+
 // TestPingRoundTrip builds sample values, wraps them and checks that every
 // field reads back.
 func TestPingRoundTrip(t *testing.T) {
@@ -444,7 +455,7 @@ func FuzzPing(f *testing.F) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
 		var bb flyweight.Builder
-		v.buildInto(BuildPing(&bb))
+		refBuildPing(&bb, &v)
 		if bb.Err() != nil || !bytes.Equal(bb.Bytes(), out) {
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
@@ -461,9 +472,35 @@ func TestPingAppendMatchesBuilder(t *testing.T) {
 		}
 		var b flyweight.Builder
 		b.Reset([]byte("prefix"))
-		v.buildInto(BuildPing(&b))
+		refBuildPing(&b, &v)
 		if b.Err() != nil || !bytes.Equal(direct, b.Bytes()) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestPingSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestPingSettersMatchAppend(t *testing.T) {
+	for i, v := range []PingValue{emptyPing(), samplePing()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllPing(BuildPing(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllPing(BuildPing(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 	}
 }

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
 // demo implements every kind of method.
 type demo struct{ notified chan string }
 
-func (demo) Unary(_ context.Context, req Req, resp RespBuilder) error {
+func (demo) Unary(_ context.Context, req Req, resp *RespBuilder) error {
 	resp.SetText("hi " + req.Name()).SetN(1)
 	return nil
 }
@@ -37,7 +37,7 @@ func (demo) Watch(_ context.Context, req Req, st *DemoWatchServerStream) error {
 	return nil
 }
 
-func (demo) Upload(_ context.Context, st *DemoUploadServerStream, resp RespBuilder) error {
+func (demo) Upload(_ context.Context, st *DemoUploadServerStream, resp *RespBuilder) error {
 	var names []string
 	for {
 		r, err := st.Recv()
@@ -202,7 +202,7 @@ type blocking struct {
 	entered, release chan struct{}
 }
 
-func (b blocking) Unary(ctx context.Context, req Req, resp RespBuilder) error {
+func (b blocking) Unary(ctx context.Context, req Req, resp *RespBuilder) error {
 	if req.Name() == "block" {
 		close(b.entered)
 		<-b.release
@@ -251,4 +251,47 @@ func modeOverride(t *testing.T, overrides ...DemoMethodMode) error {
 func TestModeOverride(t *testing.T) {
 	require.NoError(t, modeOverride(t, DemoMethodMode{DemoUnaryMethod, rpc.Pooled}))
 	require.ErrorIs(t, modeOverride(t), context.DeadlineExceeded)
+}
+
+// lists answers Collect with name's length items, or, for name "bad", a
+// response that fails to build (its group begun twice).
+type lists struct{}
+
+func (lists) Collect(_ context.Context, req Req, resp BatchBuilder) error {
+	if req.Name() == "bad" {
+		resp.BeginItems().End()
+		resp.BeginItems().End()
+		return nil
+	}
+	g := resp.BeginItems()
+	for i := range len(req.Name()) {
+		g.Add().SetN(uint32(i))
+	}
+	g.End()
+	return nil
+}
+
+// TestResponseFailsToBuild: a response whose builder fails reaches the
+// caller as CodeInternal and the connection serves the next call.
+func TestResponseFailsToBuild(t *testing.T) {
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	RegisterLists(srv, lists{}, rpc.Inline)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(context.Background(), ln); close(done) }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+	c, err := rpc.Dial(ctx(t), "tcp", ln.Addr().String(), rpc.ClientOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	lc := NewListsClient(c)
+	_, err = lc.Collect(ctx(t), lc.BeginCollect().SetName("bad"))
+	var re *rpc.Error
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, rpc.CodeInternal, re.Code)
+	b, err := lc.Collect(ctx(t), lc.BeginCollect().SetName("abc"))
+	require.NoError(t, err)
+	assert.Equal(t, 3, b.Items().Len())
+	assert.EqualValues(t, 2, b.Items().At(2).N())
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/protosocket-go/protosocket/socket/rpc"
 	"github.com/protosocket-go/protosocket/socket/rpc/balance"
 	"io"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,19 +59,47 @@ func WrapReqLimits(b []byte, lim flyweight.Limits) (Req, error) {
 	return wrapReq(b, 0)
 }
 
-// BuildReq begins a Req at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildReq(b *flyweight.Builder) ReqBuilder {
-	p := ReqBuilder{w: b.BeginRecord(reqLayout)}
-	p.setDefaults()
+// BuildReq begins a Req to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildReq(b *flyweight.Builder) *ReqBuilder {
+	p := &ReqBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded Req (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p ReqBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the Req to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *ReqBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("Req")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := ReqFixedSize + len(v.Name)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("Req", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010000) // fixedLen 0, slotCount 1
+	p := ReqFixedSize
+	if len(v.Name) > 0 {
+		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Name))<<32)
+		copy(b[p:], v.Name)
+	} else {
+		binary.LittleEndian.PutUint64(b[4:12], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a Req to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -115,7 +144,7 @@ const ReqFixedSize = 12
 
 var reqSlots = []string{"name"}
 
-var reqLayout = &flyweight.Layout{Name: "Req", FixedLen: 0, Slots: reqSlots}
+var reqLayout = flyweight.NewLayout("Req", 0, reqSlots)
 
 // reqFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -266,33 +295,26 @@ func (m Req) ToValue() ReqValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *ReqValue) buildInto(p ReqBuilder) {
-	if v.Name != "" {
-		p.SetName(v.Name)
-	}
-}
-
-// ReqBuilder writes a Req into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type ReqBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p ReqBuilder) setDefaults() {
+// ReqBuilder collects the fields of a Req and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type ReqBuilder struct {
+	b *flyweight.Builder
+	v ReqValue
 }
 
 // SetName sets field name.
-func (p ReqBuilder) SetName(v string) ReqBuilder {
-	p.w.SetString(0, v)
+func (p *ReqBuilder) SetName(v string) *ReqBuilder {
+	p.v.Name = v
 	return p
 }
 
-// SetNameBytes sets field name from bytes.
-func (p ReqBuilder) SetNameBytes(v []byte) ReqBuilder {
-	p.w.SetBytes(0, v)
+// SetNameBytes sets field name from bytes, which are read at Finish.
+func (p *ReqBuilder) SetNameBytes(v []byte) *ReqBuilder {
+	p.v.Name = flyweight.StringView(v)
 	return p
 }
 
@@ -314,19 +336,48 @@ func WrapRespLimits(b []byte, lim flyweight.Limits) (Resp, error) {
 	return wrapResp(b, 0)
 }
 
-// BuildResp begins a Resp at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildResp(b *flyweight.Builder) RespBuilder {
-	p := RespBuilder{w: b.BeginRecord(respLayout)}
-	p.setDefaults()
+// BuildResp begins a Resp to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildResp(b *flyweight.Builder) *RespBuilder {
+	p := &RespBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded Resp (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p RespBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the Resp to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *RespBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("Resp")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := RespFixedSize + len(v.Text)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("Resp", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010004) // fixedLen 4, slotCount 1
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.N))
+	p := RespFixedSize
+	if len(v.Text) > 0 {
+		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Text))<<32)
+		copy(b[p:], v.Text)
+	} else {
+		binary.LittleEndian.PutUint64(b[8:16], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a Resp to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -372,7 +423,7 @@ const RespFixedSize = 16
 
 var respSlots = []string{"text"}
 
-var respLayout = &flyweight.Layout{Name: "Resp", FixedLen: 4, Slots: respSlots}
+var respLayout = flyweight.NewLayout("Resp", 4, respSlots)
 
 // respFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -535,39 +586,522 @@ func (m Resp) ToValue() RespValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *RespValue) buildInto(p RespBuilder) {
-	if v.Text != "" {
-		p.SetText(v.Text)
-	}
-	p.SetN(v.N)
-}
-
-// RespBuilder writes a Resp into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type RespBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p RespBuilder) setDefaults() {
+// RespBuilder collects the fields of a Resp and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type RespBuilder struct {
+	b *flyweight.Builder
+	v RespValue
 }
 
 // SetText sets field text.
-func (p RespBuilder) SetText(v string) RespBuilder {
-	p.w.SetString(0, v)
+func (p *RespBuilder) SetText(v string) *RespBuilder {
+	p.v.Text = v
 	return p
 }
 
-// SetTextBytes sets field text from bytes.
-func (p RespBuilder) SetTextBytes(v []byte) RespBuilder {
-	p.w.SetBytes(0, v)
+// SetTextBytes sets field text from bytes, which are read at Finish.
+func (p *RespBuilder) SetTextBytes(v []byte) *RespBuilder {
+	p.v.Text = flyweight.StringView(v)
 	return p
 }
 
 // SetN sets field n.
-func (p RespBuilder) SetN(v uint32) RespBuilder {
+func (p *RespBuilder) SetN(v uint32) *RespBuilder {
+	p.v.N = v
+	return p
+}
+
+// BatchTypeID is the message type id of Batch, for dispatch on a frame header's
+// message type field.
+const BatchTypeID uint32 = 3
+
+// WrapBatch validates b as a Batch with the default flyweight.Limits and returns
+// a reader over it. The reader is a view into b: valid while b is, and never
+// reading outside it (if b changes after Wrap, reads return stale or zero
+// values, never panic). Errors are *flyweight.Error values wrapping a
+// flyweight sentinel (errors.Is(err, flyweight.ErrBadLength), ...).
+func WrapBatch(b []byte) (Batch, error) { return WrapBatchLimits(b, flyweight.Limits{}) }
+
+// WrapBatchLimits is WrapBatch with explicit limits on nesting depth and the
+// total number of group elements. It checks the message and every group
+// element in one pass (the group offset tables make the elements
+// addressable without walking them).
+func WrapBatchLimits(b []byte, lim flyweight.Limits) (Batch, error) {
+	m, err := wrapBatch(b, 0)
+	if err != nil {
+		return Batch{}, err
+	}
+	v := flyweight.NewValidator(lim)
+	if err := m.check(&v, 0); err != nil {
+		return Batch{}, err
+	}
+	return m, nil
+}
+
+// BuildBatch begins a Batch at the end of b's buffer. Set its fields (the
+// setters return the builder, so they chain), then call Finish. Errors
+// (variable fields out of schema order, ...) are *flyweight.Error values
+// naming the field, reported by Finish.
+func BuildBatch(b *flyweight.Builder) BatchBuilder {
+	p := BatchBuilder{w: b.BeginRecord(batchLayout)}
+	p.setDefaults()
+	return p
+}
+
+// Finish returns the encoded Batch (the bytes appended to the Builder's
+// buffer, valid until that buffer is reused) or the Builder's first error.
+func (p BatchBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+
+// AppendTo appends v encoded as a Batch to dst.
+func (v *BatchValue) AppendTo(dst []byte) ([]byte, error) {
+	b := flyweight.NewBuilder(dst)
+	v.buildInto(BuildBatch(&b))
+	if err := b.Err(); err != nil {
+		return dst, err
+	}
+	return b.Bytes(), nil
+}
+
+// Batch has a group, so its builder writes into the buffer as fields are
+// set (not a staged builder) and can fail to build.
+//
+// Batch is a read-only view into a validated buffer: valid while that buffer is.
+// Accessors never fail: fields an older writer did not send read as their
+// default (zero unless the schema says otherwise) or as absent.
+type Batch struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote
+}
+
+// BatchFixedSize is the encoded size of a Batch without variable data: the
+// record header, the fixed block and the slot table. Presize a buffer with
+// it plus the variable data (strings, bytes, lists, groups).
+const BatchFixedSize = 12
+
+var batchSlots = []string{"items"}
+
+var batchLayout = flyweight.NewLayout("Batch", 0, batchSlots)
+
+// batchFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func batchFromRecord(r flyweight.Record) Batch {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return Batch{}
+	}
+	return Batch{b: b[:fe:len(b)], ns: uint32(r.Slots())}
+}
+
+// wrapBatch checks the header and slot table of b, a Batch record at offset
+// base of the wrapped buffer, and returns the reader.
+func wrapBatch(b []byte, base int) (Batch, error) {
+	if len(b) >= 12 && binary.LittleEndian.Uint32(b) == 0x00010000 { // fixedLen 0, slotCount 1
+		s, n, cur := b[4:12], uint64(len(b)), uint64(12)
+		ok := true
+		if o, e := uint64(binary.LittleEndian.Uint32(s[0:])), uint64(binary.LittleEndian.Uint32(s[4:])); o >= cur && o+e <= n {
+			cur = o + e
+		} else if o|e != 0 {
+			ok = false
+		}
+		_ = cur
+		if ok {
+			return Batch{b: b[:4:len(b)], ns: 1}, nil
+		}
+	}
+	r, err := flyweight.WrapRecordAt(b, "Batch", batchSlots, base)
+	if err != nil {
+		return Batch{}, err
+	}
+	return batchFromRecord(r), nil
+}
+
+// check checks the lists and groups of m (a record at the given depth)
+// and charges its group elements to v's budget.
+func (m Batch) check(v *flyweight.Validator, depth int) error {
+	if d, o := m.slot(0); o != 0 {
+		n, err := v.Group(d, "Batch", "items", o, depth+1)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			eb, eo := flyweight.Element(d, n, i)
+			e, err := wrapItem(eb, o+eo)
+			if err != nil {
+				return err
+			}
+			_ = e
+		}
+	}
+	return nil
+}
+
+// Bytes returns the encoded record.
+func (m Batch) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m Batch) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m Batch) fixedOffset(off int) int { return 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m Batch) slot(i int) ([]byte, int) {
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	r := m.b[:cap(m.b)]
+	p := len(m.b) + 8*i
+	if p+8 > len(r) { // only if the buffer changed after Wrap
+		return nil, 0
+	}
+	s := r[p : p+8]
+	o := uint64(binary.LittleEndian.Uint32(s))
+	e := o + uint64(binary.LittleEndian.Uint32(s[4:]))
+	if e > uint64(len(r)) { // only if the buffer changed after Wrap: stale data, no panic
+		return nil, 0
+	}
+	return r[o:e:e], int(o)
+}
+
+// data returns the data of slot i, like slot.
+func (m Batch) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m Batch) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return o
+}
+
+// Items returns field items.
+//
+// The group view allocates nothing; its elements are views valid while the buffer is.
+func (m Batch) Items() ItemGroup {
+	d, o := m.slot(0)
+	return ItemGroup{d: d, n: flyweight.GroupLen(d), base: o}
+}
+
+// Validate checks field values that Wrap does not: bools are 0 or 1 and
+// strings are valid UTF-8; it recurses into groups. Errors are
+// *flyweight.Error values. Enum values and bit set bits this schema does
+// not define are not errors (a newer writer may use them, see
+// UnknownValue).
+func (m Batch) Validate() error {
+	f := m.fixed()
+	_ = f
+	return nil
+}
+
+// UnknownValue reports the first field ("Message.field", in schema order,
+// groups included) holding an enum value or bit set bits this schema does
+// not define, as a newer writer may send; ok is false when there is none.
+// Validate accepts such values; the accessors return them as sent.
+func (m Batch) UnknownValue() (field string, ok bool) {
+	f := m.fixed()
+	_ = f
+	return "", false
+}
+
+// String returns a readable dump of the record for logs and debugging.
+func (m Batch) String() string {
+	var b strings.Builder
+	m.dump(&b)
+	return b.String()
+}
+
+func (m Batch) dump(b *strings.Builder) {
+	b.WriteString("Batch{")
+	sep := ""
+	b.WriteString(sep + "items: " + "[")
+	for i, e := range m.Items().All() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		e.dump(b)
+	}
+	b.WriteString("]")
+	sep = ", "
+	_ = sep
+	b.WriteString("}")
+}
+
+// BatchValue is a plain Go value holding the fields of a Batch, for code that
+// prefers values over views. Converting allocates; the views do not.
+type BatchValue struct {
+	Items []ItemValue
+}
+
+// ToValue copies the record into a BatchValue; it shares no memory with the
+// buffer.
+func (m Batch) ToValue() BatchValue {
+	var v BatchValue
+	if gr := m.Items(); gr.Len() > 0 {
+		v.Items = make([]ItemValue, 0, gr.Len())
+		for e := range gr.Values() {
+			v.Items = append(v.Items, e.ToValue())
+		}
+	}
+	return v
+}
+
+// buildInto writes every field of v to p, variable fields in slot order.
+func (v *BatchValue) buildInto(p BatchBuilder) {
+	if len(v.Items) > 0 {
+		g := p.BeginItems()
+		for i := range v.Items {
+			v.Items[i].buildInto(g.Add())
+		}
+		g.End()
+	}
+}
+
+// BatchBuilder writes a Batch into a flyweight.Builder's buffer without
+// allocating (when the buffer has room). Fixed fields may be set in any
+// order; variable fields and groups must be set in schema order. It is a
+// small value: the setters return it so they chain, and copies share the
+// Builder's state.
+type BatchBuilder struct{ w flyweight.RecordWriter }
+
+// setDefaults writes the schema defaults of fields that have one.
+func (p BatchBuilder) setDefaults() {
+}
+
+// BeginItems starts group items: call Add for each element and End when done,
+// before setting later variable fields.
+func (p BatchBuilder) BeginItems() ItemGroupBuilder {
+	return ItemGroupBuilder{g: p.w.BeginGroup(0, itemLayout)}
+}
+
+// ItemGroupBuilder adds elements to group Batch.items. It is a small value; the
+// flyweight.Builder keeps the group's state.
+type ItemGroupBuilder struct{ g flyweight.GroupWriter }
+
+// Add begins a new element (the previous one, if any, is complete).
+func (g ItemGroupBuilder) Add() ItemBuilder {
+	p := ItemBuilder{w: g.g.Add()}
+	p.setDefaults()
+	return p
+}
+
+// End ends the last element and the group.
+func (g ItemGroupBuilder) End() { g.g.End() }
+
+// Item is an element of group Batch.items.
+//
+// Item is a read-only view into a validated buffer: valid while that buffer is.
+// Accessors never fail: fields an older writer did not send read as their
+// default (zero unless the schema says otherwise) or as absent.
+type Item struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b    []byte
+	ns   uint32 // slots the writer wrote
+	base int    // offset of the record in the wrapped message, for error reports
+}
+
+// ItemFixedSize is the encoded size of a Batch.items without variable data: the
+// record header, the fixed block and the slot table. Presize a buffer with
+// it plus the variable data (strings, bytes, lists, groups).
+const ItemFixedSize = 8
+
+var itemSlots = []string{}
+
+var itemLayout = flyweight.NewLayout("Batch.items", 4, itemSlots)
+
+// itemFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func itemFromRecord(r flyweight.Record) Item {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return Item{}
+	}
+	return Item{b: b[:fe:len(b)], ns: uint32(r.Slots()), base: r.Offset()}
+}
+
+// itemFromBytes returns the reader over b, an element record at offset
+// base of the wrapped buffer that Wrap validated. A malformed b (possible
+// only if the buffer changed since) gives the zero reader.
+func itemFromBytes(b []byte, base int) Item {
+	if len(b) < 4 {
+		return Item{}
+	}
+	h := binary.LittleEndian.Uint32(b)
+	fe, ns := 4+int(h&0xffff), int(h>>16)
+	if fe+8*ns > len(b) {
+		return Item{}
+	}
+	return Item{b: b[:fe:len(b)], ns: uint32(ns), base: base}
+}
+
+// wrapItem checks the header and slot table of b, a Batch.items record at offset
+// base of the wrapped buffer, and returns the reader.
+func wrapItem(b []byte, base int) (Item, error) {
+	if len(b) >= 8 && binary.LittleEndian.Uint32(b) == 0x00000004 { // fixedLen 4, slotCount 0
+		return Item{b: b[:8:len(b)], base: base}, nil
+	}
+	r, err := flyweight.WrapRecordAt(b, "Batch.items", itemSlots, base)
+	if err != nil {
+		return Item{}, err
+	}
+	return itemFromRecord(r), nil
+}
+
+// Bytes returns the encoded record.
+func (m Item) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m Item) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m Item) fixedOffset(off int) int { return m.base + 4 + off }
+
+// ItemGroup is group Batch.items: its elements, with O(1) access by index
+// (the group's offset table locates each one). It is a view into the
+// wrapped buffer, valid while that buffer is.
+type ItemGroup struct {
+	d    []byte
+	n    int
+	base int
+}
+
+// Len returns the number of elements.
+func (g ItemGroup) Len() int { return g.n }
+
+// At returns element i, or the zero Item (every field at its default) when
+// i is out of range.
+func (g ItemGroup) At(i int) Item {
+	e, o := flyweight.Element(g.d, g.n, i)
+	return itemFromBytes(e, g.base+o)
+}
+
+// All returns an iterator over the indexes and elements, in order.
+func (g ItemGroup) All() iter.Seq2[int, Item] {
+	return func(yield func(int, Item) bool) {
+		for i := 0; i < g.n; i++ {
+			if !yield(i, g.At(i)) {
+				return
+			}
+		}
+	}
+}
+
+// Values returns an iterator over the elements, in order.
+func (g ItemGroup) Values() iter.Seq[Item] {
+	return func(yield func(Item) bool) {
+		for i := 0; i < g.n; i++ {
+			if !yield(g.At(i)) {
+				return
+			}
+		}
+	}
+}
+
+// N returns field n.
+func (m Item) N() uint32 {
+	if len(m.b) < 8 {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(m.b[4:8])
+}
+
+// Validate checks field values that Wrap does not: bools are 0 or 1 and
+// strings are valid UTF-8; it recurses into groups. Errors are
+// *flyweight.Error values. Enum values and bit set bits this schema does
+// not define are not errors (a newer writer may use them, see
+// UnknownValue).
+func (m Item) Validate() error {
+	f := m.fixed()
+	_ = f
+	return nil
+}
+
+// UnknownValue reports the first field ("Message.field", in schema order,
+// groups included) holding an enum value or bit set bits this schema does
+// not define, as a newer writer may send; ok is false when there is none.
+// Validate accepts such values; the accessors return them as sent.
+func (m Item) UnknownValue() (field string, ok bool) {
+	f := m.fixed()
+	_ = f
+	return "", false
+}
+
+// String returns a readable dump of the record for logs and debugging.
+func (m Item) String() string {
+	var b strings.Builder
+	m.dump(&b)
+	return b.String()
+}
+
+func (m Item) dump(b *strings.Builder) {
+	b.WriteString("Batch.items{")
+	sep := ""
+	fmt.Fprintf(b, "%s%s%+v", sep, "n: ", m.N())
+	sep = ", "
+	_ = sep
+	b.WriteString("}")
+}
+
+// ItemValue is a plain Go value holding the fields of a Item, for code that
+// prefers values over views. Converting allocates; the views do not.
+type ItemValue struct {
+	N uint32
+}
+
+// ToValue copies the record into a ItemValue; it shares no memory with the
+// buffer.
+func (m Item) ToValue() ItemValue {
+	var v ItemValue
+	v.N = m.N()
+	return v
+}
+
+// buildInto writes every field of v to p, variable fields in slot order.
+func (v *ItemValue) buildInto(p ItemBuilder) {
+	p.SetN(v.N)
+}
+
+// ItemBuilder writes a Batch.items into a flyweight.Builder's buffer without
+// allocating (when the buffer has room). Fixed fields may be set in any
+// order; variable fields and groups must be set in schema order. It is a
+// small value: the setters return it so they chain, and copies share the
+// Builder's state.
+type ItemBuilder struct{ w flyweight.RecordWriter }
+
+// setDefaults writes the schema defaults of fields that have one.
+func (p ItemBuilder) setDefaults() {
+}
+
+// SetN sets field n.
+func (p ItemBuilder) SetN(v uint32) ItemBuilder {
 	if r := p.w.Record(); len(r) >= 8 {
 		binary.LittleEndian.PutUint32(r[4:8], uint32(v))
 	}
@@ -606,13 +1140,13 @@ type DemoServer interface {
 	//
 	// Unary is one request, one response.
 	// resp is begun in the response buffer: set its fields; returning nil sends it.
-	Unary(ctx context.Context, req Req, resp RespBuilder) error
+	Unary(ctx context.Context, req Req, resp *RespBuilder) error
 	// Watch serves /svc.Demo/Watch (server stream).
 	// Send the responses on stream; returning ends the stream (nil: normally).
 	Watch(ctx context.Context, req Req, stream *DemoWatchServerStream) error
 	// Upload serves /svc.Demo/Upload (client stream).
 	// Recv the requests from stream until io.EOF; set resp's fields; returning nil sends it.
-	Upload(ctx context.Context, stream *DemoUploadServerStream, resp RespBuilder) error
+	Upload(ctx context.Context, stream *DemoUploadServerStream, resp *RespBuilder) error
 	// Chat serves /svc.Demo/Chat (bidi stream).
 	// Recv and Send on stream (Recv and Send may run on two goroutines at once).
 	Chat(ctx context.Context, stream *DemoChatServerStream) error
@@ -656,9 +1190,12 @@ func RegisterDemo(srv *rpc.Server, impl DemoServer, mode rpc.Mode, overrides ...
 			return dst, demoInvalid("/svc.Demo/Unary", "request", err)
 		}
 		b := demoBegin(dst, RespTypeID)
-		resp := BuildResp(b)
+		resp := demoRespBuilders.Get().(*RespBuilder)
+		*resp = *BuildResp(b)
 		err = impl.Unary(ctx, in, resp)
 		_, berr := resp.Finish()
+		*resp = RespBuilder{}
+		demoRespBuilders.Put(resp)
 		out := demoEnd(b)
 		if err != nil {
 			return dst, err
@@ -690,10 +1227,13 @@ func RegisterDemo(srv *rpc.Server, impl DemoServer, mode rpc.Mode, overrides ...
 	srv.HandleStream(DemoUploadMethod, func(ctx context.Context, st *rpc.ServerStream) error {
 		ss := &DemoUploadServerStream{st: st}
 		b := demoBegin(nil, RespTypeID)
-		resp := BuildResp(b)
+		resp := demoRespBuilders.Get().(*RespBuilder)
+		*resp = *BuildResp(b)
 		err := impl.Upload(ctx, ss, resp)
 		ss.done.Store(true)
 		_, berr := resp.Finish()
+		*resp = RespBuilder{}
+		demoRespBuilders.Put(resp)
 		out := b.Bytes()
 		if err == nil && berr != nil {
 			err = demoBuildFailed("/svc.Demo/Upload", berr)
@@ -727,6 +1267,7 @@ type DemoWatchServerStream struct {
 	st   *rpc.ServerStream
 	b    flyweight.Builder // the send buffer
 	rbuf []byte
+	mb   RespBuilder // the message Begin returns
 	done atomic.Bool // the handler returned: under -tags psdebug a later use panics
 }
 
@@ -739,16 +1280,17 @@ func (s *DemoWatchServerStream) check() {
 
 // Begin begins the next Resp to Send, in the stream's send buffer (reused by
 // each Begin: a builder is valid until the next Begin).
-func (s *DemoWatchServerStream) Begin() RespBuilder {
+func (s *DemoWatchServerStream) Begin() *RespBuilder {
 	s.check()
 	buf := s.b.Bytes()
 	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], RespTypeID))
-	return BuildResp(&s.b)
+	s.mb = *BuildResp(&s.b)
+	return &s.mb
 }
 
 // Send finishes m (from Begin) and sends it, waiting for the peer's credit.
 // A message that fails to build is returned as the builder's error, unsent.
-func (s *DemoWatchServerStream) Send(m RespBuilder) error {
+func (s *DemoWatchServerStream) Send(m *RespBuilder) error {
 	s.check()
 	if _, err := m.Finish(); err != nil {
 		return err
@@ -838,19 +1380,21 @@ type DemoUploadClientStream struct {
 	st   *rpc.ClientStream
 	b    flyweight.Builder // the send buffer
 	rbuf []byte
+	mb   ReqBuilder // the message Begin returns
 }
 
 // Begin begins the next Req to Send, in the stream's send buffer (reused by
 // each Begin: a builder is valid until the next Begin).
-func (s *DemoUploadClientStream) Begin() ReqBuilder {
+func (s *DemoUploadClientStream) Begin() *ReqBuilder {
 	buf := s.b.Bytes()
 	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
-	return BuildReq(&s.b)
+	s.mb = *BuildReq(&s.b)
+	return &s.mb
 }
 
 // Send finishes m (from Begin) and sends it, waiting for the peer's credit.
 // A message that fails to build is returned as the builder's error, unsent.
-func (s *DemoUploadClientStream) Send(m ReqBuilder) error {
+func (s *DemoUploadClientStream) Send(m *ReqBuilder) error {
 	if _, err := m.Finish(); err != nil {
 		return err
 	}
@@ -888,6 +1432,7 @@ type DemoChatServerStream struct {
 	st   *rpc.ServerStream
 	b    flyweight.Builder // the send buffer
 	rbuf []byte
+	mb   RespBuilder // the message Begin returns
 	done atomic.Bool // the handler returned: under -tags psdebug a later use panics
 }
 
@@ -900,16 +1445,17 @@ func (s *DemoChatServerStream) check() {
 
 // Begin begins the next Resp to Send, in the stream's send buffer (reused by
 // each Begin: a builder is valid until the next Begin).
-func (s *DemoChatServerStream) Begin() RespBuilder {
+func (s *DemoChatServerStream) Begin() *RespBuilder {
 	s.check()
 	buf := s.b.Bytes()
 	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], RespTypeID))
-	return BuildResp(&s.b)
+	s.mb = *BuildResp(&s.b)
+	return &s.mb
 }
 
 // Send finishes m (from Begin) and sends it, waiting for the peer's credit.
 // A message that fails to build is returned as the builder's error, unsent.
-func (s *DemoChatServerStream) Send(m RespBuilder) error {
+func (s *DemoChatServerStream) Send(m *RespBuilder) error {
 	s.check()
 	if _, err := m.Finish(); err != nil {
 		return err
@@ -949,19 +1495,21 @@ type DemoChatClientStream struct {
 	st   *rpc.ClientStream
 	b    flyweight.Builder // the send buffer
 	rbuf []byte
+	mb   ReqBuilder // the message Begin returns
 }
 
 // Begin begins the next Req to Send, in the stream's send buffer (reused by
 // each Begin: a builder is valid until the next Begin).
-func (s *DemoChatClientStream) Begin() ReqBuilder {
+func (s *DemoChatClientStream) Begin() *ReqBuilder {
 	buf := s.b.Bytes()
 	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
-	return BuildReq(&s.b)
+	s.mb = *BuildReq(&s.b)
+	return &s.mb
 }
 
 // Send finishes m (from Begin) and sends it, waiting for the peer's credit.
 // A message that fails to build is returned as the builder's error, unsent.
-func (s *DemoChatClientStream) Send(m ReqBuilder) error {
+func (s *DemoChatClientStream) Send(m *ReqBuilder) error {
 	if _, err := m.Finish(); err != nil {
 		return err
 	}
@@ -1006,11 +1554,12 @@ func (s *DemoChatClientStream) Close() error { return s.st.Close() }
 // until the next call on the client; a request builder from Begin<Method>
 // until the next Begin.
 type DemoClient struct {
-	call func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
-	send func(ctx context.Context, method uint32, req []byte) error
-	open func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
-	b    flyweight.Builder
-	resp []byte
+	call   func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
+	send   func(ctx context.Context, method uint32, req []byte) error
+	open   func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
+	b      flyweight.Builder
+	resp   []byte
+	reqReq ReqBuilder // the request Begin<Method> returns
 }
 
 // NewDemoClient returns a client calling on c.
@@ -1046,17 +1595,18 @@ func NewDemoPoolClient(p *balance.Pool) *DemoClient {
 
 // BeginUnary begins the request of a Unary call in the client's request
 // buffer: set its fields and pass it to Unary. It is valid until the next Begin.
-func (c *DemoClient) BeginUnary() ReqBuilder {
+func (c *DemoClient) BeginUnary() *ReqBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
-	return BuildReq(&c.b)
+	c.reqReq = *BuildReq(&c.b)
+	return &c.reqReq
 }
 
 // Unary calls /svc.Demo/Unary with req (from BeginUnary). The response is a view into the
 // client's response buffer, valid until the next call on c. An error from
 // the server is an *rpc.Error; a response of another message type matches
 // rpc.ErrProtocol; one that does not validate is the *flyweight.Error.
-func (c *DemoClient) Unary(ctx context.Context, req ReqBuilder) (Resp, error) {
+func (c *DemoClient) Unary(ctx context.Context, req *ReqBuilder) (Resp, error) {
 	if _, err := req.Finish(); err != nil {
 		return Resp{}, err
 	}
@@ -1075,15 +1625,16 @@ func (c *DemoClient) Unary(ctx context.Context, req ReqBuilder) (Resp, error) {
 
 // BeginWatch begins the request of a Watch call in the client's request
 // buffer: set its fields and pass it to Watch. It is valid until the next Begin.
-func (c *DemoClient) BeginWatch() ReqBuilder {
+func (c *DemoClient) BeginWatch() *ReqBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
-	return BuildReq(&c.b)
+	c.reqReq = *BuildReq(&c.b)
+	return &c.reqReq
 }
 
 // Watch opens a /svc.Demo/Watch stream and sends req (from BeginWatch); Recv the
 // responses until io.EOF, and Close the stream. ctx bounds the whole stream.
-func (c *DemoClient) Watch(ctx context.Context, req ReqBuilder) (*DemoWatchClientStream, error) {
+func (c *DemoClient) Watch(ctx context.Context, req *ReqBuilder) (*DemoWatchClientStream, error) {
 	if _, err := req.Finish(); err != nil {
 		return nil, err
 	}
@@ -1123,15 +1674,16 @@ func (c *DemoClient) Chat(ctx context.Context) (*DemoChatClientStream, error) {
 
 // BeginNotify begins the request of a Notify call in the client's request
 // buffer: set its fields and pass it to Notify. It is valid until the next Begin.
-func (c *DemoClient) BeginNotify() ReqBuilder {
+func (c *DemoClient) BeginNotify() *ReqBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
-	return BuildReq(&c.b)
+	c.reqReq = *BuildReq(&c.b)
+	return &c.reqReq
 }
 
 // Notify sends req (from BeginNotify) to /svc.Demo/Notify, fire-and-forget: a nil
 // result means it was queued; no response or server error comes back.
-func (c *DemoClient) Notify(ctx context.Context, req ReqBuilder) error {
+func (c *DemoClient) Notify(ctx context.Context, req *ReqBuilder) error {
 	if _, err := req.Finish(); err != nil {
 		return err
 	}
@@ -1141,6 +1693,9 @@ func (c *DemoClient) Notify(ctx context.Context, req ReqBuilder) error {
 // demoBuilders hold the builders of responses being built, so a handler's
 // builder costs no allocation.
 var demoBuilders = sync.Pool{New: func() any { return new(flyweight.Builder) }}
+
+// demoRespBuilders hold the builders handed to handlers for Resp responses.
+var demoRespBuilders = sync.Pool{New: func() any { return new(RespBuilder) }}
 
 // demoBegin returns a pooled builder appending to dst after the type id.
 func demoBegin(dst []byte, typeID uint32) *flyweight.Builder {
@@ -1257,6 +1812,7 @@ type FeedsFeedServerStream struct {
 	st   *rpc.ServerStream
 	b    flyweight.Builder // the send buffer
 	rbuf []byte
+	mb   RespBuilder // the message Begin returns
 	done atomic.Bool // the handler returned: under -tags psdebug a later use panics
 }
 
@@ -1269,16 +1825,17 @@ func (s *FeedsFeedServerStream) check() {
 
 // Begin begins the next Resp to Send, in the stream's send buffer (reused by
 // each Begin: a builder is valid until the next Begin).
-func (s *FeedsFeedServerStream) Begin() RespBuilder {
+func (s *FeedsFeedServerStream) Begin() *RespBuilder {
 	s.check()
 	buf := s.b.Bytes()
 	s.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], RespTypeID))
-	return BuildResp(&s.b)
+	s.mb = *BuildResp(&s.b)
+	return &s.mb
 }
 
 // Send finishes m (from Begin) and sends it, waiting for the peer's credit.
 // A message that fails to build is returned as the builder's error, unsent.
-func (s *FeedsFeedServerStream) Send(m RespBuilder) error {
+func (s *FeedsFeedServerStream) Send(m *RespBuilder) error {
 	s.check()
 	if _, err := m.Finish(); err != nil {
 		return err
@@ -1331,11 +1888,12 @@ func (s *FeedsFeedClientStream) Close() error { return s.st.Close() }
 // until the next call on the client; a request builder from Begin<Method>
 // until the next Begin.
 type FeedsClient struct {
-	call func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
-	send func(ctx context.Context, method uint32, req []byte) error
-	open func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
-	b    flyweight.Builder
-	resp []byte
+	call   func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
+	send   func(ctx context.Context, method uint32, req []byte) error
+	open   func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
+	b      flyweight.Builder
+	resp   []byte
+	reqReq ReqBuilder // the request Begin<Method> returns
 }
 
 // NewFeedsClient returns a client calling on c.
@@ -1371,15 +1929,16 @@ func NewFeedsPoolClient(p *balance.Pool) *FeedsClient {
 
 // BeginFeed begins the request of a Feed call in the client's request
 // buffer: set its fields and pass it to Feed. It is valid until the next Begin.
-func (c *FeedsClient) BeginFeed() ReqBuilder {
+func (c *FeedsClient) BeginFeed() *ReqBuilder {
 	buf := c.b.Bytes()
 	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
-	return BuildReq(&c.b)
+	c.reqReq = *BuildReq(&c.b)
+	return &c.reqReq
 }
 
 // Feed opens a /svc.Feeds/Feed stream and sends req (from BeginFeed); Recv the
 // responses until io.EOF, and Close the stream. ctx bounds the whole stream.
-func (c *FeedsClient) Feed(ctx context.Context, req ReqBuilder) (*FeedsFeedClientStream, error) {
+func (c *FeedsClient) Feed(ctx context.Context, req *ReqBuilder) (*FeedsFeedClientStream, error) {
 	if _, err := req.Finish(); err != nil {
 		return nil, err
 	}
@@ -1442,6 +2001,206 @@ func feedsBuildFailed(method string, err error) error {
 // feedsBadResponse is the error for a response of another message type: it
 // matches rpc.ErrProtocol.
 func feedsBadResponse(method string, want uint32, b []byte) error {
+	if len(b) < 4 {
+		return fmt.Errorf("%w: %s: response too short for a message type id (%d bytes)", rpc.ErrProtocol, method, len(b))
+	}
+	return fmt.Errorf("%w: %s: response is message type %d, want %d", rpc.ErrProtocol, method, binary.LittleEndian.Uint32(b), want)
+}
+
+// Method ids of service Lists: the rpc method ids (the frames' type ids) of
+// its methods, as written in the schema or derived (codecgen.MethodID, the
+// FNV-1a 32-bit hash of "/package.Service/Method").
+const (
+	// ListsCollectMethod is the id of /svc.Lists/Collect (unary, derived).
+	ListsCollectMethod uint32 = 0xfe547a32
+)
+
+// ListsServer is the server API of service Lists over socket/rpc; register an
+// implementation with RegisterLists.
+//
+// Lifetimes: a request view is valid until the method returns (it reads the
+// connection's pooled read buffer); a response builder writes into the
+// response buffer and must not be used after the method returns; a stream
+// handle is valid until the method returns. Copy what you keep (a view's
+// ToValue, or its strings). Return an *rpc.Error to choose the code the
+// caller sees; any other error is rpc.CodeUnknown (see rpc.Handler).
+type ListsServer interface {
+	// Collect serves /svc.Lists/Collect (unary).
+	// resp is begun in the response buffer: set its fields; returning nil sends it.
+	Collect(ctx context.Context, req Req, resp BatchBuilder) error
+}
+
+// ListsMethodMode overrides the mode (rpc.Inline or rpc.Pooled) of one unary
+// or oneway method of service Lists in RegisterLists.
+type ListsMethodMode struct {
+	Method uint32 // a Lists...Method id
+	Mode   rpc.Mode
+}
+
+// RegisterLists registers impl's methods on srv under their method ids.
+// Unary and oneway methods run in mode: rpc.Pooled (the default to choose
+// when unsure: handlers that may block) or rpc.Inline (cheap handlers that
+// never block, run on the connection's reader); streaming methods run on
+// their own goroutines. A request of another message type (its type id) or
+// one that does not validate as the method's request is answered with
+// rpc.CodeInvalidArgument without calling impl; a response that fails to
+// build is rpc.CodeInternal (the connection is kept). A steady-state unary
+// call allocates nothing here (with rpc.ServerOptions.ReuseContexts).
+// overrides set the mode of single methods: ListsMethodMode{ListsCollectMethod, rpc.Pooled}.
+func RegisterLists(srv *rpc.Server, impl ListsServer, mode rpc.Mode, overrides ...ListsMethodMode) {
+	modeOf := func(method uint32) rpc.Mode {
+		for _, o := range overrides {
+			if o.Method == method {
+				return o.Mode
+			}
+		}
+		return mode
+	}
+	srv.Handle(ListsCollectMethod, func(ctx context.Context, req, dst []byte) ([]byte, error) {
+		if len(req) < 4 || binary.LittleEndian.Uint32(req) != ReqTypeID {
+			return dst, listsWrongType("/svc.Lists/Collect", "request", ReqTypeID, req)
+		}
+		in, err := WrapReq(req[4:])
+		if err != nil {
+			return dst, listsInvalid("/svc.Lists/Collect", "request", err)
+		}
+		b := listsBegin(dst, BatchTypeID)
+		resp := BuildBatch(b)
+		err = impl.Collect(ctx, in, resp)
+		_, berr := resp.Finish()
+		out := listsEnd(b)
+		if err != nil {
+			return dst, err
+		}
+		if berr != nil {
+			return dst, listsBuildFailed("/svc.Lists/Collect", berr)
+		}
+		return out, nil
+	}, modeOf(ListsCollectMethod))
+}
+
+// ListsClient calls service Lists over socket/rpc, on one connection
+// (NewListsClient) or on a balance.Pool (NewListsPoolClient).
+//
+// A ListsClient is not safe for concurrent use: it owns a request buffer and
+// a response buffer that every call reuses, which is what makes a
+// steady-state unary call allocation-free. Give each goroutine its own
+// (they are cheap, and share the connection). A response view is valid
+// until the next call on the client; a request builder from Begin<Method>
+// until the next Begin.
+type ListsClient struct {
+	call   func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error)
+	send   func(ctx context.Context, method uint32, req []byte) error
+	open   func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error)
+	b      flyweight.Builder
+	resp   []byte
+	reqReq ReqBuilder // the request Begin<Method> returns
+}
+
+// NewListsClient returns a client calling on c.
+func NewListsClient(c *rpc.Client) *ListsClient {
+	return &ListsClient{call: c.Call, send: c.Send, open: c.OpenStream}
+}
+
+// NewListsPoolClient returns a client calling on p: each unary call goes
+// through p.Call (a call refused as not processed is retried on another
+// connection, up to the pool's MaxAttempts); oneway calls and streams go
+// to p.Pick().
+func NewListsPoolClient(p *balance.Pool) *ListsClient {
+	return &ListsClient{
+		call: func(ctx context.Context, method uint32, req, dst []byte) ([]byte, error) {
+			return p.Call(ctx, method, req, dst)
+		},
+		send: func(ctx context.Context, method uint32, req []byte) error {
+			c, err := p.Pick()
+			if err != nil {
+				return err
+			}
+			return c.Send(ctx, method, req)
+		},
+		open: func(ctx context.Context, method uint32, md rpc.Metadata) (*rpc.ClientStream, error) {
+			c, err := p.Pick()
+			if err != nil {
+				return nil, err
+			}
+			return c.OpenStream(ctx, method, md)
+		},
+	}
+}
+
+// BeginCollect begins the request of a Collect call in the client's request
+// buffer: set its fields and pass it to Collect. It is valid until the next Begin.
+func (c *ListsClient) BeginCollect() *ReqBuilder {
+	buf := c.b.Bytes()
+	c.b.Reset(binary.LittleEndian.AppendUint32(buf[:0], ReqTypeID))
+	c.reqReq = *BuildReq(&c.b)
+	return &c.reqReq
+}
+
+// Collect calls /svc.Lists/Collect with req (from BeginCollect). The response is a view into the
+// client's response buffer, valid until the next call on c. An error from
+// the server is an *rpc.Error; a response of another message type matches
+// rpc.ErrProtocol; one that does not validate is the *flyweight.Error.
+func (c *ListsClient) Collect(ctx context.Context, req *ReqBuilder) (Batch, error) {
+	if _, err := req.Finish(); err != nil {
+		return Batch{}, err
+	}
+	out, err := c.call(ctx, ListsCollectMethod, c.b.Bytes(), c.resp[:0])
+	if out != nil {
+		c.resp = out
+	}
+	if err != nil {
+		return Batch{}, err
+	}
+	if len(out) < 4 || binary.LittleEndian.Uint32(out) != BatchTypeID {
+		return Batch{}, listsBadResponse("/svc.Lists/Collect", BatchTypeID, out)
+	}
+	return WrapBatch(out[4:])
+}
+
+// listsBuilders hold the builders of responses being built, so a handler's
+// builder costs no allocation.
+var listsBuilders = sync.Pool{New: func() any { return new(flyweight.Builder) }}
+
+// listsBegin returns a pooled builder appending to dst after the type id.
+func listsBegin(dst []byte, typeID uint32) *flyweight.Builder {
+	b := listsBuilders.Get().(*flyweight.Builder)
+	b.Reset(binary.LittleEndian.AppendUint32(dst, typeID))
+	return b
+}
+
+// listsEnd returns b's bytes and puts b back (holding nothing).
+func listsEnd(b *flyweight.Builder) []byte {
+	out := b.Bytes()
+	b.Reset(nil)
+	listsBuilders.Put(b)
+	return out
+}
+
+// listsWrongType is the error for a request body of another message type: the
+// caller sees rpc.CodeInvalidArgument.
+func listsWrongType(method, what string, want uint32, b []byte) error {
+	if len(b) < 4 {
+		return &rpc.Error{Code: rpc.CodeInvalidArgument, Message: method + ": " + what + " too short for a message type id (" + strconv.Itoa(len(b)) + " bytes)"}
+	}
+	return &rpc.Error{Code: rpc.CodeInvalidArgument, Message: method + ": " + what + " is message type " + strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b)), 10) + ", want " + strconv.FormatUint(uint64(want), 10)}
+}
+
+// listsInvalid is the error for a request that does not validate: the caller
+// sees rpc.CodeInvalidArgument.
+func listsInvalid(method, what string, err error) error {
+	return &rpc.Error{Code: rpc.CodeInvalidArgument, Message: method + ": invalid " + what + ": " + err.Error()}
+}
+
+// listsBuildFailed is the error for a response that fails to build: the
+// caller sees rpc.CodeInternal.
+func listsBuildFailed(method string, err error) error {
+	return &rpc.Error{Code: rpc.CodeInternal, Message: method + ": response: " + err.Error()}
+}
+
+// listsBadResponse is the error for a response of another message type: it
+// matches rpc.ErrProtocol.
+func listsBadResponse(method string, want uint32, b []byte) error {
 	if len(b) < 4 {
 		return fmt.Errorf("%w: %s: response too short for a message type id (%d bytes)", rpc.ErrProtocol, method, len(b))
 	}

@@ -85,19 +85,49 @@ func WrapCarLimits(b []byte, lim flyweight.Limits) (Car, error) {
 	return wrapCar(b, 0)
 }
 
-// BuildCar begins a Car at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildCar(b *flyweight.Builder) CarBuilder {
-	p := CarBuilder{w: b.BeginRecord(carLayout)}
-	p.setDefaults()
+// BuildCar begins a Car to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildCar(b *flyweight.Builder) *CarBuilder {
+	p := &CarBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded Car (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p CarBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the Car to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *CarBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("Car")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := CarFixedSize + len(v.Model)
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00010005) // fixedLen 5, slotCount 1
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.Serial))
+	b[8] = uint8(v.Build)
+	p := CarFixedSize
+	if len(v.Model) > 0 {
+		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Model))<<32)
+		copy(b[p:], v.Model)
+	} else {
+		binary.LittleEndian.PutUint64(b[9:17], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a Car to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -145,7 +175,7 @@ const CarFixedSize = 17
 
 var carSlots = []string{"model"}
 
-var carLayout = &flyweight.Layout{Name: "Car", FixedLen: 5, Slots: carSlots}
+var carLayout = flyweight.NewLayout("Car", 5, carSlots)
 
 // carFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -325,51 +355,38 @@ func (m Car) ToValue() CarValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *CarValue) buildInto(p CarBuilder) {
-	p.SetSerial(v.Serial)
-	if v.Model != "" {
-		p.SetModel(v.Model)
-	}
-	p.SetBuild(v.Build)
-}
-
-// CarBuilder writes a Car into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type CarBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p CarBuilder) setDefaults() {
+// CarBuilder collects the fields of a Car and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type CarBuilder struct {
+	b *flyweight.Builder
+	v CarValue
 }
 
 // SetSerial sets field serial.
-func (p CarBuilder) SetSerial(v uint32) CarBuilder {
-	if r := p.w.Record(); len(r) >= 8 {
-		binary.LittleEndian.PutUint32(r[4:8], uint32(v))
-	}
+func (p *CarBuilder) SetSerial(v uint32) *CarBuilder {
+	p.v.Serial = v
 	return p
 }
 
 // SetModel sets field model.
-func (p CarBuilder) SetModel(v string) CarBuilder {
-	p.w.SetString(0, v)
+func (p *CarBuilder) SetModel(v string) *CarBuilder {
+	p.v.Model = v
 	return p
 }
 
-// SetModelBytes sets field model from bytes.
-func (p CarBuilder) SetModelBytes(v []byte) CarBuilder {
-	p.w.SetBytes(0, v)
+// SetModelBytes sets field model from bytes, which are read at Finish.
+func (p *CarBuilder) SetModelBytes(v []byte) *CarBuilder {
+	p.v.Model = flyweight.StringView(v)
 	return p
 }
 
 // SetBuild sets field build.
-func (p CarBuilder) SetBuild(v Build) CarBuilder {
-	if r := p.w.Record(); len(r) >= 9 {
-		r[8] = uint8(v)
-	}
+func (p *CarBuilder) SetBuild(v Build) *CarBuilder {
+	p.v.Build = v
 	return p
 }
 
@@ -391,19 +408,41 @@ func WrapCarBuildLimits(b []byte, lim flyweight.Limits) (CarBuild, error) {
 	return wrapCarBuild(b, 0)
 }
 
-// BuildCarBuild begins a CarBuild at the end of b's buffer. Set its fields (the
-// setters return the builder, so they chain), then call Finish. Errors
-// (variable fields out of schema order, ...) are *flyweight.Error values
-// naming the field, reported by Finish.
-func BuildCarBuild(b *flyweight.Builder) CarBuildBuilder {
-	p := CarBuildBuilder{w: b.BeginRecord(carBuildLayout)}
-	p.setDefaults()
+// BuildCarBuild begins a CarBuild to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildCarBuild(b *flyweight.Builder) *CarBuildBuilder {
+	p := &CarBuildBuilder{b: b}
+
 	return p
 }
 
-// Finish returns the encoded CarBuild (the bytes appended to the Builder's
-// buffer, valid until that buffer is reused) or the Builder's first error.
-func (p CarBuildBuilder) Finish() ([]byte, error) { return p.w.Finish() }
+// Finish appends the CarBuild to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *CarBuildBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("CarBuild")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	size := CarBuildFixedSize
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("CarBuild", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], 0x00000004) // fixedLen 4, slotCount 0
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.CarID))
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
 
 // AppendTo appends v encoded as a CarBuild to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -442,7 +481,7 @@ const CarBuildFixedSize = 8
 
 var carBuildSlots = []string{}
 
-var carBuildLayout = &flyweight.Layout{Name: "CarBuild", FixedLen: 4, Slots: carBuildSlots}
+var carBuildLayout = flyweight.NewLayout("CarBuild", 4, carBuildSlots)
 
 // carBuildFromRecord returns the reader over r, a record validated by the
 // flyweight runtime (the zero record gives the zero reader).
@@ -542,26 +581,19 @@ func (m CarBuild) ToValue() CarBuildValue {
 	return v
 }
 
-// buildInto writes every field of v to p, variable fields in slot order.
-func (v *CarBuildValue) buildInto(p CarBuildBuilder) {
-	p.SetCarID(v.CarID)
-}
-
-// CarBuildBuilder writes a CarBuild into a flyweight.Builder's buffer without
-// allocating (when the buffer has room). Fixed fields may be set in any
-// order; variable fields and groups must be set in schema order. It is a
-// small value: the setters return it so they chain, and copies share the
-// Builder's state.
-type CarBuildBuilder struct{ w flyweight.RecordWriter }
-
-// setDefaults writes the schema defaults of fields that have one.
-func (p CarBuildBuilder) setDefaults() {
+// CarBuildBuilder collects the fields of a CarBuild and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type CarBuildBuilder struct {
+	b *flyweight.Builder
+	v CarBuildValue
 }
 
 // SetCarID sets field car_id.
-func (p CarBuildBuilder) SetCarID(v uint32) CarBuildBuilder {
-	if r := p.w.Record(); len(r) >= 8 {
-		binary.LittleEndian.PutUint32(r[4:8], uint32(v))
-	}
+func (p *CarBuildBuilder) SetCarID(v uint32) *CarBuildBuilder {
+	p.v.CarID = v
 	return p
 }
