@@ -27,7 +27,7 @@ type Encoder interface {
 type Failure struct {
 	Header  frame.Header
 	Payload []byte  // the payload of Send/SendBuffer, valid until the callback returns; nil for Encoder messages and once the write had begun
-	Encoder Encoder // the Encoder of SendEncoder, else nil
+	Encoder Encoder // the Encoder of SendEncoder (the *Ref of SendRef), else nil
 	Err     error   // why: matches ErrClosed (with the close cause), ErrFrameTooLarge, ErrWriteTimeout, or the encoder's error
 }
 

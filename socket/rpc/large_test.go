@@ -124,9 +124,9 @@ func TestDefaultMaxFrameSizeCarriesA4MiBBodyWithPrefix(t *testing.T) {
 // pooled (large encode buffers and large slabs are kept in free lists the
 // collector does not empty), so the calls after the collections allocate
 // at most 64 KiB each.
-// (Three, so that their requests fit the default QueueBytes of 4 MiB:
-// a sender that waits for room allocates the queue's wake-up gate, two
-// allocations per wait, spillway's.)
+// (Three, so that their requests fit the default QueueBytes of 4 MiB;
+// a sender that waits for room no longer allocates, spillway's
+// TestWeightWaitAllocs.)
 func TestLargeCallAllocsConcurrentAcrossGC(t *testing.T) {
 	testenv.SkipIfRace(t)
 	const (

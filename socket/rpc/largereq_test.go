@@ -16,6 +16,7 @@ import (
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/internal/testenv"
 	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket"
 	"github.com/protosocket-go/protosocket/socket/rpc"
 )
 
@@ -458,4 +459,34 @@ func TestLargeResponseCutAndSlowHoldsOnlyWhatWasSent(t *testing.T) {
 	assert.ErrorAs(t, waitCall(t, res).err, &ce)
 	until(t, "the cut frame's slabs are back", func() bool { return slabs.Stats().SlabsInUse == 0 })
 	assert.Zero(t, slabs.Stats().BytesInUse)
+}
+
+// A canceled call whose request is being written to a server that stopped
+// reading waits for the write (the request is the connection's until
+// then); Socket.WriteTimeout bounds that wait: the write fails, the
+// connection closes, and Call returns ctx's error.
+func TestLargeRequestStuckWriteBoundedByWriteTimeout(t *testing.T) {
+	p := newRawPeer(t, 64<<10, 0) // never starts reading
+	opts := rpc.ClientOptions{}
+	opts.Socket.MaxFrameSize = 16 << 20
+	opts.Socket.WriteTimeout = 300 * time.Millisecond
+	c := dial(t, p.ln.Addr().String(), opts)
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := goCall(k, ctx, bytes.Repeat([]byte{3}, 12<<20))
+	until(t, "the writer took the request", func() bool {
+		return c.Outstanding() == 1 && c.Conn().Stats().QueueDepth == 0
+	})
+	cancel()
+	r := waitCall(t, res)
+	assert.ErrorIs(t, r.err, context.Canceled)
+	select {
+	case <-c.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not close")
+	}
+	assert.ErrorIs(t, c.Err(), socket.ErrWriteTimeout)
 }
