@@ -197,7 +197,10 @@ func (c *Client) Outstanding() int64 { return c.outstanding.Load() }
 
 // Caller makes calls from one goroutine at a time: it owns a send lane
 // (so its cancel frames follow its requests in order and callers never
-// share a lock) and a call slot.
+// share a lock) and a call slot. From its second consecutive call with
+// one context it watches that context with one context.AfterFunc instead
+// of selecting on ctx.Done() per call; the registration is dropped when a
+// call brings another context, at Close, and when the connection closes.
 type Caller struct {
 	c      *Client
 	snd    *socket.Sender
