@@ -239,6 +239,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 func watch(ctx context.Context, c *cachepb.CacheClient, prefix string, max int, w io.Writer) error {
 	st, err := c.Watch(ctx, c.BeginWatch().SetPrefix(prefix))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // -for ran out (or ^C) before the watch opened: nothing to print
+		}
 		return err
 	}
 	defer st.Close()
