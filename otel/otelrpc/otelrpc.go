@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,11 @@ const (
 	KeySystem     = attribute.Key("rpc.system.name")
 	KeyMethod     = attribute.Key("rpc.method")
 	KeyStatusCode = attribute.Key("rpc.response.status_code")
+	// KeyPeerAddress and KeyPeerPort are the client's address and port on
+	// a server span (network.peer.*): on spans only, never on metrics,
+	// whose attribute sets would grow with every client.
+	KeyPeerAddress = attribute.Key("network.peer.address")
+	KeyPeerPort    = attribute.Key("network.peer.port")
 	// System is the value of KeySystem.
 	System = "protosocket"
 )
@@ -261,6 +267,7 @@ func ServerInterceptor(o Options) (rpc.Interceptor, error) {
 			ctx = s.prop.Extract(ctx, &mdCarrier{md: ci.Metadata})
 		}
 		ctx, span := s.tracer.Start(ctx, mi.spanName, mi.start...)
+		setPeer(ctx, span)
 		s.active.Add(ctx, 1, mi.add...)
 		n := len(dst)
 		defer func() {
@@ -295,4 +302,35 @@ func (c mdCarrier) Keys() []string {
 	var keys []string
 	c.md.Range(func(k, _ []byte) bool { keys = append(keys, string(k)); return true })
 	return keys
+}
+
+// setPeer sets the client's address on a recording server span, from the
+// CallInfo of rpc's handler context. It parses the address per recorded
+// span only: an unsampled call pays one IsRecording check.
+func setPeer(ctx context.Context, span trace.Span) {
+	if !span.IsRecording() {
+		return
+	}
+	ci, ok := rpc.CallInfoFrom(ctx)
+	if !ok || ci.Conn == nil || ci.Conn.RemoteAddr == nil {
+		return
+	}
+	switch a := ci.Conn.RemoteAddr.(type) {
+	case *net.TCPAddr:
+		span.SetAttributes(KeyPeerAddress.String(a.IP.String()), KeyPeerPort.Int(a.Port))
+	case *net.UnixAddr:
+		if a.Name != "" {
+			span.SetAttributes(KeyPeerAddress.String(a.Name))
+		}
+	default:
+		if host, port, err := net.SplitHostPort(a.String()); err == nil {
+			kv := []attribute.KeyValue{KeyPeerAddress.String(host)}
+			if n, err := strconv.Atoi(port); err == nil {
+				kv = append(kv, KeyPeerPort.Int(n))
+			}
+			span.SetAttributes(kv...)
+		} else {
+			span.SetAttributes(KeyPeerAddress.String(a.String()))
+		}
+	}
 }

@@ -141,6 +141,14 @@ func TestSpansParentChildAcrossTheWire(t *testing.T) {
 	assert.Equal(t, traceID, ss.SpanContext.TraceID())
 	assert.Contains(t, ss.Attributes, attribute.String("rpc.system.name", "protosocket"))
 	assert.Contains(t, ss.Attributes, attribute.String("rpc.method", "echo"))
+	assert.Contains(t, ss.Attributes, attribute.String("network.peer.address", "127.0.0.1"), "the server span names the client")
+	for _, kv := range ss.Attributes {
+		if kv.Key == "network.peer.port" {
+			assert.Positive(t, kv.Value.AsInt64())
+		}
+	}
+	assert.Len(t, attributeKeys(ss.Attributes, "network.peer.port"), 1)
+	assert.Empty(t, attributeKeys(cs.Attributes, "network.peer.address"), "the client span has no peer: the interceptor does not know it")
 	assert.Equal(t, codes.Unset, ss.Status.Code)
 
 	// The caller's metadata went through unchanged beside the trace
@@ -350,4 +358,15 @@ func TestMalformedTraceparent(t *testing.T) {
 		assert.False(t, spans[0].Parent.IsValid(), "%q: a root span", tp)
 		assert.True(t, spans[0].SpanContext.IsValid())
 	}
+}
+
+// attributeKeys returns the attributes of kvs with key k.
+func attributeKeys(kvs []attribute.KeyValue, k attribute.Key) []attribute.KeyValue {
+	var out []attribute.KeyValue
+	for _, kv := range kvs {
+		if kv.Key == k {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

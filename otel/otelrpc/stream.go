@@ -89,6 +89,7 @@ func (t *Streams) Handler(h rpc.StreamHandler) rpc.StreamHandler {
 			ctx = s.prop.Extract(ctx, &mdCarrier{md: ci.Metadata})
 		}
 		ctx, span := s.tracer.Start(ctx, mi.spanName, mi.start...)
+		setPeer(ctx, span)
 		defer func() {
 			if r := recover(); r != nil {
 				endSpan(span, rpc.NewError(rpc.CodeInternal, "stream handler panic"))

@@ -98,6 +98,7 @@ func testStreamSpans(t *testing.T, interceptors bool) {
 	assert.Equal(t, parent.SpanContext().SpanID(), cs.Parent.SpanID())
 	assert.Equal(t, cs.SpanContext.SpanID(), ss.Parent.SpanID(), "server span is the client span's child")
 	assert.True(t, ss.Parent.IsRemote())
+	assert.Contains(t, ss.Attributes, attribute.String("network.peer.address", "127.0.0.1"), "the server span names the client")
 	assert.Equal(t, codes.Unset, cs.Status.Code)
 	assert.Equal(t, codes.Unset, ss.Status.Code)
 
