@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/pool"
@@ -20,12 +22,67 @@ import (
 // DefaultCopyThreshold cites its measurements); a negative CopyThreshold
 // turns both off.
 
+// A call whose ctx ends while its request is partly written cannot
+// return before the writer is done with the caller's slice, and a
+// half-written frame cannot be taken back (no other frame can follow it on
+// the connection). When the write has not ended ClientOptions.CancelWriteGrace
+// after the ctx did, the server is not reading: the Caller closes the
+// connection (socket.Sender.Abandon) with a *RequestAbandonedError as its
+// cause, which fails the write and hands the slice back, and the call
+// returns ctx's error; the other calls in flight end with a *ClosedError.
+//
+// The alternative that keeps the connection, having the writer copy the
+// unwritten rest of the frame into a pooled buffer when the owner gives up
+// (a write-deadline poke wakes the writer blocked in the poller), needs
+// frame.Writer to swap a reference inside a writev it has started, and
+// keeps a connection whose peer is not reading, with up to MaxFrameSize
+// of copied request, for later calls to queue behind.
+
+// ErrRequestAbandoned is matched (errors.Is) by the cause of a connection
+// the client closed because a canceled call's request was still being
+// written after ClientOptions.CancelWriteGrace: see RequestAbandonedError.
+var ErrRequestAbandoned = errors.New("rpc: connection closed: a canceled call's request was still being written after ClientOptions.CancelWriteGrace")
+
+// RequestAbandonedError is the cause the client records when it closes
+// its connection because the ctx of a call ended while the call's request
+// (sent by reference, above the copy threshold) was partly written, and
+// the write had not ended CancelWriteGrace later: the server had stopped
+// reading. Client.Err and the errors of the other calls on the connection
+// (a *ClosedError) unwrap to it. It matches ErrRequestAbandoned.
+type RequestAbandonedError struct {
+	Method uint32        // the call's method
+	Size   int           // the request frame's payload bytes (prefix and body)
+	Grace  time.Duration // ClientOptions.CancelWriteGrace
+	Cause  error         // why the call ended: its ctx's error
+}
+
+// Error implements error.
+func (e *RequestAbandonedError) Error() string {
+	return fmt.Sprintf("rpc: connection closed: the call to method %d ended (%v) while its %d-byte request was being written, and the write had not ended %v later (ClientOptions.CancelWriteGrace): the server is not reading",
+		e.Method, e.Cause, e.Size, e.Grace)
+}
+
+// Unwrap returns ErrRequestAbandoned.
+func (e *RequestAbandonedError) Unwrap() error { return ErrRequestAbandoned }
+
+// DefaultCancelWriteGrace is the ClientOptions.CancelWriteGrace of a zero
+// value: a second lets a healthy link finish a request of
+// frame.DefaultMaxFrameSize (4 MiB) at 32 Mbit/s or more, while a call
+// canceled in front of a server that stopped reading still returns.
+const DefaultCancelWriteGrace = time.Second
+
 // reqRef is a Caller's by-reference request: its Ref and the prefix
 // encoded for it, reused call after call.
 type reqRef struct {
 	r    socket.Ref
 	head []byte // the request's Prefix encoding (frame payload head)
 	held bool   // the connection holds the request: settle before returning
+	// The call's ctx and method while held, for settleRequest: the
+	// request's lifetime is this file's, so the cancel path in roundTrip
+	// needs no argument to bound its wait.
+	ctx    context.Context
+	method uint32
+	size   int // len(head) + the body's length
 }
 
 // requestByRef reports whether a request body of n bytes is sent by
@@ -61,7 +118,7 @@ func (k *Caller) sendRequest(ctx context.Context, kind uint8, id, method uint32,
 	if err := k.snd.SendRef(ctx, h, &b.r, b.head, body); err != nil {
 		return k.c.sendErr(err)
 	}
-	b.held = true
+	b.held, b.ctx, b.method, b.size = true, ctx, method, len(b.head)+len(body)
 	return nil
 }
 
@@ -79,23 +136,55 @@ func (k *Caller) withdrawRequest() bool {
 	if !k.snd.Withdraw(&b.r) {
 		return false
 	}
-	b.held = false
+	b.held, b.ctx = false, nil
 	return true
 }
 
 // settleRequest waits until the connection is done with a by-reference
 // request (written in full, or failed by the connection's close): after
 // it the caller's request slice is the caller's alone. Without one it
-// returns at once.
+// returns at once. When the call's ctx has ended the wait is bounded by
+// ClientOptions.CancelWriteGrace (see the top of this file); otherwise by
+// the write (Socket.WriteTimeout or the connection's close).
 func (k *Caller) settleRequest() {
-	if b := k.big; b != nil && b.held {
-		if pool.Debug {
-			defer requestMisuse()
-		}
-		_ = b.r.Wait(context.Background()) // bounded by the write: WriteTimeout or the connection's close
-		b.held = false
+	b := k.big
+	if b == nil || !b.held {
+		return
 	}
+	if pool.Debug {
+		defer requestMisuse()
+	}
+	ctx := b.ctx
+	if g := k.c.opts.CancelWriteGrace; g > 0 && ctx != nil && ctx.Err() != nil {
+		k.settleCanceled(b, ctx.Err(), g)
+	} else {
+		_ = b.r.Wait(context.Background())
+	}
+	b.held, b.ctx = false, nil
 }
+
+// settleCanceled is settleRequest for a call whose ctx ended: it waits
+// for the write at most grace, then abandons the request, closing the
+// connection unless the writer finished meanwhile.
+func (k *Caller) settleCanceled(b *reqRef, why error, grace time.Duration) {
+	if b.r.Wait(endedCtx) == nil { // written already: no timer
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	err := b.r.Wait(ctx)
+	cancel()
+	if err == nil {
+		return
+	}
+	k.snd.Abandon(&b.r, &RequestAbandonedError{Method: b.method, Size: b.size, Grace: grace, Cause: why})
+}
+
+// endedCtx is a context that has ended, for a Wait that must not block.
+var endedCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // requestMisuse names the caller's mistake when, under psdebug, the
 // socket found a by-reference request changed while it held it.
