@@ -41,7 +41,7 @@ import (
 // ErrRequestAbandoned is matched (errors.Is) by the cause of a connection
 // the client closed because a canceled call's request was still being
 // written after ClientOptions.CancelWriteGrace: see RequestAbandonedError.
-var ErrRequestAbandoned = errors.New("rpc: connection closed: a canceled call's request was still being written after ClientOptions.CancelWriteGrace")
+var ErrRequestAbandoned = errors.New("rpc: request abandoned mid-write: connection closed")
 
 // RequestAbandonedError is the cause the client records when it closes
 // its connection because the ctx of a call ended while the call's request
@@ -58,7 +58,7 @@ type RequestAbandonedError struct {
 
 // Error implements error.
 func (e *RequestAbandonedError) Error() string {
-	return fmt.Sprintf("rpc: connection closed: the call to method %d ended (%v) while its %d-byte request was being written, and the write had not ended %v later (ClientOptions.CancelWriteGrace): the server is not reading",
+	return fmt.Sprintf("rpc: request abandoned mid-write: the call to method %d ended (%v) while its %d-byte request was being written, and the write had not ended %v later (ClientOptions.CancelWriteGrace): the server is not reading",
 		e.Method, e.Cause, e.Size, e.Grace)
 }
 
@@ -122,9 +122,14 @@ func (k *Caller) sendRequest(ctx context.Context, kind uint8, id, method uint32,
 	return nil
 }
 
-// withdrawRequest takes a by-reference request back if the writer has not
-// taken it yet: the server never sees the call, so no cancel frame is
-// needed. It reports whether it did.
+// withdrawRequest is for a call whose ctx ended: it reports whether the
+// server needs no cancel frame. A by-reference request the writer has not
+// taken yet is withdrawn: the server never sees the call (true). One the
+// writer has taken is waited for at most ClientOptions.CancelWriteGrace
+// (when positive): written in time, the server has it and false asks for
+// the cancel frame; not, it is abandoned and the connection closed (true:
+// nothing more can be sent on it, and a cancel frame queued behind a full
+// queue would wait for room that never comes).
 func (k *Caller) withdrawRequest() bool {
 	b := k.big
 	if b == nil || !b.held {
@@ -133,19 +138,23 @@ func (k *Caller) withdrawRequest() bool {
 	if pool.Debug {
 		defer requestMisuse()
 	}
-	if !k.snd.Withdraw(&b.r) {
-		return false
+	if k.snd.Withdraw(&b.r) {
+		b.held, b.ctx = false, nil
+		return true
 	}
-	b.held, b.ctx = false, nil
-	return true
+	if g := k.c.opts.CancelWriteGrace; g > 0 {
+		return k.awaitWrite(b, g)
+	}
+	return false
 }
 
 // settleRequest waits until the connection is done with a by-reference
 // request (written in full, or failed by the connection's close): after
 // it the caller's request slice is the caller's alone. Without one it
-// returns at once. When the call's ctx has ended the wait is bounded by
-// ClientOptions.CancelWriteGrace (see the top of this file); otherwise by
-// the write (Socket.WriteTimeout or the connection's close).
+// returns at once. The wait is bounded by the write (Socket.WriteTimeout
+// or the connection's close) and, with a positive CancelWriteGrace, by
+// the call's ctx plus the grace: a server that answered a request it has
+// not read in full and stopped reading cannot hold the call either.
 func (k *Caller) settleRequest() {
 	b := k.big
 	if b == nil || !b.held {
@@ -154,29 +163,37 @@ func (k *Caller) settleRequest() {
 	if pool.Debug {
 		defer requestMisuse()
 	}
-	ctx := b.ctx
-	if g := k.c.opts.CancelWriteGrace; g > 0 && ctx != nil && ctx.Err() != nil {
-		k.settleCanceled(b, ctx.Err(), g)
+	if g := k.c.opts.CancelWriteGrace; g > 0 && b.ctx != nil {
+		if b.r.Wait(b.ctx) != nil { // the ctx ended first
+			k.awaitWrite(b, g)
+		}
 	} else {
 		_ = b.r.Wait(context.Background())
 	}
 	b.held, b.ctx = false, nil
 }
 
-// settleCanceled is settleRequest for a call whose ctx ended: it waits
-// for the write at most grace, then abandons the request, closing the
-// connection unless the writer finished meanwhile.
-func (k *Caller) settleCanceled(b *reqRef, why error, grace time.Duration) {
+// awaitWrite waits at most grace for the writer to be done with a
+// request the call's ctx gave up on; if it is not, it abandons the
+// request (socket.Sender.Abandon), closing the connection with a
+// *RequestAbandonedError, and reports true. Either way the request is the
+// caller's again when it returns.
+func (k *Caller) awaitWrite(b *reqRef, grace time.Duration) bool {
+	defer func() { b.held, b.ctx = false, nil }()
 	if b.r.Wait(endedCtx) == nil { // written already: no timer
-		return
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	err := b.r.Wait(ctx)
 	cancel()
 	if err == nil {
-		return
+		return false
 	}
-	k.snd.Abandon(&b.r, &RequestAbandonedError{Method: b.method, Size: b.size, Grace: grace, Cause: why})
+	why := context.Canceled
+	if b.ctx != nil && b.ctx.Err() != nil {
+		why = b.ctx.Err()
+	}
+	return k.snd.Abandon(&b.r, &RequestAbandonedError{Method: b.method, Size: b.size, Grace: grace, Cause: why})
 }
 
 // endedCtx is a context that has ended, for a Wait that must not block.

@@ -684,3 +684,62 @@ func TestCancelWriteGraceValidate(t *testing.T) {
 	_, err := rpc.Dial(context.Background(), "tcp", "127.0.0.1:1", rpc.ClientOptions{CancelWriteGrace: time.Microsecond})
 	assert.ErrorIs(t, err, rpc.ErrInvalidOptions)
 }
+
+// A canceled call's cancel frame would queue behind the stuck request on
+// a queue another call filled (QueueBytes): the call returns all the same,
+// since once the grace is over the connection is closed and no cancel
+// frame is queued; the call in the queue ends with a *ClosedError.
+func TestLargeRequestCanceledMidWriteBehindFullQueue(t *testing.T) {
+	_, c, _, cancel, big, small := stalledLargeCall(t, 50*time.Millisecond)
+	k3, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k3.Close()
+	fill := goCall(k3, context.Background(), bytes.Repeat([]byte{5}, 4<<20)) // QueueBytes' worth
+	until(t, "the filler is queued", func() bool { return c.Conn().Stats().QueueDepth == 1 })
+	cancel()
+	assert.ErrorIs(t, waitCall(t, big).err, context.Canceled)
+	for _, ch := range []chan callResult{fill, small} {
+		err := waitCall(t, ch).err
+		var ce *rpc.ClosedError
+		assert.ErrorAs(t, err, &ce, "%v", err)
+		assert.ErrorIs(t, err, rpc.ErrRequestAbandoned)
+	}
+}
+
+// A server that answers a large request before reading it all and then
+// stops reading cannot hold the call past its ctx plus the grace: Call
+// returns the answer, the connection is closed with a
+// *RequestAbandonedError whose Cause is the ctx's, and the request on the
+// wire is not torn by the caller's change after Call returns.
+func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
+	var answered atomic.Bool
+	p := newRawPeer(t, 64<<10, 0, func(p *rawPeer) {
+		p.holdAt = 1 << 20
+		p.rcvBuf = 64 << 10
+		p.onHeader = func(c net.Conn, h frame.Header) {
+			if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
+				resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, []byte("early"))
+				_, _ = c.Write(resp)
+			}
+		}
+	})
+	c := dialSmallSendBuffer(t, p.ln.Addr().String(), rpc.ClientOptions{CancelWriteGrace: 50 * time.Millisecond})
+	close(p.start)
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	req := bytes.Repeat([]byte{4}, 4<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r := waitCall(t, goCall(k, ctx, req))
+	assert.NoError(t, r.err, "the early answer")
+	for i := range req {
+		req[i] = 0xee
+	}
+	var ra *rpc.RequestAbandonedError
+	require.ErrorAs(t, c.Err(), &ra, "%v", c.Err())
+	assert.ErrorIs(t, ra.Cause, context.DeadlineExceeded)
+	p.resume()
+	f := <-p.frames
+	assert.True(t, !f.whole && f.uniform && f.fill == 4, "a cut request, all of it the request's: %+v", f)
+}
