@@ -31,12 +31,16 @@ import (
 // cause, which fails the write and hands the slice back, and the call
 // returns ctx's error; the other calls in flight end with a *ClosedError.
 //
-// The alternative that keeps the connection, having the writer copy the
-// unwritten rest of the frame into a pooled buffer when the owner gives up
-// (a write-deadline poke wakes the writer blocked in the poller), needs
-// frame.Writer to swap a reference inside a writev it has started, and
-// keeps a connection whose peer is not reading, with up to MaxFrameSize
-// of copied request, for later calls to queue behind.
+// The alternative keeps the connection: when the owner gives up, wake
+// the writer blocked in the poller (a write deadline in the past), copy
+// the unwritten rest of the frame into a pooled buffer, clear the
+// deadline and write on. It was not taken. The writev under way lives in
+// frame.Writer (its iovecs point into the caller's slice, and only it
+// knows how far they got), so the swap is a change to frame, and the poke
+// races the deadline Socket.WriteTimeout sets for each flush. And what it
+// keeps is a connection whose peer has stopped reading, holding up to
+// MaxFrameSize of copied request, on which every later call still queues
+// behind the stalled frame; closed, a pool (package balance) dials anew.
 
 // ErrRequestAbandoned is matched (errors.Is) by the cause of a connection
 // the client closed because a canceled call's request was still being
@@ -48,7 +52,8 @@ var ErrRequestAbandoned = errors.New("rpc: request abandoned mid-write: connecti
 // (sent by reference, above the copy threshold) was partly written, and
 // the write had not ended CancelWriteGrace later: the server had stopped
 // reading. Client.Err and the errors of the other calls on the connection
-// (a *ClosedError) unwrap to it. It matches ErrRequestAbandoned.
+// (a *ClosedError) unwrap to it. It matches ErrRequestAbandoned, and not
+// its Cause: the other calls did not end by their ctx.
 type RequestAbandonedError struct {
 	Method uint32        // the call's method
 	Size   int           // the request frame's payload bytes (prefix and body)
