@@ -52,8 +52,8 @@ func (r *Ref) AppendPayload(dst []byte) ([]byte, error) {
 // returns nil at once for a Ref not in use. If ctx ends first it returns
 // ctx.Err() and the connection still holds the payload: call Wait again
 // before touching it. A write blocked on a peer that does not read holds
-// the payload until Options.WriteTimeout (when set) or Close ends the
-// connection.
+// the payload until Options.WriteTimeout (when set), Close or
+// Sender.Abandon ends the connection.
 func (r *Ref) Wait(ctx context.Context) error {
 	if !r.busy.Load() {
 		return nil
@@ -161,6 +161,39 @@ func (s *Sender) Withdraw(r *Ref) bool {
 	}
 	s.c.queued.Add(-1)
 	r.end("Withdraw")
+	return true
+}
+
+// Abandon is for the owner of a Ref who can wait no longer for it (its
+// caller gave up and the peer does not read). A Ref still waiting in the
+// queue is withdrawn, as by Withdraw, and the connection goes on. One the
+// writer has taken cannot be taken back: part of its frame may be on the
+// wire, no other frame can follow a partial one, and the writer reads the
+// payload until the write ends. Then, unless it was written meanwhile,
+// Abandon closes the connection with cause (a nil cause is ErrClosed;
+// Conn.Err then matches ErrClosed and cause), which fails the write, and
+// everything else queued or being written fails as with Close.
+//
+// Abandon returns once the connection is done with the payload: head and
+// body are the caller's again, as after Wait. It does not wait for the
+// connection's goroutines to stop (Close does). It reports whether it
+// closed the connection; for a Ref not in use it does nothing.
+func (s *Sender) Abandon(r *Ref, cause error) bool {
+	if !r.busy.Load() || s.Withdraw(r) {
+		return false
+	}
+	select {
+	case <-r.done: // written (or failed) meanwhile
+		r.end("Abandon")
+		return false
+	default:
+	}
+	if cause == nil {
+		cause = ErrClosed
+	}
+	s.c.abort(cause)
+	<-r.done // the close wakes the writer, whose write then fails, or finish fails the item
+	r.end("Abandon")
 	return true
 }
 

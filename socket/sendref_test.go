@@ -244,3 +244,74 @@ func TestSendRefChangedDebug(t *testing.T) {
 	s.Withdraw(&r)
 	t.Error("Withdraw did not panic")
 }
+
+// abandonCause is a caller's typed cause for Sender.Abandon.
+type abandonCause struct{}
+
+func (abandonCause) Error() string { return "test: the owner gave up on the write" }
+
+// Sender.Abandon withdraws a Ref still queued and leaves the connection
+// open; a Ref the writer is stuck on (the peer reads nothing) it gets
+// back by closing the connection with the owner's cause: Abandon returns
+// with the Ref free, the failure callback has the Ref with an error
+// matching ErrClosed and the cause, and so does Conn.Err. A Ref not in
+// use is left alone.
+func TestSendRefAbandon(t *testing.T) {
+	failed := make(chan socket.Failure, 4)
+	opts := socket.Options{OnSendFailure: func(f socket.Failure) { failed <- f }}
+
+	c, s := stuckPeer(t, opts)
+	var r socket.Ref
+	assert.False(t, s.Abandon(&r, abandonCause{}), "not in use")
+	require.NoError(t, s.SendRef(context.Background(), frame.Header{Stream: 1}, &r, nil, make([]byte, 1<<20)))
+	assert.False(t, s.Abandon(&r, abandonCause{}), "queued: withdrawn")
+	assert.False(t, r.Busy())
+	assert.Zero(t, c.Stats().QueueDepth)
+	assert.NoError(t, c.Err(), "the connection stays open")
+
+	// A Ref the writer is stuck on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		nc, _ := ln.Accept()
+		accepted <- nc
+	}()
+	opts.MaxFrameSize = 16 << 20
+	c2, err := socket.Dial(context.Background(), "tcp", ln.Addr().String(), newCollector(1), opts)
+	require.NoError(t, err)
+	defer c2.Close()
+	peer := <-accepted
+	require.NotNil(t, peer)
+	defer peer.Close()
+	s2 := c2.NewSender(nil)
+	defer s2.Close()
+	var r2 socket.Ref
+	require.NoError(t, s2.SendRef(context.Background(), frame.Header{Stream: 2}, &r2, nil, make([]byte, 12<<20)))
+	deadline := time.Now().Add(10 * time.Second)
+	for c2.Stats().QueueDepth != 0 {
+		require.True(t, time.Now().Before(deadline), "the writer never took the Ref")
+		time.Sleep(time.Millisecond)
+	}
+	assert.True(t, s2.Abandon(&r2, abandonCause{}), "taken by the writer: the connection is closed")
+	assert.False(t, r2.Busy(), "the Ref is free when Abandon returns")
+	require.NoError(t, r2.Wait(context.Background()))
+	select {
+	case <-c2.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not close")
+	}
+	assert.ErrorIs(t, c2.Err(), socket.ErrClosed)
+	assert.ErrorAs(t, c2.Err(), new(abandonCause), "the connection's error names the cause: %v", c2.Err())
+	var refFailed bool
+	for len(failed) > 0 {
+		if f := <-failed; f.Encoder == socket.Encoder(&r2) {
+			refFailed = true
+			assert.ErrorIs(t, f.Err, socket.ErrClosed)
+			assert.ErrorAs(t, f.Err, new(abandonCause))
+		}
+	}
+	assert.True(t, refFailed, "the Ref reached the failure callback")
+	assert.False(t, s2.Abandon(&r2, nil), "not in use any more")
+}

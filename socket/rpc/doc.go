@@ -38,6 +38,17 @@
 // cancel frame on the Caller's own lane, behind the request, which it can
 // therefore never overtake; the handler's context is canceled.
 //
+// One exception: a request above the copy threshold (16 KiB) is sent by
+// reference, so a call cannot return while its request is being written
+// (the connection reads the caller's slice until then). One still queued
+// is withdrawn at once; one partly written is waited for at most
+// ClientOptions.CancelWriteGrace (1 s). If the write has not ended by
+// then the server is not reading: the client closes the connection, whose
+// cause is a *RequestAbandonedError (errors.Is ErrRequestAbandoned), the
+// call returns ctx.Err(), and every other call in flight on that
+// connection ends with a *ClosedError (ErrClosed: it may have run). A
+// negative CancelWriteGrace waits for the write instead.
+//
 // Deadlines travel as a relative timeout (the two hosts' clocks need not
 // agree); the handler's context carries the resulting deadline. Both sides
 // enforce it, and either may notice first: the client's context (the call
@@ -135,6 +146,11 @@
 // another call (one small allocation per call);
 // ServerOptions.ReuseContexts trades that for zero allocations, and under
 // psdebug a reused ctx used after its handler returned panics.
+//
+// A Call's req is borrowed until Call returns and never touched after;
+// above the copy threshold it is sent by reference, so it must not
+// change while Call runs, and a canceled Call may close its connection
+// to get it back (ClientOptions.CancelWriteGrace, see Calls).
 //
 // # Drain
 //

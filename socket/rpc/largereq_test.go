@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,16 +52,29 @@ type rawPeer struct {
 	// onHeader, if set, runs when a frame's header has been read (on the
 	// reading goroutine), before its payload.
 	onHeader func(c net.Conn, h frame.Header)
-	done     chan struct{}
+	// holdAt, if positive, stops reading once that many bytes were read,
+	// until resume (with resumeOnce) is called.
+	holdAt     int64
+	resumeCh   chan struct{}
+	resumeOnce sync.Once
+	// rcvBuf, if positive, is the accepted connection's SO_RCVBUF.
+	rcvBuf int
+	done   chan struct{}
 }
 
-func newRawPeer(t *testing.T, chunk int, pause time.Duration) *rawPeer {
+// resume lets a peer held at holdAt read on.
+func (p *rawPeer) resume() { p.resumeOnce.Do(func() { close(p.resumeCh) }) }
+
+// newRawPeer starts a rawPeer; set, if given, sets its fields before it
+// serves.
+func newRawPeer(t *testing.T, chunk int, pause time.Duration, set ...func(*rawPeer)) *rawPeer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	p := &rawPeer{t: t, ln: ln, conn: make(chan net.Conn, 1), start: make(chan struct{}), chunk: chunk, pause: pause,
-		frames: make(chan rawFrame, 64), done: make(chan struct{})}
+		frames: make(chan rawFrame, 64), done: make(chan struct{}), resumeCh: make(chan struct{})}
 	t.Cleanup(func() {
 		_ = ln.Close()
+		p.resume()
 		select {
 		case <-p.start:
 		default:
@@ -73,6 +87,9 @@ func newRawPeer(t *testing.T, chunk int, pause time.Duration) *rawPeer {
 		}
 		<-p.done
 	})
+	for _, f := range set {
+		f(p)
+	}
 	go p.serve()
 	return p
 }
@@ -83,6 +100,9 @@ func (p *rawPeer) serve() {
 	c, err := p.ln.Accept()
 	if err != nil {
 		return
+	}
+	if tc, ok := c.(*net.TCPConn); ok && p.rcvBuf > 0 {
+		_ = tc.SetReadBuffer(p.rcvBuf)
 	}
 	p.conn <- c
 	defer func() { _ = c.Close() }()
@@ -129,6 +149,13 @@ type pacedReader struct {
 func (r *pacedReader) Read(b []byte) (int, error) {
 	if len(b) > r.p.chunk {
 		b = b[:r.p.chunk]
+	}
+	if h := r.p.holdAt; h > 0 {
+		if got := r.p.read.Load(); got >= h {
+			<-r.p.resumeCh
+		} else if int64(len(b)) > h-got {
+			b = b[:h-got]
+		}
 	}
 	n, err := r.c.Read(b)
 	r.p.read.Add(int64(n))
@@ -260,6 +287,10 @@ func TestLargeRequestNotTornAfterCallReturns(t *testing.T) {
 			}
 			opts := rpc.ClientOptions{}
 			opts.Socket.MaxFrameSize = 16 << 20
+			// The peer reads slowly but reads: the call waits for the
+			// write however long it takes (the grace that closes the
+			// connection of a stalled peer is TestLargeRequestCanceledMidWrite's).
+			opts.CancelWriteGrace = -1
 			c := dial(t, p.ln.Addr().String(), opts)
 			k, err := c.NewCaller()
 			require.NoError(t, err)
@@ -461,15 +492,17 @@ func TestLargeResponseCutAndSlowHoldsOnlyWhatWasSent(t *testing.T) {
 	assert.Zero(t, slabs.Stats().BytesInUse)
 }
 
-// A canceled call whose request is being written to a server that stopped
-// reading waits for the write (the request is the connection's until
-// then); Socket.WriteTimeout bounds that wait: the write fails, the
-// connection closes, and Call returns ctx's error.
+// With a negative CancelWriteGrace, a canceled call whose request is
+// being written to a server that stopped reading waits for the write (the
+// request is the connection's until then); Socket.WriteTimeout bounds
+// that wait: the write fails, the connection closes, and Call returns
+// ctx's error.
 func TestLargeRequestStuckWriteBoundedByWriteTimeout(t *testing.T) {
 	p := newRawPeer(t, 64<<10, 0) // never starts reading
 	opts := rpc.ClientOptions{}
 	opts.Socket.MaxFrameSize = 16 << 20
 	opts.Socket.WriteTimeout = 300 * time.Millisecond
+	opts.CancelWriteGrace = -1
 	c := dial(t, p.ln.Addr().String(), opts)
 	k, err := c.NewCaller()
 	require.NoError(t, err)
@@ -489,4 +522,225 @@ func TestLargeRequestStuckWriteBoundedByWriteTimeout(t *testing.T) {
 		t.Fatal("the connection did not close")
 	}
 	assert.ErrorIs(t, c.Err(), socket.ErrWriteTimeout)
+}
+
+// dialSmallSendBuffer dials addr with a 64 KiB socket send buffer, so
+// that a peer that stops reading stops a 4 MiB request's write part way.
+func dialSmallSendBuffer(t *testing.T, addr string, opts rpc.ClientOptions) *rpc.Client {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	require.NoError(t, nc.(*net.TCPConn).SetWriteBuffer(64<<10))
+	c, err := rpc.NewClient(nc, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// stalledLargeCall starts, on a client of a raw peer that stops reading
+// after 1 MiB, a call whose 4 MiB request (one repeated byte, 9) the
+// writer has partly written when it returns: the peer has read 1 MiB of
+// it and stopped. Before it, a small call (written, read by the peer,
+// never answered) is in flight on another Caller.
+func stalledLargeCall(t *testing.T, grace time.Duration) (p *rawPeer, c *rpc.Client, req []byte, cancel context.CancelFunc, big, small chan callResult) {
+	p = newRawPeer(t, 64<<10, 0, func(p *rawPeer) {
+		p.holdAt = 1 << 20
+		p.rcvBuf = 64 << 10
+	})
+	opts := rpc.ClientOptions{CancelWriteGrace: grace}
+	c = dialSmallSendBuffer(t, p.ln.Addr().String(), opts)
+	close(p.start)
+	k1, err := c.NewCaller()
+	require.NoError(t, err)
+	t.Cleanup(k1.Close)
+	small = goCall(k1, context.Background(), []byte("small"))
+	f := <-p.frames
+	require.Equal(t, rpc.KindRequest, f.h.Kind, "the small call reached the peer")
+
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	t.Cleanup(k.Close)
+	req = bytes.Repeat([]byte{9}, 4<<20)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	big = goCall(k, ctx, req)
+	until(t, "the writer is stuck part way through the request", func() bool {
+		return p.read.Load() >= p.holdAt && c.Outstanding() == 2 && c.Conn().Stats().QueueDepth == 0
+	})
+	return p, c, req, cancel, big, small
+}
+
+// A call canceled while its large request is partly written to a server
+// that stopped reading returns after ClientOptions.CancelWriteGrace: the
+// client closes the connection with a *RequestAbandonedError, which fails
+// the write and hands the request back, so the caller's slice, overwritten
+// right after Call returns, tears nothing on the wire; the other calls on
+// the connection, one answered never and one queued behind the stuck
+// frame, end with a *ClosedError naming the cause (ErrClosed: they may
+// have run). The test's timeouts only guard against a hang.
+func TestLargeRequestCanceledMidWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		grace time.Duration
+	}{{"default", 0}, {"50ms", 50 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, c, req, cancel, big, small := stalledLargeCall(t, tc.grace)
+			k2, err := c.NewCaller()
+			require.NoError(t, err)
+			defer k2.Close()
+			queued := goCall(k2, context.Background(), []byte("queued behind"))
+			until(t, "the third call is queued", func() bool { return c.Outstanding() == 3 })
+
+			cancel()
+			r := waitCall(t, big)
+			assert.ErrorIs(t, r.err, context.Canceled)
+			for i := range req {
+				req[i] = 0xee
+			}
+			select {
+			case <-c.Closed():
+			case <-time.After(10 * time.Second):
+				t.Fatal("the connection did not close")
+			}
+			var ra *rpc.RequestAbandonedError
+			require.ErrorAs(t, c.Err(), &ra, "the connection's error names the cause: %v", c.Err())
+			assert.ErrorIs(t, c.Err(), rpc.ErrClosed)
+			assert.ErrorIs(t, c.Err(), rpc.ErrRequestAbandoned)
+			assert.ErrorIs(t, c.Conn().Err(), rpc.ErrRequestAbandoned)
+			assert.Equal(t, mEcho, ra.Method)
+			assert.GreaterOrEqual(t, ra.Size, 4<<20, "the request frame: prefix and body")
+			want := tc.grace
+			if want == 0 {
+				want = rpc.DefaultCancelWriteGrace
+			}
+			assert.Equal(t, want, ra.Grace)
+			assert.ErrorIs(t, ra.Cause, context.Canceled)
+			assert.Contains(t, c.Err().Error(), "CancelWriteGrace")
+			for name, ch := range map[string]chan callResult{"in flight": small, "queued": queued} {
+				err := waitCall(t, ch).err
+				var ce *rpc.ClosedError
+				assert.ErrorAs(t, err, &ce, "%s: %v", name, err)
+				assert.ErrorIs(t, err, rpc.ErrClosed, name)
+				assert.ErrorIs(t, err, rpc.ErrRequestAbandoned, name)
+				assert.NotErrorIs(t, err, context.Canceled, "%s: its ctx did not end", name)
+			}
+
+			p.resume() // the peer reads what reached it: a cut request, all of it the request's
+			f, ok := <-p.frames
+			require.True(t, ok, "the peer read the request's frame")
+			assert.Equal(t, rpc.KindRequest, f.h.Kind)
+			assert.False(t, f.whole, "the frame was cut by the close")
+			assert.True(t, f.uniform && f.fill == 9, "the request on the wire is the request: %d body bytes, uniform %v, fill %#x", f.body, f.uniform, f.fill)
+			for f := range p.frames {
+				t.Errorf("a frame after the cut request: %+v", f)
+			}
+		})
+	}
+}
+
+// With a negative CancelWriteGrace a canceled call waits for its write
+// as before: while the peer does not read the call has not returned (a
+// look after 200 ms, no upper bound), and once the peer reads on the call
+// returns ctx's error, the whole request and a cancel frame behind it are
+// on the wire, and the connection is open.
+func TestLargeRequestCanceledMidWriteNegativeGraceWaits(t *testing.T) {
+	p, c, req, cancel, big, small := stalledLargeCall(t, -1)
+	cancel()
+	select {
+	case r := <-big:
+		t.Fatalf("Call returned (%v) while its request was still being written", r.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	p.resume()
+	r := waitCall(t, big)
+	assert.ErrorIs(t, r.err, context.Canceled)
+	for i := range req {
+		req[i] = 0xee
+	}
+	f := <-p.frames
+	assert.True(t, f.whole && f.uniform && f.fill == 9 && f.body == 4<<20, "the whole request: %+v", f)
+	f = <-p.frames
+	assert.Equal(t, rpc.KindCancel, f.h.Kind, "a cancel frame follows the request")
+	assert.NoError(t, c.Err(), "the connection stays open")
+	require.NoError(t, c.Close())
+	var ce *rpc.ClosedError
+	assert.ErrorAs(t, waitCall(t, small).err, &ce)
+}
+
+// Validate refuses a positive CancelWriteGrace under a millisecond, with
+// the package's *OptionError; negative, zero and longer values pass, and
+// Dial refuses what Validate does.
+func TestCancelWriteGraceValidate(t *testing.T) {
+	for _, g := range []time.Duration{1, time.Microsecond, time.Millisecond - 1} {
+		err := rpc.ClientOptions{CancelWriteGrace: g}.Validate()
+		var oe *rpc.OptionError
+		require.ErrorAs(t, err, &oe, "%v", g)
+		assert.ErrorIs(t, err, rpc.ErrInvalidOptions)
+		assert.Equal(t, "CancelWriteGrace", oe.Field)
+		assert.Equal(t, int64(g), oe.Value)
+	}
+	for _, g := range []time.Duration{-time.Hour, -1, 0, time.Millisecond, time.Second, time.Hour} {
+		assert.NoError(t, rpc.ClientOptions{CancelWriteGrace: g}.Validate(), "%v", g)
+	}
+	_, err := rpc.Dial(context.Background(), "tcp", "127.0.0.1:1", rpc.ClientOptions{CancelWriteGrace: time.Microsecond})
+	assert.ErrorIs(t, err, rpc.ErrInvalidOptions)
+}
+
+// A canceled call's cancel frame would queue behind the stuck request on
+// a queue another call filled (QueueBytes): the call returns all the same,
+// since once the grace is over the connection is closed and no cancel
+// frame is queued; the call in the queue ends with a *ClosedError.
+func TestLargeRequestCanceledMidWriteBehindFullQueue(t *testing.T) {
+	_, c, _, cancel, big, small := stalledLargeCall(t, 50*time.Millisecond)
+	k3, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k3.Close()
+	fill := goCall(k3, context.Background(), bytes.Repeat([]byte{5}, 4<<20)) // QueueBytes' worth
+	until(t, "the filler is queued", func() bool { return c.Conn().Stats().QueueDepth == 1 })
+	cancel()
+	assert.ErrorIs(t, waitCall(t, big).err, context.Canceled)
+	for _, ch := range []chan callResult{fill, small} {
+		err := waitCall(t, ch).err
+		var ce *rpc.ClosedError
+		assert.ErrorAs(t, err, &ce, "%v", err)
+		assert.ErrorIs(t, err, rpc.ErrRequestAbandoned)
+	}
+}
+
+// A server that answers a large request before reading it all and then
+// stops reading cannot hold the call past its ctx plus the grace: Call
+// returns the answer, the connection is closed with a
+// *RequestAbandonedError whose Cause is the ctx's, and the request on the
+// wire is not torn by the caller's change after Call returns.
+func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
+	var answered atomic.Bool
+	p := newRawPeer(t, 64<<10, 0, func(p *rawPeer) {
+		p.holdAt = 1 << 20
+		p.rcvBuf = 64 << 10
+		p.onHeader = func(c net.Conn, h frame.Header) {
+			if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
+				resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, []byte("early"))
+				_, _ = c.Write(resp)
+			}
+		}
+	})
+	c := dialSmallSendBuffer(t, p.ln.Addr().String(), rpc.ClientOptions{CancelWriteGrace: 50 * time.Millisecond})
+	close(p.start)
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	req := bytes.Repeat([]byte{4}, 4<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r := waitCall(t, goCall(k, ctx, req))
+	assert.NoError(t, r.err, "the early answer")
+	for i := range req {
+		req[i] = 0xee
+	}
+	var ra *rpc.RequestAbandonedError
+	require.ErrorAs(t, c.Err(), &ra, "%v", c.Err())
+	assert.ErrorIs(t, ra.Cause, context.DeadlineExceeded)
+	p.resume()
+	f := <-p.frames
+	assert.True(t, !f.whole && f.uniform && f.fill == 4, "a cut request, all of it the request's: %+v", f)
 }

@@ -41,10 +41,36 @@ type ClientOptions struct {
 	// none an opening costs nothing extra. ChainClientStreamInterceptors
 	// combines several.
 	StreamInterceptor ClientStreamInterceptor
+	// CancelWriteGrace bounds how long a call whose ctx ended waits for
+	// its request to be written. A request above Socket.CopyThreshold
+	// (16 KiB) is sent by reference: the connection reads the caller's
+	// slice until the write ends, so the call cannot return before then,
+	// and a partly written frame cannot be taken back. A grpc-go user
+	// expects a canceled call to return promptly, even when the server
+	// stopped reading; so when the write has not ended CancelWriteGrace
+	// after the ctx did, the client closes the connection with a
+	// *RequestAbandonedError as its cause (that fails the write and hands
+	// the slice back) and the call returns ctx's error. The other calls in
+	// flight on the connection then end with a *ClosedError (ErrClosed:
+	// they may have run); a half-written frame blocked the connection's
+	// writes anyway, since no other frame can pass it. A request still
+	// queued is withdrawn at once and never needs this. Zero means
+	// DefaultCancelWriteGrace (1 s); negative means wait for the write,
+	// bounded only by Socket.WriteTimeout or the connection's close.
+	// Positive values under a millisecond are refused: the write of a
+	// large request takes about that long even on loopback, so nearly
+	// every canceled large call would close its connection.
+	CancelWriteGrace time.Duration
 }
+
+// minCancelWriteGrace is the smallest positive CancelWriteGrace.
+const minCancelWriteGrace = time.Millisecond
 
 // Validate reports the first bad field as an *OptionError.
 func (o ClientOptions) Validate() error {
+	if o.CancelWriteGrace > 0 && o.CancelWriteGrace < minCancelWriteGrace {
+		return &OptionError{"CancelWriteGrace", int64(o.CancelWriteGrace), "must be negative (wait for the write), 0 (the default) or at least 1ms"}
+	}
 	if o.MaxInFlight < 0 || o.MaxInFlight > maxSlots {
 		return &OptionError{"MaxInFlight", int64(o.MaxInFlight), "must be 0..1<<20"}
 	}
@@ -63,6 +89,9 @@ func (o *ClientOptions) ensureDefaults() {
 	}
 	if o.StreamWindow == 0 {
 		o.StreamWindow = DefaultStreamWindow
+	}
+	if o.CancelWriteGrace == 0 {
+		o.CancelWriteGrace = DefaultCancelWriteGrace
 	}
 	if o.Socket.Lanes == 0 {
 		o.Socket.Lanes = DefaultClientLanes
