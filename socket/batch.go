@@ -129,7 +129,7 @@ func (b *Batch) Next() (m Message, ok bool) {
 	}
 	c.nb.batchEnd = true
 	var err error
-	m.Frame, err = c.fr.Next()
+	err = c.fr.NextInto(&m.Frame)
 	c.nb.batchEnd = false
 	if err != nil {
 		// errBatchEnd: the rest is a partial frame, kept by the Reader
