@@ -291,8 +291,11 @@ func (r *Reader) wholeFrame(f *Frame) bool {
 		return false
 	}
 	end := rd + HeaderSize + int(n)
-	f.Header = Header{Length: n, Kind: b[5], Flags: flags,
-		Stream: binary.LittleEndian.Uint32(b[8:]), Type: binary.LittleEndian.Uint32(b[12:])}
+	// Field by field: a Header literal is built on the stack and copied
+	// with wide loads over its narrow stores (a store-forwarding stall).
+	h := &f.Header
+	h.Length, h.Kind, h.Flags, h.CRC = n, b[5], flags, 0
+	h.Stream, h.Type = binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:])
 	f.Oversized = false
 	f.Payload = r.buf[rd+HeaderSize : end : end]
 	f.slab = r.slab
