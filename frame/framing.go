@@ -81,6 +81,9 @@ var (
 // f.AppendPrefix) dst is returned unchanged.
 func AppendFramed(dst []byte, f Framing, h Header, payload []byte) ([]byte, error) {
 	if _, ok := f.(defaultFraming); ok {
+		if h.Flags&(FlagCRC|FlagsReserved) == 0 && len(payload) <= HardMaxFrameSize {
+			return appendPlain(dst, h.Kind, h.Flags, h.Stream, h.Type, payload), nil
+		}
 		return AppendFrame(dst, h, payload)
 	}
 	dst, err := f.AppendPrefix(dst, h, payload)

@@ -128,8 +128,7 @@ func (b *Batch) Next() (m Message, ok bool) {
 		b.held = true
 	}
 	c.nb.batchEnd = true
-	var err error
-	m.Frame, err = c.fr.Next()
+	err := c.fr.NextInto(&m.Frame) // in place: no copy of the frame (see NextInto)
 	c.nb.batchEnd = false
 	if err != nil {
 		// errBatchEnd: the rest is a partial frame, kept by the Reader

@@ -42,7 +42,7 @@ func Dial(ctx context.Context, network, addr string, r Reactor, opts Options) (*
 		}
 		nc = tc
 	}
-	c := newConn(nc, &opts, nil)
+	c := newConn(nc, sharedOptions(&opts), nil)
 	c.reactor = r
 	if l := opts.Logger; l != nil {
 		logDialed(l, nc)

@@ -90,7 +90,7 @@ type Conn struct {
 
 	// The outbound queue's lifecycle (queue.go).
 	q       atomic.Pointer[queue] // made by NewSender; nil again once every Sender closed and it is written; closedQueue once finished
-	qmu     sync.Mutex            // serializes making and dropping q
+	qmu     sync.Mutex            // serializes making and dropping q; guards done
 	senders atomic.Int32          // open Senders
 	sending atomic.Int32          // sends between their stopped check and their result (sendDone)
 
@@ -126,7 +126,7 @@ type Conn struct {
 	draining atomic.Bool
 	stopped  atomic.Bool // reading must stop (abort or Drain)
 	readerWG sync.WaitGroup
-	done     chan struct{}
+	done     chan struct{} // made on demand under qmu (done.go)
 	cause    atomic.Pointer[errBox]
 	failed   atomic.Uint64
 }
@@ -142,7 +142,7 @@ func NewConn(nc net.Conn, r Reactor, opts Options) (*Conn, error) {
 	}
 	opts.ensureDefaults()
 	applySockopts(nc, &opts)
-	c := newConn(nc, &opts, nil)
+	c := newConn(nc, sharedOptions(&opts), nil)
 	c.reactor = r
 	c.start()
 	return c, nil
@@ -160,7 +160,6 @@ func newConn(nc net.Conn, o *Options, srv *server) *Conn {
 	c.frameExtra = int32(max(o.Framing.Overhead(), 0) + len(o.Framing.Suffix()))
 	c.writerFn = c.writeLoop
 	c.resumeFn = c.readResume
-	c.done = make(chan struct{})
 	return c
 }
 
@@ -179,18 +178,12 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // inspection. Do not read from or write to it.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
-// Closed returns a channel that is closed once the connection is closed and
-// its goroutines have stopped.
-func (c *Conn) Closed() <-chan struct{} { return c.done }
-
 // Err returns nil while the connection is open; afterwards an error that
 // matches ErrClosed and the cause: io.EOF (the peer closed), a
 // *ProtocolError, ErrIdleTimeout, ErrFrameTimeout, ErrWriteTimeout,
 // ErrDisconnected, a network error, or nothing more for Close and Drain.
 func (c *Conn) Err() error {
-	select {
-	case <-c.done:
-	default:
+	if !c.isFinished() {
 		return nil
 	}
 	return wrapClosed(c.causeErr())
@@ -209,7 +202,7 @@ func (c *Conn) causeErr() error {
 // idempotent. Do not call it from OnMessage; return Disconnect instead.
 func (c *Conn) Close() error {
 	c.abort(ErrClosed)
-	<-c.done
+	<-c.Closed()
 	return nil
 }
 
@@ -220,7 +213,7 @@ func (c *Conn) Close() error {
 // ctx's error. Do not call it from OnMessage.
 func (c *Conn) Drain(ctx context.Context) error {
 	if c.closing.Load() || !c.draining.CompareAndSwap(false, true) {
-		<-c.done
+		<-c.Closed()
 		return nil
 	}
 	c.closeStop()
@@ -229,7 +222,7 @@ func (c *Conn) Drain(ctx context.Context) error {
 	defer stopAF()
 	c.readerWG.Wait()
 	if c.readerFin {
-		<-c.done
+		<-c.Closed()
 		return c.drainResult(ctx)
 	}
 	c.wt.acquire()
@@ -319,7 +312,7 @@ func (c *Conn) finish(holdsWriter bool) {
 	if l := c.opts.Logger; l != nil {
 		logClosed(l, c.nc, c.srv != nil, c.causeErr())
 	}
-	close(c.done)
+	c.signalDone()
 	if c.srv != nil {
 		c.srv.connDone(c)
 	}

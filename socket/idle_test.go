@@ -173,7 +173,9 @@ func TestIdleMemoryPerConn(t *testing.T) {
 	// The target is 4 KiB per idle connection, client or server,
 	// used or not: the writer state goes back to a pool when the writer
 	// exits, and a connection whose Senders are all closed lets go of its
-	// outbound queue. Measured 3.77-3.98 KiB; a regression (a grown reader
+	// outbound queue. Measured 3.50-3.81 KiB (the Closed channel made on
+	// demand, equal client Options shared; before those, 3.67-4.00 KiB,
+	// which failed now and then); a regression (a grown reader
 	// stack is 2 KiB more, a kept writer state 0.6 KiB, a kept queue 0.4)
 	// fails.
 	for _, tc := range []struct {
