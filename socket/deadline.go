@@ -13,7 +13,8 @@ import (
 // readDeadline is the owner of the connection's read deadline: the code in
 // this file is the only caller of SetReadDeadline (waitFirstByte, before
 // the reader starts, sets it on a TLS connection's socket). One deadline
-// serves four purposes, each with its own time (UnixNano, 0 when unarmed):
+// serves four purposes, each with its own time (monoNow, clock.go; 0 when
+// unarmed):
 //
 //   - the idle timeout (Options.IdleTimeout). On a TCP or Unix connection
 //     it costs nothing per frame: every IdleTimeout/4 a check counts one
@@ -82,7 +83,7 @@ func (c *Conn) setDeadline(at int64) (stop bool) {
 	if at != c.rd.setAt {
 		var d time.Time
 		if at != 0 {
-			d = time.Unix(0, at)
+			d = monoTime(at)
 		}
 		_ = c.nc.SetReadDeadline(d)
 		c.rd.setAt = at
@@ -188,13 +189,14 @@ func (c *Conn) fired(err error, now int64) fired {
 }
 
 // deadlineErr maps a read deadline error that ends reading to the
-// connection's error: ErrFrameTimeout when the frame timer passed, else
-// ErrIdleTimeout when IdleTimeout is set. ok is false for other errors.
-func (c *Conn) deadlineErr(err error) (_ error, ok bool) {
+// connection's error: ErrFrameTimeout when the frame timer passed at now
+// (monoNow), else ErrIdleTimeout when IdleTimeout is set. ok is false for
+// other errors.
+func (c *Conn) deadlineErr(err error, now int64) (_ error, ok bool) {
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil, false
 	}
-	if c.rd.frameAt != 0 && time.Now().UnixNano() >= c.rd.frameAt {
+	if c.rd.frameAt != 0 && now >= c.rd.frameAt {
 		return ErrFrameTimeout, true
 	}
 	if c.opts.IdleTimeout > 0 {

@@ -14,14 +14,16 @@ import (
 // deadlineConn records the read deadlines set on it.
 type deadlineConn struct {
 	net.Conn
-	set []int64 // UnixNano; 0 for none
+	set []int64 // monoNow times; 0 for none
 }
 
 func (d *deadlineConn) SetReadDeadline(t time.Time) error {
 	if t.IsZero() {
 		d.set = append(d.set, 0)
-	} else {
+	} else if t.Before(monoBase) { // a time in the past (Drain's wake-up): as set
 		d.set = append(d.set, t.UnixNano())
+	} else {
+		d.set = append(d.set, int64(t.Sub(monoBase))+1)
 	}
 	return nil
 }
@@ -81,7 +83,7 @@ func TestReadDeadlineOwner(t *testing.T) {
 		assert.Equal(t, []int64{t0 + 2*sec, moveAt, t0 + 2*sec}, dc.set)
 		c.idleMisses = idleChecks
 		assert.Equal(t, firedIdle, c.fired(errDeadline, t0+2*sec))
-		err, ok := c.deadlineErr(errDeadline)
+		err, ok := c.deadlineErr(errDeadline, t0+2*sec)
 		assert.True(t, ok)
 		assert.Equal(t, ErrIdleTimeout, err)
 	})
@@ -121,7 +123,7 @@ func TestReadDeadlineOwner(t *testing.T) {
 		assert.Equal(t, firedStale, c.fired(errDeadline, t0+30*sec), "the first frame completed")
 		assert.Equal(t, t0+40*sec, dc.set[len(dc.set)-1], "the second frame's timer is set")
 		assert.Equal(t, firedFrame, c.fired(errDeadline, t0+40*sec))
-		err, _ := c.deadlineErr(errDeadline)
+		err, _ := c.deadlineErr(errDeadline, t0+40*sec)
 		assert.Equal(t, ErrFrameTimeout, err)
 	})
 
@@ -147,7 +149,7 @@ func TestReadDeadlineOwner(t *testing.T) {
 	t.Run("other errors are not deadlines", func(t *testing.T) {
 		c, _ := deadlineTestConn(time.Second, time.Second)
 		assert.Equal(t, firedNone, c.fired(os.ErrClosed, t0))
-		_, ok := c.deadlineErr(os.ErrClosed)
+		_, ok := c.deadlineErr(os.ErrClosed, t0)
 		assert.False(t, ok)
 	})
 }

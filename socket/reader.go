@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"syscall"
-	"time"
 
 	"github.com/protosocket-go/protosocket/internal/netfd"
 	"github.com/protosocket-go/protosocket/internal/sched"
@@ -70,7 +69,7 @@ func (r *nbReader) Read(p []byte) (int, error) {
 	r.buf = p
 	err := r.rc.Read(r.readFn)
 	for err != nil {
-		if k := r.c.fired(err, time.Now().UnixNano()); k != firedMove && k != firedStale {
+		if k := r.c.fired(err, monoNow()); k != firedMove && k != firedStale {
 			break
 		}
 		err = r.rc.Read(r.readFn) // the move timer or a stale deadline: not ours to report

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/internal/framehook"
@@ -133,10 +132,10 @@ func (c *Conn) readFrames() error {
 func (c *Conn) wait(moved bool) error {
 	// time.Now is read only to arm a timer (it is not cheap: see
 	// deadline.go).
-	if moved && c.rd.moveAt == 0 && c.armMove(time.Now().UnixNano()) {
+	if moved && c.rd.moveAt == 0 && c.armMove(monoNow()) {
 		return c.stopErr()
 	}
-	if c.rd.frameAt == 0 && c.opts.FrameTimeout > 0 && framehook.ReaderHoldsSlab(c.fr) && c.armFrame(time.Now().UnixNano()) {
+	if c.rd.frameAt == 0 && c.opts.FrameTimeout > 0 && framehook.ReaderHoldsSlab(c.fr) && c.armFrame(monoNow()) {
 		return c.stopErr()
 	}
 	for {
@@ -144,7 +143,7 @@ func (c *Conn) wait(moved bool) error {
 		if err == nil {
 			return nil
 		}
-		switch c.fired(err, time.Now().UnixNano()) {
+		switch c.fired(err, monoNow()) {
 		case firedMove:
 			return errMoved
 		case firedStale:
@@ -177,9 +176,9 @@ func (c *Conn) beforeRead() (stop bool, err error) {
 	if c.opts.IdleTimeout > 0 {
 		switch {
 		case c.rd.idleAt == 0:
-			c.armIdle(time.Now().UnixNano())
+			c.armIdle(monoNow())
 		case c.nb == nil:
-			c.refreshIdle(time.Now().UnixNano())
+			c.refreshIdle(monoNow())
 		}
 	}
 	if c.stopped.Load() {
@@ -242,7 +241,7 @@ func (c *Conn) waitUnfinished() bool {
 }
 
 func (c *Conn) readErr(err error) error {
-	if derr, ok := c.deadlineErr(err); ok {
+	if derr, ok := c.deadlineErr(err, monoNow()); ok {
 		return derr
 	}
 	var fe *frame.Error
