@@ -119,7 +119,10 @@ func FuzzGetRequest(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildGetRequest(&bb, &v)
-		if m3, err := WrapGetRequest(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapGetRequest(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -138,7 +141,9 @@ func TestGetRequestAppendMatchesBuilder(t *testing.T) {
 		refBuildGetRequest(&b, &v)
 		m1, err1 := WrapGetRequest(direct[len("prefix"):])
 		m2, err2 := WrapGetRequest(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
@@ -283,7 +288,10 @@ func FuzzGetResponse(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildGetResponse(&bb, &v)
-		if m3, err := WrapGetResponse(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapGetResponse(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -302,7 +310,9 @@ func TestGetResponseAppendMatchesBuilder(t *testing.T) {
 		refBuildGetResponse(&b, &v)
 		m1, err1 := WrapGetResponse(direct[len("prefix"):])
 		m2, err2 := WrapGetResponse(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
@@ -449,7 +459,10 @@ func FuzzSetRequest(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildSetRequest(&bb, &v)
-		if m3, err := WrapSetRequest(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapSetRequest(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -468,7 +481,9 @@ func TestSetRequestAppendMatchesBuilder(t *testing.T) {
 		refBuildSetRequest(&b, &v)
 		m1, err1 := WrapSetRequest(direct[len("prefix"):])
 		m2, err2 := WrapSetRequest(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
@@ -603,7 +618,10 @@ func FuzzSetResponse(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildSetResponse(&bb, &v)
-		if m3, err := WrapSetResponse(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapSetResponse(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -622,7 +640,9 @@ func TestSetResponseAppendMatchesBuilder(t *testing.T) {
 		refBuildSetResponse(&b, &v)
 		m1, err1 := WrapSetResponse(direct[len("prefix"):])
 		m2, err2 := WrapSetResponse(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
@@ -759,7 +779,10 @@ func FuzzDeleteRequest(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildDeleteRequest(&bb, &v)
-		if m3, err := WrapDeleteRequest(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapDeleteRequest(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -778,7 +801,9 @@ func TestDeleteRequestAppendMatchesBuilder(t *testing.T) {
 		refBuildDeleteRequest(&b, &v)
 		m1, err1 := WrapDeleteRequest(direct[len("prefix"):])
 		m2, err2 := WrapDeleteRequest(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
@@ -913,7 +938,10 @@ func FuzzDeleteResponse(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildDeleteResponse(&bb, &v)
-		if m3, err := WrapDeleteResponse(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapDeleteResponse(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -932,7 +960,9 @@ func TestDeleteResponseAppendMatchesBuilder(t *testing.T) {
 		refBuildDeleteResponse(&b, &v)
 		m1, err1 := WrapDeleteResponse(direct[len("prefix"):])
 		m2, err2 := WrapDeleteResponse(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
@@ -1069,7 +1099,10 @@ func FuzzWatchRequest(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildWatchRequest(&bb, &v)
-		if m3, err := WrapWatchRequest(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapWatchRequest(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -1088,7 +1121,9 @@ func TestWatchRequestAppendMatchesBuilder(t *testing.T) {
 		refBuildWatchRequest(&b, &v)
 		m1, err1 := WrapWatchRequest(direct[len("prefix"):])
 		m2, err2 := WrapWatchRequest(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
@@ -1235,7 +1270,10 @@ func FuzzEvent(f *testing.F) {
 		}
 		var bb flyweight.Builder
 		refBuildEvent(&bb, &v)
-		if m3, err := WrapEvent(bb.Bytes()); bb.Err() != nil || err != nil || !reflect.DeepEqual(m3.ToValue(), v2) {
+		m3, err := WrapEvent(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
 			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
 		}
 	})
@@ -1254,7 +1292,9 @@ func TestEventAppendMatchesBuilder(t *testing.T) {
 		refBuildEvent(&b, &v)
 		m1, err1 := WrapEvent(direct[len("prefix"):])
 		m2, err2 := WrapEvent(b.Bytes()[len("prefix"):])
-		if b.Err() != nil || err1 != nil || err2 != nil || !reflect.DeepEqual(m1.ToValue(), m2.ToValue()) || !reflect.DeepEqual(m1.ToValue(), v) {
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
 			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
 		}
 	}
