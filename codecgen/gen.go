@@ -593,6 +593,19 @@ func (g *gen) wrap(r *Record) {
 	}
 	g.p("// wrap%s checks the header and slot table of b, a %s record at offset\n// base of the wrapped buffer, and returns the reader.", n, r.Label)
 	g.p("func wrap%s(b []byte, base int) (%s, error) {", n, n)
+	if staged(r) && r.Slots > 0 && r.Slots <= maxUnrolled {
+		// The compact form of this schema version's layout, which the
+		// one-pass encoders write (checked first: it is the usual one): u16 end offsets, non-decreasing from
+		// the end of the slot table and within the record.
+		cse := fe + 2*r.Slots
+		g.p("if len(b) >= %d && %s.Uint32(b) == %#08x { // compact, fixedLen %d, slotCount %d", cse, g.le(), 0x8000|r.FixedLen|r.Slots<<16, r.FixedLen, r.Slots)
+		g.p("n, cur := uint64(len(b)), uint64(%d)\nok := true", cse)
+		for i := 0; i < r.Slots; i++ {
+			g.p("if e := uint64(%s.Uint16(b[%d:])); e >= cur && e <= n {\ncur = e\n} else {\nok = false\n}", g.le(), fe+2*i)
+		}
+		g.p("if ok {\nreturn %s{b: b[:%d:len(b)], ns: %d | compactSlots%s}, nil\n}", n, fe, r.Slots, baseInit)
+		g.p("}")
+	}
 	if r.Slots <= maxUnrolled {
 		// The fast path: a writer of this schema version (same fixed block
 		// length and slot count), its slot table checked inline at constant
@@ -610,19 +623,6 @@ func (g *gen) wrap(r *Record) {
 		} else {
 			g.p("return %s{b: b[:%d:len(b)]%s}, nil", n, fe, baseInit)
 		}
-		g.p("}")
-	}
-	if staged(r) && r.Slots > 0 && r.Slots <= maxUnrolled {
-		// The compact form of this schema version's layout, which the
-		// one-pass encoders write: u16 end offsets, non-decreasing from
-		// the end of the slot table and within the record.
-		cse := fe + 2*r.Slots
-		g.p("if len(b) >= %d && %s.Uint32(b) == %#08x { // compact, fixedLen %d, slotCount %d", cse, g.le(), 0x8000|r.FixedLen|r.Slots<<16, r.FixedLen, r.Slots)
-		g.p("n, cur := uint64(len(b)), uint64(%d)\nok := true", cse)
-		for i := 0; i < r.Slots; i++ {
-			g.p("if e := uint64(%s.Uint16(b[%d:])); e >= cur && e <= n {\ncur = e\n} else {\nok = false\n}", g.le(), fe+2*i)
-		}
-		g.p("if ok {\nreturn %s{b: b[:%d:len(b)], ns: %d | compactSlots%s}, nil\n}", n, fe, r.Slots, baseInit)
 		g.p("}")
 	}
 	g.p("r, err := flyweight.WrapRecordAt(b, %q, %sSlots, base)\nif err != nil {\nreturn %s{}, err\n}\nreturn %sFromRecord(r), nil\n}\n", r.Label, lowerFirst(n), n, lowerFirst(n))
@@ -759,13 +759,28 @@ func (m %s) fixedOffset(off int) int { return %s }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m %[1]s) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := %[5]s.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(%[5]s.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0

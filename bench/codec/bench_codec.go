@@ -397,6 +397,23 @@ func smallStructFromRecord(r flyweight.Record) SmallStruct {
 // wrapSmallStruct checks the header and slot table of b, a SmallStruct record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapSmallStruct(b []byte, base int) (SmallStruct, error) {
+	if len(b) >= 29 && binary.LittleEndian.Uint32(b) == 0x00028015 { // compact, fixedLen 21, slotCount 2
+		n, cur := uint64(len(b)), uint64(29)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[25:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if e := uint64(binary.LittleEndian.Uint16(b[27:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return SmallStruct{b: b[:25:len(b)], ns: 2 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 41 && binary.LittleEndian.Uint32(b) == 0x00020015 { // fixedLen 21, slotCount 2
 		s, n, cur := b[25:41], uint64(len(b)), uint64(41)
 		ok := true
@@ -413,23 +430,6 @@ func wrapSmallStruct(b []byte, base int) (SmallStruct, error) {
 		_ = cur
 		if ok {
 			return SmallStruct{b: b[:25:len(b)], ns: 2}, nil
-		}
-	}
-	if len(b) >= 29 && binary.LittleEndian.Uint32(b) == 0x00028015 { // compact, fixedLen 21, slotCount 2
-		n, cur := uint64(len(b)), uint64(29)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[25:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if e := uint64(binary.LittleEndian.Uint16(b[27:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return SmallStruct{b: b[:25:len(b)], ns: 2 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "SmallStruct", smallStructSlots, base)
@@ -459,13 +459,28 @@ func (m SmallStruct) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m SmallStruct) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -876,13 +891,28 @@ func (m Car) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Car) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -1486,13 +1516,28 @@ func (m FuelFigure) fixedOffset(off int) int { return m.base + 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m FuelFigure) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -1821,13 +1866,28 @@ func (m PerformanceFigure) fixedOffset(off int) int { return m.base + 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m PerformanceFigure) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0

@@ -224,6 +224,18 @@ func getRequestFromRecord(r flyweight.Record) GetRequest {
 // wrapGetRequest checks the header and slot table of b, a GetRequest record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapGetRequest(b []byte, base int) (GetRequest, error) {
+	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
+		n, cur := uint64(len(b)), uint64(6)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return GetRequest{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 12 && binary.LittleEndian.Uint32(b) == 0x00010000 { // fixedLen 0, slotCount 1
 		s, n, cur := b[4:12], uint64(len(b)), uint64(12)
 		ok := true
@@ -235,18 +247,6 @@ func wrapGetRequest(b []byte, base int) (GetRequest, error) {
 		_ = cur
 		if ok {
 			return GetRequest{b: b[:4:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
-		n, cur := uint64(len(b)), uint64(6)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return GetRequest{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "GetRequest", getRequestSlots, base)
@@ -276,13 +276,28 @@ func (m GetRequest) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m GetRequest) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -554,6 +569,18 @@ func getResponseFromRecord(r flyweight.Record) GetResponse {
 // wrapGetResponse checks the header and slot table of b, a GetResponse record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapGetResponse(b []byte, base int) (GetResponse, error) {
+	if len(b) >= 11 && binary.LittleEndian.Uint32(b) == 0x00018005 { // compact, fixedLen 5, slotCount 1
+		n, cur := uint64(len(b)), uint64(11)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[9:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return GetResponse{b: b[:9:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 17 && binary.LittleEndian.Uint32(b) == 0x00010005 { // fixedLen 5, slotCount 1
 		s, n, cur := b[9:17], uint64(len(b)), uint64(17)
 		ok := true
@@ -565,18 +592,6 @@ func wrapGetResponse(b []byte, base int) (GetResponse, error) {
 		_ = cur
 		if ok {
 			return GetResponse{b: b[:9:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 11 && binary.LittleEndian.Uint32(b) == 0x00018005 { // compact, fixedLen 5, slotCount 1
-		n, cur := uint64(len(b)), uint64(11)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[9:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return GetResponse{b: b[:9:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "GetResponse", getResponseSlots, base)
@@ -606,13 +621,28 @@ func (m GetResponse) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m GetResponse) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -918,6 +948,23 @@ func setRequestFromRecord(r flyweight.Record) SetRequest {
 // wrapSetRequest checks the header and slot table of b, a SetRequest record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapSetRequest(b []byte, base int) (SetRequest, error) {
+	if len(b) >= 12 && binary.LittleEndian.Uint32(b) == 0x00028004 { // compact, fixedLen 4, slotCount 2
+		n, cur := uint64(len(b)), uint64(12)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[8:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if e := uint64(binary.LittleEndian.Uint16(b[10:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return SetRequest{b: b[:8:len(b)], ns: 2 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 24 && binary.LittleEndian.Uint32(b) == 0x00020004 { // fixedLen 4, slotCount 2
 		s, n, cur := b[8:24], uint64(len(b)), uint64(24)
 		ok := true
@@ -934,23 +981,6 @@ func wrapSetRequest(b []byte, base int) (SetRequest, error) {
 		_ = cur
 		if ok {
 			return SetRequest{b: b[:8:len(b)], ns: 2}, nil
-		}
-	}
-	if len(b) >= 12 && binary.LittleEndian.Uint32(b) == 0x00028004 { // compact, fixedLen 4, slotCount 2
-		n, cur := uint64(len(b)), uint64(12)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[8:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if e := uint64(binary.LittleEndian.Uint16(b[10:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return SetRequest{b: b[:8:len(b)], ns: 2 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "SetRequest", setRequestSlots, base)
@@ -980,13 +1010,28 @@ func (m SetRequest) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m SetRequest) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -1505,6 +1550,18 @@ func deleteRequestFromRecord(r flyweight.Record) DeleteRequest {
 // wrapDeleteRequest checks the header and slot table of b, a DeleteRequest record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapDeleteRequest(b []byte, base int) (DeleteRequest, error) {
+	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
+		n, cur := uint64(len(b)), uint64(6)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return DeleteRequest{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 12 && binary.LittleEndian.Uint32(b) == 0x00010000 { // fixedLen 0, slotCount 1
 		s, n, cur := b[4:12], uint64(len(b)), uint64(12)
 		ok := true
@@ -1516,18 +1573,6 @@ func wrapDeleteRequest(b []byte, base int) (DeleteRequest, error) {
 		_ = cur
 		if ok {
 			return DeleteRequest{b: b[:4:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
-		n, cur := uint64(len(b)), uint64(6)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return DeleteRequest{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "DeleteRequest", deleteRequestSlots, base)
@@ -1557,13 +1602,28 @@ func (m DeleteRequest) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m DeleteRequest) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -2047,6 +2107,18 @@ func watchRequestFromRecord(r flyweight.Record) WatchRequest {
 // wrapWatchRequest checks the header and slot table of b, a WatchRequest record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapWatchRequest(b []byte, base int) (WatchRequest, error) {
+	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
+		n, cur := uint64(len(b)), uint64(6)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return WatchRequest{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 12 && binary.LittleEndian.Uint32(b) == 0x00010000 { // fixedLen 0, slotCount 1
 		s, n, cur := b[4:12], uint64(len(b)), uint64(12)
 		ok := true
@@ -2058,18 +2130,6 @@ func wrapWatchRequest(b []byte, base int) (WatchRequest, error) {
 		_ = cur
 		if ok {
 			return WatchRequest{b: b[:4:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
-		n, cur := uint64(len(b)), uint64(6)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return WatchRequest{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "WatchRequest", watchRequestSlots, base)
@@ -2099,13 +2159,28 @@ func (m WatchRequest) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m WatchRequest) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -2384,6 +2459,23 @@ func eventFromRecord(r flyweight.Record) Event {
 // wrapEvent checks the header and slot table of b, a Event record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapEvent(b []byte, base int) (Event, error) {
+	if len(b) >= 9 && binary.LittleEndian.Uint32(b) == 0x00028001 { // compact, fixedLen 1, slotCount 2
+		n, cur := uint64(len(b)), uint64(9)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[5:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if e := uint64(binary.LittleEndian.Uint16(b[7:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return Event{b: b[:5:len(b)], ns: 2 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 21 && binary.LittleEndian.Uint32(b) == 0x00020001 { // fixedLen 1, slotCount 2
 		s, n, cur := b[5:21], uint64(len(b)), uint64(21)
 		ok := true
@@ -2400,23 +2492,6 @@ func wrapEvent(b []byte, base int) (Event, error) {
 		_ = cur
 		if ok {
 			return Event{b: b[:5:len(b)], ns: 2}, nil
-		}
-	}
-	if len(b) >= 9 && binary.LittleEndian.Uint32(b) == 0x00028001 { // compact, fixedLen 1, slotCount 2
-		n, cur := uint64(len(b)), uint64(9)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[5:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if e := uint64(binary.LittleEndian.Uint16(b[7:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return Event{b: b[:5:len(b)], ns: 2 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "Event", eventSlots, base)
@@ -2446,13 +2521,28 @@ func (m Event) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Event) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0

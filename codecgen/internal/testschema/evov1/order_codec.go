@@ -260,13 +260,28 @@ func (m Order) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Order) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -578,13 +593,28 @@ func (m OrderLines) fixedOffset(off int) int { return m.base + 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m OrderLines) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -969,6 +999,18 @@ func noteFromRecord(r flyweight.Record) Note {
 // wrapNote checks the header and slot table of b, a Note record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapNote(b []byte, base int) (Note, error) {
+	if len(b) >= 14 && binary.LittleEndian.Uint32(b) == 0x00018008 { // compact, fixedLen 8, slotCount 1
+		n, cur := uint64(len(b)), uint64(14)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[12:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return Note{b: b[:12:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 20 && binary.LittleEndian.Uint32(b) == 0x00010008 { // fixedLen 8, slotCount 1
 		s, n, cur := b[12:20], uint64(len(b)), uint64(20)
 		ok := true
@@ -980,18 +1022,6 @@ func wrapNote(b []byte, base int) (Note, error) {
 		_ = cur
 		if ok {
 			return Note{b: b[:12:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 14 && binary.LittleEndian.Uint32(b) == 0x00018008 { // compact, fixedLen 8, slotCount 1
-		n, cur := uint64(len(b)), uint64(14)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[12:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return Note{b: b[:12:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "Note", noteSlots, base)
@@ -1021,13 +1051,28 @@ func (m Note) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Note) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0

@@ -296,13 +296,28 @@ func (m Order) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Order) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -770,13 +785,28 @@ func (m OrderLines) fixedOffset(off int) int { return m.base + 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m OrderLines) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -1477,6 +1507,23 @@ func noteFromRecord(r flyweight.Record) Note {
 // wrapNote checks the header and slot table of b, a Note record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapNote(b []byte, base int) (Note, error) {
+	if len(b) >= 20 && binary.LittleEndian.Uint32(b) == 0x0002800c { // compact, fixedLen 12, slotCount 2
+		n, cur := uint64(len(b)), uint64(20)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[16:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if e := uint64(binary.LittleEndian.Uint16(b[18:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return Note{b: b[:16:len(b)], ns: 2 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 32 && binary.LittleEndian.Uint32(b) == 0x0002000c { // fixedLen 12, slotCount 2
 		s, n, cur := b[16:32], uint64(len(b)), uint64(32)
 		ok := true
@@ -1493,23 +1540,6 @@ func wrapNote(b []byte, base int) (Note, error) {
 		_ = cur
 		if ok {
 			return Note{b: b[:16:len(b)], ns: 2}, nil
-		}
-	}
-	if len(b) >= 20 && binary.LittleEndian.Uint32(b) == 0x0002800c { // compact, fixedLen 12, slotCount 2
-		n, cur := uint64(len(b)), uint64(20)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[16:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if e := uint64(binary.LittleEndian.Uint16(b[18:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return Note{b: b[:16:len(b)], ns: 2 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "Note", noteSlots, base)
@@ -1539,13 +1569,28 @@ func (m Note) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Note) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0

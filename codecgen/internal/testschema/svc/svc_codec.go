@@ -190,6 +190,18 @@ func reqFromRecord(r flyweight.Record) Req {
 // wrapReq checks the header and slot table of b, a Req record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapReq(b []byte, base int) (Req, error) {
+	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
+		n, cur := uint64(len(b)), uint64(6)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return Req{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 12 && binary.LittleEndian.Uint32(b) == 0x00010000 { // fixedLen 0, slotCount 1
 		s, n, cur := b[4:12], uint64(len(b)), uint64(12)
 		ok := true
@@ -201,18 +213,6 @@ func wrapReq(b []byte, base int) (Req, error) {
 		_ = cur
 		if ok {
 			return Req{b: b[:4:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 6 && binary.LittleEndian.Uint32(b) == 0x00018000 { // compact, fixedLen 0, slotCount 1
-		n, cur := uint64(len(b)), uint64(6)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[4:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return Req{b: b[:4:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "Req", reqSlots, base)
@@ -242,13 +242,28 @@ func (m Req) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Req) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -511,6 +526,18 @@ func respFromRecord(r flyweight.Record) Resp {
 // wrapResp checks the header and slot table of b, a Resp record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapResp(b []byte, base int) (Resp, error) {
+	if len(b) >= 10 && binary.LittleEndian.Uint32(b) == 0x00018004 { // compact, fixedLen 4, slotCount 1
+		n, cur := uint64(len(b)), uint64(10)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[8:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return Resp{b: b[:8:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 16 && binary.LittleEndian.Uint32(b) == 0x00010004 { // fixedLen 4, slotCount 1
 		s, n, cur := b[8:16], uint64(len(b)), uint64(16)
 		ok := true
@@ -522,18 +549,6 @@ func wrapResp(b []byte, base int) (Resp, error) {
 		_ = cur
 		if ok {
 			return Resp{b: b[:8:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 10 && binary.LittleEndian.Uint32(b) == 0x00018004 { // compact, fixedLen 4, slotCount 1
-		n, cur := uint64(len(b)), uint64(10)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[8:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return Resp{b: b[:8:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "Resp", respSlots, base)
@@ -563,13 +578,28 @@ func (m Resp) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Resp) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
@@ -855,13 +885,28 @@ func (m Batch) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Batch) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0

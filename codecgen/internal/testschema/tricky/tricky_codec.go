@@ -221,6 +221,18 @@ func carFromRecord(r flyweight.Record) Car {
 // wrapCar checks the header and slot table of b, a Car record at offset
 // base of the wrapped buffer, and returns the reader.
 func wrapCar(b []byte, base int) (Car, error) {
+	if len(b) >= 11 && binary.LittleEndian.Uint32(b) == 0x00018005 { // compact, fixedLen 5, slotCount 1
+		n, cur := uint64(len(b)), uint64(11)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[9:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return Car{b: b[:9:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
 	if len(b) >= 17 && binary.LittleEndian.Uint32(b) == 0x00010005 { // fixedLen 5, slotCount 1
 		s, n, cur := b[9:17], uint64(len(b)), uint64(17)
 		ok := true
@@ -232,18 +244,6 @@ func wrapCar(b []byte, base int) (Car, error) {
 		_ = cur
 		if ok {
 			return Car{b: b[:9:len(b)], ns: 1}, nil
-		}
-	}
-	if len(b) >= 11 && binary.LittleEndian.Uint32(b) == 0x00018005 { // compact, fixedLen 5, slotCount 1
-		n, cur := uint64(len(b)), uint64(11)
-		ok := true
-		if e := uint64(binary.LittleEndian.Uint16(b[9:])); e >= cur && e <= n {
-			cur = e
-		} else {
-			ok = false
-		}
-		if ok {
-			return Car{b: b[:9:len(b)], ns: 1 | compactSlots}, nil
 		}
 	}
 	r, err := flyweight.WrapRecordAt(b, "Car", carSlots, base)
@@ -273,13 +273,28 @@ func (m Car) fixedOffset(off int) int { return 4 + off }
 // not written) and its offset in the record. Wrap checked that it lies
 // within the record.
 func (m Car) slot(i int) ([]byte, int) {
-	if m.ns >= compactSlots {
-		return flyweight.CompactSlot(m.b[:cap(m.b)], len(m.b), int(m.ns-compactSlots), i)
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
 	}
 	if uint(i) >= uint(m.ns) {
 		return nil, 0
 	}
-	r := m.b[:cap(m.b)]
 	p := len(m.b) + 8*i
 	if p+8 > len(r) { // only if the buffer changed after Wrap
 		return nil, 0
