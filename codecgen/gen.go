@@ -1302,8 +1302,8 @@ func (g *gen) toBits(t *Type, v string) string {
 // flyweight.Builder keeps its state behind a pointer and needs a
 // non-inlinable call per variable field (the fast path of a string setter
 // costs 98-115 in the inliner's units, over its budget of 80); it ran at
-// about 2.3x the hand-written marshal, the staged builder at about the
-// one-pass AppendTo's speed.
+// about 2.3x the CPU time of the hand-written marshal, the staged builder
+// at 1.5x (AppendTo alone: 1.1x).
 func staged(r *Record) bool { return r.IsMessage && directAppend(r) }
 
 // stagedBuild emits BuildX and Finish of a staged message.
