@@ -662,3 +662,370 @@ func (p *CarBuildBuilder) SetCarID(v uint32) *CarBuildBuilder {
 	p.v.CarID = v
 	return p
 }
+
+// MemoTypeID is the message type id of Memo, for dispatch on a frame header's
+// message type field.
+const MemoTypeID uint32 = 3
+
+// WrapMemo validates b as a Memo with the default flyweight.Limits and returns
+// a reader over it. The reader is a view into b: valid while b is, and never
+// reading outside it (if b changes after Wrap, reads return stale or zero
+// values, never panic). Errors are *flyweight.Error values wrapping a
+// flyweight sentinel (errors.Is(err, flyweight.ErrBadLength), ...).
+func WrapMemo(b []byte) (Memo, error) { return wrapMemo(b, 0) }
+
+// WrapMemoLimits is WrapMemo with explicit limits on nesting depth and the
+// total number of group elements (Memo has no groups or lists to limit).
+func WrapMemoLimits(b []byte, lim flyweight.Limits) (Memo, error) {
+	_ = lim
+	return wrapMemo(b, 0)
+}
+
+// BuildMemo begins a Memo to be appended to b's buffer. Set its fields
+// (in any order, each as often as wanted: the last value counts; the
+// setters return the builder, so they chain), then call Finish, which
+// appends the whole record in one pass. Keep the builder in a local
+// variable: it then lives on the stack and building allocates nothing.
+func BuildMemo(b *flyweight.Builder) *MemoBuilder {
+	p := &MemoBuilder{b: b}
+
+	return p
+}
+
+// Finish appends the Memo to the Builder's buffer and returns its bytes
+// (valid until that buffer is reused), or the Builder's first error
+// (flyweight.ErrOpenGroup when a group of another record is still open,
+// flyweight.ErrTooLarge when the record would exceed 4 GiB).
+func (w *MemoBuilder) Finish() ([]byte, error) {
+	dst, err := w.b.BeginAppend("Memo")
+	if err != nil {
+		return nil, err
+	}
+	v := &w.v
+	_ = v
+
+	vn := len(v.Text)
+	compact := vn <= 32757 && !(v.HasText && len(v.Text) == 0) // the compact form (docs/wire-flyweight.md)
+	size, hdr := MemoFixedSize+vn, uint32(0x00010004)
+	if compact {
+		size, hdr = 10+vn, 0x00018004
+	}
+	if uint64(size) > 0xffffffff {
+		return nil, w.b.EndAppend(dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge))
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], hdr)
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.N))
+	if compact {
+		p := 10
+		p += copy(b[p:], v.Text)
+		binary.LittleEndian.PutUint16(b[8:10], uint16(p))
+		w.b.EndAppend(dst, nil)
+		return b, nil
+	}
+	p := MemoFixedSize
+	if v.HasText {
+		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Text))<<32)
+		copy(b[p:], v.Text)
+	} else {
+		binary.LittleEndian.PutUint64(b[8:16], 0)
+	}
+	w.b.EndAppend(dst, nil)
+	return b, nil
+}
+
+// AppendTo appends v encoded as a Memo to dst. It computes the size,
+// grows dst at most once and writes every byte at constant offsets (no
+// Builder).
+func (v *MemoValue) AppendTo(dst []byte) ([]byte, error) {
+	vn := len(v.Text)
+	compact := vn <= 32757 && !(v.HasText && len(v.Text) == 0) // the compact form (docs/wire-flyweight.md)
+	size, hdr := MemoFixedSize+vn, uint32(0x00010004)
+	if compact {
+		size, hdr = 10+vn, 0x00018004
+	}
+	if uint64(size) > 0xffffffff {
+		return dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge)
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, size)[:off+size]
+	b := dst[off:]
+	binary.LittleEndian.PutUint32(b[0:4], hdr)
+	binary.LittleEndian.PutUint32(b[4:8], uint32(v.N))
+	if compact {
+		p := 10
+		p += copy(b[p:], v.Text)
+		binary.LittleEndian.PutUint16(b[8:10], uint16(p))
+		return dst, nil
+	}
+	p := MemoFixedSize
+	if v.HasText {
+		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Text))<<32)
+		copy(b[p:], v.Text)
+	} else {
+		binary.LittleEndian.PutUint64(b[8:16], 0)
+	}
+	return dst, nil
+}
+
+// Memo has an optional string: present and empty, it cannot be written in
+// the compact record form (an empty compact slot reads as absent).
+//
+// Memo is a read-only view into a validated buffer: valid while that buffer is.
+// Accessors never fail: fields an older writer did not send read as their
+// default (zero unless the schema says otherwise) or as absent.
+type Memo struct {
+	// b is the record up to the end of the writer's fixed block; its
+	// capacity ends at the end of the record (b[:cap(b)] is the record).
+	// Wrap validated the fixed block, the ns slots after it and their data,
+	// so accessors read at constant offsets after one length comparison.
+	b  []byte
+	ns uint32 // slots the writer wrote
+}
+
+// MemoFixedSize is the encoded size of a Memo without variable data: the
+// record header, the fixed block and the slot table. Presize a buffer with
+// it plus the variable data (strings, bytes, lists, groups).
+const MemoFixedSize = 16
+
+var memoSlots = []string{"text"}
+
+var memoLayout = flyweight.NewLayout("Memo", 4, memoSlots)
+
+// memoFromRecord returns the reader over r, a record validated by the
+// flyweight runtime (the zero record gives the zero reader).
+func memoFromRecord(r flyweight.Record) Memo {
+	b, fe := r.Bytes(), 4+len(r.Fixed())
+	if len(b) < fe {
+		return Memo{}
+	}
+	ns := uint32(r.Slots())
+	if r.Compact() {
+		ns |= compactSlots
+	}
+	return Memo{b: b[:fe:len(b)], ns: ns}
+}
+
+// wrapMemo checks the header and slot table of b, a Memo record at offset
+// base of the wrapped buffer, and returns the reader.
+func wrapMemo(b []byte, base int) (Memo, error) {
+	if len(b) >= 10 && binary.LittleEndian.Uint32(b) == 0x00018004 { // compact, fixedLen 4, slotCount 1
+		n, cur := uint64(len(b)), uint64(10)
+		ok := true
+		if e := uint64(binary.LittleEndian.Uint16(b[8:])); e >= cur && e <= n {
+			cur = e
+		} else {
+			ok = false
+		}
+		if ok {
+			return Memo{b: b[:8:len(b)], ns: 1 | compactSlots}, nil
+		}
+	}
+	if len(b) >= 16 && binary.LittleEndian.Uint32(b) == 0x00010004 { // fixedLen 4, slotCount 1
+		s, n, cur := b[8:16], uint64(len(b)), uint64(16)
+		ok := true
+		if o, e := uint64(binary.LittleEndian.Uint32(s[0:])), uint64(binary.LittleEndian.Uint32(s[4:])); o >= cur && o+e <= n {
+			cur = o + e
+		} else if o|e != 0 {
+			ok = false
+		}
+		_ = cur
+		if ok {
+			return Memo{b: b[:8:len(b)], ns: 1}, nil
+		}
+	}
+	r, err := flyweight.WrapRecordAt(b, "Memo", memoSlots, base)
+	if err != nil {
+		return Memo{}, err
+	}
+	return memoFromRecord(r), nil
+}
+
+// Bytes returns the encoded record.
+func (m Memo) Bytes() []byte { return m.b[:cap(m.b)] }
+
+// fixed returns the fixed block as written (shorter than this schema's
+// when an older writer sent the record).
+func (m Memo) fixed() []byte {
+	if len(m.b) < 4 {
+		return nil
+	}
+	return m.b[4:len(m.b):len(m.b)]
+}
+
+// fixedOffset returns the offset of byte off of the fixed block in the
+// wrapped message, for error reports.
+func (m Memo) fixedOffset(off int) int { return 4 + off }
+
+// slot returns the data of slot i (empty when the slot is absent or was
+// not written) and its offset in the record. Wrap checked that it lies
+// within the record.
+func (m Memo) slot(i int) ([]byte, int) {
+	r := m.b[:cap(m.b)]
+	if m.ns >= compactSlots { // u16 end offsets: slot i runs from the previous end
+		n := int(m.ns - compactSlots)
+		p := len(m.b) + 2*i
+		if uint(i) >= uint(n) || p+2 > len(r) {
+			return nil, 0
+		}
+		s, e := len(m.b)+2*n, 0
+		if i > 0 { // the previous end and this one, in one load
+			x := binary.LittleEndian.Uint32(r[p-2:])
+			s, e = int(x&0xffff), int(x>>16)
+		} else {
+			e = int(binary.LittleEndian.Uint16(r[p:]))
+		}
+		if s >= e || e > len(r) { // absent, or the buffer changed after Wrap
+			return nil, 0
+		}
+		return r[s:e:e], s
+	}
+	if uint(i) >= uint(m.ns) {
+		return nil, 0
+	}
+	p := len(m.b) + 8*i
+	if p+8 > len(r) { // only if the buffer changed after Wrap
+		return nil, 0
+	}
+	s := r[p : p+8]
+	o := uint64(binary.LittleEndian.Uint32(s))
+	e := o + uint64(binary.LittleEndian.Uint32(s[4:]))
+	if e > uint64(len(r)) { // only if the buffer changed after Wrap: stale data, no panic
+		return nil, 0
+	}
+	return r[o:e:e], int(o)
+}
+
+// data returns the data of slot i, like slot.
+func (m Memo) data(i int) []byte {
+	d, _ := m.slot(i)
+	return d
+}
+
+// slotOffset returns the offset of slot i's data in the wrapped message,
+// for error reports.
+func (m Memo) slotOffset(i int) int {
+	_, o := m.slot(i)
+	return o
+}
+
+// N returns field n.
+func (m Memo) N() uint32 {
+	if len(m.b) < 8 {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(m.b[4:8])
+}
+
+// HasText reports whether field text is present.
+func (m Memo) HasText() bool {
+	_, o := m.slot(0)
+	return o != 0
+}
+
+// Text returns field text.
+//
+// The result is a copy; see TextView for a zero-copy view.
+func (m Memo) Text() string { return string(m.data(0)) }
+
+// TextView returns field text without copying: the string aliases the buffer
+// and is valid only while it is; copy it (or use Text) to keep it.
+func (m Memo) TextView() string { return flyweight.StringView(m.data(0)) }
+
+// TextBytes returns field text as a view into the buffer, valid while it is.
+func (m Memo) TextBytes() []byte { return m.data(0) }
+
+// Validate checks field values that Wrap does not: bools are 0 or 1 and
+// strings are valid UTF-8; it recurses into groups. Errors are
+// *flyweight.Error values. Enum values and bit set bits this schema does
+// not define are not errors (a newer writer may use them, see
+// UnknownValue).
+func (m Memo) Validate() error {
+	f := m.fixed()
+	_ = f
+	if !utf8.Valid(m.data(0)) {
+		return flyweight.NewError("Memo", "text", m.slotOffset(0), flyweight.ErrInvalidUTF8)
+	}
+	return nil
+}
+
+// UnknownValue reports the first field ("Message.field", in schema order,
+// groups included) holding an enum value or bit set bits this schema does
+// not define, as a newer writer may send; ok is false when there is none.
+// Validate accepts such values; the accessors return them as sent.
+func (m Memo) UnknownValue() (field string, ok bool) {
+	f := m.fixed()
+	_ = f
+	return "", false
+}
+
+// String returns a readable dump of the record for logs and debugging.
+func (m Memo) String() string {
+	var b strings.Builder
+	m.dump(&b)
+	return b.String()
+}
+
+func (m Memo) dump(b *strings.Builder) {
+	b.WriteString("Memo{")
+	sep := ""
+	fmt.Fprintf(b, "%s%s%+v", sep, "n: ", m.N())
+	sep = ", "
+	if m.HasText() {
+		b.WriteString(sep + "text: " + strconv.Quote(m.TextView()))
+		sep = ", "
+	}
+	_ = sep
+	b.WriteString("}")
+}
+
+// MemoValue is a plain Go value holding the fields of a Memo, for code that
+// prefers values over views. Converting allocates; the views do not.
+type MemoValue struct {
+	N       uint32
+	Text    string
+	HasText bool
+}
+
+// ToValue copies the record into a MemoValue; it shares no memory with the
+// buffer.
+func (m Memo) ToValue() MemoValue {
+	var v MemoValue
+	v.N = m.N()
+	v.Text = m.Text()
+	v.HasText = m.HasText()
+	return v
+}
+
+// MemoBuilder collects the fields of a Memo and appends the record to a
+// flyweight.Builder's buffer at Finish, in one pass and without
+// allocating (when the buffer has room). Fields may be set in any order
+// and more than once. Strings are kept by reference, as are the slices
+// given to byte setters: the bytes are read at Finish, so do not change
+// them before it.
+type MemoBuilder struct {
+	b *flyweight.Builder
+	v MemoValue
+}
+
+// SetN sets field n.
+func (p *MemoBuilder) SetN(v uint32) *MemoBuilder {
+	p.v.N = v
+	return p
+}
+
+// SetText sets field text.
+func (p *MemoBuilder) SetText(v string) *MemoBuilder {
+	p.v.Text = v
+	p.v.HasText = true
+	return p
+}
+
+// SetTextBytes sets field text from bytes, which are read at Finish.
+func (p *MemoBuilder) SetTextBytes(v []byte) *MemoBuilder {
+	p.v.Text = flyweight.StringView(v)
+	p.v.HasText = true
+	return p
+}

@@ -341,3 +341,174 @@ func TestCarBuildSettersMatchAppend(t *testing.T) {
 		}
 	}
 }
+
+// sampleMemo returns a MemoValue with every field set.
+func sampleMemo() MemoValue {
+	return MemoValue{
+		N:       2,
+		Text:    "s2-ü",
+		HasText: true,
+	}
+}
+
+// emptyMemo returns a MemoValue with no field set, except ranged fields at
+// their minimum, so that it validates.
+func emptyMemo() MemoValue {
+	return MemoValue{}
+}
+
+// visitMemo calls every accessor of m and iterates every group; it returns a
+// number derived from what it read so the calls are not optimized away.
+func visitMemo(m Memo) int {
+	n := len(m.Bytes())
+	_ = m.N()
+	if m.HasText() {
+		n++
+	}
+	n += len(m.Text()) + len(m.TextView()) + len(m.TextBytes())
+	if m.Validate() == nil {
+		n++
+	}
+	n += len(m.String())
+	return n
+}
+
+// refBuildMemo writes v through the runtime's generic RecordWriter.
+func refBuildMemo(b *flyweight.Builder, v *MemoValue) {
+	w := b.BeginRecord(memoLayout)
+	w.PutUint32(0, v.N)
+	if v.HasText {
+		w.SetString(0, v.Text)
+	}
+	_, _ = w.Finish() // errors stay in b (b.Err)
+}
+
+// setAllMemo sets every field of v through p.
+func setAllMemo(p *MemoBuilder, v *MemoValue) *MemoBuilder {
+	p.SetN(v.N)
+	if v.HasText {
+		p.SetText(v.Text)
+	}
+	return p
+}
+
+// TestMemoRoundTrip builds sample values, wraps them and checks that every
+// field reads back.
+func TestMemoRoundTrip(t *testing.T) {
+	for i, want := range []MemoValue{emptyMemo(), sampleMemo()} {
+		b, err := want.AppendTo(nil)
+		if err != nil {
+			t.Fatalf("sample %d: build: %v", i, err)
+		}
+		m, err := WrapMemo(b)
+		if err != nil {
+			t.Fatalf("sample %d: wrap: %v", i, err)
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("sample %d: validate: %v", i, err)
+		}
+		if got := m.ToValue(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("sample %d: read back\n%+v\nwant\n%+v", i, got, want)
+		}
+		if visitMemo(m) == 0 || m.String() == "" {
+			t.Fatalf("sample %d: empty visit or dump", i)
+		}
+	}
+}
+
+// FuzzMemo wraps arbitrary bytes; whatever Wrap accepts must survive every
+// accessor and re-encode to a message that wraps and re-encodes identically.
+// Wrap's specialised path must agree with the generic record check
+// (flyweight.WrapRecord) and give the same reader.
+func FuzzMemo(f *testing.F) {
+	for _, v := range []MemoValue{emptyMemo(), sampleMemo()} {
+		b, err := v.AppendTo(nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := WrapMemo(b)
+		r, gerr := flyweight.WrapRecord(b, "", nil)
+		if (err == nil) != (gerr == nil) {
+			t.Fatalf("Wrap and the generic record check disagree: %v, %v", err, gerr)
+		}
+		if err != nil {
+			return
+		}
+		if g := memoFromRecord(r); len(g.b) != len(m.b) || cap(g.b) != cap(m.b) || g.ns != m.ns {
+			t.Fatalf("Wrap and the generic record check give different readers")
+		}
+		visitMemo(m)
+		v := m.ToValue()
+		out, err := v.AppendTo(nil)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		m2, err := WrapMemo(out)
+		if err != nil {
+			t.Fatalf("re-encoded message does not wrap: %v", err)
+		}
+		v2 := m2.ToValue()
+		out2, err := v2.AppendTo(nil)
+		if err != nil || !bytes.Equal(out, out2) {
+			t.Fatalf("re-encoding is not stable: %v", err)
+		}
+		var bb flyweight.Builder
+		refBuildMemo(&bb, &v)
+		m3, err := WrapMemo(bb.Bytes())
+		v3 := m3.ToValue()
+		out3, err3 := v3.AppendTo(nil)
+		if bb.Err() != nil || err != nil || err3 != nil || !bytes.Equal(out3, out) { // bytes: NaN != NaN
+			t.Fatalf("AppendTo and the Builder encode differently: %v", bb.Err())
+		}
+	})
+}
+
+// TestMemoAppendMatchesBuilder checks that AppendTo writes exactly what the
+// Builder path writes, after existing bytes.
+func TestMemoAppendMatchesBuilder(t *testing.T) {
+	for i, v := range []MemoValue{emptyMemo(), sampleMemo()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		refBuildMemo(&b, &v)
+		m1, err1 := WrapMemo(direct[len("prefix"):])
+		m2, err2 := WrapMemo(b.Bytes()[len("prefix"):])
+		v2 := m2.ToValue()
+		again, err3 := v2.AppendTo([]byte("prefix"))
+		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {
+			t.Fatalf("sample %d: AppendTo and the Builder encode differently: %v\n%x\n%x", i, b.Err(), direct, b.Bytes())
+		}
+	}
+}
+
+// TestMemoSettersMatchAppend checks that the builder's setters and Finish write
+// what AppendTo writes, after existing bytes, and allocate nothing.
+func TestMemoSettersMatchAppend(t *testing.T) {
+	for i, v := range []MemoValue{emptyMemo(), sampleMemo()} {
+		direct, err := v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+		var b flyweight.Builder
+		b.Reset([]byte("prefix"))
+		out, err := setAllMemo(BuildMemo(&b), &v).Finish()
+		if err != nil || !bytes.Equal(direct, b.Bytes()) || !bytes.Equal(out, direct[len("prefix"):]) {
+			t.Fatalf("sample %d: the setters and AppendTo encode differently: %v\n%x\n%x", i, err, direct, b.Bytes())
+		}
+		buf := make([]byte, 0, 2*len(direct))
+		if a := testing.AllocsPerRun(10, func() {
+			b.Reset(buf)
+			if _, err := setAllMemo(BuildMemo(&b), &v).Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+	}
+}
