@@ -9,7 +9,7 @@ package codecgen
 // identifier in generated code is listed here.
 
 // schemaNames are declared once per generated file.
-var schemaNames = []string{"SchemaID", "SchemaVersion"}
+var schemaNames = []string{"SchemaID", "SchemaVersion", "compactSlots"}
 
 // enumNames lists the identifiers generated for enum e.
 func enumNames(e *Enum) []string {

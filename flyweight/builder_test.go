@@ -258,3 +258,42 @@ func TestBuilderNestedGroups(t *testing.T) {
 	}
 	assert.Equal(t, "tail", string(r.Var(1)))
 }
+
+// TestBeginAppend: the one-pass path of staged builders refuses to append
+// inside an open group (ErrOpenGroup naming the message) and reports the
+// Builder's sticky error; a failed append (EndAppend with an error) keeps
+// the buffer and becomes the sticky error; a successful one hands the
+// buffer back and ends the current record's variable fields.
+func TestBeginAppend(t *testing.T) {
+	var b Builder
+	w := b.BeginRecord(&Layout{Name: "M", Slots: make([]string, 2)})
+	g := w.BeginGroup(0, &Layout{Name: "M.g"})
+	_, err := b.BeginAppend("Flat")
+	var fe *Error
+	require.ErrorAs(t, err, &fe)
+	assert.ErrorIs(t, err, ErrOpenGroup)
+	assert.Equal(t, "Flat", fe.Message)
+	g.End()
+	_, err = b.BeginAppend("Flat")
+	assert.ErrorIs(t, err, ErrOpenGroup, "sticky")
+
+	b.Reset(nil)
+	w = b.BeginRecord(&Layout{Name: "M", Slots: make([]string, 1)})
+	buf, err := b.BeginAppend("Flat")
+	require.NoError(t, err)
+	n := len(buf)
+	require.NoError(t, b.EndAppend(append(buf, 1, 2, 3), nil))
+	assert.Equal(t, n+3, b.Len())
+	w.SetString(0, "late") // the appended record ended M's variable fields
+	_, err = w.Finish()
+	assert.ErrorIs(t, err, ErrBuildOrder)
+
+	b.Reset(nil)
+	buf, err = b.BeginAppend("Flat")
+	require.NoError(t, err)
+	tooLarge := NewError("Flat", "header", 0, ErrTooLarge)
+	assert.ErrorIs(t, b.EndAppend(append(buf, 9), tooLarge), ErrTooLarge)
+	assert.Zero(t, b.Len(), "a failed append leaves the buffer")
+	_, err = b.BeginAppend("Other")
+	assert.ErrorIs(t, err, ErrTooLarge, "sticky")
+}

@@ -17,8 +17,12 @@
 // Offsets are relative to the record start. A slot with offset 0 and length
 // 0 is absent. A group slot holds u32 count, the count element records back
 // to back, then count u32 element offsets (record layout version 2), so
-// element i is found in O(1) (Group.At, Element). docs/wire-flyweight.md
-// describes the layout byte by byte.
+// element i is found in O(1) (Group.At, Element). A compact record (layout
+// version 3; bit 15 of fixedLen set) has one u16 end offset per slot
+// instead, its slots' data back to back; one-pass encoders write it when
+// the record fits in 32767 bytes, and readers read both forms
+// (Record.Compact, CompactSlot). docs/wire-flyweight.md describes the
+// layout byte by byte.
 //
 // # Validation and memory ownership
 //
@@ -43,7 +47,8 @@
 //
 // # Version guard
 //
-// Generated code references SupportPackageIsVersion2; an incompatible
+// Generated code references SupportPackageIsVersion3; an incompatible
 // runtime drops that constant so stale generated code fails to compile
-// (SupportPackageIsVersion1 was dropped with layout version 2).
+// (SupportPackageIsVersion1 was dropped with layout version 2,
+// SupportPackageIsVersion2 with layout version 3: compact records).
 package flyweight

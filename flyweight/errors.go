@@ -55,10 +55,6 @@ var (
 	// ErrTooLarge: a record grew past 4 GiB or a group past 2^32-1
 	// elements, which the u32 offsets cannot address.
 	ErrTooLarge = errors.New("flyweight: record too large")
-	// ErrLayout: a record header announces a layout this reader does not
-	// know: bit 15 of the fixed block length, reserved for the compact
-	// records of a later layout version (docs/wire-flyweight.md), is set.
-	ErrLayout = errors.New("flyweight: record layout not supported by this reader")
 	// ErrTooLong: a builder was given a string longer than its fixed-length
 	// field; the string was cut.
 	ErrTooLong = errors.New("flyweight: string longer than its fixed-length field")

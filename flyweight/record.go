@@ -4,14 +4,14 @@ import "encoding/binary"
 
 const (
 	// maxFixedLen is the largest fixed block: bit 15 of the header's
-	// fixedLen is reserved (a later layout's compact-record flag), and a
-	// header with it set is rejected with ErrLayout.
+	// fixedLen marks a compact record.
 	maxFixedLen     = 0x7fff
-	reservedFixed   = 0x8000
-	recordHeaderLen = 4 // u16 fixedLen, u16 slotCount
-	slotLen         = 8 // u32 offset, u32 length
-	offsetLen       = 4 // u32 element offset in a group's offset table
-	groupHeaderLen  = 4 // u32 element count
+	compactBit      = 0x8000 // in the header's fixedLen: a compact record
+	compactSlotLen  = 2      // u16 end offset
+	recordHeaderLen = 4      // u16 fixedLen, u16 slotCount
+	slotLen         = 8      // u32 offset, u32 length
+	offsetLen       = 4      // u32 element offset in a group's offset table
+	groupHeaderLen  = 4      // u32 element count
 	// minElement is the fewest bytes a group element takes: an empty
 	// record header and its entry in the offset table.
 	minElement = recordHeaderLen + offsetLen
@@ -26,7 +26,14 @@ type Record struct {
 	fixed  uint32 // end of the fixed block: 4 + fixedLen (0 in the zero Record)
 	slotsE uint32 // end of the slot table
 	base   int    // offset of b in the wrapped buffer, for error reports
+	// compact: the slot table holds u16 end offsets (docs/wire-flyweight.md,
+	// compact records), not (u32 offset, u32 length) pairs.
+	compact bool
 }
+
+// Compact reports whether the record is in the compact form: its slot
+// table holds one u16 end offset per slot.
+func (r Record) Compact() bool { return r.compact }
 
 // Fixed returns the fixed block as written. Its length is the writer's
 // fixed block length: fields a newer schema added lie beyond it when an
@@ -42,7 +49,12 @@ func (r Record) Fixed() []byte {
 func (r Record) Bytes() []byte { return r.b }
 
 // Slots returns the number of slots the writer wrote.
-func (r Record) Slots() int { return int(r.slotsE-r.fixed) / slotLen }
+func (r Record) Slots() int {
+	if r.compact {
+		return int(r.slotsE-r.fixed) / compactSlotLen
+	}
+	return int(r.slotsE-r.fixed) / slotLen
+}
 
 // Offset returns the offset of the record in the wrapped buffer.
 func (r Record) Offset() int { return r.base }
@@ -54,12 +66,43 @@ func (r Record) FixedOffset(off int) int { return r.base + recordHeaderLen + off
 // slot returns the offset and length of slot i; ok is false when the
 // writer did not write slot i.
 func (r Record) slot(i int) (off, n int, ok bool) {
-	if i < 0 || i >= int(r.slotsE-r.fixed)/slotLen {
+	if i < 0 || i >= r.Slots() {
 		return 0, 0, false
+	}
+	if r.compact {
+		d, o := CompactSlot(r.b, int(r.fixed), r.Slots(), i)
+		if len(d) == 0 {
+			return 0, 0, true
+		}
+		return o, len(d), true
 	}
 	p := int(r.fixed) + i*slotLen
 	s := r.b[p : p+slotLen]
 	return int(binary.LittleEndian.Uint32(s)), int(binary.LittleEndian.Uint32(s[4:])), true
+}
+
+// CompactSlot returns the data of slot i of compact record r, whose slot
+// table of n u16 end offsets starts at tab, and its offset in r; an absent
+// (empty) slot or an out-of-range i gives nil. Every read is bounds-checked,
+// so any r is safe: ends that do not fit give nil, never a panic. Generated
+// readers call it for compact records.
+func CompactSlot(r []byte, tab, n, i int) ([]byte, int) {
+	if uint(i) >= uint(n) || tab < 0 {
+		return nil, 0
+	}
+	p := tab + compactSlotLen*i
+	if p+compactSlotLen > len(r) || p < 0 {
+		return nil, 0
+	}
+	start := tab + compactSlotLen*n
+	if i > 0 {
+		start = int(binary.LittleEndian.Uint16(r[p-compactSlotLen:]))
+	}
+	end := int(binary.LittleEndian.Uint16(r[p:]))
+	if start >= end || end > len(r) {
+		return nil, 0
+	}
+	return r[start:end:end], start
 }
 
 // HasVar reports whether slot i is present (written and not absent).
@@ -72,6 +115,10 @@ func (r Record) HasVar(i int) bool {
 // not written. The result aliases the wrapped buffer (capacity is clipped,
 // so appending to it copies).
 func (r Record) Var(i int) []byte {
+	if r.compact {
+		d, _ := CompactSlot(r.b, int(r.fixed), r.Slots(), i)
+		return d
+	}
 	if uint(i) >= uint(r.slotsE-r.fixed)/slotLen {
 		return nil
 	}
@@ -209,8 +256,16 @@ func Element(d []byte, n, i int) (e []byte, off int) {
 
 // splitRecord parses a record header without validating slot contents.
 func splitRecord(b []byte) (Record, bool) {
-	if len(b) < recordHeaderLen || binary.LittleEndian.Uint16(b)&reservedFixed != 0 {
+	if len(b) < recordHeaderLen {
 		return Record{}, false
+	}
+	if h := binary.LittleEndian.Uint16(b); h&compactBit != 0 {
+		f := recordHeaderLen + uint32(h&^compactBit)
+		s := f + compactSlotLen*uint32(binary.LittleEndian.Uint16(b[2:]))
+		if uint64(s) > uint64(len(b)) {
+			return Record{}, false
+		}
+		return Record{b: b, fixed: f, slotsE: s, compact: true}, true
 	}
 	f := recordHeaderLen + uint32(binary.LittleEndian.Uint16(b))
 	s := f + slotLen*uint32(binary.LittleEndian.Uint16(b[2:])) // at most 4+65535+8*65535: no overflow
@@ -228,7 +283,6 @@ const (
 	failBeforeData
 	failOverlap
 	failPastEnd
-	failLayout
 )
 
 // checkRecord validates the header and slot table of b. On failure it
@@ -236,12 +290,26 @@ const (
 func checkRecord(b []byte) (r Record, code, slot, at int) {
 	r, ok := splitRecord(b)
 	if !ok {
-		if len(b) >= recordHeaderLen {
-			if binary.LittleEndian.Uint16(b)&reservedFixed != 0 {
-				return Record{}, failLayout, 0, 0
-			}
-		}
 		return Record{}, failHeader, 0, 0
+	}
+	if r.compact {
+		// Ends are non-decreasing from the end of the slot table and at
+		// most the record's length.
+		cur := int(r.slotsE)
+		for p := int(r.fixed); p < int(r.slotsE); p += compactSlotLen {
+			e := int(binary.LittleEndian.Uint16(b[p:]))
+			if e < cur {
+				if e < int(r.slotsE) {
+					return Record{}, failBeforeData, (p - int(r.fixed)) / compactSlotLen, p
+				}
+				return Record{}, failOverlap, (p - int(r.fixed)) / compactSlotLen, p
+			}
+			if e > len(b) {
+				return Record{}, failPastEnd, (p - int(r.fixed)) / compactSlotLen, p
+			}
+			cur = e
+		}
+		return r, okRecord, 0, 0
 	}
 	cur := uint64(r.slotsE)
 	for p := int(r.fixed); p < int(r.slotsE); p += slotLen {
@@ -274,8 +342,6 @@ func recordError(msg string, names []string, code, slot, at, base int) error {
 	switch code {
 	case failHeader:
 		return newError(msg, "header", base, ErrShortBuffer)
-	case failLayout:
-		return newError(msg, "header", base, ErrLayout)
 	case failAbsentWithLength, failBeforeData:
 		return newError(msg, slotName(names, slot), base+at, ErrBadOffset)
 	case failOverlap:
@@ -302,8 +368,12 @@ func WrapRecordAt(b []byte, msg string, names []string, base int) (Record, error
 	f := recordHeaderLen + uint32(binary.LittleEndian.Uint16(b))
 	se := f + slotLen*uint32(binary.LittleEndian.Uint16(b[2:]))
 	if uint64(se) > uint64(len(b)) || f > recordHeaderLen+maxFixedLen {
-		_, code, slot, at := checkRecord(b)
-		return Record{}, recordError(msg, names, code, slot, at, base)
+		r, code, slot, at := checkRecord(b) // a compact record, or an error
+		if code != okRecord {
+			return Record{}, recordError(msg, names, code, slot, at, base)
+		}
+		r.base = base
+		return r, nil
 	}
 	cur := uint64(se)
 	for p := int(f); p+slotLen <= int(se); p += slotLen {

@@ -99,7 +99,7 @@ func TestRecordValidationErrors(t *testing.T) {
 		{"empty", nil, ErrShortBuffer},
 		{"header only", good[:3], ErrShortBuffer},
 		{"slot table cut", good[:slot0+4], ErrShortBuffer},
-		{"fixed len huge (reserved bit)", mut(func(b []byte) []byte { binary.LittleEndian.PutUint16(b, 0xffff); return b }), ErrLayout},
+		{"fixed len huge (compact)", mut(func(b []byte) []byte { binary.LittleEndian.PutUint16(b, 0xffff); return b }), ErrShortBuffer},
 		{"fixed len past end", mut(func(b []byte) []byte { binary.LittleEndian.PutUint16(b, 0x7fff); return b }), ErrShortBuffer},
 		{"offset into header", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[slot0:], 2); return b }), ErrBadOffset},
 		{"absent slot with length", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[slot0:], 0); return b }), ErrBadOffset},
@@ -236,10 +236,9 @@ func TestNewGroupAndElement(t *testing.T) {
 	}
 }
 
-// compactRecord encodes a record in the compact form that docs/wire-flyweight.md
-// designs for a later layout version: header u16 fixedLen|0x8000, u16
-// slotCount, the fixed block, one u16 end offset per slot, the data. This
-// reader must reject it with ErrLayout, never read it as a layout-2 record.
+// compactRecord encodes a compact record (docs/wire-flyweight.md): header
+// u16 fixedLen|0x8000, u16 slotCount, the fixed block, one u16 end offset
+// per slot, the data.
 func compactRecord(fixed []byte, vars ...string) []byte {
 	b := binary.LittleEndian.AppendUint16(nil, uint16(len(fixed))|0x8000)
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(vars)))
@@ -255,29 +254,51 @@ func compactRecord(fixed []byte, vars ...string) []byte {
 	return b
 }
 
-// TestReservedFixedLenBit: a header with bit 15 of fixedLen set (the
-// compact records of a later layout) is ErrLayout from every entry point,
-// whatever its length, including a record long enough to hold a 32 KiB
-// fixed block; records in a group are rejected the same way.
-func TestReservedFixedLenBit(t *testing.T) {
-	long := make([]byte, 4+0x8000+8)
-	binary.LittleEndian.PutUint16(long, 0x8000)
-	binary.LittleEndian.PutUint16(long[2:], 1)
-	for name, b := range map[string][]byte{
-		"compact":          compactRecord([]byte{1, 2, 3}, "hi", "there"),
-		"compact no slots": compactRecord(make([]byte, 21)),
-		"long enough":      long,
+// TestCompactRecord: a compact record reads like the standard one (an
+// empty slot is absent), at the top level and as a group element, and
+// every malformed slot table is a typed error naming the slot.
+func TestCompactRecord(t *testing.T) {
+	b := compactRecord([]byte{7, 0}, "hi", "", "there")
+	r, err := WrapRecord(b, "M", []string{"a", "b", "c"})
+	require.NoError(t, err)
+	assert.True(t, r.Compact())
+	assert.Equal(t, 3, r.Slots())
+	assert.Equal(t, []byte{7, 0}, r.Fixed())
+	assert.Equal(t, "hi", string(r.Var(0)))
+	assert.Nil(t, r.Var(1))
+	assert.False(t, r.HasVar(1))
+	assert.True(t, r.HasVar(2))
+	assert.Equal(t, "there", string(r.Var(2)))
+	assert.Nil(t, r.Var(3))
+	assert.Equal(t, 12, r.VarOffset(0))
+
+	bad := func(f func(b []byte)) []byte {
+		c := compactRecord([]byte{7, 0}, "hi", "", "there")
+		f(c)
+		return c
+	}
+	for name, tc := range map[string]struct {
+		b    []byte
+		want error
+		slot string
+	}{
+		"end before data":   {bad(func(b []byte) { binary.LittleEndian.PutUint16(b[6:], 5) }), ErrBadOffset, "a"},
+		"ends decreasing":   {bad(func(b []byte) { binary.LittleEndian.PutUint16(b[8:], 12) }), ErrOverlap, "b"},
+		"end past the end":  {bad(func(b []byte) { binary.LittleEndian.PutUint16(b[10:], 200) }), ErrBadLength, "c"},
+		"slot table cut":    {b[:9], ErrShortBuffer, "header"},
+		"fixed block 32767": {binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, 0xffff), 0), ErrShortBuffer, "header"},
 	} {
-		_, err := WrapRecord(b, "M", []string{"a", "b"})
-		assert.ErrorIs(t, err, ErrLayout, name)
-		v := NewValidator(Limits{})
-		_, err = v.Record(b, "M", nil, 0, 0)
-		assert.ErrorIs(t, err, ErrLayout, name)
+		_, err := WrapRecord(tc.b, "M", []string{"a", "b", "c"})
+		require.ErrorIs(t, err, tc.want, name)
 		var fe *Error
 		require.ErrorAs(t, err, &fe, name)
-		assert.Equal(t, "header", fe.Field, name)
+		assert.Equal(t, tc.slot, fe.Field, name)
+		v := NewValidator(Limits{})
+		_, err = v.Record(tc.b, "M", []string{"a", "b", "c"}, 0, 0)
+		assert.ErrorIs(t, err, tc.want, name)
 	}
-	// A group whose one element is a compact record.
+
+	// As a group element.
 	el := compactRecord(nil, "x")
 	g := binary.LittleEndian.AppendUint32(nil, 1)
 	g = append(g, el...)
@@ -285,9 +306,16 @@ func TestReservedFixedLenBit(t *testing.T) {
 	v := NewValidator(Limits{})
 	n, err := v.Group(g, "M", "g", 0, 1)
 	require.NoError(t, err)
-	_, err = v.Element(g, n, 0, "M.g", nil, 1, 0)
-	assert.ErrorIs(t, err, ErrLayout)
-	assert.Equal(t, Record{}, NewGroup(g, 0).At(0), "an unvalidated view reads it as empty")
+	e, err := v.Element(g, n, 0, "M.g", nil, 1, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(e.Var(0)))
+	assert.Equal(t, "x", string(NewGroup(g, 0).At(0).Var(0)))
+
+	// CompactSlot never panics on a malformed table.
+	for _, tc := range [][]int{{-1, 1, 0}, {0, 1, 5}, {40, 1, 0}, {0, 100, 99}} {
+		d, _ := CompactSlot(b, tc[0], tc[1], tc[2])
+		assert.Nil(t, d, "%v", tc)
+	}
 }
 
 // TestBuilderFixedLenLimit: a layout whose fixed block would set the

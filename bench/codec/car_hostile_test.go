@@ -79,3 +79,54 @@ func TestCarHostile(t *testing.T) {
 		t.Logf("stacked=%v: 100000 inputs, %d accepted and fully read, %d rejected with *flyweight.Error", stacked, accepted, rejected)
 	}
 }
+
+// TestSmallStructHostile feeds 100,000 single and 100,000 stacked (2-6)
+// mutations of SmallStruct in the compact record form (layout 3) to Wrap:
+// rejections are *flyweight.Error, Wrap agrees with the runtime's generic
+// record check, and accepted inputs are fully read, validated, dumped and
+// re-encoded to a message that re-encodes to the same bytes. A panic fails the test.
+func TestSmallStructHostile(t *testing.T) {
+	var w flyweight.Builder
+	valid := append([]byte(nil), build(&w, nil)...)
+	require.NotZero(t, valid[1]&0x80, "the compact form")
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, stacked := range []bool{false, true} {
+		accepted, rejected, compact := 0, 0, 0
+		for i := 0; i < 100_000; i++ {
+			b := mutateCar(r, valid)
+			if stacked {
+				for k := 1 + r.IntN(5); k > 0; k-- {
+					b = mutateCar(r, b)
+				}
+			}
+			m, err := WrapSmallStruct(b)
+			_, gerr := flyweight.WrapRecord(b, "SmallStruct", nil)
+			require.Equal(t, err == nil, gerr == nil, "Wrap and the generic check disagree on %x: %v, %v", b, err, gerr)
+			if err != nil {
+				var fe *flyweight.Error
+				require.ErrorAs(t, err, &fe)
+				rejected++
+				continue
+			}
+			accepted++
+			if b[1]&0x80 != 0 {
+				compact++
+			}
+			_ = m.Validate()
+			sink += readAll(m) + len(m.String())
+			v := m.ToValue()
+			out, err := v.AppendTo(nil)
+			require.NoError(t, err)
+			m2, err := WrapSmallStruct(out)
+			require.NoError(t, err)
+			v2 := m2.ToValue()
+			out2, err := v2.AppendTo(nil)
+			require.NoError(t, err)
+			require.Equal(t, out, out2, "re-encoding is not stable (bit for bit: NaN != NaN)")
+		}
+		assert.NotZero(t, accepted)
+		assert.NotZero(t, rejected)
+		assert.NotZero(t, compact)
+		t.Logf("stacked=%v: 100000 inputs, %d accepted (%d compact) and fully read, %d rejected with *flyweight.Error", stacked, accepted, compact, rejected)
+	}
+}

@@ -10,37 +10,48 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestCompactRecordsRejected: a record whose header sets bit 15 of its
-// fixed length (the compact records docs/wire-flyweight.md designs for a
-// later layout version) is flyweight.ErrLayout from generated readers, as
-// a message and as a group element, never read as a layout-2 record.
-func TestCompactRecordsRejected(t *testing.T) {
-	// SmallStruct in the designed compact form: header, fixed block, u16
-	// end offsets of name and phone, then their bytes.
+// TestSmallStructCompact: the staged builder and AppendTo write SmallStruct
+// in the compact form of docs/wire-flyweight.md byte for byte (56 bytes),
+// the standard form written by the runtime's generic RecordWriter reads
+// the same, and a malformed compact slot table is a typed error.
+func TestSmallStructCompact(t *testing.T) {
 	var w flyweight.Builder
-	std, err := WrapSmallStruct(build(&w, nil))
+	msg := build(&w, nil)
+	m0BirthDay, m0Siblings := birthDay, siblings
+	want := binary.LittleEndian.AppendUint16(nil, 21|0x8000)
+	want = binary.LittleEndian.AppendUint16(want, 2)
+	want = binary.LittleEndian.AppendUint64(want, uint64(m0BirthDay))
+	want = binary.LittleEndian.AppendUint32(want, uint32(m0Siblings))
+	want = append(want, 1)
+	m, err := WrapSmallStruct(msg)
 	require.NoError(t, err)
-	c := binary.LittleEndian.AppendUint16(nil, 21|0x8000)
-	c = binary.LittleEndian.AppendUint16(c, 2)
-	c = append(c, std.Bytes()[4:25]...)
-	end := len(c) + 4 + len(name)
-	c = binary.LittleEndian.AppendUint16(c, uint16(end))
-	c = binary.LittleEndian.AppendUint16(c, uint16(end+len(phone)))
-	c = append(append(c, name...), phone...)
-	assert.Len(t, c, 56, "the compact SmallStruct's size")
-	_, err = WrapSmallStruct(c)
-	assert.ErrorIs(t, err, flyweight.ErrLayout)
+	want = binary.LittleEndian.AppendUint64(want, binary.LittleEndian.Uint64(m.Bytes()[17:25]))
+	end := len(want) + 4 + len(name)
+	want = binary.LittleEndian.AppendUint16(want, uint16(end))
+	want = binary.LittleEndian.AppendUint16(want, uint16(end+len(phone)))
+	want = append(append(want, name...), phone...)
+	assert.Equal(t, want, msg)
+	assert.Len(t, msg, 56)
 
-	msg := buildCar(&w, nil)
-	m, err := WrapCar(msg)
+	v := m.ToValue()
+	var rb flyweight.Builder
+	refBuildSmallStruct(&rb, &v)
+	std, err := WrapSmallStruct(rb.Bytes())
 	require.NoError(t, err)
-	el := m.FuelFigures().At(1).Bytes()
-	at := bytes.Index(msg, el)
-	require.Positive(t, at)
-	for name, off := range map[string]int{"message": 0, "group element": at} {
-		b := bytes.Clone(msg)
-		b[off+1] |= 0x80
-		_, err := WrapCar(b)
-		assert.ErrorIs(t, err, flyweight.ErrLayout, name)
-	}
+	assert.Len(t, rb.Bytes(), 68, "the standard form")
+	assert.Equal(t, v, std.ToValue())
+
+	bad := bytes.Clone(msg)
+	binary.LittleEndian.PutUint16(bad[27:], 35) // phone ends before name does
+	_, err = WrapSmallStruct(bad)
+	assert.ErrorIs(t, err, flyweight.ErrOverlap)
+
+	// A record too large for the compact form is written standard.
+	big := SmallStructValue{Name: string(make([]byte, 40000))}
+	out, err := big.AppendTo(nil)
+	require.NoError(t, err)
+	assert.Zero(t, out[1]&0x80)
+	bm, err := WrapSmallStruct(out)
+	require.NoError(t, err)
+	assert.Len(t, bm.NameBytes(), 40000)
 }
