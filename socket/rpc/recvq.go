@@ -71,22 +71,49 @@ func (q *recvQueue) init() { q.wake = make(chan struct{}, 1) }
 // push queues a copy of payload (reader goroutine) if fewer than window
 // messages are queued and the connection's budget takes its bytes.
 func (q *recvQueue) push(payload []byte, window int) admitResult {
+	var r queueRun
+	r.begin(q, window)
+	res := r.push(payload)
+	r.end()
+	return res
+}
+
+// queueRun pushes a run of messages for one stream, the frames of one
+// read batch that follow each other for it (serverbatch.go), under one
+// lock of the queue: the budget's shared counter is added to once and the
+// receiver woken once, at the end of the run. A run holds q.mu from begin
+// to end; the reader does nothing else meanwhile but read the batch's next
+// frame header (socket.Batch.Next never blocks).
+type queueRun struct {
+	q       *recvQueue
+	window  int
+	pending int64 // bytes admitted in this run, not yet added to the budget
+	pushed  bool
+}
+
+func (r *queueRun) begin(q *recvQueue, window int) {
 	q.mu.Lock()
+	*r = queueRun{q: q, window: window}
+}
+
+// push queues a copy of payload within the run: push's contract. The
+// budget check counts the run's pending bytes: only the connection's
+// reader adds to the budget, so used+pending is exact or over (receivers
+// only give back).
+func (r *queueRun) push(payload []byte) admitResult {
+	q := r.q
 	if q.done { // the handler returned: no one will read it
-		q.mu.Unlock()
 		return admitOK
 	}
-	if q.closed || q.n >= window { // after the end, or over the credit
-		q.mu.Unlock()
+	if q.closed || q.n >= r.window { // after the end, or over the credit
 		return admitOverCredit
 	}
 	n := len(payload)
 	if b := q.rb; b != nil {
-		if b.used.Add(int64(n)) > b.limit {
-			b.used.Add(-int64(n))
-			q.mu.Unlock()
+		if b.used.Load()+r.pending+int64(n) > b.limit {
 			return admitOverBudget
 		}
+		r.pending += int64(n)
 		q.held += int64(n)
 	}
 	if q.sbuf == nil {
@@ -110,9 +137,22 @@ func (q *recvQueue) push(payload []byte, window int) admitResult {
 		q.big = append(q.big, b)
 	}
 	q.n++
-	q.signalLocked()
-	q.mu.Unlock()
+	r.pushed = true
 	return admitOK
+}
+
+// end counts the run's bytes against the budget, wakes the receiver if
+// anything was queued, and releases the queue's lock.
+func (r *queueRun) end() {
+	q := r.q
+	if r.pending != 0 {
+		q.rb.used.Add(r.pending)
+	}
+	if r.pushed {
+		q.signalLocked()
+	}
+	q.mu.Unlock()
+	r.q = nil
 }
 
 // room makes space for need more bytes in small without growing it when
