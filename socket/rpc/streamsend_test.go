@@ -49,7 +49,7 @@ func TestStreamSendMany(t *testing.T) {
 	for i := range 525 {
 		buf, err = st.Recv(buf[:0])
 		require.NoError(t, err)
-		require.Equal(t, msg(i), buf, "message %d", i)
+		require.Equal(t, string(msg(i)), string(buf), "message %d", i)
 	}
 	require.NoError(t, <-done)
 	assert.Zero(t, st.Buffered())
