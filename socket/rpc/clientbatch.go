@@ -9,8 +9,8 @@ import "github.com/protosocket-go/protosocket/socket"
 // receive queue with one wake-up of its receiver (recvq.go queueRun), as
 // the server's reader does (serverbatch.go).
 
-// clientRun is the run of stream messages being queued (q.q != nil while
-// its queue's lock is held), reader only.
+// clientRun is the run of stream messages being gathered (q.q != nil),
+// reader only.
 type clientRun struct {
 	q  queueRun
 	st *ClientStream
@@ -37,17 +37,19 @@ func (c *Client) OnBatch(conn *socket.Conn, b *socket.Batch) socket.Action {
 				r.q.begin(&st.core.q, st.core.window)
 				r.st, r.id = st, h.Stream
 			}
-			if res := r.q.push(m.Payload); res != admitOK {
+			if res := r.q.add(m.Payload); res != admitOK {
 				c.endRun(conn, res)
 			}
 			continue
 		}
 		c.endRun(conn, admitOK)
 		if c.OnMessage(conn, m) == socket.Disconnect {
+			r.q.release()
 			return socket.Disconnect
 		}
 	}
 	c.endRun(conn, admitOK)
+	r.q.release()
 	return socket.Continue
 }
 
@@ -59,7 +61,9 @@ func (c *Client) endRun(conn *socket.Conn, res admitResult) {
 	if r.q.q == nil {
 		return
 	}
-	r.q.end()
+	if res2 := r.q.end(); res == admitOK {
+		res = res2
+	}
 	st := r.st
 	r.st = nil
 	if res != admitOK {

@@ -30,8 +30,8 @@ type batchState struct {
 	t      time.Time     // the batch's clock, read when nowSet
 	nowSet bool
 
-	// The run of stream messages being queued (run.q != nil while its
-	// queue's lock is held), for stream runID.
+	// The run of stream messages being gathered (run.q != nil), for
+	// stream runID.
 	run   queueRun
 	runSS *serverStream
 	runID uint32
@@ -59,7 +59,7 @@ func (sc *serverConn) OnBatch(conn *socket.Conn, b *socket.Batch) socket.Action 
 		h := m.Header
 		if h.Kind == KindStreamMessage && !m.Oversized && sc.setupDone && !sc.rejected {
 			if bs.run.q != nil && bs.runID == h.Stream {
-				if r := bs.run.push(m.Payload); r != admitOK {
+				if r := bs.run.add(m.Payload); r != admitOK {
 					sc.endRun(r)
 				}
 				continue
@@ -73,7 +73,7 @@ func (sc *serverConn) OnBatch(conn *socket.Conn, b *socket.Batch) socket.Action 
 			core := st.pub.core
 			bs.run.begin(&core.q, core.window)
 			bs.runSS, bs.runID = st, h.Stream
-			if r := bs.run.push(m.Payload); r != admitOK {
+			if r := bs.run.add(m.Payload); r != admitOK {
 				sc.endRun(r)
 			}
 			continue
@@ -85,22 +85,25 @@ func (sc *serverConn) OnBatch(conn *socket.Conn, b *socket.Batch) socket.Action 
 		}
 	}
 	sc.endRun(admitOK)
+	bs.run.release()
 	*bs = batchState{}
 	return act
 }
 
-// endRun ends the run of stream messages being queued, if any; r is the
-// verdict on the message that ended it (admitOK: a frame of another kind
-// or stream, or the batch's end). A refused message ends its stream
-// exactly as serverStream.onFrame does, after the queue's lock is let go;
-// the run's later messages for that stream start a new run that the
-// ended queue refuses or drops.
+// endRun queues and ends the run of stream messages being gathered, if
+// any; r is a verdict already met (admitOK: the run ends at a frame of
+// another kind or stream, or the batch's end). A refused message ends its
+// stream exactly as serverStream.onFrame does; the batch's later
+// messages for that stream start a new run that the ended queue refuses
+// or drops.
 func (sc *serverConn) endRun(r admitResult) {
 	bs := &sc.bat
 	if bs.run.q == nil {
 		return
 	}
-	bs.run.end()
+	if res := bs.run.end(); r == admitOK {
+		r = res
+	}
 	ss := bs.runSS
 	bs.runSS = nil
 	ss.refused(r)
