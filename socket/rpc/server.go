@@ -628,6 +628,10 @@ func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code
 // ServerOptions.OnConnect, on the reader at the first frame; it returns
 // the hook's error (nil: accepted).
 func (sc *serverConn) setupConn(conn *socket.Conn) (err error) {
+	// ServeConn starts the connection's reader before setConn: a peer
+	// that writes at once would otherwise be read before sc.conn and the
+	// senders are set (found by FuzzServerInboundBatch under -race).
+	<-sc.ready
 	sc.setupDone = true
 	if tc, ok := conn.NetConn().(*tls.Conn); ok {
 		st := tc.ConnectionState()
