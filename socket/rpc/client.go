@@ -31,6 +31,7 @@ type Client struct {
 	goAway      atomic.Bool
 	outstanding atomic.Int64
 	rx          *socket.Sender // the reader's own lane (pongs, stream credit)
+	brun        clientRun      // the reader's run of one stream's messages (clientbatch.go)
 	maxFrame    int            // the connection's MaxFrameSize: requests over it fail before sending
 
 	// After a GoAway the client closes the connection itself once

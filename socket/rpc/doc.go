@@ -168,4 +168,14 @@
 // grants it again as the application reads, so neither queue grows past
 // its window; a peer that sends beyond its credit or overflows a grant
 // ends the stream with CodeProtocol.
+//
+// SendMany (ServerStream, ClientStream) sends a run of messages with one
+// lane lock and one queue item for as many as the peer's credit allows at
+// once; Buffered tells how many Recv returns without waiting, so a
+// handler can answer what it has in one SendMany (ExampleServerStream_SendMany).
+// Both readers, the server's and the client's, take a whole read batch at
+// once (socket.BatchReactor): a run of one stream's messages in a batch
+// is queued with one lock and one wake-up, and a server call with a
+// timeout counts its deadline from the time its batch was read
+// (serverbatch.go, clientbatch.go).
 package rpc

@@ -91,13 +91,16 @@ func TestDrainUnderLoadLosesNothing(t *testing.T) {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for i := range 64 {
+			// The caller is made before its goroutine runs: on a loaded
+			// machine a goroutine could first run after the drain closed
+			// the connection (NewCaller: connection closed).
+			k, err := ca.NewCaller()
+			require.NoError(t, err)
 			wg.Go(func() {
 				method := mEcho
 				if i%2 == 1 {
 					method = mEchoInline
 				}
-				k, err := ca.NewCaller()
-				require.NoError(t, err)
 				defer k.Close()
 				var req, dst []byte
 				for n := 0; ; n++ {

@@ -104,3 +104,53 @@ func ExampleSetHeader() {
 	// true true FailedPrecondition 9 [42]
 	// s1 3
 }
+
+// A batched echo: the handler takes the messages Recv has without
+// waiting (Buffered) and answers them with one SendMany; the client sends
+// its messages with one SendMany too.
+func ExampleServerStream_SendMany() {
+	srv, _ := rpc.NewServer(rpc.ServerOptions{})
+	srv.HandleStream(1, func(_ context.Context, st *rpc.ServerStream) error {
+		var msgs [][]byte
+		for {
+			m, err := st.Recv(nil)
+			if err != nil {
+				return nil // io.EOF: the client is done
+			}
+			msgs = append(msgs[:0], m)
+			for n := st.Buffered(); n > 0; n-- {
+				m, _ = st.Recv(nil)
+				msgs = append(msgs, m)
+			}
+			if _, err := st.SendMany(msgs); err != nil {
+				return err
+			}
+		}
+	})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(context.Background(), ln); close(done) }()
+	defer func() { _ = srv.Close(); <-done }()
+
+	c, _ := rpc.Dial(context.Background(), "tcp", ln.Addr().String(), rpc.ClientOptions{})
+	defer c.Close()
+	st, _ := c.OpenStream(context.Background(), 1, nil)
+	defer st.Close()
+	n, err := st.SendMany([][]byte{[]byte("a"), []byte("b"), []byte("c")})
+	fmt.Println(n, err)
+	_ = st.CloseSend()
+	for {
+		m, err := st.Recv(nil)
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		fmt.Println(string(m))
+	}
+	// Output:
+	// 3 <nil>
+	// a
+	// b
+	// c
+	// EOF
+}

@@ -88,8 +88,39 @@ func fafBlockSeed() []byte {
 	return b
 }
 
-func FuzzServerInbound(f *testing.F) {
+func FuzzServerInbound(f *testing.F) { fuzzServerInbound(f, false) }
+
+// FuzzServerInboundBatch is FuzzServerInbound over TCP loopback: one
+// write of the input reaches the server's reader as read batches of
+// many frames (net.Pipe gives batches of one), so runs of stream
+// messages, calls and cancels in one batch go through OnBatch's paths.
+func FuzzServerInboundBatch(f *testing.F) { fuzzServerInbound(f, true) }
+
+// streamRunSeed opens two streams with a credit of 2 and sends their
+// messages interleaved and in runs, the second run past its credit, with
+// a cancel and an end among them: one read batch on TCP.
+func streamRunSeed() []byte {
+	var b []byte
+	add := func(kind uint8, id uint32, payload []byte) {
+		b, _ = frame.AppendFrame(b, frame.Header{Kind: kind, Stream: id, Type: sBidi}, payload)
+	}
+	add(rpc.KindStreamOpen, 3, rpc.AppendCredit(nil, 2))
+	add(rpc.KindStreamOpen, 5, rpc.AppendCredit(nil, 2))
+	add(rpc.KindStreamMessage, 3, []byte("a"))
+	add(rpc.KindStreamMessage, 5, []byte("b"))
+	add(rpc.KindStreamMessage, 3, []byte("c"))
+	for range 5 { // past the credit of 2
+		add(rpc.KindStreamMessage, 5, []byte("run"))
+	}
+	add(rpc.KindCancel, 3, nil)
+	add(rpc.KindStreamMessage, 3, []byte("after cancel"))
+	add(rpc.KindEnd, 5, nil)
+	return b
+}
+
+func fuzzServerInbound(f *testing.F, tcp bool) {
 	f.Add(hostileSeed())
+	f.Add(streamRunSeed())
 	b, _ := rpc.AppendOpening(nil, rpc.KindRequest, 7, mEcho, rpc.Prefix{}, []byte("x"))
 	f.Add(b)
 	f.Add(b[:len(b)-1]) // cut mid-frame
@@ -126,8 +157,26 @@ func FuzzServerInbound(f *testing.F) {
 			}
 		}
 	})
+	var ln net.Listener
+	if tcp {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			f.Fatal(err)
+		}
+		defer ln.Close()
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		cli, sv := net.Pipe()
+		var cli, sv net.Conn
+		if tcp {
+			var err error
+			if cli, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+				t.Fatal(err)
+			}
+			if sv, err = ln.Accept(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			cli, sv = net.Pipe()
+		}
 		conn, err := srv.ServeConn(sv)
 		if err != nil {
 			t.Fatal(err)

@@ -71,22 +71,32 @@ func (q *recvQueue) init() { q.wake = make(chan struct{}, 1) }
 // push queues a copy of payload (reader goroutine) if fewer than window
 // messages are queued and the connection's budget takes its bytes.
 func (q *recvQueue) push(payload []byte, window int) admitResult {
+	var pending int64
 	q.mu.Lock()
+	r := q.pushLocked(payload, window, &pending)
+	q.endPushLocked(pending)
+	q.mu.Unlock()
+	return r
+}
+
+// pushLocked is push under q.mu, for one message of a run of them: the
+// bytes it admits are added to *pending, for endPushLocked to count
+// against the budget once. The budget check counts them already: only
+// the connection's reader adds to the budget, so used+pending is exact
+// or over (receivers only give back).
+func (q *recvQueue) pushLocked(payload []byte, window int, pending *int64) admitResult {
 	if q.done { // the handler returned: no one will read it
-		q.mu.Unlock()
 		return admitOK
 	}
 	if q.closed || q.n >= window { // after the end, or over the credit
-		q.mu.Unlock()
 		return admitOverCredit
 	}
 	n := len(payload)
 	if b := q.rb; b != nil {
-		if b.used.Add(int64(n)) > b.limit {
-			b.used.Add(-int64(n))
-			q.mu.Unlock()
+		if b.used.Load()+*pending+int64(n) > b.limit {
 			return admitOverBudget
 		}
+		*pending += int64(n)
 		q.held += int64(n)
 	}
 	if q.sbuf == nil {
@@ -110,9 +120,92 @@ func (q *recvQueue) push(payload []byte, window int) admitResult {
 		q.big = append(q.big, b)
 	}
 	q.n++
-	q.signalLocked()
-	q.mu.Unlock()
 	return admitOK
+}
+
+// endPushLocked ends pushes under q.mu: it counts their pending bytes
+// against the budget and wakes the receiver if it waits.
+func (q *recvQueue) endPushLocked(pending int64) {
+	if pending != 0 {
+		q.rb.used.Add(pending)
+	}
+	q.signalLocked()
+}
+
+// runMax is the most messages a queueRun gathers before it queues them.
+const runMax = 32
+
+// runBufs holds the slices a queueRun gathers payloads in: one is taken
+// per read batch that has a run, so a connection holds none between
+// batches (its idle memory does not grow).
+var runBufs = sync.Pool{New: func() any { s := make([][]byte, 0, runMax); return &s }}
+
+// queueRun queues a run of messages for one stream, the frames of one
+// read batch that follow each other for it (serverbatch.go,
+// clientbatch.go): it gathers their payloads (views valid until the
+// batch's OnBatch returns) and queues up to runMax of them under one lock
+// of the queue, with one add to the budget's shared counter and one
+// wake-up of the receiver. Reader goroutine only.
+type queueRun struct {
+	q      *recvQueue // nil: no run
+	window int
+	msgs   *[][]byte // from runBufs; kept for the batch's later runs
+}
+
+// begin starts a run for q.
+func (r *queueRun) begin(q *recvQueue, window int) {
+	r.q, r.window = q, window
+	if r.msgs == nil {
+		r.msgs = runBufs.Get().(*[][]byte)
+	}
+}
+
+// add gathers payload; at runMax it queues the run so far (flush).
+func (r *queueRun) add(payload []byte) admitResult {
+	*r.msgs = append(*r.msgs, payload)
+	if len(*r.msgs) >= runMax {
+		return r.flush()
+	}
+	return admitOK
+}
+
+// flush queues the gathered messages in order under one lock; at the
+// first one refused it stops (the rest are dropped: the stream ends
+// for that refusal) and returns the verdict.
+func (r *queueRun) flush() admitResult {
+	ms := *r.msgs
+	if len(ms) == 0 {
+		return admitOK
+	}
+	q := r.q
+	res := admitOK
+	var pending int64
+	q.mu.Lock()
+	for _, p := range ms {
+		if res = q.pushLocked(p, r.window, &pending); res != admitOK {
+			break
+		}
+	}
+	q.endPushLocked(pending)
+	q.mu.Unlock()
+	clear(ms)
+	*r.msgs = ms[:0]
+	return res
+}
+
+// end queues what the run gathered and ends it; the verdict is flush's.
+func (r *queueRun) end() admitResult {
+	res := r.flush()
+	r.q = nil
+	return res
+}
+
+// release gives the gathering slice back at the batch's end.
+func (r *queueRun) release() {
+	if r.msgs != nil {
+		runBufs.Put(r.msgs)
+		r.msgs = nil
+	}
 }
 
 // room makes space for need more bytes in small without growing it when

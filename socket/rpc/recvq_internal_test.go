@@ -130,3 +130,69 @@ func TestRecvQueueIdleKeepsLittle(t *testing.T) {
 	q.drop()
 	assert.Nil(t, q.small)
 }
+
+// A queueRun (a read batch's run of one stream's messages) admits
+// exactly what push would one by one: the budget refuses the message that
+// would take it over its limit, counting the run's own earlier bytes;
+// the credit refuses the message past the window; runs longer than
+// runMax are queued in order.
+func TestQueueRunBounds(t *testing.T) {
+	msg := func(i, n int) []byte { return bytes.Repeat([]byte{byte(i)}, n) }
+	newQ := func(limit int64) *recvQueue {
+		q := &recvQueue{rb: &recvBudget{limit: limit}}
+		q.init()
+		return q
+	}
+
+	// Budget: 100 bytes, messages of 30: the fourth is refused.
+	q := newQ(100)
+	var r queueRun
+	r.begin(q, 64)
+	res := admitOK
+	for i := range 5 {
+		if res = r.add(msg(i, 30)); res != admitOK {
+			break
+		}
+	}
+	require.Equal(t, admitOK, res, "gathered, not yet queued")
+	assert.Equal(t, admitOverBudget, r.end())
+	r.release()
+	assert.Equal(t, 3, q.n)
+	assert.Equal(t, int64(90), q.rb.used.Load(), "the budget counts the three queued")
+
+	// Credit: a window of 2 refuses the third.
+	q = newQ(1 << 20)
+	r.begin(q, 2)
+	for i := range 3 {
+		require.Equal(t, admitOK, r.add(msg(i, 10)))
+	}
+	assert.Equal(t, admitOverCredit, r.end())
+	r.release()
+	assert.Equal(t, 2, q.n)
+
+	// Longer than runMax, small and large (own buffer) mixed: all queued,
+	// in order, the receiver woken.
+	q = newQ(1 << 30)
+	q.waiting = true
+	const n = 3*runMax + 5
+	r.begin(q, n)
+	for i := range n {
+		require.Equal(t, admitOK, r.add(msg(i, (i%3)*inlineMax)))
+	}
+	require.Equal(t, admitOK, r.end())
+	r.release()
+	select {
+	case <-q.wake:
+	default:
+		t.Fatal("receiver not woken")
+	}
+	require.Equal(t, n, q.n)
+	for i := range n {
+		q.mu.Lock()
+		got := q.popLocked(nil)
+		q.mu.Unlock()
+		require.Equal(t, string(msg(i, (i%3)*inlineMax)), string(got), "message %d", i)
+	}
+	q.drop()
+	assert.Zero(t, q.rb.used.Load())
+}

@@ -577,6 +577,9 @@ type serverConn struct {
 	lastGen    uint64
 	streamDels atomic.Uint64
 
+	// The read batch being served (serverbatch.go), reader only.
+	bat batchState
+
 	// Connection setup (ServerOptions.OnConnect), on the reader: info is
 	// complete once setupDone; rejected stops serving. connected (under
 	// mu) means OnDisconnect is owed; disconnected that it ran.
@@ -625,6 +628,10 @@ func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code
 // ServerOptions.OnConnect, on the reader at the first frame; it returns
 // the hook's error (nil: accepted).
 func (sc *serverConn) setupConn(conn *socket.Conn) (err error) {
+	// ServeConn starts the connection's reader before setConn: a peer
+	// that writes at once would otherwise be read before sc.conn and the
+	// senders are set (found by FuzzServerInboundBatch under -race).
+	<-sc.ready
 	sc.setupDone = true
 	if tc, ok := conn.NetConn().(*tls.Conn); ok {
 		st := tc.ConnectionState()
@@ -681,8 +688,14 @@ func (sc *serverConn) disconnectLocked() func() {
 	return func() { f(&sc.info, err) }
 }
 
-// OnMessage implements socket.Reactor.
+// OnMessage implements socket.Reactor (the connection calls OnBatch;
+// this serves a message alone).
 func (sc *serverConn) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
+	return sc.onFrame(conn, m)
+}
+
+// onFrame serves one frame (reader goroutine).
+func (sc *serverConn) onFrame(conn *socket.Conn, m socket.Message) socket.Action {
 	h := m.Header
 	if !sc.setupDone {
 		if err := sc.setupConn(conn); err != nil {
@@ -814,9 +827,9 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		return
 	}
-	var now time.Time // read only for a deadline (callNow)
+	var now time.Time // read only for a deadline (batchState.now)
 	if p.Timeout > 0 {
-		now = callNow()
+		now = sc.bat.now()
 	}
 	if !e.stream && e.mode == Inline {
 		if respond && sc.inflightN.Load() > 0 && sc.isDuplicate(h.Stream) {
@@ -963,7 +976,12 @@ func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 				_ = conn.Reply(frame.Header{Kind: k, Stream: h.Stream, Type: h.Type}, md)
 			}, hdr, trl)
 		}
-		_ = conn.ReplyBuffer(h, resp) // a failure is reported like a Sender's; a large resp goes by reference
+		if b := sc.bat.b; b != nil && len(resp.B) <= inlineMax {
+			_ = b.Reply(h, resp.B) // framed into the batch's replies at once
+			pool.PutBuffer(resp)
+		} else {
+			_ = conn.ReplyBuffer(h, resp) // a failure is reported like a Sender's; a large resp goes by reference
+		}
 	}
 	c.reset()
 }

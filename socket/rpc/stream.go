@@ -403,18 +403,24 @@ func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
 	core := ss.pub.core
 	switch h.Kind {
 	case KindStreamMessage:
-		switch core.admit(payload) {
-		case admitOverCredit:
-			ss.protocol("client exceeded its stream credit")
-		case admitOverBudget:
-			ss.endWith(CodeResourceExhausted, "stream messages buffered over the connection's budget (ServerOptions.MaxConnStreamBytes)")
-		}
+		ss.refused(core.admit(payload))
 	case KindCredit:
 		if !core.onCredit(payload) {
 			ss.protocol("credit overflow")
 		}
 	case KindEnd:
 		core.closeRecv(io.EOF)
+	}
+}
+
+// refused ends the stream for a message its queue refused (r not
+// admitOK); nothing for admitOK.
+func (ss *serverStream) refused(r admitResult) {
+	switch r {
+	case admitOverCredit:
+		ss.protocol("client exceeded its stream credit")
+	case admitOverBudget:
+		ss.endWith(CodeResourceExhausted, "stream messages buffered over the connection's budget (ServerOptions.MaxConnStreamBytes)")
 	}
 }
 
