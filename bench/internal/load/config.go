@@ -58,13 +58,6 @@ type Config struct {
 	// Warmup runs the same load for this long before measuring, without
 	// recording it. Zero means no warmup.
 	Warmup time.Duration
-	// KeepHeap skips the garbage collection Run makes just before the
-	// measured window. That collection keeps one system's garbage (and
-	// the load loop's request buffers of earlier rounds: 64 MiB per round
-	// at 4 MiB x 16 callers) from being collected on the next system's
-	// time when psbench alternates systems in rounds; set it to measure
-	// without.
-	KeepHeap bool
 	// Rate is the offered rate in operations per second over all callers
 	// or streams (open loop); 0 means closed loop. In open loop latency is
 	// measured from each operation's scheduled send time.

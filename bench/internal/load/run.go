@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,9 +34,6 @@ func Run(ctx context.Context, c Client, cfg Config) (*Result, error) {
 		if _, err := runPhase(ctx, c, w, bufs); err != nil && !errors.Is(err, ErrNoProgress) {
 			return nil, err
 		}
-	}
-	if !cfg.KeepHeap {
-		runtime.GC() // see Config.KeepHeap
 	}
 	return runPhase(ctx, c, cfg, bufs)
 }
