@@ -414,8 +414,11 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	if !k.wait(ctx, id, s) {
 		s.dst, s.rmd = nil, nil
 		if kind == KindRequest && !k.withdrawRequest() {
-			// Same lane as the request: it cannot overtake it.
-			_ = k.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
+			// Same lane as the request: it cannot overtake it. Queued
+			// only if there is room (noWait): a canceled call never waits
+			// behind a full queue; without the Cancel the server finishes
+			// the call and its response is dropped on arrival.
+			_ = k.snd.Send(noWait, frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
 		}
 		k.settleRequest()
 		return dst, ctx.Err()
@@ -585,3 +588,11 @@ func (c *Client) OnClose(conn *socket.Conn, err error) {
 		}
 	}
 }
+
+// noWait is a context that has ended: a Send with it queues if there is
+// room and fails at once (with context.Canceled) if it would wait.
+var noWait = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()

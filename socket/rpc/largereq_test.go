@@ -744,3 +744,37 @@ func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
 	f := <-p.frames
 	assert.True(t, !f.whole && f.uniform && f.fill == 4, "a cut request, all of it the request's: %+v", f)
 }
+
+// A canceled call never waits for queue room to send its Cancel: with the
+// writer stuck on a peer that stopped reading and the call's lane full
+// (QueueMessages 1, its 2 KiB request queued as its own item), Call
+// returns the ctx's error at once; the Cancel is dropped, and the
+// server's answer, if it ever comes, is dropped on arrival.
+func TestCanceledCallNeverWaitsForQueueRoom(t *testing.T) {
+	p := newRawPeer(t, 64<<10, 0, func(p *rawPeer) {
+		p.holdAt = 1 << 20
+		p.rcvBuf = 64 << 10
+	})
+	var opts rpc.ClientOptions
+	opts.Socket.QueueMessages = 1
+	c := dialSmallSendBuffer(t, p.ln.Addr().String(), opts)
+	close(p.start)
+	kb, err := c.NewCaller()
+	require.NoError(t, err)
+	defer kb.Close()
+	big := goCall(kb, context.Background(), bytes.Repeat([]byte{9}, 4<<20))
+	until(t, "the writer is stuck part way through the large request", func() bool {
+		return p.read.Load() >= p.holdAt && c.Conn().Stats().QueueDepth == 0
+	})
+	k, err := c.NewCaller()
+	require.NoError(t, err)
+	defer k.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := goCall(k, ctx, bytes.Repeat([]byte{1}, 2048))
+	until(t, "the small call's request is queued", func() bool { return c.Conn().Stats().QueueDepth == 1 })
+	cancel()
+	assert.ErrorIs(t, waitCall(t, a).err, context.Canceled)
+	require.NoError(t, c.Close())
+	assert.Error(t, waitCall(t, big).err, "the large call ends with the connection")
+}
