@@ -14,6 +14,7 @@ import (
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Attack tests of the per-connection budgets (#22, docs/memory.md): a
@@ -68,7 +69,7 @@ func TestAttackNonReadingClientHoldsOnlyItsShare(t *testing.T) {
 	r := dialRaw(t, ts.addr)
 	payload := bytes.Repeat([]byte{'x'}, 64<<10)
 	for id := uint32(1); id <= 400; id++ {
-		r.send(rpc.KindRequest, 0, id, mEcho, payload)
+		r.send(wire.KindRequest, 0, id, mEcho, payload)
 	}
 	waitFor(t, "the hostile calls to be accepted", func() bool { return ts.srv.Stats().Calls >= 400 })
 	const n = 50
@@ -83,7 +84,7 @@ func TestAttackNonReadingClientClosedAfterReplyTimeout(t *testing.T) {
 	payload := bytes.Repeat([]byte{'x'}, 64<<10)
 	for id := uint32(1); id <= 400; id++ {
 		// The server may close the connection before all are sent.
-		b, err := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindRequest, Stream: id, Type: mEcho}, payload)
+		b, err := frame.AppendFrame(nil, frame.Header{Kind: wire.KindRequest, Stream: id, Type: mEcho}, payload)
 		require.NoError(t, err)
 		if _, err := r.nc.Write(b); err != nil {
 			break
@@ -110,7 +111,7 @@ func TestAttackSlowCallsHoldOnlyTheConnectionsShare(t *testing.T) {
 	r := dialRaw(t, ts.addr)
 	const calls = 1000
 	for id := uint32(1); id <= calls; id++ {
-		r.send(rpc.KindRequest, 0, id, mBlock, nil)
+		r.send(wire.KindRequest, 0, id, mBlock, nil)
 	}
 	for range share {
 		wait(t, ts.entered)
@@ -148,7 +149,7 @@ func TestAttackRequestCopiesBoundedPerConnection(t *testing.T) {
 		}
 	}()
 	for id := uint32(1); id <= calls; id++ {
-		r.send(rpc.KindRequest, 0, id, mBlock, payload)
+		r.send(wire.KindRequest, 0, id, mBlock, payload)
 	}
 	waitFor(t, "every hostile call to be accepted or refused", func() bool {
 		st := ts.srv.Stats()
@@ -181,7 +182,7 @@ func TestAttackRequestCopiesBoundedPerServer(t *testing.T) {
 			}
 		}()
 		for id := uint32(1); id <= per; id++ {
-			r.send(rpc.KindRequest, 0, id, mBlock, payload)
+			r.send(wire.KindRequest, 0, id, mBlock, payload)
 		}
 	}
 	waitFor(t, "every hostile call to be accepted or refused", func() bool {
@@ -246,11 +247,11 @@ func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
 				return
 			}
 			switch f.Header.Kind {
-			case rpc.KindError:
+			case wire.KindError:
 				if code, _, err := rpc.ParseErrorBody(f.Payload); err == nil && code == rpc.CodeResourceExhausted {
 					exhausted <- struct{}{}
 				}
-			case rpc.KindPong:
+			case wire.KindPong:
 				close(pong)
 				return
 			}
@@ -258,12 +259,12 @@ func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
 	}()
 	payload := bytes.Repeat([]byte{'x'}, 1<<20)
 	for s := uint32(1); s <= streams; s++ {
-		r.send(rpc.KindStreamOpen, 0, s, sHoldAll, rpc.AppendCredit(nil, 1))
+		r.send(wire.KindStreamOpen, 0, s, sHoldAll, wire.AppendCredit(nil, 1))
 		for range msgs {
-			r.send(rpc.KindStreamMessage, 0, s, sHoldAll, payload)
+			r.send(wire.KindStreamMessage, 0, s, sHoldAll, payload)
 		}
 	}
-	r.send(rpc.KindPing, 0, 1, 0, nil) // answered after every message was read
+	r.send(wire.KindPing, 0, 1, 0, nil) // answered after every message was read
 	select {
 	case <-pong:
 	case <-time.After(30 * time.Second):
@@ -286,14 +287,14 @@ func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
 	waitFor(t, "a new stream to buffer what the ended ones gave back", func() bool {
 		tries++
 		id := 100 + tries
-		r.send(rpc.KindStreamOpen, 0, id, sReport, rpc.AppendCredit(nil, 1))
+		r.send(wire.KindStreamOpen, 0, id, sReport, wire.AppendCredit(nil, 1))
 		for range 12 {
-			r.send(rpc.KindStreamMessage, 0, id, sReport, payload)
+			r.send(wire.KindStreamMessage, 0, id, sReport, payload)
 		}
-		r.send(rpc.KindPing, 0, id, 0, nil)
-		for h, _ := r.next(); h.Kind != rpc.KindPong; h, _ = r.next() {
+		r.send(wire.KindPing, 0, id, 0, nil)
+		for h, _ := r.next(); h.Kind != wire.KindPong; h, _ = r.next() {
 		}
-		r.send(rpc.KindCancel, 0, id, sReport, nil)
+		r.send(wire.KindCancel, 0, id, sReport, nil)
 		var err error
 		select {
 		case err = <-verdict:

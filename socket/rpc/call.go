@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/pool"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Handler serves a unary method: it reads req and appends its response to
@@ -342,7 +343,7 @@ func (c *serverCall) canceled() bool {
 }
 
 // setup fills the call from an opening frame.
-func (c *serverCall) setup(id, method uint32, kind uint8, p Prefix, body []byte, now time.Time) {
+func (c *serverCall) setup(id, method uint32, kind uint8, p wire.Prefix, body []byte, now time.Time) {
 	c.id, c.method, c.kind = id, method, kind
 	c.body, c.md = body, p.Metadata
 	if p.Timeout > 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Client is one RPC connection to a server. Calls on it are correlated by
@@ -319,12 +320,12 @@ func (k *Caller) CallMetadata(ctx context.Context, method uint32, md Metadata, r
 	if ic := k.c.opts.Interceptor; ic != nil {
 		return ic(ctx, method, md, req, dst, k.invoke)
 	}
-	return k.roundTrip(ctx, KindRequest, method, md, req, dst)
+	return k.roundTrip(ctx, wire.KindRequest, method, md, req, dst)
 }
 
 // call is the Invoker behind a ClientInterceptor.
 func (k *Caller) call(ctx context.Context, method uint32, md Metadata, req, dst []byte) ([]byte, error) {
-	return k.roundTrip(ctx, KindRequest, method, md, req, dst)
+	return k.roundTrip(ctx, wire.KindRequest, method, md, req, dst)
 }
 
 // Ping sends a ping frame and waits for the pong: a health check of the
@@ -333,7 +334,7 @@ func (k *Caller) Ping(ctx context.Context) error {
 	if k.snd == nil {
 		return ErrCallerClosed
 	}
-	_, err := k.roundTrip(ctx, KindPing, 0, nil, nil, nil)
+	_, err := k.roundTrip(ctx, wire.KindPing, 0, nil, nil, nil)
 	return err
 }
 
@@ -353,11 +354,11 @@ func (k *Caller) Send(ctx context.Context, method uint32, req []byte) error {
 	if c.closed.Load() || c.goAway.Load() {
 		return c.refusal()
 	}
-	return k.sendOpening(ctx, KindFireAndForget, 0, method, p, req)
+	return k.sendOpening(ctx, wire.KindFireAndForget, 0, method, p, req)
 }
 
-func prefixFor(ctx context.Context, md Metadata) (Prefix, error) {
-	p := Prefix{Metadata: md}
+func prefixFor(ctx context.Context, md Metadata) (wire.Prefix, error) {
+	p := wire.Prefix{Metadata: md}
 	if d, ok := ctx.Deadline(); ok {
 		p.Timeout = time.Until(d)
 		if p.Timeout <= 0 {
@@ -370,10 +371,10 @@ func prefixFor(ctx context.Context, md Metadata) (Prefix, error) {
 	return p, nil
 }
 
-func (k *Caller) sendOpening(ctx context.Context, kind uint8, id, method uint32, p Prefix, body []byte) error {
+func (k *Caller) sendOpening(ctx context.Context, kind uint8, id, method uint32, p wire.Prefix, body []byte) error {
 	buf := pool.GetBufferFor(8 + 2 + len(p.Metadata) + len(body)) // prefix at most, body
 	var err error
-	if buf.B, err = AppendPrefix(buf.B[:0], p); err != nil {
+	if buf.B, err = appendPrefix(buf.B[:0], p); err != nil {
 		pool.PutBuffer(buf)
 		return err
 	}
@@ -396,7 +397,7 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	}
 	s := &c.t.slots[k.idx]
 	s.dst = dst
-	if kind == KindRequest {
+	if kind == wire.KindRequest {
 		s.rmd = responseMetadataOf(ctx)
 	}
 	id, _ := c.t.arm(k.idx) // publishes dst and rmd with stPending
@@ -413,12 +414,12 @@ func (k *Caller) roundTrip(ctx context.Context, kind uint8, method uint32, md Me
 	}
 	if !k.wait(ctx, id, s) {
 		s.dst, s.rmd = nil, nil
-		if kind == KindRequest && !k.withdrawRequest() {
+		if kind == wire.KindRequest && !k.withdrawRequest() {
 			// Same lane as the request: it cannot overtake it. Queued
 			// only if there is room (noWait): a canceled call never waits
 			// behind a full queue; without the Cancel the server finishes
 			// the call and its response is dropped on arrival.
-			_ = k.snd.Send(noWait, frame.Header{Kind: KindCancel, Stream: id, Type: method}, nil)
+			_ = k.snd.Send(noWait, frame.Header{Kind: wire.KindCancel, Stream: id, Type: method}, nil)
 		}
 		k.settleRequest()
 		return dst, ctx.Err()
@@ -494,11 +495,11 @@ func (c *Client) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 		return socket.Continue
 	}
 	switch h.Kind {
-	case KindResponse, KindPong:
+	case wire.KindResponse, wire.KindPong:
 		if s := c.t.lookup(h.Stream); s != nil {
 			c.complete(s, h.Stream, m.Payload, nil)
 		}
-	case KindError:
+	case wire.KindError:
 		s := c.t.lookup(h.Stream)
 		if s == nil {
 			break
@@ -509,19 +510,19 @@ func (c *Client) OnMessage(conn *socket.Conn, m socket.Message) socket.Action {
 			break
 		}
 		c.complete(s, h.Stream, nil, e)
-	case KindHeader, KindTrailer:
+	case wire.KindHeader, wire.KindTrailer:
 		if s := c.t.lookup(h.Stream); s != nil {
 			c.onResponseMD(conn, s, h, m.Payload)
 		}
-	case KindStreamMessage, KindEnd, KindCredit:
+	case wire.KindStreamMessage, wire.KindEnd, wire.KindCredit:
 		if s := c.t.lookup(h.Stream); s != nil {
 			if st := s.streamFor(h.Stream); st != nil {
 				st.onFrame(conn, h, m.Payload)
 			}
 		}
-	case KindPing:
-		c.reply(conn, frame.Header{Kind: KindPong, Stream: h.Stream})
-	case KindGoAway:
+	case wire.KindPing:
+		c.reply(conn, frame.Header{Kind: wire.KindPong, Stream: h.Stream})
+	case wire.KindGoAway:
 		c.goAway.Store(true)
 		if c.outstanding.Load() == 0 {
 			c.closeDrained()

@@ -1,6 +1,9 @@
 package rpc
 
-import "github.com/protosocket-go/protosocket/socket"
+import (
+	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
+)
 
 // This file owns what the client's reader does once per read batch
 // instead of once per frame (socket.BatchReactor): a run of stream
@@ -23,7 +26,7 @@ func (c *Client) OnBatch(conn *socket.Conn, b *socket.Batch) socket.Action {
 	r := &c.brun
 	for m, ok := b.Next(); ok; m, ok = b.Next() {
 		h := m.Header
-		if h.Kind == KindStreamMessage && !m.Oversized {
+		if h.Kind == wire.KindStreamMessage && !m.Oversized {
 			if r.q.q == nil || r.id != h.Stream {
 				c.endRun(conn, admitOK)
 				s := c.t.lookup(h.Stream)

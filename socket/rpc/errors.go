@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Code is the status code of an *Error. Codes 1..16 are gRPC's, with
@@ -115,7 +116,7 @@ var (
 	// ErrCallerClosed: a Caller used after its Close. It matches ErrClosed.
 	ErrCallerClosed error = &wrapped{"rpc: Caller used after Close", ErrClosed}
 	// ErrMalformed: bytes from the peer that are not a valid RPC frame body.
-	ErrMalformed = errors.New("rpc: malformed frame")
+	ErrMalformed = wire.ErrMalformed
 	// ErrMetadataTooLarge: a metadata key, value or block over its limit.
 	ErrMetadataTooLarge error = &Error{Code: CodeInvalidArgument, Message: "rpc: metadata too large"}
 	// ErrStreamClosed: Send on a stream whose sending half has ended, or
@@ -247,15 +248,15 @@ var codeNames = [...]string{
 	CodeProtocol: "Protocol",
 }
 
-// Error is an error carried by a KindError frame: a code, a message and
+// Error is an error carried by a wire.KindError frame: a code, a message and
 // optional structured details. Return one from a handler to choose the
 // code the caller sees; on the client it is what a call returns for an
 // error frame.
 //
-// On the wire Message is cut to MaxErrorMessage bytes (at a UTF-8
+// On the wire Message is cut to wire.MaxErrorMessage bytes (at a UTF-8
 // boundary) and invalid UTF-8 in it is replaced by U+FFFD, on sending and
 // on receiving. Details are opaque bytes (for example a serialized
-// google.rpc.Status's details); over MaxErrorDetails they are dropped and
+// google.rpc.Status's details); over wire.MaxErrorDetails they are dropped and
 // the message says so.
 type Error struct {
 	Code    Code
@@ -334,8 +335,6 @@ func (e *OptionError) Error() string {
 
 // Unwrap returns ErrInvalidOptions.
 func (e *OptionError) Unwrap() error { return ErrInvalidOptions }
-
-func malformed(detail string) error { return fmt.Errorf("%w: %s", ErrMalformed, detail) }
 
 // toError converts a handler's error into the *Error of an error frame.
 func toError(err error) *Error {

@@ -32,27 +32,6 @@ func Example() {
 	// true
 }
 
-func ExampleAppendOpening() {
-	b, _ := rpc.AppendOpening(nil, rpc.KindRequest, 7, 42, rpc.Prefix{}, []byte("hi"))
-	fmt.Printf("% x\n", b)
-	// Output:
-	// 02 00 00 00 01 01 00 00 07 00 00 00 2a 00 00 00 68 69
-}
-
-func ExampleParsePrefix() {
-	md, _ := rpc.Metadata(nil).Append("k", []byte("v"))
-	p := rpc.Prefix{Timeout: 1500000, Metadata: md}
-	b, _ := rpc.AppendPrefix(nil, p)
-	b = append(b, "body"...)
-	fmt.Printf("% x\n", b)
-	got, body, err := rpc.ParsePrefix(p.Flags(), b)
-	v, _ := got.Metadata.Get("k")
-	fmt.Println(got.Timeout, string(v), string(body), err)
-	// Output:
-	// 60 e3 16 00 00 00 00 00 05 00 01 6b 01 00 76 62 6f 64 79
-	// 1.5ms v body <nil>
-}
-
 // ExampleServer_Drain: after a drain a call is refused as not processed
 // (ErrUnavailable: safe to retry on another server), never as "may have
 // run" (ErrClosed).

@@ -18,3 +18,17 @@ func WatchesOf(c *Client) int {
 	defer c.watchMu.Unlock()
 	return len(c.watches)
 }
+
+// The error-body codec in rpc's Code, for the tests that speak the
+// protocol byte by byte (the codec itself is internal/wire).
+var (
+	AppendErrorBody = appendErrorBody
+	AppendError     = appendError
+	ParseError      = parseError
+)
+
+// ParseErrorBody parses an error body sent without details.
+func ParseErrorBody(b []byte) (Code, []byte, error) {
+	c, msg, _, err := parseError(0, b)
+	return c, msg, err
+}

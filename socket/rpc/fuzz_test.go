@@ -13,6 +13,7 @@ import (
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // hostileSeed encodes a sequence of frames a hostile client might send:
@@ -24,21 +25,21 @@ func hostileSeed() []byte {
 		b, _ = frame.AppendFrame(b, frame.Header{Kind: kind, Flags: flags, Stream: id, Type: method}, payload)
 	}
 	md, _ := rpc.Metadata(nil).Append("k", []byte("v"))
-	b, _ = rpc.AppendOpening(b, rpc.KindRequest, 1, mEcho, rpc.Prefix{Timeout: time.Second, Metadata: md}, []byte("hi"))
-	add(rpc.KindCancel, 0, 2, mEcho, nil)
-	add(rpc.KindRequest, 0, 2, mBlockFuzz, nil)
-	add(rpc.KindRequest, 0, 2, mBlockFuzz, nil) // duplicate
-	add(rpc.KindCancel, 0, 2, 0, nil)
-	add(rpc.KindStreamOpen, 0, 3, sBidi, rpc.AppendCredit(nil, 2))
-	add(rpc.KindStreamMessage, 0, 3, sBidi, []byte("a"))
-	add(rpc.KindCredit, 0, 3, sBidi, rpc.AppendCredit(nil, rpc.MaxCredit))
-	add(rpc.KindEnd, 0, 3, sBidi, nil)
-	add(rpc.KindStreamMessage, 0, 3, sBidi, []byte("after end"))
-	add(rpc.KindFireAndForget, 0, 0, mEcho, []byte("faf"))
-	add(rpc.KindPing, 0, 9, 0, nil)
-	add(rpc.KindGoAway, 0, 0, 0, nil)
-	add(rpc.KindHeader, 0, 1, mEcho, md) // server-to-client kinds from a client: ignored
-	add(rpc.KindTrailer, 0, 1, mEcho, md)
+	b, _ = wire.AppendOpening(b, wire.KindRequest, 1, mEcho, wire.Prefix{Timeout: time.Second, Metadata: md}, []byte("hi"))
+	add(wire.KindCancel, 0, 2, mEcho, nil)
+	add(wire.KindRequest, 0, 2, mBlockFuzz, nil)
+	add(wire.KindRequest, 0, 2, mBlockFuzz, nil) // duplicate
+	add(wire.KindCancel, 0, 2, 0, nil)
+	add(wire.KindStreamOpen, 0, 3, sBidi, wire.AppendCredit(nil, 2))
+	add(wire.KindStreamMessage, 0, 3, sBidi, []byte("a"))
+	add(wire.KindCredit, 0, 3, sBidi, wire.AppendCredit(nil, wire.MaxCredit))
+	add(wire.KindEnd, 0, 3, sBidi, nil)
+	add(wire.KindStreamMessage, 0, 3, sBidi, []byte("after end"))
+	add(wire.KindFireAndForget, 0, 0, mEcho, []byte("faf"))
+	add(wire.KindPing, 0, 9, 0, nil)
+	add(wire.KindGoAway, 0, 0, 0, nil)
+	add(wire.KindHeader, 0, 1, mEcho, md) // server-to-client kinds from a client: ignored
+	add(wire.KindTrailer, 0, 1, mEcho, md)
 	return b
 }
 
@@ -49,20 +50,20 @@ func FuzzParseError(f *testing.F) {
 	b, fl := rpc.AppendError(nil, &rpc.Error{Code: rpc.CodeAborted, Message: "m\xff", Details: []byte{1, 2}})
 	f.Add(fl, b)
 	f.Add(uint16(0), rpc.AppendErrorBody(nil, rpc.CodeUnavailable, "draining"))
-	f.Add(rpc.FlagErrorDetails, []byte{1, 0, 0, 0, 200, 0, 'x'})
+	f.Add(wire.FlagErrorDetails, []byte{1, 0, 0, 0, 200, 0, 'x'})
 	f.Fuzz(func(t *testing.T, flags uint16, body []byte) {
 		code, msg, details, err := rpc.ParseError(flags, body)
 		if err != nil {
 			return
 		}
-		if len(details) > rpc.MaxErrorDetails {
+		if len(details) > wire.MaxErrorDetails {
 			t.Fatalf("details of %d bytes", len(details))
 		}
 		if code.Sentinel() == nil {
 			t.Fatalf("code %d has no sentinel", code)
 		}
-		s := rpc.ErrorMessage(msg)
-		if len(s) > rpc.MaxErrorMessage || !utf8.ValidString(s) {
+		s := wire.ErrorMessage(msg)
+		if len(s) > wire.MaxErrorMessage || !utf8.ValidString(s) {
 			t.Fatalf("message of %d bytes, valid %v", len(s), utf8.ValidString(s))
 		}
 	})
@@ -83,7 +84,7 @@ const fuzzIterLimit = 2 * time.Second
 func fafBlockSeed() []byte {
 	var b []byte
 	for range 2 {
-		b, _ = rpc.AppendOpening(b, rpc.KindFireAndForget, 0, mBlockFuzz, rpc.Prefix{}, nil)
+		b, _ = wire.AppendOpening(b, wire.KindFireAndForget, 0, mBlockFuzz, wire.Prefix{}, nil)
 	}
 	return b
 }
@@ -104,24 +105,24 @@ func streamRunSeed() []byte {
 	add := func(kind uint8, id uint32, payload []byte) {
 		b, _ = frame.AppendFrame(b, frame.Header{Kind: kind, Stream: id, Type: sBidi}, payload)
 	}
-	add(rpc.KindStreamOpen, 3, rpc.AppendCredit(nil, 2))
-	add(rpc.KindStreamOpen, 5, rpc.AppendCredit(nil, 2))
-	add(rpc.KindStreamMessage, 3, []byte("a"))
-	add(rpc.KindStreamMessage, 5, []byte("b"))
-	add(rpc.KindStreamMessage, 3, []byte("c"))
+	add(wire.KindStreamOpen, 3, wire.AppendCredit(nil, 2))
+	add(wire.KindStreamOpen, 5, wire.AppendCredit(nil, 2))
+	add(wire.KindStreamMessage, 3, []byte("a"))
+	add(wire.KindStreamMessage, 5, []byte("b"))
+	add(wire.KindStreamMessage, 3, []byte("c"))
 	for range 5 { // past the credit of 2
-		add(rpc.KindStreamMessage, 5, []byte("run"))
+		add(wire.KindStreamMessage, 5, []byte("run"))
 	}
-	add(rpc.KindCancel, 3, nil)
-	add(rpc.KindStreamMessage, 3, []byte("after cancel"))
-	add(rpc.KindEnd, 5, nil)
+	add(wire.KindCancel, 3, nil)
+	add(wire.KindStreamMessage, 3, []byte("after cancel"))
+	add(wire.KindEnd, 5, nil)
 	return b
 }
 
 func fuzzServerInbound(f *testing.F, tcp bool) {
 	f.Add(hostileSeed())
 	f.Add(streamRunSeed())
-	b, _ := rpc.AppendOpening(nil, rpc.KindRequest, 7, mEcho, rpc.Prefix{}, []byte("x"))
+	b, _ := wire.AppendOpening(nil, wire.KindRequest, 7, mEcho, wire.Prefix{}, []byte("x"))
 	f.Add(b)
 	f.Add(b[:len(b)-1]) // cut mid-frame
 	f.Add(fafBlockSeed())

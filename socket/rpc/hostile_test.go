@@ -11,6 +11,7 @@ import (
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // raw is a hand-driven peer speaking frames directly.
@@ -43,7 +44,7 @@ func (r *raw) next() (frame.Header, []byte) {
 
 func (r *raw) expectError(id uint32, code rpc.Code) {
 	h, p := r.next()
-	require.Equal(r.t, rpc.KindError, h.Kind, "kind")
+	require.Equal(r.t, wire.KindError, h.Kind, "kind")
 	require.Equal(r.t, id, h.Stream)
 	got, _, err := rpc.ParseErrorBody(p)
 	require.NoError(r.t, err)
@@ -53,21 +54,21 @@ func (r *raw) expectError(id uint32, code rpc.Code) {
 func TestDuplicateIDRejected(t *testing.T) {
 	ts := startServer(t, rpc.ServerOptions{})
 	r := dialRaw(t, ts.addr)
-	r.send(rpc.KindRequest, 0, 5, mBlock, nil)
+	r.send(wire.KindRequest, 0, 5, mBlock, nil)
 	wait(t, ts.entered)
-	r.send(rpc.KindRequest, 0, 5, mEcho, []byte("dup"))
+	r.send(wire.KindRequest, 0, 5, mEcho, []byte("dup"))
 	r.expectError(5, rpc.CodeProtocol)
 	assert.Equal(t, uint64(1), ts.srv.Stats().Duplicates)
 	// The original call is untouched: it still completes.
 	close(ts.release)
 	h, p := r.next()
-	assert.Equal(t, rpc.KindResponse, h.Kind)
+	assert.Equal(t, wire.KindResponse, h.Kind)
 	assert.Equal(t, uint32(5), h.Stream)
 	assert.Equal(t, "released", string(p))
 	// Once done, the id may be reused.
-	r.send(rpc.KindRequest, 0, 5, mEcho, []byte("again"))
+	r.send(wire.KindRequest, 0, 5, mEcho, []byte("again"))
 	h, p = r.next()
-	assert.Equal(t, rpc.KindResponse, h.Kind)
+	assert.Equal(t, wire.KindResponse, h.Kind)
 	assert.Equal(t, "again", string(p))
 }
 
@@ -76,14 +77,14 @@ func TestUnknownIDsIgnored(t *testing.T) {
 	r := dialRaw(t, ts.addr)
 	// Cancel before any request, stream frames for ids nobody opened,
 	// kinds nobody defined.
-	r.send(rpc.KindCancel, 0, 77, 0, nil)
-	r.send(rpc.KindCredit, 0, 77, 0, rpc.AppendCredit(nil, 5))
-	r.send(rpc.KindStreamMessage, 0, 78, 0, []byte("m"))
-	r.send(rpc.KindEnd, 0, 79, 0, nil)
+	r.send(wire.KindCancel, 0, 77, 0, nil)
+	r.send(wire.KindCredit, 0, 77, 0, wire.AppendCredit(nil, 5))
+	r.send(wire.KindStreamMessage, 0, 78, 0, []byte("m"))
+	r.send(wire.KindEnd, 0, 79, 0, nil)
 	r.send(40, 0, 80, 0, nil)
-	r.send(rpc.KindRequest, 0, 81, mEcho, []byte("alive"))
+	r.send(wire.KindRequest, 0, 81, mEcho, []byte("alive"))
 	h, p := r.next()
-	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, wire.KindResponse, h.Kind)
 	assert.Equal(t, "alive", string(p))
 	assert.Equal(t, uint64(5), ts.srv.Stats().Ignored)
 }
@@ -95,17 +96,17 @@ func TestMalformedOpening(t *testing.T) {
 		flags   uint16
 		payload []byte
 	}{
-		{rpc.FlagDeadline, []byte{1, 2}},              // short timeout
-		{rpc.FlagDeadline, make([]byte, 8)},           // zero timeout
-		{rpc.FlagMetadata, []byte{9, 0, 1}},           // metadata past the end
-		{rpc.FlagMetadata, []byte{3, 0, 5, 'a', 'b'}}, // truncated entry
+		{wire.FlagDeadline, []byte{1, 2}},              // short timeout
+		{wire.FlagDeadline, make([]byte, 8)},           // zero timeout
+		{wire.FlagMetadata, []byte{9, 0, 1}},           // metadata past the end
+		{wire.FlagMetadata, []byte{3, 0, 5, 'a', 'b'}}, // truncated entry
 		{0x8000, nil}, // reserved flag bit
 	} {
 		id := uint32(100 + i)
-		r.send(rpc.KindRequest, tc.flags, id, mEcho, tc.payload)
+		r.send(wire.KindRequest, tc.flags, id, mEcho, tc.payload)
 		r.expectError(id, rpc.CodeProtocol)
 	}
-	r.send(rpc.KindStreamOpen, 0, 200, sServer, []byte{0, 0, 0, 0}) // zero credit
+	r.send(wire.KindStreamOpen, 0, 200, sServer, []byte{0, 0, 0, 0}) // zero credit
 	r.expectError(200, rpc.CodeProtocol)
 }
 
@@ -113,10 +114,10 @@ func TestStreamCreditOverflowIsProtocolError(t *testing.T) {
 	srv, addr, _ := streamServer(t, rpc.ServerOptions{})
 	_ = srv
 	r := dialRaw(t, addr)
-	r.send(rpc.KindStreamOpen, 0, 9, sBidi, rpc.AppendCredit(nil, 4))
+	r.send(wire.KindStreamOpen, 0, 9, sBidi, wire.AppendCredit(nil, 4))
 	h, _ := r.next() // the server's initial credit grant
-	require.Equal(t, rpc.KindCredit, h.Kind)
-	r.send(rpc.KindCredit, 0, 9, sBidi, rpc.AppendCredit(nil, rpc.MaxCredit)) // 4 + max overflows
+	require.Equal(t, wire.KindCredit, h.Kind)
+	r.send(wire.KindCredit, 0, 9, sBidi, wire.AppendCredit(nil, wire.MaxCredit)) // 4 + max overflows
 	r.expectError(9, rpc.CodeProtocol)
 }
 
@@ -125,22 +126,22 @@ func TestStreamMessagesBeyondCreditIsProtocolError(t *testing.T) {
 	r := dialRaw(t, addr)
 	// sFail reads one message and then waits... it returns at once, so use
 	// a stream whose handler never reads: sHold, which only sends.
-	r.send(rpc.KindStreamOpen, 0, 3, sHold, rpc.AppendCredit(nil, 1))
+	r.send(wire.KindStreamOpen, 0, 3, sHold, wire.AppendCredit(nil, 1))
 	seenErr := false
 	for range 3 { // 2 granted, the 3rd is over the window
-		r.send(rpc.KindStreamMessage, 0, 3, sHold, []byte("m"))
+		r.send(wire.KindStreamMessage, 0, 3, sHold, []byte("m"))
 	}
 	for range 10 {
 		h, p := r.next()
-		if h.Kind == rpc.KindError {
+		if h.Kind == wire.KindError {
 			code, _, err := rpc.ParseErrorBody(p)
 			require.NoError(t, err)
 			assert.Equal(t, rpc.CodeProtocol, code)
 			seenErr = true
 			break
 		}
-		if h.Kind == rpc.KindStreamMessage {
-			r.send(rpc.KindCredit, 0, 3, sHold, rpc.AppendCredit(nil, 1))
+		if h.Kind == wire.KindStreamMessage {
+			r.send(wire.KindCredit, 0, 3, sHold, wire.AppendCredit(nil, 1))
 		}
 	}
 	assert.True(t, seenErr, "no protocol error for messages beyond the credit")
@@ -201,12 +202,12 @@ func TestReaderNotBlockedByFullPool(t *testing.T) {
 	ts := startServer(t, rpc.ServerOptions{Workers: 1, MaxInFlight: 8})
 	r := dialRaw(t, ts.addr)
 	for id := uint32(1); id <= 4; id++ {
-		r.send(rpc.KindRequest, 0, id, mBlock, nil)
+		r.send(wire.KindRequest, 0, id, mBlock, nil)
 	}
 	wait(t, ts.entered)
-	r.send(rpc.KindRequest, 0, 9, mEchoInline, []byte("still reading"))
+	r.send(wire.KindRequest, 0, 9, mEchoInline, []byte("still reading"))
 	h, p := r.next()
-	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, wire.KindResponse, h.Kind)
 	require.Equal(t, uint32(9), h.Stream)
 	require.Equal(t, "still reading", string(p))
 	// Closing the connection cancels every call, running or waiting,
@@ -228,8 +229,8 @@ func TestFireAndForgetCanceledOnClose(t *testing.T) {
 	// forever, and Server.Close with it).
 	ts := startServer(t, rpc.ServerOptions{Workers: 2, ConnWorkers: 2})
 	r := dialRaw(t, ts.addr)
-	r.send(rpc.KindFireAndForget, 0, 0, mBlock, nil)
-	r.send(rpc.KindFireAndForget, 0, 0, mBlock, nil)
+	r.send(wire.KindFireAndForget, 0, 0, mBlock, nil)
+	r.send(wire.KindFireAndForget, 0, 0, mBlock, nil)
 	wait(t, ts.entered)
 	wait(t, ts.entered)
 	require.NoError(t, r.nc.Close())
@@ -248,7 +249,7 @@ func TestServerDeadlineTimer(t *testing.T) {
 	// context ends by the deadline alone, and the handler's error is sent.
 	ts := startServer(t, rpc.ServerOptions{})
 	r := dialRaw(t, ts.addr)
-	b, err := rpc.AppendOpening(nil, rpc.KindRequest, 4, mBlock, rpc.Prefix{Timeout: 30 * time.Millisecond}, nil)
+	b, err := wire.AppendOpening(nil, wire.KindRequest, 4, mBlock, wire.Prefix{Timeout: 30 * time.Millisecond}, nil)
 	require.NoError(t, err)
 	_, err = r.nc.Write(b)
 	require.NoError(t, err)
@@ -286,11 +287,11 @@ func TestStaleStreamCancelAttack(t *testing.T) {
 			b, err = frame.AppendFrame(b, frame.Header{Kind: kind, Stream: id, Type: method}, p)
 			require.NoError(t, err)
 		}
-		add(rpc.KindStreamOpen, sid, sQuick, rpc.AppendCredit(nil, 1))
+		add(wire.KindStreamOpen, sid, sQuick, wire.AppendCredit(nil, 1))
 		for range 3 { // over the window of 1
-			add(rpc.KindStreamMessage, sid, sQuick, []byte("m"))
+			add(wire.KindStreamMessage, sid, sQuick, []byte("m"))
 		}
-		add(rpc.KindRequest, cid, mUnary, []byte("ping"))
+		add(wire.KindRequest, cid, mUnary, []byte("ping"))
 		_, err := r.nc.Write(b)
 		require.NoError(t, err)
 		for {
@@ -298,7 +299,7 @@ func TestStaleStreamCancelAttack(t *testing.T) {
 			if h.Stream != cid {
 				continue
 			}
-			require.Equal(t, rpc.KindResponse, h.Kind, "round %d: the call is answered, not canceled", i)
+			require.Equal(t, wire.KindResponse, h.Kind, "round %d: the call is answered, not canceled", i)
 			require.Equal(t, "ping", string(p))
 			break
 		}
@@ -312,27 +313,27 @@ func TestStaleStreamCancelAttack(t *testing.T) {
 func TestDrainSequenceOnTheWire(t *testing.T) {
 	ts := startServer(t, rpc.ServerOptions{})
 	r := dialRaw(t, ts.addr)
-	r.send(rpc.KindRequest, 0, 1, mEchoInline, []byte("before"))
+	r.send(wire.KindRequest, 0, 1, mEchoInline, []byte("before"))
 	h, p := r.next()
-	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, wire.KindResponse, h.Kind)
 	require.Equal(t, "before", string(p))
 	drained := make(chan error, 1)
 	go func() { drained <- ts.srv.Drain(testCtx(t)) }()
 	h, p = r.next()
-	require.Equal(t, rpc.KindGoAway, h.Kind)
+	require.Equal(t, wire.KindGoAway, h.Kind)
 	code, _, err := rpc.ParseErrorBody(p)
 	require.NoError(t, err)
 	require.Equal(t, rpc.CodeUnavailable, code)
 	h, _ = r.next()
-	require.Equal(t, rpc.KindPing, h.Kind)
+	require.Equal(t, wire.KindPing, h.Kind)
 	require.Equal(t, uint32(0), h.Stream)
 	// Sent before the client acknowledged: served.
-	r.send(rpc.KindRequest, 0, 2, mEcho, []byte("raced"))
+	r.send(wire.KindRequest, 0, 2, mEcho, []byte("raced"))
 	h, p = r.next()
-	require.Equal(t, rpc.KindResponse, h.Kind)
+	require.Equal(t, wire.KindResponse, h.Kind)
 	require.Equal(t, "raced", string(p))
-	r.send(rpc.KindPong, 0, 0, 0, nil)
-	r.send(rpc.KindRequest, 0, 3, mEcho, []byte("after"))
+	r.send(wire.KindPong, 0, 0, 0, nil)
+	r.send(wire.KindRequest, 0, 3, mEcho, []byte("after"))
 	r.expectError(3, rpc.CodeUnavailable)
 	require.NoError(t, r.nc.Close())
 	select {
@@ -352,20 +353,20 @@ func TestDrainUncooperativeClients(t *testing.T) {
 	ts := startServer(t, rpc.ServerOptions{DrainLinger: 50 * time.Millisecond})
 	silent, ponger := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
 	for _, r := range []*raw{silent, ponger} { // both connections are up
-		r.send(rpc.KindRequest, 0, 1, mEchoInline, []byte("up"))
+		r.send(wire.KindRequest, 0, 1, mEchoInline, []byte("up"))
 		h, _ := r.next()
-		require.Equal(t, rpc.KindResponse, h.Kind)
+		require.Equal(t, wire.KindResponse, h.Kind)
 	}
 	drained := make(chan error, 1)
 	go func() { drained <- ts.srv.Drain(testCtx(t)) }()
 	for _, r := range []*raw{silent, ponger} {
 		h, _ := r.next()
-		require.Equal(t, rpc.KindGoAway, h.Kind)
+		require.Equal(t, wire.KindGoAway, h.Kind)
 		h, _ = r.next()
-		require.Equal(t, rpc.KindPing, h.Kind)
+		require.Equal(t, wire.KindPing, h.Kind)
 	}
-	ponger.send(rpc.KindPong, 0, 0, 0, nil)
-	ponger.send(rpc.KindRequest, 0, 2, mEcho, []byte("after the pong"))
+	ponger.send(wire.KindPong, 0, 0, 0, nil)
+	ponger.send(wire.KindRequest, 0, 2, mEcho, []byte("after the pong"))
 	ponger.expectError(2, rpc.CodeUnavailable)
 	select {
 	case err := <-drained:
@@ -404,20 +405,20 @@ func TestStreamIDReusedAfterEnd(t *testing.T) {
 	const id = 7
 	for round := range 20 {
 		msg := []byte{'m', byte('a' + round)}
-		r.send(rpc.KindStreamOpen, 0, id, sEcho, rpc.AppendCredit(nil, 4))
-		r.send(rpc.KindStreamMessage, 0, id, sEcho, msg)
-		r.send(rpc.KindEnd, 0, id, sEcho, nil)
+		r.send(wire.KindStreamOpen, 0, id, sEcho, wire.AppendCredit(nil, 4))
+		r.send(wire.KindStreamMessage, 0, id, sEcho, msg)
+		r.send(wire.KindEnd, 0, id, sEcho, nil)
 		var got []byte
 		for {
 			h, p := r.next() // fails the test after 10 s without a frame
 			require.Equal(t, uint32(id), h.Stream)
-			if h.Kind == rpc.KindStreamMessage {
+			if h.Kind == wire.KindStreamMessage {
 				got = p
 			}
-			if h.Kind == rpc.KindEnd {
+			if h.Kind == wire.KindEnd {
 				break
 			}
-			require.NotEqual(t, rpc.KindError, h.Kind, "round %d", round)
+			require.NotEqual(t, wire.KindError, h.Kind, "round %d", round)
 		}
 		require.Equal(t, msg, got, "round %d: the stream on the reused id got its message", round)
 	}

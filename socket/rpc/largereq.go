@@ -9,6 +9,7 @@ import (
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Large requests by reference: a unary request above the connection's
@@ -103,8 +104,8 @@ func (c *Client) requestByRef(n int) bool {
 // sendRequest sends a call's opening frame: by reference for a large
 // request (then the Caller must settleRequest before the call returns),
 // else copied.
-func (k *Caller) sendRequest(ctx context.Context, kind uint8, id, method uint32, p Prefix, body []byte) error {
-	if kind != KindRequest || !k.c.requestByRef(len(body)) {
+func (k *Caller) sendRequest(ctx context.Context, kind uint8, id, method uint32, p wire.Prefix, body []byte) error {
+	if kind != wire.KindRequest || !k.c.requestByRef(len(body)) {
 		return k.sendOpening(ctx, kind, id, method, p, body)
 	}
 	b := k.big
@@ -113,7 +114,7 @@ func (k *Caller) sendRequest(ctx context.Context, kind uint8, id, method uint32,
 		k.big = b
 	}
 	var err error
-	if b.head, err = AppendPrefix(b.head[:0], p); err != nil {
+	if b.head, err = appendPrefix(b.head[:0], p); err != nil {
 		return err
 	}
 	if n := len(b.head) + len(body); n > k.c.maxFrame {

@@ -19,6 +19,7 @@ import (
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Large requests go out by reference (largereq.go): these tests hold the
@@ -124,8 +125,8 @@ func (p *rawPeer) serve() {
 		payload := make([]byte, h.Length)
 		n, err := io.ReadFull(r, payload)
 		f := rawFrame{h: h, whole: err == nil}
-		if h.Kind == rpc.KindRequest {
-			if _, body, perr := rpc.ParsePrefix(h.Flags, payload[:n]); perr == nil {
+		if h.Kind == wire.KindRequest {
+			if _, body, perr := wire.ParsePrefix(h.Flags, payload[:n]); perr == nil {
 				f.body = len(body)
 				f.uniform = len(body) > 0 && len(bytes.Trim(body, string(body[:1]))) == 0
 				if len(body) > 0 {
@@ -279,8 +280,8 @@ func TestLargeRequestNotTornAfterCallReturns(t *testing.T) {
 			var answered atomic.Bool
 			if how == "early-answer" {
 				p.onHeader = func(c net.Conn, h frame.Header) {
-					if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
-						resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, []byte("early"))
+					if h.Kind == wire.KindRequest && answered.CompareAndSwap(false, true) {
+						resp, _ := frame.AppendFrame(nil, frame.Header{Kind: wire.KindResponse, Stream: h.Stream}, []byte("early"))
 						_, _ = c.Write(resp)
 					}
 				}
@@ -333,7 +334,7 @@ func TestLargeRequestNotTornAfterCallReturns(t *testing.T) {
 			assert.True(t, f.whole && f.body == size, "whole request: %+v", f)
 			if how != "early-answer" {
 				f = <-p.frames
-				assert.Equal(t, rpc.KindCancel, f.h.Kind, "a cancel frame follows the request")
+				assert.Equal(t, wire.KindCancel, f.h.Kind, "a cancel frame follows the request")
 			}
 		})
 	}
@@ -404,8 +405,8 @@ func TestLargeRequestChangedDebug(t *testing.T) {
 	p := newRawPeer(t, 64<<10, time.Millisecond)
 	var answered atomic.Bool
 	p.onHeader = func(c net.Conn, h frame.Header) {
-		if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
-			resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, nil)
+		if h.Kind == wire.KindRequest && answered.CompareAndSwap(false, true) {
+			resp, _ := frame.AppendFrame(nil, frame.Header{Kind: wire.KindResponse, Stream: h.Stream}, nil)
 			_, _ = c.Write(resp)
 		}
 	}
@@ -470,7 +471,7 @@ func TestLargeResponseCutAndSlowHoldsOnlyWhatWasSent(t *testing.T) {
 
 	// A header announcing 4 MiB, then 64 KiB of it, slowly.
 	const announced, sent = 4 << 20, 64 << 10
-	hdr := frame.AppendHeader(nil, frame.Header{Length: announced, Kind: rpc.KindResponse, Stream: h.Stream})
+	hdr := frame.AppendHeader(nil, frame.Header{Length: announced, Kind: wire.KindResponse, Stream: h.Stream})
 	_, err = peer.Write(hdr)
 	require.NoError(t, err)
 	for range sent / (4 << 10) {
@@ -555,7 +556,7 @@ func stalledLargeCall(t *testing.T, grace time.Duration) (p *rawPeer, c *rpc.Cli
 	t.Cleanup(k1.Close)
 	small = goCall(k1, context.Background(), []byte("small"))
 	f := <-p.frames
-	require.Equal(t, rpc.KindRequest, f.h.Kind, "the small call reached the peer")
+	require.Equal(t, wire.KindRequest, f.h.Kind, "the small call reached the peer")
 
 	k, err := c.NewCaller()
 	require.NoError(t, err)
@@ -628,7 +629,7 @@ func TestLargeRequestCanceledMidWrite(t *testing.T) {
 			p.resume() // the peer reads what reached it: a cut request, all of it the request's
 			f, ok := <-p.frames
 			require.True(t, ok, "the peer read the request's frame")
-			assert.Equal(t, rpc.KindRequest, f.h.Kind)
+			assert.Equal(t, wire.KindRequest, f.h.Kind)
 			assert.False(t, f.whole, "the frame was cut by the close")
 			assert.True(t, f.uniform && f.fill == 9, "the request on the wire is the request: %d body bytes, uniform %v, fill %#x", f.body, f.uniform, f.fill)
 			for f := range p.frames {
@@ -660,7 +661,7 @@ func TestLargeRequestCanceledMidWriteNegativeGraceWaits(t *testing.T) {
 	f := <-p.frames
 	assert.True(t, f.whole && f.uniform && f.fill == 9 && f.body == 4<<20, "the whole request: %+v", f)
 	f = <-p.frames
-	assert.Equal(t, rpc.KindCancel, f.h.Kind, "a cancel frame follows the request")
+	assert.Equal(t, wire.KindCancel, f.h.Kind, "a cancel frame follows the request")
 	assert.NoError(t, c.Err(), "the connection stays open")
 	require.NoError(t, c.Close())
 	var ce *rpc.ClosedError
@@ -718,8 +719,8 @@ func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
 		p.holdAt = 1 << 20
 		p.rcvBuf = 64 << 10
 		p.onHeader = func(c net.Conn, h frame.Header) {
-			if h.Kind == rpc.KindRequest && answered.CompareAndSwap(false, true) {
-				resp, _ := frame.AppendFrame(nil, frame.Header{Kind: rpc.KindResponse, Stream: h.Stream}, []byte("early"))
+			if h.Kind == wire.KindRequest && answered.CompareAndSwap(false, true) {
+				resp, _ := frame.AppendFrame(nil, frame.Header{Kind: wire.KindResponse, Stream: h.Stream}, []byte("early"))
 				_, _ = c.Write(resp)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Defaults for option fields left zero.
@@ -104,13 +105,13 @@ func (o *ClientOptions) ensureDefaults() {
 
 // DefaultMaxFrameSize is the Socket.MaxFrameSize clients and servers use
 // when it is zero: a body of frame.DefaultMaxFrameSize (4 MiB) with the
-// largest prefix (a timeout and MaxMetadataSize of metadata) fits one
+// largest prefix (a timeout and wire.MaxMetadataSize of metadata) fits one
 // frame, so a 4 MiB request with a deadline works with the defaults.
 const DefaultMaxFrameSize = frame.DefaultMaxFrameSize + maxPrefixSize
 
 // maxPrefixSize is the longest Prefix encoding: timeout, metadata length,
 // metadata.
-const maxPrefixSize = 8 + 2 + MaxMetadataSize
+const maxPrefixSize = 8 + 2 + wire.MaxMetadataSize
 
 // Mode is where a unary handler runs.
 type Mode uint8

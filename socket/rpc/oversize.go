@@ -5,6 +5,7 @@ import (
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Frames over the frame limit (this file owns the rule). The connections
@@ -15,9 +16,9 @@ import (
 // Oversized, while its bytes are discarded as they arrive; it fails only
 // the call or stream it belongs to:
 //
-//	server, KindRequest / KindStreamOpen   answered CodeResourceExhausted, naming the limit; not processed
-//	server, KindFireAndForget              dropped, counted in ServerStats.TooLarge
-//	server, KindStreamMessage / KindEnd    that stream ends with CodeResourceExhausted
+//	server, wire.KindRequest / wire.KindStreamOpen   answered CodeResourceExhausted, naming the limit; not processed
+//	server, wire.KindFireAndForget              dropped, counted in ServerStats.TooLarge
+//	server, wire.KindStreamMessage / wire.KindEnd    that stream ends with CodeResourceExhausted
 //	client, a unary call's answer          that call fails with CodeResourceExhausted (the call ran)
 //	client, a stream's frame               that stream ends with CodeResourceExhausted (and is canceled)
 //
@@ -40,13 +41,13 @@ func (sc *serverConn) onOversized(conn *socket.Conn, h frame.Header) {
 	s := sc.srv
 	limit := s.maxFrameSize()
 	switch h.Kind {
-	case KindRequest, KindStreamOpen:
+	case wire.KindRequest, wire.KindStreamOpen:
 		s.stats.tooLarge.Add(1)
 		sc.replyError(conn, h.Stream, h.Type, CodeResourceExhausted,
 			fmt.Sprintf("request of %d bytes over the server's maximum frame size of %d bytes (ServerOptions.Socket.MaxFrameSize); not processed", h.Length, limit))
-	case KindFireAndForget:
+	case wire.KindFireAndForget:
 		s.stats.tooLarge.Add(1)
-	case KindStreamMessage, KindEnd:
+	case wire.KindStreamMessage, wire.KindEnd:
 		sc.mu.Lock()
 		var st *serverStream
 		if c := sc.lookup(h.Stream); c != nil {
@@ -74,24 +75,24 @@ func (c *Client) onOversized(conn *socket.Conn, h frame.Header) {
 	}
 	what := "response"
 	switch h.Kind {
-	case KindError:
+	case wire.KindError:
 		what = "error response"
-	case KindHeader, KindTrailer:
+	case wire.KindHeader, wire.KindTrailer:
 		what = "response metadata"
-	case KindStreamMessage:
+	case wire.KindStreamMessage:
 		what = "stream message"
 	}
 	err := &Error{Code: CodeResourceExhausted,
 		Message: fmt.Sprintf("%s of %d bytes over the client's maximum frame size of %d bytes (ClientOptions.Socket.MaxFrameSize); discarded", what, h.Length, c.maxFrame)}
 	if st := s.streamFor(h.Stream); st != nil {
-		if h.Kind != KindError && h.Kind != KindEnd { // the server has not ended it: tell it to stop
-			c.reply(conn, frame.Header{Kind: KindCancel, Stream: h.Stream, Type: st.core.method})
+		if h.Kind != wire.KindError && h.Kind != wire.KindEnd { // the server has not ended it: tell it to stop
+			c.reply(conn, frame.Header{Kind: wire.KindCancel, Stream: h.Stream, Type: st.core.method})
 		}
 		st.core.endAll(err)
 		return
 	}
 	switch h.Kind {
-	case KindResponse, KindPong, KindError, KindHeader, KindTrailer:
+	case wire.KindResponse, wire.KindPong, wire.KindError, wire.KindHeader, wire.KindTrailer:
 		c.complete(s, h.Stream, nil, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // requireExhausted checks err is a CodeResourceExhausted *Error naming
@@ -244,10 +245,10 @@ func TestOversizedHostilePeer(t *testing.T) {
 
 	t.Run("drip then close", func(t *testing.T) {
 		r := dialRaw(t, ts.addr)
-		r.send(rpc.KindPing, 0, 1, 0, nil)
+		r.send(wire.KindPing, 0, 1, 0, nil)
 		h, _ := r.next()
-		require.Equal(t, rpc.KindPong, h.Kind)
-		_, err := r.nc.Write(frame.AppendHeader(nil, frame.Header{Kind: rpc.KindRequest, Stream: 7, Type: mEcho, Length: 512 << 20}))
+		require.Equal(t, wire.KindPong, h.Kind)
+		_, err := r.nc.Write(frame.AppendHeader(nil, frame.Header{Kind: wire.KindRequest, Stream: 7, Type: mEcho, Length: 512 << 20}))
 		require.NoError(t, err)
 		r.expectError(7, rpc.CodeResourceExhausted)
 		chunk := make([]byte, 1000)
@@ -270,16 +271,16 @@ func TestOversizedHostilePeer(t *testing.T) {
 	t.Run("skip completes and the connection goes on", func(t *testing.T) {
 		r := dialRaw(t, ts.addr)
 		const n = 300 << 10
-		_, err := r.nc.Write(frame.AppendHeader(nil, frame.Header{Kind: rpc.KindRequest, Stream: 3, Type: mEcho, Length: n}))
+		_, err := r.nc.Write(frame.AppendHeader(nil, frame.Header{Kind: wire.KindRequest, Stream: 3, Type: mEcho, Length: n}))
 		require.NoError(t, err)
 		r.expectError(3, rpc.CodeResourceExhausted)
 		_, err = r.nc.Write(make([]byte, n))
 		require.NoError(t, err)
-		body, err := rpc.AppendPrefix(nil, rpc.Prefix{})
+		body, err := wire.AppendPrefix(nil, wire.Prefix{})
 		require.NoError(t, err)
-		r.send(rpc.KindRequest, 0, 4, mEcho, append(body, "next"...))
+		r.send(wire.KindRequest, 0, 4, mEcho, append(body, "next"...))
 		h, got := r.next()
-		require.Equal(t, rpc.KindResponse, h.Kind)
+		require.Equal(t, wire.KindResponse, h.Kind)
 		require.Equal(t, uint32(4), h.Stream)
 		assert.Equal(t, "next", string(got))
 	})
@@ -291,9 +292,9 @@ func TestOversizedHostilePeer(t *testing.T) {
 			OnDisconnect: func(_ *rpc.ConnInfo, err error) { closed <- err },
 		})
 		r := dialRaw(t, ts.addr)
-		r.send(rpc.KindPing, 0, 1, 0, nil)
+		r.send(wire.KindPing, 0, 1, 0, nil)
 		r.next()
-		_, err := r.nc.Write(frame.AppendHeader(nil, frame.Header{Kind: rpc.KindRequest, Stream: 7, Type: mEcho, Length: 1<<20 + 1}))
+		_, err := r.nc.Write(frame.AppendHeader(nil, frame.Header{Kind: wire.KindRequest, Stream: 7, Type: mEcho, Length: 1<<20 + 1}))
 		require.NoError(t, err)
 		select {
 		case err := <-closed:

@@ -7,10 +7,11 @@ import (
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // Response metadata (headers and trailers) is the one owner of the
-// KindHeader and KindTrailer frames: the server's SetHeader, SetTrailer
+// wire.KindHeader and wire.KindTrailer frames: the server's SetHeader, SetTrailer
 // and ServerStream.SendHeader, the client's WithResponseMetadata and
 // ClientStream.Header and Trailer. A call that uses none of them sends
 // and parses nothing extra (docs/rpc-wire.md, "Response metadata").
@@ -28,7 +29,7 @@ var (
 // (see WithResponseMetadata). The client appends to Header and Trailer
 // (reuse one with Header[:0] and Trailer[:0] for no allocation); they are
 // complete when the call has returned without a ctx error. Each is at
-// most MaxMetadataSize bytes.
+// most wire.MaxMetadataSize bytes.
 type ResponseMetadata struct {
 	Header  Metadata
 	Trailer Metadata
@@ -80,7 +81,7 @@ func liveCall(ctx context.Context) (*serverCall, error) {
 // (or server interceptor) holds ctx. A unary call's header goes out just
 // before its response (or error); a stream's before its first message
 // (or at its end, or at ServerStream.SendHeader), after which SetHeader
-// returns ErrHeaderSent. Over MaxMetadataSize in all it returns
+// returns ErrHeaderSent. Over wire.MaxMetadataSize in all it returns
 // ErrMetadataTooLarge and adds nothing. value is copied.
 func SetHeader(ctx context.Context, key string, value []byte) error {
 	c, err := liveCall(ctx)
@@ -97,7 +98,7 @@ func SetHeader(ctx context.Context, key string, value []byte) error {
 
 // SetTrailer adds a pair to the response trailer of the call whose
 // handler holds ctx: it goes out with the call's final status (just
-// before the response, End or error frame). Over MaxMetadataSize in all
+// before the response, End or error frame). Over wire.MaxMetadataSize in all
 // it returns ErrMetadataTooLarge and adds nothing. value is copied.
 func SetTrailer(ctx context.Context, key string, value []byte) error {
 	c, err := liveCall(ctx)
@@ -110,7 +111,7 @@ func SetTrailer(ctx context.Context, key string, value []byte) error {
 }
 
 func appendMD(md *Metadata, key string, value []byte) error {
-	if len(*md)+1+len(key)+2+len(value) > MaxMetadataSize {
+	if len(*md)+1+len(key)+2+len(value) > wire.MaxMetadataSize {
 		return ErrMetadataTooLarge
 	}
 	m, err := md.Append(key, value)
@@ -132,7 +133,7 @@ func (st *ServerStream) SendHeader() error {
 	}
 	c.hdrSent.Store(true)
 	c.mu.Unlock()
-	return streamErr(st.core.snd.Send(context.Background(), frame.Header{Kind: KindHeader, Stream: c.id, Type: c.method}, c.hdr))
+	return streamErr(st.core.snd.Send(context.Background(), frame.Header{Kind: wire.KindHeader, Stream: c.id, Type: c.method}, c.hdr))
 }
 
 // flushHeader sends a stream's pending header before its first message
@@ -146,7 +147,7 @@ func (c *serverCall) flushHeader(snd *socket.Sender) {
 	if sent || empty {
 		return
 	}
-	_ = snd.Send(context.Background(), frame.Header{Kind: KindHeader, Stream: c.id, Type: c.method}, c.hdr)
+	_ = snd.Send(context.Background(), frame.Header{Kind: wire.KindHeader, Stream: c.id, Type: c.method}, c.hdr)
 }
 
 // unaryMD returns the header and trailer a unary handler set (on the
@@ -158,21 +159,21 @@ func (c *serverCall) unaryMD() (hdr, trl Metadata) {
 	return hdr, trl
 }
 
-// onResponseMD handles a KindHeader or KindTrailer frame (reader
+// onResponseMD handles a wire.KindHeader or wire.KindTrailer frame (reader
 // goroutine) for the call or stream in s. A block that is malformed or
-// takes the call's total over MaxMetadataSize ends the call with
+// takes the call's total over wire.MaxMetadataSize ends the call with
 // CodeProtocol.
 func (c *Client) onResponseMD(conn *socket.Conn, s *slot, h frame.Header, payload []byte) {
 	bad := ""
-	if err := Metadata(payload).check(); err != nil {
+	if err := wire.CheckMetadata(payload); err != nil {
 		bad = "malformed response metadata"
 	}
 	if st := s.streamFor(h.Stream); st != nil {
-		if bad == "" && !st.addMD(h.Kind == KindTrailer, payload) {
-			bad = "response metadata over MaxMetadataSize"
+		if bad == "" && !st.addMD(h.Kind == wire.KindTrailer, payload) {
+			bad = "response metadata over wire.MaxMetadataSize"
 		}
 		if bad != "" {
-			st.c.reply(conn, frame.Header{Kind: KindCancel, Stream: h.Stream, Type: h.Type})
+			st.c.reply(conn, frame.Header{Kind: wire.KindCancel, Stream: h.Stream, Type: h.Type})
 			st.core.endAll(&Error{Code: CodeProtocol, Message: bad})
 		}
 		return
@@ -184,24 +185,24 @@ func (c *Client) onResponseMD(conn *socket.Conn, s *slot, h frame.Header, payloa
 	}
 	if rmd := s.rmd; rmd != nil && bad == "" {
 		dst := &rmd.Header
-		if h.Kind == KindTrailer {
+		if h.Kind == wire.KindTrailer {
 			dst = &rmd.Trailer
 		}
-		if len(*dst)+len(payload) > MaxMetadataSize {
-			bad = "response metadata over MaxMetadataSize"
+		if len(*dst)+len(payload) > wire.MaxMetadataSize {
+			bad = "response metadata over wire.MaxMetadataSize"
 		} else {
 			*dst = append(*dst, payload...)
 		}
 	}
 	s.word.Store(word(h.Stream, stPending))
 	if bad != "" {
-		c.reply(conn, frame.Header{Kind: KindCancel, Stream: h.Stream, Type: h.Type})
+		c.reply(conn, frame.Header{Kind: wire.KindCancel, Stream: h.Stream, Type: h.Type})
 		c.complete(s, h.Stream, nil, &Error{Code: CodeProtocol, Message: bad})
 	}
 }
 
 // addMD appends a received header or trailer block to the stream's;
-// false when it would exceed MaxMetadataSize.
+// false when it would exceed wire.MaxMetadataSize.
 func (st *ClientStream) addMD(trailer bool, b []byte) bool {
 	st.core.mu.Lock()
 	defer st.core.mu.Unlock()
@@ -209,7 +210,7 @@ func (st *ClientStream) addMD(trailer bool, b []byte) bool {
 	if trailer {
 		dst = &st.trailer
 	}
-	if len(*dst)+len(b) > MaxMetadataSize {
+	if len(*dst)+len(b) > wire.MaxMetadataSize {
 		return false
 	}
 	*dst = append(*dst, b...)

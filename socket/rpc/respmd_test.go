@@ -12,6 +12,7 @@ import (
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/internal/testenv"
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 func mdString(md rpc.Metadata) string {
@@ -34,7 +35,7 @@ func respMDServer(t *testing.T, opts rpc.ServerOptions) string {
 			return dst, rpc.NewError(rpc.CodeAborted, "failed")
 		}
 		if string(req) == "big" {
-			err := rpc.SetHeader(ctx, "x", make([]byte, rpc.MaxMetadataSize))
+			err := rpc.SetHeader(ctx, "x", make([]byte, wire.MaxMetadataSize))
 			if err != rpc.ErrMetadataTooLarge {
 				return dst, rpc.NewError(rpc.CodeInternal, "no bound")
 			}
@@ -154,16 +155,16 @@ func TestResponseMetadataHostile(t *testing.T) {
 			res <- err
 		}()
 		h, _ := conn.next()
-		for h.Kind != rpc.KindRequest { // the previous case's Cancel
+		for h.Kind != wire.KindRequest { // the previous case's Cancel
 			h, _ = conn.next()
 		}
 		for _, b := range tc.blocks {
-			conn.send(rpc.KindHeader, 0, h.Stream, h.Type, b)
+			conn.send(wire.KindHeader, 0, h.Stream, h.Type, b)
 		}
-		conn.send(rpc.KindResponse, 0, h.Stream, h.Type, []byte("late"))
+		conn.send(wire.KindResponse, 0, h.Stream, h.Type, []byte("late"))
 		err := <-res
 		require.ErrorIs(t, err, rpc.ErrProtocol, tc.name)
-		assert.LessOrEqual(t, len(rmd.Header), rpc.MaxMetadataSize)
+		assert.LessOrEqual(t, len(rmd.Header), wire.MaxMetadataSize)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/protosocket-go/protosocket/internal/netfd"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 type entry struct {
@@ -620,8 +621,8 @@ func (sc *serverConn) replyError(conn *socket.Conn, id, method uint32, code Code
 		sc.rx = conn.NewSender(nil)
 	}
 	b := pool.GetBuffer()
-	b.B = AppendErrorBody(b.B[:0], code, msg)
-	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: KindError, Stream: id, Type: method}, b)
+	b.B = appendErrorBody(b.B[:0], code, msg)
+	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: wire.KindError, Stream: id, Type: method}, b)
 }
 
 // setupConn completes the connection's ConnInfo and runs
@@ -660,7 +661,7 @@ func (sc *serverConn) setupConn(conn *socket.Conn) (err error) {
 
 // reject answers the first frame of a connection OnConnect rejected.
 func (sc *serverConn) reject(conn *socket.Conn, h frame.Header, err error) {
-	if h.Kind != KindRequest && h.Kind != KindStreamOpen {
+	if h.Kind != wire.KindRequest && h.Kind != wire.KindStreamOpen {
 		return
 	}
 	if sc.rx == nil {
@@ -668,8 +669,8 @@ func (sc *serverConn) reject(conn *socket.Conn, h frame.Header, err error) {
 	}
 	b := pool.GetBuffer()
 	var fl uint16
-	b.B, fl = AppendError(b.B[:0], toError(err))
-	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: h.Stream, Type: h.Type}, b)
+	b.B, fl = appendError(b.B[:0], toError(err))
+	_ = sc.rx.SendBuffer(context.Background(), frame.Header{Kind: wire.KindError, Flags: fl, Stream: h.Stream, Type: h.Type}, b)
 }
 
 // disconnectLocked returns the ServerOptions.OnDisconnect call owed
@@ -711,9 +712,9 @@ func (sc *serverConn) onFrame(conn *socket.Conn, m socket.Message) socket.Action
 		return socket.Continue
 	}
 	switch h.Kind {
-	case KindRequest, KindFireAndForget, KindStreamOpen:
+	case wire.KindRequest, wire.KindFireAndForget, wire.KindStreamOpen:
 		sc.onOpen(conn, h, m.Payload)
-	case KindCancel:
+	case wire.KindCancel:
 		sc.mu.Lock()
 		if c := sc.lookup(h.Stream); c != nil {
 			// A stream ends within its context's cancel, so a
@@ -727,16 +728,16 @@ func (sc *serverConn) onFrame(conn *socket.Conn, m socket.Message) socket.Action
 			sc.srv.stats.ignored.Add(1)
 		}
 		sc.mu.Unlock()
-	case KindStreamMessage, KindEnd, KindCredit:
+	case wire.KindStreamMessage, wire.KindEnd, wire.KindCredit:
 		st := sc.streamFor(h.Stream)
 		if st == nil {
 			sc.srv.stats.ignored.Add(1)
 			break
 		}
 		st.onFrame(h, m.Payload)
-	case KindPing:
-		sc.send(conn, frame.Header{Kind: KindPong, Stream: h.Stream}, nil)
-	case KindPong:
+	case wire.KindPing:
+		sc.send(conn, frame.Header{Kind: wire.KindPong, Stream: h.Stream}, nil)
+	case wire.KindPong:
 		// The answer to the drain ping (stream 0): the client has seen
 		// the GoAway, so what it sends from now on raced it.
 		sc.mu.Lock()
@@ -790,7 +791,7 @@ func (sc *serverConn) lookup(id uint32) *serverCall {
 
 func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) {
 	s := sc.srv
-	respond := h.Kind != KindFireAndForget
+	respond := h.Kind != wire.KindFireAndForget
 	if len(payload) > s.opts.MaxRequestSize {
 		// That call's error: the payload is neither copied nor run, and
 		// the connection's other calls go on.
@@ -801,10 +802,10 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		}
 		return
 	}
-	p, body, err := ParsePrefix(h.Flags, payload)
+	p, body, err := wire.ParsePrefix(h.Flags, payload)
 	var credit uint32
-	if err == nil && h.Kind == KindStreamOpen {
-		credit, body, err = ParseCredit(body)
+	if err == nil && h.Kind == wire.KindStreamOpen {
+		credit, body, err = wire.ParseCredit(body)
 	}
 	if err != nil {
 		if respond {
@@ -813,7 +814,7 @@ func (sc *serverConn) onOpen(conn *socket.Conn, h frame.Header, payload []byte) 
 		return
 	}
 	e, ok := (*s.handlers.Load())[h.Type]
-	if !ok || e.stream != (h.Kind == KindStreamOpen) {
+	if !ok || e.stream != (h.Kind == wire.KindStreamOpen) {
 		s.stats.notFound.Add(1)
 		if respond {
 			sc.replyError(conn, h.Stream, h.Type, CodeUnimplemented, "")
@@ -1005,10 +1006,10 @@ func (sc *serverConn) runPooled(c *serverCall, wid int) {
 // the call completes.
 func sendMD(send func(kind uint8, md Metadata), hdr, trl Metadata) {
 	if len(hdr) > 0 {
-		send(KindHeader, hdr)
+		send(wire.KindHeader, hdr)
 	}
 	if len(trl) > 0 {
-		send(KindTrailer, trl)
+		send(wire.KindTrailer, trl)
 	}
 }
 
@@ -1033,7 +1034,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte, fresh bool) (frame.Head
 	s := sc.srv
 	var resp *pool.Buffer
 	var dst []byte
-	if c.kind == KindRequest {
+	if c.kind == wire.KindRequest {
 		// A large request gets a large response buffer (one that
 		// survives garbage collections): the guess that a handler
 		// answering a large request answers at about its size (an echo,
@@ -1057,10 +1058,10 @@ func (sc *serverConn) respond(c *serverCall, req []byte, fresh bool) (frame.Head
 		pool.PutBuffer(resp)
 		return frame.Header{}, nil
 	}
-	h := frame.Header{Kind: KindResponse, Stream: c.id, Type: c.method}
+	h := frame.Header{Kind: wire.KindResponse, Stream: c.id, Type: c.method}
 	if err != nil {
-		resp.B, h.Flags = AppendError(resp.B[:0], toError(err))
-		h.Kind = KindError
+		resp.B, h.Flags = appendError(resp.B[:0], toError(err))
+		h.Kind = wire.KindError
 	} else if sameBase(out, dst) {
 		resp.B = out
 	} else {
@@ -1070,11 +1071,11 @@ func (sc *serverConn) respond(c *serverCall, req []byte, fresh bool) (frame.Head
 		// The socket would refuse it and the caller would wait for
 		// nothing: answer with an error instead.
 		n := len(resp.B)
-		resp.B = AppendErrorBody(resp.B[:0], CodeInternal, fmt.Sprintf("response of %d bytes over the maximum frame size %d", n, max))
+		resp.B = appendErrorBody(resp.B[:0], CodeInternal, fmt.Sprintf("response of %d bytes over the maximum frame size %d", n, max))
 		if len(resp.B) > max { // a tiny maximum: the code alone
-			resp.B = AppendErrorBody(resp.B[:0], CodeInternal, "")
+			resp.B = appendErrorBody(resp.B[:0], CodeInternal, "")
 		}
-		h.Kind, h.Flags = KindError, 0
+		h.Kind, h.Flags = wire.KindError, 0
 	}
 	return h, resp
 }
@@ -1111,8 +1112,8 @@ func (sc *serverConn) announce() {
 	close(sc.drainCh)
 	snd := sc.conn.NewSender(nil)
 	sc.mu.Unlock()
-	_ = snd.Send(context.Background(), frame.Header{Kind: KindGoAway}, AppendErrorBody(nil, CodeUnavailable, "draining"))
-	_ = snd.Send(context.Background(), frame.Header{Kind: KindPing}, nil)
+	_ = snd.Send(context.Background(), frame.Header{Kind: wire.KindGoAway}, appendErrorBody(nil, CodeUnavailable, "draining"))
+	_ = snd.Send(context.Background(), frame.Header{Kind: wire.KindPing}, nil)
 	snd.Close()
 }
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // This file owns what the server's reader does once per read batch
@@ -57,7 +58,7 @@ func (sc *serverConn) OnBatch(conn *socket.Conn, b *socket.Batch) socket.Action 
 	act := socket.Continue
 	for m, ok := b.Next(); ok; m, ok = b.Next() {
 		h := m.Header
-		if h.Kind == KindStreamMessage && !m.Oversized && sc.setupDone && !sc.rejected {
+		if h.Kind == wire.KindStreamMessage && !m.Oversized && sc.setupDone && !sc.rejected {
 			if bs.run.q != nil && bs.runID == h.Stream {
 				if r := bs.run.add(m.Payload); r != admitOK {
 					sc.endRun(r)

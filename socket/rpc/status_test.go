@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // gRPC's codes (google.golang.org/grpc/codes), by number: each must be
@@ -69,10 +70,10 @@ func TestWireCodesKeepOlderPeers(t *testing.T) {
 
 func TestErrorBodyBounds(t *testing.T) {
 	// Long messages are cut at a rune boundary; invalid UTF-8 replaced.
-	long := strings.Repeat("é", rpc.MaxErrorMessage) // 2 bytes each
+	long := strings.Repeat("é", wire.MaxErrorMessage) // 2 bytes each
 	_, msg, err := rpc.ParseErrorBody(rpc.AppendErrorBody(nil, rpc.CodeInternal, long))
 	require.NoError(t, err)
-	assert.LessOrEqual(t, len(msg), rpc.MaxErrorMessage)
+	assert.LessOrEqual(t, len(msg), wire.MaxErrorMessage)
 	assert.True(t, utf8.Valid(msg))
 	_, msg, err = rpc.ParseErrorBody(rpc.AppendErrorBody(nil, rpc.CodeInternal, "bad \xff\xfe end"))
 	require.NoError(t, err)
@@ -82,18 +83,18 @@ func TestErrorBodyBounds(t *testing.T) {
 	raw = append(raw, "x\xc3"...)
 	_, msg, err = rpc.ParseErrorBody(raw)
 	require.NoError(t, err)
-	assert.Equal(t, "x\uFFFD", rpc.ErrorMessage(msg))
-	assert.Len(t, rpc.ErrorMessage(make([]byte, 3*rpc.MaxErrorMessage)), rpc.MaxErrorMessage)
+	assert.Equal(t, "x\uFFFD", wire.ErrorMessage(msg))
+	assert.Len(t, wire.ErrorMessage(make([]byte, 3*wire.MaxErrorMessage)), wire.MaxErrorMessage)
 
 	// Details round trip; over the limit they are dropped, and said so.
 	b, fl := rpc.AppendError(nil, &rpc.Error{Code: rpc.CodeAborted, Message: "m", Details: []byte{0, 1, 2}})
-	assert.Equal(t, rpc.FlagErrorDetails, fl)
+	assert.Equal(t, wire.FlagErrorDetails, fl)
 	code, msg, det, err := rpc.ParseError(fl, b)
 	require.NoError(t, err)
 	assert.Equal(t, rpc.CodeAborted, code)
 	assert.Equal(t, "m", string(msg))
 	assert.Equal(t, []byte{0, 1, 2}, det)
-	b, fl = rpc.AppendError(nil, &rpc.Error{Code: rpc.CodeAborted, Message: "m", Details: make([]byte, rpc.MaxErrorDetails+1)})
+	b, fl = rpc.AppendError(nil, &rpc.Error{Code: rpc.CodeAborted, Message: "m", Details: make([]byte, wire.MaxErrorDetails+1)})
 	assert.Zero(t, fl)
 	_, msg, err = rpc.ParseErrorBody(b)
 	require.NoError(t, err)
@@ -106,9 +107,9 @@ func TestErrorBodyBounds(t *testing.T) {
 		"short":       {1, 0, 0},
 		"no length":   binary.LittleEndian.AppendUint32(nil, 1),
 		"long msg":    append(binary.LittleEndian.AppendUint32(nil, 1), 9, 0, 'x'),
-		"big details": append(append(binary.LittleEndian.AppendUint32(nil, 1), 0, 0), make([]byte, rpc.MaxErrorDetails+1)...),
+		"big details": append(append(binary.LittleEndian.AppendUint32(nil, 1), 0, 0), make([]byte, wire.MaxErrorDetails+1)...),
 	} {
-		_, _, _, err := rpc.ParseError(rpc.FlagErrorDetails, bad)
+		_, _, _, err := rpc.ParseError(wire.FlagErrorDetails, bad)
 		assert.ErrorIs(t, err, rpc.ErrMalformed, name)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // StreamHandler serves a streaming method. st carries messages both ways
@@ -84,13 +85,13 @@ func (s *streamCore) endError() error {
 	return s.endErr
 }
 
-// onCredit adds n (reader goroutine); false if it overflows MaxCredit.
+// onCredit adds n (reader goroutine); false if it overflows wire.MaxCredit.
 func (s *streamCore) onCredit(payload []byte) bool {
-	n, _, err := ParseCredit(payload)
+	n, _, err := wire.ParseCredit(payload)
 	if err != nil {
 		return false
 	}
-	ok := s.credit.Add(int64(n)) <= MaxCredit
+	ok := s.credit.Add(int64(n)) <= wire.MaxCredit
 	select {
 	case s.creditCh <- struct{}{}:
 	default:
@@ -125,7 +126,7 @@ func (s *streamCore) send(ctx context.Context, payload []byte) error {
 			return ctx.Err()
 		}
 	}
-	return streamErr(s.snd.Send(ctx, frame.Header{Kind: KindStreamMessage, Stream: s.id, Type: s.method}, payload))
+	return streamErr(s.snd.Send(ctx, frame.Header{Kind: wire.KindStreamMessage, Stream: s.id, Type: s.method}, payload))
 }
 
 // streamErr maps a failed send on a stream into the error contract: ctx
@@ -156,7 +157,7 @@ func (s *streamCore) closeSend(ctx context.Context) error {
 	if !s.sendClosed.CompareAndSwap(false, true) {
 		return nil
 	}
-	return streamErr(s.snd.Send(ctx, frame.Header{Kind: KindEnd, Stream: s.id, Type: s.method}, nil))
+	return streamErr(s.snd.Send(ctx, frame.Header{Kind: wire.KindEnd, Stream: s.id, Type: s.method}, nil))
 }
 
 // recv appends the next message to dst; at the end it returns the
@@ -202,7 +203,7 @@ func (s *streamCore) recv(ctx context.Context, dst []byte) ([]byte, error) {
 		n := s.consumed
 		s.consumed = 0
 		q.release()
-		_ = s.snd.Send(ctx, frame.Header{Kind: KindCredit, Stream: s.id, Type: s.method}, AppendCredit(s.cb[:0], uint32(n)))
+		_ = s.snd.Send(ctx, frame.Header{Kind: wire.KindCredit, Stream: s.id, Type: s.method}, wire.AppendCredit(s.cb[:0], uint32(n)))
 	}
 	return dst, nil
 }
@@ -265,9 +266,9 @@ func (c *Client) openStream(ctx context.Context, method uint32, md Metadata) (*C
 		return nil, c.refusal()
 	}
 	buf := pool.GetBuffer()
-	if buf.B, err = AppendPrefix(buf.B[:0], p); err == nil {
-		buf.B = AppendCredit(buf.B, uint32(c.opts.StreamWindow))
-		if err = snd.SendBuffer(ctx, frame.Header{Kind: KindStreamOpen, Flags: p.Flags(), Stream: id, Type: method}, buf); err != nil {
+	if buf.B, err = appendPrefix(buf.B[:0], p); err == nil {
+		buf.B = wire.AppendCredit(buf.B, uint32(c.opts.StreamWindow))
+		if err = snd.SendBuffer(ctx, frame.Header{Kind: wire.KindStreamOpen, Flags: p.Flags(), Stream: id, Type: method}, buf); err != nil {
 			err = c.sendErr(err)
 		}
 	} else {
@@ -322,7 +323,7 @@ func (st *ClientStream) cancel(err error) {
 		select {
 		case <-st.core.ended:
 		default:
-			_ = st.core.snd.Send(context.Background(), frame.Header{Kind: KindCancel, Stream: st.core.id, Type: st.core.method}, nil)
+			_ = st.core.snd.Send(context.Background(), frame.Header{Kind: wire.KindCancel, Stream: st.core.id, Type: st.core.method}, nil)
 			st.core.end(err)
 		}
 		if st.stop != nil {
@@ -345,21 +346,21 @@ func (st *ClientStream) release() {
 // onFrame handles a stream frame from the server (reader goroutine).
 func (st *ClientStream) onFrame(conn *socket.Conn, h frame.Header, payload []byte) {
 	switch h.Kind {
-	case KindStreamMessage:
+	case wire.KindStreamMessage:
 		if !st.core.onMessage(payload) {
 			st.violation(conn)
 		}
-	case KindCredit:
+	case wire.KindCredit:
 		if !st.core.onCredit(payload) {
 			st.violation(conn)
 		}
-	case KindEnd:
+	case wire.KindEnd:
 		st.core.endAll(io.EOF)
 	}
 }
 
 func (st *ClientStream) violation(conn *socket.Conn) {
-	st.c.reply(conn, frame.Header{Kind: KindCancel, Stream: st.core.id, Type: st.core.method})
+	st.c.reply(conn, frame.Header{Kind: wire.KindCancel, Stream: st.core.id, Type: st.core.method})
 	st.core.endAll(&Error{Code: CodeProtocol, Message: "server broke stream flow control"})
 }
 
@@ -402,13 +403,13 @@ type serverStream struct {
 func (ss *serverStream) onFrame(h frame.Header, payload []byte) {
 	core := ss.pub.core
 	switch h.Kind {
-	case KindStreamMessage:
+	case wire.KindStreamMessage:
 		ss.refused(core.admit(payload))
-	case KindCredit:
+	case wire.KindCredit:
 		if !core.onCredit(payload) {
 			ss.protocol("credit overflow")
 		}
-	case KindEnd:
+	case wire.KindEnd:
 		core.closeRecv(io.EOF)
 	}
 }
@@ -469,7 +470,7 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 	if sc.refusing.Load() { // opened as the drain began: end it with the others
 		sc.endStreams()
 	}
-	_ = snd.Send(context.Background(), frame.Header{Kind: KindCredit, Stream: c.id, Type: c.method}, AppendCredit(core.cb[:0], uint32(core.window)))
+	_ = snd.Send(context.Background(), frame.Header{Kind: wire.KindCredit, Stream: c.id, Type: c.method}, wire.AppendCredit(core.cb[:0], uint32(core.window)))
 	sc.srv.streamsWG.Add(1)
 	go func() {
 		defer sc.srv.streamsWG.Done()
@@ -485,7 +486,7 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 			// before the final frame, on the same lane.
 			c.flushHeader(snd)
 			if _, trl := c.unaryMD(); len(trl) > 0 {
-				_ = snd.Send(context.Background(), frame.Header{Kind: KindTrailer, Stream: c.id, Type: c.method}, trl)
+				_ = snd.Send(context.Background(), frame.Header{Kind: wire.KindTrailer, Stream: c.id, Type: c.method}, trl)
 			}
 		}
 		switch {
@@ -494,15 +495,15 @@ func (sc *serverConn) startStream(c *serverCall, h StreamHandler, credit uint32)
 		case ended != nil:
 			b := pool.GetBuffer()
 			var fl uint16
-			b.B, fl = AppendError(b.B[:0], e)
-			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
+			b.B, fl = appendError(b.B[:0], e)
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: wire.KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
 		case err != nil:
 			b := pool.GetBuffer()
 			var fl uint16
-			b.B, fl = AppendError(b.B[:0], toError(err))
-			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
+			b.B, fl = appendError(b.B[:0], toError(err))
+			_ = snd.SendBuffer(context.Background(), frame.Header{Kind: wire.KindError, Flags: fl, Stream: c.id, Type: c.method}, b)
 		default:
-			_ = snd.Send(context.Background(), frame.Header{Kind: KindEnd, Stream: c.id, Type: c.method}, nil)
+			_ = snd.Send(context.Background(), frame.Header{Kind: wire.KindEnd, Stream: c.id, Type: c.method}, nil)
 		}
 		core.end(io.EOF)
 		snd.Close()

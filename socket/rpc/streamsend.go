@@ -6,6 +6,7 @@ import (
 
 	"github.com/protosocket-go/protosocket/frame"
 	"github.com/protosocket-go/protosocket/socket"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 // This file owns a stream's batched send (SendMany) and the receive
@@ -44,7 +45,7 @@ func (s *streamCore) sendMany(ctx context.Context, msgs [][]byte) (int, error) {
 			}
 			granted += k
 		}
-		h := frame.Header{Kind: KindStreamMessage, Stream: s.id, Type: s.method}
+		h := frame.Header{Kind: wire.KindStreamMessage, Stream: s.id, Type: s.method}
 		err := b.Append(h, msgs[i])
 		if err == socket.ErrBatchFull {
 			n := b.Len()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
 
 func TestPrefixRoundTrip(t *testing.T) {
@@ -18,10 +19,10 @@ func TestPrefixRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	md, err = md.Append("bb", nil)
 	require.NoError(t, err)
-	for _, p := range []rpc.Prefix{{}, {Timeout: time.Second}, {Metadata: md}, {Timeout: time.Nanosecond, Metadata: md}} {
-		b, err := rpc.AppendPrefix([]byte("x"), p)
+	for _, p := range []wire.Prefix{{}, {Timeout: time.Second}, {Metadata: md}, {Timeout: time.Nanosecond, Metadata: md}} {
+		b, err := wire.AppendPrefix([]byte("x"), p)
 		require.NoError(t, err)
-		got, body, err := rpc.ParsePrefix(p.Flags(), append(b[1:], "body"...))
+		got, body, err := wire.ParsePrefix(p.Flags(), append(b[1:], "body"...))
 		require.NoError(t, err)
 		assert.Equal(t, p.Timeout, got.Timeout)
 		assert.Equal(t, []byte(p.Metadata), []byte(got.Metadata))
@@ -44,15 +45,15 @@ func TestParsePrefixErrors(t *testing.T) {
 		in    []byte
 	}{
 		{"reserved", 0x0400, nil},
-		{"short timeout", rpc.FlagDeadline, []byte{1}},
-		{"zero timeout", rpc.FlagDeadline, make([]byte, 8)},
-		{"huge timeout", rpc.FlagDeadline, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
-		{"short md length", rpc.FlagMetadata, []byte{1}},
-		{"md past end", rpc.FlagMetadata, []byte{5, 0, 1}},
-		{"md bad entry", rpc.FlagMetadata, []byte{2, 0, 9, 'a'}},
+		{"short timeout", wire.FlagDeadline, []byte{1}},
+		{"zero timeout", wire.FlagDeadline, make([]byte, 8)},
+		{"huge timeout", wire.FlagDeadline, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
+		{"short md length", wire.FlagMetadata, []byte{1}},
+		{"md past end", wire.FlagMetadata, []byte{5, 0, 1}},
+		{"md bad entry", wire.FlagMetadata, []byte{2, 0, 9, 'a'}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := rpc.ParsePrefix(tc.flags, tc.in)
+			_, _, err := wire.ParsePrefix(tc.flags, tc.in)
 			require.ErrorIs(t, err, rpc.ErrMalformed)
 		})
 	}
@@ -70,14 +71,14 @@ func TestErrorAndCreditBodies(t *testing.T) {
 	_, _, err = rpc.ParseErrorBody([]byte{1})
 	require.ErrorIs(t, err, rpc.ErrMalformed)
 	long := rpc.AppendErrorBody(nil, 1, string(make([]byte, 5000)))
-	assert.Len(t, long, 4+rpc.MaxErrorMessage)
+	assert.Len(t, long, 4+wire.MaxErrorMessage)
 
-	n, rest, err := rpc.ParseCredit(append(rpc.AppendCredit(nil, 64), 'x'))
+	n, rest, err := wire.ParseCredit(append(wire.AppendCredit(nil, 64), 'x'))
 	require.NoError(t, err)
 	assert.Equal(t, uint32(64), n)
 	assert.Equal(t, "x", string(rest))
-	for _, bad := range [][]byte{{1, 0}, rpc.AppendCredit(nil, 0), rpc.AppendCredit(nil, rpc.MaxCredit+1)} {
-		_, _, err = rpc.ParseCredit(bad)
+	for _, bad := range [][]byte{{1, 0}, wire.AppendCredit(nil, 0), wire.AppendCredit(nil, wire.MaxCredit+1)} {
+		_, _, err = wire.ParseCredit(bad)
 		require.ErrorIs(t, err, rpc.ErrMalformed)
 	}
 }
