@@ -2,7 +2,6 @@ package rpc_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -274,12 +273,4 @@ func BenchmarkStreamPipelined(b *testing.B) {
 			b.ReportMetric(cs.FramesPerWrite(), "frames/write")
 		})
 	}
-}
-
-// processCPU returns the process's user plus system CPU time so far, in
-// nanoseconds (client and server both run in it).
-func processCPU() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
