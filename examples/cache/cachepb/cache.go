@@ -113,7 +113,8 @@ func BuildGetRequest(b *flyweight.Builder) *GetRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *GetRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("GetRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("GetRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -122,32 +123,33 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = GetRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Key)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := GetRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -157,16 +159,17 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 func (v *GetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = GetRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -175,6 +178,7 @@ func (v *GetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := GetRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
@@ -447,7 +451,8 @@ func BuildGetResponse(b *flyweight.Builder) *GetResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *GetResponseBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("GetResponse")
+	bld := w.b
+	dst, err := bld.BeginAppend("GetResponse")
 	if err != nil {
 		return nil, err
 	}
@@ -456,16 +461,18 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Value)
 	compact := vn <= 32756 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetResponseFixedSize+vn, uint32(0x00010005)
-	if compact {
-		size, hdr = 11+vn, 0x00018005
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 11+vn, uint32(0x00018005)
+	if !compact {
+		size, hdr = GetResponseFixedSize+vn, 0x00010005
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[10]               // len(b) == size >= 11
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Found {
@@ -476,17 +483,16 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 		p := 11
 		p += copy(b[p:], v.Value)
 		binary.LittleEndian.PutUint16(b[9:11], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := GetResponseFixedSize
+	_ = b[16] // the standard slot table
 	if len(v.Value) > 0 {
 		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Value))<<32)
 		copy(b[p:], v.Value)
 	} else {
 		binary.LittleEndian.PutUint64(b[9:17], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -496,16 +502,17 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 func (v *GetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Value)
 	compact := vn <= 32756 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetResponseFixedSize+vn, uint32(0x00010005)
-	if compact {
-		size, hdr = 11+vn, 0x00018005
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 11+vn, uint32(0x00018005)
+	if !compact {
+		size, hdr = GetResponseFixedSize+vn, 0x00010005
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[10] // len(b) == size >= 11
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Found {
@@ -519,6 +526,7 @@ func (v *GetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := GetResponseFixedSize
+	_ = b[16] // the standard slot table
 	if len(v.Value) > 0 {
 		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Value))<<32)
 		copy(b[p:], v.Value)
@@ -819,7 +827,8 @@ func BuildSetRequest(b *flyweight.Builder) *SetRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SetRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("SetRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("SetRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -828,16 +837,18 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32755 // the compact form (docs/wire-flyweight.md)
-	size, hdr := SetRequestFixedSize+vn, uint32(0x00020004)
-	if compact {
-		size, hdr = 12+vn, 0x00028004
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 12+vn, uint32(0x00028004)
+	if !compact {
+		size, hdr = SetRequestFixedSize+vn, 0x00020004
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[11]               // len(b) == size >= 12
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.TtlMs))
 	if compact {
@@ -846,10 +857,10 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 		binary.LittleEndian.PutUint16(b[8:10], uint16(p))
 		p += copy(b[p:], v.Value)
 		binary.LittleEndian.PutUint16(b[10:12], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := SetRequestFixedSize
+	_ = b[23] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)
@@ -862,7 +873,6 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint64(b[16:24], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -872,16 +882,17 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 func (v *SetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32755 // the compact form (docs/wire-flyweight.md)
-	size, hdr := SetRequestFixedSize+vn, uint32(0x00020004)
-	if compact {
-		size, hdr = 12+vn, 0x00028004
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 12+vn, uint32(0x00028004)
+	if !compact {
+		size, hdr = SetRequestFixedSize+vn, 0x00020004
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[11] // len(b) == size >= 12
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.TtlMs))
 	if compact {
@@ -893,6 +904,7 @@ func (v *SetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := SetRequestFixedSize
+	_ = b[23] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)
@@ -1216,7 +1228,8 @@ func BuildSetResponse(b *flyweight.Builder) *SetResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SetResponseBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("SetResponse")
+	bld := w.b
+	dst, err := bld.BeginAppend("SetResponse")
 	if err != nil {
 		return nil, err
 	}
@@ -1225,17 +1238,18 @@ func (w *SetResponseBuilder) Finish() ([]byte, error) {
 
 	size, hdr := SetResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("SetResponse", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.NewError("SetResponse", "header", 0, flyweight.ErrTooLarge))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4]                // len(b) == size >= 5
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Replaced {
 		b[4] = 1
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -1250,6 +1264,7 @@ func (v *SetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4] // len(b) == size >= 5
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Replaced {
@@ -1439,7 +1454,8 @@ func BuildDeleteRequest(b *flyweight.Builder) *DeleteRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("DeleteRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("DeleteRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -1448,32 +1464,33 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := DeleteRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = DeleteRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Key)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := DeleteRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -1483,16 +1500,17 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 func (v *DeleteRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := DeleteRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = DeleteRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -1501,6 +1519,7 @@ func (v *DeleteRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := DeleteRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
@@ -1773,7 +1792,8 @@ func BuildDeleteResponse(b *flyweight.Builder) *DeleteResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("DeleteResponse")
+	bld := w.b
+	dst, err := bld.BeginAppend("DeleteResponse")
 	if err != nil {
 		return nil, err
 	}
@@ -1782,17 +1802,18 @@ func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
 
 	size, hdr := DeleteResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("DeleteResponse", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.NewError("DeleteResponse", "header", 0, flyweight.ErrTooLarge))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4]                // len(b) == size >= 5
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Deleted {
 		b[4] = 1
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -1807,6 +1828,7 @@ func (v *DeleteResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4] // len(b) == size >= 5
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Deleted {
@@ -1996,7 +2018,8 @@ func BuildWatchRequest(b *flyweight.Builder) *WatchRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *WatchRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("WatchRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("WatchRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -2005,32 +2028,33 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Prefix)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := WatchRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = WatchRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Prefix)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := WatchRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Prefix) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Prefix))<<32)
 		copy(b[p:], v.Prefix)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -2040,16 +2064,17 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 func (v *WatchRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Prefix)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := WatchRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = WatchRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -2058,6 +2083,7 @@ func (v *WatchRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := WatchRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Prefix) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Prefix))<<32)
 		copy(b[p:], v.Prefix)
@@ -2330,7 +2356,8 @@ func BuildEvent(b *flyweight.Builder) *EventBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *EventBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Event")
+	bld := w.b
+	dst, err := bld.BeginAppend("Event")
 	if err != nil {
 		return nil, err
 	}
@@ -2339,16 +2366,18 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32758 // the compact form (docs/wire-flyweight.md)
-	size, hdr := EventFixedSize+vn, uint32(0x00020001)
-	if compact {
-		size, hdr = 9+vn, 0x00028001
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 9+vn, uint32(0x00028001)
+	if !compact {
+		size, hdr = EventFixedSize+vn, 0x00020001
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[8]                // len(b) == size >= 9
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = uint8(v.Kind)
 	if compact {
@@ -2357,10 +2386,10 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 		binary.LittleEndian.PutUint16(b[5:7], uint16(p))
 		p += copy(b[p:], v.Value)
 		binary.LittleEndian.PutUint16(b[7:9], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := EventFixedSize
+	_ = b[20] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[5:13], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)
@@ -2373,7 +2402,6 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint64(b[13:21], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -2383,16 +2411,17 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 func (v *EventValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32758 // the compact form (docs/wire-flyweight.md)
-	size, hdr := EventFixedSize+vn, uint32(0x00020001)
-	if compact {
-		size, hdr = 9+vn, 0x00028001
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 9+vn, uint32(0x00028001)
+	if !compact {
+		size, hdr = EventFixedSize+vn, 0x00020001
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[8] // len(b) == size >= 9
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = uint8(v.Kind)
 	if compact {
@@ -2404,6 +2433,7 @@ func (v *EventValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := EventFixedSize
+	_ = b[20] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[5:13], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)

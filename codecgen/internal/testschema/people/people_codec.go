@@ -2883,7 +2883,8 @@ func BuildPing(b *flyweight.Builder) *PingBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *PingBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Ping")
+	bld := w.b
+	dst, err := bld.BeginAppend("Ping")
 	if err != nil {
 		return nil, err
 	}
@@ -2892,13 +2893,14 @@ func (w *PingBuilder) Finish() ([]byte, error) {
 
 	size, hdr := PingFixedSize, uint32(0x00000000)
 	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Ping", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.NewError("Ping", "header", 0, flyweight.ErrTooLarge))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[3]                // len(b) == size >= 4
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
 
@@ -2913,6 +2915,7 @@ func (v *PingValue) AppendTo(dst []byte) ([]byte, error) {
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[3] // len(b) == size >= 4
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	return dst, nil
 }
