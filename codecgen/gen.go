@@ -1358,6 +1358,15 @@ func (w *%[1]sBuilder) Finish() ([]byte, error) {
 	// live across the copies (fewer spills than ending after them).
 	g.appendBody(m, "return nil, bld.EndAppend(dst, flyweight.NewError(%q, \"header\", 0, flyweight.ErrTooLarge))", "bld.EndAppend(dst, nil) // nothing fails from here on", "return b, nil")
 	g.p("}\n")
+	g.p(`// AppendTo appends the %[1]s to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero %[1]sBuilder
+// works (var p %[1]sBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from Build%[1]s, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *%[1]sBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+`, n)
 }
 
 // stagedBuilder emits the builder type and setters of a staged message.

@@ -74,6 +74,21 @@ func BenchmarkSmallStruct(b *testing.B) {
 		c.stop(b)
 		b.ReportMetric(float64(len(msg)), "bytes/msg")
 	})
+	// The same setters with the builder's AppendTo: no flyweight.Builder.
+	b.Run("codecgen/build-append", func(b *testing.B) {
+		b.ReportAllocs()
+		c := startCPU()
+		for b.Loop() {
+			var p SmallStructBuilder
+			out, err := p.SetName(name).SetBirthDay(birthDay).SetPhone(phone).
+				SetSiblings(siblings).SetSpouse(spouse).SetMoney(money).AppendTo(buf[:0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += len(out)
+		}
+		c.stop(b)
+	})
 	// The same through the helper build (a function of its own around
 	// Reset, the setters and Finish): the cost of that extra call.
 	b.Run("codecgen/build-in-helper", func(b *testing.B) {

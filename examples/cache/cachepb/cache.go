@@ -153,6 +153,15 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the GetRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero GetRequestBuilder
+// works (var p GetRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildGetRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *GetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a GetRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).
@@ -495,6 +504,15 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AppendTo appends the GetResponse to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero GetResponseBuilder
+// works (var p GetResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildGetResponse, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *GetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a GetResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -876,6 +894,15 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the SetRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero SetRequestBuilder
+// works (var p SetRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildSetRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *SetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a SetRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).
@@ -1253,6 +1280,15 @@ func (w *SetResponseBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the SetResponse to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero SetResponseBuilder
+// works (var p SetResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildSetResponse, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *SetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a SetResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).
@@ -1493,6 +1529,15 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AppendTo appends the DeleteRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero DeleteRequestBuilder
+// works (var p DeleteRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildDeleteRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *DeleteRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a DeleteRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1817,6 +1862,15 @@ func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the DeleteResponse to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero DeleteResponseBuilder
+// works (var p DeleteResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildDeleteResponse, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *DeleteResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a DeleteResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).
@@ -2057,6 +2111,15 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AppendTo appends the WatchRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero WatchRequestBuilder
+// works (var p WatchRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildWatchRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *WatchRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a WatchRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -2404,6 +2467,15 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AppendTo appends the Event to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero EventBuilder
+// works (var p EventBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildEvent, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *EventBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Event to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no

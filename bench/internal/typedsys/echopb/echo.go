@@ -112,6 +112,15 @@ func (w *PayloadBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the Payload to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero PayloadBuilder
+// works (var p PayloadBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildPayload, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *PayloadBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a Payload to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).

@@ -119,6 +119,15 @@ func (w *ReqBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the Req to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero ReqBuilder
+// works (var p ReqBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildReq, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *ReqBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a Req to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).
@@ -457,6 +466,15 @@ func (w *RespBuilder) Finish() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AppendTo appends the Resp to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero RespBuilder
+// works (var p RespBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildResp, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *RespBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Resp to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no

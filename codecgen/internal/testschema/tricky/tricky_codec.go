@@ -147,6 +147,15 @@ func (w *CarBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the Car to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero CarBuilder
+// works (var p CarBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildCar, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *CarBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a Car to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).
@@ -511,6 +520,15 @@ func (w *CarBuildBuilder) Finish() ([]byte, error) {
 	return b, nil
 }
 
+// AppendTo appends the CarBuild to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero CarBuildBuilder
+// works (var p CarBuildBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildCarBuild, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *CarBuildBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+
 // AppendTo appends v encoded as a CarBuild to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
 // Builder).
@@ -744,6 +762,15 @@ func (w *MemoBuilder) Finish() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AppendTo appends the Memo to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero MemoBuilder
+// works (var p MemoBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildMemo, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *MemoBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Memo to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
