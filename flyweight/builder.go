@@ -76,18 +76,10 @@ func NewBuilder(buf []byte) Builder { return Builder{buf: buf} }
 // taken before Reset must not be used after it.
 func (b *Builder) Reset(buf []byte) {
 	b.buf = buf
-	// Reset runs once per message: what is usually already clear is
-	// tested rather than stored again (loads are cheaper than stores;
-	// BenchmarkSmallStruct/codecgen/build in bench/codec).
-	if b.err != nil {
-		b.err = nil
-	}
-	if b.cur != -1 || b.next != 0 {
-		b.cur, b.next = -1, 0
-	}
-	if len(b.open)|len(b.offs) != 0 {
-		b.open, b.offs = b.open[:0], b.offs[:0]
-	}
+	b.err = nil
+	b.cur, b.next = -1, 0
+	b.open = b.open[:0]
+	b.offs = b.offs[:0]
 }
 
 // Bytes returns the buffer including everything appended so far. It is
@@ -432,9 +424,7 @@ func (b *Builder) EndAppend(buf []byte, err error) error {
 		return b.err
 	}
 	b.buf = buf
-	if b.cur != -1 || b.next != 0 {
-		b.cur, b.next = -1, 0
-	}
+	b.cur, b.next = -1, 0
 	return nil
 }
 
