@@ -1317,7 +1317,8 @@ func (g *gen) toBits(t *Type, v string) string {
 // non-inlinable call per variable field (the fast path of a string setter
 // costs 98-115 in the inliner's units, over its budget of 80); it ran at
 // about 2.3x the CPU time of the hand-written marshal, the staged builder
-// at 1.5x (AppendTo alone: 1.1x).
+// at 1.4x through Finish and 1.26x through its own AppendTo (the value's
+// AppendTo alone: 1.07x; bench/codec/README.md, second round).
 func staged(r *Record) bool { return r.IsMessage && directAppend(r) }
 
 // stagedBuild emits BuildX and Finish of a staged message.
