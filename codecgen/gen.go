@@ -497,7 +497,7 @@ func (g *gen) appendDirect(m *Record) {
 	n := m.Name
 	g.p("// AppendTo appends v encoded as a %s to dst. It computes the size,\n// grows dst at most once and writes every byte at constant offsets (no\n// Builder).", n)
 	g.p("func (v *%sValue) AppendTo(dst []byte) ([]byte, error) {", n)
-	g.appendBody(m, "return dst, flyweight.NewError(%q, \"header\", 0, flyweight.ErrTooLarge)", "return dst, nil")
+	g.appendBody(m, "return dst, flyweight.NewError(%q, \"header\", 0, flyweight.ErrTooLarge)", "", "return dst, nil")
 	g.p("}\n")
 }
 
@@ -505,7 +505,7 @@ func (g *gen) appendDirect(m *Record) {
 // *XValue) appended to dst; tooLarge is the statement for a record over
 // 4 GiB (a format string taking the record's label), done the one ending
 // the encoding.
-func (g *gen) appendBody(m *Record, tooLarge, done string) {
+func (g *gen) appendBody(m *Record, tooLarge, grown, done string) {
 	n := m.Name
 	present := func(f *Field) string {
 		if f.Optional {
@@ -532,13 +532,27 @@ func (g *gen) appendBody(m *Record, tooLarge, done string) {
 			cond += " && !(" + strings.Join(emptyOpt, " || ") + ")"
 		}
 		g.p("compact := %s // the compact form (docs/wire-flyweight.md)", cond)
-		g.p("size, hdr := %sFixedSize+vn, uint32(%#08x)", n, m.FixedLen|m.Slots<<16)
-		g.p("if compact {\nsize, hdr = %d+vn, %#08x\n}", cfixed, 0x8000|m.FixedLen|m.Slots<<16)
+		// The compact form is under 32 KiB: only the standard one can be
+		// too large.
+		g.p("size, hdr := %d+vn, uint32(%#08x)", cfixed, 0x8000|m.FixedLen|m.Slots<<16)
+		g.p("if !compact {\nsize, hdr = %sFixedSize+vn, %#08x", n, m.FixedLen|m.Slots<<16)
+		g.p("if uint64(size) > 0xffffffff {\n"+tooLarge+"\n}\n}", m.Label)
 	} else {
 		g.p("size, hdr := %sFixedSize, uint32(%#08x)", n, m.FixedLen|m.Slots<<16)
+		g.p("if uint64(size) > 0xffffffff {\n"+tooLarge+"\n}", m.Label)
 	}
-	g.p("if uint64(size) > 0xffffffff {\n"+tooLarge+"\n}", m.Label)
 	g.p("off := len(dst)\ndst = %s(dst, size)[:off+size]\nb := dst[off:]", g.q("slices", "Grow"))
+	// One bounds check for the header, the fixed block and the compact
+	// slot table (every form is at least this long): the constant-offset
+	// stores below then compile without their own.
+	minSize := 4 + m.FixedLen + 8*m.Slots
+	if compact {
+		minSize = cfixed
+	}
+	g.p("_ = b[%d] // len(b) == size >= %d", minSize-1, minSize)
+	if grown != "" {
+		g.p("%s", grown)
+	}
 	g.p("%s.PutUint32(b[0:4], hdr)", g.le())
 	for _, f := range m.Fields {
 		t := f.Type
@@ -567,7 +581,7 @@ func (g *gen) appendBody(m *Record, tooLarge, done string) {
 		g.p("%s\n}", done)
 	}
 	if m.Slots > 0 {
-		g.p("p := %sFixedSize", n)
+		g.p("p := %sFixedSize\n_ = b[%d] // the standard slot table", n, 4+m.FixedLen+8*m.Slots-1)
 	}
 	for _, f := range m.Fields {
 		if f.Type.IsFixed() {
@@ -1303,7 +1317,8 @@ func (g *gen) toBits(t *Type, v string) string {
 // non-inlinable call per variable field (the fast path of a string setter
 // costs 98-115 in the inliner's units, over its budget of 80); it ran at
 // about 2.3x the CPU time of the hand-written marshal, the staged builder
-// at 1.5x (AppendTo alone: 1.1x).
+// at 1.4x through Finish and 1.26x through its own AppendTo (the value's
+// AppendTo alone: 1.07x; bench/codec/README.md, second round).
 func staged(r *Record) bool { return r.IsMessage && directAppend(r) }
 
 // stagedBuild emits BuildX and Finish of a staged message.
@@ -1331,15 +1346,28 @@ func Build%[1]s(b *flyweight.Builder) *%[1]sBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *%[1]sBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend(%[3]q)
+	bld := w.b
+	dst, err := bld.BeginAppend(%[3]q)
 	if err != nil {
 		return nil, err
 	}
 	v := &w.v
 	_ = v
 `, n, strings.Join(defs, "\n"), m.Label)
-	g.appendBody(m, "return nil, w.b.EndAppend(dst, flyweight.NewError(%q, \"header\", 0, flyweight.ErrTooLarge))", "w.b.EndAppend(dst, nil)\nreturn b, nil")
+	// The Builder takes the grown buffer before the variable data is
+	// copied: nothing fails after the grow, and the Builder is then not
+	// live across the copies (fewer spills than ending after them).
+	g.appendBody(m, "return nil, bld.EndAppend(dst, flyweight.NewError(%q, \"header\", 0, flyweight.ErrTooLarge))", "bld.EndAppend(dst, nil) // nothing fails from here on", "return b, nil")
 	g.p("}\n")
+	g.p(`// AppendTo appends the %[1]s to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero %[1]sBuilder
+// works (var p %[1]sBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from Build%[1]s, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *%[1]sBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+`, n)
 }
 
 // stagedBuilder emits the builder type and setters of a staged message.

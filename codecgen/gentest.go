@@ -261,8 +261,9 @@ func Test%sAppendMatchesBuilder(t *testing.T) {
 		again, err3 := v2.AppendTo([]byte("prefix"))
 		if b.Err() != nil || err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(again, direct) || !reflect.DeepEqual(m1.ToValue(), v) {`)
 		tmpl += `
-// Test%sSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// Test%sSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func Test%sSettersMatchAppend(t *testing.T) {
 	for i, v := range EMPTYSAMPLE {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -284,9 +285,25 @@ func Test%sSettersMatchAppend(t *testing.T) {
 		}); a != 0 {
 			t.Errorf("sample %%d: building allocates %%v times", i, a)
 		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb BUILDERT
+		alone, err := SETALLN(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %%d: the setters and the builder's AppendTo encode differently: %%v\n%%x\n%%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p BUILDERT
+			if _, err := SETALLN(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %%d: the builder's AppendTo allocates %%v times", i, a)
+		}
 	}
 }
 `
+		tmpl = strings.ReplaceAll(tmpl, "BUILDERT", n+"Builder")
+		tmpl = strings.ReplaceAll(tmpl, "SETALLN(", "setAll"+n+"(")
 	}
 	tmpl = strings.ReplaceAll(tmpl, "WRAPN(", "Wrap"+n+"(")
 	tmpl = strings.ReplaceAll(tmpl, "EMPTYSAMPLE", "[]"+n+"Value{empty"+n+"(), sample"+n+"()}")

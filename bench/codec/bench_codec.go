@@ -256,7 +256,8 @@ func BuildSmallStruct(b *flyweight.Builder) *SmallStructBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SmallStructBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("SmallStruct")
+	bld := w.b
+	dst, err := bld.BeginAppend("SmallStruct")
 	if err != nil {
 		return nil, err
 	}
@@ -265,16 +266,18 @@ func (w *SmallStructBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Name) + len(v.Phone)
 	compact := vn <= 32738 // the compact form (docs/wire-flyweight.md)
-	size, hdr := SmallStructFixedSize+vn, uint32(0x00020015)
-	if compact {
-		size, hdr = 29+vn, 0x00028015
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 29+vn, uint32(0x00028015)
+	if !compact {
+		size, hdr = SmallStructFixedSize+vn, 0x00020015
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[28]               // len(b) == size >= 29
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint64(b[4:12], uint64(v.BirthDay))
 	binary.LittleEndian.PutUint32(b[12:16], uint32(v.Siblings))
@@ -289,10 +292,10 @@ func (w *SmallStructBuilder) Finish() ([]byte, error) {
 		binary.LittleEndian.PutUint16(b[25:27], uint16(p))
 		p += copy(b[p:], v.Phone)
 		binary.LittleEndian.PutUint16(b[27:29], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := SmallStructFixedSize
+	_ = b[40] // the standard slot table
 	if len(v.Name) > 0 {
 		binary.LittleEndian.PutUint64(b[25:33], uint64(p)|uint64(len(v.Name))<<32)
 		p += copy(b[p:], v.Name)
@@ -305,9 +308,17 @@ func (w *SmallStructBuilder) Finish() ([]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint64(b[33:41], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the SmallStruct to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero SmallStructBuilder
+// works (var p SmallStructBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildSmallStruct, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *SmallStructBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a SmallStruct to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -315,16 +326,17 @@ func (w *SmallStructBuilder) Finish() ([]byte, error) {
 func (v *SmallStructValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Name) + len(v.Phone)
 	compact := vn <= 32738 // the compact form (docs/wire-flyweight.md)
-	size, hdr := SmallStructFixedSize+vn, uint32(0x00020015)
-	if compact {
-		size, hdr = 29+vn, 0x00028015
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 29+vn, uint32(0x00028015)
+	if !compact {
+		size, hdr = SmallStructFixedSize+vn, 0x00020015
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[28] // len(b) == size >= 29
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint64(b[4:12], uint64(v.BirthDay))
 	binary.LittleEndian.PutUint32(b[12:16], uint32(v.Siblings))
@@ -342,6 +354,7 @@ func (v *SmallStructValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := SmallStructFixedSize
+	_ = b[40] // the standard slot table
 	if len(v.Name) > 0 {
 		binary.LittleEndian.PutUint64(b[25:33], uint64(p)|uint64(len(v.Name))<<32)
 		p += copy(b[p:], v.Name)

@@ -113,7 +113,8 @@ func BuildGetRequest(b *flyweight.Builder) *GetRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *GetRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("GetRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("GetRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -122,34 +123,44 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = GetRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Key)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := GetRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the GetRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero GetRequestBuilder
+// works (var p GetRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildGetRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *GetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a GetRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -157,16 +168,17 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 func (v *GetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = GetRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -175,6 +187,7 @@ func (v *GetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := GetRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
@@ -447,7 +460,8 @@ func BuildGetResponse(b *flyweight.Builder) *GetResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *GetResponseBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("GetResponse")
+	bld := w.b
+	dst, err := bld.BeginAppend("GetResponse")
 	if err != nil {
 		return nil, err
 	}
@@ -456,16 +470,18 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Value)
 	compact := vn <= 32756 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetResponseFixedSize+vn, uint32(0x00010005)
-	if compact {
-		size, hdr = 11+vn, 0x00018005
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 11+vn, uint32(0x00018005)
+	if !compact {
+		size, hdr = GetResponseFixedSize+vn, 0x00010005
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[10]               // len(b) == size >= 11
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Found {
@@ -476,19 +492,27 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 		p := 11
 		p += copy(b[p:], v.Value)
 		binary.LittleEndian.PutUint16(b[9:11], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := GetResponseFixedSize
+	_ = b[16] // the standard slot table
 	if len(v.Value) > 0 {
 		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Value))<<32)
 		copy(b[p:], v.Value)
 	} else {
 		binary.LittleEndian.PutUint64(b[9:17], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the GetResponse to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero GetResponseBuilder
+// works (var p GetResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildGetResponse, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *GetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a GetResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -496,16 +520,17 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 func (v *GetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Value)
 	compact := vn <= 32756 // the compact form (docs/wire-flyweight.md)
-	size, hdr := GetResponseFixedSize+vn, uint32(0x00010005)
-	if compact {
-		size, hdr = 11+vn, 0x00018005
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 11+vn, uint32(0x00018005)
+	if !compact {
+		size, hdr = GetResponseFixedSize+vn, 0x00010005
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[10] // len(b) == size >= 11
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Found {
@@ -519,6 +544,7 @@ func (v *GetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := GetResponseFixedSize
+	_ = b[16] // the standard slot table
 	if len(v.Value) > 0 {
 		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Value))<<32)
 		copy(b[p:], v.Value)
@@ -819,7 +845,8 @@ func BuildSetRequest(b *flyweight.Builder) *SetRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SetRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("SetRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("SetRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -828,16 +855,18 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32755 // the compact form (docs/wire-flyweight.md)
-	size, hdr := SetRequestFixedSize+vn, uint32(0x00020004)
-	if compact {
-		size, hdr = 12+vn, 0x00028004
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 12+vn, uint32(0x00028004)
+	if !compact {
+		size, hdr = SetRequestFixedSize+vn, 0x00020004
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[11]               // len(b) == size >= 12
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.TtlMs))
 	if compact {
@@ -846,10 +875,10 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 		binary.LittleEndian.PutUint16(b[8:10], uint16(p))
 		p += copy(b[p:], v.Value)
 		binary.LittleEndian.PutUint16(b[10:12], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := SetRequestFixedSize
+	_ = b[23] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)
@@ -862,9 +891,17 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint64(b[16:24], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the SetRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero SetRequestBuilder
+// works (var p SetRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildSetRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *SetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a SetRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -872,16 +909,17 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 func (v *SetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32755 // the compact form (docs/wire-flyweight.md)
-	size, hdr := SetRequestFixedSize+vn, uint32(0x00020004)
-	if compact {
-		size, hdr = 12+vn, 0x00028004
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 12+vn, uint32(0x00028004)
+	if !compact {
+		size, hdr = SetRequestFixedSize+vn, 0x00020004
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[11] // len(b) == size >= 12
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.TtlMs))
 	if compact {
@@ -893,6 +931,7 @@ func (v *SetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := SetRequestFixedSize
+	_ = b[23] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)
@@ -1216,7 +1255,8 @@ func BuildSetResponse(b *flyweight.Builder) *SetResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SetResponseBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("SetResponse")
+	bld := w.b
+	dst, err := bld.BeginAppend("SetResponse")
 	if err != nil {
 		return nil, err
 	}
@@ -1225,19 +1265,29 @@ func (w *SetResponseBuilder) Finish() ([]byte, error) {
 
 	size, hdr := SetResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("SetResponse", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.NewError("SetResponse", "header", 0, flyweight.ErrTooLarge))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4]                // len(b) == size >= 5
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Replaced {
 		b[4] = 1
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the SetResponse to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero SetResponseBuilder
+// works (var p SetResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildSetResponse, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *SetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a SetResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1250,6 +1300,7 @@ func (v *SetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4] // len(b) == size >= 5
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Replaced {
@@ -1439,7 +1490,8 @@ func BuildDeleteRequest(b *flyweight.Builder) *DeleteRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("DeleteRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("DeleteRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -1448,34 +1500,44 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := DeleteRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = DeleteRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Key)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := DeleteRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the DeleteRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero DeleteRequestBuilder
+// works (var p DeleteRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildDeleteRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *DeleteRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a DeleteRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1483,16 +1545,17 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 func (v *DeleteRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := DeleteRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = DeleteRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -1501,6 +1564,7 @@ func (v *DeleteRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := DeleteRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Key))<<32)
 		copy(b[p:], v.Key)
@@ -1773,7 +1837,8 @@ func BuildDeleteResponse(b *flyweight.Builder) *DeleteResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("DeleteResponse")
+	bld := w.b
+	dst, err := bld.BeginAppend("DeleteResponse")
 	if err != nil {
 		return nil, err
 	}
@@ -1782,19 +1847,29 @@ func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
 
 	size, hdr := DeleteResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("DeleteResponse", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.NewError("DeleteResponse", "header", 0, flyweight.ErrTooLarge))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4]                // len(b) == size >= 5
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Deleted {
 		b[4] = 1
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the DeleteResponse to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero DeleteResponseBuilder
+// works (var p DeleteResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildDeleteResponse, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *DeleteResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a DeleteResponse to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1807,6 +1882,7 @@ func (v *DeleteResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[4] // len(b) == size >= 5
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = 0
 	if v.Deleted {
@@ -1996,7 +2072,8 @@ func BuildWatchRequest(b *flyweight.Builder) *WatchRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *WatchRequestBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("WatchRequest")
+	bld := w.b
+	dst, err := bld.BeginAppend("WatchRequest")
 	if err != nil {
 		return nil, err
 	}
@@ -2005,34 +2082,44 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Prefix)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := WatchRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = WatchRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Prefix)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := WatchRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Prefix) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Prefix))<<32)
 		copy(b[p:], v.Prefix)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the WatchRequest to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero WatchRequestBuilder
+// works (var p WatchRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildWatchRequest, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *WatchRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a WatchRequest to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -2040,16 +2127,17 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 func (v *WatchRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Prefix)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := WatchRequestFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = WatchRequestFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -2058,6 +2146,7 @@ func (v *WatchRequestValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := WatchRequestFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Prefix) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Prefix))<<32)
 		copy(b[p:], v.Prefix)
@@ -2330,7 +2419,8 @@ func BuildEvent(b *flyweight.Builder) *EventBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *EventBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Event")
+	bld := w.b
+	dst, err := bld.BeginAppend("Event")
 	if err != nil {
 		return nil, err
 	}
@@ -2339,16 +2429,18 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32758 // the compact form (docs/wire-flyweight.md)
-	size, hdr := EventFixedSize+vn, uint32(0x00020001)
-	if compact {
-		size, hdr = 9+vn, 0x00028001
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 9+vn, uint32(0x00028001)
+	if !compact {
+		size, hdr = EventFixedSize+vn, 0x00020001
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[8]                // len(b) == size >= 9
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = uint8(v.Kind)
 	if compact {
@@ -2357,10 +2449,10 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 		binary.LittleEndian.PutUint16(b[5:7], uint16(p))
 		p += copy(b[p:], v.Value)
 		binary.LittleEndian.PutUint16(b[7:9], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := EventFixedSize
+	_ = b[20] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[5:13], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)
@@ -2373,9 +2465,17 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint64(b[13:21], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Event to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero EventBuilder
+// works (var p EventBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildEvent, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *EventBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Event to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -2383,16 +2483,17 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 func (v *EventValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Key) + len(v.Value)
 	compact := vn <= 32758 // the compact form (docs/wire-flyweight.md)
-	size, hdr := EventFixedSize+vn, uint32(0x00020001)
-	if compact {
-		size, hdr = 9+vn, 0x00028001
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 9+vn, uint32(0x00028001)
+	if !compact {
+		size, hdr = EventFixedSize+vn, 0x00020001
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[8] // len(b) == size >= 9
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	b[4] = uint8(v.Kind)
 	if compact {
@@ -2404,6 +2505,7 @@ func (v *EventValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := EventFixedSize
+	_ = b[20] // the standard slot table
 	if len(v.Key) > 0 {
 		binary.LittleEndian.PutUint64(b[5:13], uint64(p)|uint64(len(v.Key))<<32)
 		p += copy(b[p:], v.Key)

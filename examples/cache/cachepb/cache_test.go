@@ -149,8 +149,9 @@ func TestGetRequestAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestGetRequestSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestGetRequestSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestGetRequestSettersMatchAppend(t *testing.T) {
 	for i, v := range []GetRequestValue{emptyGetRequest(), sampleGetRequest()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -171,6 +172,20 @@ func TestGetRequestSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb GetRequestBuilder
+		alone, err := setAllGetRequest(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p GetRequestBuilder
+			if _, err := setAllGetRequest(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -318,8 +333,9 @@ func TestGetResponseAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestGetResponseSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestGetResponseSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestGetResponseSettersMatchAppend(t *testing.T) {
 	for i, v := range []GetResponseValue{emptyGetResponse(), sampleGetResponse()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -340,6 +356,20 @@ func TestGetResponseSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb GetResponseBuilder
+		alone, err := setAllGetResponse(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p GetResponseBuilder
+			if _, err := setAllGetResponse(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -489,8 +519,9 @@ func TestSetRequestAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestSetRequestSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestSetRequestSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestSetRequestSettersMatchAppend(t *testing.T) {
 	for i, v := range []SetRequestValue{emptySetRequest(), sampleSetRequest()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -511,6 +542,20 @@ func TestSetRequestSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb SetRequestBuilder
+		alone, err := setAllSetRequest(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p SetRequestBuilder
+			if _, err := setAllSetRequest(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -648,8 +693,9 @@ func TestSetResponseAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestSetResponseSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestSetResponseSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestSetResponseSettersMatchAppend(t *testing.T) {
 	for i, v := range []SetResponseValue{emptySetResponse(), sampleSetResponse()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -670,6 +716,20 @@ func TestSetResponseSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb SetResponseBuilder
+		alone, err := setAllSetResponse(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p SetResponseBuilder
+			if _, err := setAllSetResponse(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -809,8 +869,9 @@ func TestDeleteRequestAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestDeleteRequestSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestDeleteRequestSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestDeleteRequestSettersMatchAppend(t *testing.T) {
 	for i, v := range []DeleteRequestValue{emptyDeleteRequest(), sampleDeleteRequest()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -831,6 +892,20 @@ func TestDeleteRequestSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb DeleteRequestBuilder
+		alone, err := setAllDeleteRequest(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p DeleteRequestBuilder
+			if _, err := setAllDeleteRequest(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -968,8 +1043,9 @@ func TestDeleteResponseAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestDeleteResponseSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestDeleteResponseSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestDeleteResponseSettersMatchAppend(t *testing.T) {
 	for i, v := range []DeleteResponseValue{emptyDeleteResponse(), sampleDeleteResponse()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -990,6 +1066,20 @@ func TestDeleteResponseSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb DeleteResponseBuilder
+		alone, err := setAllDeleteResponse(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p DeleteResponseBuilder
+			if _, err := setAllDeleteResponse(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -1129,8 +1219,9 @@ func TestWatchRequestAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestWatchRequestSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestWatchRequestSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestWatchRequestSettersMatchAppend(t *testing.T) {
 	for i, v := range []WatchRequestValue{emptyWatchRequest(), sampleWatchRequest()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -1151,6 +1242,20 @@ func TestWatchRequestSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb WatchRequestBuilder
+		alone, err := setAllWatchRequest(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p WatchRequestBuilder
+			if _, err := setAllWatchRequest(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -1300,8 +1405,9 @@ func TestEventAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestEventSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestEventSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestEventSettersMatchAppend(t *testing.T) {
 	for i, v := range []EventValue{emptyEvent(), sampleEvent()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -1322,6 +1428,20 @@ func TestEventSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb EventBuilder
+		alone, err := setAllEvent(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p EventBuilder
+			if _, err := setAllEvent(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }

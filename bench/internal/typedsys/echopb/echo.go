@@ -72,7 +72,8 @@ func BuildPayload(b *flyweight.Builder) *PayloadBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *PayloadBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Payload")
+	bld := w.b
+	dst, err := bld.BeginAppend("Payload")
 	if err != nil {
 		return nil, err
 	}
@@ -81,34 +82,44 @@ func (w *PayloadBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Data)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := PayloadFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Payload", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = PayloadFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Payload", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Data)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := PayloadFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Data) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Data))<<32)
 		copy(b[p:], v.Data)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Payload to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero PayloadBuilder
+// works (var p PayloadBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildPayload, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *PayloadBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Payload to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -116,16 +127,17 @@ func (w *PayloadBuilder) Finish() ([]byte, error) {
 func (v *PayloadValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Data)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := PayloadFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Payload", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = PayloadFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Payload", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -134,6 +146,7 @@ func (v *PayloadValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := PayloadFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Data) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Data))<<32)
 		copy(b[p:], v.Data)

@@ -885,7 +885,8 @@ func BuildNote(b *flyweight.Builder) *NoteBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *NoteBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Note")
+	bld := w.b
+	dst, err := bld.BeginAppend("Note")
 	if err != nil {
 		return nil, err
 	}
@@ -894,35 +895,45 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Text)
 	compact := vn <= 32753 // the compact form (docs/wire-flyweight.md)
-	size, hdr := NoteFixedSize+vn, uint32(0x00010008)
-	if compact {
-		size, hdr = 14+vn, 0x00018008
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 14+vn, uint32(0x00018008)
+	if !compact {
+		size, hdr = NoteFixedSize+vn, 0x00010008
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[13]               // len(b) == size >= 14
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint64(b[4:12], uint64(v.ID))
 	if compact {
 		p := 14
 		p += copy(b[p:], v.Text)
 		binary.LittleEndian.PutUint16(b[12:14], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := NoteFixedSize
+	_ = b[19] // the standard slot table
 	if len(v.Text) > 0 {
 		binary.LittleEndian.PutUint64(b[12:20], uint64(p)|uint64(len(v.Text))<<32)
 		copy(b[p:], v.Text)
 	} else {
 		binary.LittleEndian.PutUint64(b[12:20], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Note to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero NoteBuilder
+// works (var p NoteBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildNote, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *NoteBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Note to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -930,16 +941,17 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 func (v *NoteValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Text)
 	compact := vn <= 32753 // the compact form (docs/wire-flyweight.md)
-	size, hdr := NoteFixedSize+vn, uint32(0x00010008)
-	if compact {
-		size, hdr = 14+vn, 0x00018008
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 14+vn, uint32(0x00018008)
+	if !compact {
+		size, hdr = NoteFixedSize+vn, 0x00010008
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[13] // len(b) == size >= 14
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint64(b[4:12], uint64(v.ID))
 	if compact {
@@ -949,6 +961,7 @@ func (v *NoteValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := NoteFixedSize
+	_ = b[19] // the standard slot table
 	if len(v.Text) > 0 {
 		binary.LittleEndian.PutUint64(b[12:20], uint64(p)|uint64(len(v.Text))<<32)
 		copy(b[p:], v.Text)

@@ -1375,7 +1375,8 @@ func BuildNote(b *flyweight.Builder) *NoteBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *NoteBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Note")
+	bld := w.b
+	dst, err := bld.BeginAppend("Note")
 	if err != nil {
 		return nil, err
 	}
@@ -1384,16 +1385,18 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Text) + len(v.Author)
 	compact := vn <= 32747 // the compact form (docs/wire-flyweight.md)
-	size, hdr := NoteFixedSize+vn, uint32(0x0002000c)
-	if compact {
-		size, hdr = 20+vn, 0x0002800c
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 20+vn, uint32(0x0002800c)
+	if !compact {
+		size, hdr = NoteFixedSize+vn, 0x0002000c
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[19]               // len(b) == size >= 20
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint64(b[4:12], uint64(v.ID))
 	binary.LittleEndian.PutUint32(b[12:16], uint32(v.Score))
@@ -1403,10 +1406,10 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 		binary.LittleEndian.PutUint16(b[16:18], uint16(p))
 		p += copy(b[p:], v.Author)
 		binary.LittleEndian.PutUint16(b[18:20], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := NoteFixedSize
+	_ = b[31] // the standard slot table
 	if len(v.Text) > 0 {
 		binary.LittleEndian.PutUint64(b[16:24], uint64(p)|uint64(len(v.Text))<<32)
 		p += copy(b[p:], v.Text)
@@ -1419,9 +1422,17 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint64(b[24:32], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Note to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero NoteBuilder
+// works (var p NoteBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildNote, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *NoteBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Note to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1429,16 +1440,17 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 func (v *NoteValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Text) + len(v.Author)
 	compact := vn <= 32747 // the compact form (docs/wire-flyweight.md)
-	size, hdr := NoteFixedSize+vn, uint32(0x0002000c)
-	if compact {
-		size, hdr = 20+vn, 0x0002800c
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 20+vn, uint32(0x0002800c)
+	if !compact {
+		size, hdr = NoteFixedSize+vn, 0x0002000c
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[19] // len(b) == size >= 20
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint64(b[4:12], uint64(v.ID))
 	binary.LittleEndian.PutUint32(b[12:16], uint32(v.Score))
@@ -1451,6 +1463,7 @@ func (v *NoteValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := NoteFixedSize
+	_ = b[31] // the standard slot table
 	if len(v.Text) > 0 {
 		binary.LittleEndian.PutUint64(b[16:24], uint64(p)|uint64(len(v.Text))<<32)
 		p += copy(b[p:], v.Text)

@@ -486,8 +486,9 @@ func TestPingAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestPingSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestPingSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestPingSettersMatchAppend(t *testing.T) {
 	for i, v := range []PingValue{emptyPing(), samplePing()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -508,6 +509,20 @@ func TestPingSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb PingBuilder
+		alone, err := setAllPing(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p PingBuilder
+			if _, err := setAllPing(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }

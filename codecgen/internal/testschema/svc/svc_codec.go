@@ -79,7 +79,8 @@ func BuildReq(b *flyweight.Builder) *ReqBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *ReqBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Req")
+	bld := w.b
+	dst, err := bld.BeginAppend("Req")
 	if err != nil {
 		return nil, err
 	}
@@ -88,34 +89,44 @@ func (w *ReqBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Name)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := ReqFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Req", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = ReqFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Req", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5]                // len(b) == size >= 6
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
 		p += copy(b[p:], v.Name)
 		binary.LittleEndian.PutUint16(b[4:6], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := ReqFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Name) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Name))<<32)
 		copy(b[p:], v.Name)
 	} else {
 		binary.LittleEndian.PutUint64(b[4:12], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Req to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero ReqBuilder
+// works (var p ReqBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildReq, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *ReqBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Req to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -123,16 +134,17 @@ func (w *ReqBuilder) Finish() ([]byte, error) {
 func (v *ReqValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Name)
 	compact := vn <= 32761 // the compact form (docs/wire-flyweight.md)
-	size, hdr := ReqFixedSize+vn, uint32(0x00010000)
-	if compact {
-		size, hdr = 6+vn, 0x00018000
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Req", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 6+vn, uint32(0x00018000)
+	if !compact {
+		size, hdr = ReqFixedSize+vn, 0x00010000
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Req", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[5] // len(b) == size >= 6
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	if compact {
 		p := 6
@@ -141,6 +153,7 @@ func (v *ReqValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := ReqFixedSize
+	_ = b[11] // the standard slot table
 	if len(v.Name) > 0 {
 		binary.LittleEndian.PutUint64(b[4:12], uint64(p)|uint64(len(v.Name))<<32)
 		copy(b[p:], v.Name)
@@ -413,7 +426,8 @@ func BuildResp(b *flyweight.Builder) *RespBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *RespBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Resp")
+	bld := w.b
+	dst, err := bld.BeginAppend("Resp")
 	if err != nil {
 		return nil, err
 	}
@@ -422,35 +436,45 @@ func (w *RespBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Text)
 	compact := vn <= 32757 // the compact form (docs/wire-flyweight.md)
-	size, hdr := RespFixedSize+vn, uint32(0x00010004)
-	if compact {
-		size, hdr = 10+vn, 0x00018004
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Resp", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 10+vn, uint32(0x00018004)
+	if !compact {
+		size, hdr = RespFixedSize+vn, 0x00010004
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Resp", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[9]                // len(b) == size >= 10
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.N))
 	if compact {
 		p := 10
 		p += copy(b[p:], v.Text)
 		binary.LittleEndian.PutUint16(b[8:10], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := RespFixedSize
+	_ = b[15] // the standard slot table
 	if len(v.Text) > 0 {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Text))<<32)
 		copy(b[p:], v.Text)
 	} else {
 		binary.LittleEndian.PutUint64(b[8:16], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Resp to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero RespBuilder
+// works (var p RespBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildResp, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *RespBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Resp to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -458,16 +482,17 @@ func (w *RespBuilder) Finish() ([]byte, error) {
 func (v *RespValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Text)
 	compact := vn <= 32757 // the compact form (docs/wire-flyweight.md)
-	size, hdr := RespFixedSize+vn, uint32(0x00010004)
-	if compact {
-		size, hdr = 10+vn, 0x00018004
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Resp", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 10+vn, uint32(0x00018004)
+	if !compact {
+		size, hdr = RespFixedSize+vn, 0x00010004
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Resp", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[9] // len(b) == size >= 10
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.N))
 	if compact {
@@ -477,6 +502,7 @@ func (v *RespValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := RespFixedSize
+	_ = b[15] // the standard slot table
 	if len(v.Text) > 0 {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Text))<<32)
 		copy(b[p:], v.Text)

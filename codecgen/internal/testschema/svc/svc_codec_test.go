@@ -149,8 +149,9 @@ func TestReqAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestReqSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestReqSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestReqSettersMatchAppend(t *testing.T) {
 	for i, v := range []ReqValue{emptyReq(), sampleReq()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -171,6 +172,20 @@ func TestReqSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb ReqBuilder
+		alone, err := setAllReq(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p ReqBuilder
+			if _, err := setAllReq(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -314,8 +329,9 @@ func TestRespAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestRespSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestRespSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestRespSettersMatchAppend(t *testing.T) {
 	for i, v := range []RespValue{emptyResp(), sampleResp()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -336,6 +352,20 @@ func TestRespSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb RespBuilder
+		alone, err := setAllResp(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p RespBuilder
+			if _, err := setAllResp(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }

@@ -105,7 +105,8 @@ func BuildCar(b *flyweight.Builder) *CarBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *CarBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Car")
+	bld := w.b
+	dst, err := bld.BeginAppend("Car")
 	if err != nil {
 		return nil, err
 	}
@@ -114,16 +115,18 @@ func (w *CarBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Model)
 	compact := vn <= 32756 // the compact form (docs/wire-flyweight.md)
-	size, hdr := CarFixedSize+vn, uint32(0x00010005)
-	if compact {
-		size, hdr = 11+vn, 0x00018005
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 11+vn, uint32(0x00018005)
+	if !compact {
+		size, hdr = CarFixedSize+vn, 0x00010005
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[10]               // len(b) == size >= 11
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.Serial))
 	b[8] = uint8(v.Build)
@@ -131,19 +134,27 @@ func (w *CarBuilder) Finish() ([]byte, error) {
 		p := 11
 		p += copy(b[p:], v.Model)
 		binary.LittleEndian.PutUint16(b[9:11], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := CarFixedSize
+	_ = b[16] // the standard slot table
 	if len(v.Model) > 0 {
 		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Model))<<32)
 		copy(b[p:], v.Model)
 	} else {
 		binary.LittleEndian.PutUint64(b[9:17], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Car to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero CarBuilder
+// works (var p CarBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildCar, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *CarBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Car to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -151,16 +162,17 @@ func (w *CarBuilder) Finish() ([]byte, error) {
 func (v *CarValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Model)
 	compact := vn <= 32756 // the compact form (docs/wire-flyweight.md)
-	size, hdr := CarFixedSize+vn, uint32(0x00010005)
-	if compact {
-		size, hdr = 11+vn, 0x00018005
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 11+vn, uint32(0x00018005)
+	if !compact {
+		size, hdr = CarFixedSize+vn, 0x00010005
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[10] // len(b) == size >= 11
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.Serial))
 	b[8] = uint8(v.Build)
@@ -171,6 +183,7 @@ func (v *CarValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := CarFixedSize
+	_ = b[16] // the standard slot table
 	if len(v.Model) > 0 {
 		binary.LittleEndian.PutUint64(b[9:17], uint64(p)|uint64(len(v.Model))<<32)
 		copy(b[p:], v.Model)
@@ -485,7 +498,8 @@ func BuildCarBuild(b *flyweight.Builder) *CarBuildBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *CarBuildBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("CarBuild")
+	bld := w.b
+	dst, err := bld.BeginAppend("CarBuild")
 	if err != nil {
 		return nil, err
 	}
@@ -494,16 +508,26 @@ func (w *CarBuildBuilder) Finish() ([]byte, error) {
 
 	size, hdr := CarBuildFixedSize, uint32(0x00000004)
 	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("CarBuild", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.NewError("CarBuild", "header", 0, flyweight.ErrTooLarge))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[7]                // len(b) == size >= 8
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.CarID))
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the CarBuild to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero CarBuildBuilder
+// works (var p CarBuildBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildCarBuild, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *CarBuildBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a CarBuild to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -516,6 +540,7 @@ func (v *CarBuildValue) AppendTo(dst []byte) ([]byte, error) {
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[7] // len(b) == size >= 8
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.CarID))
 	return dst, nil
@@ -697,7 +722,8 @@ func BuildMemo(b *flyweight.Builder) *MemoBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *MemoBuilder) Finish() ([]byte, error) {
-	dst, err := w.b.BeginAppend("Memo")
+	bld := w.b
+	dst, err := bld.BeginAppend("Memo")
 	if err != nil {
 		return nil, err
 	}
@@ -706,35 +732,45 @@ func (w *MemoBuilder) Finish() ([]byte, error) {
 
 	vn := len(v.Text)
 	compact := vn <= 32757 && !(v.HasText && len(v.Text) == 0) // the compact form (docs/wire-flyweight.md)
-	size, hdr := MemoFixedSize+vn, uint32(0x00010004)
-	if compact {
-		size, hdr = 10+vn, 0x00018004
-	}
-	if uint64(size) > 0xffffffff {
-		return nil, w.b.EndAppend(dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge))
+	size, hdr := 10+vn, uint32(0x00018004)
+	if !compact {
+		size, hdr = MemoFixedSize+vn, 0x00010004
+		if uint64(size) > 0xffffffff {
+			return nil, bld.EndAppend(dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge))
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[9]                // len(b) == size >= 10
+	bld.EndAppend(dst, nil) // nothing fails from here on
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.N))
 	if compact {
 		p := 10
 		p += copy(b[p:], v.Text)
 		binary.LittleEndian.PutUint16(b[8:10], uint16(p))
-		w.b.EndAppend(dst, nil)
 		return b, nil
 	}
 	p := MemoFixedSize
+	_ = b[15] // the standard slot table
 	if v.HasText {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Text))<<32)
 		copy(b[p:], v.Text)
 	} else {
 		binary.LittleEndian.PutUint64(b[8:16], 0)
 	}
-	w.b.EndAppend(dst, nil)
 	return b, nil
 }
+
+// AppendTo appends the Memo to dst in one pass and returns the extended
+// buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
+// exceed 4 GiB). It needs no flyweight.Builder: the zero MemoBuilder
+// works (var p MemoBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
+// so does one from BuildMemo, whose Builder it leaves alone. This is the
+// cheapest way to build with setters: no Builder state to reset, check
+// and update (bench/codec: codecgen/build-append vs codecgen/build).
+func (w *MemoBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Memo to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -742,16 +778,17 @@ func (w *MemoBuilder) Finish() ([]byte, error) {
 func (v *MemoValue) AppendTo(dst []byte) ([]byte, error) {
 	vn := len(v.Text)
 	compact := vn <= 32757 && !(v.HasText && len(v.Text) == 0) // the compact form (docs/wire-flyweight.md)
-	size, hdr := MemoFixedSize+vn, uint32(0x00010004)
-	if compact {
-		size, hdr = 10+vn, 0x00018004
-	}
-	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge)
+	size, hdr := 10+vn, uint32(0x00018004)
+	if !compact {
+		size, hdr = MemoFixedSize+vn, 0x00010004
+		if uint64(size) > 0xffffffff {
+			return dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge)
+		}
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
 	b := dst[off:]
+	_ = b[9] // len(b) == size >= 10
 	binary.LittleEndian.PutUint32(b[0:4], hdr)
 	binary.LittleEndian.PutUint32(b[4:8], uint32(v.N))
 	if compact {
@@ -761,6 +798,7 @@ func (v *MemoValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	p := MemoFixedSize
+	_ = b[15] // the standard slot table
 	if v.HasText {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(p)|uint64(len(v.Text))<<32)
 		copy(b[p:], v.Text)

@@ -157,8 +157,9 @@ func TestCarAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestCarSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestCarSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestCarSettersMatchAppend(t *testing.T) {
 	for i, v := range []CarValue{emptyCar(), sampleCar()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -179,6 +180,20 @@ func TestCarSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb CarBuilder
+		alone, err := setAllCar(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p CarBuilder
+			if _, err := setAllCar(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -316,8 +331,9 @@ func TestCarBuildAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestCarBuildSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestCarBuildSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestCarBuildSettersMatchAppend(t *testing.T) {
 	for i, v := range []CarBuildValue{emptyCarBuild(), sampleCarBuild()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -338,6 +354,20 @@ func TestCarBuildSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb CarBuildBuilder
+		alone, err := setAllCarBuild(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p CarBuildBuilder
+			if _, err := setAllCarBuild(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
@@ -487,8 +517,9 @@ func TestMemoAppendMatchesBuilder(t *testing.T) {
 	}
 }
 
-// TestMemoSettersMatchAppend checks that the builder's setters and Finish write
-// what AppendTo writes, after existing bytes, and allocate nothing.
+// TestMemoSettersMatchAppend checks that the builder's setters with Finish,
+// and with the builder's own AppendTo, write what the value's AppendTo
+// writes, after existing bytes, and allocate nothing.
 func TestMemoSettersMatchAppend(t *testing.T) {
 	for i, v := range []MemoValue{emptyMemo(), sampleMemo()} {
 		direct, err := v.AppendTo([]byte("prefix"))
@@ -509,6 +540,20 @@ func TestMemoSettersMatchAppend(t *testing.T) {
 			}
 		}); a != 0 {
 			t.Errorf("sample %d: building allocates %v times", i, a)
+		}
+		// The builder's AppendTo, without a flyweight.Builder.
+		var zb MemoBuilder
+		alone, err := setAllMemo(&zb, &v).AppendTo([]byte("prefix"))
+		if err != nil || !bytes.Equal(alone, direct) {
+			t.Fatalf("sample %d: the setters and the builder's AppendTo encode differently: %v\n%x\n%x", i, err, direct, alone)
+		}
+		if a := testing.AllocsPerRun(10, func() {
+			var p MemoBuilder
+			if _, err := setAllMemo(&p, &v).AppendTo(buf[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
 }
