@@ -248,7 +248,9 @@ func watch(ctx context.Context, c *cachepb.CacheClient, prefix string, max int, 
 	for i := 0; max < 0 || i < max; i++ {
 		ev, err := st.Recv()
 		if err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			// The -for deadline travels with the stream: the server's
+			// timer may end it (DeadlineExceeded) before ctx's fires here.
+			if errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 				return nil
 			}
 			return err
