@@ -12,12 +12,13 @@ package spillway
 // block or call into the queue. When Senders share a lane, match sees
 // their values too.
 //
-// The weight given back is Options.Weight of the value as it is now. A
-// lane into which Fold folded values since the receiver last emptied it
-// withdraws nothing (it reports false): the weight of a value that took
-// folds is not known. Values folded into by Fold are rare in a lane whose
-// Sender withdraws; a caller that gets false waits for the receiver as it
-// would for any value it could not withdraw.
+// The weight given back is Options.Weight of the value as it is now, and
+// the lane slot given back is one: match must select a value sent with
+// Send (not SendCounted with n > 1) that Fold never folded into, whose
+// slot and weight are exactly that. Other values of the lane may have
+// taken folds (Withdraw does not look at them). Selecting a value that
+// took folds leaves its extra slots counted until the receiver empties the
+// lane: a transient loss of capacity, never of values.
 func (s *Sender[T]) Withdraw(match func(v *T) bool) bool {
 	st := s.st
 	l := st.l.Load()
@@ -26,7 +27,7 @@ func (s *Sender[T]) Withdraw(match func(v *T) bool) bool {
 	}
 	c := st.c
 	l.mu.Lock()
-	if l.dead || l.closed || l.folded > 0 {
+	if l.dead || l.closed {
 		l.mu.Unlock()
 		return false
 	}

@@ -34,15 +34,19 @@ func TestWithdraw(t *testing.T) {
 	assert.False(t, tx.Withdraw(is(9)), "taken by the receiver")
 	assert.Equal(t, int64(0), tx.st.c.weight.Load())
 
-	// A lane that took folds withdraws nothing.
+	// In a lane that took folds, a value no fold went into is still
+	// withdrawn, with its own slot and weight; the folded one stays.
 	require.NoError(t, tx.Send(ctx, 5))
 	folded, err := tx.Fold(ctx, 1, func(v *int) bool { *v += 1; return true })
 	require.NoError(t, err)
 	require.True(t, folded)
-	assert.False(t, tx.Withdraw(is(6)))
+	require.NoError(t, tx.Send(ctx, 3))
+	require.True(t, tx.Withdraw(is(3)), "a plain value behind a folded one")
+	assert.Equal(t, int64(6), tx.st.c.weight.Load(), "5 + the fold's 1")
 	got, err = rx.RecvBatch(ctx, got[:0])
 	require.NoError(t, err)
 	assert.Equal(t, []int{6}, got)
+	assert.Equal(t, int64(0), tx.st.c.weight.Load())
 
 	// After Receiver.Close nothing is withdrawn (Close handed it back).
 	require.NoError(t, tx.Send(ctx, 4))
