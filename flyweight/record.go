@@ -84,8 +84,8 @@ func (r Record) slot(i int) (off, n int, ok bool) {
 // CompactSlot returns the data of slot i of compact record r, whose slot
 // table of n u16 end offsets starts at tab, and its offset in r; an absent
 // (empty) slot or an out-of-range i gives nil. Every read is bounds-checked,
-// so any r is safe: ends that do not fit give nil, never a panic. Generated
-// readers call it for compact records.
+// so any r (and any tab, n, i) is safe: ends that do not fit give nil,
+// never a panic. Generated readers inline the same rule for compact records.
 func CompactSlot(r []byte, tab, n, i int) ([]byte, int) {
 	if uint(i) >= uint(n) || tab < 0 {
 		return nil, 0
@@ -99,7 +99,7 @@ func CompactSlot(r []byte, tab, n, i int) ([]byte, int) {
 		start = int(binary.LittleEndian.Uint16(r[p-compactSlotLen:]))
 	}
 	end := int(binary.LittleEndian.Uint16(r[p:]))
-	if start >= end || end > len(r) {
+	if start < 0 || start >= end || end > len(r) { // start < 0: tab + 2n overflowed (a caller's huge n)
 		return nil, 0
 	}
 	return r[start:end:end], start

@@ -3,6 +3,7 @@ package flyweight
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -312,7 +313,7 @@ func TestCompactRecord(t *testing.T) {
 	assert.Equal(t, "x", string(NewGroup(g, 0).At(0).Var(0)))
 
 	// CompactSlot never panics on a malformed table.
-	for _, tc := range [][]int{{-1, 1, 0}, {0, 1, 5}, {40, 1, 0}, {0, 100, 99}} {
+	for _, tc := range [][]int{{-1, 1, 0}, {0, 1, 5}, {40, 1, 0}, {0, 100, 99}, {0, math.MaxInt/2 + 1, 0}} {
 		d, _ := CompactSlot(b, tc[0], tc[1], tc[2])
 		assert.Nil(t, d, "%v", tc)
 	}
