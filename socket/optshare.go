@@ -11,7 +11,9 @@ import (
 // (about 240 bytes each: TestIdleMemoryPerConn).
 
 // lastOpts is the copy handed to the last connection made by Dial or
-// NewConn.
+// NewConn. It outlives that connection: what the Options point to (a
+// Logger, a SlabPool, a Budget) stays reachable until a Dial or NewConn
+// with other Options replaces it (one Options value per process, at most).
 var lastOpts atomic.Pointer[Options]
 
 // sharedOptions returns a heap copy of o (defaults filled), the last one
