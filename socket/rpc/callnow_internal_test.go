@@ -18,7 +18,6 @@ func TestCallNow(t *testing.T) {
 	assert.False(t, b.Before(c), "callNow not after a later time.Now")
 	assert.InDelta(t, float64(a.UnixNano()), float64(c.UnixNano()), float64(time.Second), "wall part")
 	d := c.Add(50 * time.Millisecond)
-	assert.Positive(t, time.Until(d))
 	time.Sleep(60 * time.Millisecond)
 	assert.False(t, callNow().Before(d), "past the deadline")
 }

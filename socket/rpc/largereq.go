@@ -186,7 +186,7 @@ func (k *Caller) settleRequest() {
 // caller's again when it returns.
 func (k *Caller) awaitWrite(b *reqRef, grace time.Duration) bool {
 	defer func() { b.held, b.ctx = false, nil }()
-	if b.r.Wait(endedCtx) == nil { // written already: no timer
+	if b.r.Wait(noWait) == nil { // written already: no timer
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -201,13 +201,6 @@ func (k *Caller) awaitWrite(b *reqRef, grace time.Duration) bool {
 	}
 	return k.snd.Abandon(&b.r, &RequestAbandonedError{Method: b.method, Size: b.size, Grace: grace, Cause: why})
 }
-
-// endedCtx is a context that has ended, for a Wait that must not block.
-var endedCtx = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
 
 // requestMisuse names the caller's mistake when, under psdebug, the
 // socket found a by-reference request changed while it held it.

@@ -334,6 +334,7 @@ func (s *Server) ServeConn(nc net.Conn) (*socket.Conn, error) {
 	conn, err := socket.NewConn(nc, sc, s.opts.Socket)
 	if err != nil {
 		s.removeConn(sc)
+		close(sc.ready) // a Close or Drain that took sc in its snapshot meanwhile must not wait for it (sc.conn stays nil)
 		return nil, err
 	}
 	sc.setConn(conn)
@@ -468,7 +469,9 @@ func (s *Server) Close() error {
 	s.serveWG.Wait()
 	for _, sc := range s.snapshot() {
 		<-sc.ready
-		_ = sc.conn.Close()
+		if sc.conn != nil { // nil: ServeConn's NewConn failed
+			_ = sc.conn.Close()
+		}
 	}
 	s.streamsWG.Wait()
 	s.handoffWG.Wait()        // no reader is left to start another: conns are closed
@@ -1102,6 +1105,9 @@ func sameBase(out, dst []byte) bool {
 // stream handlers are told through Draining.
 func (sc *serverConn) announce() {
 	<-sc.ready
+	if sc.conn == nil { // ServeConn's NewConn failed: nothing to drain
+		return
+	}
 	sc.mu.Lock()
 	sc.draining = true
 	if sc.goAwaySent || sc.closed {
@@ -1132,6 +1138,9 @@ func (sc *serverConn) ack() {
 // then write what is queued and close.
 func (sc *serverConn) drain(ctx context.Context) error {
 	sc.announce()
+	if sc.conn == nil { // ServeConn's NewConn failed: it left the server already
+		return nil
+	}
 	closed := sc.conn.Closed()
 	linger := sc.srv.opts.DrainLinger
 	t := time.NewTimer(linger)
