@@ -51,6 +51,23 @@ func psSystem(name string, batch bool) system {
 	}}
 }
 
+// rpcSystem is a socket/rpc stream echo: Recv + Buffered + SendMany on
+// the server and SendMany per refill on the client (many), or Send per
+// message on both sides.
+func rpcSystem(name string, many bool) system {
+	return system{name, func(t testing.TB) (func(bool) echoClient, func() float64) {
+		srv, err := startRPC(many)
+		require.NoError(t, err)
+		t.Cleanup(srv.close)
+		return func(pipelined bool) echoClient {
+			c, err := dialRPC(srv.addr(), many, pipelined)
+			require.NoError(t, err)
+			t.Cleanup(c.close)
+			return c
+		}, func() float64 { return 0 }
+	}}
+}
+
 // systems: protosocket's batch API (OnBatch, Batch.Reply, SendBatch), its
 // one-message API (OnMessage, Conn.Reply, Sender.Send), the minimal echo.
 var systems = []system{
@@ -70,6 +87,8 @@ var systems = []system{
 			return c
 		}, func() float64 { return 0 }
 	}},
+	rpcSystem("rpc-stream", true),
+	rpcSystem("rpc-stream-send", false),
 }
 
 // Every pipelined message comes back once, unchanged and in order (the
@@ -209,7 +228,7 @@ func TestReport(t *testing.T) {
 	for _, sys := range systems {
 		rows = append(rows, measure(t, sys))
 	}
-	ps, ps1, raw := rows[0], rows[1], rows[2]
+	ps, ps1, raw, rs, rs1 := rows[0], rows[1], rows[2], rows[3], rows[4]
 	// One message in flight, split into its causes (see pingpong.go),
 	// against the batch echo and the one-message echo.
 	psSrv, err := startPS()
@@ -252,6 +271,10 @@ func TestReport(t *testing.T) {
 		q(reactor1, 50), q(reactor1, 99), q(reactor1, 99.9), fpw(ps1.clientFPW), fpw(ps1.serverFPW))
 	fmt.Fprintf(&b, "| %s | %.2fM | %.0f | %.5f | %v | %v | %v | %s | %s |\n", raw.name, raw.msgsPerSec/1e6, raw.cpuNsPerMsg, raw.allocsPerMsg,
 		r100(raw.p50), r100(raw.p99), r100(raw.p999), fpw(raw.clientFPW), fpw(raw.serverFPW))
+	for _, m := range []measured{rs, rs1} {
+		fmt.Fprintf(&b, "| %s | %.2fM | %.0f | %.5f | %v | %v | %v | %s | %s |\n", m.name, m.msgsPerSec/1e6, m.cpuNsPerMsg, m.allocsPerMsg,
+			r100(m.p50), r100(m.p99), r100(m.p999), fpw(m.clientFPW), fpw(m.serverFPW))
+	}
 	ratio := func(a, b float64) float64 { return a / b }
 	fmt.Fprintf(&b, "\nprotosocket/raw: throughput %.2fx (target >= 0.80), CPU per message %.2fx, RTT p50 %.2fx (target <= 1.20), p99 %.2fx, p99.9 %.2fx\n",
 		ps.msgsPerSec/raw.msgsPerSec, ps.cpuNsPerMsg/raw.cpuNsPerMsg, ratio(float64(reactor.ValueAtQuantile(50)), float64(raw.p50)),
@@ -259,6 +282,11 @@ func TestReport(t *testing.T) {
 	fmt.Fprintf(&b, "protosocket-1msg/raw: throughput %.2fx, CPU per message %.2fx, RTT p50 %.2fx, p99 %.2fx, p99.9 %.2fx\n",
 		ps1.msgsPerSec/raw.msgsPerSec, ps1.cpuNsPerMsg/raw.cpuNsPerMsg, ratio(float64(reactor1.ValueAtQuantile(50)), float64(raw.p50)),
 		ratio(float64(reactor1.ValueAtQuantile(99)), float64(raw.p99)), ratio(float64(reactor1.ValueAtQuantile(99.9)), float64(raw.p999)))
+	for _, m := range []measured{rs, rs1} {
+		fmt.Fprintf(&b, "%s/protosocket: throughput %.2fx (target >= 0.60), CPU per message %.2fx; %s/raw: throughput %.2fx, CPU per message %.2fx\n",
+			m.name, m.msgsPerSec/ps.msgsPerSec, m.cpuNsPerMsg/ps.cpuNsPerMsg, m.name, m.msgsPerSec/raw.msgsPerSec, m.cpuNsPerMsg/raw.cpuNsPerMsg)
+	}
+	b.WriteString("\nrpc-stream: one socket/rpc bidi stream on one connection, credit window 256 both ways; the server handler takes a message, then every one Buffered() says is waiting, and answers them with one SendMany; the client sends each refill of the window with one SendMany and reads the echoes with Recv on its own goroutine. rpc-stream-send: Send per message on both sides. Their RTT columns are Send then Recv on the caller's goroutine (a hand-off from the connection's reader).\n")
 	b.WriteString("\n| one message in flight | p50 | p99 | p99.9 |\n|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| raw, the caller reads the reply | %v | %v | %v |\n", r100(raw.p50), r100(raw.p99), r100(raw.p999))
 	fmt.Fprintf(&b, "| protosocket, the reactor sends the next message (Reply), batch echo | %v | %v | %v |\n", q(reactor, 50), q(reactor, 99), q(reactor, 99.9))
