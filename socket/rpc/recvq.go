@@ -32,13 +32,29 @@ const (
 	// much early) and never under-counts them: the peer never holds more
 	// than MaxConnStreamBytes. (TestRecvQueueBudgetSlack.)
 	releaseBytes = 64 << 10
-	// keepBytes is the most a stream keeps of its byte slice once its
-	// queue is empty: a larger one goes back to the buffer pool, so a
-	// stream that once queued a burst (up to StreamWindow x inlineMax)
-	// does not hold it, uncounted, while idle. 2 KiB keeps a window of 64
-	// small messages (16 B: 1.1 KiB) without touching the pool.
+	// keepBytes is the least a stream keeps of its byte slice once its
+	// queue is empty (keepFor): a larger one goes back to the buffer
+	// pool, so a stream that once queued a burst (up to StreamWindow x
+	// inlineMax) does not hold it, uncounted, while idle. 2 KiB keeps a
+	// window of 64 small messages (16 B: 1.1 KiB) without touching the
+	// pool.
 	keepBytes = 2 << 10
+	// keepPerMessage is what keepFor allows per message of the window:
+	// a full window of 16-30 B messages (each with its one-byte length)
+	// stays in the kept slice. With a window of 256 and 16 B messages the
+	// slice grows to about 4.5 KiB; given back at every empty queue (the
+	// 2 KiB rule alone) it was taken from the pool and grown again, 0.02-
+	// 0.06 allocations per message (rpcbench -parts bidi -stream-inflight
+	// 256, psbench -scenario pipelined -concurrency 256; bench/README
+	// "#18 third round"; TestStreamAllocsWindow256).
+	keepPerMessage = 32
 )
+
+// keepFor is the most a stream of the given window keeps of its byte
+// slice while its queue is empty: keepBytes, or keepPerMessage per
+// message of a larger window (8 KiB at 256; the window is the stream's
+// own setting, so is what it may hold while idle).
+func keepFor(window int) int { return max(keepBytes, window*keepPerMessage) }
 
 // recvQueue is a stream's received messages, in order. The connection's
 // reader pushes; one Recv at a time pops.
@@ -58,6 +74,7 @@ type recvQueue struct {
 	done    bool  // the server handler returned: drop what comes
 	waiting bool  // the receiver is (about to be) parked on wake
 	wake    chan struct{}
+	keep    int // keepFor(window)
 
 	// The connection's budget (server streams; nil on clients): held
 	// bytes are queued, freed bytes were read and are still counted.
@@ -66,7 +83,11 @@ type recvQueue struct {
 	freed int64
 }
 
-func (q *recvQueue) init() { q.wake = make(chan struct{}, 1) }
+// init makes the queue of a stream whose credit window is window.
+func (q *recvQueue) init(window int) {
+	q.wake = make(chan struct{}, 1)
+	q.keep = keepFor(window)
+}
 
 // push queues a copy of payload (reader goroutine) if fewer than window
 // messages are queued and the connection's budget takes its bytes.
@@ -246,7 +267,7 @@ func (q *recvQueue) popLocked(dst []byte) []byte {
 	if q.n == 0 { // empty: start over at the front
 		q.small, q.r = q.small[:0], 0
 		q.big, q.bigR = q.big[:0], 0
-		if cap(q.small) > keepBytes {
+		if cap(q.small) > q.keep {
 			q.putSmall()
 		}
 	}

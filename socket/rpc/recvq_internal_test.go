@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/pool"
 )
 
 // TestRecvQueueBudgetSlack: the connection's budget counts every byte
@@ -20,7 +22,7 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 	const window = 64
 	rb := &recvBudget{limit: 1 << 30}
 	var q recvQueue
-	q.init()
+	q.init(64)
 	q.rb = rb
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var want [][]byte
@@ -67,7 +69,7 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 func TestRecvQueueOverBudget(t *testing.T) {
 	rb := &recvBudget{limit: 10 << 10}
 	var q recvQueue
-	q.init()
+	q.init(64)
 	q.rb = rb
 	require.Equal(t, admitOK, q.push(make([]byte, 6<<10), 64))
 	require.Equal(t, admitOverBudget, q.push(make([]byte, 5<<10), 64))
@@ -107,10 +109,10 @@ func TestRecvWaitingReleases(t *testing.T) {
 }
 
 // TestRecvQueueIdleKeepsLittle: once drained, a queue that held a burst
-// of small messages keeps at most keepBytes of them; a dropped one none.
+// of small messages keeps at most keepFor(window) of them; a dropped one none.
 func TestRecvQueueIdleKeepsLittle(t *testing.T) {
 	var q recvQueue
-	q.init()
+	q.init(64)
 	for range 64 {
 		require.Equal(t, admitOK, q.push(make([]byte, inlineMax), 64))
 	}
@@ -121,7 +123,7 @@ func TestRecvQueueIdleKeepsLittle(t *testing.T) {
 		dst = q.popLocked(dst[:0])
 		q.mu.Unlock()
 	}
-	assert.LessOrEqual(t, cap(q.small), keepBytes, "an idle stream keeps at most keepBytes")
+	assert.LessOrEqual(t, cap(q.small), keepFor(64), "an idle stream keeps at most keepFor(window)")
 	require.Equal(t, admitOK, q.push([]byte("again"), 64))
 	q.mu.Lock()
 	dst = q.popLocked(dst[:0])
@@ -140,7 +142,7 @@ func TestQueueRunBounds(t *testing.T) {
 	msg := func(i, n int) []byte { return bytes.Repeat([]byte{byte(i)}, n) }
 	newQ := func(limit int64) *recvQueue {
 		q := &recvQueue{rb: &recvBudget{limit: limit}}
-		q.init()
+		q.init(64)
 		return q
 	}
 
@@ -195,4 +197,36 @@ func TestQueueRunBounds(t *testing.T) {
 	}
 	q.drop()
 	assert.Zero(t, q.rb.used.Load())
+}
+
+// A window of 256 small messages that fills and empties the queue keeps
+// its byte slice (no pool round trip and regrowth per emptying), and a
+// burst of large inline messages past keepFor(256) is still given back.
+func TestRecvQueueKeepsItsWindow(t *testing.T) {
+	var q recvQueue
+	q.init(256)
+	// A small buffer of its own, not whatever the shared pool holds.
+	q.sbuf = &pool.Buffer{B: make([]byte, 0, 64)}
+	q.small = q.sbuf.B
+	fill := func(n, size int) {
+		for range n {
+			require.Equal(t, admitOK, q.push(make([]byte, size), 256))
+		}
+		var dst []byte
+		for range n {
+			q.mu.Lock()
+			dst = q.popLocked(dst[:0])
+			q.mu.Unlock()
+		}
+	}
+	fill(256, 16)
+	require.NotNil(t, q.small, "a full window of 16 B messages is kept")
+	kept := &q.small[:1][0]
+	fill(256, 16)
+	assert.Same(t, kept, &q.small[:1][0], "the same slice serves the next window")
+	fill(64, inlineMax)
+	assert.LessOrEqual(t, cap(q.small), keepFor(256))
+	assert.Equal(t, 8<<10, keepFor(256))
+	assert.Equal(t, keepBytes, keepFor(64))
+	q.drop()
 }

@@ -47,7 +47,7 @@ type streamCore struct {
 func newCore(snd *socket.Sender, id, method uint32, window int) *streamCore {
 	s := &streamCore{id: id, method: method, snd: snd, window: window,
 		creditCh: make(chan struct{}, 1), ended: make(chan struct{})}
-	s.q.init()
+	s.q.init(window)
 	return s
 }
 

@@ -34,7 +34,20 @@ func main() {
 	sysFlag := flag.String("systems", "grpc,protosocket", "systems to run (grpc, protosocket); ratios need both")
 	parts := flag.String("parts", "unary,open,bidi", "what to run: unary (closed loop), open (open loop at half the maximum, needs unary), bidi")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (with -systems protosocket, of protosocket alone)")
+	memprof := flag.String("memprofile", "", "write a heap profile (allocations of the whole run, sampled) to this file at the end")
 	flag.Parse()
+	if *memprof != "" {
+		defer func() {
+			f, err := os.Create(*memprof)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				_ = f.Close()
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "rpcbench:", err)
+			}
+		}()
+	}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err == nil {
