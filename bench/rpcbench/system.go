@@ -56,18 +56,7 @@ func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load
 		return nil, err
 	}
 	srv.Handle(MethodUnary, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Inline)
-	srv.HandleStream(MethodBidi, func(_ context.Context, st *rpc.ServerStream) error {
-		var buf []byte
-		for {
-			var err error
-			if buf, err = st.Recv(buf[:0]); err != nil {
-				return nil
-			}
-			if err := st.Send(buf); err != nil {
-				return err
-			}
-		}
-	})
+	srv.HandleStream(MethodBidi, echoStream)
 	srv.HandleStream(MethodStream, func(ctx context.Context, st *rpc.ServerStream) error {
 		p := make([]byte, max(opts.Payload, load.StampSize))
 		for {
@@ -84,6 +73,40 @@ func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load
 	sv := &server{srv: srv, addr: ln.Addr().String()}
 	sv.wg.Go(func() { _ = srv.Serve(context.Background(), ln) })
 	return sv, nil
+}
+
+// echoStream is the bidi echo as a user writes the fastest one
+// (rpc.ExampleServerStream_SendMany): take one message, then every one
+// Recv returns without waiting (Buffered), and answer the run with one
+// SendMany. Its buffers are reused: nothing is allocated per message.
+func echoStream(_ context.Context, st *rpc.ServerStream) error {
+	var (
+		buf  []byte
+		ends []int
+		msgs [][]byte
+		err  error
+	)
+	for {
+		if buf, err = st.Recv(buf[:0]); err != nil {
+			return nil // the client finished or went away
+		}
+		ends = append(ends[:0], len(buf))
+		for n := st.Buffered(); n > 0; n-- {
+			if buf, err = st.Recv(buf); err != nil {
+				return nil
+			}
+			ends = append(ends, len(buf))
+		}
+		msgs = msgs[:0]
+		start := 0
+		for _, e := range ends {
+			msgs = append(msgs, buf[start:e])
+			start = e
+		}
+		if _, err := st.SendMany(msgs); err != nil {
+			return err
+		}
+	}
 }
 
 type server struct {
@@ -197,13 +220,50 @@ func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
 	return &stream{st: st, buf: make([]byte, 0, c.payload)}, nil
 }
 
+// stream is the client's side of the echo: Send copies the message into
+// a reused arena and Flush (the load loop's call before it waits) sends
+// what is there with one SendMany, as the socket system's SendBatch and
+// the raw echo's bufio.Writer coalesce until Flush. At most maxPending
+// messages wait for a Flush: Send sends them itself beyond that.
 type stream struct {
-	st  *rpc.ClientStream
-	buf []byte // reused for every message received
+	st    *rpc.ClientStream
+	buf   []byte // reused for every message received
+	arena []byte
+	ends  []int
+	msgs  [][]byte
 }
 
-func (s *stream) Send(p []byte) error { return s.st.Send(p) }
-func (s *stream) Flush() error        { return nil }
+// maxPending is the most messages Send keeps for one SendMany.
+const maxPending = 256
+
+func (s *stream) Send(p []byte) error {
+	s.arena = append(s.arena, p...)
+	s.ends = append(s.ends, len(s.arena))
+	if len(s.ends) >= maxPending {
+		return s.Flush()
+	}
+	return nil
+}
+
+func (s *stream) Flush() error {
+	if len(s.ends) == 0 {
+		return nil
+	}
+	s.msgs = s.msgs[:0]
+	start := 0
+	for _, e := range s.ends {
+		s.msgs = append(s.msgs, s.arena[start:e])
+		start = e
+	}
+	n, err := s.st.SendMany(s.msgs)
+	clear(s.msgs)
+	if err == nil && n != len(s.msgs) {
+		err = fmt.Errorf("rpcbench: SendMany queued %d of %d", n, len(s.msgs))
+	}
+	s.arena, s.ends, s.msgs = s.arena[:0], s.ends[:0], s.msgs[:0]
+	return err
+}
+
 func (s *stream) Recv() ([]byte, error) {
 	var err error
 	s.buf, err = s.st.Recv(s.buf[:0])

@@ -7,6 +7,7 @@ import (
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 	"github.com/protosocket-go/protosocket/bench/internal/otelsys"
 	"github.com/protosocket-go/protosocket/bench/internal/rawsys"
+	"github.com/protosocket-go/protosocket/bench/internal/socketsys"
 	"github.com/protosocket-go/protosocket/bench/internal/typedsys"
 	"github.com/protosocket-go/protosocket/bench/rpcbench"
 )
@@ -30,8 +31,12 @@ var registry = []load.System{
 // protosocket,protosocket-otel shows their cost per call); "compat" is socket/rpc/compat over the
 // protoecho schema (psbench -systems protosocket,compat); "typed" is the
 // codecgen-generated typed stubs (bench/internal/typedsys; psbench
-// -systems protosocket,typed puts it next to the raw-bytes RPC).
-var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New(), typedsys.New(), otelsys.New()}
+// -systems protosocket,typed puts it next to the raw-bytes RPC); "socket"
+// is protosocket's socket layer alone, pipelined and bidi scenarios only
+// (bench/internal/socketsys; psbench -scenario pipelined -systems
+// protosocket,socket,raw prints protosocket/socket: the RPC stream over
+// the layer it runs on).
+var optIn = []load.System{greetersys.PS{}, greetersys.GRPC{}, compatsys.New(), typedsys.New(), otelsys.New(), socketsys.New()}
 
 func lookup(name string) load.System {
 	for _, s := range append(registry[:len(registry):len(registry)], optIn...) {
