@@ -11,6 +11,14 @@
 //     (BenchmarkRoundTrip, TestReport);
 //   - frames per write system call, from socket.Conn.Stats.
 //
+// The same pipelined loop drives a socket/rpc bidirectional stream echo
+// (rpcstream.go; one connection, one stream, credit window 256 both ways):
+// "rpc-stream" answers with Recv + Buffered + SendMany and sends each
+// refill of the window with one ClientStream.SendMany, "rpc-stream-send"
+// uses Send per message on both sides. The report prints their ratios to
+// the socket echo and the minimal echo from the same run (issue 18's
+// stream target is rpc-stream/protosocket).
+//
 // TestReport runs all of them and, with -args -report=FILE, writes the
 // table as Markdown:
 //
