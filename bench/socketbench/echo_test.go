@@ -106,6 +106,8 @@ func TestPipelinedEcho(t *testing.T) {
 	}
 }
 
+func TestRPCWindowIsThePipelineWindow(t *testing.T) { assert.Equal(t, window, rpcWindow) }
+
 // A changed or reordered echo is reported, not counted.
 func TestPipeStateRejectsBadEcho(t *testing.T) {
 	ps := newPipeState()

@@ -18,9 +18,10 @@ import (
 const rpcMethod = 1
 
 // rpcWindow is the stream credit window on both sides: the in-flight
-// count of the pipeline, so that credit never caps it below the window
-// (rpcbench sizes it the same way for -stream-inflight above the default).
-const rpcWindow = window
+// count of the pipelined runs (window in echo_test.go), so that credit
+// never caps them (rpcbench sizes it the same way for -stream-inflight
+// above the default). TestRPCWindowIsThePipelineWindow keeps them equal.
+const rpcWindow = 256
 
 // echoStreamMany is the fastest echo a user writes (ExampleServerStream_
 // SendMany): take one message, then every message Recv returns without
@@ -135,8 +136,8 @@ func dialRPC(addr string, many, pipelined bool) (*rpcClient, error) {
 		return nil, err
 	}
 	rc := &rpcClient{c: c, st: st, many: many, ps: newPipeState(),
-		arena: make([]byte, 0, window*msgSize), ends: make([]int, 0, window),
-		msgs: make([][]byte, 0, window), rbuf: make([]byte, 0, msgSize)}
+		arena: make([]byte, 0, rpcWindow*msgSize), ends: make([]int, 0, rpcWindow),
+		msgs: make([][]byte, 0, rpcWindow), rbuf: make([]byte, 0, msgSize)}
 	if pipelined {
 		rc.reading.Go(func() {
 			buf := make([]byte, 0, msgSize)
