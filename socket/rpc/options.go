@@ -61,6 +61,13 @@ type ClientOptions struct {
 	// Positive values under a millisecond are refused: the write of a
 	// large request takes about that long even on loopback, so nearly
 	// every canceled large call would close its connection.
+	//
+	// It also bounds how long ClientStream.Close (or the end of a
+	// stream's ctx) waits for room on the stream's lane to queue its
+	// cancel frame, which is queued at once when there is room. A lane
+	// stays full only while the server is not reading; the cancel is then
+	// dropped (the connection stays open) and the server's handler ends
+	// with its own ctx or the connection; negative waits for room.
 	CancelWriteGrace time.Duration
 }
 

@@ -313,6 +313,9 @@ func (st *ClientStream) Recv(dst []byte) ([]byte, error) {
 
 // Close ends the stream: if the server has not ended it, a cancel frame
 // is sent and the handler's context is canceled. It releases the slot.
+// It waits for room on the stream's lane for the cancel frame at most
+// ClientOptions.CancelWriteGrace (the lane is full only while the server
+// is not reading; the cancel is then dropped).
 func (st *ClientStream) Close() error {
 	st.cancel(ErrStreamClosed)
 	return nil
@@ -323,7 +326,7 @@ func (st *ClientStream) cancel(err error) {
 		select {
 		case <-st.core.ended:
 		default:
-			_ = st.core.snd.Send(context.Background(), frame.Header{Kind: wire.KindCancel, Stream: st.core.id, Type: st.core.method}, nil)
+			st.sendCancel()
 			st.core.end(err)
 		}
 		if st.stop != nil {
@@ -331,6 +334,24 @@ func (st *ClientStream) cancel(err error) {
 		}
 		st.release()
 	})
+}
+
+// sendCancel queues the stream's cancel frame: at once if its lane has
+// room, else waiting for room at most ClientOptions.CancelWriteGrace (a
+// server that stopped reading would hold Close forever).
+func (st *ClientStream) sendCancel() {
+	snd := st.core.snd
+	h := frame.Header{Kind: wire.KindCancel, Stream: st.core.id, Type: st.core.method}
+	if snd.Send(noWait, h, nil) == nil {
+		return
+	}
+	ctx := context.Background()
+	if g := st.c.opts.CancelWriteGrace; g > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g)
+		defer cancel()
+	}
+	_ = snd.Send(ctx, h, nil)
 }
 
 func (st *ClientStream) release() {
