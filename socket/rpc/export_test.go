@@ -32,3 +32,16 @@ func ParseErrorBody(b []byte) (Code, []byte, error) {
 	c, msg, _, err := parseError(0, b)
 	return c, msg, err
 }
+
+// StreamQueueHeld returns the messages st's receive queue holds and the
+// pooled buffers it keeps (recvq.go).
+func StreamQueueHeld(st *ClientStream) (msgs, pooled int) {
+	q := &st.core.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	pooled = len(q.big) - q.bigR
+	if q.sbuf != nil {
+		pooled++
+	}
+	return q.n, pooled
+}

@@ -298,8 +298,9 @@ func (q *recvQueue) close(err error) {
 	q.mu.Unlock()
 }
 
-// drop empties the queue for good (the server handler returned) and
-// gives every byte it counted back to the budget.
+// drop empties the queue for good (the server handler returned, or the
+// client stream was released) and gives every byte it counted back to
+// the budget.
 func (q *recvQueue) drop() {
 	q.mu.Lock()
 	q.done = true

@@ -312,7 +312,8 @@ func (st *ClientStream) Recv(dst []byte) ([]byte, error) {
 }
 
 // Close ends the stream: if the server has not ended it, a cancel frame
-// is sent and the handler's context is canceled. It releases the slot.
+// is sent and the handler's context is canceled. It releases the slot
+// and the messages queued for Recv (Recv then returns the end error).
 // It waits for room on the stream's lane for the cancel frame at most
 // ClientOptions.CancelWriteGrace (the lane is full only while the server
 // is not reading; the cancel is then dropped).
@@ -359,6 +360,7 @@ func (st *ClientStream) release() {
 	s := &c.t.slots[st.idx]
 	s.word.Store(word(st.core.id, stAbandoned))
 	s.stream.Store(nil)
+	st.core.q.drop() // no Recv will read them; a frame the reader still routes here is dropped
 	st.core.snd.Close()
 	c.t.push(st.idx)
 	c.callDone()

@@ -99,3 +99,42 @@ func TestStreamCloseBoundedWhenPeerStopsReading(t *testing.T) {
 	}
 	require.ErrorIs(t, st.Err(), rpc.ErrStreamClosed)
 }
+
+// TestStreamCloseDropsReceiveQueue: Close gives back what the stream's
+// receive queue holds (messages the caller will never read, and their
+// pooled buffers) at once, not when the ClientStream is collected
+// (before, a closed stream kept them).
+func TestStreamCloseDropsReceiveQueue(t *testing.T) {
+	_, addr, _ := streamServer(t, rpc.ServerOptions{})
+	c := dial(t, addr, rpc.ClientOptions{})
+	for _, closeBy := range []string{"Close", "ctx"} {
+		t.Run(closeBy, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(testCtx(t))
+			defer cancel()
+			st, err := c.OpenStream(ctx, sBidi, nil)
+			require.NoError(t, err)
+			const small, big = 10, 5
+			for range small {
+				require.NoError(t, st.Send([]byte("small")))
+			}
+			for range big {
+				require.NoError(t, st.Send(make([]byte, 4<<10))) // over the queue's inline size: a pooled buffer each
+			}
+			waitFor(t, "echoes queued", func() bool { return st.Buffered() == small+big })
+			msgs, pooled := rpc.StreamQueueHeld(st)
+			require.Equal(t, small+big, msgs)
+			require.Equal(t, 1+big, pooled)
+			if closeBy == "Close" {
+				require.NoError(t, st.Close())
+			} else {
+				cancel()
+				<-st.Done()
+				waitFor(t, "the canceled stream released", func() bool { _, p := rpc.StreamQueueHeld(st); return p == 0 })
+			}
+			msgs, pooled = rpc.StreamQueueHeld(st)
+			require.Zero(t, msgs, "messages held after the stream was released")
+			require.Zero(t, pooled, "pooled buffers held after the stream was released")
+			_ = st.Close()
+		})
+	}
+}
