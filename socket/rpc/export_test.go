@@ -45,3 +45,16 @@ func StreamQueueHeld(st *ClientStream) (msgs, pooled int) {
 	}
 	return q.n, pooled
 }
+
+// StreamHeldBytes returns the bytes st's receive queue holds: its byte
+// queue's capacity and its large messages' buffers (recvq.go).
+func StreamHeldBytes(st *ServerStream) int64 {
+	q := &st.core.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := int64(cap(q.small))
+	for _, b := range q.big[q.bigR:] {
+		n += int64(cap(b.B))
+	}
+	return n
+}

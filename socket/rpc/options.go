@@ -214,10 +214,14 @@ type ServerOptions struct {
 	// connection's server streams hold received but not yet read by
 	// their handlers (the stream credit counts messages, StreamWindow per
 	// stream, whatever their size). A message past it ends its stream
-	// with CodeResourceExhausted. The bytes a handler has read are given
-	// back in batches, so the count runs ahead of what is buffered by
-	// less than 64 KiB per stream (a stream may end that much early,
-	// never late). Zero means DefaultConnStreamBytes
+	// with CodeResourceExhausted. What is counted is what the streams'
+	// queues hold: small messages (up to 1 KiB) by the capacity of the
+	// byte queue they are copied into (its spare room included, up to
+	// half of it; a stream's idle queue keeps at most 2 KiB), larger ones
+	// by their bytes. The bytes a handler has read are given back in
+	// batches, so the count runs ahead of what is held by less than
+	// 64 KiB per stream (a stream may end that much early, never late).
+	// Zero means DefaultConnStreamBytes
 	// (64 MiB); negative means no byte bound (StreamWindow x
 	// Socket.MaxFrameSize per stream).
 	MaxConnStreamBytes int64
