@@ -126,7 +126,11 @@ func (s *streamCore) send(ctx context.Context, payload []byte) error {
 			return ctx.Err()
 		}
 	}
-	return streamErr(s.snd.Send(ctx, frame.Header{Kind: wire.KindStreamMessage, Stream: s.id, Type: s.method}, payload))
+	if err := s.snd.Send(ctx, frame.Header{Kind: wire.KindStreamMessage, Stream: s.id, Type: s.method}, payload); err != nil {
+		s.giveBack(1) // not sent: its credit is the next message's
+		return streamErr(err)
+	}
+	return nil
 }
 
 // streamErr maps a failed send on a stream into the error contract: ctx
