@@ -28,8 +28,9 @@ import (
 // context (BenchmarkCallContextPerPair, 256 callers) take it every
 // second call and goroutines do wait on it, but it costs ~3% of CPU
 // (context.AfterFunc ~9%), and a 16-way sharded registry was no faster
-// on 2 cores (5 alternating runs, per-pair ns/op: sharded 0.7x to 2.6x
-// slower, the machine loaded by other work), so it stays one lock.
+// on 2 cores (8 alternating runs of both binaries, ns/op sharded/one
+// lock: median 1.7, range 0.25 to 2.6, on a machine loaded by other
+// work), so it stays one lock.
 
 // ctxWatch is one context.AfterFunc registration of a Caller.
 type ctxWatch struct {
