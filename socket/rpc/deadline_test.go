@@ -64,3 +64,30 @@ func TestInlineCallPastDeadlineNotRun(t *testing.T) {
 	require.Equal(t, int32(ok), ran.Load(), "a handler ran for a call answered DeadlineExceeded")
 	require.Positive(t, expired, "no call expired: 30 calls of 10 ms cannot all start within 50 ms")
 }
+
+// TestInlineBatchWithinDeadlineAllRun: a long read batch of fast inline
+// calls with deadlines well ahead runs every handler (the clock readings
+// that check the deadlines never expire a call early).
+func TestInlineBatchWithinDeadlineAllRun(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	const calls = 500
+	var b []byte
+	var err error
+	for i := range calls {
+		p := wire.Prefix{}
+		if i%3 != 0 { // deadlines and none mixed
+			p.Timeout = 10 * time.Second
+		}
+		b, err = wire.AppendOpening(b, wire.KindRequest, uint32(i+1), mEchoInline, p, []byte{byte(i)})
+		require.NoError(t, err)
+	}
+	_, err = r.nc.Write(b)
+	require.NoError(t, err)
+	for i := range calls {
+		h, p := r.next()
+		require.Equal(t, wire.KindResponse, h.Kind, "call %d", h.Stream)
+		require.Equal(t, uint32(i+1), h.Stream)
+		require.Equal(t, []byte{byte(i)}, p)
+	}
+}
