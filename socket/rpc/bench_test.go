@@ -274,3 +274,38 @@ func BenchmarkStreamPipelined(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCallContextPerPair: 128 callers per CPU, each making two calls
+// per context of its own (a request's context, fanned out to two calls),
+// then ending it: the pattern that registers a context watch per
+// context (its second call) and drops it at the next, so every second
+// call takes the Client's watch registry lock (ctxwatch.go).
+func BenchmarkCallContextPerPair(b *testing.B) {
+	ts := startServer(b, rpc.ServerOptions{ReuseContexts: true})
+	c := dial(b, ts.addr, rpc.ClientOptions{})
+	b.ReportAllocs()
+	b.SetParallelism(128)
+	b.RunParallel(func(pb *testing.PB) {
+		k, err := c.NewCaller()
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer k.Close()
+		req, dst := make([]byte, 16), make([]byte, 0, 16)
+		for more := pb.Next(); more; {
+			ctx, cancel := context.WithCancel(context.Background())
+			for range 2 {
+				if dst, err = k.Call(ctx, mEchoInline, req, dst[:0]); err != nil {
+					b.Error(err)
+					more = false
+					break
+				}
+				if more = pb.Next(); !more {
+					break
+				}
+			}
+			cancel()
+		}
+	})
+}

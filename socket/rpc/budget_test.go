@@ -6,6 +6,7 @@ import (
 	"errors"
 	"runtime"
 	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,4 +305,73 @@ func TestAttackStreamWindowsBoundedInBytes(t *testing.T) {
 		var e *rpc.Error
 		return !(errors.As(err, &e) && e.Code == rpc.CodeResourceExhausted)
 	})
+}
+
+// TestAttackStreamSmallMessagesBoundedInBytes: many streams that fill
+// their windows with small messages (each copied into its stream's byte
+// queue, which grows by doubling) hold no more than MaxConnStreamBytes in
+// all, the byte queues' spare capacity included (it used to be left out
+// of the count: 2.25 MiB held here for a 2 MiB limit).
+func TestAttackStreamSmallMessagesBoundedInBytes(t *testing.T) {
+	const (
+		limit   = 2 << 20
+		streams = 64
+		msgLen  = 1000
+		sHold   = 79
+	)
+	srv, err := rpc.NewServer(rpc.ServerOptions{MaxConnStreamBytes: limit})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var held []*rpc.ServerStream
+	srv.HandleStream(sHold, func(ctx context.Context, st *rpc.ServerStream) error {
+		mu.Lock()
+		held = append(held, st)
+		mu.Unlock()
+		<-ctx.Done() // never reads
+		return ctx.Err()
+	})
+	addr := serve(t, srv)
+	r := dialRaw(t, addr)
+	payload := bytes.Repeat([]byte{'x'}, msgLen)
+	var b []byte
+	for s := uint32(1); s <= streams; s++ {
+		b, err = frame.AppendFrame(b[:0], frame.Header{Kind: wire.KindStreamOpen, Stream: s, Type: sHold}, wire.AppendCredit(nil, 1))
+		require.NoError(t, err)
+		for range rpc.DefaultStreamWindow {
+			b, err = frame.AppendFrame(b, frame.Header{Kind: wire.KindStreamMessage, Stream: s, Type: sHold}, payload)
+			require.NoError(t, err)
+		}
+		_, err = r.nc.Write(b)
+		require.NoError(t, err)
+	}
+	r.send(wire.KindPing, 0, 1, 0, nil) // answered after every message was read
+	exhausted := 0
+	for {
+		h, p := r.next()
+		if h.Kind == wire.KindPong {
+			break
+		}
+		if h.Kind == wire.KindError {
+			if code, _, err := rpc.ParseErrorBody(p); err == nil && code == rpc.CodeResourceExhausted {
+				exhausted++
+			}
+		}
+	}
+	for exhausted == 0 { // the ended streams' errors may follow the Pong
+		if h, p := r.next(); h.Kind == wire.KindError {
+			if code, _, err := rpc.ParseErrorBody(p); err == nil && code == rpc.CodeResourceExhausted {
+				exhausted++
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var total int64
+	for _, st := range held {
+		total += rpc.StreamHeldBytes(st)
+	}
+	t.Logf("%d streams sent %d KiB; their queues hold %d KiB (limit %d KiB); %d ended over the budget",
+		streams, streams*rpc.DefaultStreamWindow*msgLen>>10, total>>10, limit>>10, exhausted)
+	assert.LessOrEqual(t, total, int64(limit), "bytes held by one connection's stream queues")
+	assert.Positive(t, exhausted, "streams over the budget end with CodeResourceExhausted")
 }

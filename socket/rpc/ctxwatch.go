@@ -21,6 +21,16 @@ import (
 // (context.Background) needs no watch at all; a context new to the Caller
 // is waited for with the select as before, so a fresh context per call
 // costs what it did.
+//
+// The Client's watch registry (watchMu) is locked only to register and
+// drop a watch, not per call: with one context per Caller (rpcbench
+// unary, 256 callers) it does not appear in a CPU profile. Two calls per
+// context (BenchmarkCallContextPerPair, 256 callers) take it every
+// second call and goroutines do wait on it, but it costs ~3% of CPU
+// (context.AfterFunc ~9%), and a 16-way sharded registry was no faster
+// on 2 cores (8 alternating runs of both binaries, ns/op sharded/one
+// lock: median 1.7, range 0.25 to 2.6, on a machine loaded by other
+// work), so it stays one lock.
 
 // ctxWatch is one context.AfterFunc registration of a Caller.
 type ctxWatch struct {

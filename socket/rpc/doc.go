@@ -107,7 +107,10 @@
 // one writev by the reader. A request whose
 // id is in flight is refused with CodeProtocol; frames for unknown ids are
 // ignored. A request over ServerOptions.MaxRequestSize is answered with
-// CodeResourceExhausted and the connection goes on.
+// CodeResourceExhausted and the connection goes on. A call's deadline
+// counts from its request's arrival; a call whose deadline passed before
+// its handler would start (behind other calls, Inline or Pooled) is
+// answered with CodeDeadlineExceeded and its handler does not run.
 //
 // # Oversized frames
 //

@@ -32,3 +32,29 @@ func ParseErrorBody(b []byte) (Code, []byte, error) {
 	c, msg, _, err := parseError(0, b)
 	return c, msg, err
 }
+
+// StreamQueueHeld returns the messages st's receive queue holds and the
+// pooled buffers it keeps (recvq.go).
+func StreamQueueHeld(st *ClientStream) (msgs, pooled int) {
+	q := &st.core.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	pooled = len(q.big) - q.bigR
+	if q.sbuf != nil {
+		pooled++
+	}
+	return q.n, pooled
+}
+
+// StreamHeldBytes returns the bytes st's receive queue holds: its byte
+// queue's capacity and its large messages' buffers (recvq.go).
+func StreamHeldBytes(st *ServerStream) int64 {
+	q := &st.core.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := int64(cap(q.small))
+	for _, b := range q.big[q.bigR:] {
+		n += int64(cap(b.B))
+	}
+	return n
+}

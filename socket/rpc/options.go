@@ -61,6 +61,13 @@ type ClientOptions struct {
 	// Positive values under a millisecond are refused: the write of a
 	// large request takes about that long even on loopback, so nearly
 	// every canceled large call would close its connection.
+	//
+	// It also bounds how long ClientStream.Close (or the end of a
+	// stream's ctx) waits for room on the stream's lane to queue its
+	// cancel frame, which is queued at once when there is room. A lane
+	// stays full only while the server is not reading; the cancel is then
+	// dropped (the connection stays open) and the server's handler ends
+	// with its own ctx or the connection; negative waits for room.
 	CancelWriteGrace time.Duration
 }
 
@@ -207,10 +214,14 @@ type ServerOptions struct {
 	// connection's server streams hold received but not yet read by
 	// their handlers (the stream credit counts messages, StreamWindow per
 	// stream, whatever their size). A message past it ends its stream
-	// with CodeResourceExhausted. The bytes a handler has read are given
-	// back in batches, so the count runs ahead of what is buffered by
-	// less than 64 KiB per stream (a stream may end that much early,
-	// never late). Zero means DefaultConnStreamBytes
+	// with CodeResourceExhausted. What is counted is what the streams'
+	// queues hold: small messages (up to 1 KiB) by the capacity of the
+	// byte queue they are copied into (its spare room included, up to
+	// half of it; a stream's idle queue keeps at most 2 KiB), larger ones
+	// by their bytes. The bytes a handler has read are given back in
+	// batches, so the count runs ahead of what is held by less than
+	// 64 KiB per stream (a stream may end that much early, never late).
+	// Zero means DefaultConnStreamBytes
 	// (64 MiB); negative means no byte bound (StreamWindow x
 	// Socket.MaxFrameSize per stream).
 	MaxConnStreamBytes int64

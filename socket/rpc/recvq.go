@@ -17,11 +17,18 @@ import (
 // messages are copied into one reused byte queue (no pooled buffer each),
 // the receiver is woken only when it waits, and the budget's shared
 // counter is given back in batches (see releaseBytes).
+//
+// The budget counts what the queue holds: the capacity of its byte queue
+// (small messages, and the length prefixes of all) whenever it changes,
+// and the bytes of each large message. So the bytes a peer's small
+// messages hold, the byte queue's spare room included, are within the
+// budget (TestAttackStreamSmallMessagesBoundedInBytes).
 
 const (
 	// inlineMax is the largest message copied into the queue's shared
 	// byte slice; a larger one gets a pooled buffer of its own, so the
-	// shared slice stays within StreamWindow x inlineMax bytes.
+	// shared slice stays within StreamWindow x inlineMax bytes (and its
+	// capacity is counted in the budget).
 	inlineMax = 1024
 	// releaseBytes bounds the bytes a stream's receiver has read but not
 	// yet given back to the connection's budget: it gives them back
@@ -77,10 +84,12 @@ type recvQueue struct {
 	keep    int // keepFor(window)
 
 	// The connection's budget (server streams; nil on clients): held
-	// bytes are queued, freed bytes were read and are still counted.
+	// bytes are queued (scap of them small's capacity), freed bytes were
+	// read (or small's capacity given up) and are still counted.
 	rb    *recvBudget
 	held  int64
 	freed int64
+	scap  int
 }
 
 // init makes the queue of a stream whose credit window is window.
@@ -113,23 +122,23 @@ func (q *recvQueue) pushLocked(payload []byte, window int, pending *int64) admit
 		return admitOverCredit
 	}
 	n := len(payload)
-	if b := q.rb; b != nil {
-		if b.used.Load()+*pending+int64(n) > b.limit {
+	if n <= inlineMax {
+		if !q.room(binary.MaxVarintLen32+n, pending) {
 			return admitOverBudget
 		}
-		*pending += int64(n)
-		q.held += int64(n)
-	}
-	if q.sbuf == nil {
-		q.sbuf = pool.GetBuffer()
-		q.small = q.sbuf.B[:0]
-	}
-	if n <= inlineMax {
-		q.room(binary.MaxVarintLen32 + n)
 		q.small = binary.AppendUvarint(q.small, uint64(n)<<1)
 		q.small = append(q.small, payload...)
 	} else {
-		q.room(binary.MaxVarintLen32)
+		if !q.room(binary.MaxVarintLen32, pending) {
+			return admitOverBudget
+		}
+		if b := q.rb; b != nil {
+			if b.used.Load()+*pending+int64(n) > b.limit {
+				return admitOverBudget
+			}
+			*pending += int64(n)
+			q.held += int64(n)
+		}
 		q.small = binary.AppendUvarint(q.small, uint64(n)<<1|1)
 		b := pool.GetBufferFor(n)
 		b.B = append(b.B[:0], payload...)
@@ -229,13 +238,42 @@ func (r *queueRun) release() {
 	}
 }
 
-// room makes space for need more bytes in small without growing it when
-// the read part in front can be reclaimed.
-func (q *recvQueue) room(need int) {
+// room makes space for need more bytes in small: it reclaims the read
+// part in front when that is enough, else grows small (doubling it). A
+// change of small's capacity is counted against the budget in *pending;
+// false (nothing changed but a pooled small given back) when the budget
+// cannot take it.
+func (q *recvQueue) room(need int, pending *int64) bool {
+	if q.sbuf == nil {
+		q.sbuf = pool.GetBuffer()
+		q.small = q.sbuf.B[:0]
+	}
 	if q.r > 0 && cap(q.small)-len(q.small) < need {
 		k := copy(q.small, q.small[q.r:])
 		q.small, q.r = q.small[:k], 0
 	}
+	c := cap(q.small)
+	if c-len(q.small) < need {
+		c = max(2*c, len(q.small)+need)
+	}
+	if b := q.rb; b != nil && c != q.scap {
+		d := int64(c - q.scap)
+		if b.used.Load()+*pending+d > b.limit {
+			if q.n == 0 && q.scap == 0 { // a pooled slice not counted: give it back
+				q.putSmall()
+			}
+			return false
+		}
+		*pending += d
+		q.held += d
+		q.scap = c
+	}
+	if c != cap(q.small) {
+		ns := make([]byte, len(q.small), c)
+		copy(ns, q.small)
+		q.small = ns
+	}
+	return true
 }
 
 func (q *recvQueue) signalLocked() {
@@ -262,6 +300,10 @@ func (q *recvQueue) popLocked(dst []byte) []byte {
 		q.bigR++
 		dst = append(dst, b.B...)
 		pool.PutBuffer(b)
+		if q.rb != nil {
+			q.held -= int64(n)
+			q.freed += int64(n)
+		}
 	}
 	q.n--
 	if q.n == 0 { // empty: start over at the front
@@ -271,23 +313,23 @@ func (q *recvQueue) popLocked(dst []byte) []byte {
 			q.putSmall()
 		}
 	}
-	if q.rb != nil {
-		q.held -= int64(n)
-		q.freed += int64(n)
-		if q.freed >= releaseBytes {
-			q.releaseLocked()
-		}
+	if q.rb != nil && q.freed >= releaseBytes {
+		q.releaseLocked()
 	}
 	return dst
 }
 
-// putSmall gives small back to the pool.
+// putSmall gives small back to the pool (and its counted capacity to
+// the bytes freed).
 func (q *recvQueue) putSmall() {
 	if q.sbuf != nil {
 		q.sbuf.B = q.small[:0]
 		pool.PutBuffer(q.sbuf)
 	}
 	q.sbuf, q.small, q.r = nil, nil, 0
+	q.held -= int64(q.scap)
+	q.freed += int64(q.scap)
+	q.scap = 0
 }
 
 // releaseLocked gives the bytes read back to the connection's budget.
@@ -319,8 +361,9 @@ func (q *recvQueue) close(err error) {
 	q.mu.Unlock()
 }
 
-// drop empties the queue for good (the server handler returned) and
-// gives every byte it counted back to the budget.
+// drop empties the queue for good (the server handler returned, or the
+// client stream was released) and gives every byte it counted back to
+// the budget.
 func (q *recvQueue) drop() {
 	q.mu.Lock()
 	q.done = true

@@ -15,8 +15,9 @@ import (
 )
 
 // TestRecvQueueBudgetSlack: the connection's budget counts every byte
-// queued, plus less than releaseBytes per stream of bytes already read;
-// a waiting receiver and a dropped queue hold none. Messages come out in
+// the queue holds (its byte queue's capacity and its large messages),
+// plus less than releaseBytes per stream of bytes already read; a
+// waiting receiver and a dropped queue hold none. Messages come out in
 // order, small (inline) and large (own buffer) mixed.
 func TestRecvQueueBudgetSlack(t *testing.T) {
 	const window = 64
@@ -26,7 +27,7 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 	q.rb = rb
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var want [][]byte
-	var queued int64
+	var queued int64 // bytes of the large messages queued
 	var dst []byte
 	for step := range 20000 {
 		if len(want) < window && rnd.IntN(2) == 0 {
@@ -37,16 +38,21 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 			p := bytes.Repeat([]byte{byte(step)}, n)
 			require.Equal(t, admitOK, q.push(p, window))
 			want = append(want, p)
-			queued += int64(n)
+			if n > inlineMax {
+				queued += int64(n)
+			}
 		} else if len(want) > 0 {
 			q.mu.Lock()
 			dst = q.popLocked(dst[:0])
 			q.mu.Unlock()
 			require.Equal(t, want[0], dst, "step %d", step)
-			queued -= int64(len(want[0]))
+			if n := len(want[0]); n > inlineMax {
+				queued -= int64(n)
+			}
 			want = want[1:]
 		}
 		used := rb.used.Load()
+		queued := queued + int64(cap(q.small)) // what the queue holds
 		require.GreaterOrEqual(t, used, queued, "never under-counts (step %d)", step)
 		require.Less(t, used-queued, int64(releaseBytes), "over-counts by less than releaseBytes (step %d)", step)
 	}
@@ -64,6 +70,13 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 	assert.Zero(t, rb.used.Load(), "after drop nothing is counted")
 }
 
+// presetSmall gives q a byte queue of capacity c, so that what the budget
+// counts does not depend on the capacity of the pool's buffers.
+func presetSmall(q *recvQueue, c int) {
+	q.sbuf = &pool.Buffer{B: make([]byte, 0, c)}
+	q.small = q.sbuf.B
+}
+
 // TestRecvQueueOverBudget: a message that would pass the limit is refused
 // and not counted.
 func TestRecvQueueOverBudget(t *testing.T) {
@@ -71,30 +84,58 @@ func TestRecvQueueOverBudget(t *testing.T) {
 	var q recvQueue
 	q.init(64)
 	q.rb = rb
+	presetSmall(&q, 64)
 	require.Equal(t, admitOK, q.push(make([]byte, 6<<10), 64))
 	require.Equal(t, admitOverBudget, q.push(make([]byte, 5<<10), 64))
-	assert.Equal(t, int64(6<<10), rb.used.Load())
+	assert.Equal(t, int64(6<<10+64), rb.used.Load(), "the large message and the byte queue's capacity")
+}
+
+// TestRecvQueueCountsSmallCapacity: small messages count the capacity
+// of the byte queue holding them, room to grow included: a queue whose
+// growth would pass the limit refuses the message.
+func TestRecvQueueCountsSmallCapacity(t *testing.T) {
+	rb := &recvBudget{limit: 1000}
+	var q recvQueue
+	q.init()
+	q.rb = rb
+	presetSmall(&q, 256)
+	for range 2 {
+		require.Equal(t, admitOK, q.push(make([]byte, 100), 64))
+	}
+	assert.Equal(t, int64(256), rb.used.Load(), "two messages in the preset capacity")
+	require.Equal(t, admitOK, q.push(make([]byte, 100), 64)) // grows to 512
+	assert.Equal(t, int64(512), rb.used.Load())
+	for q.n < 4 { // 102 bytes each (a 2-byte prefix): 408 of 512
+		require.Equal(t, admitOK, q.push(make([]byte, 100), 64))
+	}
+	assert.Equal(t, admitOverBudget, q.push(make([]byte, 100), 64), "growing to 1024 would pass 1000")
+	assert.Equal(t, int64(512), rb.used.Load())
+	assert.Equal(t, 512, cap(q.small))
+	q.drop()
+	assert.Zero(t, rb.used.Load())
 }
 
 // TestRecvWaitingReleases: a receiver that waits for a message gives the
-// bytes it read back first, so an idle stream holds only what is queued.
+// bytes it read back first, so an idle stream holds only what is queued
+// (and the byte queue it keeps, at most keepBytes).
 func TestRecvWaitingReleases(t *testing.T) {
 	rb := &recvBudget{limit: 1 << 30}
 	s := newCore(nil, 1, 1, 64)
 	s.q.rb = rb
+	presetSmall(&s.q, 64)
 	for range 3 {
-		require.Equal(t, admitOK, s.admit(make([]byte, 100)))
+		require.Equal(t, admitOK, s.admit(make([]byte, 2000)))
 	}
 	for range 3 {
 		_, err := s.recv(context.Background(), nil)
 		require.NoError(t, err)
 	}
-	assert.Equal(t, int64(300), rb.used.Load(), "read bytes are given back in batches")
+	assert.Equal(t, int64(64+3*2000), rb.used.Load(), "read bytes are given back in batches")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := s.recv(ctx, nil)
 	require.True(t, errors.Is(err, context.DeadlineExceeded))
-	assert.Zero(t, rb.used.Load(), "a waiting receiver holds no slack")
+	assert.Equal(t, int64(64), rb.used.Load(), "a waiting receiver holds no slack, only its kept byte queue")
 	// A message pushed while it waits wakes it.
 	go func() {
 		time.Sleep(5 * time.Millisecond)
@@ -146,21 +187,23 @@ func TestQueueRunBounds(t *testing.T) {
 		return q
 	}
 
-	// Budget: 100 bytes, messages of 30: the fourth is refused.
-	q := newQ(100)
+	// Budget: 64 bytes of byte queue and 3000 of messages of 2000 (large):
+	// the second is refused.
+	q := newQ(64 + 3000)
+	presetSmall(q, 64)
 	var r queueRun
 	r.begin(q, 64)
 	res := admitOK
-	for i := range 5 {
-		if res = r.add(msg(i, 30)); res != admitOK {
+	for i := range 3 {
+		if res = r.add(msg(i, 2000)); res != admitOK {
 			break
 		}
 	}
 	require.Equal(t, admitOK, res, "gathered, not yet queued")
 	assert.Equal(t, admitOverBudget, r.end())
 	r.release()
-	assert.Equal(t, 3, q.n)
-	assert.Equal(t, int64(90), q.rb.used.Load(), "the budget counts the three queued")
+	assert.Equal(t, 1, q.n)
+	assert.Equal(t, int64(64+2000), q.rb.used.Load(), "the budget counts the one queued")
 
 	// Credit: a window of 2 refuses the third.
 	q = newQ(1 << 20)

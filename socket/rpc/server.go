@@ -973,7 +973,9 @@ func (sc *serverConn) finishLocked(c *serverCall) {
 // out through conn.Reply: the responses to one read batch are written
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
-	if h, resp := sc.respond(c, c.body, true); resp != nil {
+	h, resp := sc.respond(c, c.body, true)
+	sc.bat.ranInline()
+	if resp != nil {
 		if len(c.hdr) > 0 || len(c.trl) > 0 {
 			hdr, trl := c.unaryMD()
 			sendMD(func(k uint8, md Metadata) {
@@ -1030,10 +1032,11 @@ func (sc *serverConn) untrack(c *serverCall) {
 
 // respond runs the handler and returns its response or error frame to
 // send, or a nil buffer when nothing is to be sent (fire-and-forget, or a
-// call the client canceled). fresh: the call was set up just now on this
-// goroutine (Inline), so its deadline, the time of setup plus a positive
-// timeout, cannot have passed yet and the clock is not read again.
-func (sc *serverConn) respond(c *serverCall, req []byte, fresh bool) (frame.Header, *pool.Buffer) {
+// call the client canceled). A call whose deadline passed before its
+// handler starts gets CodeDeadlineExceeded without running it; inline:
+// the call runs on the reader in its read batch, whose clock says so
+// (batchState.inlineExpired).
+func (sc *serverConn) respond(c *serverCall, req []byte, inline bool) (frame.Header, *pool.Buffer) {
 	s := sc.srv
 	var resp *pool.Buffer
 	var dst []byte
@@ -1048,7 +1051,7 @@ func (sc *serverConn) respond(c *serverCall, req []byte, fresh bool) (frame.Head
 	}
 	var out []byte
 	var err error
-	if c.hasDeadline && !fresh && !callNow().Before(c.deadline) {
+	if c.hasDeadline && sc.pastDeadline(c, inline) {
 		err = &Error{Code: CodeDeadlineExceeded, Message: "deadline passed before the handler ran"}
 	} else {
 		out, err = s.invoke(c, req, dst)
@@ -1081,6 +1084,14 @@ func (sc *serverConn) respond(c *serverCall, req []byte, fresh bool) (frame.Head
 		h.Kind, h.Flags = wire.KindError, 0
 	}
 	return h, resp
+}
+
+// pastDeadline reports whether c's deadline has passed (c.hasDeadline).
+func (sc *serverConn) pastDeadline(c *serverCall, inline bool) bool {
+	if inline {
+		return sc.bat.inlineExpired(c.deadline)
+	}
+	return !callNow().Before(c.deadline)
 }
 
 // maxFrameSize is the largest payload the server's connections send.

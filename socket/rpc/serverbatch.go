@@ -17,6 +17,12 @@ import (
 //     arrival, as gRPC's does from its header's, and a later call of the
 //     batch has the time its batch's earlier handlers took counted
 //     against it: it waited that long.
+//   - whether an inline call's deadline passed before its handler starts
+//     (inlineExpired): the batch's clock is read again only once the
+//     batch's handlers have run, at the first call with a deadline after
+//     them, and then at every such call if they are slow (on average
+//     inlineSlowHandler or more each), else every inlineClockEvery
+//     handlers: a batch of fast handlers reads the clock once or twice.
 //   - a run of stream messages for one stream (frames that follow each
 //     other in the batch): the stream is looked up once and its messages
 //     queued under one lock of its receive queue, with one add to the
@@ -30,6 +36,13 @@ type batchState struct {
 	b      *socket.Batch // nil outside OnBatch
 	t      time.Time     // the batch's clock, read when nowSet
 	nowSet bool
+
+	// The deadline checks of inline calls (inlineExpired): seen is the
+	// latest clock reading (t or later), ran the inline handlers run
+	// since, slow whether they took inlineSlowHandler or more each.
+	seen time.Time
+	ran  int
+	slow bool
 
 	// The run of stream messages being gathered (run.q != nil), for
 	// stream runID.
@@ -46,9 +59,43 @@ func (bs *batchState) now() time.Time {
 	}
 	if !bs.nowSet {
 		bs.t, bs.nowSet = callNow(), true
+		bs.seen, bs.ran = bs.t, 0
 	}
 	return bs.t
 }
+
+const (
+	// inlineClockEvery is how many fast inline handlers may run between
+	// two readings of the clock for the deadline checks: a call's handler
+	// starts at most that many fast handlers (each under
+	// inlineSlowHandler, so well under a millisecond in all) after its
+	// deadline passed.
+	inlineClockEvery = 16
+	// inlineSlowHandler is the average inline handler time from which
+	// the clock is read at every deadline check: a reading (tens of
+	// nanoseconds) is then at most a few percent of a handler.
+	inlineSlowHandler = 2 * time.Microsecond
+)
+
+// inlineExpired reports whether an inline call's deadline has passed,
+// just before its handler would start (the call was set up by onOpen
+// from this batch's clock). Outside a batch the call was set up from a
+// reading of the clock taken just now, with a positive timeout: its
+// deadline has not passed.
+func (bs *batchState) inlineExpired(deadline time.Time) bool {
+	if bs.b == nil {
+		return false
+	}
+	if bs.ran > 0 && (bs.slow || bs.ran >= inlineClockEvery || bs.seen.Equal(bs.t)) {
+		t := callNow()
+		bs.slow = t.Sub(bs.seen) >= inlineSlowHandler*time.Duration(bs.ran)
+		bs.seen, bs.ran = t, 0
+	}
+	return !bs.seen.Before(deadline)
+}
+
+// ranInline counts an inline handler run in the batch.
+func (bs *batchState) ranInline() { bs.ran++ }
 
 // OnBatch implements socket.BatchReactor: it serves the batch's frames in
 // order, as OnMessage would one by one, with the per-batch work above.

@@ -126,7 +126,11 @@ func (s *streamCore) send(ctx context.Context, payload []byte) error {
 			return ctx.Err()
 		}
 	}
-	return streamErr(s.snd.Send(ctx, frame.Header{Kind: wire.KindStreamMessage, Stream: s.id, Type: s.method}, payload))
+	if err := s.snd.Send(ctx, frame.Header{Kind: wire.KindStreamMessage, Stream: s.id, Type: s.method}, payload); err != nil {
+		s.giveBack(1) // not sent: its credit is the next message's
+		return streamErr(err)
+	}
+	return nil
 }
 
 // streamErr maps a failed send on a stream into the error contract: ctx
@@ -312,7 +316,11 @@ func (st *ClientStream) Recv(dst []byte) ([]byte, error) {
 }
 
 // Close ends the stream: if the server has not ended it, a cancel frame
-// is sent and the handler's context is canceled. It releases the slot.
+// is sent and the handler's context is canceled. It releases the slot
+// and the messages queued for Recv (Recv then returns the end error).
+// It waits for room on the stream's lane for the cancel frame at most
+// ClientOptions.CancelWriteGrace (the lane is full only while the server
+// is not reading; the cancel is then dropped).
 func (st *ClientStream) Close() error {
 	st.cancel(ErrStreamClosed)
 	return nil
@@ -323,7 +331,7 @@ func (st *ClientStream) cancel(err error) {
 		select {
 		case <-st.core.ended:
 		default:
-			_ = st.core.snd.Send(context.Background(), frame.Header{Kind: wire.KindCancel, Stream: st.core.id, Type: st.core.method}, nil)
+			st.sendCancel()
 			st.core.end(err)
 		}
 		if st.stop != nil {
@@ -333,11 +341,30 @@ func (st *ClientStream) cancel(err error) {
 	})
 }
 
+// sendCancel queues the stream's cancel frame: at once if its lane has
+// room, else waiting for room at most ClientOptions.CancelWriteGrace (a
+// server that stopped reading would hold Close forever).
+func (st *ClientStream) sendCancel() {
+	snd := st.core.snd
+	h := frame.Header{Kind: wire.KindCancel, Stream: st.core.id, Type: st.core.method}
+	if snd.Send(noWait, h, nil) == nil {
+		return
+	}
+	ctx := context.Background()
+	if g := st.c.opts.CancelWriteGrace; g > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g)
+		defer cancel()
+	}
+	_ = snd.Send(ctx, h, nil)
+}
+
 func (st *ClientStream) release() {
 	c := st.c
 	s := &c.t.slots[st.idx]
 	s.word.Store(word(st.core.id, stAbandoned))
 	s.stream.Store(nil)
+	st.core.q.drop() // no Recv will read them; a frame the reader still routes here is dropped
 	st.core.snd.Close()
 	c.t.push(st.idx)
 	c.callDone()

@@ -77,10 +77,22 @@ func (s *streamCore) sendMany(ctx context.Context, msgs [][]byte) (int, error) {
 // messages not queued, and returns sendMany's result.
 func (s *streamCore) sendManyFailed(b *socket.SendBatch, queued, granted int, err error) (int, error) {
 	b.Reset()
-	if granted > queued {
-		s.credit.Add(int64(granted - queued))
-	}
+	s.giveBack(granted - queued)
 	return queued, streamErr(err)
+}
+
+// giveBack returns k credits taken for messages not sent, waking a
+// sender that waits for credit (it may have found none because they were
+// taken).
+func (s *streamCore) giveBack(k int) {
+	if k <= 0 {
+		return
+	}
+	s.credit.Add(int64(k))
+	select {
+	case s.creditCh <- struct{}{}:
+	default:
+	}
 }
 
 // tryCredit takes up to want (> 0) credits without waiting: 0 when there

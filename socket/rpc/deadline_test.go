@@ -1,0 +1,93 @@
+package rpc_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/socket/rpc"
+	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
+)
+
+// TestInlineCallPastDeadlineNotRun: a read batch of many slow inline
+// calls, each with a timeout counted from the batch's arrival. A call
+// whose deadline passed while the batch's earlier handlers ran gets
+// CodeDeadlineExceeded without its handler running (as gRPC does for a
+// call whose deadline passed before its handler starts); before the fix
+// every handler ran, the late ones after their deadline.
+func TestInlineCallPastDeadlineNotRun(t *testing.T) {
+	const (
+		calls   = 30
+		sleep   = 10 * time.Millisecond
+		timeout = 50 * time.Millisecond
+		mSlow   = 100
+	)
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	var ran, late atomic.Int32
+	srv.Handle(mSlow, func(ctx context.Context, req, dst []byte) ([]byte, error) {
+		ran.Add(1)
+		if d, ok := ctx.Deadline(); !ok || time.Since(d) > time.Millisecond {
+			late.Add(1) // started after its deadline (or had none)
+		}
+		time.Sleep(sleep)
+		return append(dst, req...), nil
+	}, rpc.Inline)
+	addr := serve(t, srv)
+	r := dialRaw(t, addr)
+	var b []byte
+	for i := range calls {
+		b, err = wire.AppendOpening(b, wire.KindRequest, uint32(i+1), mSlow, wire.Prefix{Timeout: timeout}, []byte{byte(i)})
+		require.NoError(t, err)
+	}
+	_, err = r.nc.Write(b) // one write: one read batch on the server
+	require.NoError(t, err)
+	ok, expired := 0, 0
+	for range calls {
+		h, p := r.next()
+		switch h.Kind {
+		case wire.KindResponse:
+			ok++
+		case wire.KindError:
+			code, _, err := rpc.ParseErrorBody(p)
+			require.NoError(t, err)
+			require.Equal(t, rpc.CodeDeadlineExceeded, code)
+			expired++
+		default:
+			t.Fatalf("unexpected frame kind %d", h.Kind)
+		}
+	}
+	require.Zero(t, late.Load(), "handlers started after their deadline")
+	require.Equal(t, int32(ok), ran.Load(), "a handler ran for a call answered DeadlineExceeded")
+	require.Positive(t, expired, "no call expired: 30 calls of 10 ms cannot all start within 50 ms")
+}
+
+// TestInlineBatchWithinDeadlineAllRun: a long read batch of fast inline
+// calls with deadlines well ahead runs every handler (the clock readings
+// that check the deadlines never expire a call early).
+func TestInlineBatchWithinDeadlineAllRun(t *testing.T) {
+	ts := startServer(t, rpc.ServerOptions{})
+	r := dialRaw(t, ts.addr)
+	const calls = 500
+	var b []byte
+	var err error
+	for i := range calls {
+		p := wire.Prefix{}
+		if i%3 != 0 { // deadlines and none mixed
+			p.Timeout = 10 * time.Second
+		}
+		b, err = wire.AppendOpening(b, wire.KindRequest, uint32(i+1), mEchoInline, p, []byte{byte(i)})
+		require.NoError(t, err)
+	}
+	_, err = r.nc.Write(b)
+	require.NoError(t, err)
+	for i := range calls {
+		h, p := r.next()
+		require.Equal(t, wire.KindResponse, h.Kind, "call %d", h.Stream)
+		require.Equal(t, uint32(i+1), h.Stream)
+		require.Equal(t, []byte{byte(i)}, p)
+	}
+}
