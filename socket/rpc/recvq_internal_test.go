@@ -96,7 +96,7 @@ func TestRecvQueueOverBudget(t *testing.T) {
 func TestRecvQueueCountsSmallCapacity(t *testing.T) {
 	rb := &recvBudget{limit: 1000}
 	var q recvQueue
-	q.init()
+	q.init(64)
 	q.rb = rb
 	presetSmall(&q, 256)
 	for range 2 {
