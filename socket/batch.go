@@ -158,7 +158,7 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 	}
 	c := b.c
 	if rb := c.rbuf; rb != nil && len(payload) <= b.maxInline && len(rb.B) < b.limitBytes && c.rframes < b.limitFrames && !c.stopped.Load() {
-		nb, err := frame.AppendFramed(rb.B, c.opts.Framing, h, payload)
+		nb, err := frame.AppendFramedRef(rb.B, c.opts.Framing, &h, payload)
 		if err != nil {
 			return frameErr(err)
 		}

@@ -155,7 +155,7 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 func (s *Sender) sendNewBatch(ctx context.Context, h frame.Header, payload []byte, need int) error {
 	c := s.c
 	buf := getBatchBuf(need)
-	b, err := frame.AppendFramed(buf.B, c.opts.Framing, h, payload)
+	b, err := frame.AppendFramedRef(buf.B, c.opts.Framing, &h, payload)
 	if err != nil {
 		putBatchBuf(buf)
 		return frameErr(err)
@@ -290,7 +290,7 @@ func (b *SendBatch) Append(h frame.Header, payload []byte) error {
 			b.buf = big
 		}
 	}
-	nb, err := frame.AppendFramed(b.buf.B, c.opts.Framing, h, payload)
+	nb, err := frame.AppendFramedRef(b.buf.B, c.opts.Framing, &h, payload)
 	if err != nil {
 		if b.frames == 0 {
 			putBatchBuf(b.buf)
