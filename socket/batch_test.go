@@ -439,6 +439,8 @@ func TestBatchAfterReturnDebug(t *testing.T) {
 	for _, use := range []func(){
 		func() { b.Next() },
 		func() { _ = b.Reply(frame.Header{}, nil) },
+		func() { _ = b.ReplyAppend(frame.Header{}, func(dst []byte) []byte { return dst }) },
+		func() { _ = b.Time() },
 	} {
 		var msg any
 		func() {
