@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -123,21 +124,25 @@ func (b *Batch) Next() (m Message, ok bool) {
 		return Message{}, false
 	}
 	if !b.held {
-		// While frames are taken the Reader may move a partial frame at
-		// the end of its slab to the slab's start or to another slab:
-		// this reference keeps the batch's views intact until OnBatch
-		// returns. One atomic add per batch, not per message.
+		// The Reader stops where it would read (framehook's stop mode): it
+		// neither reads nor moves a partial frame at the end of its slab
+		// while the batch's views are live; the move waits for the
+		// reader's next read, once OnBatch returned, when the slab is
+		// reused in place unless a message was retained (TestBatchEndsMidFrame
+		// checks both). The reference keeps the views valid should the
+		// Reader let go of its slab meanwhile (a framing error fails the
+		// stream and releases it). One atomic add per batch, not per
+		// message.
 		b.first.Retain()
 		b.held = true
+		framehook.ReaderStopAtPartial(c.fr, true)
 	}
-	c.nb.batchEnd = true
 	err := c.fr.NextInto(&m.Frame) // in place: no copy of the frame (see NextInto)
-	c.nb.batchEnd = false
 	if err != nil {
-		// errBatchEnd: the rest is a partial frame, kept by the Reader
-		// exactly as a read that ended there leaves it. Else a framing
-		// error, returned by the reader after OnBatch.
-		if err != errBatchEnd {
+		// ErrStopAtPartial: the rest is a partial frame, kept by the
+		// Reader exactly as a read that ended there leaves it. Else a
+		// framing error, returned by the reader after OnBatch.
+		if err != framehook.ErrStopAtPartial {
 			b.err = err
 		}
 		b.state = batchEnded
@@ -298,6 +303,7 @@ func (c *Conn) dispatchBatch(f frame.Frame) error {
 		}
 	}
 	if b.held {
+		framehook.ReaderStopAtPartial(c.fr, false)
 		b.first.Release()
 	}
 	err := b.err

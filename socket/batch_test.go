@@ -109,30 +109,34 @@ func TestBatchEcho(t *testing.T) {
 
 // A read batch that ends in the middle of a frame keeps that frame: it
 // comes whole in a later batch. The partial frame sits at the end of a
-// full slab, so the frame.Reader moves it while the batch's views are
-// live; they stay intact until OnBatch returns.
+// full slab: the frame.Reader must move it to read the rest, and does so
+// only after OnBatch returned (the batch's views stay intact, and no
+// slab is taken while a batch runs: the move reuses the slab in place).
 func TestBatchEndsMidFrame(t *testing.T) {
 	type seen struct {
 		payloads [][]byte
 		intact   bool
+		gets     uint64 // slabs taken while the batch ran
 	}
 	batches := make(chan seen, 16)
 	const slab = 4096
+	slabs := pool.NewSlabPool(pool.Options{})
 	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
 		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			gets := slabs.Stats().Gets
 			var views, copies [][]byte
 			for m, ok := b.Next(); ok; m, ok = b.Next() {
 				views = append(views, m.Payload)
 				copies = append(copies, bytes.Clone(m.Payload))
 			}
-			s := seen{payloads: copies, intact: true}
+			s := seen{payloads: copies, intact: true, gets: slabs.Stats().Gets - gets}
 			for i := range views {
 				s.intact = s.intact && bytes.Equal(views[i], copies[i])
 			}
 			batches <- s
 			return socket.Continue
 		})
-	}, socket.Options{ReadSlabSize: slab})
+	}, socket.Options{ReadSlabSize: slab, SlabPool: slabs})
 	nc, err := net.Dial("tcp", addr.String())
 	require.NoError(t, err)
 	defer nc.Close()
@@ -151,6 +155,7 @@ func TestBatchEndsMidFrame(t *testing.T) {
 		select {
 		case s := <-batches:
 			assert.True(t, s.intact, "the views of a batch stay intact until OnBatch returns")
+			assert.Zero(t, s.gets, "a batch ending mid-frame does not move the partial frame to a new slab")
 			got = append(got, s.payloads...)
 		case <-time.After(10 * time.Second):
 			t.Fatal("no batch within 10s")
