@@ -285,9 +285,9 @@ func (b *Batch) limits() {
 func (c *Conn) dispatchBatch(f frame.Frame) error {
 	b := batches.Get().(*Batch)
 	b.c, b.first, b.state = c, f, batchFirst
-	b.limits()
 	var act Action
 	if br, ok := c.reactor.(BatchReactor); ok {
+		b.limits() // Batch.Reply's; a plain Reactor replies with Conn.Reply
 		act = br.OnBatch(c, b)
 		if act == Continue && b.state == batchFirst {
 			act = Disconnect

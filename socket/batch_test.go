@@ -235,45 +235,57 @@ func TestBatchStopEarly(t *testing.T) {
 }
 
 // A batch ends at Options.MaxUnfinished: a reactor that retains every
-// message never holds more than the bound, batch or not.
+// message never holds more than the bound, batch or not, and a plain
+// Reactor (OnMessage, run over the same read batches) neither.
 func TestBatchMaxUnfinished(t *testing.T) {
 	const limit = 5
-	held := make(chan socket.Message, 100)
-	var maxSeen int64
-	var mu sync.Mutex
-	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
-		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
-			for m, ok := b.Next(); ok; m, ok = b.Next() {
-				m.Retain()
-				mu.Lock()
-				maxSeen = max(maxSeen, c.Stats().Unfinished)
-				mu.Unlock()
-				held <- m
-			}
-			return socket.Continue
-		})
-	}, socket.Options{MaxUnfinished: limit})
-	nc, err := net.Dial("tcp", addr.String())
-	require.NoError(t, err)
-	defer nc.Close()
-	var wire []byte
-	for range 20 {
-		wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte("x"))
-	}
-	_, err = nc.Write(wire)
-	require.NoError(t, err)
-	for range 20 {
-		select {
-		case m := <-held:
-			m.Release()
-		case <-time.After(10 * time.Second):
-			t.Fatal("a message did not come")
+	for _, plain := range []bool{false, true} {
+		held := make(chan socket.Message, 100)
+		var maxSeen int64
+		var mu sync.Mutex
+		take := func(c *socket.Conn, m socket.Message) {
+			m.Retain()
+			mu.Lock()
+			maxSeen = max(maxSeen, c.Stats().Unfinished)
+			mu.Unlock()
+			held <- m
 		}
+		addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+			if plain {
+				return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+					take(c, m)
+					return socket.Continue
+				})
+			}
+			return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+				for m, ok := b.Next(); ok; m, ok = b.Next() {
+					take(c, m)
+				}
+				return socket.Continue
+			})
+		}, socket.Options{MaxUnfinished: limit})
+		nc, err := net.Dial("tcp", addr.String())
+		require.NoError(t, err)
+		defer nc.Close()
+		var wire []byte
+		for range 20 {
+			wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte("x"))
+		}
+		_, err = nc.Write(wire)
+		require.NoError(t, err)
+		for range 20 {
+			select {
+			case m := <-held:
+				m.Release()
+			case <-time.After(10 * time.Second):
+				t.Fatal("a message did not come")
+			}
+		}
+		mu.Lock()
+		assert.LessOrEqual(t, maxSeen, int64(limit), "plain %v", plain)
+		assert.Equal(t, int64(limit), maxSeen, "the reader filled the bound (plain %v)", plain)
+		mu.Unlock()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	assert.LessOrEqual(t, maxSeen, int64(limit))
-	assert.Equal(t, int64(limit), maxSeen, "the reader filled the bound")
 }
 
 // SendBatch's bounds and errors: a full batch refuses more (QueueMessages),
