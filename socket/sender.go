@@ -278,7 +278,7 @@ func (b *SendBatch) Append(h frame.Header, payload []byte) error {
 	}
 	need := len(payload) + int(c.frameExtra)
 	if b.buf == nil {
-		b.buf = getBatchBuf(need)
+		b.buf = getBatchBuf(need) // over the batch buffers' classes: pool's large buffers
 	} else {
 		if int(b.frames) >= c.opts.QueueMessages || len(b.buf.B)+len(payload) > c.replyBatchBytes() {
 			return ErrBatchFull
