@@ -361,6 +361,11 @@ func (r *Reader) next() (Frame, error) {
 					sp.Kind, sp.N, sp.Off, sp.Len, avail))
 			}
 		} else if r.slab != nil {
+			if r.stop {
+				// Nothing buffered: in stop mode the slab stays as it is
+				// (neither released nor rewound) until the next Next.
+				return Frame{}, framehook.ErrStopAtPartial
+			}
 			if r.skipLeft == 0 {
 				r.releaseSlab() // nothing buffered: hold no memory
 			} else {

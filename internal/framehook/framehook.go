@@ -59,7 +59,8 @@ var ReaderPartial func(r any) bool
 
 // ReaderStopAtPartial turns r's stop mode on or off: while on, r.Next
 // returns the frames already buffered and then ErrStopAtPartial where it
-// would read, without reading or moving a partial frame's bytes (socket's
+// would read, without reading, moving a partial frame's bytes, or letting
+// go of or rewinding its slab when nothing is buffered (socket's
 // Batch.Next, which must not read, and whose views must stay where they
 // are until OnBatch returns). The Reader is left intact: Next with stop
 // mode off goes on where it stopped. Set by package frame.
