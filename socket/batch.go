@@ -35,10 +35,14 @@ func (f BatchFunc) OnBatch(c *Conn, b *Batch) Action { return f(c, b) }
 // OnMessage calls f with a batch that holds m alone (the connection itself
 // never calls it; see BatchReactor).
 func (f BatchFunc) OnMessage(c *Conn, m Message) Action {
-	b := &Batch{c: c, first: m.Frame, state: batchFirst, single: true}
+	b := batches.Get().(*Batch) // pooled, as the reader's batches are
+	b.c, b.first, b.state, b.single = c, m.Frame, batchFirst, true
 	b.limits()
 	act := f(c, b)
-	b.state = batchDone
+	*b = Batch{state: batchDone}
+	if !pool.Debug {
+		batches.Put(b)
+	}
 	return act
 }
 
@@ -279,21 +283,41 @@ func (b *Batch) limits() {
 	b.limitBytes, b.limitFrames = rbb, int32(o.QueueMessages)
 }
 
+// end lets go of what the batch held (its slab reference, the Reader's
+// stop mode) and returns the read error met inside it.
+func (b *Batch) end() error {
+	if b.held {
+		framehook.ReaderStopAtPartial(b.c.fr, false)
+		b.first.Release()
+	}
+	return b.err
+}
+
 // dispatchBatch hands the read batch that begins with f to the reactor and
 // returns nil to go on reading, ErrDisconnected, ErrBatchUnread, or the
 // read error met inside the batch (for afterReadErr).
 func (c *Conn) dispatchBatch(f frame.Frame) error {
-	b := batches.Get().(*Batch)
-	b.c, b.first, b.state = c, f, batchFirst
 	var act Action
+	var err error
 	if br, ok := c.reactor.(BatchReactor); ok {
+		b := batches.Get().(*Batch)
+		b.c, b.first, b.state = c, f, batchFirst
 		b.limits() // Batch.Reply's; a plain Reactor replies with Conn.Reply
 		act = br.OnBatch(c, b)
 		if act == Continue && b.state == batchFirst {
 			act = Disconnect
 			b.err = ErrBatchUnread
 		}
+		err = b.end()
+		*b = Batch{state: batchDone}
+		if !pool.Debug { // under psdebug a kept Batch stays done and panics when used
+			batches.Put(b)
+		}
 	} else {
+		// A plain Reactor never sees the Batch: it lives on the reader's
+		// stack, without a trip through the pool per read batch.
+		var b Batch
+		b.c, b.first, b.state = c, f, batchFirst
 		r := c.reactor
 		for m, ok := b.Next(); ok; m, ok = b.Next() {
 			if r.OnMessage(c, m) == Disconnect {
@@ -301,15 +325,7 @@ func (c *Conn) dispatchBatch(f frame.Frame) error {
 				break
 			}
 		}
-	}
-	if b.held {
-		framehook.ReaderStopAtPartial(c.fr, false)
-		b.first.Release()
-	}
-	err := b.err
-	*b = Batch{state: batchDone}
-	if !pool.Debug { // under psdebug a kept Batch stays done and panics when used
-		batches.Put(b)
+		err = b.end()
 	}
 	switch {
 	case err == ErrBatchUnread:

@@ -239,3 +239,53 @@ func TestBatchTime(t *testing.T) {
 	second := <-times
 	assert.True(t, second[0].After(first[0]), "a later batch reads the clock again")
 }
+
+// BatchFunc.OnMessage (for a caller that has one message, not the
+// connection) runs f over a batch of that message alone, taken from the
+// pool: no allocation per call.
+func TestBatchFuncOnMessage(t *testing.T) {
+	counts := make(chan int, 64)
+	bf := socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+		n := 0
+		for m, ok := b.Next(); ok; m, ok = b.Next() {
+			n++
+			if err := b.Reply(m.Header, m.Payload); err != nil {
+				return socket.Disconnect
+			}
+		}
+		counts <- n
+		return socket.Continue
+	})
+	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+		return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action { return bf.OnMessage(c, m) })
+	}, socket.Options{})
+	got := make(chan struct{}, 64)
+	c, err := socket.Dial(context.Background(), "tcp", addr.String(), socket.ReactorFunc(func(*socket.Conn, socket.Message) socket.Action {
+		got <- struct{}{}
+		return socket.Continue
+	}), socket.Options{})
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.NewSender(nil)
+	defer s.Close()
+	sb := s.Batch()
+	ping := []byte("ping")
+	round := func() {
+		for range 8 {
+			require.NoError(t, sb.Append(frame.Header{}, ping))
+		}
+		require.NoError(t, sb.Send(context.Background()))
+		for range 8 {
+			<-got
+			if n := <-counts; n != 1 {
+				t.Fatalf("a batch of %d messages, want the one", n)
+			}
+		}
+	}
+	for range 50 {
+		round()
+	}
+	if !pool.Debug && !testenv.RaceEnabled {
+		assert.Zero(t, testing.AllocsPerRun(100, round)/8)
+	}
+}
