@@ -133,13 +133,20 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 		}
 		return s.sendNewBatch(ctx, h, payload, f.need)
 	}
-	// The weight budget is spent: wait for it in Fold, counted in sending.
+	return s.sendSmallWait(ctx, h, &f)
+}
+
+// sendSmallWait is sendSmall when the weight budget is spent: it waits for
+// it in Fold, counted in sending (out of line: the fast path keeps a small
+// frame without a defer).
+func (s *Sender) sendSmallWait(ctx context.Context, h frame.Header, f *smallFold) error {
+	c := s.c
 	c.sending.Add(1)
 	defer c.sendDone()
 	if c.stopped.Load() {
 		return wrapClosed(c.causeErr())
 	}
-	folded, err := s.q.Fold(ctx, int64(len(payload)), f.fold)
+	folded, err := s.q.Fold(ctx, int64(len(f.payload)), f.fold)
 	switch {
 	case err != nil:
 		return c.queueErr(err)
@@ -148,7 +155,7 @@ func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) 
 	case folded:
 		return nil
 	}
-	return s.sendNewBatch(ctx, h, payload, f.need)
+	return s.sendNewBatch(ctx, h, f.payload, f.need)
 }
 
 // sendNewBatch queues payload, framed, as a new batch item of one message.
