@@ -127,4 +127,3 @@ func TestDrainWithFoldingSenders(t *testing.T) {
 		assert.Zero(t, failed.Load())
 	}
 }
-
