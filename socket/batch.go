@@ -120,9 +120,10 @@ func (b *Batch) Next() (m Message, ok bool) {
 		return Message{}, false
 	}
 	c := b.c
-	// Only whole frames already read are taken (nbReader.Read reports
-	// errBatchEnd instead of reading), and only while the reader's bounds
-	// allow: at MaxUnfinished or once stopped the reader must look first.
+	// Only whole frames already read are taken (the Reader's stop mode,
+	// below, ends the batch where it would read), and only while the
+	// reader's bounds allow: at MaxUnfinished or once stopped the reader
+	// must look first.
 	if b.single || c.nb == nil || c.fr.Buffered() == 0 || c.stopped.Load() || int(c.unfinished.Load()) >= c.opts.MaxUnfinished {
 		b.state = batchEnded
 		return Message{}, false
