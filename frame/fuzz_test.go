@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -278,5 +279,85 @@ func FuzzReaderSkip(f *testing.F) {
 			require.Equal(t, wants[i].length, got[i].length, "frame %d", i)
 			require.Equal(t, string(wants[i].payload), string(got[i].payload), "frame %d", i)
 		}
+	})
+}
+
+// FuzzReaderStop reads arbitrary streams as socket's read batches do:
+// after each read, stop mode on (framehook.ReaderStopAtPartial) with the
+// first frame of the batch retained, frames taken until ErrStopAtPartial,
+// then stop mode off and the retained frame released. With every framing
+// and skip mode: the same frames and error class as a plain Reader, the
+// batch's views intact until the batch ends, and no read and no slab taken
+// in stop mode.
+func FuzzReaderStop(f *testing.F) {
+	fuzzSeeds(f, frame.Default, true, 0)
+	f.Fuzz(func(t *testing.T, data []byte, framingIdx, chunk uint8) {
+		fr := fuzzFramings[int(framingIdx)%len(fuzzFramings)]
+		skip := framingIdx >= 128 && fr != frame.Lines
+		opts := func(p *pool.SlabPool) frame.ReaderOptions {
+			return frame.ReaderOptions{Framing: fr, MaxFrameSize: fuzzMax, SlabSize: 512, Pool: p, SkipOversized: skip}
+		}
+		type got struct {
+			h       frame.Header
+			over    bool
+			payload []byte
+		}
+		var want []got
+		var wantErr error
+		plain := frame.NewReader(&chunkReader{data: data, chunk: int(chunk) + 1}, opts(pool.NewSlabPool(pool.Options{MinSlabSize: 256})))
+		for {
+			f, err := plain.Next()
+			if err != nil {
+				wantErr = err
+				break
+			}
+			want = append(want, got{f.Header, f.Oversized, bytes.Clone(f.Payload)})
+		}
+		p := pool.NewSlabPool(pool.Options{MinSlabSize: 256})
+		src := &countingReader{r: &chunkReader{data: data, chunk: int(chunk) + 1}}
+		r := frame.NewReader(src, opts(p))
+		var have []got
+		var err error
+		for err == nil {
+			var first frame.Frame
+			if first, err = r.Next(); err != nil {
+				break
+			}
+			first.Retain()
+			framehook.ReaderStopAtPartial(r, true)
+			batch := []frame.Frame{first}
+			taken := []got{{first.Header, first.Oversized, bytes.Clone(first.Payload)}} // as each was returned
+			reads, gets := src.reads, p.Stats().Gets
+			for {
+				var f frame.Frame
+				if e := r.NextInto(&f); e != nil {
+					if e != framehook.ErrStopAtPartial {
+						err = e
+					}
+					break
+				}
+				batch = append(batch, f)
+				taken = append(taken, got{f.Header, f.Oversized, bytes.Clone(f.Payload)})
+			}
+			require.Equal(t, reads, src.reads, "stop mode reads nothing")
+			require.Equal(t, gets, p.Stats().Gets, "stop mode takes no slab")
+			// The views are intact until the batch ends.
+			for i, f := range batch {
+				require.Equal(t, taken[i].payload, f.Payload, "frame %d of the batch moved", i)
+			}
+			have = append(have, taken...)
+			framehook.ReaderStopAtPartial(r, false)
+			first.Release()
+		}
+		require.Equal(t, len(want), len(have))
+		for i := range want {
+			require.Equal(t, want[i], have[i], "frame %d", i)
+		}
+		require.Equal(t, errors.Is(wantErr, io.EOF), errors.Is(err, io.EOF), "%v / %v", wantErr, err)
+		for _, class := range []error{frame.ErrMalformed, frame.ErrFrameTooLarge, frame.ErrChecksum, frame.ErrTruncated} {
+			require.Equal(t, errors.Is(wantErr, class), errors.Is(err, class), "%v / %v", wantErr, err)
+		}
+		require.NoError(t, r.Close())
+		require.Zero(t, p.Stats().SlabsInUse, "every slab returned")
 	})
 }

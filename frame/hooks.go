@@ -14,4 +14,5 @@ func init() {
 	}
 	framehook.ReaderHoldsSlab = func(r any) bool { return r.(*Reader).slab != nil }
 	framehook.ReaderPartial = func(r any) bool { return r.(*Reader).partialFrame() }
+	framehook.ReaderStopAtPartial = func(r any, on bool) { r.(*Reader).stop = on }
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -192,6 +193,7 @@ type Reader struct {
 	partial   bool    // buf[rd:wr] is an unfinished frame (Next went to read)
 	charged   bool    // slab is charged to budget (its Cap)
 	empty     uint8   // consecutive (0, nil) reads, up to maxEmptyReads
+	stop      bool    // Next returns framehook.ErrStopAtPartial where it would read (framehook.ReaderStopAtPartial)
 	peekBuf   [1]byte // the byte peeked at by peek
 
 	slab    *pool.Slab
@@ -359,6 +361,11 @@ func (r *Reader) next() (Frame, error) {
 					sp.Kind, sp.N, sp.Off, sp.Len, avail))
 			}
 		} else if r.slab != nil {
+			if r.stop {
+				// Nothing buffered: in stop mode the slab stays as it is
+				// (neither released nor rewound) until the next Next.
+				return Frame{}, framehook.ErrStopAtPartial
+			}
 			if r.skipLeft == 0 {
 				r.releaseSlab() // nothing buffered: hold no memory
 			} else {
@@ -378,6 +385,12 @@ func (r *Reader) next() (Frame, error) {
 				r.err = io.EOF
 			}
 			return Frame{}, err
+		}
+		if r.stop {
+			// A read batch ends here: no read, and no move of the partial
+			// frame either, while the batch's views are live (the move waits
+			// for the next Next, when a slab nobody retained is reused).
+			return Frame{}, framehook.ErrStopAtPartial
 		}
 		if err := r.fill(need); err != nil {
 			return Frame{}, err

@@ -1,10 +1,13 @@
 package socket
 
 import (
+	"bytes"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/internal/framehook"
 	"github.com/protosocket-go/protosocket/pool"
 )
 
@@ -32,10 +35,14 @@ func (f BatchFunc) OnBatch(c *Conn, b *Batch) Action { return f(c, b) }
 // OnMessage calls f with a batch that holds m alone (the connection itself
 // never calls it; see BatchReactor).
 func (f BatchFunc) OnMessage(c *Conn, m Message) Action {
-	b := &Batch{c: c, first: m.Frame, state: batchFirst, single: true}
+	b := batches.Get().(*Batch) // pooled, as the reader's batches are
+	b.c, b.first, b.state, b.single = c, m.Frame, batchFirst, true
 	b.limits()
 	act := f(c, b)
-	b.state = batchDone
+	*b = Batch{state: batchDone}
+	if !pool.Debug {
+		batches.Put(b)
+	}
 	return act
 }
 
@@ -73,6 +80,7 @@ type Batch struct {
 	limitBytes  int   // reply buffer bytes at which Reply hands the batch on (Conn.replyBatchBytes)
 	limitFrames int32 // replies at which it does (QueueMessages)
 
+	now    int64 // Time's reading (monoNow), 0 until asked
 	state  uint8 // batchFirst, batchMore, batchEnded, batchDone
 	held   bool  // holds a reference on first's slab: the batch's views outlive the Reader moving on
 	single bool  // BatchFunc.OnMessage's batch of one: Next reads nothing more
@@ -112,29 +120,34 @@ func (b *Batch) Next() (m Message, ok bool) {
 		return Message{}, false
 	}
 	c := b.c
-	// Only whole frames already read are taken (nbReader.Read reports
-	// errBatchEnd instead of reading), and only while the reader's bounds
-	// allow: at MaxUnfinished or once stopped the reader must look first.
+	// Only whole frames already read are taken (the Reader's stop mode,
+	// below, ends the batch where it would read), and only while the
+	// reader's bounds allow: at MaxUnfinished or once stopped the reader
+	// must look first.
 	if b.single || c.nb == nil || c.fr.Buffered() == 0 || c.stopped.Load() || int(c.unfinished.Load()) >= c.opts.MaxUnfinished {
 		b.state = batchEnded
 		return Message{}, false
 	}
 	if !b.held {
-		// While frames are taken the Reader may move a partial frame at
-		// the end of its slab to the slab's start or to another slab:
-		// this reference keeps the batch's views intact until OnBatch
-		// returns. One atomic add per batch, not per message.
+		// The Reader stops where it would read (framehook's stop mode): it
+		// neither reads nor moves a partial frame at the end of its slab
+		// while the batch's views are live; the move waits for the
+		// reader's next read, once OnBatch returned, when the slab is
+		// reused in place unless a message was retained (TestBatchEndsMidFrame
+		// checks both). The reference keeps the views valid should the
+		// Reader let go of its slab meanwhile (a framing error fails the
+		// stream and releases it). One atomic add per batch, not per
+		// message.
 		b.first.Retain()
 		b.held = true
+		framehook.ReaderStopAtPartial(c.fr, true)
 	}
-	c.nb.batchEnd = true
 	err := c.fr.NextInto(&m.Frame) // in place: no copy of the frame (see NextInto)
-	c.nb.batchEnd = false
 	if err != nil {
-		// errBatchEnd: the rest is a partial frame, kept by the Reader
-		// exactly as a read that ended there leaves it. Else a framing
-		// error, returned by the reader after OnBatch.
-		if err != errBatchEnd {
+		// ErrStopAtPartial: the rest is a partial frame, kept by the
+		// Reader exactly as a read that ended there leaves it. Else a
+		// framing error, returned by the reader after OnBatch.
+		if err != framehook.ErrStopAtPartial {
 			b.err = err
 		}
 		b.state = batchEnded
@@ -158,7 +171,7 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 	}
 	c := b.c
 	if rb := c.rbuf; rb != nil && len(payload) <= b.maxInline && len(rb.B) < b.limitBytes && c.rframes < b.limitFrames && !c.stopped.Load() {
-		nb, err := frame.AppendFramed(rb.B, c.opts.Framing, h, payload)
+		nb, err := frame.AppendFramedRef(rb.B, c.opts.Framing, &h, payload)
 		if err != nil {
 			return frameErr(err)
 		}
@@ -167,6 +180,92 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 		return nil
 	}
 	return c.Reply(h, payload) // the first reply of the batch, a large one, a full buffer, TLS
+}
+
+// ReplyAppend is Batch.Reply for a payload that appendPayload appends to
+// dst (like binary.AppendUvarint), framed straight into the batch's reply
+// buffer on TCP and Unix sockets with the default framing: no copy of the
+// payload. dst and the slice appendPayload returns belong to the batch:
+// valid only during the call, not to be kept or handed to another
+// goroutine; appendPayload must not reply, send or call ReplyAppend
+// itself. Errors and lifetimes are Reply's, and:
+//
+//   - ErrBadAppend when appendPayload returned a slice that does not
+//     extend dst (shorter, or not holding dst's bytes);
+//   - ErrFrameTooLarge (matching frame.ErrFrameTooLarge) when the
+//     payload is over Options.MaxFrameSize.
+//
+// Nothing was replied on an error. On other connections (TLS, net.Pipe),
+// with other framings, or with a header flagged for a CRC, the payload is
+// appended to a pooled buffer and replied with Reply (one copy). A large
+// payload (over Options.CopyThreshold) is better built in a pool.Buffer
+// and given to Conn.ReplyBuffer, written by reference: ReplyAppend grows
+// the batch's buffer to hold it. Call it only from OnBatch; under the
+// psdebug build tag it panics with MsgBatchAfterReturn after.
+func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byte) error {
+	if pool.Debug && b.state == batchDone {
+		panic(MsgBatchAfterReturn)
+	}
+	c := b.c
+	if c.nb == nil || !c.dispatching.Load() || h.Flags&(frame.FlagCRC|frame.FlagsReserved) != 0 || !c.opts.defaultFraming() {
+		return b.replyAppendCopy(h, appendPayload)
+	}
+	rb := c.rbuf
+	if rb != nil && (len(rb.B) >= b.limitBytes || c.rframes >= b.limitFrames) {
+		if err := c.pushReplies(); err != nil {
+			return err
+		}
+		rb = nil
+	}
+	if c.stopped.Load() {
+		return wrapClosed(c.causeErr())
+	}
+	if rb == nil {
+		rb = getBatchBuf(batchBufSize)
+		c.rbuf = rb
+	}
+	start := len(rb.B)
+	dst := append(rb.B, make([]byte, frame.HeaderSize)...) // the header's room, filled below
+	out := appendPayload(dst)
+	if len(out) < len(dst) || (&out[0] != &dst[0] && !bytes.Equal(out[:start], rb.B[:start])) {
+		return ErrBadAppend
+	}
+	n := len(out) - len(dst)
+	if n > c.opts.MaxFrameSize {
+		return tooLarge(n, c.opts.MaxFrameSize)
+	}
+	h.Length = uint32(n)
+	frame.AppendHeader(out[start:start], h) // in place: the room reserved above
+	rb.B = out
+	c.rframes++
+	return nil
+}
+
+// replyAppendCopy is ReplyAppend through a pooled buffer and Reply. The
+// buffer keeps its own array: the slice appendPayload returns is not
+// pooled (it may be the caller's own).
+func (b *Batch) replyAppendCopy(h frame.Header, appendPayload func(dst []byte) []byte) error {
+	buf := pool.GetBuffer()
+	defer pool.PutBuffer(buf)
+	return b.Reply(h, appendPayload(buf.B[:0]))
+}
+
+// Time returns the batch's time: the clock read once, at the first call
+// in the batch (later calls return the same reading), with a monotonic
+// reading. A server that computes deadlines from a request's arrival
+// counts them from it: every message of the batch arrived by then, and
+// one clock read serves the whole batch (a clock read is some 100-200 ns
+// on this project's VMs, where it is a system call). It is not taken at
+// the read itself, which would cost every batch a clock read whether or
+// not anybody asks. Call it only from OnBatch.
+func (b *Batch) Time() time.Time {
+	if pool.Debug && b.state == batchDone {
+		panic(MsgBatchAfterReturn)
+	}
+	if b.now == 0 {
+		b.now = monoNow()
+	}
+	return monoTime(b.now)
 }
 
 // limits reads Reply's fast-path bounds from the options (see Conn.Reply:
@@ -185,21 +284,41 @@ func (b *Batch) limits() {
 	b.limitBytes, b.limitFrames = rbb, int32(o.QueueMessages)
 }
 
+// end lets go of what the batch held (its slab reference, the Reader's
+// stop mode) and returns the read error met inside it.
+func (b *Batch) end() error {
+	if b.held {
+		framehook.ReaderStopAtPartial(b.c.fr, false)
+		b.first.Release()
+	}
+	return b.err
+}
+
 // dispatchBatch hands the read batch that begins with f to the reactor and
 // returns nil to go on reading, ErrDisconnected, ErrBatchUnread, or the
 // read error met inside the batch (for afterReadErr).
 func (c *Conn) dispatchBatch(f frame.Frame) error {
-	b := batches.Get().(*Batch)
-	b.c, b.first, b.state = c, f, batchFirst
-	b.limits()
 	var act Action
+	var err error
 	if br, ok := c.reactor.(BatchReactor); ok {
+		b := batches.Get().(*Batch)
+		b.c, b.first, b.state = c, f, batchFirst
+		b.limits() // Batch.Reply's; a plain Reactor replies with Conn.Reply
 		act = br.OnBatch(c, b)
 		if act == Continue && b.state == batchFirst {
 			act = Disconnect
 			b.err = ErrBatchUnread
 		}
+		err = b.end()
+		*b = Batch{state: batchDone}
+		if !pool.Debug { // under psdebug a kept Batch stays done and panics when used
+			batches.Put(b)
+		}
 	} else {
+		// A plain Reactor never sees the Batch: it lives on the reader's
+		// stack, without a trip through the pool per read batch.
+		var b Batch
+		b.c, b.first, b.state = c, f, batchFirst
 		r := c.reactor
 		for m, ok := b.Next(); ok; m, ok = b.Next() {
 			if r.OnMessage(c, m) == Disconnect {
@@ -207,14 +326,7 @@ func (c *Conn) dispatchBatch(f frame.Frame) error {
 				break
 			}
 		}
-	}
-	if b.held {
-		b.first.Release()
-	}
-	err := b.err
-	*b = Batch{state: batchDone}
-	if !pool.Debug { // under psdebug a kept Batch stays done and panics when used
-		batches.Put(b)
+		err = b.end()
 	}
 	switch {
 	case err == ErrBatchUnread:

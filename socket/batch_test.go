@@ -109,30 +109,34 @@ func TestBatchEcho(t *testing.T) {
 
 // A read batch that ends in the middle of a frame keeps that frame: it
 // comes whole in a later batch. The partial frame sits at the end of a
-// full slab, so the frame.Reader moves it while the batch's views are
-// live; they stay intact until OnBatch returns.
+// full slab: the frame.Reader must move it to read the rest, and does so
+// only after OnBatch returned (the batch's views stay intact, and no
+// slab is taken while a batch runs: the move reuses the slab in place).
 func TestBatchEndsMidFrame(t *testing.T) {
 	type seen struct {
 		payloads [][]byte
 		intact   bool
+		gets     uint64 // slabs taken while the batch ran
 	}
 	batches := make(chan seen, 16)
 	const slab = 4096
+	slabs := pool.NewSlabPool(pool.Options{})
 	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
 		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			gets := slabs.Stats().Gets
 			var views, copies [][]byte
 			for m, ok := b.Next(); ok; m, ok = b.Next() {
 				views = append(views, m.Payload)
 				copies = append(copies, bytes.Clone(m.Payload))
 			}
-			s := seen{payloads: copies, intact: true}
+			s := seen{payloads: copies, intact: true, gets: slabs.Stats().Gets - gets}
 			for i := range views {
 				s.intact = s.intact && bytes.Equal(views[i], copies[i])
 			}
 			batches <- s
 			return socket.Continue
 		})
-	}, socket.Options{ReadSlabSize: slab})
+	}, socket.Options{ReadSlabSize: slab, SlabPool: slabs})
 	nc, err := net.Dial("tcp", addr.String())
 	require.NoError(t, err)
 	defer nc.Close()
@@ -151,6 +155,7 @@ func TestBatchEndsMidFrame(t *testing.T) {
 		select {
 		case s := <-batches:
 			assert.True(t, s.intact, "the views of a batch stay intact until OnBatch returns")
+			assert.Zero(t, s.gets, "a batch ending mid-frame does not move the partial frame to a new slab")
 			got = append(got, s.payloads...)
 		case <-time.After(10 * time.Second):
 			t.Fatal("no batch within 10s")
@@ -230,45 +235,57 @@ func TestBatchStopEarly(t *testing.T) {
 }
 
 // A batch ends at Options.MaxUnfinished: a reactor that retains every
-// message never holds more than the bound, batch or not.
+// message never holds more than the bound, batch or not, and a plain
+// Reactor (OnMessage, run over the same read batches) neither.
 func TestBatchMaxUnfinished(t *testing.T) {
 	const limit = 5
-	held := make(chan socket.Message, 100)
-	var maxSeen int64
-	var mu sync.Mutex
-	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
-		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
-			for m, ok := b.Next(); ok; m, ok = b.Next() {
-				m.Retain()
-				mu.Lock()
-				maxSeen = max(maxSeen, c.Stats().Unfinished)
-				mu.Unlock()
-				held <- m
-			}
-			return socket.Continue
-		})
-	}, socket.Options{MaxUnfinished: limit})
-	nc, err := net.Dial("tcp", addr.String())
-	require.NoError(t, err)
-	defer nc.Close()
-	var wire []byte
-	for range 20 {
-		wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte("x"))
-	}
-	_, err = nc.Write(wire)
-	require.NoError(t, err)
-	for range 20 {
-		select {
-		case m := <-held:
-			m.Release()
-		case <-time.After(10 * time.Second):
-			t.Fatal("a message did not come")
+	for _, plain := range []bool{false, true} {
+		held := make(chan socket.Message, 100)
+		var maxSeen int64
+		var mu sync.Mutex
+		take := func(c *socket.Conn, m socket.Message) {
+			m.Retain()
+			mu.Lock()
+			maxSeen = max(maxSeen, c.Stats().Unfinished)
+			mu.Unlock()
+			held <- m
 		}
+		addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+			if plain {
+				return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+					take(c, m)
+					return socket.Continue
+				})
+			}
+			return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+				for m, ok := b.Next(); ok; m, ok = b.Next() {
+					take(c, m)
+				}
+				return socket.Continue
+			})
+		}, socket.Options{MaxUnfinished: limit})
+		nc, err := net.Dial("tcp", addr.String())
+		require.NoError(t, err)
+		defer nc.Close()
+		var wire []byte
+		for range 20 {
+			wire, _ = frame.AppendFrame(wire, frame.Header{}, []byte("x"))
+		}
+		_, err = nc.Write(wire)
+		require.NoError(t, err)
+		for range 20 {
+			select {
+			case m := <-held:
+				m.Release()
+			case <-time.After(10 * time.Second):
+				t.Fatal("a message did not come")
+			}
+		}
+		mu.Lock()
+		assert.LessOrEqual(t, maxSeen, int64(limit), "plain %v", plain)
+		assert.Equal(t, int64(limit), maxSeen, "the reader filled the bound (plain %v)", plain)
+		mu.Unlock()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	assert.LessOrEqual(t, maxSeen, int64(limit))
-	assert.Equal(t, int64(limit), maxSeen, "the reader filled the bound")
 }
 
 // SendBatch's bounds and errors: a full batch refuses more (QueueMessages),
@@ -439,6 +456,8 @@ func TestBatchAfterReturnDebug(t *testing.T) {
 	for _, use := range []func(){
 		func() { b.Next() },
 		func() { _ = b.Reply(frame.Header{}, nil) },
+		func() { _ = b.ReplyAppend(frame.Header{}, func(dst []byte) []byte { return dst }) },
+		func() { _ = b.Time() },
 	} {
 		var msg any
 		func() {

@@ -14,7 +14,9 @@ import (
 // starts small, so a lone small message queued holds a few hundred bytes,
 // not a large buffer, and moves to a large one, once, if more join it.
 // Buffers that grew past the large class (reply batches up to
-// WriteBatchBytes) go back to the large class's pool unless oversized.
+// WriteBatchBytes) go back to the large class's pool up to
+// maxBatchBufKept; larger ones (a SendBatch's large first payload, a
+// ReplyAppend's large reply) to pool's large buffers.
 var smallBatchBufs, largeBatchBufs sync.Pool
 
 const (
@@ -24,8 +26,13 @@ const (
 )
 
 // getBatchBuf returns an empty batch buffer with room for need bytes (of
-// the small class if they fit it).
+// the small class if they fit it; one of pool's large buffers, by size
+// class, if they are over maxBatchBufKept: a SendBatch whose first
+// payload is that large).
 func getBatchBuf(need int) *pool.Buffer {
+	if need > maxBatchBufKept {
+		return pool.GetBufferFor(need)
+	}
 	if need <= smallBatchBufSize {
 		if b, ok := smallBatchBufs.Get().(*pool.Buffer); ok {
 			return b
@@ -49,5 +56,7 @@ func putBatchBuf(b *pool.Buffer) {
 		smallBatchBufs.Put(b)
 	case c >= batchBufSize && c <= maxBatchBufKept:
 		largeBatchBufs.Put(b)
+	case c > maxBatchBufKept:
+		pool.PutBuffer(b) // pool's large buffers keep it by size class, within their idle bound
 	}
 }

@@ -322,7 +322,7 @@ func (c *Conn) finish(holdsWriter bool) {
 type Stats struct {
 	FramesIn      uint64 // frames handed to the Reactor
 	BytesIn       uint64 // bytes read from the socket
-	Reads         uint64 // read calls (a read batch that ends in the middle of a frame counts one that did not reach the socket)
+	Reads         uint64 // read calls (after a short read the next one reports the socket empty without a system call)
 	FramesOut     uint64 // frames written
 	BytesOut      uint64 // bytes written, framing included
 	WriteSyscalls uint64 // write or writev calls

@@ -40,18 +40,24 @@
 // in (on TCP and Unix sockets; one message on others, TLS among them). A
 // BatchReactor takes a whole batch in one call, OnBatch, pulling its
 // messages with Batch.Next and answering with Batch.Reply, whose checks are
-// made once per batch; the Batch and its views are valid until OnBatch
-// returns (under the psdebug tag a Batch used later panics). A plain
-// Reactor's OnMessage is called for each message of the same batch. A
+// made once per batch, or Batch.ReplyAppend, whose append function writes
+// the payload straight into the batch's reply buffer; Batch.Time is the
+// batch's clock, read once. The Batch and its views are valid until
+// OnBatch returns (under the psdebug tag a Batch used later panics). A
+// plain Reactor's OnMessage is called for each message of the same batch,
+// with the same bounds (MaxUnfinished, a stop) checked between messages. A
 // batch that ends in the middle of a frame leaves that frame to the next
-// read, as a read that ends there does.
+// read, as a read that ends there does: the frame.Reader stops where it
+// would read and moves the partial frame only once OnBatch returned (in
+// place, unless a message of the batch was retained).
 //
 // # Outbound
 //
 // A Sender is one spillway lane: Send copies the payload (a small one, up
 // to MaxBatchedPayload, is framed at once into a batch buffer, and joins
 // the Sender's batch still waiting in the queue if there is one: a burst
-// of small messages is one queue item), SendBuffer hands a pool.Buffer
+// of small messages is one queue item, and joining costs one lane lock,
+// spillway's TryFold), SendBuffer hands a pool.Buffer
 // over without a copy, SendEncoder lets an Encoder append the payload
 // straight into the writer's buffer, SendRef lends a caller-owned payload
 // by reference (a Ref, handed back by Ref.Wait once written, or taken

@@ -43,6 +43,10 @@ var (
 	// bytes (WriteBatchBytes, or half of QueueBytes if less) as one queue
 	// item may; Send it, then Append again. Nothing was appended.
 	ErrBatchFull = errors.New("socket: send batch full")
+	// ErrBadAppend: the append function given to Batch.ReplyAppend
+	// returned a slice that does not extend the one it was given (shorter
+	// than it, or not holding its bytes). Nothing was replied.
+	ErrBadAppend = errors.New("socket: ReplyAppend's append function did not extend dst")
 	// ErrTooManyConns: the server is at Options.MaxConns; the accepted
 	// connection was closed at once.
 	ErrTooManyConns = errors.New("socket: too many connections")

@@ -179,3 +179,43 @@ func ExampleSender_SendRef() {
 	// 1048581 bytes, starting "head:\x00"
 	// serve: <nil>
 }
+
+// A reply whose payload is appended straight into the batch's reply
+// buffer (here: the request, upper-cased, with a suffix), no copy.
+func ExampleBatch_ReplyAppend() {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	ln, _ := socket.Listen(ctx, "tcp", "127.0.0.1:0", socket.Options{})
+	go func() {
+		_ = socket.Serve(ctx, ln, func(c *socket.Conn) socket.Reactor {
+			return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+				for m, ok := b.Next(); ok; m, ok = b.Next() {
+					err := b.ReplyAppend(m.Header, func(dst []byte) []byte {
+						for _, ch := range m.Payload { // dst is valid only in here
+							dst = append(dst, ch-'a'+'A')
+						}
+						return append(dst, '!')
+					})
+					if err != nil {
+						return socket.Disconnect
+					}
+				}
+				return socket.Continue
+			})
+		}, socket.Options{})
+	}()
+	got := make(chan string, 1)
+	c, _ := socket.Dial(ctx, "tcp", ln.Addr().String(), socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+		got <- string(m.Payload)
+		return socket.Continue
+	}), socket.Options{})
+	s := c.NewSender(nil)
+	if err := s.Send(ctx, frame.Header{}, []byte("hello")); err != nil {
+		panic(err)
+	}
+	fmt.Println(<-got)
+	s.Close()
+	_ = c.Close()
+	// Output:
+	// HELLO!
+}

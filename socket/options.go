@@ -257,6 +257,10 @@ func (o *Options) ensureServerDefaults() {
 }
 
 // ensureDefaults fills zero fields with their defaults.
+// defaultFraming reports whether the framing is frame.Default (after
+// ensureDefaults).
+func (o *Options) defaultFraming() bool { return o.Framing == frame.Default }
+
 func (o *Options) ensureDefaults() {
 	if o.Framing == nil {
 		o.Framing = frame.Default

@@ -14,7 +14,7 @@ import (
 
 // testConn is a client Conn over loopback TCP whose peer discards what it
 // reads; with start its reader runs, else the test plays the reader.
-func testConn(t *testing.T, start bool) *Conn {
+func testConn(t testing.TB, start bool) *Conn {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()

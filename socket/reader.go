@@ -15,11 +15,6 @@ import (
 // readability itself, at a shallow stack depth.
 var errWouldBlock = errors.New("socket: would block")
 
-// errBatchEnd is returned by nbReader.Read while a Batch takes buffered
-// frames (batchEnd): the batch ends at a partial frame without a read, and
-// the frame.Reader keeps that frame as it keeps one cut by errWouldBlock.
-var errBatchEnd = errors.New("socket: end of read batch")
-
 // nbReader reads a socket without blocking, for the frame.Reader. Waiting
 // happens in Conn.waitReadable instead, with no slab held and few stack
 // frames above the park point, so the garbage collector can shrink an idle
@@ -37,9 +32,6 @@ type nbReader struct {
 	// came in meanwhile is found at once): one system call fewer each
 	// time a connection goes idle.
 	drained bool
-	// batchEnd: a Batch is taking buffered frames (Batch.Next); Read
-	// reports errBatchEnd without reading.
-	batchEnd bool
 }
 
 // newNBReader returns an nbReader for a TCP or Unix connection on a
@@ -58,9 +50,6 @@ func newNBReader(nc net.Conn, c *Conn) *nbReader {
 // Read implements io.Reader: one read(2), errWouldBlock on EAGAIN. It is
 // called by the frame.Reader on the reader goroutine only.
 func (r *nbReader) Read(p []byte) (int, error) {
-	if r.batchEnd {
-		return 0, errBatchEnd
-	}
 	r.c.flushReplies() // the replies to what was read so far go out first
 	if r.drained {
 		r.drained = false

@@ -63,7 +63,7 @@ func (c *Conn) Reply(h frame.Header, payload []byte) error {
 	if c.rbuf == nil {
 		c.rbuf = getBatchBuf(batchBufSize)
 	}
-	b, err := frame.AppendFramed(c.rbuf.B, c.opts.Framing, h, payload)
+	b, err := frame.AppendFramedRef(c.rbuf.B, c.opts.Framing, &h, payload)
 	if err != nil {
 		return frameErr(err)
 	}

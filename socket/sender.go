@@ -103,51 +103,104 @@ const MaxBatchedPayload = 1024
 
 // sendSmall encodes payload into the batch at the tail of the Sender's lane
 // if it is this Sender's and has room, else into a new batch item.
+//
+// Its fast path, a fold into the tail (spillway's TryFold: one lane lock,
+// no wait), is a send that is not counted in Conn.sending: the message
+// joins an item already queued, which Conn.queued counts until a token
+// holder takes it under the same lane lock, so Drain, which waits for
+// queued to reach zero, writes it; a fold cannot happen once finish has
+// closed the lanes. A send that sees stopped, or would wait, takes the
+// counted path below.
 func (s *Sender) sendSmall(ctx context.Context, h frame.Header, payload []byte) error {
 	c := s.c
-	need := len(payload) + int(c.frameExtra)
+	if c.stopped.Load() {
+		return wrapClosed(c.causeErr())
+	}
+	// Filled field by field, the header too: h arrives in registers and
+	// is spilled with narrow stores; copied whole it would be read back
+	// with 16-byte loads, a store-forwarding stall (20% of this path in
+	// BenchmarkSendSmall's profile; see frame.NextInto).
+	var f smallFold
+	f.s, f.payload, f.need = s, payload, len(payload)+int(c.frameExtra)
+	f.h.Length, f.h.Kind, f.h.Flags, f.h.CRC = h.Length, h.Kind, h.Flags, h.CRC
+	f.h.Stream, f.h.Type = h.Stream, h.Type
+	switch s.q.TryFold(int64(len(payload)), f.fold) {
+	case spillway.Folded:
+		return nil
+	case spillway.NoTail:
+		if f.err != nil {
+			return frameErr(f.err)
+		}
+		return s.sendNewBatch(ctx, h, payload, f.need)
+	}
+	return s.sendSmallWait(ctx, h, &f)
+}
+
+// sendSmallWait is sendSmall when the weight budget is spent: it waits for
+// it in Fold, counted in sending (out of line: the fast path keeps a small
+// frame without a defer).
+func (s *Sender) sendSmallWait(ctx context.Context, h frame.Header, f *smallFold) error {
+	c := s.c
 	c.sending.Add(1)
 	defer c.sendDone()
 	if c.stopped.Load() {
 		return wrapClosed(c.causeErr())
 	}
-	w := int64(len(payload)) // weight: payload bytes, as for other items
-	var ferr error
-	folded, err := s.q.Fold(ctx, w, func(t *item) bool {
-		if t.s != s || t.frames == 0 || len(t.buf.B)+need > batchBufSize {
-			return false
-		}
-		if cap(t.buf.B)-len(t.buf.B) < need { // a small batch grows into a large buffer, once
-			big := getBatchBuf(batchBufSize)
-			big.B = append(big.B, t.buf.B...)
-			putBatchBuf(t.buf)
-			t.buf = big
-		}
-		b, err := frame.AppendFramed(t.buf.B, c.opts.Framing, h, payload)
-		if err != nil {
-			ferr = err
-			return false
-		}
-		t.buf.B = b
-		t.frames++
-		return true
-	})
+	folded, err := s.q.Fold(ctx, int64(len(f.payload)), f.fold)
 	switch {
 	case err != nil:
 		return c.queueErr(err)
-	case ferr != nil:
-		return frameErr(ferr)
+	case f.err != nil:
+		return frameErr(f.err)
 	case folded:
 		return nil
 	}
+	return s.sendNewBatch(ctx, h, f.payload, f.need)
+}
+
+// sendNewBatch queues payload, framed, as a new batch item of one message.
+func (s *Sender) sendNewBatch(ctx context.Context, h frame.Header, payload []byte, need int) error {
+	c := s.c
 	buf := getBatchBuf(need)
-	b, err := frame.AppendFramed(buf.B, c.opts.Framing, h, payload)
+	b, err := frame.AppendFramedRef(buf.B, c.opts.Framing, &h, payload)
 	if err != nil {
 		putBatchBuf(buf)
 		return frameErr(err)
 	}
 	buf.B = b
 	return s.send(ctx, item{h: frame.Header{Length: uint32(len(payload))}, buf: buf, frames: 1, s: s})
+}
+
+// smallFold is sendSmall's fold of one message into the tail of its lane.
+type smallFold struct {
+	s       *Sender
+	payload []byte
+	h       frame.Header
+	need    int   // the framed message's most bytes
+	err     error // a framing error (then the fold declined)
+}
+
+// fold frames the message into t if t is a batch of this Sender's with
+// room; it runs under the lane lock (spillway's Fold rules).
+func (f *smallFold) fold(t *item) bool {
+	if t.s != f.s || t.frames == 0 || len(t.buf.B)+f.need > batchBufSize {
+		return false
+	}
+	if cap(t.buf.B)-len(t.buf.B) < f.need { // a small batch grows into a large buffer, once
+		big := getBatchBuf(batchBufSize)
+		big.B = append(big.B, t.buf.B...)
+		putBatchBuf(t.buf)
+		t.buf = big
+	}
+	// By reference (see sendSmall): a copy of f.h would stall.
+	b, err := frame.AppendFramedRef(t.buf.B, f.s.c.opts.Framing, &f.h, f.payload)
+	if err != nil {
+		f.err = err
+		return false
+	}
+	t.buf.B = b
+	t.frames++
+	return true
 }
 
 // SendBuffer queues buf's bytes (buf.B) with header h without copying:
@@ -232,7 +285,7 @@ func (b *SendBatch) Append(h frame.Header, payload []byte) error {
 	}
 	need := len(payload) + int(c.frameExtra)
 	if b.buf == nil {
-		b.buf = getBatchBuf(need)
+		b.buf = getBatchBuf(need) // over the batch buffers' classes: pool's large buffers
 	} else {
 		if int(b.frames) >= c.opts.QueueMessages || len(b.buf.B)+len(payload) > c.replyBatchBytes() {
 			return ErrBatchFull
@@ -244,7 +297,7 @@ func (b *SendBatch) Append(h frame.Header, payload []byte) error {
 			b.buf = big
 		}
 	}
-	nb, err := frame.AppendFramed(b.buf.B, c.opts.Framing, h, payload)
+	nb, err := frame.AppendFramedRef(b.buf.B, c.opts.Framing, &h, payload)
 	if err != nil {
 		if b.frames == 0 {
 			putBatchBuf(b.buf)

@@ -59,8 +59,9 @@
 // caller has seen them (the buffer holds at most Lanes*LaneCapacity values).
 //
 // A producer can also fold a value into its lane's newest queued one
-// instead of queuing another (Sender.Fold):
-// socket batches small messages this way. A folded value counts against
+// instead of queuing another (Sender.Fold; Sender.TryFold is the same
+// without waiting or a context, one lane lock and no weight traffic when
+// there is no tail): socket batches small messages this way. A folded value counts against
 // LaneCapacity and MaxWeight like a queued one until the receiver takes
 // the lane. The other way round, Sender.SendCounted queues one value that
 // stands for n (socket's SendBatch, a buffer of n framed messages): it

@@ -153,3 +153,62 @@ func TestSendCounted(t *testing.T) {
 	require.NoError(t, tx.SendCounted(ctx, []int{7, 8, 9, 10}, 4), "taking the value made room for four")
 	assert.ErrorIs(t, tx.SendCounted(ctx, nil, 0), ErrFull, "a count below 1 counts as 1")
 }
+
+// TryFold answers without waiting: NoTail where Fold declines (no lane
+// yet, an empty, full or closed lane, a closed Sender, fold declining),
+// NoWeight where Fold would wait for the budget, and takes the weight only
+// for a value it folded.
+func TestTryFold(t *testing.T) {
+	weight := func(v []int) int64 { return int64(len(v)) }
+	tx, rx := New(Options[[]int]{Lanes: 1, LaneCapacity: 3, MaxWeight: 4, Weight: weight})
+	defer rx.Close(nil)
+	defer tx.Close()
+	add := func(v int) func(*[]int) bool {
+		return func(tail *[]int) bool { *tail = append(*tail, v); return true }
+	}
+	never := func(*[]int) bool { t.Error("offered a tail"); return false }
+	c := tx.st.c
+
+	assert.Equal(t, NoTail, tx.TryFold(1, never), "no lane yet")
+	require.NoError(t, tx.Send(context.Background(), []int{1}))
+	assert.Equal(t, Folded, tx.TryFold(1, add(2)))
+	assert.Equal(t, int64(2), c.weight.Load())
+	assert.Equal(t, NoTail, tx.TryFold(1, func(*[]int) bool { return false }), "fold declined")
+	assert.Equal(t, int64(2), c.weight.Load(), "a declined fold gives its weight back")
+	assert.Equal(t, NoWeight, tx.TryFold(3, never), "2 + 3 over the budget of 4")
+	assert.Equal(t, int64(2), c.weight.Load())
+	assert.Equal(t, Folded, tx.TryFold(1, add(3)))
+	assert.Equal(t, NoTail, tx.TryFold(0, never), "one value and two folded fill a lane of 3")
+
+	got, err := rx.TryRecvBatch(nil)
+	require.NoError(t, err)
+	assert.Equal(t, [][]int{{1, 2, 3}}, got)
+	assert.Zero(t, c.weight.Load())
+	assert.Equal(t, NoTail, tx.TryFold(1, never), "an empty lane has no tail")
+
+	s := tx.Clone()
+	require.NoError(t, s.Send(context.Background(), []int{1}))
+	s.Close()
+	assert.Equal(t, NoTail, s.TryFold(1, never), "a closed Sender")
+	_, _ = rx.TryRecvBatch(nil)
+
+	require.NoError(t, tx.Send(context.Background(), []int{5}))
+	rx.Close(nil)
+	assert.Equal(t, NoTail, tx.TryFold(1, never), "a closed lane")
+}
+
+func TestTryFoldAllocs(t *testing.T) {
+	testenv.SkipIfRace(t)
+	tx, rx := New(Options[[]int]{Lanes: 1, LaneCapacity: 1 << 20})
+	defer rx.Close(nil)
+	defer tx.Close()
+	require.NoError(t, tx.Send(context.Background(), make([]int, 0, 1<<20)))
+	v := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		v++
+		if tx.TryFold(1, func(tail *[]int) bool { *tail = append(*tail, v); return true }) != Folded {
+			t.Fatal("not folded")
+		}
+	})
+	assert.Zero(t, allocs)
+}

@@ -265,3 +265,55 @@ func (s *Sender[T]) Fold(ctx context.Context, w int64, fold func(tail *T) bool) 
 	l.mu.Unlock()
 	return true, nil
 }
+
+// FoldResult is TryFold's answer.
+type FoldResult uint8
+
+const (
+	// Folded: the value was folded into the lane's newest value.
+	Folded FoldResult = iota
+	// NoTail: nothing to fold into (the lane is empty, full or closed,
+	// the Sender is closed) or fold declined. Queue the value with Send,
+	// which waits for room or reports why it cannot.
+	NoTail
+	// NoWeight: the weight budget (Options.MaxWeight) has no room for w
+	// now. Fold, which waits for it, may still fold the value.
+	NoWeight
+)
+
+// TryFold is Fold without waiting and without a context: the per-message
+// path of a producer that folds most of its values (socket.Sender.Send).
+// It locks the lane first and takes w from the weight budget only when
+// there is a tail to offer, so a refusal costs no weight traffic; where
+// Fold would wait for the budget it returns NoWeight. It does not report
+// a closed Sender apart from an empty lane (NoTail): Send does. fold's
+// rules are Fold's.
+func (s *Sender[T]) TryFold(w int64, fold func(tail *T) bool) FoldResult {
+	st := s.st
+	l := st.l.Load()
+	if l == nil {
+		return NoTail // nothing sent yet: no lane, no tail
+	}
+	c := st.c
+	l.mu.Lock()
+	if l.closed || len(l.buf) == 0 || l.count() >= int(c.laneCap) || st.closed.Load() {
+		l.mu.Unlock()
+		return NoTail
+	}
+	if c.weigh == nil || w < 0 {
+		w = 0
+	}
+	if w > 0 && !c.tryAcquire(w) {
+		l.mu.Unlock()
+		return NoWeight
+	}
+	if !fold(&l.buf[len(l.buf)-1]) {
+		l.mu.Unlock()
+		c.release(w)
+		return NoTail
+	}
+	l.folded++
+	l.weight += w
+	l.mu.Unlock()
+	return Folded
+}

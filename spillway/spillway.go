@@ -223,6 +223,20 @@ func (c *core[T]) acquire(ctx context.Context, w int64) error {
 	}
 }
 
+// tryAcquire reserves w > 0 units of the weight budget if it has room
+// now, as acquire does without waiting.
+func (c *core[T]) tryAcquire(w int64) bool {
+	for {
+		cur := c.weight.Load()
+		if cur != 0 && cur+w > c.maxWeight {
+			return false
+		}
+		if c.weight.CompareAndSwap(cur, cur+w) {
+			return true
+		}
+	}
+}
+
 // release gives w units of weight back and wakes senders waiting for it.
 func (c *core[T]) release(w int64) {
 	if w == 0 {

@@ -18,6 +18,7 @@
 package framehook
 
 import (
+	"errors"
 	"sync/atomic"
 	"syscall"
 )
@@ -55,3 +56,16 @@ var ReaderHoldsSlab func(r any) bool
 // frame (until Next has to read again) and after a sticky error or Close.
 // Set by package frame.
 var ReaderPartial func(r any) bool
+
+// ReaderStopAtPartial turns r's stop mode on or off: while on, r.Next
+// returns the frames already buffered and then ErrStopAtPartial where it
+// would read, without reading, moving a partial frame's bytes, or letting
+// go of or rewinding its slab when nothing is buffered (socket's
+// Batch.Next, which must not read, and whose views must stay where they
+// are until OnBatch returns). The Reader is left intact: Next with stop
+// mode off goes on where it stopped. Set by package frame.
+var ReaderStopAtPartial func(r any, on bool)
+
+// ErrStopAtPartial is what a frame.Reader in stop mode returns where it
+// would read (see ReaderStopAtPartial).
+var ErrStopAtPartial = errors.New("frame: stopped before a read (stop mode)")
