@@ -21,6 +21,9 @@ func GenerateTests(s *Schema) ([]byte, error) {
 			g.visit(r)
 		}
 		g.testMessage(m)
+		if hasAppender(m) {
+			g.testAppender(m)
+		}
 	}
 	var out bytes.Buffer
 	out.WriteString(versionHeader(s))
