@@ -1333,11 +1333,15 @@ func (g *gen) stagedBuild(m *Record) {
 			defs = append(defs, fmt.Sprintf("p.v.%s = %s", f.GoName, d))
 		}
 	}
+	direct := ""
+	if hasAppender(m) {
+		direct = "\n//\n// To build into a buffer of your own, Append" + n + " is faster: it writes\n// as the fields are set, strings once and in schema order."
+	}
 	g.p(`// Build%[1]s begins a %[1]s to be appended to b's buffer. Set its fields
 // (in any order, each as often as wanted: the last value counts; the
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
-// variable: it then lives on the stack and building allocates nothing.
+// variable: it then lives on the stack and building allocates nothing.%[4]s
 func Build%[1]s(b *flyweight.Builder) *%[1]sBuilder {
 	p := &%[1]sBuilder{b: b}
 	%[2]s
@@ -1356,7 +1360,7 @@ func (w *%[1]sBuilder) Finish() ([]byte, error) {
 	}
 	v := &w.v
 	_ = v
-`, n, strings.Join(defs, "\n"), m.Label)
+`, n, strings.Join(defs, "\n"), m.Label, direct)
 	// The Builder takes the grown buffer before the variable data is
 	// copied: nothing fails after the grow, and the Builder is then not
 	// live across the copies (fewer spills than ending after them).
@@ -1366,9 +1370,9 @@ func (w *%[1]sBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero %[1]sBuilder
 // works (var p %[1]sBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from Build%[1]s, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from Build%[1]s, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *%[1]sBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 `, n)
 }

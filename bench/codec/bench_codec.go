@@ -245,6 +245,9 @@ func WrapSmallStructLimits(b []byte, lim flyweight.Limits) (SmallStruct, error) 
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendSmallStruct is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildSmallStruct(b *flyweight.Builder) *SmallStructBuilder {
 	p := &SmallStructBuilder{b: b}
 
@@ -315,9 +318,9 @@ func (w *SmallStructBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero SmallStructBuilder
 // works (var p SmallStructBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildSmallStruct, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildSmallStruct, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *SmallStructBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendSmallStruct begins a SmallStruct at the end of dst and returns its direct builder,

@@ -102,6 +102,9 @@ func WrapGetRequestLimits(b []byte, lim flyweight.Limits) (GetRequest, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendGetRequest is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildGetRequest(b *flyweight.Builder) *GetRequestBuilder {
 	p := &GetRequestBuilder{b: b}
 
@@ -157,9 +160,9 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero GetRequestBuilder
 // works (var p GetRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildGetRequest, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildGetRequest, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *GetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendGetRequest begins a GetRequest at the end of dst and returns its direct builder,
@@ -553,6 +556,9 @@ func WrapGetResponseLimits(b []byte, lim flyweight.Limits) (GetResponse, error) 
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendGetResponse is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildGetResponse(b *flyweight.Builder) *GetResponseBuilder {
 	p := &GetResponseBuilder{b: b}
 
@@ -613,9 +619,9 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero GetResponseBuilder
 // works (var p GetResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildGetResponse, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildGetResponse, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *GetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendGetResponse begins a GetResponse at the end of dst and returns its direct builder,
@@ -1043,6 +1049,9 @@ func WrapSetRequestLimits(b []byte, lim flyweight.Limits) (SetRequest, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendSetRequest is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildSetRequest(b *flyweight.Builder) *SetRequestBuilder {
 	p := &SetRequestBuilder{b: b}
 
@@ -1107,9 +1116,9 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero SetRequestBuilder
 // works (var p SetRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildSetRequest, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildSetRequest, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *SetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendSetRequest begins a SetRequest at the end of dst and returns its direct builder,
@@ -1586,6 +1595,9 @@ func WrapSetResponseLimits(b []byte, lim flyweight.Limits) (SetResponse, error) 
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendSetResponse is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildSetResponse(b *flyweight.Builder) *SetResponseBuilder {
 	p := &SetResponseBuilder{b: b}
 
@@ -1626,9 +1638,9 @@ func (w *SetResponseBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero SetResponseBuilder
 // works (var p SetResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildSetResponse, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildSetResponse, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *SetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendSetResponse begins a SetResponse at the end of dst and returns its direct builder,
@@ -1895,6 +1907,9 @@ func WrapDeleteRequestLimits(b []byte, lim flyweight.Limits) (DeleteRequest, err
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendDeleteRequest is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildDeleteRequest(b *flyweight.Builder) *DeleteRequestBuilder {
 	p := &DeleteRequestBuilder{b: b}
 
@@ -1950,9 +1965,9 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero DeleteRequestBuilder
 // works (var p DeleteRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildDeleteRequest, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildDeleteRequest, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *DeleteRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendDeleteRequest begins a DeleteRequest at the end of dst and returns its direct builder,
@@ -2346,6 +2361,9 @@ func WrapDeleteResponseLimits(b []byte, lim flyweight.Limits) (DeleteResponse, e
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendDeleteResponse is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildDeleteResponse(b *flyweight.Builder) *DeleteResponseBuilder {
 	p := &DeleteResponseBuilder{b: b}
 
@@ -2386,9 +2404,9 @@ func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero DeleteResponseBuilder
 // works (var p DeleteResponseBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildDeleteResponse, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildDeleteResponse, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *DeleteResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendDeleteResponse begins a DeleteResponse at the end of dst and returns its direct builder,
@@ -2655,6 +2673,9 @@ func WrapWatchRequestLimits(b []byte, lim flyweight.Limits) (WatchRequest, error
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendWatchRequest is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildWatchRequest(b *flyweight.Builder) *WatchRequestBuilder {
 	p := &WatchRequestBuilder{b: b}
 
@@ -2710,9 +2731,9 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero WatchRequestBuilder
 // works (var p WatchRequestBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildWatchRequest, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildWatchRequest, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *WatchRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendWatchRequest begins a WatchRequest at the end of dst and returns its direct builder,
@@ -3106,6 +3127,9 @@ func WrapEventLimits(b []byte, lim flyweight.Limits) (Event, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendEvent is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildEvent(b *flyweight.Builder) *EventBuilder {
 	p := &EventBuilder{b: b}
 
@@ -3170,9 +3194,9 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero EventBuilder
 // works (var p EventBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildEvent, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildEvent, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *EventBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendEvent begins a Event at the end of dst and returns its direct builder,

@@ -61,6 +61,9 @@ func WrapPayloadLimits(b []byte, lim flyweight.Limits) (Payload, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendPayload is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildPayload(b *flyweight.Builder) *PayloadBuilder {
 	p := &PayloadBuilder{b: b}
 
@@ -116,9 +119,9 @@ func (w *PayloadBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero PayloadBuilder
 // works (var p PayloadBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildPayload, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildPayload, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *PayloadBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendPayload begins a Payload at the end of dst and returns its direct builder,

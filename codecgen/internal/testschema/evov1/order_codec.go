@@ -874,6 +874,9 @@ func WrapNoteLimits(b []byte, lim flyweight.Limits) (Note, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendNote is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildNote(b *flyweight.Builder) *NoteBuilder {
 	p := &NoteBuilder{b: b}
 
@@ -930,9 +933,9 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero NoteBuilder
 // works (var p NoteBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildNote, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildNote, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *NoteBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendNote begins a Note at the end of dst and returns its direct builder,

@@ -2872,6 +2872,9 @@ func WrapPingLimits(b []byte, lim flyweight.Limits) (Ping, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendPing is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildPing(b *flyweight.Builder) *PingBuilder {
 	p := &PingBuilder{b: b}
 
@@ -2908,9 +2911,9 @@ func (w *PingBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero PingBuilder
 // works (var p PingBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildPing, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildPing, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *PingBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendPing begins a Ping at the end of dst and returns its direct builder,
@@ -3137,6 +3140,9 @@ func WrapCardLimits(b []byte, lim flyweight.Limits) (Card, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendCard is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildCard(b *flyweight.Builder) *CardBuilder {
 	p := &CardBuilder{b: b}
 	p.v.Level = LevelHigh
@@ -3226,9 +3232,9 @@ func (w *CardBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero CardBuilder
 // works (var p CardBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildCard, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildCard, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *CardBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendCard begins a Card at the end of dst and returns its direct builder,

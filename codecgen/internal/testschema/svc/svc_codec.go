@@ -68,6 +68,9 @@ func WrapReqLimits(b []byte, lim flyweight.Limits) (Req, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendReq is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildReq(b *flyweight.Builder) *ReqBuilder {
 	p := &ReqBuilder{b: b}
 
@@ -123,9 +126,9 @@ func (w *ReqBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero ReqBuilder
 // works (var p ReqBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildReq, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildReq, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *ReqBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendReq begins a Req at the end of dst and returns its direct builder,
@@ -519,6 +522,9 @@ func WrapRespLimits(b []byte, lim flyweight.Limits) (Resp, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendResp is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildResp(b *flyweight.Builder) *RespBuilder {
 	p := &RespBuilder{b: b}
 
@@ -575,9 +581,9 @@ func (w *RespBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero RespBuilder
 // works (var p RespBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildResp, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildResp, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *RespBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendResp begins a Resp at the end of dst and returns its direct builder,

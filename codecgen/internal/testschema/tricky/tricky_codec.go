@@ -94,6 +94,9 @@ func WrapCarLimits(b []byte, lim flyweight.Limits) (Car, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendCar is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildCar(b *flyweight.Builder) *CarBuilder {
 	p := &CarBuilder{b: b}
 
@@ -151,9 +154,9 @@ func (w *CarBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero CarBuilder
 // works (var p CarBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildCar, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildCar, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *CarBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendCar begins a Car at the end of dst and returns its direct builder,
@@ -609,6 +612,9 @@ func WrapCarBuildLimits(b []byte, lim flyweight.Limits) (CarBuild, error) {
 // setters return the builder, so they chain), then call Finish, which
 // appends the whole record in one pass. Keep the builder in a local
 // variable: it then lives on the stack and building allocates nothing.
+//
+// To build into a buffer of your own, AppendCarBuild is faster: it writes
+// as the fields are set, strings once and in schema order.
 func BuildCarBuild(b *flyweight.Builder) *CarBuildBuilder {
 	p := &CarBuildBuilder{b: b}
 
@@ -646,9 +652,9 @@ func (w *CarBuildBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero CarBuildBuilder
 // works (var p CarBuildBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildCarBuild, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildCarBuild, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *CarBuildBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendCarBuild begins a CarBuild at the end of dst and returns its direct builder,
@@ -959,9 +965,9 @@ func (w *MemoBuilder) Finish() ([]byte, error) {
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would
 // exceed 4 GiB). It needs no flyweight.Builder: the zero MemoBuilder
 // works (var p MemoBuilder; out, err := p.SetX(x).AppendTo(buf[:0])), and
-// so does one from BuildMemo, whose Builder it leaves alone. This is the
-// cheapest way to build with setters: no Builder state to reset, check
-// and update (bench/codec: codecgen/build-append vs codecgen/build).
+// so does one from BuildMemo, whose Builder it leaves alone: no Builder
+// state to reset, check and update (bench/codec: codecgen/build-append vs
+// codecgen/build).
 func (w *MemoBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
 
 // AppendTo appends v encoded as a Memo to dst. It computes the size,
