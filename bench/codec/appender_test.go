@@ -22,7 +22,7 @@ func FuzzSmallStructAppender(f *testing.F) {
 	f.Add("Ada", "+44", int64(1), int32(2), true, 1.5, uint8(0), uint16(0))
 	f.Add("", "", int64(0), int32(0), false, 0.0, uint8(1), uint16(0))
 	f.Add("n", "p", int64(-1), int32(-1), true, math.Inf(1), uint8(2), uint16(40000))
-	f.Add("n", "p", int64(7), int32(3), false, -0.0, uint8(3), uint16(65535))
+	f.Add("n", "p", int64(7), int32(3), false, math.Copysign(0, -1), uint8(3), uint16(65535))
 	f.Fuzz(func(t *testing.T, name, phone string, bd int64, sib int32, sp bool, money float64, how uint8, pad uint16) {
 		if how&4 != 0 {
 			name += strings.Repeat("n", int(pad))
