@@ -112,3 +112,16 @@ func TestSmallStructAppenderErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(3), m.Siblings())
 }
+
+// TestSmallStructAppenderSetAfterFinish: under -tags psdebug a setter called
+// after Finish panics naming the call and the mistake.
+func TestSmallStructAppenderSetAfterFinish(t *testing.T) {
+	if !flyweight.Debug {
+		t.Skip("checked under -tags psdebug")
+	}
+	p := AppendSmallStruct(nil).SetName("n")
+	_, err := p.Finish()
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, "flyweight: SmallStructAppender.SetPhone called after Finish: a builder writes one message; begin the next with AppendSmallStruct", func() { p.SetPhone("p") })
+	assert.PanicsWithValue(t, "flyweight: SmallStructAppender.SetMoney called after Finish: a builder writes one message; begin the next with AppendSmallStruct", func() { p.SetMoney(1) })
+}
