@@ -1353,6 +1353,7 @@ func Build%[1]s(b *flyweight.Builder) *%[1]sBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *%[1]sBuilder) Finish() ([]byte, error) {
+	w.kept.Check("%[1]sBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend(%[3]q)
 	if err != nil {
@@ -1373,14 +1374,17 @@ func (w *%[1]sBuilder) Finish() ([]byte, error) {
 // so does one from Build%[1]s, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *%[1]sBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *%[1]sBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("%[1]sBuilder")
+	return w.v.AppendTo(dst)
+}
 `, n)
 }
 
 // stagedBuilder emits the builder type and setters of a staged message.
 func (g *gen) stagedBuilder(r *Record) {
 	n := r.Name
-	g.p("// %[1]sBuilder collects the fields of a %[2]s and appends the record to a\n// flyweight.Builder's buffer at Finish, in one pass and without\n// allocating (when the buffer has room). Fields may be set in any order\n// and more than once. Strings are kept by reference, as are the slices\n// given to byte setters: the bytes are read at Finish, so do not change\n// them before it.\ntype %[1]sBuilder struct {\nb *flyweight.Builder\nv %[1]sValue\n}\n", n, r.Label)
+	g.p("// %[1]sBuilder collects the fields of a %[2]s and appends the record to a\n// flyweight.Builder's buffer at Finish, in one pass and without\n// allocating (when the buffer has room). Fields may be set in any order\n// and more than once. Strings are kept by reference, as are the slices\n// given to byte setters: the bytes are read at Finish, so do not change\n// them before it (-tags psdebug checks).\ntype %[1]sBuilder struct {\nkept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)\nb *flyweight.Builder\nv %[1]sValue\n}\n", n, r.Label)
 	for _, f := range r.Fields {
 		fn, t := f.GoName, f.Type
 		has := ""
@@ -1391,10 +1395,10 @@ func (g *gen) stagedBuilder(r *Record) {
 		case t.IsFixed():
 			g.p("// Set%s sets field %s.%s\nfunc (p *%sBuilder) Set%s(v %s) *%sBuilder {\np.v.%s = v\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, goType(t), n, fn, has)
 		case t.Kind == KString:
-			g.p("// Set%s sets field %s.%s\nfunc (p *%sBuilder) Set%s(v string) *%sBuilder {\np.v.%s = v\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, has)
-			g.p("// Set%sBytes sets field %s from bytes, which are read at Finish.%s\nfunc (p *%sBuilder) Set%sBytes(v []byte) *%sBuilder {\np.v.%s = flyweight.StringView(v)\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, has)
+			g.p("// Set%s sets field %s.%s\nfunc (p *%sBuilder) Set%s(v string) *%sBuilder {\np.v.%s = v\np.kept.Keep(\"Set%s\", v)\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, has)
+			g.p("// Set%sBytes sets field %s from bytes, which are read at Finish.%s\nfunc (p *%sBuilder) Set%sBytes(v []byte) *%sBuilder {\np.v.%s = flyweight.StringView(v)\np.kept.Keep(\"Set%sBytes\", p.v.%s)\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, fn, has)
 		case t.Kind == KBytes:
-			g.p("// Set%s sets field %s; the bytes are read at Finish.%s\nfunc (p *%sBuilder) Set%s(v []byte) *%sBuilder {\np.v.%s = v\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, has)
+			g.p("// Set%s sets field %s; the bytes are read at Finish.%s\nfunc (p *%sBuilder) Set%s(v []byte) *%sBuilder {\np.v.%s = v\np.kept.Keep(\"Set%s\", flyweight.StringView(v))\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, has)
 		}
 	}
 }

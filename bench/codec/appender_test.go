@@ -125,3 +125,28 @@ func TestSmallStructAppenderSetAfterFinish(t *testing.T) {
 	assert.PanicsWithValue(t, "flyweight: SmallStructAppender.SetPhone called after Finish: a builder writes one message; begin the next with AppendSmallStruct", func() { p.SetPhone("p") })
 	assert.PanicsWithValue(t, "flyweight: SmallStructAppender.SetMoney called after Finish: a builder writes one message; begin the next with AppendSmallStruct", func() { p.SetMoney(1) })
 }
+
+// TestStagedBuilderValueChangedBeforeFinish: under -tags psdebug the staged
+// builder, which keeps strings and byte slices by reference until Finish,
+// panics naming the setter when such a value changed before Finish; a
+// value replaced by a second call is no longer checked.
+func TestStagedBuilderValueChangedBeforeFinish(t *testing.T) {
+	if !flyweight.Debug {
+		t.Skip("checked under -tags psdebug")
+	}
+	buf := []byte("Ada")
+	var w flyweight.Builder
+	p := BuildSmallStruct(&w).SetNameBytes(buf).SetPhone(flyweight.StringView(buf))
+	buf[0] = 'E' // a reused buffer: both views now read "Eda"
+	assert.PanicsWithValue(t, "flyweight: the value given to SmallStructBuilder.SetNameBytes changed before Finish: the builder keeps strings and byte slices by reference until Finish (copy a view of a reused buffer before setting it)", func() { _, _ = p.Finish() })
+
+	buf = []byte("Ada")
+	var q SmallStructBuilder
+	q.SetNameBytes(buf).SetNameBytes([]byte("Bob"))
+	buf[0] = 'E' // no longer kept
+	out, err := q.AppendTo(nil)
+	require.NoError(t, err)
+	m, err := WrapSmallStruct(out)
+	require.NoError(t, err)
+	assert.Equal(t, "Bob", m.Name())
+}

@@ -259,6 +259,7 @@ func BuildSmallStruct(b *flyweight.Builder) *SmallStructBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SmallStructBuilder) Finish() ([]byte, error) {
+	w.kept.Check("SmallStructBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("SmallStruct")
 	if err != nil {
@@ -321,7 +322,10 @@ func (w *SmallStructBuilder) Finish() ([]byte, error) {
 // so does one from BuildSmallStruct, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *SmallStructBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *SmallStructBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("SmallStructBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendSmallStruct begins a SmallStruct at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -851,21 +855,24 @@ func (m SmallStruct) ToValue() SmallStructValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type SmallStructBuilder struct {
-	b *flyweight.Builder
-	v SmallStructValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    SmallStructValue
 }
 
 // SetName sets field name.
 func (p *SmallStructBuilder) SetName(v string) *SmallStructBuilder {
 	p.v.Name = v
+	p.kept.Keep("SetName", v)
 	return p
 }
 
 // SetNameBytes sets field name from bytes, which are read at Finish.
 func (p *SmallStructBuilder) SetNameBytes(v []byte) *SmallStructBuilder {
 	p.v.Name = flyweight.StringView(v)
+	p.kept.Keep("SetNameBytes", p.v.Name)
 	return p
 }
 
@@ -878,12 +885,14 @@ func (p *SmallStructBuilder) SetBirthDay(v int64) *SmallStructBuilder {
 // SetPhone sets field phone.
 func (p *SmallStructBuilder) SetPhone(v string) *SmallStructBuilder {
 	p.v.Phone = v
+	p.kept.Keep("SetPhone", v)
 	return p
 }
 
 // SetPhoneBytes sets field phone from bytes, which are read at Finish.
 func (p *SmallStructBuilder) SetPhoneBytes(v []byte) *SmallStructBuilder {
 	p.v.Phone = flyweight.StringView(v)
+	p.kept.Keep("SetPhoneBytes", p.v.Phone)
 	return p
 }
 

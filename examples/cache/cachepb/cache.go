@@ -116,6 +116,7 @@ func BuildGetRequest(b *flyweight.Builder) *GetRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *GetRequestBuilder) Finish() ([]byte, error) {
+	w.kept.Check("GetRequestBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("GetRequest")
 	if err != nil {
@@ -163,7 +164,10 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 // so does one from BuildGetRequest, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *GetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *GetRequestBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("GetRequestBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendGetRequest begins a GetRequest at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -515,21 +519,24 @@ func (m GetRequest) ToValue() GetRequestValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type GetRequestBuilder struct {
-	b *flyweight.Builder
-	v GetRequestValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    GetRequestValue
 }
 
 // SetKey sets field key.
 func (p *GetRequestBuilder) SetKey(v string) *GetRequestBuilder {
 	p.v.Key = v
+	p.kept.Keep("SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *GetRequestBuilder) SetKeyBytes(v []byte) *GetRequestBuilder {
 	p.v.Key = flyweight.StringView(v)
+	p.kept.Keep("SetKeyBytes", p.v.Key)
 	return p
 }
 
@@ -570,6 +577,7 @@ func BuildGetResponse(b *flyweight.Builder) *GetResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *GetResponseBuilder) Finish() ([]byte, error) {
+	w.kept.Check("GetResponseBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("GetResponse")
 	if err != nil {
@@ -622,7 +630,10 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 // so does one from BuildGetResponse, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *GetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *GetResponseBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("GetResponseBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendGetResponse begins a GetResponse at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -1002,10 +1013,11 @@ func (m GetResponse) ToValue() GetResponseValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type GetResponseBuilder struct {
-	b *flyweight.Builder
-	v GetResponseValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    GetResponseValue
 }
 
 // SetFound sets field found.
@@ -1023,6 +1035,7 @@ func (p *GetResponseBuilder) SetTtlMs(v uint32) *GetResponseBuilder {
 // SetValue sets field value; the bytes are read at Finish.
 func (p *GetResponseBuilder) SetValue(v []byte) *GetResponseBuilder {
 	p.v.Value = v
+	p.kept.Keep("SetValue", flyweight.StringView(v))
 	return p
 }
 
@@ -1063,6 +1076,7 @@ func BuildSetRequest(b *flyweight.Builder) *SetRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SetRequestBuilder) Finish() ([]byte, error) {
+	w.kept.Check("SetRequestBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("SetRequest")
 	if err != nil {
@@ -1119,7 +1133,10 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 // so does one from BuildSetRequest, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *SetRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *SetRequestBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("SetRequestBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendSetRequest begins a SetRequest at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -1542,27 +1559,31 @@ func (m SetRequest) ToValue() SetRequestValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type SetRequestBuilder struct {
-	b *flyweight.Builder
-	v SetRequestValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    SetRequestValue
 }
 
 // SetKey sets field key.
 func (p *SetRequestBuilder) SetKey(v string) *SetRequestBuilder {
 	p.v.Key = v
+	p.kept.Keep("SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *SetRequestBuilder) SetKeyBytes(v []byte) *SetRequestBuilder {
 	p.v.Key = flyweight.StringView(v)
+	p.kept.Keep("SetKeyBytes", p.v.Key)
 	return p
 }
 
 // SetValue sets field value; the bytes are read at Finish.
 func (p *SetRequestBuilder) SetValue(v []byte) *SetRequestBuilder {
 	p.v.Value = v
+	p.kept.Keep("SetValue", flyweight.StringView(v))
 	return p
 }
 
@@ -1609,6 +1630,7 @@ func BuildSetResponse(b *flyweight.Builder) *SetResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *SetResponseBuilder) Finish() ([]byte, error) {
+	w.kept.Check("SetResponseBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("SetResponse")
 	if err != nil {
@@ -1641,7 +1663,10 @@ func (w *SetResponseBuilder) Finish() ([]byte, error) {
 // so does one from BuildSetResponse, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *SetResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *SetResponseBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("SetResponseBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendSetResponse begins a SetResponse at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -1872,10 +1897,11 @@ func (m SetResponse) ToValue() SetResponseValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type SetResponseBuilder struct {
-	b *flyweight.Builder
-	v SetResponseValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    SetResponseValue
 }
 
 // SetReplaced sets field replaced.
@@ -1921,6 +1947,7 @@ func BuildDeleteRequest(b *flyweight.Builder) *DeleteRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
+	w.kept.Check("DeleteRequestBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("DeleteRequest")
 	if err != nil {
@@ -1968,7 +1995,10 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 // so does one from BuildDeleteRequest, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *DeleteRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *DeleteRequestBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("DeleteRequestBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendDeleteRequest begins a DeleteRequest at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -2320,21 +2350,24 @@ func (m DeleteRequest) ToValue() DeleteRequestValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type DeleteRequestBuilder struct {
-	b *flyweight.Builder
-	v DeleteRequestValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    DeleteRequestValue
 }
 
 // SetKey sets field key.
 func (p *DeleteRequestBuilder) SetKey(v string) *DeleteRequestBuilder {
 	p.v.Key = v
+	p.kept.Keep("SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *DeleteRequestBuilder) SetKeyBytes(v []byte) *DeleteRequestBuilder {
 	p.v.Key = flyweight.StringView(v)
+	p.kept.Keep("SetKeyBytes", p.v.Key)
 	return p
 }
 
@@ -2375,6 +2408,7 @@ func BuildDeleteResponse(b *flyweight.Builder) *DeleteResponseBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
+	w.kept.Check("DeleteResponseBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("DeleteResponse")
 	if err != nil {
@@ -2407,7 +2441,10 @@ func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
 // so does one from BuildDeleteResponse, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *DeleteResponseBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *DeleteResponseBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("DeleteResponseBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendDeleteResponse begins a DeleteResponse at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -2638,10 +2675,11 @@ func (m DeleteResponse) ToValue() DeleteResponseValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type DeleteResponseBuilder struct {
-	b *flyweight.Builder
-	v DeleteResponseValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    DeleteResponseValue
 }
 
 // SetDeleted sets field deleted.
@@ -2687,6 +2725,7 @@ func BuildWatchRequest(b *flyweight.Builder) *WatchRequestBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *WatchRequestBuilder) Finish() ([]byte, error) {
+	w.kept.Check("WatchRequestBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("WatchRequest")
 	if err != nil {
@@ -2734,7 +2773,10 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 // so does one from BuildWatchRequest, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *WatchRequestBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *WatchRequestBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("WatchRequestBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendWatchRequest begins a WatchRequest at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -3086,21 +3128,24 @@ func (m WatchRequest) ToValue() WatchRequestValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type WatchRequestBuilder struct {
-	b *flyweight.Builder
-	v WatchRequestValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    WatchRequestValue
 }
 
 // SetPrefix sets field prefix.
 func (p *WatchRequestBuilder) SetPrefix(v string) *WatchRequestBuilder {
 	p.v.Prefix = v
+	p.kept.Keep("SetPrefix", v)
 	return p
 }
 
 // SetPrefixBytes sets field prefix from bytes, which are read at Finish.
 func (p *WatchRequestBuilder) SetPrefixBytes(v []byte) *WatchRequestBuilder {
 	p.v.Prefix = flyweight.StringView(v)
+	p.kept.Keep("SetPrefixBytes", p.v.Prefix)
 	return p
 }
 
@@ -3141,6 +3186,7 @@ func BuildEvent(b *flyweight.Builder) *EventBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *EventBuilder) Finish() ([]byte, error) {
+	w.kept.Check("EventBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Event")
 	if err != nil {
@@ -3197,7 +3243,10 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 // so does one from BuildEvent, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *EventBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *EventBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("EventBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendEvent begins a Event at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -3625,10 +3674,11 @@ func (m Event) ToValue() EventValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type EventBuilder struct {
-	b *flyweight.Builder
-	v EventValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    EventValue
 }
 
 // SetKind sets field kind.
@@ -3640,18 +3690,21 @@ func (p *EventBuilder) SetKind(v EventKind) *EventBuilder {
 // SetKey sets field key.
 func (p *EventBuilder) SetKey(v string) *EventBuilder {
 	p.v.Key = v
+	p.kept.Keep("SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *EventBuilder) SetKeyBytes(v []byte) *EventBuilder {
 	p.v.Key = flyweight.StringView(v)
+	p.kept.Keep("SetKeyBytes", p.v.Key)
 	return p
 }
 
 // SetValue sets field value; the bytes are read at Finish.
 func (p *EventBuilder) SetValue(v []byte) *EventBuilder {
 	p.v.Value = v
+	p.kept.Keep("SetValue", flyweight.StringView(v))
 	return p
 }
 

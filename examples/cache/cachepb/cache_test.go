@@ -170,7 +170,7 @@ func TestGetRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllGetRequest(BuildGetRequest(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -184,7 +184,7 @@ func TestGetRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllGetRequest(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -220,7 +220,7 @@ func TestGetRequestAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllGetRequest(AppendGetRequest(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}
@@ -421,7 +421,7 @@ func TestGetResponseSettersMatchAppend(t *testing.T) {
 			if _, err := setAllGetResponse(BuildGetResponse(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -435,7 +435,7 @@ func TestGetResponseSettersMatchAppend(t *testing.T) {
 			if _, err := setAllGetResponse(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -473,7 +473,7 @@ func TestGetResponseAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllGetResponse(AppendGetResponse(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}
@@ -676,7 +676,7 @@ func TestSetRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllSetRequest(BuildSetRequest(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -690,7 +690,7 @@ func TestSetRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllSetRequest(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -728,7 +728,7 @@ func TestSetRequestAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllSetRequest(AppendSetRequest(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}
@@ -929,7 +929,7 @@ func TestSetResponseSettersMatchAppend(t *testing.T) {
 			if _, err := setAllSetResponse(BuildSetResponse(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -943,7 +943,7 @@ func TestSetResponseSettersMatchAppend(t *testing.T) {
 			if _, err := setAllSetResponse(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -979,7 +979,7 @@ func TestSetResponseAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllSetResponse(AppendSetResponse(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}
@@ -1162,7 +1162,7 @@ func TestDeleteRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllDeleteRequest(BuildDeleteRequest(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -1176,7 +1176,7 @@ func TestDeleteRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllDeleteRequest(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -1212,7 +1212,7 @@ func TestDeleteRequestAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllDeleteRequest(AppendDeleteRequest(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}
@@ -1403,7 +1403,7 @@ func TestDeleteResponseSettersMatchAppend(t *testing.T) {
 			if _, err := setAllDeleteResponse(BuildDeleteResponse(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -1417,7 +1417,7 @@ func TestDeleteResponseSettersMatchAppend(t *testing.T) {
 			if _, err := setAllDeleteResponse(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -1453,7 +1453,7 @@ func TestDeleteResponseAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllDeleteResponse(AppendDeleteResponse(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}
@@ -1636,7 +1636,7 @@ func TestWatchRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllWatchRequest(BuildWatchRequest(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -1650,7 +1650,7 @@ func TestWatchRequestSettersMatchAppend(t *testing.T) {
 			if _, err := setAllWatchRequest(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -1686,7 +1686,7 @@ func TestWatchRequestAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllWatchRequest(AppendWatchRequest(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}
@@ -1889,7 +1889,7 @@ func TestEventSettersMatchAppend(t *testing.T) {
 			if _, err := setAllEvent(BuildEvent(&b), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: building allocates %v times", i, a)
 		}
 		// The builder's AppendTo, without a flyweight.Builder.
@@ -1903,7 +1903,7 @@ func TestEventSettersMatchAppend(t *testing.T) {
 			if _, err := setAllEvent(&p, &v).AppendTo(buf[:0]); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("sample %d: the builder's AppendTo allocates %v times", i, a)
 		}
 	}
@@ -1941,7 +1941,7 @@ func TestEventAppenderMatchesAppend(t *testing.T) {
 			if _, err := appendAllEvent(AppendEvent(buf[:0]), &v).Finish(); err != nil {
 				t.Fatal(err)
 			}
-		}); a != 0 {
+		}); a != 0 && !flyweight.Debug { // -tags psdebug's checks allocate
 			t.Errorf("value %d: the direct builder allocates %v times", i, a)
 		}
 	}

@@ -75,6 +75,7 @@ func BuildPayload(b *flyweight.Builder) *PayloadBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *PayloadBuilder) Finish() ([]byte, error) {
+	w.kept.Check("PayloadBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Payload")
 	if err != nil {
@@ -122,7 +123,10 @@ func (w *PayloadBuilder) Finish() ([]byte, error) {
 // so does one from BuildPayload, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *PayloadBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *PayloadBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("PayloadBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendPayload begins a Payload at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -445,15 +449,17 @@ func (m Payload) ToValue() PayloadValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type PayloadBuilder struct {
-	b *flyweight.Builder
-	v PayloadValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    PayloadValue
 }
 
 // SetData sets field data; the bytes are read at Finish.
 func (p *PayloadBuilder) SetData(v []byte) *PayloadBuilder {
 	p.v.Data = v
+	p.kept.Keep("SetData", flyweight.StringView(v))
 	return p
 }
 

@@ -888,6 +888,7 @@ func BuildNote(b *flyweight.Builder) *NoteBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *NoteBuilder) Finish() ([]byte, error) {
+	w.kept.Check("NoteBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Note")
 	if err != nil {
@@ -936,7 +937,10 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 // so does one from BuildNote, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *NoteBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *NoteBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("NoteBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendNote begins a Note at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -1311,10 +1315,11 @@ func (m Note) ToValue() NoteValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type NoteBuilder struct {
-	b *flyweight.Builder
-	v NoteValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    NoteValue
 }
 
 // SetID sets field id.
@@ -1326,11 +1331,13 @@ func (p *NoteBuilder) SetID(v uint64) *NoteBuilder {
 // SetText sets field text.
 func (p *NoteBuilder) SetText(v string) *NoteBuilder {
 	p.v.Text = v
+	p.kept.Keep("SetText", v)
 	return p
 }
 
 // SetTextBytes sets field text from bytes, which are read at Finish.
 func (p *NoteBuilder) SetTextBytes(v []byte) *NoteBuilder {
 	p.v.Text = flyweight.StringView(v)
+	p.kept.Keep("SetTextBytes", p.v.Text)
 	return p
 }

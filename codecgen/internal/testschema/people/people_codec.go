@@ -2886,6 +2886,7 @@ func BuildPing(b *flyweight.Builder) *PingBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *PingBuilder) Finish() ([]byte, error) {
+	w.kept.Check("PingBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Ping")
 	if err != nil {
@@ -2914,7 +2915,10 @@ func (w *PingBuilder) Finish() ([]byte, error) {
 // so does one from BuildPing, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *PingBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *PingBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("PingBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendPing begins a Ping at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -3111,10 +3115,11 @@ func (m Ping) ToValue() PingValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type PingBuilder struct {
-	b *flyweight.Builder
-	v PingValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    PingValue
 }
 
 // CardTypeID is the message type id of Card, for dispatch on a frame header's
@@ -3155,6 +3160,7 @@ func BuildCard(b *flyweight.Builder) *CardBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *CardBuilder) Finish() ([]byte, error) {
+	w.kept.Check("CardBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Card")
 	if err != nil {
@@ -3235,7 +3241,10 @@ func (w *CardBuilder) Finish() ([]byte, error) {
 // so does one from BuildCard, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *CardBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *CardBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("CardBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendCard begins a Card at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -3979,21 +3988,24 @@ func (m Card) ToValue() CardValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type CardBuilder struct {
-	b *flyweight.Builder
-	v CardValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    CardValue
 }
 
 // SetTitle sets field title.
 func (p *CardBuilder) SetTitle(v string) *CardBuilder {
 	p.v.Title = v
+	p.kept.Keep("SetTitle", v)
 	return p
 }
 
 // SetTitleBytes sets field title from bytes, which are read at Finish.
 func (p *CardBuilder) SetTitleBytes(v []byte) *CardBuilder {
 	p.v.Title = flyweight.StringView(v)
+	p.kept.Keep("SetTitleBytes", p.v.Title)
 	return p
 }
 
@@ -4006,6 +4018,7 @@ func (p *CardBuilder) SetLevel(v Level) *CardBuilder {
 // SetPhoto sets field photo; the bytes are read at Finish.
 func (p *CardBuilder) SetPhoto(v []byte) *CardBuilder {
 	p.v.Photo = v
+	p.kept.Keep("SetPhoto", flyweight.StringView(v))
 	return p
 }
 
@@ -4018,12 +4031,14 @@ func (p *CardBuilder) SetPerms(v Perms) *CardBuilder {
 // SetNote sets field note.
 func (p *CardBuilder) SetNote(v string) *CardBuilder {
 	p.v.Note = v
+	p.kept.Keep("SetNote", v)
 	return p
 }
 
 // SetNoteBytes sets field note from bytes, which are read at Finish.
 func (p *CardBuilder) SetNoteBytes(v []byte) *CardBuilder {
 	p.v.Note = flyweight.StringView(v)
+	p.kept.Keep("SetNoteBytes", p.v.Note)
 	return p
 }
 
@@ -4044,6 +4059,7 @@ func (p *CardBuilder) SetStars(v uint8) *CardBuilder {
 // Deprecated: field url is deprecated in the schema; it is still sent and read.
 func (p *CardBuilder) SetURL(v string) *CardBuilder {
 	p.v.URL = v
+	p.kept.Keep("SetURL", v)
 	return p
 }
 
@@ -4052,6 +4068,7 @@ func (p *CardBuilder) SetURL(v string) *CardBuilder {
 // Deprecated: field url is deprecated in the schema; it is still sent and read.
 func (p *CardBuilder) SetURLBytes(v []byte) *CardBuilder {
 	p.v.URL = flyweight.StringView(v)
+	p.kept.Keep("SetURLBytes", p.v.URL)
 	return p
 }
 

@@ -82,6 +82,7 @@ func BuildReq(b *flyweight.Builder) *ReqBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *ReqBuilder) Finish() ([]byte, error) {
+	w.kept.Check("ReqBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Req")
 	if err != nil {
@@ -129,7 +130,10 @@ func (w *ReqBuilder) Finish() ([]byte, error) {
 // so does one from BuildReq, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *ReqBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *ReqBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("ReqBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendReq begins a Req at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -481,21 +485,24 @@ func (m Req) ToValue() ReqValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type ReqBuilder struct {
-	b *flyweight.Builder
-	v ReqValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    ReqValue
 }
 
 // SetName sets field name.
 func (p *ReqBuilder) SetName(v string) *ReqBuilder {
 	p.v.Name = v
+	p.kept.Keep("SetName", v)
 	return p
 }
 
 // SetNameBytes sets field name from bytes, which are read at Finish.
 func (p *ReqBuilder) SetNameBytes(v []byte) *ReqBuilder {
 	p.v.Name = flyweight.StringView(v)
+	p.kept.Keep("SetNameBytes", p.v.Name)
 	return p
 }
 
@@ -536,6 +543,7 @@ func BuildResp(b *flyweight.Builder) *RespBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *RespBuilder) Finish() ([]byte, error) {
+	w.kept.Check("RespBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Resp")
 	if err != nil {
@@ -584,7 +592,10 @@ func (w *RespBuilder) Finish() ([]byte, error) {
 // so does one from BuildResp, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *RespBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *RespBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("RespBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendResp begins a Resp at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -958,21 +969,24 @@ func (m Resp) ToValue() RespValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type RespBuilder struct {
-	b *flyweight.Builder
-	v RespValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    RespValue
 }
 
 // SetText sets field text.
 func (p *RespBuilder) SetText(v string) *RespBuilder {
 	p.v.Text = v
+	p.kept.Keep("SetText", v)
 	return p
 }
 
 // SetTextBytes sets field text from bytes, which are read at Finish.
 func (p *RespBuilder) SetTextBytes(v []byte) *RespBuilder {
 	p.v.Text = flyweight.StringView(v)
+	p.kept.Keep("SetTextBytes", p.v.Text)
 	return p
 }
 

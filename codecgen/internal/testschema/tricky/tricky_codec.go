@@ -108,6 +108,7 @@ func BuildCar(b *flyweight.Builder) *CarBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *CarBuilder) Finish() ([]byte, error) {
+	w.kept.Check("CarBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Car")
 	if err != nil {
@@ -157,7 +158,10 @@ func (w *CarBuilder) Finish() ([]byte, error) {
 // so does one from BuildCar, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *CarBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *CarBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("CarBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendCar begins a Car at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -559,10 +563,11 @@ func (m Car) ToValue() CarValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type CarBuilder struct {
-	b *flyweight.Builder
-	v CarValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    CarValue
 }
 
 // SetSerial sets field serial.
@@ -574,12 +579,14 @@ func (p *CarBuilder) SetSerial(v uint32) *CarBuilder {
 // SetModel sets field model.
 func (p *CarBuilder) SetModel(v string) *CarBuilder {
 	p.v.Model = v
+	p.kept.Keep("SetModel", v)
 	return p
 }
 
 // SetModelBytes sets field model from bytes, which are read at Finish.
 func (p *CarBuilder) SetModelBytes(v []byte) *CarBuilder {
 	p.v.Model = flyweight.StringView(v)
+	p.kept.Keep("SetModelBytes", p.v.Model)
 	return p
 }
 
@@ -626,6 +633,7 @@ func BuildCarBuild(b *flyweight.Builder) *CarBuildBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *CarBuildBuilder) Finish() ([]byte, error) {
+	w.kept.Check("CarBuildBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("CarBuild")
 	if err != nil {
@@ -655,7 +663,10 @@ func (w *CarBuildBuilder) Finish() ([]byte, error) {
 // so does one from BuildCarBuild, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *CarBuildBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *CarBuildBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("CarBuildBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendCarBuild begins a CarBuild at the end of dst and returns its direct builder,
 // the fastest way to build one: pass buf[:0] to reuse a buffer. The setters
@@ -874,10 +885,11 @@ func (m CarBuild) ToValue() CarBuildValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type CarBuildBuilder struct {
-	b *flyweight.Builder
-	v CarBuildValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    CarBuildValue
 }
 
 // SetCarID sets field car_id.
@@ -920,6 +932,7 @@ func BuildMemo(b *flyweight.Builder) *MemoBuilder {
 // (flyweight.ErrOpenGroup when a group of another record is still open,
 // flyweight.ErrTooLarge when the record would exceed 4 GiB).
 func (w *MemoBuilder) Finish() ([]byte, error) {
+	w.kept.Check("MemoBuilder")
 	bld := w.b
 	dst, err := bld.BeginAppend("Memo")
 	if err != nil {
@@ -968,7 +981,10 @@ func (w *MemoBuilder) Finish() ([]byte, error) {
 // so does one from BuildMemo, whose Builder it leaves alone: no Builder
 // state to reset, check and update (bench/codec: codecgen/build-append vs
 // codecgen/build).
-func (w *MemoBuilder) AppendTo(dst []byte) ([]byte, error) { return w.v.AppendTo(dst) }
+func (w *MemoBuilder) AppendTo(dst []byte) ([]byte, error) {
+	w.kept.Check("MemoBuilder")
+	return w.v.AppendTo(dst)
+}
 
 // AppendTo appends v encoded as a Memo to dst. It computes the size,
 // grows dst at most once and writes every byte at constant offsets (no
@@ -1240,10 +1256,11 @@ func (m Memo) ToValue() MemoValue {
 // allocating (when the buffer has room). Fields may be set in any order
 // and more than once. Strings are kept by reference, as are the slices
 // given to byte setters: the bytes are read at Finish, so do not change
-// them before it.
+// them before it (-tags psdebug checks).
 type MemoBuilder struct {
-	b *flyweight.Builder
-	v MemoValue
+	kept flyweight.RefCheck // the values kept by reference, under -tags psdebug (zero size otherwise)
+	b    *flyweight.Builder
+	v    MemoValue
 }
 
 // SetN sets field n.
@@ -1255,6 +1272,7 @@ func (p *MemoBuilder) SetN(v uint32) *MemoBuilder {
 // SetText sets field text.
 func (p *MemoBuilder) SetText(v string) *MemoBuilder {
 	p.v.Text = v
+	p.kept.Keep("SetText", v)
 	p.v.HasText = true
 	return p
 }
@@ -1262,6 +1280,7 @@ func (p *MemoBuilder) SetText(v string) *MemoBuilder {
 // SetTextBytes sets field text from bytes, which are read at Finish.
 func (p *MemoBuilder) SetTextBytes(v []byte) *MemoBuilder {
 	p.v.Text = flyweight.StringView(v)
+	p.kept.Keep("SetTextBytes", p.v.Text)
 	p.v.HasText = true
 	return p
 }
