@@ -44,7 +44,11 @@ func structNames(st *Struct) []string {
 // record's names come from recordNames).
 func messageNames(m *Record) []string {
 	n := m.Name
-	return []string{n + "TypeID", "Wrap" + n, "Wrap" + n + "Limits", "Build" + n}
+	out := []string{n + "TypeID", "Wrap" + n, "Wrap" + n + "Limits", "Build" + n}
+	if hasAppender(m) {
+		out = append(out, "Append"+n, n+"Appender", lowerFirst(n)+"Blank", lowerFirst(n)+"BlankInit")
+	}
+	return out
 }
 
 // recordNames lists the identifiers generated for a message's or group

@@ -5,7 +5,11 @@
 // generated messages (Record, Validator, Group, Layout), an append-only
 // Builder over a caller-owned buffer (RecordWriter and GroupWriter are small
 // values; the Builder keeps the state), a zero-copy string view (StringView)
-// with a copying alternative, and the errors.
+// with a copying alternative, and the errors. Generated direct builders
+// (codecgen's AppendX, which write into the caller's buffer as fields are
+// set) call AppenderError and WidenCompact on their rare paths;
+// PanicAfterFinish and RefCheck are the -tags psdebug checks (Debug) of
+// the direct and staged builders.
 //
 // # Record layout
 //

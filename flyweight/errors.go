@@ -49,6 +49,9 @@ var (
 	// ErrBuildOrder: a builder wrote a variable field or group out of slot
 	// order, or while a nested group was still open.
 	ErrBuildOrder = errors.New("flyweight: variable field written out of order")
+	// ErrSetTwice: a direct builder (AppendX) was given a variable field
+	// twice; the error names the field.
+	ErrSetTwice = errors.New("flyweight: variable field set twice")
 	// ErrOpenGroup: a record was finished while one of its groups was
 	// still open.
 	ErrOpenGroup = errors.New("flyweight: group not ended")

@@ -9,8 +9,8 @@
 //	go run ./cmd/psbench -systems protosocket,typed
 //
 // Its server and client use the same options as the "protosocket" system
-// (bench/rpcbench: zero ServerOptions and ClientOptions, the handler
-// Inline), so the ratio isolates the typed layer. The wire body is 4 bytes
+// (bench/rpcbench: ServerOptions.ReuseContexts, zero ClientOptions, the
+// handler Inline), so the ratio isolates the typed layer. The wire body is 4 bytes
 // of type id plus the record (12 bytes of header and slot) longer than
 // the raw payload.
 package typedsys

@@ -22,8 +22,10 @@ type System struct {
 	Client rpc.ClientOptions
 }
 
-// New returns the System with default options.
-func New() load.System { return System{} }
+// New returns the System with the options of psbench's "protosocket"
+// system (bench/rpcbench.New): ServerOptions.ReuseContexts, the server's
+// zero-allocation mode (the echo handler never keeps its ctx).
+func New() load.System { return System{Server: rpc.ServerOptions{ReuseContexts: true}} }
 
 // Name implements load.System.
 func (System) Name() string { return "typed" }

@@ -61,3 +61,29 @@ func ExamplePing_String() {
 	fmt.Println(m)
 	// Output: Ping{}
 }
+
+// Build a Card with its direct builder into a reused buffer: the setters
+// write as they are called; strings and bytes once each, in schema order.
+func ExampleAppendCard() {
+	buf := make([]byte, 0, 256)
+	for _, title := range []string{"first", "second"} {
+		out, err := people.AppendCard(buf[:0]).SetTitle(title).SetPerms(people.PermsRead).
+			SetNote("hello").SetOk(true).Finish()
+		if err != nil {
+			panic(err)
+		}
+		m, err := people.WrapCard(out)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(m.TitleView(), m.Level(), m.Stars(), m.NoteView(), m.Ok()) // level and stars: the defaults
+		buf = out[:0]
+	}
+	// A mistake is reported by Finish, naming the field.
+	_, err := people.AppendCard(nil).SetNote("n").SetTitle("t").Finish()
+	fmt.Println(err)
+	// Output:
+	// first high 3 hello true
+	// second high 3 hello true
+	// flyweight: variable field written out of order: Card.title at offset 0
+}
