@@ -506,7 +506,10 @@ type CallOption struct {
 
 // WaitForReady makes a call wait, bounded by its ctx, while no
 // connection is usable (during startup, a drain, a restart) instead of
-// failing at once with ErrNoConn.
+// failing at once with ErrNoConn, and tries a call refused as not
+// processed (errors.Is rpc.ErrUnavailable) again until ctx ends, as
+// grpc-go's WaitForReady does for an RPC its transport failed to send. A
+// call that may have run (rpc.ErrClosed) is still never tried again.
 func WaitForReady() CallOption { return CallOption{waitForReady: true} }
 
 // Call picks a connection and calls method on it (see rpc.Client.Call).
@@ -515,7 +518,11 @@ func WaitForReady() CallOption { return CallOption{waitForReady: true} }
 // request left) is tried again on another pick, up to
 // Options.MaxAttempts tries in all while ctx lasts; a call that may have
 // run (rpc.ErrClosed) is never retried. With WaitForReady the call waits
-// for a usable connection instead of failing with ErrNoConn.
+// for a usable connection instead of failing with ErrNoConn, and a refusal
+// as not processed is tried again while ctx lasts, not MaxAttempts times:
+// after MaxAttempts refusals in a row it looks again every pickRetry (a
+// connection that looked ready but was closed by a restarting server
+// before the request left is such a refusal).
 func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte, opts ...CallOption) ([]byte, error) {
 	wait := false
 	for _, o := range opts {
@@ -523,7 +530,7 @@ func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte, opts ..
 	}
 	var err error
 	n := len(dst)
-	for range p.opts.MaxAttempts {
+	for attempt := 1; ; attempt++ {
 		var c *rpc.Client
 		if wait {
 			c, err = p.pickWait(ctx)
@@ -538,8 +545,31 @@ func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte, opts ..
 			return dst, err
 		}
 		dst = dst[:n]
+		if attempt < p.opts.MaxAttempts {
+			continue
+		}
+		if !wait {
+			return dst, err
+		}
+		if werr := p.pause(ctx); werr != nil {
+			return dst, werr
+		}
 	}
-	return dst, err
+}
+
+// pause waits pickRetry, ctx's end (its error) or the Pool's close
+// (ErrClosed), whichever comes first.
+func (p *Pool) pause(ctx context.Context) error {
+	t := time.NewTimer(pickRetry)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.ctx.Done():
+		return ErrClosed
+	case <-t.C:
+		return nil
+	}
 }
 
 // Addrs returns the addresses of the members, one per connection.

@@ -7,7 +7,8 @@
 // as not processed (errors.Is rpc.ErrUnavailable) on another connection,
 // up to Options.MaxAttempts tries while its ctx lasts, and never one that
 // may have run (rpc.ErrClosed); with WaitForReady it waits, bounded by
-// ctx, for a usable connection instead of failing with ErrNoConn. Errors
+// ctx, for a usable connection instead of failing with ErrNoConn, and
+// tries a refused call again until ctx ends rather than MaxAttempts times. Errors
 // follow the rpc package's table. The address list comes from a
 // Resolver, so it can change at run time: Static, DNS (follows a DNS
 // name's A/AAAA or SRV records) or HealthChecked (keeps another

@@ -222,3 +222,45 @@ func TestKillUnderLoadPool(t *testing.T) {
 	assert.Equal(t, "closed", class(t, err))
 	assert.ErrorIs(t, p.WaitReady(ctx), balance.ErrClosed)
 }
+
+// TestWaitForReadyRetriesRefusalsUntilCtx: a server that refuses calls as
+// not processed (Unavailable) more times than MaxAttempts. Without
+// WaitForReady the Pool gives up after MaxAttempts tries; with it, the
+// call is tried again until it succeeds, and a ctx that ends first ends
+// it with the ctx's error. Before WaitForReady retried refusals, a
+// restarting server's closed-but-not-yet-read connection could fail a
+// WaitForReady call (TestKillUnderLoadPool flaked on it).
+func TestWaitForReadyRetriesRefusalsUntilCtx(t *testing.T) {
+	const refuse = 7
+	var tries atomic.Int64
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	srv.Handle(mCount, func(_ context.Context, req, dst []byte) ([]byte, error) {
+		if tries.Add(1) <= refuse {
+			return dst, &rpc.Error{Code: rpc.CodeUnavailable, Message: "not yet"}
+		}
+		return append(dst, req...), nil
+	}, rpc.Pooled)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = srv.Serve(context.Background(), ln) })
+	t.Cleanup(func() { _ = srv.Close(); wg.Wait() })
+	p := newPool(t, []string{ln.Addr().String()}, balance.Options{MaxAttempts: 3})
+	ctx := ctx10(t)
+
+	_, err = p.Call(ctx, mCount, []byte("x"), nil)
+	require.ErrorIs(t, err, rpc.ErrUnavailable, "without WaitForReady: MaxAttempts tries")
+	assert.Equal(t, int64(3), tries.Load())
+
+	short, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+	_, err = p.Call(short, mCount, []byte("x"), nil, balance.WaitForReady())
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded, "WaitForReady is bounded by ctx")
+	require.Less(t, tries.Load(), int64(refuse), "the test's refusals last past the short ctx")
+
+	got, err := p.Call(ctx, mCount, []byte("x"), nil, balance.WaitForReady())
+	require.NoError(t, err, "WaitForReady tries again past MaxAttempts")
+	assert.Equal(t, "x", string(got))
+	assert.Equal(t, int64(refuse+1), tries.Load(), "each refusal tried once more, the success once")
+}
