@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,20 +222,15 @@ func TestSecondsAreTheProgressRates(t *testing.T) {
 // A second that burns CPU shows it in SecondsCPU; one that sleeps does
 // not (the per-second CPU is the process's, not a constant).
 func TestSecondsCPUFollowsTheProcess(t *testing.T) {
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+		for !stop.Load() { // spins on purpose: the CPU the run must see
 		}
 	})
 	cfg := Config{Options: Options{Concurrency: 1}, Duration: 1100 * time.Millisecond}
 	busy, err := Run(context.Background(), sleepClient{}, cfg)
-	close(stop)
+	stop.Store(true)
 	wg.Wait()
 	require.NoError(t, err)
 	idle, err := Run(context.Background(), sleepClient{}, cfg)
