@@ -40,6 +40,7 @@ var gRPCConfigs = []Options{
 	{CallContext: RunContext},
 	{ServerWorkers: 2},
 	{Window: 4 << 20},
+	{ServerWorkers: 2, Window: 4 << 20},
 }
 
 // harness is /work/shared/grpc-baseline's configuration: a registered
