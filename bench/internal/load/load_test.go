@@ -237,5 +237,5 @@ func TestSecondsCPUFollowsTheProcess(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, busy.SecondsCPU, 1)
 	require.Len(t, idle.SecondsCPU, 1)
-	assert.Greater(t, busy.SecondsCPU[0], idle.SecondsCPU[0]+0.05, "a spinning goroutine next to the run")
+	assert.Greater(t, busy.SecondsCPU[0], idle.SecondsCPU[0]+0.02, "a spinning goroutine next to the run (a share of a core even on a loaded machine)")
 }
