@@ -19,7 +19,7 @@ type Describer interface {
 var knownSystems = map[string]string{
 	"protosocket": "this project: socket/rpc calls (bench/rpcbench) over TCP, server in its zero-allocation mode (ReuseContexts)",
 	"raw":         "a minimal Go TCP echo (length-prefixed frames through bufio, no RPC layer): what plain Go does here",
-	"grpc":        "grpc-go over HTTP/2 at its best measured configuration (bytes codec, a context per caller, no deadline; bench/README)",
+	"grpc":        "grpc-go over HTTP/2 at its best measured configuration (a pass-through CodecV2, a context per caller, no deadline; bench/README)",
 }
 
 func describe(s load.System) string {

@@ -415,8 +415,8 @@ func printWarmup(w io.Writer, label string, d time.Duration) {
 // progressPrinter prints the live line of one system's run.
 func progressPrinter(w io.Writer, label string) func(load.Progress) {
 	return func(p load.Progress) {
-		fmt.Fprintf(w, "%-28s %5.0fs  rate %9s/s  p99 %9s  p99.9 %9s  errors %d\n", label, p.Elapsed.Seconds(),
-			report.FormatRate(p.Rate), report.FormatUs(float64(p.P99)/1e3), report.FormatUs(float64(p.P999)/1e3), p.Errors)
+		fmt.Fprintf(w, "%-28s %5.0fs  rate %9s/s  cpu %4.2f  p99 %9s  p99.9 %9s  errors %d\n", label, p.Elapsed.Seconds(),
+			report.FormatRate(p.Rate), p.CPU, report.FormatUs(float64(p.P99)/1e3), report.FormatUs(float64(p.P999)/1e3), p.Errors)
 	}
 }
 

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 )
@@ -24,20 +27,49 @@ const (
 	methodStream = "/" + service + "/Stream"
 )
 
-// msg is the message type of every method: the payload bytes. copy asks
-// Marshal for a copy of b: a stream's SendMsg returns before grpc-go wrote
-// the bytes, and the load loop rewrites its buffer (the time stamp) right
-// after; a unary Invoke returns only after the response arrived, which is
-// after the request was written, so its request travels uncopied.
+// msg is the client's message type (and the server's with the V1
+// codecs): the payload bytes. copy asks Marshal for a copy of b: a
+// stream's SendMsg returns before grpc-go wrote the bytes, and the load
+// loop rewrites its buffer (the time stamp) right after; a unary Invoke
+// returns only after the response arrived, which is after the request
+// was written, so its request travels uncopied. wire is the CodecV2 form
+// of an uncopied b, made once per request buffer (caller.Call) instead of
+// once per call.
 type msg struct {
 	b    []byte
 	copy bool
+	wire mem.BufferSlice
 }
 
-// codec passes msg bodies through as they are.
-type codec struct{}
+// echo is the server's message with CodecV2: the received buffers
+// themselves, referenced by Unmarshal and handed back to grpc-go by
+// Marshal (which frees them once written), so the server echoes without
+// copying, as a grpc-go service written against CodecV2 can.
+type echo struct{ data mem.BufferSlice }
 
-func (codec) Name() string { return "psbench-bytes" }
+// payload returns the bytes of a received echo; the bytes of a
+// multi-buffer message are joined into a new slice.
+func (e *echo) payload() []byte {
+	if len(e.data) == 1 {
+		return e.data[0].ReadOnlyData()
+	}
+	return e.data.Materialize()
+}
+
+// codec passes msg bodies through as they are (encoding.Codec, bridged
+// by grpc-go to CodecV2: CodecBytes and CodecSubtype).
+type codec struct{ name string }
+
+// codecBytesName is the name (content-subtype) of codec under
+// CodecBytes; codecSubtypeName is the registered one of CodecSubtype.
+const (
+	codecBytesName   = "psbench-bytes"
+	codecSubtypeName = "psbench-raw"
+)
+
+func init() { encoding.RegisterCodec(codec{name: codecSubtypeName}) }
+
+func (c codec) Name() string { return c.name }
 
 func (codec) Marshal(v any) ([]byte, error) {
 	m, ok := v.(*msg)
@@ -59,47 +91,115 @@ func (codec) Unmarshal(data []byte, v any) error {
 	return nil
 }
 
-var serviceDesc = grpc.ServiceDesc{
-	ServiceName: service,
-	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{{
-		MethodName: "Unary",
-		Handler: func(_ any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			m := new(msg)
-			if err := dec(m); err != nil {
-				return nil, err
-			}
-			return m, nil
-		},
-	}},
-	Streams: []grpc.StreamDesc{
-		{StreamName: "Bidi", ServerStreams: true, ClientStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
-			m := msg{copy: true} // reused: SendMsg may return before the bytes are written
-			for {
-				if err := ss.RecvMsg(&m); err != nil {
-					return nil // client finished or went away
+// codecV2 is the CodecV2 of CodecBuffers: no bridge made per call, no
+// Materialize (a fresh slice per received message), a request's wire
+// form cached in its msg, and the server's echo sent from the buffers it
+// received.
+type codecV2 struct{}
+
+func (codecV2) Name() string { return "psbench-buffers" }
+
+func (codecV2) Marshal(v any) (mem.BufferSlice, error) {
+	switch m := v.(type) {
+	case *msg:
+		if m.copy { // a stream message: grpc-go frees the pooled copy once written
+			return mem.BufferSlice{mem.Copy(m.b, mem.DefaultBufferPool())}, nil
+		}
+		if m.wire == nil {
+			return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
+		}
+		return m.wire, nil // SliceBuffer: Ref and Free do nothing, reuse is safe
+	case *echo:
+		out := m.data // our reference passes to grpc-go, which frees it
+		m.data = nil
+		return out, nil
+	}
+	return nil, fmt.Errorf("grpcsys: cannot marshal %T", v)
+}
+
+func (codecV2) Unmarshal(data mem.BufferSlice, v any) error {
+	switch m := v.(type) {
+	case *msg:
+		n := data.Len()
+		if cap(m.b) < n {
+			m.b = make([]byte, n)
+		}
+		m.b = m.b[:n]
+		data.CopyTo(m.b) // data is freed when Unmarshal returns
+		return nil
+	case *echo:
+		m.data.Free() // a message received and not sent back
+		data.Ref()
+		m.data = data
+		return nil
+	}
+	return fmt.Errorf("grpcsys: cannot unmarshal into %T", v)
+}
+
+// newMsg returns the server's message for the codec in use.
+func newMsg(v2 bool) any {
+	if v2 {
+		return new(echo)
+	}
+	return new(msg)
+}
+
+// serviceDesc is the service for the codec in use (v2: CodecBuffers).
+func serviceDesc(v2 bool) *grpc.ServiceDesc {
+	return &grpc.ServiceDesc{
+		ServiceName: service,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{
+			MethodName: "Unary",
+			Handler: func(_ any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+				m := newMsg(v2)
+				if err := dec(m); err != nil {
+					return nil, err
 				}
-				if err := ss.SendMsg(&m); err != nil {
+				return m, nil
+			},
+		}},
+		Streams: []grpc.StreamDesc{
+			{StreamName: "Bidi", ServerStreams: true, ClientStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+				m := newMsg(v2)
+				if mm, ok := m.(*msg); ok {
+					mm.copy = true // reused: SendMsg may return before the bytes are written
+				}
+				for {
+					if err := ss.RecvMsg(m); err != nil {
+						return nil // client finished or went away
+					}
+					if err := ss.SendMsg(m); err != nil {
+						return err
+					}
+				}
+			}},
+			{StreamName: "Stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+				req := newMsg(v2)
+				if err := ss.RecvMsg(req); err != nil {
 					return err
 				}
-			}
-		}},
-		{StreamName: "Stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
-			m := msg{copy: true} // reused: SendMsg may return before the bytes are written
-			if err := ss.RecvMsg(&m); err != nil {
-				return err
-			}
-			if len(m.b) < load.StampSize {
-				return fmt.Errorf("grpcsys: stream request of %d bytes, need %d", len(m.b), load.StampSize)
-			}
-			for {
-				load.StampWall(m.b)
-				if err := ss.SendMsg(&m); err != nil {
-					return nil // client went away
+				var p []byte
+				switch r := req.(type) {
+				case *msg:
+					p = r.b
+				case *echo:
+					p = slices.Clone(r.payload())
+					r.data.Free()
 				}
-			}
-		}},
-	},
+				if len(p) < load.StampSize {
+					return fmt.Errorf("grpcsys: stream request of %d bytes, need %d", len(p), load.StampSize)
+				}
+				m := msg{b: p, copy: true} // reused: SendMsg may return before the bytes are written
+				for {
+					load.StampWall(m.b)
+					if err := ss.SendMsg(&m); err != nil {
+						return nil // client went away
+					}
+				}
+			}},
+		},
+	}
 }
 
 // System is grpc-go. The zero value is grpc-go at its best configuration
@@ -130,7 +230,7 @@ func (s System) Serve(ctx context.Context, addr string, _ load.Options) (load.Se
 		return nil, fmt.Errorf("grpcsys: %w", err)
 	}
 	gs := grpc.NewServer(s.Options.serverOptions()...)
-	gs.RegisterService(&serviceDesc, struct{}{})
+	gs.RegisterService(serviceDesc(s.Options.Codec == CodecBuffers), struct{}{})
 	sv := &server{gs: gs, addr: ln.Addr().String()}
 	sv.stop = context.AfterFunc(ctx, func() { _ = sv.Close() })
 	sv.wg.Go(func() { _ = gs.Serve(ln) })
@@ -159,7 +259,7 @@ func (s System) Dial(ctx context.Context, addr string, opts load.Options) (load.
 	if err := s.Options.Validate(); err != nil {
 		return nil, err
 	}
-	c := &client{opts: opts, ctxMode: s.Options.CallContext}
+	c := &client{opts: opts, o: s.Options}
 	for range max(opts.Conns, 1) {
 		cc, err := grpc.NewClient(addr, s.Options.dialOptions()...)
 		if err != nil {
@@ -192,12 +292,55 @@ func waitReady(ctx context.Context, cc *grpc.ClientConn) error {
 }
 
 type client struct {
-	opts    load.Options
-	ctxMode CallContext
-	conns   []*grpc.ClientConn
+	opts  load.Options
+	o     Options
+	conns []*grpc.ClientConn
+
+	// SharedContext: one context for every caller of a run.
+	mu     sync.Mutex
+	shared runContext
+}
+
+// runContext is a context of its own derived from context.Background
+// (no deadline), canceled when run, the context the load loop passes,
+// ends: one context.AfterFunc per run, none per call.
+type runContext struct {
+	run    context.Context
+	own    context.Context
+	cancel context.CancelFunc
+	unlink func() bool
+}
+
+// follow makes rc a context canceled with run (if it is not already).
+func (rc *runContext) follow(run context.Context) context.Context {
+	if rc.run != run {
+		rc.release()
+		rc.run = run
+		rc.own, rc.cancel = context.WithCancel(context.Background())
+		rc.unlink = context.AfterFunc(run, rc.cancel)
+	}
+	return rc.own
+}
+
+func (rc *runContext) release() {
+	if rc.cancel != nil {
+		rc.unlink()
+		rc.cancel()
+		*rc = runContext{}
+	}
+}
+
+// sharedContext returns the context every caller of run shares.
+func (c *client) sharedContext(run context.Context) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shared.follow(run)
 }
 
 func (c *client) Close() error {
+	c.mu.Lock()
+	c.shared.release()
+	c.mu.Unlock()
 	var errs []error
 	for _, cc := range c.conns {
 		errs = append(errs, cc.Close())
@@ -208,54 +351,56 @@ func (c *client) Close() error {
 func (c *client) NewCaller(i int) (load.Caller, error) {
 	// The response buffer is the caller's, made before the measured
 	// window (load.Caller): Unmarshal copies into it without growing it.
-	return &caller{cc: c.conns[i%len(c.conns)], mode: c.ctxMode, resp: msg{b: make([]byte, 0, c.opts.Payload)}}, nil
+	return &caller{cl: c, cc: c.conns[i%len(c.conns)], mode: c.o.CallContext, fresh: c.o.FreshResponse,
+		v2: c.o.Codec == CodecBuffers, resp: msg{b: make([]byte, 0, c.opts.Payload)}}, nil
 }
 
 type caller struct {
+	cl        *client
 	cc        *grpc.ClientConn
 	mode      CallContext
+	fresh, v2 bool
 	req, resp msg
+	last      []byte // the last response's bytes (tests)
 
-	// CallerContext: own is this caller's context, canceled (by unlink's
-	// AfterFunc) when run, the context the load loop passes, ends.
-	run    context.Context
-	own    context.Context
-	cancel context.CancelFunc
-	unlink func() bool
+	// CallerContext: this caller's own context; SharedContext: the
+	// client's, remembered for the run it follows.
+	own       runContext
+	sharedRun context.Context
+	shared    context.Context
 }
 
 func (c *caller) Call(ctx context.Context, req []byte) error {
+	if c.v2 && (len(req) == 0 || len(c.req.b) != len(req) || &c.req.b[0] != &req[0]) {
+		c.req.wire = mem.BufferSlice{mem.SliceBuffer(req)} // once per request buffer
+	}
 	c.req.b = req
 	callCtx := ctx
 	switch c.mode {
 	case CallerContext:
-		if ctx != c.run {
-			c.release()
-			c.run = ctx
-			c.own, c.cancel = context.WithCancel(context.Background())
-			c.unlink = context.AfterFunc(ctx, c.cancel)
+		callCtx = c.own.follow(ctx)
+	case SharedContext:
+		if ctx != c.sharedRun {
+			c.sharedRun, c.shared = ctx, c.cl.sharedContext(ctx)
 		}
-		callCtx = c.own
+		callCtx = c.shared
 	case BackgroundContext:
 		callCtx = context.Background()
 	}
-	err := c.cc.Invoke(callCtx, methodUnary, &c.req, &c.resp)
-	if err == nil && len(c.resp.b) != len(req) {
-		return fmt.Errorf("grpcsys: response of %d bytes for a request of %d", len(c.resp.b), len(req))
+	resp := &c.resp
+	if c.fresh {
+		resp = new(msg) // FreshResponse: the harness's allocation per call
+	}
+	err := c.cc.Invoke(callCtx, methodUnary, &c.req, resp)
+	c.last = resp.b
+	if err == nil && len(resp.b) != len(req) {
+		return fmt.Errorf("grpcsys: response of %d bytes for a request of %d", len(resp.b), len(req))
 	}
 	return err
 }
 
-func (c *caller) release() {
-	if c.cancel != nil {
-		c.unlink()
-		c.cancel()
-		c.run, c.own, c.cancel, c.unlink = nil, nil, nil, nil
-	}
-}
-
 func (c *caller) Close() error {
-	c.release()
+	c.own.release()
 	return nil
 }
 

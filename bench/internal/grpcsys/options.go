@@ -30,9 +30,15 @@ const (
 	// kept for the comparison).
 	RunContext
 	// BackgroundContext passes context.Background(): nothing can cancel a
-	// call (a stuck call is released only when the client closes). The
-	// configuration of /work/shared/grpc-baseline.
+	// call (a stuck call is released only when the client closes).
 	BackgroundContext
+	// SharedContext: one context derived from context.Background, no
+	// deadline, shared by every caller of the client (what
+	// /work/shared/grpc-baseline passes: its README says
+	// context.Background, its code a context.WithCancel of it). grpc-go
+	// derives a cancelable context from it per call, which registers
+	// with, and unregisters from, the shared parent under its mutex.
+	SharedContext
 )
 
 // String names the mode as the benchmark prints it.
@@ -44,8 +50,52 @@ func (m CallContext) String() string {
 		return "run-ctx"
 	case BackgroundContext:
 		return "background-ctx"
+	case SharedContext:
+		return "shared-ctx"
 	}
 	return fmt.Sprintf("CallContext(%d)", int(m))
+}
+
+// Codec says how the payload bytes pass through grpc-go's codec layer.
+type Codec int
+
+// The codecs. Every one carries the payload bytes unchanged; they differ
+// in what grpc-go does around them per call.
+const (
+	// CodecBuffers (the default) is an encoding.CodecV2, forced on both
+	// sides (grpc.ForceCodecV2, grpc.ForceServerCodecV2): nothing is
+	// bridged per call, a received message is copied straight from
+	// grpc-go's buffers into the caller's reply buffer, a unary request's
+	// wire form is made once per request buffer, and the server echoes
+	// the buffers it received without copying them.
+	CodecBuffers Codec = iota
+	// CodecBytes is an encoding.Codec (the []byte API) forced on both
+	// sides (grpc.ForceCodec, grpc.ForceServerCodec): grpc-go wraps it in
+	// a CodecV2 bridge per call on the client (ForceCodec's before hook),
+	// and copies every received message into a new slice
+	// (BufferSlice.Materialize) before the codec sees it. psbench's codec
+	// before this one.
+	CodecBytes
+	// CodecSubtype is an encoding.Codec registered with
+	// encoding.RegisterCodec and chosen per call by content-subtype
+	// (grpc.CallContentSubtype), the server looking it up by the
+	// request's content-type: a bridge per call on both sides, plus
+	// Materialize. The configuration of /work/shared/grpc-baseline
+	// (-codec raw).
+	CodecSubtype
+)
+
+// String names the codec as the benchmark prints it.
+func (c Codec) String() string {
+	switch c {
+	case CodecBuffers:
+		return "codec-v2"
+	case CodecBytes:
+		return "codec-v1-forced"
+	case CodecSubtype:
+		return "codec-v1-subtype"
+	}
+	return fmt.Sprintf("Codec(%d)", int(c))
 }
 
 // Options tune grpc-go for a run. The zero value is the best
@@ -57,6 +107,19 @@ type Options struct {
 	// ServerWorkers, if positive, sets grpc.NumStreamWorkers on the server
 	// (a fixed pool handling streams instead of a goroutine per stream).
 	ServerWorkers uint32
+	// Codec is how payloads pass grpc-go's codec layer (default
+	// CodecBuffers).
+	Codec Codec
+	// DisableRetry, if true, turns grpc-go's transparent retry off
+	// (grpc.WithDisableRetry). It measured no different from grpc-go's
+	// default (retry on, as in /work/shared/grpc-baseline): the same
+	// allocations and CPU per call (bench/README, "grpc-go at its best"),
+	// so the default stays.
+	DisableRetry bool
+	// FreshResponse, if true, gives every unary call a new response
+	// message, as /work/shared/grpc-baseline does, instead of the caller's
+	// reused one (kept only to measure what that costs).
+	FreshResponse bool
 	// Window, if positive, sets static initial stream and connection
 	// flow-control windows of this many bytes on both sides (grpc-go's
 	// default is 64 KiB with BDP-driven growth).
@@ -87,12 +150,14 @@ func (e *OptionError) Unwrap() error { return ErrInvalidOptions }
 // ones, so a smaller Window would silently measure the default.
 const minWindow = 64 << 10
 
-// Validate reports a CallContext that is not one of the constants, or a
+// Validate reports a CallContext or Codec that is not one of the constants, or a
 // Window below grpc-go's 64 KiB minimum or negative.
 func (o Options) Validate() error {
 	switch {
-	case o.CallContext < CallerContext || o.CallContext > BackgroundContext:
+	case o.CallContext < CallerContext || o.CallContext > SharedContext:
 		return &OptionError{"CallContext", int64(o.CallContext), "not a CallContext constant"}
+	case o.Codec < CodecBuffers || o.Codec > CodecSubtype:
+		return &OptionError{"Codec", int64(o.Codec), "not a Codec constant"}
 	case o.Window < 0 || o.Window > 0 && o.Window < minWindow:
 		return &OptionError{"Window", int64(o.Window), fmt.Sprintf("0 for grpc-go's default, or at least %d", minWindow)}
 	}
@@ -105,7 +170,13 @@ func (o Options) Validate() error {
 const maxMsg = load.MaxPayload + 1024
 
 func (o Options) serverOptions() []grpc.ServerOption {
-	out := []grpc.ServerOption{grpc.ForceServerCodec(codec{}), grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg)}
+	out := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg)}
+	switch o.Codec {
+	case CodecBuffers:
+		out = append(out, grpc.ForceServerCodecV2(codecV2{}))
+	case CodecBytes:
+		out = append(out, grpc.ForceServerCodec(codec{name: codecBytesName}))
+	}
 	if o.ServerWorkers > 0 {
 		out = append(out, grpc.NumStreamWorkers(o.ServerWorkers))
 	}
@@ -116,9 +187,18 @@ func (o Options) serverOptions() []grpc.ServerOption {
 }
 
 func (o Options) dialOptions() []grpc.DialOption {
-	out := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{}), grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
+	call := []grpc.CallOption{grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)}
+	switch o.Codec {
+	case CodecBuffers:
+		call = append(call, grpc.ForceCodecV2(codecV2{}))
+	case CodecBytes:
+		call = append(call, grpc.ForceCodec(codec{name: codecBytesName}))
+	case CodecSubtype:
+		call = append(call, grpc.CallContentSubtype(codecSubtypeName))
+	}
+	out := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(call...)}
+	if o.DisableRetry {
+		out = append(out, grpc.WithDisableRetry())
 	}
 	if o.Window > 0 {
 		out = append(out, grpc.WithInitialWindowSize(o.Window), grpc.WithInitialConnWindowSize(o.Window))
@@ -128,7 +208,13 @@ func (o Options) dialOptions() []grpc.DialOption {
 
 // String describes the options compactly for benchmark names.
 func (o Options) String() string {
-	s := o.CallContext.String()
+	s := o.CallContext.String() + "," + o.Codec.String()
+	if o.DisableRetry {
+		s += ",no-retry"
+	}
+	if o.FreshResponse {
+		s += ",fresh-resp"
+	}
 	if o.ServerWorkers > 0 {
 		s += fmt.Sprintf(",workers=%d", o.ServerWorkers)
 	}

@@ -3,6 +3,9 @@ package load
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,14 +202,40 @@ func (sleepCaller) Close() error { return nil }
 // lines printed (psbench judges a run noisy from them), the last second
 // included when half of it ran.
 func TestSecondsAreTheProgressRates(t *testing.T) {
-	var printed []float64
+	var printed, printedCPU []float64
 	cfg := Config{Options: Options{Concurrency: 4}, Duration: 1600 * time.Millisecond,
-		Progress: func(p Progress) { printed = append(printed, p.Rate) }}
+		Progress: func(p Progress) { printed, printedCPU = append(printed, p.Rate), append(printedCPU, p.CPU) }}
 	res, err := Run(context.Background(), sleepClient{}, cfg)
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Seconds)
 	assert.Equal(t, printed, res.Seconds)
+	assert.Equal(t, printedCPU, res.SecondsCPU, "the CPU of each of those seconds")
 	for _, v := range res.Seconds {
 		assert.Positive(t, v)
 	}
+	for _, v := range res.SecondsCPU {
+		assert.GreaterOrEqual(t, v, 0.0)
+		assert.LessOrEqual(t, v, float64(runtime.NumCPU())+0.5) // cores a second, with some slack for the sampling
+	}
+}
+
+// A second that burns CPU shows it in SecondsCPU; one that sleeps does
+// not (the per-second CPU is the process's, not a constant).
+func TestSecondsCPUFollowsTheProcess(t *testing.T) {
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for !stop.Load() { // spins on purpose: the CPU the run must see
+		}
+	})
+	cfg := Config{Options: Options{Concurrency: 1}, Duration: 1100 * time.Millisecond}
+	busy, err := Run(context.Background(), sleepClient{}, cfg)
+	stop.Store(true)
+	wg.Wait()
+	require.NoError(t, err)
+	idle, err := Run(context.Background(), sleepClient{}, cfg)
+	require.NoError(t, err)
+	require.Len(t, busy.SecondsCPU, 1)
+	require.Len(t, idle.SecondsCPU, 1)
+	assert.Greater(t, busy.SecondsCPU[0], idle.SecondsCPU[0]+0.02, "a spinning goroutine next to the run (a share of a core even on a loaded machine)")
 }

@@ -25,8 +25,12 @@ type Progress struct {
 	Ops     int64   // operations completed so far
 	Errors  int64   // errors so far
 	Rate    float64 // operations per second over the last interval
-	P99     time.Duration
-	P999    time.Duration
+	// CPU is the process CPU time (user + system) per wall second over
+	// the last interval: 2 is two cores busy. A rate that moves with it
+	// moved because the machine gave the process more or less CPU.
+	CPU  float64
+	P99  time.Duration
+	P999 time.Duration
 }
 
 // Result is the outcome of one measured run (or of several merged rounds).
@@ -62,6 +66,10 @@ type Result struct {
 	// the rates Config.Progress reports (the last one covers the last
 	// half second or more, or is left out).
 	Seconds []float64
+	// SecondsCPU is, for each entry of Seconds, the process CPU time
+	// (user + system) per wall second of that second: the CPU the machine
+	// gave the process while it ran at that rate.
+	SecondsCPU []float64
 }
 
 // Throughput is completed operations per second.
@@ -126,6 +134,7 @@ func (r *Result) Merge(o *Result) {
 	r.CPU += o.CPU
 	r.Series = append(r.Series, o.Series...)
 	r.Seconds = append(r.Seconds, o.Seconds...)
+	r.SecondsCPU = append(r.SecondsCPU, o.SecondsCPU...)
 }
 
 // shard is one lock-protected part of the recording; workers are spread
@@ -170,9 +179,16 @@ func readUsage() usage {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	u := usage{mallocs: ms.Mallocs, bytes: ms.TotalAlloc, gc: ms.NumGC}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	u.cpu = processCPU()
 	return u
+}
+
+// processCPU is the process's user + system CPU time so far (0 if the
+// system cannot say).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -163,7 +163,7 @@ func runPhase(ctx context.Context, c Client, cfg Config, bufs [][]byte) (*Result
 	// The window lasts at least its duration, even when the last
 	// scheduled operation finished early.
 	end := max(r.clk.Now(), r.deadline)
-	series, seconds := stopTicker()
+	series, seconds, secondsCPU := stopTicker()
 	after := readUsage()
 
 	res := &Result{
@@ -177,6 +177,7 @@ func runPhase(ctx context.Context, c Client, cfg Config, bufs [][]byte) (*Result
 		CPU:        after.cpu - before.cpu,
 		Series:     series,
 		Seconds:    seconds,
+		SecondsCPU: secondsCPU,
 	}
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -423,14 +424,15 @@ const progressEvery = int(time.Second / SeriesStep)
 // startTicker starts the sampler (throughput series every SeriesStep, the
 // rate of every second,
 // Config.Progress every second) and returns the function that stops it
-// and returns the series.
-func (r *run) startTicker() func() (series, seconds []float64) {
-	type out struct{ series, seconds []float64 }
+// and returns the series (and the CPU per wall second of every second).
+func (r *run) startTicker() func() (series, seconds, secondsCPU []float64) {
+	type out struct{ series, seconds, cpu []float64 }
 	stop := make(chan struct{})
 	done := make(chan out, 1)
 	go func() {
-		var series, seconds []float64
+		var series, seconds, secCPU []float64
 		t := time.NewTicker(SeriesStep)
+		lastCPU := processCPU()
 		defer t.Stop()
 		snap := newHist()
 		var lastOps, lastSecOps int64
@@ -447,7 +449,7 @@ func (r *run) startTicker() func() (series, seconds []float64) {
 				// window shows three progress lines.
 				now, final = time.Now(), true
 				if now.Sub(last) < SeriesStep/2 && now.Sub(lastSec) < time.Second/2 {
-					done <- out{series, seconds}
+					done <- out{series, seconds, secCPU}
 					return
 				}
 			case now = <-t.C:
@@ -473,12 +475,17 @@ func (r *run) startTicker() func() (series, seconds []float64) {
 			if second {
 				rate := float64(ops-lastSecOps) / now.Sub(lastSec).Seconds()
 				seconds = append(seconds, rate)
+				cpuNow := processCPU()
+				cpu := (cpuNow - lastCPU).Seconds() / now.Sub(lastSec).Seconds()
+				secCPU = append(secCPU, cpu)
+				lastCPU = cpuNow
 				if report {
 					r.cfg.Progress(Progress{
 						Elapsed: now.Sub(begin),
 						Ops:     ops,
 						Errors:  errs,
 						Rate:    rate,
+						CPU:     cpu,
 						P99:     time.Duration(snap.ValueAtQuantile(99)),
 						P999:    time.Duration(snap.ValueAtQuantile(99.9)),
 					})
@@ -486,14 +493,14 @@ func (r *run) startTicker() func() (series, seconds []float64) {
 				lastSecOps, lastSec = ops, now
 			}
 			if final {
-				done <- out{series, seconds}
+				done <- out{series, seconds, secCPU}
 				return
 			}
 		}
 	}()
-	return func() ([]float64, []float64) {
+	return func() ([]float64, []float64, []float64) {
 		close(stop)
 		o := <-done
-		return o.series, o.seconds
+		return o.series, o.seconds, o.cpu
 	}
 }

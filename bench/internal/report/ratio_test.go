@@ -92,3 +92,44 @@ func TestPayloadTable(t *testing.T) {
 	assert.Equal(t, "64 KiB", FormatBytes(64<<10))
 	assert.Equal(t, "1500 B", FormatBytes(1500))
 }
+
+// The per-second CPU tells a rate that followed the CPU the machine gave
+// the process (its rate per CPU-second steady) from one that moved on
+// its own: psbench's grpc on a loaded machine, and a made-up system whose
+// rate halves at a steady two cores.
+func TestSteadinessWithCPU(t *testing.T) {
+	// psbench -systems grpc,protosocket,raw -duration 12s, load 11 on 2
+	// cores: grpc's seconds and the cores it got in each.
+	st := SteadinessWithCPU([]float64{33.5e3, 10.5e3, 7385, 4761, 23.3e3}, []float64{0.78, 0.29, 0.17, 0.14, 0.51})
+	assert.True(t, st.Noisy)
+	assert.True(t, st.CPUKnown)
+	assert.InDelta(t, 0.14, st.CPUMin, 1e-9)
+	assert.InDelta(t, 0.78, st.CPUMax, 1e-9)
+	assert.Less(t, st.PerCPUMove, NoisyMove)
+	assert.True(t, st.MachineMoved())
+
+	st = SteadinessWithCPU([]float64{40e3, 20e3, 38e3}, []float64{1.98, 1.97, 1.99})
+	assert.True(t, st.Noisy)
+	assert.Greater(t, st.PerCPUMove, NoisyMove)
+	assert.False(t, st.MachineMoved())
+
+	// Unknown CPU: no CPU verdict, the rate verdict stands.
+	for _, cpu := range [][]float64{nil, {1, 1}, {1, 0, 1}} {
+		st = SteadinessWithCPU([]float64{100, 50, 100}, cpu)
+		assert.True(t, st.Noisy)
+		assert.False(t, st.CPUKnown, "%v", cpu)
+		assert.False(t, st.MachineMoved())
+	}
+}
+
+func TestNoisyLineSaysWhatMoved(t *testing.T) {
+	r := Record{System: "grpc", Scenario: "unary", ThroughputRPS: 15e3, SecondMinRPS: 4761, SecondMaxRPS: 33.5e3, Noisy: true,
+		SecondMinCPU: 0.14, SecondMaxCPU: 0.78, PerCPUMove: 0.26, Trend: "falling"}
+	var buf bytes.Buffer
+	assert.NoError(t, WriteTable(&buf, []Record{r}))
+	assert.Contains(t, buf.String(), "the machine changed under the run: the process got 0.14 to 0.78 cores a second and its rate per CPU-second moved only 26%")
+	r.SecondMinCPU, r.SecondMaxCPU, r.PerCPUMove = 1.97, 1.99, 0.5
+	buf.Reset()
+	assert.NoError(t, WriteTable(&buf, []Record{r}))
+	assert.Contains(t, buf.String(), "not only the machine: at 1.97 to 1.99 cores a second its rate per CPU-second moved 50% too")
+}

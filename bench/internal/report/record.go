@@ -40,6 +40,12 @@ type Record struct {
 	SecondMinRPS float64 `json:"second_min_rps"`
 	SecondMaxRPS float64 `json:"second_max_rps"`
 	Noisy        bool    `json:"noisy"`
+	// SecondMinCPU and SecondMaxCPU are the lowest and highest process
+	// CPU per wall second (cores) of those seconds, and PerCPUMove how
+	// far their rate per CPU-second moved (Steadiness); zero when unknown.
+	SecondMinCPU float64 `json:"second_min_cpu,omitempty"`
+	SecondMaxCPU float64 `json:"second_max_cpu,omitempty"`
+	PerCPUMove   float64 `json:"per_cpu_move,omitempty"`
 	// Trend is "rising" when every measured second was faster than the
 	// one before, "falling" when every one was slower, else empty.
 	Trend string `json:"trend,omitempty"`
@@ -101,6 +107,9 @@ func NewRecord(r *load.Result) Record {
 	if st := steadinessOf(r); st.Known {
 		rec.SecondMinRPS, rec.SecondMaxRPS, rec.Noisy = st.Min, st.Max, st.Noisy
 		rec.Trend = map[int]string{1: "rising", -1: "falling"}[st.Trend]
+		if st.CPUKnown {
+			rec.SecondMinCPU, rec.SecondMaxCPU, rec.PerCPUMove = st.CPUMin, st.CPUMax, st.PerCPUMove
+		}
 	}
 	return rec
 }

@@ -22,6 +22,47 @@ type Steadiness struct {
 	// Trend is +1 when every second was faster than the one before (still
 	// warming up), -1 when every second was slower (degrading), else 0.
 	Trend int
+	// CPUKnown is true when the CPU of every second is known
+	// (SteadinessWithCPU). CPUMin and CPUMax are then the lowest and
+	// highest process CPU per wall second (cores), and PerCPUMove is how
+	// far the rate per CPU-second moved, (max-min)/max: when it stays
+	// within NoisyMove while the rate moved more, the rate followed the
+	// CPU the machine gave the process.
+	CPUKnown       bool
+	CPUMin, CPUMax float64
+	PerCPUMove     float64
+}
+
+// MachineMoved reports whether a noisy rate is explained by the CPU the
+// process got: its rate per CPU-second stayed within NoisyMove.
+func (st Steadiness) MachineMoved() bool { return st.CPUKnown && st.PerCPUMove <= NoisyMove }
+
+// SteadinessWithCPU is SteadinessOf(secs) plus, when cpu holds the
+// process CPU per wall second of each of those seconds
+// (load.Result.SecondsCPU), how the CPU share and the rate per
+// CPU-second moved.
+func SteadinessWithCPU(secs, cpu []float64) Steadiness {
+	st := SteadinessOf(secs)
+	if !st.Known || len(cpu) != len(secs) {
+		return st
+	}
+	var lo, hi float64
+	for i, c := range cpu {
+		if c <= 0 {
+			return st // a second without CPU: no rate per CPU-second
+		}
+		per := secs[i] / c
+		if i == 0 {
+			lo, hi, st.CPUMin, st.CPUMax = per, per, c, c
+		}
+		lo, hi = min(lo, per), max(hi, per)
+		st.CPUMin, st.CPUMax = min(st.CPUMin, c), max(st.CPUMax, c)
+	}
+	st.CPUKnown = true
+	if hi > 0 {
+		st.PerCPUMove = (hi - lo) / hi
+	}
+	return st
 }
 
 // SteadinessOf compares the slowest with the fastest of secs, the rate
@@ -51,4 +92,4 @@ func SteadinessOf(secs []float64) Steadiness {
 	return st
 }
 
-func steadinessOf(r *load.Result) Steadiness { return SteadinessOf(r.Seconds) }
+func steadinessOf(r *load.Result) Steadiness { return SteadinessWithCPU(r.Seconds, r.SecondsCPU) }

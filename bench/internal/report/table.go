@@ -90,10 +90,19 @@ func WriteTable(w io.Writer, recs []Record) error {
 	for _, r := range recs {
 		if r.Noisy {
 			why := "the machine changed under the run; rerun, or lengthen -duration"
-			switch r.Trend {
-			case "rising":
+			switch {
+			case r.SecondMaxCPU > 0 && r.PerCPUMove <= NoisyMove:
+				why = fmt.Sprintf("the machine changed under the run: the process got %.2f to %.2f cores a second and its rate per CPU-second moved only %.0f%%; rerun, or lengthen -duration",
+					r.SecondMinCPU, r.SecondMaxCPU, 100*r.PerCPUMove)
+			case r.SecondMaxCPU > 0:
+				why = fmt.Sprintf("not only the machine: at %.2f to %.2f cores a second its rate per CPU-second moved %.0f%% too (the system's own unevenness, or contention that changes its cost per op)",
+					r.SecondMinCPU, r.SecondMaxCPU, 100*r.PerCPUMove)
+			}
+			switch {
+			case r.SecondMaxCPU > 0: // the CPU says more than the trend
+			case r.Trend == "rising":
 				why = "rising every second: still warming up, or the machine got quieter; lengthen -warmup or rerun"
-			case "falling":
+			case r.Trend == "falling":
 				why = "falling every second: degrading, or the machine got busier; rerun to tell which"
 			}
 			fmt.Fprintf(w, "%s: NOISY: its per-second rate moved %.0f%% (%s/s to %s/s), more than %.0f%%: %s\n",
