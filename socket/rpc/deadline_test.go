@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/socket/rpc"
@@ -90,4 +91,67 @@ func TestInlineBatchWithinDeadlineAllRun(t *testing.T) {
 		require.Equal(t, uint32(i+1), h.Stream)
 		require.Equal(t, []byte{byte(i)}, p)
 	}
+}
+
+// TestInlineDeadlineAfterFastThenSlow: one read batch of 40 fast inline
+// calls, one inline call that takes 60 ms, then 15 calls with a 20 ms
+// timeout. Every one of the 15 passed its deadline while the slow one
+// ran, so none may start: the clock must be read again after the slow
+// handler even though the handlers before it were fast (an earlier
+// version read it only every 16 fast handlers and ran most of them).
+func TestInlineDeadlineAfterFastThenSlow(t *testing.T) {
+	const (
+		fast, late = 40, 15
+		mFast      = 101
+		mSlow      = 102
+		mLate      = 103
+	)
+	srv, err := rpc.NewServer(rpc.ServerOptions{})
+	require.NoError(t, err)
+	var ranLate atomic.Int32
+	echo := func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }
+	srv.Handle(mFast, echo, rpc.Inline)
+	srv.Handle(mSlow, func(_ context.Context, req, dst []byte) ([]byte, error) {
+		time.Sleep(60 * time.Millisecond)
+		return append(dst, req...), nil
+	}, rpc.Inline)
+	srv.Handle(mLate, func(_ context.Context, req, dst []byte) ([]byte, error) {
+		ranLate.Add(1)
+		return append(dst, req...), nil
+	}, rpc.Inline)
+	addr := serve(t, srv)
+	r := dialRaw(t, addr)
+	var b []byte
+	id := uint32(0)
+	add := func(method uint32, timeout time.Duration) {
+		id++
+		b, err = wire.AppendOpening(b, wire.KindRequest, id, method, wire.Prefix{Timeout: timeout}, []byte{byte(id)})
+		require.NoError(t, err)
+	}
+	for range fast {
+		add(mFast, 10*time.Second)
+	}
+	add(mSlow, 10*time.Second)
+	for range late {
+		add(mLate, 20*time.Millisecond)
+	}
+	_, err = r.nc.Write(b) // one write: one read batch on the server
+	require.NoError(t, err)
+	expired := 0
+	for range fast + 1 + late {
+		h, p := r.next()
+		switch h.Kind {
+		case wire.KindResponse:
+		case wire.KindError:
+			code, _, err := rpc.ParseErrorBody(p)
+			require.NoError(t, err)
+			require.Equal(t, rpc.CodeDeadlineExceeded, code)
+			require.Greater(t, h.Stream, uint32(fast+1), "only the 20 ms calls may expire")
+			expired++
+		default:
+			t.Fatalf("unexpected frame kind %d", h.Kind)
+		}
+	}
+	assert.Zero(t, ranLate.Load(), "handlers that started after their deadline")
+	assert.Equal(t, late, expired)
 }

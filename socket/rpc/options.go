@@ -216,9 +216,10 @@ type ServerOptions struct {
 	// stream, whatever their size). A message past it ends its stream
 	// with CodeResourceExhausted. What is counted is what the streams'
 	// queues hold: small messages (up to 1 KiB) by the capacity of the
-	// byte queue they are copied into (its spare room included, up to
-	// half of it; a stream's idle queue keeps at most 2 KiB), larger ones
-	// by their bytes. The bytes a handler has read are given back in
+	// byte queue they are copied into, spare room included (the queue
+	// starts as a pooled buffer, counted whole, and doubles when full; an
+	// emptied queue keeps max(2 KiB, 32 B x StreamWindow) of it, still
+	// counted, until its stream ends), larger ones by their bytes. The bytes a handler has read are given back in
 	// batches, so the count runs ahead of what is held by less than
 	// 64 KiB per stream (a stream may end that much early, never late).
 	// Zero means DefaultConnStreamBytes

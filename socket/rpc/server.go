@@ -974,7 +974,6 @@ func (sc *serverConn) finishLocked(c *serverCall) {
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
 	h, resp := sc.respond(c, c.body, true)
-	sc.bat.ranInline()
 	if resp != nil {
 		if len(c.hdr) > 0 || len(c.trl) > 0 {
 			hdr, trl := c.unaryMD()

@@ -18,11 +18,14 @@ import (
 //     batch has the time its batch's earlier handlers took counted
 //     against it: it waited that long.
 //   - whether an inline call's deadline passed before its handler starts
-//     (inlineExpired): the batch's clock is read again only once the
-//     batch's handlers have run, at the first call with a deadline after
-//     them, and then at every such call if they are slow (on average
-//     inlineSlowHandler or more each), else every inlineClockEvery
-//     handlers: a batch of fast handlers reads the clock once or twice.
+//     (inlineExpired): the clock is read again at a call with a deadline
+//     only if the reader served another frame since its last reading (an
+//     inline handler, a stream's opening, a large reply: any of them can
+//     take long or block), so a batch's first call with a deadline, or a
+//     run of them with nothing between, costs no second reading. An
+//     earlier version read it only every 16 handlers while they were
+//     fast, and a handler that turned slow let up to 15 calls run past
+//     their deadlines (TestInlineDeadlineAfterFastThenSlow).
 //   - a run of stream messages for one stream (frames that follow each
 //     other in the batch): the stream is looked up once and its messages
 //     queued under one lock of its receive queue, with one add to the
@@ -38,11 +41,10 @@ type batchState struct {
 	nowSet bool
 
 	// The deadline checks of inline calls (inlineExpired): seen is the
-	// latest clock reading (t or later), ran the inline handlers run
-	// since, slow whether they took inlineSlowHandler or more each.
+	// latest clock reading (t or later), ran the frames the reader served
+	// since.
 	seen time.Time
 	ran  int
-	slow bool
 
 	// The run of stream messages being gathered (run.q != nil), for
 	// stream runID.
@@ -64,38 +66,21 @@ func (bs *batchState) now() time.Time {
 	return bs.t
 }
 
-const (
-	// inlineClockEvery is how many fast inline handlers may run between
-	// two readings of the clock for the deadline checks: a call's handler
-	// starts at most that many fast handlers (each under
-	// inlineSlowHandler, so well under a millisecond in all) after its
-	// deadline passed.
-	inlineClockEvery = 16
-	// inlineSlowHandler is the average inline handler time from which
-	// the clock is read at every deadline check: a reading (tens of
-	// nanoseconds) is then at most a few percent of a handler.
-	inlineSlowHandler = 2 * time.Microsecond
-)
-
 // inlineExpired reports whether an inline call's deadline has passed,
 // just before its handler would start (the call was set up by onOpen
 // from this batch's clock). Outside a batch the call was set up from a
 // reading of the clock taken just now, with a positive timeout: its
-// deadline has not passed.
+// deadline has not passed. A reading is never later than the true time,
+// so no call expires early.
 func (bs *batchState) inlineExpired(deadline time.Time) bool {
 	if bs.b == nil {
 		return false
 	}
-	if bs.ran > 0 && (bs.slow || bs.ran >= inlineClockEvery || bs.seen.Equal(bs.t)) {
-		t := callNow()
-		bs.slow = t.Sub(bs.seen) >= inlineSlowHandler*time.Duration(bs.ran)
-		bs.seen, bs.ran = t, 0
+	if bs.ran > 0 {
+		bs.seen, bs.ran = callNow(), 0
 	}
 	return !bs.seen.Before(deadline)
 }
-
-// ranInline counts an inline handler run in the batch.
-func (bs *batchState) ranInline() { bs.ran++ }
 
 // OnBatch implements socket.BatchReactor: it serves the batch's frames in
 // order, as OnMessage would one by one, with the per-batch work above.
@@ -131,6 +116,7 @@ func (sc *serverConn) OnBatch(conn *socket.Conn, b *socket.Batch) socket.Action 
 			act = socket.Disconnect
 			break
 		}
+		bs.ran++ // the clock for the next deadline check is stale (inlineExpired)
 	}
 	sc.endRun(admitOK)
 	bs.run.release()

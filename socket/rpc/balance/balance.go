@@ -507,9 +507,13 @@ type CallOption struct {
 // WaitForReady makes a call wait, bounded by its ctx, while no
 // connection is usable (during startup, a drain, a restart) instead of
 // failing at once with ErrNoConn, and tries a call refused as not
-// processed (errors.Is rpc.ErrUnavailable) again until ctx ends, as
-// grpc-go's WaitForReady does for an RPC its transport failed to send. A
-// call that may have run (rpc.ErrClosed) is still never tried again.
+// processed (errors.Is rpc.ErrUnavailable: a draining or overloaded
+// server, a connection closed before the request left) again until ctx
+// ends, after MaxAttempts tries with a jittered backoff between them
+// (Pool.Call). grpc-go's WaitForReady retries only an RPC its transport
+// failed to send; this Pool also retries the server's refusals, which by
+// rpc's contract were not processed. A call that may have run
+// (rpc.ErrClosed) is never tried again.
 func WaitForReady() CallOption { return CallOption{waitForReady: true} }
 
 // Call picks a connection and calls method on it (see rpc.Client.Call).
@@ -520,9 +524,11 @@ func WaitForReady() CallOption { return CallOption{waitForReady: true} }
 // run (rpc.ErrClosed) is never retried. With WaitForReady the call waits
 // for a usable connection instead of failing with ErrNoConn, and a refusal
 // as not processed is tried again while ctx lasts, not MaxAttempts times:
-// after MaxAttempts refusals in a row it looks again every pickRetry (a
+// after MaxAttempts refusals in a row it waits a jittered backoff between
+// tries (MinBackoff doubling up to MaxBackoff, as redials do), so callers
+// riding out an overloaded or draining server do not hammer it (a
 // connection that looked ready but was closed by a restarting server
-// before the request left is such a refusal).
+// before the request left is such a refusal too).
 func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte, opts ...CallOption) ([]byte, error) {
 	wait := false
 	for _, o := range opts {
@@ -530,6 +536,7 @@ func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte, opts ..
 	}
 	var err error
 	n := len(dst)
+	backoff := p.opts.MinBackoff
 	for attempt := 1; ; attempt++ {
 		var c *rpc.Client
 		if wait {
@@ -551,16 +558,18 @@ func (p *Pool) Call(ctx context.Context, method uint32, req, dst []byte, opts ..
 		if !wait {
 			return dst, err
 		}
-		if werr := p.pause(ctx); werr != nil {
+		// Full jitter: a random delay up to the current backoff.
+		if werr := p.pause(ctx, time.Duration(rand.Int64N(int64(backoff))+1)); werr != nil {
 			return dst, werr
 		}
+		backoff = min(backoff*2, p.opts.MaxBackoff)
 	}
 }
 
-// pause waits pickRetry, ctx's end (its error) or the Pool's close
-// (ErrClosed), whichever comes first.
-func (p *Pool) pause(ctx context.Context) error {
-	t := time.NewTimer(pickRetry)
+// pause waits d, ctx's end (its error) or the Pool's close (ErrClosed),
+// whichever comes first.
+func (p *Pool) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
