@@ -68,6 +68,13 @@ type Config struct {
 	// Progress, if set, is called about once per second with the figures
 	// so far, from a goroutine of its own.
 	Progress func(Progress)
+	// SharedStampMaxSend is the closed-loop stream send loop's switch
+	// between a clock reading shared by up to 32 messages and one per
+	// message: the stamp is shared while the system's Sends average at
+	// most this long (see DefaultSharedStampMaxSend, the default when
+	// zero). Negative stamps every message; a very large value always
+	// shares (the rule before it existed).
+	SharedStampMaxSend time.Duration
 
 	clock clock // nil: the real clock
 }

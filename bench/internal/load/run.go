@@ -326,25 +326,6 @@ func (r *run) streamWorker(ctx context.Context, i int, s Stream, buf []byte) {
 	<-recvDone
 }
 
-// stampEvery is how many messages of the closed-loop stream send loop
-// share one clock read: the deadline check and the send stamp are taken
-// once per run of up to stampEvery sends that did not wait for the
-// window, and again after every wait. With three reads per message
-// (deadline, stamp, receive) runtime.nanotime was 15-21% of the CPU
-// samples of rpcbench's bidi at 256 in flight (about 70 ns per message on
-// the 2-core VM of bench/README, "Issue 18, third round"), on a send loop
-// and a receive loop of one goroutine each; the raw echo ran 1.3-1.7x
-// faster through this loop once the send side shared its reads. With the
-// shared stamp a message is
-// stamped at most stampEvery-1 Sends before its own Send, never after it,
-// so its latency can only be over-stated, by at most the time those Sends
-// took (a few µs when they do not block; when the transport blocks inside
-// Send, e.g. for stream credit, that wait is counted in the later
-// messages of the run too). The receive side still reads the clock once
-// per message: sharing that read would under-state latency. Every system
-// runs through the same loop, so the rule is the same for all of them.
-const stampEvery = 32
-
 func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *shard, window chan struct{}, recvDone <-chan struct{}, closing *atomic.Bool) {
 	n := r.cfg.Conns
 	fail := func(err error) {
@@ -358,8 +339,7 @@ func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *sha
 		}
 	}()
 	closed := r.cfg.Rate == 0
-	var stamp int64 // closed loop: the shared stamp (stampEvery)
-	left := 0       // closed loop: sends left before the next clock read
+	st := newSendStamper(r.clk, r.deadline, r.cfg.SharedStampMaxSend) // closed loop
 	for k := 0; ; k++ {
 		var sched int64
 		if !closed {
@@ -374,15 +354,18 @@ func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *sha
 				}
 				r.clk.SleepUntil(sched)
 			}
-		} else if left == 0 {
-			if stamp = r.clk.Now(); stamp >= r.deadline {
+		} else {
+			var ok bool
+			if sched, ok = st.next(); !ok {
 				return
 			}
-			left = stampEvery
 		}
 		select {
 		case window <- struct{}{}:
 		default:
+			if closed {
+				st.beforeWait()
+			}
 			if err := s.Flush(); err != nil {
 				fail(err)
 				return
@@ -395,16 +378,12 @@ func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *sha
 				return
 			}
 			if closed { // waited: the stamp is stale
-				if stamp = r.clk.Now(); stamp >= r.deadline {
+				if !st.afterWait() {
 					<-window
 					return
 				}
-				left = stampEvery
+				sched, _ = st.next()
 			}
-		}
-		if closed {
-			sched = stamp
-			left--
 		}
 		PutStamp(buf, sched)
 		if err := s.Send(buf); err != nil {
