@@ -97,8 +97,10 @@ type client struct {
 
 func (c *client) NewCaller(int) (load.Caller, error) { return nil, ErrUnsupported }
 
-// OpenStream returns connection i % Conns's stream, emptied (the load
-// loop opens one per phase, after the last one's replies came back).
+// OpenStream returns connection i % Conns's stream, emptied, with a new
+// epoch (the load loop opens one per phase): a reply of an earlier phase
+// that arrives now, after that phase's grace period, is dropped instead
+// of counting as an answer in this one.
 func (c *client) OpenStream(_ context.Context, i int) (load.Stream, error) {
 	if c.scenario == load.ServerStream {
 		return nil, ErrUnsupported
@@ -108,6 +110,7 @@ func (c *client) OpenStream(_ context.Context, i int) (load.Stream, error) {
 		return nil, err
 	}
 	st.q.reset()
+	st.epoch = st.q.epoch
 	return st, nil
 }
 
@@ -127,14 +130,17 @@ type stream struct {
 	sb   socket.SendBatch // Send appends, Flush queues (load loop only)
 	q    queue
 	buf  []byte // Recv's reused message buffer
+	// epoch is the load loop's copy of q.epoch, sent in every message's
+	// Header.Stream (the echo returns the header as it came).
+	epoch uint32
 }
 
-// OnBatch implements socket.BatchReactor: the batch's messages are
-// queued under one lock, with one wake-up.
+// OnBatch implements socket.BatchReactor: the batch's messages of the
+// current epoch are queued under one lock, with one wake-up.
 func (st *stream) OnBatch(_ *socket.Conn, b *socket.Batch) socket.Action {
 	st.q.mu.Lock()
 	for m, ok := b.Next(); ok; m, ok = b.Next() {
-		st.q.pushLocked(m.Payload)
+		st.q.pushLocked(m.Header.Stream, m.Payload)
 	}
 	st.q.signalLocked()
 	st.q.mu.Unlock()
@@ -144,7 +150,7 @@ func (st *stream) OnBatch(_ *socket.Conn, b *socket.Batch) socket.Action {
 // OnMessage implements socket.Reactor (unused: OnBatch takes every batch).
 func (st *stream) OnMessage(_ *socket.Conn, m socket.Message) socket.Action {
 	st.q.mu.Lock()
-	st.q.pushLocked(m.Payload)
+	st.q.pushLocked(m.Header.Stream, m.Payload)
 	st.q.signalLocked()
 	st.q.mu.Unlock()
 	return socket.Continue
@@ -155,10 +161,11 @@ func (st *stream) OnClose(_ *socket.Conn, err error) { st.q.close() }
 
 // Send appends p to the batch; a full batch is queued first.
 func (st *stream) Send(p []byte) error {
-	err := st.sb.Append(frame.Header{}, p)
+	h := frame.Header{Stream: st.epoch}
+	err := st.sb.Append(h, p)
 	if errors.Is(err, socket.ErrBatchFull) {
 		if err = st.sb.Send(context.Background()); err == nil {
-			err = st.sb.Append(frame.Header{}, p)
+			err = st.sb.Append(h, p)
 		}
 	}
 	return err
@@ -192,14 +199,18 @@ type queue struct {
 	closed  bool
 	waiting bool
 	wake    chan struct{}
+	// epoch numbers the streams opened on the connection (reset): only
+	// replies carrying the current one are queued.
+	epoch uint32
 }
 
 func (q *queue) init() { q.wake = make(chan struct{}, 1) }
 
-// reset empties the queue for a new stream.
+// reset empties the queue for a new stream, of the next epoch.
 func (q *queue) reset() {
 	q.mu.Lock()
 	q.b, q.r, q.closed, q.waiting = q.b[:0], 0, false, false
+	q.epoch++
 	q.mu.Unlock()
 	select {
 	case <-q.wake:
@@ -207,8 +218,10 @@ func (q *queue) reset() {
 	}
 }
 
-func (q *queue) pushLocked(p []byte) {
-	if q.closed {
+// pushLocked queues p, a reply of epoch; one of another epoch (an earlier
+// stream's, late) is dropped.
+func (q *queue) pushLocked(epoch uint32, p []byte) {
+	if q.closed || epoch != q.epoch {
 		return
 	}
 	if q.r > 0 && q.r == len(q.b) { // all read: start over at the front

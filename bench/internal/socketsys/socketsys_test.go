@@ -3,6 +3,7 @@ package socketsys
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/protosocket-go/protosocket/bench/internal/load"
 	"github.com/protosocket-go/protosocket/bench/internal/load/loadtest"
 	"github.com/protosocket-go/protosocket/internal/testenv"
+	"github.com/protosocket-go/protosocket/socket"
 )
 
 func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
@@ -83,4 +85,55 @@ func TestDialUnreachable(t *testing.T) {
 	require.NoError(t, ln.Close())
 	_, err = New().Dial(context.Background(), addr, load.Options{Scenario: load.Pipelined, Conns: 1})
 	require.Error(t, err)
+}
+
+// A reply of an earlier stream on the connection (a phase's, arriving
+// after its grace period) is not Recv'd by the next one: the server here
+// holds the first stream's echoes until the second stream is open, then
+// echoes everything in order. Before, the second stream's first Recv
+// returned the first stream's message.
+func TestLateRepliesStayInTheirPhase(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := socket.Listen(ctx, "tcp", "127.0.0.1:0", socket.Options{})
+	require.NoError(t, err)
+	release := make(chan struct{})
+	var released sync.Once
+	defer released.Do(func() { close(release) })
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	held := socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+		<-release
+		return echo(c, b)
+	})
+	wg.Go(func() {
+		_ = socket.Serve(ctx, ln, func(*socket.Conn) socket.Reactor { return held }, socket.Options{})
+	})
+
+	opts := load.Options{Scenario: load.Pipelined, Payload: 16, Conns: 1, Concurrency: 64}
+	c, err := New().Dial(ctx, ln.Addr().String(), opts)
+	require.NoError(t, err)
+	defer c.Close()
+	p := make([]byte, 16)
+
+	first, err := c.OpenStream(ctx, 0)
+	require.NoError(t, err)
+	for i := range 10 {
+		load.PutStamp(p, int64(1+i))
+		require.NoError(t, first.Send(p))
+	}
+	require.NoError(t, first.Flush())
+	require.NoError(t, first.Close()) // the phase ended unanswered
+
+	second, err := c.OpenStream(ctx, 0)
+	require.NoError(t, err)
+	load.PutStamp(p, 100)
+	require.NoError(t, second.Send(p))
+	require.NoError(t, second.Flush())
+	released.Do(func() { close(release) })
+	m, err := second.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), load.Stamp(m), "the second stream received the first one's reply")
+	require.NoError(t, second.Close())
 }
