@@ -221,10 +221,13 @@ func (c *client) OpenStream(ctx context.Context, i int) (load.Stream, error) {
 }
 
 // stream is the client's side of the echo: Send copies the message into
-// a reused arena and Flush (the load loop's call before it waits) sends
-// what is there with one SendMany, as the socket system's SendBatch and
-// the raw echo's bufio.Writer coalesce until Flush. At most maxPending
-// messages wait for a Flush: Send sends them itself beyond that.
+// a reused arena and Flush sends what is there with one SendMany, as the
+// socket system's SendBatch and the raw echo's bufio.Writer coalesce
+// until Flush. The load loop flushes before it waits for the window or
+// sleeps for a scheduled send, and in open loop behind schedule whenever
+// a message has waited load.DefaultOpenLoopMaxHold (2 µs), the same for
+// every coalescing system; at most maxPending messages wait for a Flush:
+// Send sends them itself beyond that.
 type stream struct {
 	st    *rpc.ClientStream
 	buf   []byte // reused for every message received

@@ -75,6 +75,11 @@ type Config struct {
 	// zero). Negative stamps every message; a very large value always
 	// shares (the rule before it existed).
 	SharedStampMaxSend time.Duration
+	// OpenLoopMaxHold bounds how long the open-loop stream send loop lets
+	// a sent message wait for a Flush while it runs behind schedule (it
+	// flushes before every sleep in any case); zero means
+	// DefaultOpenLoopMaxHold, negative flushes before every send.
+	OpenLoopMaxHold time.Duration
 
 	clock clock // nil: the real clock
 }

@@ -340,6 +340,11 @@ func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *sha
 	}()
 	closed := r.cfg.Rate == 0
 	st := newSendStamper(r.clk, r.deadline, r.cfg.SharedStampMaxSend) // closed loop
+	// Open loop: when the oldest message not yet flushed was sent (-1:
+	// none), so that a loop behind schedule, which does not sleep, still
+	// flushes every maxHold (openLoopMaxHold).
+	held, maxHold := int64(-1), openLoopMaxHold(r.cfg.OpenLoopMaxHold)
+	var sent int64 // open loop: about when this message is sent (at most a wait early)
 	for k := 0; ; k++ {
 		var sched int64
 		if !closed {
@@ -347,13 +352,18 @@ func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *sha
 			if sched >= r.deadline {
 				return
 			}
-			if r.clk.Now() < sched {
+			now := r.clk.Now()
+			if now < sched || held >= 0 && now-held >= maxHold {
 				if err := s.Flush(); err != nil {
 					fail(err)
 					return
 				}
+				held = -1
+			}
+			if now < sched {
 				r.clk.SleepUntil(sched)
 			}
+			sent = max(now, sched)
 		} else {
 			var ok bool
 			if sched, ok = st.next(); !ok {
@@ -370,6 +380,7 @@ func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *sha
 				fail(err)
 				return
 			}
+			held = -1
 			select {
 			case window <- struct{}{}:
 			case <-recvDone:
@@ -386,6 +397,9 @@ func (r *run) sendLoop(ctx context.Context, i int, s Stream, buf []byte, sh *sha
 			}
 		}
 		PutStamp(buf, sched)
+		if !closed && held < 0 {
+			held = sent
+		}
 		if err := s.Send(buf); err != nil {
 			<-window
 			fail(err)
