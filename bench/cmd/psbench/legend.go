@@ -68,7 +68,7 @@ func writeLegend(w io.Writer, f *flags, cfg load.Config) {
 	if f.payloads != nil {
 		fmt.Fprintf(tw, "  conc\tcallers, cut to %d MiB in flight per system (payload x conc)\n", payloadBudget>>20)
 	}
-	fmt.Fprintf(tw, "  noisy\tthe per-second rate moved more than 30%%: the machine changed under the run\n")
+	fmt.Fprintf(tw, "  noisy\tthe per-second rate moved more than 30%%: the machine or the system changed under the run (the NOISY line says what moved with it)\n")
 	_ = tw.Flush()
 	where := "client and server in this process, on loopback"
 	if f.client != "" {

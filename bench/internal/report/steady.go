@@ -4,9 +4,9 @@ import "github.com/protosocket-go/protosocket/bench/internal/load"
 
 // NoisyMove is the move of the per-second rate above which a run is
 // flagged noisy: the slowest full second more than 30% below the fastest
-// (the bar issue 23 set). A larger move means the machine (another
-// process, a GC storm, a throttled vCPU) changed under the run, and its
-// figures are not a steady state.
+// (the bar issue 23 set). A larger move means the run's figures are not a
+// steady state: the machine (another process, a throttled vCPU) or the
+// system itself (a GC storm, a stall on flow control) changed under it.
 const NoisyMove = 0.30
 
 // Steadiness summarizes how a run's rate moved from second to second.
@@ -27,15 +27,18 @@ type Steadiness struct {
 	// highest process CPU per wall second (cores), and PerCPUMove is how
 	// far the rate per CPU-second moved, (max-min)/max: when it stays
 	// within NoisyMove while the rate moved more, the rate followed the
-	// CPU the machine gave the process.
+	// CPU the process used, which is either the share the machine gave
+	// it or what the system itself asked for (a system stalled on flow
+	// control uses less CPU in proportion): this cannot tell which.
 	CPUKnown       bool
 	CPUMin, CPUMax float64
 	PerCPUMove     float64
 }
 
-// MachineMoved reports whether a noisy rate is explained by the CPU the
-// process got: its rate per CPU-second stayed within NoisyMove.
-func (st Steadiness) MachineMoved() bool { return st.CPUKnown && st.PerCPUMove <= NoisyMove }
+// FollowedCPU reports whether a noisy rate moved with the CPU the process
+// used: its rate per CPU-second stayed within NoisyMove. The machine
+// starving the process and the system stalling by itself both look so.
+func (st Steadiness) FollowedCPU() bool { return st.CPUKnown && st.PerCPUMove <= NoisyMove }
 
 // SteadinessWithCPU is SteadinessOf(secs) plus, when cpu holds the
 // process CPU per wall second of each of those seconds
