@@ -217,6 +217,14 @@ func TestSecondsAreTheProgressRates(t *testing.T) {
 		assert.GreaterOrEqual(t, v, 0.0)
 		assert.LessOrEqual(t, v, float64(runtime.NumCPU())+0.5) // cores a second, with some slack for the sampling
 	}
+	if runtime.GOOS == "linux" {
+		assert.Len(t, res.SecondsWait, len(res.Seconds), "the run-queue wait of each second")
+		for _, v := range res.SecondsWait {
+			assert.GreaterOrEqual(t, v, 0.0)
+		}
+	} else {
+		assert.Nil(t, res.SecondsWait)
+	}
 }
 
 // A second that burns CPU shows it in SecondsCPU; one that sleeps does

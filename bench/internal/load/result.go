@@ -70,6 +70,11 @@ type Result struct {
 	// (user + system) per wall second of that second: the CPU the machine
 	// gave the process while it ran at that rate.
 	SecondsCPU []float64
+	// SecondsWait is, for each entry of Seconds, how long the process's
+	// threads waited on a run queue (runnable, no CPU free) per wall
+	// second of that second, summed over threads; nil where unknown (not
+	// Linux, or /proc unreadable in any second).
+	SecondsWait []float64
 }
 
 // Throughput is completed operations per second.
@@ -132,9 +137,15 @@ func (r *Result) Merge(o *Result) {
 	r.AllocBytes += o.AllocBytes
 	r.GCCycles += o.GCCycles
 	r.CPU += o.CPU
+	waitKnown := len(r.SecondsWait) == len(r.Seconds) && len(o.SecondsWait) == len(o.Seconds)
 	r.Series = append(r.Series, o.Series...)
 	r.Seconds = append(r.Seconds, o.Seconds...)
 	r.SecondsCPU = append(r.SecondsCPU, o.SecondsCPU...)
+	if waitKnown {
+		r.SecondsWait = append(r.SecondsWait, o.SecondsWait...)
+	} else {
+		r.SecondsWait = nil // known for some seconds only
+	}
 }
 
 // shard is one lock-protected part of the recording; workers are spread

@@ -163,21 +163,22 @@ func runPhase(ctx context.Context, c Client, cfg Config, bufs [][]byte) (*Result
 	// The window lasts at least its duration, even when the last
 	// scheduled operation finished early.
 	end := max(r.clk.Now(), r.deadline)
-	series, seconds, secondsCPU := stopTicker()
+	series, seconds, secondsCPU, secondsWait := stopTicker()
 	after := readUsage()
 
 	res := &Result{
-		Options:    cfg.Options,
-		Rate:       cfg.Rate,
-		Elapsed:    time.Duration(end - r.start),
-		Hist:       newHist(),
-		Mallocs:    after.mallocs - before.mallocs,
-		AllocBytes: after.bytes - before.bytes,
-		GCCycles:   after.gc - before.gc,
-		CPU:        after.cpu - before.cpu,
-		Series:     series,
-		Seconds:    seconds,
-		SecondsCPU: secondsCPU,
+		Options:     cfg.Options,
+		Rate:        cfg.Rate,
+		Elapsed:     time.Duration(end - r.start),
+		Hist:        newHist(),
+		Mallocs:     after.mallocs - before.mallocs,
+		AllocBytes:  after.bytes - before.bytes,
+		GCCycles:    after.gc - before.gc,
+		CPU:         after.cpu - before.cpu,
+		Series:      series,
+		Seconds:     seconds,
+		SecondsCPU:  secondsCPU,
+		SecondsWait: secondsWait,
 	}
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -418,14 +419,15 @@ const progressEvery = int(time.Second / SeriesStep)
 // rate of every second,
 // Config.Progress every second) and returns the function that stops it
 // and returns the series (and the CPU per wall second of every second).
-func (r *run) startTicker() func() (series, seconds, secondsCPU []float64) {
-	type out struct{ series, seconds, cpu []float64 }
+func (r *run) startTicker() func() (series, seconds, secondsCPU, secondsWait []float64) {
+	type out struct{ series, seconds, cpu, wait []float64 }
 	stop := make(chan struct{})
 	done := make(chan out, 1)
 	go func() {
-		var series, seconds, secCPU []float64
+		var series, seconds, secCPU, secWait []float64
 		t := time.NewTicker(SeriesStep)
 		lastCPU := processCPU()
+		lastWait, waitKnown := runQueueWait()
 		defer t.Stop()
 		snap := newHist()
 		var lastOps, lastSecOps int64
@@ -442,7 +444,7 @@ func (r *run) startTicker() func() (series, seconds, secondsCPU []float64) {
 				// window shows three progress lines.
 				now, final = time.Now(), true
 				if now.Sub(last) < SeriesStep/2 && now.Sub(lastSec) < time.Second/2 {
-					done <- out{series, seconds, secCPU}
+					done <- out{series, seconds, secCPU, secWait}
 					return
 				}
 			case now = <-t.C:
@@ -472,6 +474,16 @@ func (r *run) startTicker() func() (series, seconds, secondsCPU []float64) {
 				cpu := (cpuNow - lastCPU).Seconds() / now.Sub(lastSec).Seconds()
 				secCPU = append(secCPU, cpu)
 				lastCPU = cpuNow
+				if waitKnown {
+					var waitNow time.Duration
+					if waitNow, waitKnown = runQueueWait(); waitKnown {
+						// A thread that exited took its count along: never below 0.
+						secWait = append(secWait, max(0, (waitNow-lastWait).Seconds()/now.Sub(lastSec).Seconds()))
+						lastWait = waitNow
+					} else {
+						secWait = nil
+					}
+				}
 				if report {
 					r.cfg.Progress(Progress{
 						Elapsed: now.Sub(begin),
@@ -486,14 +498,14 @@ func (r *run) startTicker() func() (series, seconds, secondsCPU []float64) {
 				lastSecOps, lastSec = ops, now
 			}
 			if final {
-				done <- out{series, seconds, secCPU}
+				done <- out{series, seconds, secCPU, secWait}
 				return
 			}
 		}
 	}()
-	return func() ([]float64, []float64, []float64) {
+	return func() ([]float64, []float64, []float64, []float64) {
 		close(stop)
 		o := <-done
-		return o.series, o.seconds, o.cpu
+		return o.series, o.seconds, o.cpu, o.wait
 	}
 }

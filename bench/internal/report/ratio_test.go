@@ -3,8 +3,12 @@ package report
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protosocket-go/protosocket/bench/internal/load"
 )
 
 func TestRatio(t *testing.T) {
@@ -138,4 +142,45 @@ func TestNoisyLineSaysWhatMoved(t *testing.T) {
 	buf.Reset()
 	assert.NoError(t, WriteTable(&buf, []Record{r}))
 	assert.Contains(t, buf.String(), "not only the CPU it got: at 1.97 to 1.99 cores a second its rate per CPU-second moved 50% too")
+}
+
+// The run-queue wait tells a process the machine starved (its threads
+// waited for the CPU it lost) from a system that stalled by itself (it
+// used less CPU and its threads did not wait for more); between the two,
+// or without the wait, the line names both causes.
+func TestNoisyLineTellsStarvedFromStalled(t *testing.T) {
+	secs := []float64{400e3, 200e3, 390e3}
+	cpu := []float64{1.0, 0.5, 0.98}
+	for _, tt := range []struct {
+		name             string
+		wait             []float64
+		starved, stalled bool
+		line             string
+	}{
+		{"starved", []float64{0.05, 0.45, 0.06}, true, false,
+			"the machine starved it: its rate followed the CPU it got, 0.50 to 1.00 cores a second (rate per CPU-second moved only 1%), and in its slowest second its threads waited 450 ms per second for a CPU (50 ms in its fastest)"},
+		{"stalled", []float64{0.05, 0.04, 0.05}, false, true,
+			"the system itself stalled: its rate followed the CPU it used, 0.50 to 1.00 cores a second (rate per CPU-second moved only 1%), but in its slowest second its threads waited 40 ms per second for a CPU (50 ms in its fastest) while it used 0.50 fewer cores: it had less to run"},
+		{"between", []float64{0.05, 0.25, 0.05}, false, false,
+			"the machine changed under the run, or the system itself stalled (CPU use cannot tell which)"},
+		{"unknown", nil, false, false,
+			"the machine changed under the run, or the system itself stalled (CPU use cannot tell which)"},
+	} {
+		st := SteadinessWithWait(secs, cpu, tt.wait)
+		require.True(t, st.FollowedCPU(), tt.name)
+		assert.Equal(t, tt.starved, st.Starved(), tt.name)
+		assert.Equal(t, tt.stalled, st.SelfStalled(), tt.name)
+		assert.Equal(t, tt.wait != nil, st.WaitKnown, tt.name)
+		rec := NewRecord(&load.Result{System: "sys", Options: load.Options{Scenario: load.Pipelined},
+			Ops: 1e6, Elapsed: 3 * time.Second, Seconds: secs, SecondsCPU: cpu, SecondsWait: tt.wait})
+		var buf bytes.Buffer
+		require.NoError(t, WriteTable(&buf, []Record{rec}))
+		assert.Contains(t, buf.String(), "sys: NOISY: its per-second rate moved 50%", tt.name)
+		assert.Contains(t, buf.String(), tt.line, tt.name)
+	}
+	// A rate per CPU-second that moved too is the system's own, whatever
+	// the wait.
+	st := SteadinessWithWait([]float64{40e3, 20e3, 38e3}, []float64{1.98, 1.97, 1.99}, []float64{0, 0.9, 0})
+	assert.False(t, st.Starved())
+	assert.False(t, st.SelfStalled())
 }

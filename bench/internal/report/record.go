@@ -46,6 +46,15 @@ type Record struct {
 	SecondMinCPU float64 `json:"second_min_cpu,omitempty"`
 	SecondMaxCPU float64 `json:"second_max_cpu,omitempty"`
 	PerCPUMove   float64 `json:"per_cpu_move,omitempty"`
+	// SlowCPU and FastCPU are the process CPU (cores) of the slowest and
+	// the fastest second, SlowWait and FastWait how long its threads
+	// waited on a run queue per wall second in them; WaitKnown says the
+	// wait was read (Linux).
+	WaitKnown bool    `json:"runq_wait_known,omitempty"`
+	SlowCPU   float64 `json:"slowest_second_cpu,omitempty"`
+	FastCPU   float64 `json:"fastest_second_cpu,omitempty"`
+	SlowWait  float64 `json:"slowest_second_runq_wait,omitempty"`
+	FastWait  float64 `json:"fastest_second_runq_wait,omitempty"`
 	// Trend is "rising" when every measured second was faster than the
 	// one before, "falling" when every one was slower, else empty.
 	Trend string `json:"trend,omitempty"`
@@ -109,6 +118,10 @@ func NewRecord(r *load.Result) Record {
 		rec.Trend = map[int]string{1: "rising", -1: "falling"}[st.Trend]
 		if st.CPUKnown {
 			rec.SecondMinCPU, rec.SecondMaxCPU, rec.PerCPUMove = st.CPUMin, st.CPUMax, st.PerCPUMove
+		}
+		if st.WaitKnown {
+			rec.WaitKnown = true
+			rec.SlowCPU, rec.FastCPU, rec.SlowWait, rec.FastWait = st.CPUSlow, st.CPUFast, st.WaitSlow, st.WaitFast
 		}
 	}
 	return rec

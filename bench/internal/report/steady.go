@@ -33,6 +33,57 @@ type Steadiness struct {
 	CPUKnown       bool
 	CPUMin, CPUMax float64
 	PerCPUMove     float64
+	// WaitKnown is true when the CPU and the run-queue wait of every
+	// second are known (SteadinessWithWait). CPUSlow and CPUFast are the
+	// process CPU (cores) of the slowest and the fastest second, WaitSlow
+	// and WaitFast how long its threads waited on a run queue per wall
+	// second in them (load.Result.SecondsWait).
+	WaitKnown          bool
+	CPUSlow, CPUFast   float64
+	WaitSlow, WaitFast float64
+}
+
+// Starved reports whether a rate that followed the CPU is explained by
+// the machine: in the slowest second the process's threads waited on a
+// run queue, beyond what they waited in the fastest one, at least half
+// of the CPU it used less (a core-second the machine took from runnable
+// threads is a second one of them waits). SelfStalled reports the
+// opposite: they waited less than a quarter of it more, so the process
+// used less CPU because it had less to run (a system stalled on flow
+// control, a lock, a full queue). Neither holds between the two, or
+// without the wait.
+func (st Steadiness) Starved() bool {
+	return st.WaitKnown && st.FollowedCPU() && st.CPUFast > st.CPUSlow &&
+		st.WaitSlow-st.WaitFast >= (st.CPUFast-st.CPUSlow)/2
+}
+
+// SelfStalled: see Starved.
+func (st Steadiness) SelfStalled() bool {
+	return st.WaitKnown && st.FollowedCPU() && st.CPUFast > st.CPUSlow &&
+		st.WaitSlow-st.WaitFast < (st.CPUFast-st.CPUSlow)/4
+}
+
+// SteadinessWithWait is SteadinessWithCPU(secs, cpu) plus, when wait
+// holds the run-queue wait per wall second of each second, the CPU and
+// the wait of the slowest and the fastest second.
+func SteadinessWithWait(secs, cpu, wait []float64) Steadiness {
+	st := SteadinessWithCPU(secs, cpu)
+	if !st.CPUKnown || len(wait) != len(secs) {
+		return st
+	}
+	slow, fast := 0, 0
+	for i, v := range secs {
+		if v < secs[slow] {
+			slow = i
+		}
+		if v > secs[fast] {
+			fast = i
+		}
+	}
+	st.WaitKnown = true
+	st.CPUSlow, st.CPUFast = cpu[slow], cpu[fast]
+	st.WaitSlow, st.WaitFast = wait[slow], wait[fast]
+	return st
 }
 
 // FollowedCPU reports whether a noisy rate moved with the CPU the process
@@ -95,4 +146,6 @@ func SteadinessOf(secs []float64) Steadiness {
 	return st
 }
 
-func steadinessOf(r *load.Result) Steadiness { return SteadinessWithCPU(r.Seconds, r.SecondsCPU) }
+func steadinessOf(r *load.Result) Steadiness {
+	return SteadinessWithWait(r.Seconds, r.SecondsCPU, r.SecondsWait)
+}

@@ -170,20 +170,26 @@ func trimNum(v float64, prec int) string {
 }
 
 // noisyWhy is what the NOISY line of r says moved with its rate. The
-// process CPU of each second cannot tell a process the machine starved
-// from a system that stalled by itself (on flow control, a lock, a full
-// queue): both use less CPU in proportion. So a rate that followed the
-// CPU is reported as that, with both causes; only a rate per CPU-second
-// that moved too points at the system's own cost per operation. (The
-// run-queue wait in /proc/<pid>/task/*/schedstat would tell a starved
-// process apart, but on the 2-core VM of bench/README the counters of a
-// busy shell loop did not move over a second of it, so it is not used.)
+// process CPU of each second alone cannot tell a process the machine
+// starved from a system that stalled by itself (on flow control, a lock,
+// a full queue): both use less CPU in proportion. The run-queue wait
+// (Linux: load.Result.SecondsWait) tells them apart: a starved process's
+// threads wait for a CPU, a stalled one's do not (Steadiness.Starved,
+// SelfStalled). Without it, or between the two, the line names both.
 func noisyWhy(r Record) string {
+	st := r.steadiness()
+	cores := fmt.Sprintf("%.2f to %.2f cores a second (rate per CPU-second moved only %.0f%%)",
+		r.SecondMinCPU, r.SecondMaxCPU, 100*r.PerCPUMove)
 	switch {
-	case r.SecondMaxCPU > 0 && r.PerCPUMove <= NoisyMove:
-		return fmt.Sprintf("its rate followed the CPU the process used, %.2f to %.2f cores a second (rate per CPU-second moved only %.0f%%): the machine changed under the run, or the system itself stalled (CPU use cannot tell which); rerun, or lengthen -duration",
-			r.SecondMinCPU, r.SecondMaxCPU, 100*r.PerCPUMove)
-	case r.SecondMaxCPU > 0:
+	case st.Starved():
+		return fmt.Sprintf("the machine starved it: its rate followed the CPU it got, %s, and in its slowest second its threads waited %.0f ms per second for a CPU (%.0f ms in its fastest); rerun, or lengthen -duration",
+			cores, 1e3*r.SlowWait, 1e3*r.FastWait)
+	case st.SelfStalled():
+		return fmt.Sprintf("the system itself stalled: its rate followed the CPU it used, %s, but in its slowest second its threads waited %.0f ms per second for a CPU (%.0f ms in its fastest) while it used %.2f fewer cores: it had less to run (flow control, a lock, a full queue), not less CPU",
+			cores, 1e3*r.SlowWait, 1e3*r.FastWait, r.FastCPU-r.SlowCPU)
+	case st.FollowedCPU():
+		return fmt.Sprintf("its rate followed the CPU the process used, %s: the machine changed under the run, or the system itself stalled (CPU use cannot tell which); rerun, or lengthen -duration", cores)
+	case st.CPUKnown:
 		return fmt.Sprintf("not only the CPU it got: at %.2f to %.2f cores a second its rate per CPU-second moved %.0f%% too (the system's own unevenness, or contention that changes its cost per op)",
 			r.SecondMinCPU, r.SecondMaxCPU, 100*r.PerCPUMove)
 	case r.Trend == "rising":
@@ -192,4 +198,13 @@ func noisyWhy(r Record) string {
 		return "falling every second: degrading, or the machine got busier; rerun to tell which"
 	}
 	return "the machine changed under the run, or the system itself did; rerun, or lengthen -duration"
+}
+
+// steadiness is the part of Steadiness a Record keeps.
+func (r Record) steadiness() Steadiness {
+	return Steadiness{
+		Known: r.SecondMaxRPS > 0, Min: r.SecondMinRPS, Max: r.SecondMaxRPS, Noisy: r.Noisy,
+		CPUKnown: r.SecondMaxCPU > 0, CPUMin: r.SecondMinCPU, CPUMax: r.SecondMaxCPU, PerCPUMove: r.PerCPUMove,
+		WaitKnown: r.WaitKnown && r.SecondMaxCPU > 0, CPUSlow: r.SlowCPU, CPUFast: r.FastCPU, WaitSlow: r.SlowWait, WaitFast: r.FastWait,
+	}
 }
