@@ -38,6 +38,7 @@ type flags struct {
 	duration    time.Duration
 	durationSet bool
 	warmup      time.Duration
+	stampShare  time.Duration
 	payloads    []int
 	rate        float64
 	sweep       bool
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.concurrency, "concurrency", load.DefaultConcurrency, "callers (unary) or messages in flight per stream")
 	fs.DurationVar(&f.duration, "duration", 0, "measured time per system (default 9s shared among the systems; 1s per step with -sweep; 2s per system and payload with -payloads)")
 	fs.DurationVar(&f.warmup, "warmup", defaultWarmup, "unmeasured warm-up of each system before its first measured second")
+	fs.DurationVar(&f.stampShare, "stamp-share-below", 0, "stream closed loop: share one clock reading among up to 32 sends while Sends average at most this (0: load.DefaultSharedStampMaxSend, 1µs; negative: a reading per send; 1h: always share)")
 	payloads := fs.String("payloads", "", "sweep these payload `sizes` (16,1K,64K,1M,4M; \"sweep\" for exactly those) with every system")
 	fs.Float64Var(&f.rate, "rate", 0, "open loop at this many ops/s (0: closed loop)")
 	fs.StringVar(&f.vs, "vs", "", "compare the first system with this one (grpc or raw)")
@@ -212,7 +214,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts := load.Options{Scenario: f.scenario, Payload: f.payload, Conns: f.conns, Concurrency: f.concurrency}
-	cfg := load.Config{Options: opts, Duration: f.duration, Rate: f.rate}
+	cfg := load.Config{Options: opts, Duration: f.duration, Rate: f.rate, SharedStampMaxSend: f.stampShare}
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "psbench:", err)
