@@ -60,9 +60,12 @@ var ErrBatchUnread = errors.New("socket: OnBatch returned Continue without takin
 // OnBatch returns: Message.Retain keeps a message longer (until Release),
 // counting against Options.MaxUnfinished as from OnMessage. Do not keep
 // the Batch itself: it is reused for a later batch, possibly of another
-// connection. Under the psdebug build tag Next and Reply on a Batch whose
-// OnBatch has returned panic with MsgBatchAfterReturn, and a Payload kept
-// past it reads as poison once its slab is released, as OnMessage's does.
+// connection. This holds however the batch ends (a framing error met by
+// Next fails the stream only once OnBatch returned) and whatever its
+// messages are (a skipped oversized message among them). Under the psdebug
+// build tag Next, Reply, ReplyAppend and Time on a Batch whose OnBatch has
+// returned panic with MsgBatchAfterReturn, and a Payload kept past it
+// reads as poison once its slab is released, as OnMessage's does.
 //
 // A batch ends early, so that the reader checks its bounds before it goes
 // on, when Options.MaxUnfinished messages are unfinished or the connection
@@ -80,10 +83,11 @@ type Batch struct {
 	limitBytes  int   // reply buffer bytes at which Reply hands the batch on (Conn.replyBatchBytes)
 	limitFrames int32 // replies at which it does (QueueMessages)
 
-	now    int64 // Time's reading (monoNow), 0 until asked
-	state  uint8 // batchFirst, batchMore, batchEnded, batchDone
-	held   bool  // holds a reference on first's slab: the batch's views outlive the Reader moving on
-	single bool  // BatchFunc.OnMessage's batch of one: Next reads nothing more
+	slab   *pool.Slab // a reference on the Reader's slab, taken with held: the batch's views outlive the Reader letting go of it
+	now    int64      // Time's reading (monoNow), 0 until asked
+	state  uint8      // batchFirst, batchMore, batchEnded, batchDone
+	held   bool       // the Reader is in stop mode for the batch (and slab is its slab, referenced)
+	single bool       // BatchFunc.OnMessage's batch of one: Next reads nothing more
 }
 
 const (
@@ -134,11 +138,14 @@ func (b *Batch) Next() (m Message, ok bool) {
 		// while the batch's views are live; the move waits for the
 		// reader's next read, once OnBatch returned, when the slab is
 		// reused in place unless a message was retained (TestBatchEndsMidFrame
-		// checks both). The reference keeps the views valid should the
-		// Reader let go of its slab meanwhile (a framing error fails the
-		// stream and releases it). One atomic add per batch, not per
-		// message.
-		b.first.Retain()
+		// checks both). The reference on the Reader's slab keeps the views
+		// valid should the Reader let go of it meanwhile (a framing error
+		// fails the stream and releases it): the Reader's, not first's,
+		// which a skipped oversized frame does not have
+		// (TestBatchViewsOutliveFramingError). In stop mode the Reader
+		// stays on that slab, so it holds every view of the batch. One
+		// atomic add per batch, not per message.
+		b.slab = framehook.ReaderRetainSlab(c.fr)
 		b.held = true
 		framehook.ReaderStopAtPartial(c.fr, true)
 	}
@@ -289,7 +296,9 @@ func (b *Batch) limits() {
 func (b *Batch) end() error {
 	if b.held {
 		framehook.ReaderStopAtPartial(b.c.fr, false)
-		b.first.Release()
+		if b.slab != nil {
+			b.slab.Release()
+		}
 	}
 	return b.err
 }
