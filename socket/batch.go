@@ -259,12 +259,21 @@ func (b *Batch) replyAppendCopy(h frame.Header, appendPayload func(dst []byte) [
 
 // Time returns the batch's time: the clock read once, at the first call
 // in the batch (later calls return the same reading), with a monotonic
-// reading. A server that computes deadlines from a request's arrival
-// counts them from it: every message of the batch arrived by then, and
-// one clock read serves the whole batch (a clock read is some 100-200 ns
-// on this project's VMs, where it is a system call). It is not taken at
-// the read itself, which would cost every batch a clock read whether or
-// not anybody asks. Call it only from OnBatch.
+// reading. It is read on the monotonic clock only and given as the wall
+// time package socket started at plus the monotonic time since: comparisons
+// with other time.Time values that carry a monotonic reading (time.Now,
+// time.Since, Sub, Before, After, a context deadline) are exact, but its
+// wall-clock part (Unix, Format, String, or a comparison after Round(0)
+// strips the monotonic reading) drifts from the system clock by any step
+// of that clock since the process started (NTP, a VM's clock sync): use
+// time.Now for a timestamp to log or send. A server that computes
+// deadlines from a request's arrival counts them from it (a deadline is a
+// comparison on the monotonic clock): every message of the batch arrived
+// by then, and one clock read serves the whole batch (a clock read is some
+// 100-200 ns on this project's VMs, where it is a system call). It is not
+// taken at the read itself, which would cost every batch a clock read
+// whether or not anybody asks. Call it only from OnBatch; under the
+// psdebug build tag it panics with MsgBatchAfterReturn after.
 func (b *Batch) Time() time.Time {
 	if pool.Debug && b.state == batchDone {
 		panic(MsgBatchAfterReturn)
