@@ -39,6 +39,9 @@ func (f BatchFunc) OnMessage(c *Conn, m Message) Action {
 	b.c, b.first, b.state, b.single = c, m.Frame, batchFirst, true
 	b.limits()
 	act := f(c, b)
+	if pool.Debug {
+		b.checkAppend()
+	}
 	*b = Batch{state: batchDone}
 	if !pool.Debug {
 		batches.Put(b)
@@ -88,6 +91,8 @@ type Batch struct {
 	state  uint8      // batchFirst, batchMore, batchEnded, batchDone
 	held   bool       // the Reader is in stop mode for the batch (and slab is its slab, referenced)
 	single bool       // BatchFunc.OnMessage's batch of one: Next reads nothing more
+
+	dbg appendCheck // psdebug: the last ReplyAppend's frame (replycheck.go)
 }
 
 const (
@@ -173,8 +178,11 @@ func (b *Batch) Next() (m Message, ok bool) {
 // and lifetimes are Conn.Reply's; payload is copied. Call it only from
 // OnBatch.
 func (b *Batch) Reply(h frame.Header, payload []byte) error {
-	if pool.Debug && b.state == batchDone {
-		panic(MsgBatchAfterReturn)
+	if pool.Debug {
+		if b.state == batchDone {
+			panic(MsgBatchAfterReturn)
+		}
+		b.checkAppend()
 	}
 	c := b.c
 	if rb := c.rbuf; rb != nil && len(payload) <= b.maxInline && len(rb.B) < b.limitBytes && c.rframes < b.limitFrames && !c.stopped.Load() {
@@ -195,7 +203,14 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 // payload. dst and the slice appendPayload returns belong to the batch:
 // valid only during the call, not to be kept or handed to another
 // goroutine; appendPayload must not reply, send or call ReplyAppend
-// itself. Errors and lifetimes are Reply's, and:
+// itself. A returned slice on another array than dst's (append grew it,
+// or appendPayload copied dst into an array of its own) becomes the
+// batch's reply buffer: the batch takes that array over, writes it and
+// pools it, so it must be one that nothing else uses. Under the psdebug
+// build tag a dst (or returned slice) written after the call panics with
+// MsgReplyAppendDstKept at the batch's next Reply or ReplyAppend or at
+// its end, and one read after the replies were written reads as poison
+// (pool.Poisoned). Errors and lifetimes are Reply's, and:
 //
 //   - ErrBadAppend when appendPayload returned a slice that does not
 //     extend dst (shorter, or not holding dst's bytes);
@@ -210,8 +225,11 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 // the batch's buffer to hold it. Call it only from OnBatch; under the
 // psdebug build tag it panics with MsgBatchAfterReturn after.
 func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byte) error {
-	if pool.Debug && b.state == batchDone {
-		panic(MsgBatchAfterReturn)
+	if pool.Debug {
+		if b.state == batchDone {
+			panic(MsgBatchAfterReturn)
+		}
+		b.checkAppend()
 	}
 	c := b.c
 	if c.nb == nil || !c.dispatching.Load() || h.Flags&(frame.FlagCRC|frame.FlagsReserved) != 0 || !c.opts.defaultFraming() {
@@ -245,6 +263,9 @@ func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byt
 	frame.AppendHeader(out[start:start], h) // in place: the room reserved above
 	rb.B = out
 	c.rframes++
+	if pool.Debug {
+		b.noteAppend(rb, start)
+	}
 	return nil
 }
 
@@ -303,6 +324,9 @@ func (b *Batch) limits() {
 // end lets go of what the batch held (its slab reference, the Reader's
 // stop mode) and returns the read error met inside it.
 func (b *Batch) end() error {
+	if pool.Debug {
+		b.checkAppend()
+	}
 	if b.held {
 		framehook.ReaderStopAtPartial(b.c.fr, false)
 		if b.slab != nil {

@@ -55,6 +55,10 @@ func putBatchBuf(b *pool.Buffer) {
 	if b == nil {
 		return
 	}
+	if pool.Debug && cap(b.B) <= maxBatchBufKept {
+		poisonBatchBuf(b) // and dropped: a slice kept past its lifetime reads as poison (pool's large buffers do the same)
+		return
+	}
 	b.B = b.B[:0]
 	switch c := cap(b.B); {
 	case c == smallBatchBufSize:
