@@ -284,18 +284,40 @@ func FuzzReaderSkip(f *testing.F) {
 
 // FuzzReaderStop reads arbitrary streams as socket's read batches do:
 // after each read, stop mode on (framehook.ReaderStopAtPartial) with the
-// first frame of the batch retained, frames taken until ErrStopAtPartial,
-// then stop mode off and the retained frame released. With every framing
-// and skip mode: the same frames and error class as a plain Reader, the
-// batch's views intact until the batch ends, and no read and no slab taken
-// in stop mode.
+// Reader's slab retained (framehook.ReaderRetainSlab), frames taken until
+// ErrStopAtPartial or an error, then stop mode off and the slab released.
+// With every framing, skip mode (framingIdx >= 128) and a MaxFrameSize
+// under the slab size (framingIdx bit 64: a skipped frame can lie whole in
+// the slab, so a batch can begin with a frame that has no slab): the same
+// frames and error class as a plain Reader, no read and no slab taken in
+// stop mode, and the batch's views intact until the batch ends, framing
+// error included, checked after another user took every slab the pool
+// had free and wrote over it (a slab released under the batch's views is
+// reused, or poisoned under psdebug).
 func FuzzReaderStop(f *testing.F) {
 	fuzzSeeds(f, frame.Default, true, 0)
+	// An oversized frame that fits the slab first, small frames, garbage:
+	// the batch begins with a frame without a slab and ends in a framing
+	// error, which releases the Reader's slab under the views.
+	// All in the first read (1 + 7919 % 256 = 240 bytes with chunk 255).
+	over, _ := frame.AppendFrame(nil, frame.Header{Stream: 9}, make([]byte, 41))
+	small := func(i int) []byte {
+		w, _ := frame.AppendFrame(nil, frame.Header{Stream: uint32(i)}, bytes.Repeat([]byte{'a' + byte(i)}, 10))
+		return w
+	}
+	garbage := bytes.Repeat([]byte{0xee}, 16)
+	f.Add(bytes.Join([][]byte{over, small(0), small(1), small(2), garbage}, nil), uint8(128+64), uint8(255))
+	f.Add(bytes.Join([][]byte{over, small(0), over, garbage}, nil), uint8(128+64), uint8(255))
+	f.Add(bytes.Join([][]byte{small(0), over, small(1), garbage}, nil), uint8(128+64), uint8(255))
 	f.Fuzz(func(t *testing.T, data []byte, framingIdx, chunk uint8) {
 		fr := fuzzFramings[int(framingIdx)%len(fuzzFramings)]
 		skip := framingIdx >= 128 && fr != frame.Lines
+		maxFrame := fuzzMax
+		if framingIdx&64 != 0 {
+			maxFrame = 40 // under SlabSize
+		}
 		opts := func(p *pool.SlabPool) frame.ReaderOptions {
-			return frame.ReaderOptions{Framing: fr, MaxFrameSize: fuzzMax, SlabSize: 512, Pool: p, SkipOversized: skip}
+			return frame.ReaderOptions{Framing: fr, MaxFrameSize: maxFrame, SlabSize: 512, Pool: p, SkipOversized: skip}
 		}
 		type got struct {
 			h       frame.Header
@@ -323,7 +345,7 @@ func FuzzReaderStop(f *testing.F) {
 			if first, err = r.Next(); err != nil {
 				break
 			}
-			first.Retain()
+			slab := framehook.ReaderRetainSlab(r) // as socket's Batch.Next
 			framehook.ReaderStopAtPartial(r, true)
 			batch := []frame.Frame{first}
 			taken := []got{{first.Header, first.Oversized, bytes.Clone(first.Payload)}} // as each was returned
@@ -341,13 +363,27 @@ func FuzzReaderStop(f *testing.F) {
 			}
 			require.Equal(t, reads, src.reads, "stop mode reads nothing")
 			require.Equal(t, gets, p.Stats().Gets, "stop mode takes no slab")
-			// The views are intact until the batch ends.
+			// The views are intact until the batch ends, even after
+			// another reader took what the pool has free and read into it.
+			var others []*pool.Slab
+			for size := 256; size <= 8<<10; size *= 2 {
+				o := p.Get(size)
+				for i := range o.Bytes() {
+					o.Bytes()[i] = 0x5a
+				}
+				others = append(others, o)
+			}
 			for i, f := range batch {
-				require.Equal(t, taken[i].payload, f.Payload, "frame %d of the batch moved", i)
+				require.Equal(t, taken[i].payload, f.Payload, "frame %d of the batch moved or was released", i)
+			}
+			for _, o := range others {
+				o.Release()
 			}
 			have = append(have, taken...)
 			framehook.ReaderStopAtPartial(r, false)
-			first.Release()
+			if slab != nil {
+				slab.Release()
+			}
 		}
 		require.Equal(t, len(want), len(have))
 		for i := range want {

@@ -31,7 +31,10 @@ func refPeer(nc net.Conn, bad chan<- uint32, done chan<- struct{}) {
 		}
 		h, err := frame.ParseHeader(hdr[:])
 		if err != nil {
-			bad <- 1 << 31
+			select { // never blocks: bad holds the first finding
+			case bad <- 1 << 31:
+			default:
+			}
 			return
 		}
 		n, err := io.ReadFull(nc, buf[:h.Length])
@@ -55,7 +58,11 @@ func refPeer(nc net.Conn, bad chan<- uint32, done chan<- struct{}) {
 // Whatever wins, Abandon returns with the Ref free and the payload no
 // longer read (the owner overwrites it and the peer never sees the new
 // bytes); false leaves the connection open and usable, true closes it
-// with the cause. Run with -race.
+// with the cause. Run with -race. Both outcomes occur: on this project's
+// VMs (2 shared cores, loaded) 2000 rounds gave 130 to 505 closes (the
+// rest kept) without -race, and 1600 to 2000 rounds with 600 to 770
+// closes under -race, so at least 200 rounds (fewer only when the 3 s
+// bound cut them very short) must see each at least once.
 func TestSendRefAbandonRace(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -94,9 +101,10 @@ func TestSendRefAbandonRace(t *testing.T) {
 	defer func() { closeConn(cn) }()
 	body := make([]byte, 40<<10) // over CopyThreshold: written by reference
 	var r socket.Ref
-	closed, kept := 0, 0
+	closed, kept, rounds := 0, 0, 0
 	deadline := time.Now().Add(3 * time.Second)
 	for i := 0; i < 2000 && time.Now().Before(deadline); i++ {
+		rounds++
 		stream := uint32(i%250 + 1)
 		for j := range body {
 			body[j] = byte(stream)
@@ -140,5 +148,9 @@ func TestSendRefAbandonRace(t *testing.T) {
 		t.Fatalf("stream %d: the peer read bytes written after Abandon returned", s)
 	default:
 	}
-	t.Logf("%d kept (withdrawn or written), %d closed", kept, closed)
+	t.Logf("%d rounds: %d kept (withdrawn or written), %d closed", rounds, kept, closed)
+	if rounds >= 200 {
+		assert.NotZero(t, kept, "Abandon never lost the race (never reported false)")
+		assert.NotZero(t, closed, "Abandon never won the race (never reported true)")
+	}
 }

@@ -39,6 +39,9 @@ func (f BatchFunc) OnMessage(c *Conn, m Message) Action {
 	b.c, b.first, b.state, b.single = c, m.Frame, batchFirst, true
 	b.limits()
 	act := f(c, b)
+	if pool.Debug {
+		b.checkAppend()
+	}
 	*b = Batch{state: batchDone}
 	if !pool.Debug {
 		batches.Put(b)
@@ -60,9 +63,12 @@ var ErrBatchUnread = errors.New("socket: OnBatch returned Continue without takin
 // OnBatch returns: Message.Retain keeps a message longer (until Release),
 // counting against Options.MaxUnfinished as from OnMessage. Do not keep
 // the Batch itself: it is reused for a later batch, possibly of another
-// connection. Under the psdebug build tag Next and Reply on a Batch whose
-// OnBatch has returned panic with MsgBatchAfterReturn, and a Payload kept
-// past it reads as poison once its slab is released, as OnMessage's does.
+// connection. This holds however the batch ends (a framing error met by
+// Next fails the stream only once OnBatch returned) and whatever its
+// messages are (a skipped oversized message among them). Under the psdebug
+// build tag Next, Reply, ReplyAppend and Time on a Batch whose OnBatch has
+// returned panic with MsgBatchAfterReturn, and a Payload kept past it
+// reads as poison once its slab is released, as OnMessage's does.
 //
 // A batch ends early, so that the reader checks its bounds before it goes
 // on, when Options.MaxUnfinished messages are unfinished or the connection
@@ -80,10 +86,13 @@ type Batch struct {
 	limitBytes  int   // reply buffer bytes at which Reply hands the batch on (Conn.replyBatchBytes)
 	limitFrames int32 // replies at which it does (QueueMessages)
 
-	now    int64 // Time's reading (monoNow), 0 until asked
-	state  uint8 // batchFirst, batchMore, batchEnded, batchDone
-	held   bool  // holds a reference on first's slab: the batch's views outlive the Reader moving on
-	single bool  // BatchFunc.OnMessage's batch of one: Next reads nothing more
+	slab   *pool.Slab // a reference on the Reader's slab, taken with held: the batch's views outlive the Reader letting go of it
+	now    int64      // Time's reading (monoNow), 0 until asked
+	state  uint8      // batchFirst, batchMore, batchEnded, batchDone
+	held   bool       // the Reader is in stop mode for the batch (and slab is its slab, referenced)
+	single bool       // BatchFunc.OnMessage's batch of one: Next reads nothing more
+
+	dbg appendCheck // psdebug: the last ReplyAppend's frame (replycheck.go)
 }
 
 const (
@@ -134,11 +143,14 @@ func (b *Batch) Next() (m Message, ok bool) {
 		// while the batch's views are live; the move waits for the
 		// reader's next read, once OnBatch returned, when the slab is
 		// reused in place unless a message was retained (TestBatchEndsMidFrame
-		// checks both). The reference keeps the views valid should the
-		// Reader let go of its slab meanwhile (a framing error fails the
-		// stream and releases it). One atomic add per batch, not per
-		// message.
-		b.first.Retain()
+		// checks both). The reference on the Reader's slab keeps the views
+		// valid should the Reader let go of it meanwhile (a framing error
+		// fails the stream and releases it): the Reader's, not first's,
+		// which a skipped oversized frame does not have
+		// (TestBatchViewsOutliveFramingError). In stop mode the Reader
+		// stays on that slab, so it holds every view of the batch. One
+		// atomic add per batch, not per message.
+		b.slab = framehook.ReaderRetainSlab(c.fr)
 		b.held = true
 		framehook.ReaderStopAtPartial(c.fr, true)
 	}
@@ -166,8 +178,11 @@ func (b *Batch) Next() (m Message, ok bool) {
 // and lifetimes are Conn.Reply's; payload is copied. Call it only from
 // OnBatch.
 func (b *Batch) Reply(h frame.Header, payload []byte) error {
-	if pool.Debug && b.state == batchDone {
-		panic(MsgBatchAfterReturn)
+	if pool.Debug {
+		if b.state == batchDone {
+			panic(MsgBatchAfterReturn)
+		}
+		b.checkAppend()
 	}
 	c := b.c
 	if rb := c.rbuf; rb != nil && len(payload) <= b.maxInline && len(rb.B) < b.limitBytes && c.rframes < b.limitFrames && !c.stopped.Load() {
@@ -188,7 +203,14 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 // payload. dst and the slice appendPayload returns belong to the batch:
 // valid only during the call, not to be kept or handed to another
 // goroutine; appendPayload must not reply, send or call ReplyAppend
-// itself. Errors and lifetimes are Reply's, and:
+// itself. A returned slice on another array than dst's (append grew it,
+// or appendPayload copied dst into an array of its own) becomes the
+// batch's reply buffer: the batch takes that array over, writes it and
+// pools it, so it must be one that nothing else uses. Under the psdebug
+// build tag a dst (or returned slice) written after the call panics with
+// MsgReplyAppendDstKept at the batch's next Reply or ReplyAppend or at
+// its end, and one read after the replies were written reads as poison
+// (pool.Poisoned). Errors and lifetimes are Reply's, and:
 //
 //   - ErrBadAppend when appendPayload returned a slice that does not
 //     extend dst (shorter, or not holding dst's bytes);
@@ -203,8 +225,11 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 // the batch's buffer to hold it. Call it only from OnBatch; under the
 // psdebug build tag it panics with MsgBatchAfterReturn after.
 func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byte) error {
-	if pool.Debug && b.state == batchDone {
-		panic(MsgBatchAfterReturn)
+	if pool.Debug {
+		if b.state == batchDone {
+			panic(MsgBatchAfterReturn)
+		}
+		b.checkAppend()
 	}
 	c := b.c
 	if c.nb == nil || !c.dispatching.Load() || h.Flags&(frame.FlagCRC|frame.FlagsReserved) != 0 || !c.opts.defaultFraming() {
@@ -238,6 +263,9 @@ func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byt
 	frame.AppendHeader(out[start:start], h) // in place: the room reserved above
 	rb.B = out
 	c.rframes++
+	if pool.Debug {
+		b.noteAppend(rb, start)
+	}
 	return nil
 }
 
@@ -252,12 +280,21 @@ func (b *Batch) replyAppendCopy(h frame.Header, appendPayload func(dst []byte) [
 
 // Time returns the batch's time: the clock read once, at the first call
 // in the batch (later calls return the same reading), with a monotonic
-// reading. A server that computes deadlines from a request's arrival
-// counts them from it: every message of the batch arrived by then, and
-// one clock read serves the whole batch (a clock read is some 100-200 ns
-// on this project's VMs, where it is a system call). It is not taken at
-// the read itself, which would cost every batch a clock read whether or
-// not anybody asks. Call it only from OnBatch.
+// reading. It is read on the monotonic clock only and given as the wall
+// time package socket started at plus the monotonic time since: comparisons
+// with other time.Time values that carry a monotonic reading (time.Now,
+// time.Since, Sub, Before, After, a context deadline) are exact, but its
+// wall-clock part (Unix, Format, String, or a comparison after Round(0)
+// strips the monotonic reading) drifts from the system clock by any step
+// of that clock since the process started (NTP, a VM's clock sync): use
+// time.Now for a timestamp to log or send. A server that computes
+// deadlines from a request's arrival counts them from it (a deadline is a
+// comparison on the monotonic clock): every message of the batch arrived
+// by then, and one clock read serves the whole batch (a clock read is some
+// 100-200 ns on this project's VMs, where it is a system call). It is not
+// taken at the read itself, which would cost every batch a clock read
+// whether or not anybody asks. Call it only from OnBatch; under the
+// psdebug build tag it panics with MsgBatchAfterReturn after.
 func (b *Batch) Time() time.Time {
 	if pool.Debug && b.state == batchDone {
 		panic(MsgBatchAfterReturn)
@@ -287,9 +324,14 @@ func (b *Batch) limits() {
 // end lets go of what the batch held (its slab reference, the Reader's
 // stop mode) and returns the read error met inside it.
 func (b *Batch) end() error {
+	if pool.Debug {
+		b.checkAppend()
+	}
 	if b.held {
 		framehook.ReaderStopAtPartial(b.c.fr, false)
-		b.first.Release()
+		if b.slab != nil {
+			b.slab.Release()
+		}
 	}
 	return b.err
 }

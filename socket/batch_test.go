@@ -434,14 +434,25 @@ func TestBatchAfterReturnDebug(t *testing.T) {
 	if !pool.Debug {
 		t.Skip("needs -tags psdebug")
 	}
+	// The reader ends a batch (marks it done) after OnBatch returns, so the
+	// kept Batch is handed over from the next batch's OnBatch: by then the
+	// first one has ended (a send from inside the first OnBatch would race
+	// with that end).
+	var first *socket.Batch
+	firstDone := make(chan struct{}, 1)
 	kept := make(chan *socket.Batch, 1)
 	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
 		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
 			for _, ok := b.Next(); ok; _, ok = b.Next() {
 			}
-			select {
-			case kept <- b: // a bug: b is valid only during OnBatch
-			default:
+			if first == nil {
+				first = b // a bug: b is valid only during OnBatch
+				firstDone <- struct{}{}
+			} else if first != b {
+				select {
+				case kept <- first:
+				default:
+				}
 			}
 			return socket.Continue
 		})
@@ -451,6 +462,9 @@ func TestBatchAfterReturnDebug(t *testing.T) {
 	defer nc.Close()
 	wire, _ := frame.AppendFrame(nil, frame.Header{}, []byte("hi"))
 	_, err = nc.Write(wire)
+	require.NoError(t, err)
+	<-firstDone
+	_, err = nc.Write(wire) // a second batch, once the first one is over
 	require.NoError(t, err)
 	b := <-kept
 	for _, use := range []func(){
@@ -568,4 +582,99 @@ func TestBatchPayloadLifetimeDebug(t *testing.T) {
 	waitClosed(t, <-conns)
 	assert.True(t, pool.Poisoned(first), "a view kept past OnBatch reads as poison")
 	assert.True(t, pool.Poisoned(second))
+}
+
+// A batch's views stay valid until OnBatch returns whatever the batch's
+// first and last frames are and however the batch ends: here a framing
+// error met inside the batch fails the stream (the Reader lets go of its
+// slab) while OnBatch still holds the views of the frames before it. The
+// batch holds the Reader's slab, not only its first frame's: a skipped
+// oversized frame (OversizedSkip) has no slab, and a batch that began
+// with one held nothing, so the views read the slab's next user's bytes
+// (a use-after-free across connections). Each case checks the views
+// after another user of the pool took every slab it had free and wrote
+// over it, with and without the psdebug tag (which poisons released
+// slabs).
+func TestBatchViewsOutliveFramingError(t *testing.T) {
+	frameOf := func(stream uint32, n int, c byte) []byte {
+		w, err := frame.AppendFrame(nil, frame.Header{Stream: stream}, bytes.Repeat([]byte{c}, n))
+		require.NoError(t, err)
+		return w
+	}
+	big := func() []byte { // over MaxFrameSize, within the slab: skipped, no slab
+		w, _ := frame.AppendFrame(nil, frame.Header{Stream: 99}, make([]byte, 1500))
+		return w
+	}
+	garbage := bytes.Repeat([]byte{0xee}, 16) // a bad version: ErrMalformed
+	smalls := append(append(frameOf(1, 100, 'a'), frameOf(2, 100, 'b')...), frameOf(3, 100, 'c')...)
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	for _, tc := range []struct {
+		name string
+		wire []byte
+		want int // small frames taken as views
+	}{
+		{"oversized first", cat(big(), smalls, garbage), 3},
+		{"oversized last", cat(smalls, big(), garbage), 3},
+		{"oversized first and last", cat(big(), smalls, big(), garbage), 3},
+		{"small first", cat(smalls, garbage), 3},
+		{"oversized first, then a partial frame", cat(big(), smalls, frameOf(4, 500, 'd')[:200]), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slabs := pool.NewSlabPool(pool.Options{})
+			type result struct {
+				n       int
+				inUse   int64
+				corrupt []int
+			}
+			out := make(chan result, 4)
+			addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+				return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+					var views, copies [][]byte
+					for m, ok := b.Next(); ok; m, ok = b.Next() {
+						if !m.Oversized {
+							views = append(views, m.Payload)
+							copies = append(copies, bytes.Clone(m.Payload))
+						}
+					}
+					r := result{n: len(views), inUse: slabs.Stats().SlabsInUse}
+					// Another connection's reader takes what the pool has
+					// free and reads into it.
+					var others []*pool.Slab
+					for _, size := range []int{4096, 4096, 8192, 16384} {
+						s := slabs.Get(size)
+						for i := range s.Bytes() {
+							s.Bytes()[i] = 'Z'
+						}
+						others = append(others, s)
+					}
+					for i := range views {
+						if !bytes.Equal(views[i], copies[i]) {
+							r.corrupt = append(r.corrupt, i)
+						}
+					}
+					for _, s := range others {
+						s.Release()
+					}
+					select {
+					case out <- r:
+					default:
+					}
+					return socket.Continue
+				})
+			}, socket.Options{MaxFrameSize: 1024, ReadSlabSize: 4096, Oversized: socket.OversizedSkip, SlabPool: slabs})
+			nc, err := net.Dial("tcp", addr.String())
+			require.NoError(t, err)
+			defer nc.Close()
+			_, err = nc.Write(tc.wire) // one write: one read batch (4096-byte slab)
+			require.NoError(t, err)
+			select {
+			case r := <-out:
+				require.Equal(t, tc.want, r.n, "messages in the batch")
+				assert.NotZero(t, r.inUse, "the batch holds its slab")
+				assert.Empty(t, r.corrupt, "views changed before OnBatch returned")
+			case <-time.After(10 * time.Second):
+				t.Fatal("no batch")
+			}
+		})
+	}
 }

@@ -25,10 +25,12 @@ const (
 	maxBatchBufKept   = 1 << 20  // bigger ones are dropped, not pooled
 )
 
-// getBatchBuf returns an empty batch buffer with room for need bytes (of
-// the small class if they fit it; one of pool's large buffers, by size
-// class, if they are over maxBatchBufKept: a SendBatch whose first
-// payload is that large).
+// getBatchBuf returns an empty batch buffer with room for need bytes: of
+// the small class if they fit it, else of the large class (a pooled one
+// too small for need, which grew past batchBufSize before, is put back
+// and a new one made), or one of pool's large buffers, by size class, if
+// they are over maxBatchBufKept (a SendBatch whose first payload is that
+// large).
 func getBatchBuf(need int) *pool.Buffer {
 	if need > maxBatchBufKept {
 		return pool.GetBufferFor(need)
@@ -40,7 +42,10 @@ func getBatchBuf(need int) *pool.Buffer {
 		return &pool.Buffer{B: make([]byte, 0, smallBatchBufSize)}
 	}
 	if b, ok := largeBatchBufs.Get().(*pool.Buffer); ok {
-		return b
+		if cap(b.B) >= need {
+			return b
+		}
+		largeBatchBufs.Put(b) // for a smaller need
 	}
 	return &pool.Buffer{B: make([]byte, 0, max(need, batchBufSize))}
 }
@@ -48,6 +53,10 @@ func getBatchBuf(need int) *pool.Buffer {
 // putBatchBuf returns a batch buffer to the pool of its class.
 func putBatchBuf(b *pool.Buffer) {
 	if b == nil {
+		return
+	}
+	if pool.Debug && cap(b.B) <= maxBatchBufKept {
+		poisonBatchBuf(b) // and dropped: a slice kept past its lifetime reads as poison (pool's large buffers do the same)
 		return
 	}
 	b.B = b.B[:0]

@@ -256,11 +256,11 @@ func (o *Options) ensureServerDefaults() {
 	o.ensureDefaults()
 }
 
-// ensureDefaults fills zero fields with their defaults.
 // defaultFraming reports whether the framing is frame.Default (after
 // ensureDefaults).
 func (o *Options) defaultFraming() bool { return o.Framing == frame.Default }
 
+// ensureDefaults fills zero fields with their defaults.
 func (o *Options) ensureDefaults() {
 	if o.Framing == nil {
 		o.Framing = frame.Default

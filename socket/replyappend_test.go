@@ -289,3 +289,65 @@ func TestBatchFuncOnMessage(t *testing.T) {
 		assert.Zero(t, testing.AllocsPerRun(100, round)/8)
 	}
 }
+
+// Under the psdebug tag a ReplyAppend dst kept and written after the call
+// panics at the batch's next ReplyAppend (or Reply), naming the mistake,
+// and a dst kept past the write of the replies reads as poison.
+func TestReplyAppendDstKeptDebug(t *testing.T) {
+	if !pool.Debug {
+		t.Skip("needs -tags psdebug")
+	}
+	type result struct {
+		panicked any
+		kept     []byte
+	}
+	out := make(chan result, 1)
+	conns := make(chan *socket.Conn, 1)
+	addr := startServer(t, "tcp", func(sc *socket.Conn) socket.Reactor {
+		conns <- sc
+		return socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+			var kept []byte
+			var r result
+			for m, ok := b.Next(); ok; m, ok = b.Next() {
+				func() {
+					defer func() {
+						if p := recover(); p != nil {
+							r.panicked = p
+						}
+					}()
+					_ = b.ReplyAppend(m.Header, func(dst []byte) []byte {
+						out := append(dst, m.Payload...)
+						kept = out // a bug: valid only during the call
+						return out
+					})
+				}()
+				if r.panicked == nil {
+					kept[len(kept)-1] = 'X' // written after ReplyAppend returned
+				}
+			}
+			r.kept = kept
+			select {
+			case out <- r:
+			default:
+			}
+			return socket.Continue
+		})
+	}, socket.Options{})
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer nc.Close()
+	wire, _ := frame.AppendFrame(nil, frame.Header{Stream: 1}, []byte("one"))
+	wire, _ = frame.AppendFrame(wire, frame.Header{Stream: 2}, []byte("two"))
+	_, err = nc.Write(wire) // one batch of two messages
+	require.NoError(t, err)
+	r := <-out
+	assert.Equal(t, socket.MsgReplyAppendDstKept, r.panicked, "the second ReplyAppend finds the first reply changed")
+	// The first reply (as the bug left it) is written; its buffer then goes
+	// back to the pool, poisoned.
+	got, err := frame.NewReader(nc, frame.ReaderOptions{}).Next()
+	require.NoError(t, err)
+	assert.Equal(t, "onX", string(got.Payload))
+	require.NoError(t, nc.Close())
+	waitClosed(t, <-conns)
+	assert.True(t, pool.Poisoned(r.kept[len(r.kept)-3:]), "a dst kept past the write reads as poison: %q", r.kept)
+}

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/protosocket-go/protosocket/pool"
 )
 
 // WriterCounters are the counts behind frame.Writer.Stats, updated
@@ -65,6 +67,17 @@ var ReaderPartial func(r any) bool
 // are until OnBatch returns). The Reader is left intact: Next with stop
 // mode off goes on where it stopped. Set by package frame.
 var ReaderStopAtPartial func(r any, on bool)
+
+// ReaderRetainSlab takes a reference on the slab r, a *frame.Reader,
+// holds now and returns it (nil, taking nothing, when r holds none); the
+// caller releases it. The slab holds every frame r returned since it last
+// read and every frame it can return in stop mode (stop mode neither
+// reads nor moves to another slab), whether or not those frames carry a
+// slab themselves (a skipped oversized frame does not): socket's read
+// batch holds it so that its views outlive the Reader letting go of the
+// slab (a framing error met inside the batch fails the stream and
+// releases it). Set by package frame.
+var ReaderRetainSlab func(r any) *pool.Slab
 
 // ErrStopAtPartial is what a frame.Reader in stop mode returns where it
 // would read (see ReaderStopAtPartial).
