@@ -51,6 +51,14 @@ func appenderLayout(m *Record) (head int, hdr int) {
 func (g *gen) appender(m *Record) {
 	n, l := m.Name, lowerFirst(m.Name)
 	head, hdr := appenderLayout(m)
+	// A compact record is at most 32767 bytes: when the header, fixed block
+	// and slot table alone pass it, the record is large before any field is
+	// set (the string setters mark it only when they append), so Finish
+	// always rewrites it in the standard form, as AppendTo writes it.
+	big := ""
+	if m.Slots > 0 && head > 32767 {
+		big = ", bad: flyweight.AppenderBig"
+	}
 	tab := 4 + m.FixedLen
 	var defs, varNames []string
 	for _, f := range m.Fields {
@@ -87,9 +95,9 @@ func Append%[1]s(dst []byte) *%[1]sAppender {
 		case 2:
 			g.p("%s.PutUint32(rec[%d:%d], %d|%d<<16) // the slots' ends: empty until set", g.le(), tab, tab+4, head, head)
 		}
-		g.p("return &%sAppender{buf: dst, off: off}\n}\n", n)
+		g.p("return &%sAppender{buf: dst, off: off%s}\n}\n", n, big)
 	} else {
-		g.p("dst = append(dst, %sBlank[:]...)\nreturn &%sAppender{buf: dst, off: off}\n}\n", l, n)
+		g.p("dst = append(dst, %sBlank[:]...)\nreturn &%sAppender{buf: dst, off: off%s}\n}\n", l, n, big)
 		g.p("// %[1]sBlank is what Append%[2]s writes first: the header, the fixed block\n// with the schema defaults and the slot table of an empty record.\nvar %[1]sBlank = %[1]sBlankInit()\n", l, n)
 		g.p("func %sBlankInit() (b [%d]byte) {\n%s.PutUint32(b[0:4], %#08x)", l, head, g.le(), hdr)
 		for s := range m.Slots {
