@@ -285,6 +285,7 @@ func Test%[1]sAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 	g.p("}\n")
+	g.testAppenderPartial(m)
 	g.p(`// Test%[1]sAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func Test%[1]sAppenderAfterFinish(t *testing.T) {
@@ -303,6 +304,71 @@ func Test%[1]sAppenderAfterFinish(t *testing.T) {
 		}
 	}()
 	_, _ = p.Finish()
+}
+`, n)
+}
+
+// testAppenderPartial emits Test%sAppenderPartial: a direct builder with
+// fields left unset writes what the staged builder (which starts from the
+// schema defaults) writes with the same fields set, so the defaults and the
+// empty slot table AppendX begins with are checked (appendAll sets every
+// field, which hides them). The subsets: none, every other field (both
+// parities), the fixed fields only.
+func (g *gen) testAppenderPartial(m *Record) {
+	n := m.Name
+	subsets := [][]string{{}}
+	var even, odd, fixed []string
+	for i, f := range m.Fields {
+		call := fmt.Sprintf("Set%s(v.%s)", f.GoName, f.GoName)
+		if i%2 == 0 {
+			even = append(even, call)
+		} else {
+			odd = append(odd, call)
+		}
+		if f.Type.IsFixed() {
+			fixed = append(fixed, call)
+		}
+	}
+	seen := map[string]bool{"": true}
+	for _, sub := range [][]string{even, odd, fixed} {
+		k := strings.Join(sub, ".")
+		if !seen[k] && len(sub) < len(m.Fields) {
+			seen[k] = true
+			subsets = append(subsets, sub)
+		}
+	}
+	sample := "v := sample" + n + "()"
+	if len(subsets) == 1 {
+		sample = "// Only the empty case: a message of at most one field has no other subset than none and all (appendAll)."
+	}
+	g.p(`// Test%[1]sAppenderPartial checks that Append%[1]s with fields left unset
+// writes what Build%[1]s (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func Test%[1]sAppenderPartial(t *testing.T) {
+	%[2]s
+	for i, c := range []struct {
+		direct func(*%[1]sAppender) *%[1]sAppender
+		staged func(*%[1]sBuilder) *%[1]sBuilder
+	}{`, n, sample)
+	for _, sub := range subsets {
+		calls := ""
+		if len(sub) > 0 {
+			calls = "." + strings.Join(sub, ".")
+		}
+		g.p("{func(p *%[1]sAppender) *%[1]sAppender { return p%[2]s }, func(p *%[1]sBuilder) *%[1]sBuilder { return p%[2]s }},", n, calls)
+	}
+	g.p(`} {
+		var w flyweight.Builder
+		want, err := c.staged(Build%[1]s(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %%d: %%v", i, err)
+		}
+		got, err := c.direct(Append%[1]s([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %%d: the direct and the staged builder encode differently: %%v\n%%x\n%%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 `, n)
 }
