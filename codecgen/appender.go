@@ -18,14 +18,22 @@ const appenderMaxSlots = 31
 // hand-written/marshal (bench/codec/README.md, third round). The staged
 // builder stores every field into a value on the stack and copies it at
 // Finish (1.26x-1.39x the hand-written marshal); the direct builder's
-// setters write into the caller's buffer at once, so every one of them,
-// AppendX and Finish must stay within the inliner's budget (80): its
-// state lives on the caller's stack only while they inline. Hence the
-// shape: fixed setters are one store (the last value counts, no
-// bookkeeping); string setters append, refresh the record pointer and
-// write their slot-table end into their own and every later entry (so an
-// unset later slot reads as empty); mistakes and the rare large record
-// are bits in one word that Finish tests once, handled out of line.
+// setters write into the caller's buffer at once. Its state lives on the
+// caller's stack because AppendX (which returns a pointer to it) inlines
+// for every message, as Finish does; a setter that does not inline only
+// borrows the pointer, which escape analysis sees, so building allocates
+// nothing either way. Speed needs the setters inlined too (budget 80): a
+// fixed setter always is (one store); a string setter's cost grows with
+// the slot-table ends it writes (its own and every later one's): it
+// inlines when they are at most five (Go 1.26), so in a message of up to
+// five variable fields all do (SmallStruct, checked by bench/codec
+// TestSmallStructAppenderInlines), beyond that only the last five's (the
+// first of 31 costs about 160). Hence the shape: fixed setters are one store (the last value
+// counts, no bookkeeping); string setters append, refresh the record
+// pointer and write their slot-table end into their own and every later
+// entry (so an unset later slot reads as empty); mistakes and the rare
+// large record are bits in one word that Finish tests once, handled out of
+// line.
 func hasAppender(m *Record) bool {
 	if !staged(m) || m.Slots > appenderMaxSlots {
 		return false
