@@ -18,14 +18,22 @@ const appenderMaxSlots = 31
 // hand-written/marshal (bench/codec/README.md, third round). The staged
 // builder stores every field into a value on the stack and copies it at
 // Finish (1.26x-1.39x the hand-written marshal); the direct builder's
-// setters write into the caller's buffer at once, so every one of them,
-// AppendX and Finish must stay within the inliner's budget (80): its
-// state lives on the caller's stack only while they inline. Hence the
-// shape: fixed setters are one store (the last value counts, no
-// bookkeeping); string setters append, refresh the record pointer and
-// write their slot-table end into their own and every later entry (so an
-// unset later slot reads as empty); mistakes and the rare large record
-// are bits in one word that Finish tests once, handled out of line.
+// setters write into the caller's buffer at once. Its state lives on the
+// caller's stack because AppendX (which returns a pointer to it) inlines
+// for every message, as Finish does; a setter that does not inline only
+// borrows the pointer, which escape analysis sees, so building allocates
+// nothing either way. Speed needs the setters inlined too (budget 80): a
+// fixed setter always is (one store); a string setter's cost grows with
+// the slot-table ends it writes (its own and every later one's): it
+// inlines when they are at most five (Go 1.26), so in a message of up to
+// five variable fields all do (SmallStruct, checked by bench/codec
+// TestSmallStructAppenderInlines), beyond that only the last five's (the
+// first of 31 costs about 160). Hence the shape: fixed setters are one store (the last value
+// counts, no bookkeeping); string setters append, refresh the record
+// pointer and write their slot-table end into their own and every later
+// entry (so an unset later slot reads as empty); mistakes and the rare
+// large record are bits in one word that Finish tests once, handled out of
+// line.
 func hasAppender(m *Record) bool {
 	if !staged(m) || m.Slots > appenderMaxSlots {
 		return false
@@ -51,6 +59,14 @@ func appenderLayout(m *Record) (head int, hdr int) {
 func (g *gen) appender(m *Record) {
 	n, l := m.Name, lowerFirst(m.Name)
 	head, hdr := appenderLayout(m)
+	// A compact record is at most 32767 bytes: when the header, fixed block
+	// and slot table alone pass it, the record is large before any field is
+	// set (the string setters mark it only when they append), so Finish
+	// always rewrites it in the standard form, as AppendTo writes it.
+	big := ""
+	if m.Slots > 0 && head > 32767 {
+		big = ", bad: flyweight.AppenderBig"
+	}
 	tab := 4 + m.FixedLen
 	var defs, varNames []string
 	for _, f := range m.Fields {
@@ -87,9 +103,9 @@ func Append%[1]s(dst []byte) *%[1]sAppender {
 		case 2:
 			g.p("%s.PutUint32(rec[%d:%d], %d|%d<<16) // the slots' ends: empty until set", g.le(), tab, tab+4, head, head)
 		}
-		g.p("return &%sAppender{buf: dst, off: off}\n}\n", n)
+		g.p("return &%sAppender{buf: dst, off: off%s}\n}\n", n, big)
 	} else {
-		g.p("dst = append(dst, %sBlank[:]...)\nreturn &%sAppender{buf: dst, off: off}\n}\n", l, n)
+		g.p("dst = append(dst, %sBlank[:]...)\nreturn &%sAppender{buf: dst, off: off%s}\n}\n", l, n, big)
 		g.p("// %[1]sBlank is what Append%[2]s writes first: the header, the fixed block\n// with the schema defaults and the slot table of an empty record.\nvar %[1]sBlank = %[1]sBlankInit()\n", l, n)
 		g.p("func %sBlankInit() (b [%d]byte) {\n%s.PutUint32(b[0:4], %#08x)", l, head, g.le(), hdr)
 		for s := range m.Slots {
@@ -277,6 +293,7 @@ func Test%[1]sAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 	g.p("}\n")
+	g.testAppenderPartial(m)
 	g.p(`// Test%[1]sAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func Test%[1]sAppenderAfterFinish(t *testing.T) {
@@ -295,6 +312,71 @@ func Test%[1]sAppenderAfterFinish(t *testing.T) {
 		}
 	}()
 	_, _ = p.Finish()
+}
+`, n)
+}
+
+// testAppenderPartial emits Test%sAppenderPartial: a direct builder with
+// fields left unset writes what the staged builder (which starts from the
+// schema defaults) writes with the same fields set, so the defaults and the
+// empty slot table AppendX begins with are checked (appendAll sets every
+// field, which hides them). The subsets: none, every other field (both
+// parities), the fixed fields only.
+func (g *gen) testAppenderPartial(m *Record) {
+	n := m.Name
+	subsets := [][]string{{}}
+	var even, odd, fixed []string
+	for i, f := range m.Fields {
+		call := fmt.Sprintf("Set%s(v.%s)", f.GoName, f.GoName)
+		if i%2 == 0 {
+			even = append(even, call)
+		} else {
+			odd = append(odd, call)
+		}
+		if f.Type.IsFixed() {
+			fixed = append(fixed, call)
+		}
+	}
+	seen := map[string]bool{"": true}
+	for _, sub := range [][]string{even, odd, fixed} {
+		k := strings.Join(sub, ".")
+		if !seen[k] && len(sub) < len(m.Fields) {
+			seen[k] = true
+			subsets = append(subsets, sub)
+		}
+	}
+	sample := "v := sample" + n + "()"
+	if len(subsets) == 1 {
+		sample = "// Only the empty case: a message of at most one field has no other subset than none and all (appendAll)."
+	}
+	g.p(`// Test%[1]sAppenderPartial checks that Append%[1]s with fields left unset
+// writes what Build%[1]s (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func Test%[1]sAppenderPartial(t *testing.T) {
+	%[2]s
+	for i, c := range []struct {
+		direct func(*%[1]sAppender) *%[1]sAppender
+		staged func(*%[1]sBuilder) *%[1]sBuilder
+	}{`, n, sample)
+	for _, sub := range subsets {
+		calls := ""
+		if len(sub) > 0 {
+			calls = "." + strings.Join(sub, ".")
+		}
+		g.p("{func(p *%[1]sAppender) *%[1]sAppender { return p%[2]s }, func(p *%[1]sBuilder) *%[1]sBuilder { return p%[2]s }},", n, calls)
+	}
+	g.p(`} {
+		var w flyweight.Builder
+		want, err := c.staged(Build%[1]s(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %%d: %%v", i, err)
+		}
+		got, err := c.direct(Append%[1]s([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %%d: the direct and the staged builder encode differently: %%v\n%%x\n%%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 `, n)
 }

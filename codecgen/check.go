@@ -86,6 +86,11 @@ func check(s *Schema) ErrorList {
 		c.global(m.Pos, "message "+m.Name, recordNames(m)...)
 		c.checkRecord(m, 1)
 	}
+	// The direct builders' names, once every layout is known (hasAppender
+	// reads the resolved types and the slot count).
+	for _, m := range s.Messages {
+		c.global(m.Pos, "message "+m.Name, appenderNames(m)...)
+	}
 	c.checkServices(declare)
 	return c.errs
 }

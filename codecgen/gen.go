@@ -1395,10 +1395,10 @@ func (g *gen) stagedBuilder(r *Record) {
 		case t.IsFixed():
 			g.p("// Set%s sets field %s.%s\nfunc (p *%sBuilder) Set%s(v %s) *%sBuilder {\np.v.%s = v\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, goType(t), n, fn, has)
 		case t.Kind == KString:
-			g.p("// Set%s sets field %s.%s\nfunc (p *%sBuilder) Set%s(v string) *%sBuilder {\np.v.%s = v\np.kept.Keep(\"Set%s\", v)\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, has)
-			g.p("// Set%sBytes sets field %s from bytes, which are read at Finish.%s\nfunc (p *%sBuilder) Set%sBytes(v []byte) *%sBuilder {\np.v.%s = flyweight.StringView(v)\np.kept.Keep(\"Set%sBytes\", p.v.%s)\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, fn, has)
+			g.p("// Set%s sets field %s.%s\nfunc (p *%sBuilder) Set%s(v string) *%sBuilder {\np.v.%s = v\np.kept.KeepField(%q, \"Set%s\", v)\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, fn, has)
+			g.p("// Set%sBytes sets field %s from bytes, which are read at Finish.%s\nfunc (p *%sBuilder) Set%sBytes(v []byte) *%sBuilder {\np.v.%s = flyweight.StringView(v)\np.kept.KeepField(%q, \"Set%sBytes\", p.v.%s)\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, fn, fn, has)
 		case t.Kind == KBytes:
-			g.p("// Set%s sets field %s; the bytes are read at Finish.%s\nfunc (p *%sBuilder) Set%s(v []byte) *%sBuilder {\np.v.%s = v\np.kept.Keep(\"Set%s\", flyweight.StringView(v))\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, has)
+			g.p("// Set%s sets field %s; the bytes are read at Finish.%s\nfunc (p *%sBuilder) Set%s(v []byte) *%sBuilder {\np.v.%s = v\np.kept.KeepField(%q, \"Set%s\", flyweight.StringView(v))\n%sreturn p\n}\n", fn, f.Name, deprecated(f), n, fn, n, fn, fn, fn, has)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package codecgen
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,8 +127,71 @@ func TestGoldenCompiles(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, dst), b, 0o644))
 		}
-		cmd := exec.Command("go", "test", "-count=1", "./"+filepath.ToSlash(dir))
+		cmd := exec.Command("go", "test", "-count=1", "-vet=off", "./"+filepath.ToSlash(dir))
 		out, err := cmd.CombinedOutput()
 		assert.NoError(t, err, "%s: generated code does not build or pass its tests:\n%s", path, out)
 	}
+}
+
+// TestAppenderHugeFixedBlock builds and runs a message whose header, fixed
+// block and slot table alone pass the compact form's 32767 bytes: its
+// direct builder must write the standard form even when no string is set,
+// as AppendTo does. (Only the code is generated: its generated tests
+// would double the build time.)
+func TestAppenderHugeFixedBlock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on a generated package")
+	}
+	var src strings.Builder
+	src.WriteString("package huge;\nschema 1 version 1;\nmessage Huge = 1 {\n")
+	for i := range 4095 {
+		fmt.Fprintf(&src, "  f%d uint64 = %d;\n", i, i+1)
+	}
+	src.WriteString("  g uint32 = 4096;\n  a string = 4097;\n  b string = 4098;\n}\n")
+	s, err := Parse("huge.schema", []byte(src.String()))
+	require.NoError(t, err)
+	m := s.Messages[0]
+	head, _ := appenderLayout(m)
+	require.True(t, hasAppender(m))
+	require.Greater(t, head, 32767, "the header, fixed block and slot table pass the compact form's limit")
+	code, err := Generate(s)
+	require.NoError(t, err)
+	dir, err := os.MkdirTemp("internal/testschema", "huge-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	direct := `package huge
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestHugeNoStringSet(t *testing.T) {
+	for i, c := range []struct {
+		p *HugeAppender
+		v HugeValue
+	}{
+		{AppendHuge([]byte("prefix")), HugeValue{}},
+		{AppendHuge([]byte("prefix")).SetF7(7).SetG(9), HugeValue{F7: 7, G: 9}},
+		{AppendHuge([]byte("prefix")).SetB("b"), HugeValue{B: "b"}},
+	} {
+		want, err := c.v.AppendTo([]byte("prefix"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.p.Finish()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("case %d: the direct builder and AppendTo encode differently: %v (%d and %d bytes, headers %x and %x)", i, err, len(got), len(want), got[6:10], want[6:10])
+		}
+		if _, err := WrapHuge(got[6:]); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+	}
+}
+`
+	for name, b := range map[string][]byte{"x_codec.go": code, "direct_test.go": []byte(direct)} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
+	out, err := exec.Command("go", "test", "-count=1", "-vet=off", "./"+filepath.ToSlash(dir)).CombinedOutput()
+	assert.NoError(t, err, "generated code does not build or pass its tests:\n%s", out)
 }

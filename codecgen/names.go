@@ -40,15 +40,24 @@ func structNames(st *Struct) []string {
 	return out
 }
 
-// messageNames lists the identifiers generated for message m itself (its
-// record's names come from recordNames).
+// messageNames lists the identifiers generated for every message m (its
+// record's names come from recordNames, its direct builder's from
+// appenderNames).
 func messageNames(m *Record) []string {
 	n := m.Name
-	out := []string{n + "TypeID", "Wrap" + n, "Wrap" + n + "Limits", "Build" + n}
-	if hasAppender(m) {
-		out = append(out, "Append"+n, n+"Appender", lowerFirst(n)+"Blank", lowerFirst(n)+"BlankInit")
+	return []string{n + "TypeID", "Wrap" + n, "Wrap" + n + "Limits", "Build" + n}
+}
+
+// appenderNames lists the identifiers generated for message m's direct
+// builder, none if it has none. Whether it has one depends on the field
+// types and the layout, so it is valid only once m is checked (its types
+// resolved, its constant fields moved out of Fields, its slots counted).
+func appenderNames(m *Record) []string {
+	if !hasAppender(m) {
+		return nil
 	}
-	return out
+	n := m.Name
+	return []string{"Append" + n, n + "Appender", lowerFirst(n) + "Blank", lowerFirst(n) + "BlankInit"}
 }
 
 // recordNames lists the identifiers generated for a message's or group

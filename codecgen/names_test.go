@@ -1,6 +1,7 @@
 package codecgen
 
 import (
+	"fmt"
 	"go/ast"
 	goparser "go/parser"
 	"go/token"
@@ -46,7 +47,7 @@ func TestGeneratedNamesRegistered(t *testing.T) {
 			}
 		}
 		for _, m := range s.Messages {
-			for _, n := range messageNames(m) {
+			for _, n := range append(messageNames(m), appenderNames(m)...) {
 				reserved[n] = true
 			}
 			for _, r := range records(m) {
@@ -89,4 +90,44 @@ func TestGeneratedNamesRegistered(t *testing.T) {
 		}
 		assert.NotZero(t, declared)
 	}
+}
+
+// TestAppenderNamesReservedOnceLaidOut checks that the direct builder's
+// names (AppendX, XAppender) are reserved from the checked layout: a
+// message whose fields are an enum, a bit set or a constant gets a direct
+// builder, so its names collide with a message named like them; a message
+// with too many variable fields gets none, so they are free.
+func TestAppenderNamesReservedOnceLaidOut(t *testing.T) {
+	enums := header + "enum Color : uint8 {\n  red = 1;\n}\nbitset Flags : uint8 {\n  a = 0;\n}\n"
+	for _, tc := range []struct{ name, src, want string }{
+		{"enum field", enums + "message Foo = 1 {\n  kind Color = 1;\n  name string = 2;\n}\nmessage FooAppender = 2 {\n}\n",
+			`s.schema:9:9: message Foo generates the Go name FooAppender, which message FooAppender (s.schema:13:9) also generates: rename one of them`},
+		{"enum field, the other order", enums + "message FooAppender = 2 {\n}\nmessage Foo = 1 {\n  kind Color = 1;\n  name string = 2;\n}\n",
+			`s.schema:11:9: message Foo generates the Go name FooAppender, which message FooAppender (s.schema:9:9) also generates: rename one of them`},
+		{"bit set field", enums + "message Foo = 1 {\n  f Flags = 1;\n}\nmessage AppendFoo = 2 {\n}\n",
+			`s.schema:9:9: message Foo generates the Go name AppendFoo, which message AppendFoo (s.schema:12:9) also generates`},
+		{"enum constant field", enums + "message Foo = 1 {\n  v Color = 1 const red;\n  name string = 2;\n}\nmessage FooAppender = 2 {\n}\n",
+			`s.schema:9:9: message Foo generates the Go name FooAppender, which message FooAppender (s.schema:13:9) also generates`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("s.schema", []byte(tc.src))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+
+	// 32 strings: more variable fields than a direct builder keeps, so no
+	// AppendTooMany and no TooManyAppender are generated.
+	src := header + "message TooMany = 1 {\n"
+	for i := range 32 {
+		src += fmt.Sprintf("  s%d string = %d;\n", i, i+1)
+	}
+	src += "}\nmessage TooManyAppender = 2 {\n  a uint8 = 1;\n}\n"
+	s, err := Parse("s.schema", []byte(src))
+	require.NoError(t, err)
+	require.False(t, hasAppender(s.Messages[0]))
+	code, err := Generate(s)
+	require.NoError(t, err)
+	_, err = goparser.ParseFile(token.NewFileSet(), "x.go", code, 0)
+	require.NoError(t, err)
 }

@@ -149,4 +149,16 @@ func TestStagedBuilderValueChangedBeforeFinish(t *testing.T) {
 	m, err := WrapSmallStruct(out)
 	require.NoError(t, err)
 	assert.Equal(t, "Bob", m.Name())
+
+	// The field's other setter replaces the value too: the builder no
+	// longer refers to buf, so reusing it is no mistake.
+	buf = []byte("Ada")
+	var r SmallStructBuilder
+	r.SetNameBytes(buf).SetName("final")
+	buf[0] = 'E'
+	out, err = r.AppendTo(nil)
+	require.NoError(t, err)
+	m, err = WrapSmallStruct(out)
+	require.NoError(t, err)
+	assert.Equal(t, "final", m.Name())
 }

@@ -865,14 +865,14 @@ type SmallStructBuilder struct {
 // SetName sets field name.
 func (p *SmallStructBuilder) SetName(v string) *SmallStructBuilder {
 	p.v.Name = v
-	p.kept.Keep("SetName", v)
+	p.kept.KeepField("Name", "SetName", v)
 	return p
 }
 
 // SetNameBytes sets field name from bytes, which are read at Finish.
 func (p *SmallStructBuilder) SetNameBytes(v []byte) *SmallStructBuilder {
 	p.v.Name = flyweight.StringView(v)
-	p.kept.Keep("SetNameBytes", p.v.Name)
+	p.kept.KeepField("Name", "SetNameBytes", p.v.Name)
 	return p
 }
 
@@ -885,14 +885,14 @@ func (p *SmallStructBuilder) SetBirthDay(v int64) *SmallStructBuilder {
 // SetPhone sets field phone.
 func (p *SmallStructBuilder) SetPhone(v string) *SmallStructBuilder {
 	p.v.Phone = v
-	p.kept.Keep("SetPhone", v)
+	p.kept.KeepField("Phone", "SetPhone", v)
 	return p
 }
 
 // SetPhoneBytes sets field phone from bytes, which are read at Finish.
 func (p *SmallStructBuilder) SetPhoneBytes(v []byte) *SmallStructBuilder {
 	p.v.Phone = flyweight.StringView(v)
-	p.kept.Keep("SetPhoneBytes", p.v.Phone)
+	p.kept.KeepField("Phone", "SetPhoneBytes", p.v.Phone)
 	return p
 }
 

@@ -274,6 +274,45 @@ func TestSmallStructAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestSmallStructAppenderPartial checks that AppendSmallStruct with fields left unset
+// writes what BuildSmallStruct (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestSmallStructAppenderPartial(t *testing.T) {
+	v := sampleSmallStruct()
+	for i, c := range []struct {
+		direct func(*SmallStructAppender) *SmallStructAppender
+		staged func(*SmallStructBuilder) *SmallStructBuilder
+	}{
+		{func(p *SmallStructAppender) *SmallStructAppender { return p }, func(p *SmallStructBuilder) *SmallStructBuilder { return p }},
+		{func(p *SmallStructAppender) *SmallStructAppender {
+			return p.SetName(v.Name).SetPhone(v.Phone).SetSpouse(v.Spouse)
+		}, func(p *SmallStructBuilder) *SmallStructBuilder {
+			return p.SetName(v.Name).SetPhone(v.Phone).SetSpouse(v.Spouse)
+		}},
+		{func(p *SmallStructAppender) *SmallStructAppender {
+			return p.SetBirthDay(v.BirthDay).SetSiblings(v.Siblings).SetMoney(v.Money)
+		}, func(p *SmallStructBuilder) *SmallStructBuilder {
+			return p.SetBirthDay(v.BirthDay).SetSiblings(v.Siblings).SetMoney(v.Money)
+		}},
+		{func(p *SmallStructAppender) *SmallStructAppender {
+			return p.SetBirthDay(v.BirthDay).SetSiblings(v.Siblings).SetSpouse(v.Spouse).SetMoney(v.Money)
+		}, func(p *SmallStructBuilder) *SmallStructBuilder {
+			return p.SetBirthDay(v.BirthDay).SetSiblings(v.Siblings).SetSpouse(v.Spouse).SetMoney(v.Money)
+		}},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildSmallStruct(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendSmallStruct([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestSmallStructAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestSmallStructAppenderAfterFinish(t *testing.T) {

@@ -529,14 +529,14 @@ type GetRequestBuilder struct {
 // SetKey sets field key.
 func (p *GetRequestBuilder) SetKey(v string) *GetRequestBuilder {
 	p.v.Key = v
-	p.kept.Keep("SetKey", v)
+	p.kept.KeepField("Key", "SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *GetRequestBuilder) SetKeyBytes(v []byte) *GetRequestBuilder {
 	p.v.Key = flyweight.StringView(v)
-	p.kept.Keep("SetKeyBytes", p.v.Key)
+	p.kept.KeepField("Key", "SetKeyBytes", p.v.Key)
 	return p
 }
 
@@ -1035,7 +1035,7 @@ func (p *GetResponseBuilder) SetTtlMs(v uint32) *GetResponseBuilder {
 // SetValue sets field value; the bytes are read at Finish.
 func (p *GetResponseBuilder) SetValue(v []byte) *GetResponseBuilder {
 	p.v.Value = v
-	p.kept.Keep("SetValue", flyweight.StringView(v))
+	p.kept.KeepField("Value", "SetValue", flyweight.StringView(v))
 	return p
 }
 
@@ -1569,21 +1569,21 @@ type SetRequestBuilder struct {
 // SetKey sets field key.
 func (p *SetRequestBuilder) SetKey(v string) *SetRequestBuilder {
 	p.v.Key = v
-	p.kept.Keep("SetKey", v)
+	p.kept.KeepField("Key", "SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *SetRequestBuilder) SetKeyBytes(v []byte) *SetRequestBuilder {
 	p.v.Key = flyweight.StringView(v)
-	p.kept.Keep("SetKeyBytes", p.v.Key)
+	p.kept.KeepField("Key", "SetKeyBytes", p.v.Key)
 	return p
 }
 
 // SetValue sets field value; the bytes are read at Finish.
 func (p *SetRequestBuilder) SetValue(v []byte) *SetRequestBuilder {
 	p.v.Value = v
-	p.kept.Keep("SetValue", flyweight.StringView(v))
+	p.kept.KeepField("Value", "SetValue", flyweight.StringView(v))
 	return p
 }
 
@@ -2360,14 +2360,14 @@ type DeleteRequestBuilder struct {
 // SetKey sets field key.
 func (p *DeleteRequestBuilder) SetKey(v string) *DeleteRequestBuilder {
 	p.v.Key = v
-	p.kept.Keep("SetKey", v)
+	p.kept.KeepField("Key", "SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *DeleteRequestBuilder) SetKeyBytes(v []byte) *DeleteRequestBuilder {
 	p.v.Key = flyweight.StringView(v)
-	p.kept.Keep("SetKeyBytes", p.v.Key)
+	p.kept.KeepField("Key", "SetKeyBytes", p.v.Key)
 	return p
 }
 
@@ -3138,14 +3138,14 @@ type WatchRequestBuilder struct {
 // SetPrefix sets field prefix.
 func (p *WatchRequestBuilder) SetPrefix(v string) *WatchRequestBuilder {
 	p.v.Prefix = v
-	p.kept.Keep("SetPrefix", v)
+	p.kept.KeepField("Prefix", "SetPrefix", v)
 	return p
 }
 
 // SetPrefixBytes sets field prefix from bytes, which are read at Finish.
 func (p *WatchRequestBuilder) SetPrefixBytes(v []byte) *WatchRequestBuilder {
 	p.v.Prefix = flyweight.StringView(v)
-	p.kept.Keep("SetPrefixBytes", p.v.Prefix)
+	p.kept.KeepField("Prefix", "SetPrefixBytes", p.v.Prefix)
 	return p
 }
 
@@ -3690,21 +3690,21 @@ func (p *EventBuilder) SetKind(v EventKind) *EventBuilder {
 // SetKey sets field key.
 func (p *EventBuilder) SetKey(v string) *EventBuilder {
 	p.v.Key = v
-	p.kept.Keep("SetKey", v)
+	p.kept.KeepField("Key", "SetKey", v)
 	return p
 }
 
 // SetKeyBytes sets field key from bytes, which are read at Finish.
 func (p *EventBuilder) SetKeyBytes(v []byte) *EventBuilder {
 	p.v.Key = flyweight.StringView(v)
-	p.kept.Keep("SetKeyBytes", p.v.Key)
+	p.kept.KeepField("Key", "SetKeyBytes", p.v.Key)
 	return p
 }
 
 // SetValue sets field value; the bytes are read at Finish.
 func (p *EventBuilder) SetValue(v []byte) *EventBuilder {
 	p.v.Value = v
-	p.kept.Keep("SetValue", flyweight.StringView(v))
+	p.kept.KeepField("Value", "SetValue", flyweight.StringView(v))
 	return p
 }
 

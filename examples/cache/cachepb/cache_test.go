@@ -237,6 +237,30 @@ func TestGetRequestAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestGetRequestAppenderPartial checks that AppendGetRequest with fields left unset
+// writes what BuildGetRequest (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestGetRequestAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*GetRequestAppender) *GetRequestAppender
+		staged func(*GetRequestBuilder) *GetRequestBuilder
+	}{
+		{func(p *GetRequestAppender) *GetRequestAppender { return p }, func(p *GetRequestBuilder) *GetRequestBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildGetRequest(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendGetRequest([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestGetRequestAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestGetRequestAppenderAfterFinish(t *testing.T) {
@@ -488,6 +512,33 @@ func TestGetResponseAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestGetResponseAppenderPartial checks that AppendGetResponse with fields left unset
+// writes what BuildGetResponse (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestGetResponseAppenderPartial(t *testing.T) {
+	v := sampleGetResponse()
+	for i, c := range []struct {
+		direct func(*GetResponseAppender) *GetResponseAppender
+		staged func(*GetResponseBuilder) *GetResponseBuilder
+	}{
+		{func(p *GetResponseAppender) *GetResponseAppender { return p }, func(p *GetResponseBuilder) *GetResponseBuilder { return p }},
+		{func(p *GetResponseAppender) *GetResponseAppender { return p.SetFound(v.Found).SetValue(v.Value) }, func(p *GetResponseBuilder) *GetResponseBuilder { return p.SetFound(v.Found).SetValue(v.Value) }},
+		{func(p *GetResponseAppender) *GetResponseAppender { return p.SetTtlMs(v.TtlMs) }, func(p *GetResponseBuilder) *GetResponseBuilder { return p.SetTtlMs(v.TtlMs) }},
+		{func(p *GetResponseAppender) *GetResponseAppender { return p.SetFound(v.Found).SetTtlMs(v.TtlMs) }, func(p *GetResponseBuilder) *GetResponseBuilder { return p.SetFound(v.Found).SetTtlMs(v.TtlMs) }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildGetResponse(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendGetResponse([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestGetResponseAppenderAfterFinish checks that -tags psdebug reports a direct
@@ -755,6 +806,33 @@ func TestSetRequestAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestSetRequestAppenderPartial checks that AppendSetRequest with fields left unset
+// writes what BuildSetRequest (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestSetRequestAppenderPartial(t *testing.T) {
+	v := sampleSetRequest()
+	for i, c := range []struct {
+		direct func(*SetRequestAppender) *SetRequestAppender
+		staged func(*SetRequestBuilder) *SetRequestBuilder
+	}{
+		{func(p *SetRequestAppender) *SetRequestAppender { return p }, func(p *SetRequestBuilder) *SetRequestBuilder { return p }},
+		{func(p *SetRequestAppender) *SetRequestAppender { return p.SetKey(v.Key).SetTtlMs(v.TtlMs) }, func(p *SetRequestBuilder) *SetRequestBuilder { return p.SetKey(v.Key).SetTtlMs(v.TtlMs) }},
+		{func(p *SetRequestAppender) *SetRequestAppender { return p.SetValue(v.Value) }, func(p *SetRequestBuilder) *SetRequestBuilder { return p.SetValue(v.Value) }},
+		{func(p *SetRequestAppender) *SetRequestAppender { return p.SetTtlMs(v.TtlMs) }, func(p *SetRequestBuilder) *SetRequestBuilder { return p.SetTtlMs(v.TtlMs) }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildSetRequest(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendSetRequest([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestSetRequestAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestSetRequestAppenderAfterFinish(t *testing.T) {
@@ -984,6 +1062,30 @@ func TestSetResponseAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestSetResponseAppenderPartial checks that AppendSetResponse with fields left unset
+// writes what BuildSetResponse (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestSetResponseAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*SetResponseAppender) *SetResponseAppender
+		staged func(*SetResponseBuilder) *SetResponseBuilder
+	}{
+		{func(p *SetResponseAppender) *SetResponseAppender { return p }, func(p *SetResponseBuilder) *SetResponseBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildSetResponse(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendSetResponse([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestSetResponseAppenderAfterFinish checks that -tags psdebug reports a direct
@@ -1229,6 +1331,30 @@ func TestDeleteRequestAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestDeleteRequestAppenderPartial checks that AppendDeleteRequest with fields left unset
+// writes what BuildDeleteRequest (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestDeleteRequestAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*DeleteRequestAppender) *DeleteRequestAppender
+		staged func(*DeleteRequestBuilder) *DeleteRequestBuilder
+	}{
+		{func(p *DeleteRequestAppender) *DeleteRequestAppender { return p }, func(p *DeleteRequestBuilder) *DeleteRequestBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildDeleteRequest(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendDeleteRequest([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestDeleteRequestAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestDeleteRequestAppenderAfterFinish(t *testing.T) {
@@ -1458,6 +1584,30 @@ func TestDeleteResponseAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestDeleteResponseAppenderPartial checks that AppendDeleteResponse with fields left unset
+// writes what BuildDeleteResponse (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestDeleteResponseAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*DeleteResponseAppender) *DeleteResponseAppender
+		staged func(*DeleteResponseBuilder) *DeleteResponseBuilder
+	}{
+		{func(p *DeleteResponseAppender) *DeleteResponseAppender { return p }, func(p *DeleteResponseBuilder) *DeleteResponseBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildDeleteResponse(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendDeleteResponse([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestDeleteResponseAppenderAfterFinish checks that -tags psdebug reports a direct
@@ -1701,6 +1851,30 @@ func TestWatchRequestAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestWatchRequestAppenderPartial checks that AppendWatchRequest with fields left unset
+// writes what BuildWatchRequest (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestWatchRequestAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*WatchRequestAppender) *WatchRequestAppender
+		staged func(*WatchRequestBuilder) *WatchRequestBuilder
+	}{
+		{func(p *WatchRequestAppender) *WatchRequestAppender { return p }, func(p *WatchRequestBuilder) *WatchRequestBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildWatchRequest(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendWatchRequest([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestWatchRequestAppenderAfterFinish checks that -tags psdebug reports a direct
@@ -1966,6 +2140,33 @@ func TestEventAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestEventAppenderPartial checks that AppendEvent with fields left unset
+// writes what BuildEvent (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestEventAppenderPartial(t *testing.T) {
+	v := sampleEvent()
+	for i, c := range []struct {
+		direct func(*EventAppender) *EventAppender
+		staged func(*EventBuilder) *EventBuilder
+	}{
+		{func(p *EventAppender) *EventAppender { return p }, func(p *EventBuilder) *EventBuilder { return p }},
+		{func(p *EventAppender) *EventAppender { return p.SetKind(v.Kind).SetValue(v.Value) }, func(p *EventBuilder) *EventBuilder { return p.SetKind(v.Kind).SetValue(v.Value) }},
+		{func(p *EventAppender) *EventAppender { return p.SetKey(v.Key) }, func(p *EventBuilder) *EventBuilder { return p.SetKey(v.Key) }},
+		{func(p *EventAppender) *EventAppender { return p.SetKind(v.Kind) }, func(p *EventBuilder) *EventBuilder { return p.SetKind(v.Kind) }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildEvent(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendEvent([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestEventAppenderAfterFinish checks that -tags psdebug reports a direct

@@ -459,7 +459,7 @@ type PayloadBuilder struct {
 // SetData sets field data; the bytes are read at Finish.
 func (p *PayloadBuilder) SetData(v []byte) *PayloadBuilder {
 	p.v.Data = v
-	p.kept.Keep("SetData", flyweight.StringView(v))
+	p.kept.KeepField("Data", "SetData", flyweight.StringView(v))
 	return p
 }
 

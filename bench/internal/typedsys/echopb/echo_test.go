@@ -237,6 +237,30 @@ func TestPayloadAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestPayloadAppenderPartial checks that AppendPayload with fields left unset
+// writes what BuildPayload (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestPayloadAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*PayloadAppender) *PayloadAppender
+		staged func(*PayloadBuilder) *PayloadBuilder
+	}{
+		{func(p *PayloadAppender) *PayloadAppender { return p }, func(p *PayloadBuilder) *PayloadBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildPayload(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendPayload([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestPayloadAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestPayloadAppenderAfterFinish(t *testing.T) {

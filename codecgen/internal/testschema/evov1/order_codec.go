@@ -1331,13 +1331,13 @@ func (p *NoteBuilder) SetID(v uint64) *NoteBuilder {
 // SetText sets field text.
 func (p *NoteBuilder) SetText(v string) *NoteBuilder {
 	p.v.Text = v
-	p.kept.Keep("SetText", v)
+	p.kept.KeepField("Text", "SetText", v)
 	return p
 }
 
 // SetTextBytes sets field text from bytes, which are read at Finish.
 func (p *NoteBuilder) SetTextBytes(v []byte) *NoteBuilder {
 	p.v.Text = flyweight.StringView(v)
-	p.kept.Keep("SetTextBytes", p.v.Text)
+	p.kept.KeepField("Text", "SetTextBytes", p.v.Text)
 	return p
 }

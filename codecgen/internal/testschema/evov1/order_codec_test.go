@@ -401,6 +401,32 @@ func TestNoteAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestNoteAppenderPartial checks that AppendNote with fields left unset
+// writes what BuildNote (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestNoteAppenderPartial(t *testing.T) {
+	v := sampleNote()
+	for i, c := range []struct {
+		direct func(*NoteAppender) *NoteAppender
+		staged func(*NoteBuilder) *NoteBuilder
+	}{
+		{func(p *NoteAppender) *NoteAppender { return p }, func(p *NoteBuilder) *NoteBuilder { return p }},
+		{func(p *NoteAppender) *NoteAppender { return p.SetID(v.ID) }, func(p *NoteBuilder) *NoteBuilder { return p.SetID(v.ID) }},
+		{func(p *NoteAppender) *NoteAppender { return p.SetText(v.Text) }, func(p *NoteBuilder) *NoteBuilder { return p.SetText(v.Text) }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildNote(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendNote([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestNoteAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestNoteAppenderAfterFinish(t *testing.T) {

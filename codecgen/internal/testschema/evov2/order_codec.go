@@ -1944,14 +1944,14 @@ func (p *NoteBuilder) SetID(v uint64) *NoteBuilder {
 // SetText sets field text.
 func (p *NoteBuilder) SetText(v string) *NoteBuilder {
 	p.v.Text = v
-	p.kept.Keep("SetText", v)
+	p.kept.KeepField("Text", "SetText", v)
 	return p
 }
 
 // SetTextBytes sets field text from bytes, which are read at Finish.
 func (p *NoteBuilder) SetTextBytes(v []byte) *NoteBuilder {
 	p.v.Text = flyweight.StringView(v)
-	p.kept.Keep("SetTextBytes", p.v.Text)
+	p.kept.KeepField("Text", "SetTextBytes", p.v.Text)
 	return p
 }
 
@@ -1964,13 +1964,13 @@ func (p *NoteBuilder) SetScore(v int32) *NoteBuilder {
 // SetAuthor sets field author.
 func (p *NoteBuilder) SetAuthor(v string) *NoteBuilder {
 	p.v.Author = v
-	p.kept.Keep("SetAuthor", v)
+	p.kept.KeepField("Author", "SetAuthor", v)
 	return p
 }
 
 // SetAuthorBytes sets field author from bytes, which are read at Finish.
 func (p *NoteBuilder) SetAuthorBytes(v []byte) *NoteBuilder {
 	p.v.Author = flyweight.StringView(v)
-	p.kept.Keep("SetAuthorBytes", p.v.Author)
+	p.kept.KeepField("Author", "SetAuthorBytes", p.v.Author)
 	return p
 }

@@ -3998,14 +3998,14 @@ type CardBuilder struct {
 // SetTitle sets field title.
 func (p *CardBuilder) SetTitle(v string) *CardBuilder {
 	p.v.Title = v
-	p.kept.Keep("SetTitle", v)
+	p.kept.KeepField("Title", "SetTitle", v)
 	return p
 }
 
 // SetTitleBytes sets field title from bytes, which are read at Finish.
 func (p *CardBuilder) SetTitleBytes(v []byte) *CardBuilder {
 	p.v.Title = flyweight.StringView(v)
-	p.kept.Keep("SetTitleBytes", p.v.Title)
+	p.kept.KeepField("Title", "SetTitleBytes", p.v.Title)
 	return p
 }
 
@@ -4018,7 +4018,7 @@ func (p *CardBuilder) SetLevel(v Level) *CardBuilder {
 // SetPhoto sets field photo; the bytes are read at Finish.
 func (p *CardBuilder) SetPhoto(v []byte) *CardBuilder {
 	p.v.Photo = v
-	p.kept.Keep("SetPhoto", flyweight.StringView(v))
+	p.kept.KeepField("Photo", "SetPhoto", flyweight.StringView(v))
 	return p
 }
 
@@ -4031,14 +4031,14 @@ func (p *CardBuilder) SetPerms(v Perms) *CardBuilder {
 // SetNote sets field note.
 func (p *CardBuilder) SetNote(v string) *CardBuilder {
 	p.v.Note = v
-	p.kept.Keep("SetNote", v)
+	p.kept.KeepField("Note", "SetNote", v)
 	return p
 }
 
 // SetNoteBytes sets field note from bytes, which are read at Finish.
 func (p *CardBuilder) SetNoteBytes(v []byte) *CardBuilder {
 	p.v.Note = flyweight.StringView(v)
-	p.kept.Keep("SetNoteBytes", p.v.Note)
+	p.kept.KeepField("Note", "SetNoteBytes", p.v.Note)
 	return p
 }
 
@@ -4059,7 +4059,7 @@ func (p *CardBuilder) SetStars(v uint8) *CardBuilder {
 // Deprecated: field url is deprecated in the schema; it is still sent and read.
 func (p *CardBuilder) SetURL(v string) *CardBuilder {
 	p.v.URL = v
-	p.kept.Keep("SetURL", v)
+	p.kept.KeepField("URL", "SetURL", v)
 	return p
 }
 
@@ -4068,7 +4068,7 @@ func (p *CardBuilder) SetURL(v string) *CardBuilder {
 // Deprecated: field url is deprecated in the schema; it is still sent and read.
 func (p *CardBuilder) SetURLBytes(v []byte) *CardBuilder {
 	p.v.URL = flyweight.StringView(v)
-	p.kept.Keep("SetURLBytes", p.v.URL)
+	p.kept.KeepField("URL", "SetURLBytes", p.v.URL)
 	return p
 }
 

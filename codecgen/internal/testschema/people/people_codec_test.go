@@ -563,6 +563,30 @@ func TestPingAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestPingAppenderPartial checks that AppendPing with fields left unset
+// writes what BuildPing (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestPingAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*PingAppender) *PingAppender
+		staged func(*PingBuilder) *PingBuilder
+	}{
+		{func(p *PingAppender) *PingAppender { return p }, func(p *PingBuilder) *PingBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildPing(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendPing([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestPingAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestPingAppenderAfterFinish(t *testing.T) {
@@ -867,6 +891,45 @@ func TestCardAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestCardAppenderPartial checks that AppendCard with fields left unset
+// writes what BuildCard (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestCardAppenderPartial(t *testing.T) {
+	v := sampleCard()
+	for i, c := range []struct {
+		direct func(*CardAppender) *CardAppender
+		staged func(*CardBuilder) *CardBuilder
+	}{
+		{func(p *CardAppender) *CardAppender { return p }, func(p *CardBuilder) *CardBuilder { return p }},
+		{func(p *CardAppender) *CardAppender {
+			return p.SetTitle(v.Title).SetPhoto(v.Photo).SetNote(v.Note).SetStars(v.Stars).SetOk(v.Ok)
+		}, func(p *CardBuilder) *CardBuilder {
+			return p.SetTitle(v.Title).SetPhoto(v.Photo).SetNote(v.Note).SetStars(v.Stars).SetOk(v.Ok)
+		}},
+		{func(p *CardAppender) *CardAppender {
+			return p.SetLevel(v.Level).SetPerms(v.Perms).SetGrade(v.Grade).SetURL(v.URL).SetRatio(v.Ratio)
+		}, func(p *CardBuilder) *CardBuilder {
+			return p.SetLevel(v.Level).SetPerms(v.Perms).SetGrade(v.Grade).SetURL(v.URL).SetRatio(v.Ratio)
+		}},
+		{func(p *CardAppender) *CardAppender {
+			return p.SetLevel(v.Level).SetPerms(v.Perms).SetGrade(v.Grade).SetStars(v.Stars).SetOk(v.Ok).SetRatio(v.Ratio)
+		}, func(p *CardBuilder) *CardBuilder {
+			return p.SetLevel(v.Level).SetPerms(v.Perms).SetGrade(v.Grade).SetStars(v.Stars).SetOk(v.Ok).SetRatio(v.Ratio)
+		}},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildCard(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendCard([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestCardAppenderAfterFinish checks that -tags psdebug reports a direct

@@ -495,14 +495,14 @@ type ReqBuilder struct {
 // SetName sets field name.
 func (p *ReqBuilder) SetName(v string) *ReqBuilder {
 	p.v.Name = v
-	p.kept.Keep("SetName", v)
+	p.kept.KeepField("Name", "SetName", v)
 	return p
 }
 
 // SetNameBytes sets field name from bytes, which are read at Finish.
 func (p *ReqBuilder) SetNameBytes(v []byte) *ReqBuilder {
 	p.v.Name = flyweight.StringView(v)
-	p.kept.Keep("SetNameBytes", p.v.Name)
+	p.kept.KeepField("Name", "SetNameBytes", p.v.Name)
 	return p
 }
 
@@ -979,14 +979,14 @@ type RespBuilder struct {
 // SetText sets field text.
 func (p *RespBuilder) SetText(v string) *RespBuilder {
 	p.v.Text = v
-	p.kept.Keep("SetText", v)
+	p.kept.KeepField("Text", "SetText", v)
 	return p
 }
 
 // SetTextBytes sets field text from bytes, which are read at Finish.
 func (p *RespBuilder) SetTextBytes(v []byte) *RespBuilder {
 	p.v.Text = flyweight.StringView(v)
-	p.kept.Keep("SetTextBytes", p.v.Text)
+	p.kept.KeepField("Text", "SetTextBytes", p.v.Text)
 	return p
 }
 

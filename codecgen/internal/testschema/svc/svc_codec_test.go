@@ -237,6 +237,30 @@ func TestReqAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestReqAppenderPartial checks that AppendReq with fields left unset
+// writes what BuildReq (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestReqAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*ReqAppender) *ReqAppender
+		staged func(*ReqBuilder) *ReqBuilder
+	}{
+		{func(p *ReqAppender) *ReqAppender { return p }, func(p *ReqBuilder) *ReqBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildReq(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendReq([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestReqAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestReqAppenderAfterFinish(t *testing.T) {
@@ -483,6 +507,32 @@ func TestRespAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestRespAppenderPartial checks that AppendResp with fields left unset
+// writes what BuildResp (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestRespAppenderPartial(t *testing.T) {
+	v := sampleResp()
+	for i, c := range []struct {
+		direct func(*RespAppender) *RespAppender
+		staged func(*RespBuilder) *RespBuilder
+	}{
+		{func(p *RespAppender) *RespAppender { return p }, func(p *RespBuilder) *RespBuilder { return p }},
+		{func(p *RespAppender) *RespAppender { return p.SetText(v.Text) }, func(p *RespBuilder) *RespBuilder { return p.SetText(v.Text) }},
+		{func(p *RespAppender) *RespAppender { return p.SetN(v.N) }, func(p *RespBuilder) *RespBuilder { return p.SetN(v.N) }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildResp(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendResp([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestRespAppenderAfterFinish checks that -tags psdebug reports a direct

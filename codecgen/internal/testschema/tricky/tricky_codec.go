@@ -579,14 +579,14 @@ func (p *CarBuilder) SetSerial(v uint32) *CarBuilder {
 // SetModel sets field model.
 func (p *CarBuilder) SetModel(v string) *CarBuilder {
 	p.v.Model = v
-	p.kept.Keep("SetModel", v)
+	p.kept.KeepField("Model", "SetModel", v)
 	return p
 }
 
 // SetModelBytes sets field model from bytes, which are read at Finish.
 func (p *CarBuilder) SetModelBytes(v []byte) *CarBuilder {
 	p.v.Model = flyweight.StringView(v)
-	p.kept.Keep("SetModelBytes", p.v.Model)
+	p.kept.KeepField("Model", "SetModelBytes", p.v.Model)
 	return p
 }
 
@@ -1272,7 +1272,7 @@ func (p *MemoBuilder) SetN(v uint32) *MemoBuilder {
 // SetText sets field text.
 func (p *MemoBuilder) SetText(v string) *MemoBuilder {
 	p.v.Text = v
-	p.kept.Keep("SetText", v)
+	p.kept.KeepField("Text", "SetText", v)
 	p.v.HasText = true
 	return p
 }
@@ -1280,7 +1280,7 @@ func (p *MemoBuilder) SetText(v string) *MemoBuilder {
 // SetTextBytes sets field text from bytes, which are read at Finish.
 func (p *MemoBuilder) SetTextBytes(v []byte) *MemoBuilder {
 	p.v.Text = flyweight.StringView(v)
-	p.kept.Keep("SetTextBytes", p.v.Text)
+	p.kept.KeepField("Text", "SetTextBytes", p.v.Text)
 	p.v.HasText = true
 	return p
 }

@@ -247,6 +247,32 @@ func TestCarAppenderMatchesAppend(t *testing.T) {
 
 }
 
+// TestCarAppenderPartial checks that AppendCar with fields left unset
+// writes what BuildCar (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestCarAppenderPartial(t *testing.T) {
+	v := sampleCar()
+	for i, c := range []struct {
+		direct func(*CarAppender) *CarAppender
+		staged func(*CarBuilder) *CarBuilder
+	}{
+		{func(p *CarAppender) *CarAppender { return p }, func(p *CarBuilder) *CarBuilder { return p }},
+		{func(p *CarAppender) *CarAppender { return p.SetSerial(v.Serial).SetBuild(v.Build) }, func(p *CarBuilder) *CarBuilder { return p.SetSerial(v.Serial).SetBuild(v.Build) }},
+		{func(p *CarAppender) *CarAppender { return p.SetModel(v.Model) }, func(p *CarBuilder) *CarBuilder { return p.SetModel(v.Model) }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildCar(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendCar([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
+}
+
 // TestCarAppenderAfterFinish checks that -tags psdebug reports a direct
 // builder used after Finish, naming the mistake.
 func TestCarAppenderAfterFinish(t *testing.T) {
@@ -476,6 +502,30 @@ func TestCarBuildAppenderMatchesAppend(t *testing.T) {
 		}
 	}
 
+}
+
+// TestCarBuildAppenderPartial checks that AppendCarBuild with fields left unset
+// writes what BuildCarBuild (which starts from the schema defaults) writes
+// with the same fields set: the defaults and the empty slots a direct
+// builder begins with.
+func TestCarBuildAppenderPartial(t *testing.T) {
+	// Only the empty case: a message of at most one field has no other subset than none and all (appendAll).
+	for i, c := range []struct {
+		direct func(*CarBuildAppender) *CarBuildAppender
+		staged func(*CarBuildBuilder) *CarBuildBuilder
+	}{
+		{func(p *CarBuildAppender) *CarBuildAppender { return p }, func(p *CarBuildBuilder) *CarBuildBuilder { return p }},
+	} {
+		var w flyweight.Builder
+		want, err := c.staged(BuildCarBuild(&w)).Finish()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		got, err := c.direct(AppendCarBuild([]byte("prefix"))).Finish()
+		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("case %d: the direct and the staged builder encode differently: %v\n%x\n%x", i, err, want, got[min(len(got), 6):])
+		}
+	}
 }
 
 // TestCarBuildAppenderAfterFinish checks that -tags psdebug reports a direct
