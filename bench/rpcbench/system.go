@@ -56,7 +56,7 @@ func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load
 		return nil, err
 	}
 	srv.Handle(MethodUnary, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Inline)
-	srv.HandleStream(MethodBidi, echoStream)
+	srv.HandleStream(MethodBidi, EchoStream)
 	srv.HandleStream(MethodStream, func(ctx context.Context, st *rpc.ServerStream) error {
 		p := make([]byte, max(opts.Payload, load.StampSize))
 		for {
@@ -75,11 +75,12 @@ func (s System) Serve(ctx context.Context, addr string, opts load.Options) (load
 	return sv, nil
 }
 
-// echoStream is the bidi echo as a user writes the fastest one
+// EchoStream is the bidi echo as a user writes the fastest one
 // (rpc.ExampleServerStream_SendMany): take one message, then every one
 // Recv returns without waiting (Buffered), and answer the run with one
 // SendMany. Its buffers are reused: nothing is allocated per message.
-func echoStream(_ context.Context, st *rpc.ServerStream) error {
+// socketbench's rpc-stream row serves the same handler.
+func EchoStream(_ context.Context, st *rpc.ServerStream) error {
 	var (
 		buf  []byte
 		ends []int

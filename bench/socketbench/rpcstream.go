@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/protosocket-go/protosocket/bench/rpcbench"
 	"github.com/protosocket-go/protosocket/socket/rpc"
 )
 
@@ -22,40 +23,6 @@ const rpcMethod = 1
 // never caps them (rpcbench sizes it the same way for -stream-inflight
 // above the default). TestRPCWindowIsThePipelineWindow keeps them equal.
 const rpcWindow = 256
-
-// echoStreamMany is the fastest echo a user writes (ExampleServerStream_
-// SendMany): take one message, then every message Recv returns without
-// waiting (Buffered), and answer the run with one SendMany. Its buffers
-// are reused: nothing is allocated per message in steady state.
-func echoStreamMany(_ context.Context, st *rpc.ServerStream) error {
-	var (
-		buf  []byte
-		ends []int
-		msgs [][]byte
-		err  error
-	)
-	for {
-		if buf, err = st.Recv(buf[:0]); err != nil {
-			return nil // io.EOF or the stream ended
-		}
-		ends = append(ends[:0], len(buf))
-		for n := st.Buffered(); n > 0; n-- {
-			if buf, err = st.Recv(buf); err != nil {
-				return nil
-			}
-			ends = append(ends, len(buf))
-		}
-		msgs = msgs[:0]
-		start := 0
-		for _, e := range ends {
-			msgs = append(msgs, buf[start:e])
-			start = e
-		}
-		if _, err := st.SendMany(msgs); err != nil {
-			return err
-		}
-	}
-}
 
 // echoStreamOne answers each message with its own Send.
 func echoStreamOne(_ context.Context, st *rpc.ServerStream) error {
@@ -85,7 +52,7 @@ func startRPC(many bool) (*rpcServer, error) {
 	}
 	h := echoStreamOne
 	if many {
-		h = echoStreamMany
+		h = rpcbench.EchoStream // Recv + Buffered + SendMany, as rpcbench serves it
 	}
 	srv.HandleStream(rpcMethod, h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
