@@ -499,12 +499,18 @@ func TestLargeResponseCutAndSlowHoldsOnlyWhatWasSent(t *testing.T) {
 // that wait: the write fails, the connection closes, and Call returns
 // ctx's error.
 func TestLargeRequestStuckWriteBoundedByWriteTimeout(t *testing.T) {
-	p := newRawPeer(t, 64<<10, 0) // never starts reading
+	// The peer never starts reading. Both sides' socket buffers are
+	// small (64 KiB), so the kernel cannot take the whole 12 MiB request
+	// and the write must stall. With the defaults (a send buffer of up to
+	// 4 MiB, a receive buffer autotuned up to 6 MiB) the margin was thin:
+	// in one CI run under load the connection never timed out, most
+	// likely because the kernel took the rest and the write completed.
+	p := newRawPeer(t, 64<<10, 0, func(p *rawPeer) { p.rcvBuf = 64 << 10 })
 	opts := rpc.ClientOptions{}
 	opts.Socket.MaxFrameSize = 16 << 20
 	opts.Socket.WriteTimeout = 300 * time.Millisecond
 	opts.CancelWriteGrace = -1
-	c := dial(t, p.ln.Addr().String(), opts)
+	c := dialSmallSendBuffer(t, p.ln.Addr().String(), opts)
 	k, err := c.NewCaller()
 	require.NoError(t, err)
 	defer k.Close()
