@@ -1,6 +1,10 @@
 package report
 
-import "github.com/protosocket-go/protosocket/bench/internal/load"
+import (
+	"slices"
+
+	"github.com/protosocket-go/protosocket/bench/internal/load"
+)
 
 // NoisyMove is the move of the per-second rate above which a run is
 // flagged noisy: the slowest full second more than 30% below the fastest
@@ -68,7 +72,10 @@ func (st Steadiness) SelfStalled() bool {
 // the wait of the slowest and the fastest second.
 func SteadinessWithWait(secs, cpu, wait []float64) Steadiness {
 	st := SteadinessWithCPU(secs, cpu)
-	if !st.CPUKnown || len(wait) != len(secs) {
+	if !st.CPUKnown || len(wait) != len(secs) || !slices.ContainsFunc(wait, func(w float64) bool { return w > 0 }) {
+		// No wait in any second: on a VM whose schedstat counters do not
+		// move (seen on this project's machine once) that is no evidence
+		// that nothing waited, so the verdict names both causes.
 		return st
 	}
 	slow, fast := 0, 0

@@ -261,7 +261,6 @@ func TestWaitForReadyRetriesRefusalsUntilCtx(t *testing.T) {
 	assert.True(t, errors.Is(err, context.DeadlineExceeded) || errors.Is(err, rpc.ErrUnavailable) && short.Err() != nil,
 		"WaitForReady ended by %v before its deadline", err)
 	cancel()
-	assert.Greater(t, tries.Load(), int64(3+3), "tried past MaxAttempts while the ctx lasted")
 
 	refuseUpTo.Store(tries.Load() + 5) // five more refusals: more than MaxAttempts
 	got, err := p.Call(ctx, mCount, []byte("x"), nil, balance.WaitForReady())
