@@ -212,21 +212,30 @@ func waitCall(t *testing.T, ch chan callResult) callResult {
 func TestLargeRequestWithdrawnWhenQueued(t *testing.T) {
 	for _, how := range []string{"cancel", "deadline"} {
 		t.Run(how, func(t *testing.T) {
-			p := newRawPeer(t, 64<<10, 0)
+			// The peer reads the first 64 KiB, then stops until resumed.
+			// Both sides' socket buffers are 64 KiB, far below 12 MiB.
+			p := newRawPeer(t, 64<<10, 0, func(p *rawPeer) {
+				p.holdAt = 64 << 10
+				p.rcvBuf = 64 << 10
+			})
+			close(p.start)
 			opts := rpc.ClientOptions{}
 			opts.Socket.MaxFrameSize = 16 << 20
-			c := dial(t, p.ln.Addr().String(), opts)
+			c := dialSmallSendBuffer(t, p.ln.Addr().String(), opts)
 			const size = 4 << 20
 			// A 12 MiB request is more than the kernel's buffers hold (the
-			// peer does not read yet): the writer blocks in writev with it.
+			// peer stopped reading): the writer blocks in writev with it.
 			// The queue's weight is free again (QueueBytes, 4 MiB): the
 			// next request is queued, not held at the weight bound.
 			kb, err := c.NewCaller()
 			require.NoError(t, err)
 			defer kb.Close()
 			blocker := goCall(kb, context.Background(), bytes.Repeat([]byte{1}, 12<<20))
+			// Seen on the peer's side: a call is outstanding before its
+			// request is queued, so Outstanding and QueueDepth alone could
+			// hold before the writer has it.
 			until(t, "the writer took the first request", func() bool {
-				return c.Outstanding() == 1 && c.Conn().Stats().QueueDepth == 0
+				return p.read.Load() >= p.holdAt && c.Conn().Stats().QueueDepth == 0
 			})
 			d0 := int64(0)
 			k, err := c.NewCaller()
@@ -254,7 +263,7 @@ func TestLargeRequestWithdrawnWhenQueued(t *testing.T) {
 			}
 			assert.Equal(t, d0, c.Conn().Stats().QueueDepth, "withdrawn from the queue")
 
-			close(p.start)
+			p.resume()
 			f := <-p.frames
 			assert.True(t, f.whole && f.uniform && f.body == 12<<20 && f.fill == 1, "the first request: %+v", f)
 			require.NoError(t, c.Close())
@@ -505,7 +514,17 @@ func TestLargeRequestStuckWriteBoundedByWriteTimeout(t *testing.T) {
 	// 4 MiB, a receive buffer autotuned up to 6 MiB) the margin was thin:
 	// in one CI run under load the connection never timed out, most
 	// likely because the kernel took the rest and the write completed.
-	p := newRawPeer(t, 64<<10, 0, func(p *rawPeer) { p.rcvBuf = 64 << 10 })
+	//
+	// The peer reads the first 64 KiB and then stops: that the writer
+	// has taken the request is seen on the peer's side. (Outstanding and
+	// QueueDepth alone were not enough: a call is outstanding before its
+	// request is queued, so a cancel could come first and withdraw the
+	// request unwritten, and then nothing was there to time out.)
+	p := newRawPeer(t, 64<<10, 0, func(p *rawPeer) {
+		p.rcvBuf = 64 << 10
+		p.holdAt = 64 << 10
+	})
+	close(p.start)
 	opts := rpc.ClientOptions{}
 	opts.Socket.MaxFrameSize = 16 << 20
 	opts.Socket.WriteTimeout = 300 * time.Millisecond
@@ -517,12 +536,14 @@ func TestLargeRequestStuckWriteBoundedByWriteTimeout(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res := goCall(k, ctx, bytes.Repeat([]byte{3}, 12<<20))
-	until(t, "the writer took the request", func() bool {
-		return c.Outstanding() == 1 && c.Conn().Stats().QueueDepth == 0
-	})
+	until(t, "the writer took the request", func() bool { return p.read.Load() >= p.holdAt })
 	cancel()
 	r := waitCall(t, res)
-	assert.ErrorIs(t, r.err, context.Canceled)
+	// Canceled, unless the write timed out before the cancel (a stalled
+	// test goroutine): then the call ends with the connection's close.
+	if !errors.Is(r.err, context.Canceled) {
+		assert.ErrorIs(t, r.err, socket.ErrWriteTimeout, "the call ended by the write timeout, if not by its cancel")
+	}
 	select {
 	case <-c.Closed():
 	case <-time.After(10 * time.Second):

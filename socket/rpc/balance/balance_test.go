@@ -112,14 +112,22 @@ func TestKeyAffinity(t *testing.T) {
 	a := startServer(t, "a", "")
 	b := startServer(t, "b", "")
 	p := newPool(t, []string{a.addr, b.addr}, balance.Options{ConnsPerAddr: 2})
+	// Wait until all four connections are up: while a key's own
+	// connection is still dialing, PickKey falls back to the next usable
+	// one, so the same key picked twice across its dial's end would
+	// rightly land on two connections. The 64 keys' homes cover all four
+	// members (jump hash), so four distinct picks mean every one is up.
 	require.Eventually(t, func() bool {
+		seen := map[*rpc.Client]bool{}
 		for k := range uint64(64) {
-			if _, err := p.PickKey(k); err != nil {
+			c, err := p.PickKey(k)
+			if err != nil {
 				return false
 			}
+			seen[c] = true
 		}
-		return true
-	}, 10*time.Second, time.Millisecond)
+		return len(seen) == 4
+	}, 10*time.Second, time.Millisecond, "all four connections up")
 	for k := range uint64(64) {
 		c1, err := p.PickKey(k)
 		require.NoError(t, err)
