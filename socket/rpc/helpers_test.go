@@ -141,3 +141,36 @@ func serve(t testing.TB, srv *rpc.Server) string {
 	}
 	return ln.Addr().String()
 }
+
+// expiringCtx is a context whose deadline passes when the test calls
+// expire: Done closes and Err is context.DeadlineExceeded, as for a
+// context.WithTimeout whose time came, but at the point the test
+// chooses (once the call reached the state under test), with no timer
+// racing a loaded machine (a 50 ms timeout could pass before the request
+// was even queued). Deadline reports an hour ahead: the call carries a
+// deadline on the wire, one the peer never reaches.
+type expiringCtx struct {
+	d    time.Time
+	done chan struct{}
+	once sync.Once
+}
+
+func newExpiringCtx() *expiringCtx {
+	return &expiringCtx{d: time.Now().Add(time.Hour), done: make(chan struct{})}
+}
+
+func (c *expiringCtx) Deadline() (time.Time, bool) { return c.d, true }
+func (c *expiringCtx) Done() <-chan struct{}       { return c.done }
+func (c *expiringCtx) Value(any) any               { return nil }
+
+func (c *expiringCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// expire makes the deadline pass now.
+func (c *expiringCtx) expire() { c.once.Do(func() { close(c.done) }) }

@@ -123,21 +123,39 @@ func TestUnaryMetadataAndDeadline(t *testing.T) {
 func TestDeadlineExceeded(t *testing.T) {
 	ts := startServer(t, rpc.ServerOptions{})
 	c := dial(t, ts.addr, rpc.ClientOptions{})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err := c.Call(ctx, mBlock, nil, nil)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	// The handler's context ended too: by its own deadline timer or by
-	// the cancel frame the client sent when its deadline passed, whichever
-	// came first (TestServerDeadlineTimer checks the timer alone).
+	// The deadline passes once the handler runs (expiringCtx). A 50 ms
+	// timeout could pass before the request was sent on a loaded
+	// machine: the call still ended with DeadlineExceeded, but no handler
+	// ran, and the wait for its context below failed.
+	ctx := newExpiringCtx()
+	res := make(chan error, 1)
+	go func() {
+		_, err := c.Call(ctx, mBlock, nil, nil)
+		res <- err
+	}()
+	wait(t, ts.entered)
+	ctx.expire()
+	select {
+	case err := <-res:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not end with its deadline")
+	}
+	// The handler's context ended too, by the cancel frame the client
+	// sent when its deadline passed (its own deadline is an hour away;
+	// TestServerDeadlineTimer checks the server's timer alone).
 	select {
 	case err := <-ts.ctxErr:
-		require.Error(t, err)
+		require.ErrorIs(t, err, context.Canceled)
 	case <-time.After(10 * time.Second):
 		t.Fatal("handler context never ended")
 	}
 	// An already expired context sends nothing.
-	_, err = c.Call(ctx, mEcho, nil, nil)
+	_, err := c.Call(ctx, mEcho, nil, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	_, err = c.Call(past, mEcho, nil, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
