@@ -378,11 +378,22 @@ func TestKeptContext(t *testing.T) {
 		addr := serve(t, srv)
 		c := dial(t, addr, rpc.ClientOptions{})
 		ctx := testCtx(t)
-		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		// The call is ended by the server's deadline timer (an inline
+		// handler holds the reader: a cancel frame would not be read).
+		// The client's context never ends by itself (deadlineOnly): with
+		// a 20 ms context.WithTimeout, a loaded machine could end the
+		// call before its request was sent, and no handler ran to keep
+		// its ctx. The deadline is only read when the request is framed,
+		// on this goroutine, right after it is made.
+		short := deadlineOnly{Context: ctx, d: time.Now().Add(100 * time.Millisecond)}
 		_, err = c.Call(short, 1, nil, nil)
-		cancel()
-		require.Error(t, err)
-		k := <-keep
+		require.ErrorIs(t, err, rpc.ErrDeadlineExceeded, "the server's deadline timer ended the call")
+		var k kept
+		select {
+		case k = <-keep:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the handler did not run")
+		}
 		wait(t, k.child.Done())
 		require.Eventually(t, func() bool { return k.ctx.Err() != nil }, 10*time.Second, time.Millisecond)
 		info, ok := rpc.CallInfoFrom(k.ctx)
