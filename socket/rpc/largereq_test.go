@@ -242,15 +242,23 @@ func TestLargeRequestWithdrawnWhenQueued(t *testing.T) {
 			require.NoError(t, err)
 			defer k.Close()
 			req := bytes.Repeat([]byte{9}, size)
+			// The ctx ends once the request is seen queued: by cancel, or
+			// by its deadline passing then (expiringCtx). A 300 ms timeout
+			// could pass before the goroutine queued the request, or
+			// before the poll saw it queued, on a loaded machine.
 			ctx, cancel := context.WithCancel(context.Background())
-			if how == "deadline" {
-				ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
-			}
 			defer cancel()
-			res := goCall(k, ctx, req)
+			var callCtx context.Context = ctx
+			dl := newExpiringCtx()
+			if how == "deadline" {
+				callCtx = dl
+			}
+			res := goCall(k, callCtx, req)
 			until(t, "the request is queued", func() bool { return c.Conn().Stats().QueueDepth == d0+1 })
 			if how == "cancel" {
 				cancel()
+			} else {
+				dl.expire()
 			}
 			r := waitCall(t, res) // a request the writer had taken would wait for the peer, which does not read
 			if how == "cancel" {
@@ -306,17 +314,27 @@ func TestLargeRequestNotTornAfterCallReturns(t *testing.T) {
 			require.NoError(t, err)
 			defer k.Close()
 			req := bytes.Repeat([]byte{7}, size)
+			// "deadline": the deadline passes once the peer is reading
+			// the request (expiringCtx). A 100 ms timeout could pass
+			// before the request was queued on a loaded machine (then it
+			// was withdrawn, and the peer never read it), or while the
+			// paced peer, sleeping 1 ms or more per 64 KiB, read the
+			// first MiB.
 			ctx, cancel := context.WithCancel(context.Background())
-			if how == "deadline" {
-				ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
-			}
 			defer cancel()
+			var callCtx context.Context = ctx
+			dl := newExpiringCtx()
+			if how == "deadline" {
+				callCtx = dl
+			}
 			close(p.start)
-			res := goCall(k, ctx, req)
+			res := goCall(k, callCtx, req)
 			until(t, "the peer reads the request", func() bool { return p.read.Load() > 1<<20 })
 			switch how {
 			case "cancel":
 				cancel()
+			case "deadline":
+				dl.expire()
 			case "close":
 				go func() { _ = c.Close() }()
 			}
