@@ -765,7 +765,10 @@ func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
 		p.rcvBuf = 64 << 10
 		p.onHeader = func(c net.Conn, h frame.Header) {
 			if h.Kind == wire.KindRequest && answered.CompareAndSwap(false, true) {
+				// The answer, then a Ping: the client's reader queues
+				// its Pong after it has handed the answer to the call.
 				resp, _ := frame.AppendFrame(nil, frame.Header{Kind: wire.KindResponse, Stream: h.Stream}, []byte("early"))
+				resp, _ = frame.AppendFrame(resp, frame.Header{Kind: wire.KindPing, Stream: 1}, nil)
 				_, _ = c.Write(resp)
 			}
 		}
@@ -776,9 +779,18 @@ func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
 	require.NoError(t, err)
 	defer k.Close()
 	req := bytes.Repeat([]byte{4}, 4<<20)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	r := waitCall(t, goCall(k, ctx, req))
+	// The deadline passes once the call has its answer (expiringCtx):
+	// the Pong queued behind the stalled request shows the reader got
+	// past the answer. A 300 ms timeout could pass first on a loaded
+	// machine (before the request was queued, or before the answer was
+	// read), and the call then rightly ended with its deadline.
+	ctx := newExpiringCtx()
+	res := goCall(k, ctx, req)
+	until(t, "the early answer was read (the Pong after it is queued)", func() bool {
+		return c.Conn().Stats().QueueDepth == 1
+	})
+	ctx.expire()
+	r := waitCall(t, res)
 	assert.NoError(t, r.err, "the early answer")
 	for i := range req {
 		req[i] = 0xee
