@@ -109,8 +109,12 @@ func TestSendManyFailureCounts(t *testing.T) {
 	t.Run("stream ended waiting for credit", func(t *testing.T) {
 		s, _ := sendCore(t, true, socket.Options{})
 		s.credit.Store(2)
-		go func() { time.Sleep(10 * time.Millisecond); s.end(&Error{Code: CodeAppMin, Message: "peer ended"}) }()
-		n, err := s.sendMany(context.Background(), msgs(4))
+		// The stream ends once SendMany waits for credit (parkCtx), not
+		// 10 ms after this goroutine starts: a loaded machine could end
+		// it before SendMany took its 2 credits, and it queued none.
+		pc := &parkCtx{Context: context.Background(), parked: make(chan struct{})}
+		go func() { <-pc.parked; s.end(&Error{Code: CodeAppMin, Message: "peer ended"}) }()
+		n, err := s.sendMany(pc, msgs(4))
 		assert.Equal(t, 2, n)
 		var e *Error
 		require.True(t, errors.As(err, &e), "%v", err)
