@@ -311,7 +311,11 @@ func TestStaleStreamCancelAttack(t *testing.T) {
 // served; one sent after it is refused with code 7 (not processed); the
 // client closes, and Drain returns nil.
 func TestDrainSequenceOnTheWire(t *testing.T) {
-	ts := startServer(t, rpc.ServerOptions{})
+	// A long DrainLinger: with the default (1 s), a test goroutine paused
+	// that long before its Pong would see the server stop waiting for it
+	// and refuse the request "sent before the Pong". The drain still ends
+	// by the client's close.
+	ts := startServer(t, rpc.ServerOptions{DrainLinger: time.Minute})
 	r := dialRaw(t, ts.addr)
 	r.send(wire.KindRequest, 0, 1, mEchoInline, []byte("before"))
 	h, p := r.next()
