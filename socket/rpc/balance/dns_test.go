@@ -152,26 +152,31 @@ func TestDNSFlappingBoundsChurn(t *testing.T) {
 
 // ReResolve (and the Interceptor, on a closed connection or a draining
 // server) brings the next lookup forward, but not before MinInterval.
+// Each side is checked with a MinInterval far from the test's own time:
+// a nanosecond (passed at once: asked for means due), and an hour (never
+// passed during the test). With 200 ms, as the test had it, "not before
+// MinInterval" failed whenever a loaded machine took 200 ms over the
+// lookup and the two calls that followed it.
 func TestDNSReResolve(t *testing.T) {
 	s := startDNS(t)
 	s.setAddrs("rr.ps.test.", "10.0.0.1")
-	d := newDNS(t, "rr.ps.test.:7000", balance.DNSOptions{Resolver: s.resolver(), Network: "ip4", Interval: time.Hour, MinInterval: 200 * time.Millisecond})
+	d := newDNS(t, "rr.ps.test.:7000", balance.DNSOptions{Resolver: s.resolver(), Network: "ip4", Interval: time.Hour, MinInterval: time.Nanosecond})
 	resolve(t, d)
 	for range 10 {
 		resolve(t, d)
 	}
 	assert.Equal(t, uint64(1), d.Stats().Lookups, "not due before Interval")
 	d.ReResolve()
-	time.Sleep(250 * time.Millisecond)
 	resolve(t, d)
 	assert.Equal(t, uint64(2), d.Stats().Lookups, "ReResolve made one due")
+	resolve(t, d)
+	assert.Equal(t, uint64(2), d.Stats().Lookups, "once")
 
 	ic := d.Interceptor()
 	fail := func(err error) rpc.Invoker {
 		return func(context.Context, uint32, rpc.Metadata, []byte, []byte) ([]byte, error) { return nil, err }
 	}
 	_, _ = ic(context.Background(), 1, nil, nil, nil, fail(rpc.NewError(rpc.CodeAppMin, "app")))
-	time.Sleep(250 * time.Millisecond)
 	resolve(t, d)
 	assert.Equal(t, uint64(2), d.Stats().Lookups, "an application error is no reason")
 	_, _ = ic(context.Background(), 1, nil, nil, nil, fail(&rpc.ClosedError{}))
@@ -179,10 +184,17 @@ func TestDNSReResolve(t *testing.T) {
 	assert.Equal(t, uint64(3), d.Stats().Lookups, "a closed connection is")
 	_, _ = ic(context.Background(), 1, nil, nil, nil, fail(rpc.NewError(rpc.CodeUnavailable, "draining")))
 	resolve(t, d)
-	assert.Equal(t, uint64(3), d.Stats().Lookups, "not before MinInterval")
-	time.Sleep(250 * time.Millisecond)
-	resolve(t, d)
 	assert.Equal(t, uint64(4), d.Stats().Lookups, "so is a draining server")
+
+	slow := newDNS(t, "rr.ps.test.:7000", balance.DNSOptions{Resolver: s.resolver(), Network: "ip4", Interval: time.Hour, MinInterval: time.Hour})
+	resolve(t, slow)
+	slow.ReResolve()
+	resolve(t, slow)
+	ic = slow.Interceptor()
+	_, _ = ic(context.Background(), 1, nil, nil, nil, fail(&rpc.ClosedError{}))
+	_, _ = ic(context.Background(), 1, nil, nil, nil, fail(rpc.NewError(rpc.CodeUnavailable, "draining")))
+	resolve(t, slow)
+	assert.Equal(t, uint64(1), slow.Stats().Lookups, "not before MinInterval")
 }
 
 func TestDNSBadTargetsAndOptions(t *testing.T) {
