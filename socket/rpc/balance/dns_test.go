@@ -253,6 +253,9 @@ func TestDNSPoolFollowsFleet(t *testing.T) {
 	seen := map[string]int{}
 	var failed atomic.Int64
 	var otherErr atomic.Value
+	// One call at a time: started counts calls before they pick a
+	// connection, finished once they are counted.
+	var started, finished atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -263,17 +266,20 @@ func TestDNSPoolFollowsFleet(t *testing.T) {
 				return
 			default:
 			}
+			started.Add(1)
 			got, err := p.Call(context.Background(), 1, nil, nil)
 			if err != nil {
 				failed.Add(1)
 				if !errorsIsClosed(err) {
 					otherErr.Store(err)
 				}
+				finished.Add(1)
 				continue
 			}
 			mu.Lock()
 			seen[string(got)]++
 			mu.Unlock()
+			finished.Add(1)
 		}
 	})
 	count := func(name string) int { mu.Lock(); defer mu.Unlock(); return seen[name] }
@@ -283,11 +289,13 @@ func TestDNSPoolFollowsFleet(t *testing.T) {
 	require.Eventually(t, func() bool { return count("s2") > 0 }, 10*time.Second, time.Millisecond, "the new backend gets calls")
 	require.Eventually(t, func() bool { return !slicesContains(p.Addrs(), backs[0].addr) }, 10*time.Second, time.Millisecond,
 		"the removed backend leaves the pool after Linger")
-	time.Sleep(20 * time.Millisecond) // a call picked before the removal may still finish
-	mu.Lock()
-	before := seen["s0"]
-	mu.Unlock()
-	time.Sleep(50 * time.Millisecond)
+	// A call picked before the removal may still finish: wait until the
+	// one started last before it did (not a 20 ms sleep, which a loaded
+	// machine outlasted), then let 50 more calls run.
+	n := started.Load()
+	require.Eventually(t, func() bool { return finished.Load() >= n }, 10*time.Second, time.Millisecond)
+	before := count("s0")
+	require.Eventually(t, func() bool { return finished.Load() >= n+50 }, 10*time.Second, time.Millisecond)
 	assert.Equal(t, before, count("s0"), "no call reaches the removed backend")
 	close(stop)
 	wg.Wait()
