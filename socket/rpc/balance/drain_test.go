@@ -231,12 +231,20 @@ func TestKillUnderLoadPool(t *testing.T) {
 // restarting server's closed-but-not-yet-read connection could fail a
 // WaitForReady call (TestKillUnderLoadPool flaked on it).
 func TestWaitForReadyRetriesRefusalsUntilCtx(t *testing.T) {
-	var tries, refuseUpTo atomic.Int64
-	refuseUpTo.Store(1 << 40)
+	// Requests "x" are always refused; "y" the first five times. Counted
+	// apart: a try of the call its deadline ended below may still reach
+	// the handler late (sent before the deadline, run by a worker a
+	// loaded machine held back), which must not count as a try of "y".
+	var tries, yTries atomic.Int64
+	const yRefusals = 5 // more than MaxAttempts
 	srv, err := rpc.NewServer(rpc.ServerOptions{})
 	require.NoError(t, err)
 	srv.Handle(mCount, func(_ context.Context, req, dst []byte) ([]byte, error) {
-		if tries.Add(1) <= refuseUpTo.Load() {
+		if string(req) != "y" {
+			tries.Add(1)
+			return dst, &rpc.Error{Code: rpc.CodeUnavailable, Message: "not yet"}
+		}
+		if yTries.Add(1) <= yRefusals {
 			return dst, &rpc.Error{Code: rpc.CodeUnavailable, Message: "not yet"}
 		}
 		return append(dst, req...), nil
@@ -262,9 +270,8 @@ func TestWaitForReadyRetriesRefusalsUntilCtx(t *testing.T) {
 		"WaitForReady ended by %v before its deadline", err)
 	cancel()
 
-	refuseUpTo.Store(tries.Load() + 5) // five more refusals: more than MaxAttempts
-	got, err := p.Call(ctx, mCount, []byte("x"), nil, balance.WaitForReady())
+	got, err := p.Call(ctx, mCount, []byte("y"), nil, balance.WaitForReady())
 	require.NoError(t, err, "WaitForReady tries again past MaxAttempts")
-	assert.Equal(t, "x", string(got))
-	assert.Equal(t, refuseUpTo.Load()+1, tries.Load(), "each refusal tried once more, the success once")
+	assert.Equal(t, "y", string(got))
+	assert.Equal(t, int64(yRefusals+1), yTries.Load(), "each refusal tried once more, the success once")
 }
