@@ -239,13 +239,17 @@ func TestStatusString(t *testing.T) {
 // A bare client kept by KeepAlive outlives the server's IdleTimeout; one
 // without it is closed.
 func TestKeepAlive(t *testing.T) {
-	srv, err := rpc.NewServer(rpc.ServerOptions{Socket: socket.Options{IdleTimeout: 300 * time.Millisecond}})
+	// Pings every 20 ms against an IdleTimeout of 1 s: the kept client is
+	// closed only if no ping reached the server for 50 intervals. (With
+	// 300 ms and a ping timeout of 1 s a loaded machine that delayed the
+	// pinger's timer could close it.)
+	srv, err := rpc.NewServer(rpc.ServerOptions{Socket: socket.Options{IdleTimeout: time.Second}})
 	require.NoError(t, err)
 	srv.Handle(1, func(_ context.Context, req, dst []byte) ([]byte, error) { return append(dst, req...), nil }, rpc.Inline)
 	addr := serve(t, srv, socket.Options{})
 
 	kept, idle := dial(t, addr), dial(t, addr)
-	stop := health.KeepAlive(kept, 20*time.Millisecond, time.Second)
+	stop := health.KeepAlive(kept, 20*time.Millisecond, 10*time.Second)
 	defer stop()
 	select {
 	case <-idle.Closed():
