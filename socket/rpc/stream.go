@@ -282,7 +282,11 @@ func (c *Client) openStream(ctx context.Context, method uint32, md Metadata) (*C
 		st.release()
 		return nil, err
 	}
-	st.stop = context.AfterFunc(ctx, func() { st.cancel(ctx.Err()) })
+	// The watch's own call does not read st.stop: it can run before
+	// AfterFunc returns (a ctx that ended meanwhile), that is before the
+	// assignment, on another goroutine (a data race the race detector
+	// found under load).
+	st.stop = context.AfterFunc(ctx, func() { st.cancelBy(ctx.Err(), true) })
 	return st, nil
 }
 
@@ -326,7 +330,12 @@ func (st *ClientStream) Close() error {
 	return nil
 }
 
-func (st *ClientStream) cancel(err error) {
+func (st *ClientStream) cancel(err error) { st.cancelBy(err, false) }
+
+// cancelBy is cancel; byWatch says the ctx watch (context.AfterFunc) is
+// the caller: it has fired, so there is nothing to stop, and st.stop may
+// not be set yet.
+func (st *ClientStream) cancelBy(err error, byWatch bool) {
 	st.once.Do(func() {
 		select {
 		case <-st.core.ended:
@@ -334,7 +343,7 @@ func (st *ClientStream) cancel(err error) {
 			st.sendCancel()
 			st.core.end(err)
 		}
-		if st.stop != nil {
+		if !byWatch && st.stop != nil {
 			st.stop()
 		}
 		st.release()

@@ -138,3 +138,33 @@ func TestStreamCloseDropsReceiveQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenStreamCtxEndsDuringOpen: a ctx that ends while OpenStream runs
+// fires the stream's ctx watch (context.AfterFunc) at once, on another
+// goroutine, possibly before OpenStream has stored the watch's stop
+// function; the watch must not read it (a data race the race detector
+// found in a CI-like run under load). Every stream ends with the ctx's
+// error or is refused with it, and the connection goes on.
+func TestOpenStreamCtxEndsDuringOpen(t *testing.T) {
+	_, addr, _ := streamServer(t, rpc.ServerOptions{})
+	c := dial(t, addr, rpc.ClientOptions{})
+	for range 300 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel()
+		st, err := c.OpenStream(ctx, sBidi, nil)
+		if err != nil {
+			require.ErrorIs(t, err, context.Canceled)
+			continue
+		}
+		<-st.Done()
+		require.ErrorIs(t, st.Err(), context.Canceled)
+		require.NoError(t, st.Close())
+	}
+	st, err := c.OpenStream(testCtx(t), sBidi, nil)
+	require.NoError(t, err)
+	require.NoError(t, st.Send([]byte("still")))
+	got, err := st.Recv(nil)
+	require.NoError(t, err)
+	require.Equal(t, "still", string(got))
+	require.NoError(t, st.Close())
+}
