@@ -635,7 +635,11 @@ func TestLargeRequestCanceledMidWrite(t *testing.T) {
 			require.NoError(t, err)
 			defer k2.Close()
 			queued := goCall(k2, context.Background(), []byte("queued behind"))
-			until(t, "the third call is queued", func() bool { return c.Outstanding() == 3 })
+			// Queued, seen in the queue: a call is outstanding before its
+			// request is queued, and one still on its way when the grace
+			// (50 ms) closed the connection was refused as not sent
+			// (ErrUnavailable), not ended with the close.
+			until(t, "the third call is queued", func() bool { return c.Outstanding() == 3 && c.Conn().Stats().QueueDepth == 1 })
 
 			cancel()
 			r := waitCall(t, big)
