@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -102,6 +103,42 @@ func BenchmarkStreamEcho(b *testing.B) {
 	cs := c.Conn().Stats()
 	b.ReportMetric(cs.FramesPerWrite(), "frames/write")
 	b.ReportMetric(float64(cs.FramesIn)/float64(max(cs.Reads, 1)), "frames/read")
+}
+
+// BenchmarkStreamEchoSize is BenchmarkStreamEcho at three message sizes,
+// one per path of the server's receive queue (recvq.go), which counts
+// what it holds against MaxConnStreamBytes: 16 B copied into the byte
+// queue, 2 KiB into a buffer from the calibrating pool, 64 KiB into a
+// large-class buffer.
+func BenchmarkStreamEchoSize(b *testing.B) {
+	for _, size := range []int{16, 2 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			_, addr := streamEchoServer(b)
+			c := dial(b, addr, rpc.ClientOptions{})
+			st, err := c.OpenStream(context.Background(), sBidi, nil)
+			require.NoError(b, err)
+			defer st.Close()
+			msg, buf := make([]byte, size), make([]byte, 0, size)
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			done := make(chan error, 1)
+			go func() {
+				for range b.N {
+					if err := st.Send(msg); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			for range b.N {
+				if buf, err = st.Recv(buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			require.NoError(b, <-done)
+		})
+	}
 }
 
 // TestStreamAllocs counts allocations per 64 streamed round trips
