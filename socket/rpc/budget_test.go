@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
 	"github.com/protosocket-go/protosocket/socket/rpc"
 	"github.com/protosocket-go/protosocket/socket/rpc/internal/wire"
 )
@@ -373,5 +374,80 @@ func TestAttackStreamSmallMessagesBoundedInBytes(t *testing.T) {
 	t.Logf("%d streams sent %d KiB; their queues hold %d KiB (limit %d KiB); %d ended over the budget",
 		streams, streams*rpc.DefaultStreamWindow*msgLen>>10, total>>10, limit>>10, exhausted)
 	assert.LessOrEqual(t, total, int64(limit), "bytes held by one connection's stream queues")
+	assert.Positive(t, total, "the stream within the budget holds its messages")
 	assert.Positive(t, exhausted, "streams over the budget end with CodeResourceExhausted")
+}
+
+// TestAttackStreamLargeMessagesBoundedByCapacity: large stream messages
+// are held in pooled buffers, which may be three size classes above the
+// message (nearly twice its size); they used to be counted by their
+// length, so two streams of three 640 KiB + 1 B messages, each in a
+// 1.25 MiB buffer, held 7.5 MiB on a 4 MiB limit (3.75 MiB counted).
+// Counted by capacity, the first stream holds 3.75 MiB and the second
+// one's first message ends it: what they hold stays within the limit.
+func TestAttackStreamLargeMessagesBoundedByCapacity(t *testing.T) {
+	const (
+		limit   = 4 << 20
+		msgLen  = 640<<10 + 1 // class 768 KiB; the pool may hand back 1.25 MiB
+		streams = 2
+		msgs    = 3
+		sHold   = 80
+	)
+	// Idle 1.25 MiB buffers, as many as the messages: the pool hands
+	// them out for 640 KiB + 1 B unless it has smaller ones of the
+	// classes in between.
+	for range streams * msgs {
+		pool.PutBuffer(&pool.Buffer{B: make([]byte, 0, 1280<<10)})
+	}
+	srv, err := rpc.NewServer(rpc.ServerOptions{MaxConnStreamBytes: limit})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var held []*rpc.ServerStream
+	srv.HandleStream(sHold, func(ctx context.Context, st *rpc.ServerStream) error {
+		mu.Lock()
+		held = append(held, st)
+		mu.Unlock()
+		<-ctx.Done() // never reads
+		return ctx.Err()
+	})
+	addr := serve(t, srv)
+	r := dialRaw(t, addr)
+	payload := bytes.Repeat([]byte{'x'}, msgLen)
+	for s := uint32(1); s <= streams; s++ {
+		r.send(wire.KindStreamOpen, 0, s, sHold, wire.AppendCredit(nil, 1))
+		for range msgs {
+			r.send(wire.KindStreamMessage, 0, s, sHold, payload)
+		}
+	}
+	r.send(wire.KindPing, 0, 1, 0, nil) // answered after every message was read
+	exhausted := 0
+	for {
+		h, p := r.next()
+		if h.Kind == wire.KindPong {
+			break
+		}
+		if h.Kind == wire.KindError {
+			if code, _, err := rpc.ParseErrorBody(p); err == nil && code == rpc.CodeResourceExhausted {
+				exhausted++
+			}
+		}
+	}
+	// Every message was read (queued or refused) before the Pong.
+	mu.Lock()
+	var total int64
+	for _, st := range held {
+		total += rpc.StreamHeldBytes(st)
+	}
+	mu.Unlock()
+	t.Logf("%d streams sent %d KiB; their queues hold %d KiB (limit %d KiB)",
+		streams, streams*msgs*msgLen>>10, total>>10, limit>>10)
+	assert.LessOrEqual(t, total, int64(limit), "bytes held by one connection's stream queues")
+	assert.Positive(t, total, "the stream within the budget holds its messages")
+	for exhausted == 0 { // the ended stream's error may follow the Pong
+		if h, p := r.next(); h.Kind == wire.KindError {
+			if code, _, err := rpc.ParseErrorBody(p); err == nil && code == rpc.CodeResourceExhausted {
+				exhausted++
+			}
+		}
+	}
 }

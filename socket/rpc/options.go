@@ -219,9 +219,15 @@ type ServerOptions struct {
 	// byte queue they are copied into, spare room included (the queue
 	// starts as a pooled buffer, counted whole, and doubles when full; an
 	// emptied queue keeps max(2 KiB, 32 B x StreamWindow) of it, still
-	// counted, until its stream ends), larger ones by their bytes. The bytes a handler has read are given back in
-	// batches, so the count runs ahead of what is held by less than
-	// 64 KiB per stream (a stream may end that much early, never late).
+	// counted, until its stream ends), larger ones by the capacity of
+	// the buffer each is copied into (a pooled buffer may be nearly
+	// twice the message). Near the limit a message that fits is given a
+	// buffer of its own size rather than refused for a larger pooled
+	// one. So the streams hold at most MaxConnStreamBytes (beyond it
+	// only the Go allocator's rounding of the byte queue's growth). The
+	// bytes a handler has read are given back in batches, so the count
+	// runs ahead of what is held by less than 64 KiB per stream (a
+	// stream may end that much early, never late).
 	// Zero means DefaultConnStreamBytes
 	// (64 MiB); negative means no byte bound (StreamWindow x
 	// Socket.MaxFrameSize per stream).

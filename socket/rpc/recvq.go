@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"encoding/binary"
+	"slices"
 	"sync"
 
 	"github.com/protosocket-go/protosocket/pool"
@@ -20,9 +21,15 @@ import (
 //
 // The budget counts what the queue holds: the capacity of its byte queue
 // (small messages, and the length prefixes of all) whenever it changes,
-// and the bytes of each large message. So the bytes a peer's small
-// messages hold, the byte queue's spare room included, are within the
-// budget (TestAttackStreamSmallMessagesBoundedInBytes).
+// and the capacity of each large message's buffer (a pooled buffer may be
+// up to three size classes above its message, nearly twice its size;
+// counting the message's length let a peer hold nearly twice the
+// budget). So the bytes a peer's messages hold, spare room included, are
+// within the budget (TestAttackStreamSmallMessagesBoundedInBytes,
+// TestAttackStreamLargeMessagesBoundedByCapacity). Near the budget's end
+// a message that fits is not refused because the pool's buffer for it
+// (or for a new stream's byte queue) is larger than what is left: it gets
+// one of its own size instead (bigBuffer, room), an allocation only then.
 
 const (
 	// inlineMax is the largest message copied into the queue's shared
@@ -132,16 +139,11 @@ func (q *recvQueue) pushLocked(payload []byte, window int, pending *int64) admit
 		if !q.room(binary.MaxVarintLen32, pending) {
 			return admitOverBudget
 		}
-		if b := q.rb; b != nil {
-			if b.used.Load()+*pending+int64(n) > b.limit {
-				return admitOverBudget
-			}
-			*pending += int64(n)
-			q.held += int64(n)
+		b := q.bigBuffer(payload, pending)
+		if b == nil {
+			return admitOverBudget
 		}
 		q.small = binary.AppendUvarint(q.small, uint64(n)<<1|1)
-		b := pool.GetBufferFor(n)
-		b.B = append(b.B[:0], payload...)
 		if q.bigR > 0 && len(q.big) == cap(q.big) {
 			k := copy(q.big, q.big[q.bigR:])
 			clear(q.big[k:])
@@ -151,6 +153,41 @@ func (q *recvQueue) pushLocked(payload []byte, window int, pending *int64) admit
 	}
 	q.n++
 	return admitOK
+}
+
+// bigBuffer returns a copy of a large message (over inlineMax) in a
+// buffer of its own, its capacity counted against the budget in *pending
+// (the buffer holds its whole capacity, not the message's length: a
+// pooled buffer is of the message's size class or up to three classes
+// above it, nearly twice its size, and one from the calibrating pool may
+// be larger still); nil when the budget cannot take it. When the pooled
+// buffer is more than the budget has left, the message gets one of its
+// own size instead (an allocation, only near the budget's end), so a
+// message that fits is not refused for the pool's choice of buffer.
+func (q *recvQueue) bigBuffer(payload []byte, pending *int64) *pool.Buffer {
+	b := pool.GetBufferFor(len(payload))
+	b.B = append(b.B[:0], payload...)
+	rb := q.rb
+	if rb == nil {
+		return b
+	}
+	left := rb.limit - rb.used.Load() - *pending
+	if c := int64(cap(b.B)); c > left {
+		pool.PutBuffer(b)
+		if int64(len(payload)) > left {
+			return nil
+		}
+		// append rounds the capacity up to the allocator's size class:
+		// what is counted is what was allocated.
+		b = &pool.Buffer{B: append([]byte(nil), payload...)}
+		if int64(cap(b.B)) > left {
+			return nil
+		}
+	}
+	c := int64(cap(b.B))
+	*pending += c
+	q.held += c
+	return b
 }
 
 // endPushLocked ends pushes under q.mu: it counts their pending bytes
@@ -259,10 +296,22 @@ func (q *recvQueue) room(need int, pending *int64) bool {
 	if b := q.rb; b != nil && c != q.scap {
 		d := int64(c - q.scap)
 		if b.used.Load()+*pending+d > b.limit {
-			if q.n == 0 && q.scap == 0 { // a pooled slice not counted: give it back
-				q.putSmall()
+			if q.n != 0 || q.scap != 0 {
+				return false
 			}
-			return false
+			// A pooled slice not counted yet, more than the budget has
+			// left (the pool's buffers are as large as its recent ones):
+			// give it back and take one of the size needed (an
+			// allocation, only near the budget's end), so that a small
+			// message that fits is not refused for the pool's choice.
+			q.putSmall()
+			ns := slices.Grow([]byte(nil), need) // the allocator's size class: what is held
+			if b.used.Load()+*pending+int64(cap(ns)) > b.limit {
+				return false
+			}
+			q.sbuf, q.small = &pool.Buffer{B: ns}, ns
+			c = cap(ns)
+			d = int64(c)
 		}
 		*pending += d
 		q.held += d
@@ -299,11 +348,12 @@ func (q *recvQueue) popLocked(dst []byte) []byte {
 		q.big[q.bigR] = nil
 		q.bigR++
 		dst = append(dst, b.B...)
-		pool.PutBuffer(b)
-		if q.rb != nil {
-			q.held -= int64(n)
-			q.freed += int64(n)
+		if q.rb != nil { // its capacity was counted (bigBuffer)
+			c := int64(cap(b.B))
+			q.held -= c
+			q.freed += c
 		}
+		pool.PutBuffer(b)
 	}
 	q.n--
 	if q.n == 0 { // empty: start over at the front

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -27,7 +28,6 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 	q.rb = rb
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var want [][]byte
-	var queued int64 // bytes of the large messages queued
 	var dst []byte
 	for step := range 20000 {
 		if len(want) < window && rnd.IntN(2) == 0 {
@@ -38,21 +38,15 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 			p := bytes.Repeat([]byte{byte(step)}, n)
 			require.Equal(t, admitOK, q.push(p, window))
 			want = append(want, p)
-			if n > inlineMax {
-				queued += int64(n)
-			}
 		} else if len(want) > 0 {
 			q.mu.Lock()
 			dst = q.popLocked(dst[:0])
 			q.mu.Unlock()
 			require.Equal(t, want[0], dst, "step %d", step)
-			if n := len(want[0]); n > inlineMax {
-				queued -= int64(n)
-			}
 			want = want[1:]
 		}
 		used := rb.used.Load()
-		queued := queued + int64(cap(q.small)) // what the queue holds
+		queued := queueHeld(&q) // what the queue holds
 		require.GreaterOrEqual(t, used, queued, "never under-counts (step %d)", step)
 		require.Less(t, used-queued, int64(releaseBytes), "over-counts by less than releaseBytes (step %d)", step)
 	}
@@ -68,6 +62,16 @@ func TestRecvQueueBudgetSlack(t *testing.T) {
 	assert.Zero(t, rb.used.Load(), "a dropped queue gives every byte back")
 	assert.Equal(t, admitOK, q.push([]byte("late"), window), "after drop: discarded")
 	assert.Zero(t, rb.used.Load(), "after drop nothing is counted")
+}
+
+// queueHeld is the memory q holds: its byte queue's capacity and its
+// large messages' buffers' capacities.
+func queueHeld(q *recvQueue) int64 {
+	n := int64(cap(q.small))
+	for _, b := range q.big[q.bigR:] {
+		n += int64(cap(b.B))
+	}
+	return n
 }
 
 // presetSmall gives q a byte queue of capacity c, so that what the budget
@@ -86,8 +90,10 @@ func TestRecvQueueOverBudget(t *testing.T) {
 	q.rb = rb
 	presetSmall(&q, 64)
 	require.Equal(t, admitOK, q.push(make([]byte, 6<<10), 64))
+	held := queueHeld(&q)
+	assert.Equal(t, held, rb.used.Load(), "the large message's buffer and the byte queue's capacity")
 	require.Equal(t, admitOverBudget, q.push(make([]byte, 5<<10), 64))
-	assert.Equal(t, int64(6<<10+64), rb.used.Load(), "the large message and the byte queue's capacity")
+	assert.Equal(t, held, rb.used.Load(), "the refused message is not counted")
 }
 
 // TestRecvQueueCountsSmallCapacity: small messages count the capacity
@@ -126,11 +132,12 @@ func TestRecvWaitingReleases(t *testing.T) {
 	for range 3 {
 		require.Equal(t, admitOK, s.admit(make([]byte, 2000)))
 	}
+	held := queueHeld(&s.q) // the byte queue and the three buffers' capacities
 	for range 3 {
 		_, err := s.recv(context.Background(), nil)
 		require.NoError(t, err)
 	}
-	assert.Equal(t, int64(64+3*2000), rb.used.Load(), "read bytes are given back in batches")
+	assert.Equal(t, held, rb.used.Load(), "read bytes are given back in batches")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := s.recv(ctx, nil)
@@ -187,8 +194,8 @@ func TestQueueRunBounds(t *testing.T) {
 		return q
 	}
 
-	// Budget: 64 bytes of byte queue and 3000 of messages of 2000 (large):
-	// the second is refused.
+	// Budget: 64 bytes of byte queue and 3000 for messages of 2000 (large,
+	// each in a buffer of at least 2000): the second is refused.
 	q := newQ(64 + 3000)
 	presetSmall(q, 64)
 	var r queueRun
@@ -203,7 +210,7 @@ func TestQueueRunBounds(t *testing.T) {
 	assert.Equal(t, admitOverBudget, r.end())
 	r.release()
 	assert.Equal(t, 1, q.n)
-	assert.Equal(t, int64(64+2000), q.rb.used.Load(), "the budget counts the one queued")
+	assert.Equal(t, queueHeld(q), q.rb.used.Load(), "the budget counts the one queued (its buffer's capacity)")
 
 	// Credit: a window of 2 refuses the third.
 	q = newQ(1 << 20)
@@ -272,4 +279,69 @@ func TestRecvQueueKeepsItsWindow(t *testing.T) {
 	assert.Equal(t, 8<<10, keepFor(256))
 	assert.Equal(t, keepBytes, keepFor(64))
 	q.drop()
+}
+
+// TestRecvQueueCountsBufferCapacity: a large message is counted by the
+// capacity of the buffer that holds it, not by its length (a pooled
+// buffer may be three size classes above it: nearly twice its size), so
+// what a peer's messages hold stays within the limit; and a message the
+// budget has room for is not refused because the pool handed back a
+// buffer larger than the room left: it gets a buffer of its own size.
+func TestRecvQueueCountsBufferCapacity(t *testing.T) {
+	const msg = 40<<10 + 1 // class 48 KiB; the pool may hand back up to 64 KiB
+	// Idle 64 KiB buffers in the pool: 1.6 times the message.
+	for range 8 {
+		pool.PutBuffer(&pool.Buffer{B: make([]byte, 0, 64<<10)})
+	}
+	rb := &recvBudget{limit: 256 << 10}
+	var q recvQueue
+	q.init(64)
+	q.rb = rb
+	presetSmall(&q, 64)
+	n := 0
+	for q.push(make([]byte, msg), 64) == admitOK {
+		n++
+		require.Equal(t, queueHeld(&q), rb.used.Load(), "counted: what the queue holds (%d messages)", n)
+	}
+	held := queueHeld(&q)
+	t.Logf("%d messages of %d B queued: %d B held, limit %d B", n, msg, held, rb.limit)
+	assert.LessOrEqual(t, held, rb.limit, "held within the limit")
+	assert.Equal(t, held, rb.used.Load())
+	// It stops only when not even a buffer of the message's own size
+	// (the allocator's size class) fits: the pool's larger buffers do
+	// not refuse it earlier.
+	own := int64(cap(slices.Grow([]byte(nil), msg)))
+	assert.Less(t, rb.limit-held, own, "the room left is less than a buffer of the message's size (%d B)", own)
+	q.drop()
+	assert.Zero(t, rb.used.Load())
+}
+
+// TestRecvQueueFirstSmallMessageNearBudget: a new stream's first small
+// message, with the connection's budget nearly spent, is admitted when
+// its bytes fit, though the pool's buffer for the byte queue is larger
+// than what is left (it used to be counted whole and the message
+// refused); it is refused when even its own bytes do not fit.
+func TestRecvQueueFirstSmallMessageNearBudget(t *testing.T) {
+	rb := &recvBudget{limit: 1000}
+	rb.used.Store(900) // other streams' messages
+	var q recvQueue
+	q.init(64)
+	q.rb = rb
+	presetSmall(&q, 16<<10) // what the pool handed back: 16 KiB, not yet counted
+	require.Equal(t, admitOK, q.push([]byte("first"), 64))
+	assert.Less(t, cap(q.small), 64, "a byte queue of the message's size")
+	assert.Equal(t, int64(900+cap(q.small)), rb.used.Load(), "counted: its capacity")
+	out := q.popLocked(nil)
+	assert.Equal(t, "first", string(out))
+	q.drop()
+	assert.Equal(t, int64(900), rb.used.Load())
+
+	rb.used.Store(995)
+	var q2 recvQueue
+	q2.init(64)
+	q2.rb = rb
+	presetSmall(&q2, 16<<10)
+	assert.Equal(t, admitOverBudget, q2.push([]byte("0123456789"), 64), "5 bytes left: refused")
+	assert.Equal(t, int64(995), rb.used.Load(), "nothing counted")
+	assert.Nil(t, q2.sbuf, "the pool's buffer given back")
 }
