@@ -799,6 +799,13 @@ func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
 	for i := range req {
 		req[i] = 0xee
 	}
+	// The close the abandonment started completes on the connection's
+	// goroutines: Call may return before the client records its cause.
+	select {
+	case <-c.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not close")
+	}
 	var ra *rpc.RequestAbandonedError
 	require.ErrorAs(t, c.Err(), &ra, "%v", c.Err())
 	assert.ErrorIs(t, ra.Cause, context.DeadlineExceeded)
