@@ -423,3 +423,26 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	require.NoError(t, compat.Options{}.Validate())
 }
+
+// Rule: a Cancel for a call whose reply the client has is for a finished
+// call: ignored, never counted as a cancel, even while the worker that
+// sent the reply has not finished with it (the server used to keep the
+// call listed until then; under load a Cancel sent at once on the reply
+// found it). The same id can be reused at once, also with duplicates
+// rejected.
+func TestRuleCancelAfterReplyIgnored(t *testing.T) {
+	srv := compat.NewServer[msg, msg](codec{}, codec{}, echoHandler, compat.Options{RejectDuplicates: true})
+	p := dialRaw(t, serve(t, srv))
+	const rounds = 2000
+	for i := range rounds {
+		p.send(enc(7, 0, "x"))
+		require.Equal(t, enc(7, 0, "x"), p.recv(), "round %d: the same id, reused at once", i)
+		p.send(enc(7, 1, ""))
+	}
+	p.send(enc(8, 0, "last"))
+	assert.Equal(t, enc(8, 0, "last"), p.recv())
+	st := srv.Stats()
+	assert.Zero(t, st.Canceled, "Cancels for answered calls")
+	assert.Equal(t, uint64(rounds), st.Ignored)
+	assert.Zero(t, st.Rejected, "a reused id is not a duplicate")
+}

@@ -134,6 +134,7 @@ type scall[Req, Resp any] struct {
 	size   int64
 	dup    *scall[Req, Resp] // the next call in flight with the same id
 	stream bool
+	listed bool // in serverConn.calls (until untrack or finish)
 	req    Req
 	resp   Resp
 }
@@ -300,6 +301,7 @@ func (sc *serverConn[Req, Resp]) start(c *socket.Conn, id uint64, payload []byte
 	call.id, call.size, call.stream = id, size, stream
 	call.dup = sc.calls[id]
 	sc.calls[id] = call
+	call.listed = true
 	sc.inflight++
 	sc.bytes += size
 	sc.mu.Unlock()
@@ -427,10 +429,12 @@ func (sc *serverConn[Req, Resp]) runPooled(call *scall[Req, Resp], snd *socket.S
 	case endByClose:
 		return buf // nobody to tell
 	case endByPeer:
+		sc.untrack(call)
 		return sc.sendControl(snd, buf, call.id, Cancel) // aborted: Cancel, never End
 	}
 	if err != nil {
 		s.failed.Add(1)
+		sc.untrack(call)
 		return sc.sendControl(snd, buf, call.id, Cancel)
 	}
 	s.resp.SetID(&call.resp, call.id)
@@ -438,12 +442,51 @@ func (sc *serverConn[Req, Resp]) runPooled(call *scall[Req, Resp], snd *socket.S
 	out, err := s.resp.Append(buf[:0], &call.resp)
 	if err != nil || len(out) > s.maxFrame {
 		s.failed.Add(1)
+		sc.untrack(call)
 		return sc.sendControl(snd, buf, call.id, Cancel)
 	}
+	sc.untrack(call)
 	// Waits while the queue is full (this connection's worker only);
 	// ends when the connection closes.
 	_ = snd.Send(sc.ctx, frame.Header{}, out)
 	return out
+}
+
+// untrack takes a pooled call out of the calls by id just before its
+// answer is queued: a client that has the answer may cancel the id (it
+// finds nothing: Stats.Ignored, and nothing is sent) or reuse it (a new
+// call, not a duplicate), though the worker has not finished yet. It
+// still counts in flight (MaxInFlight, MaxInFlightBytes) until finish.
+// Before, a Cancel read between the answer and finish counted as
+// canceled (TestRuleAbortSendsCancelNotEnd, under load).
+func (sc *serverConn[Req, Resp]) untrack(call *scall[Req, Resp]) {
+	sc.mu.Lock()
+	sc.unlistLocked(call)
+	sc.mu.Unlock()
+}
+
+// unlistLocked removes call from sc.calls (its id's chain of
+// duplicates), if it is there.
+func (sc *serverConn[Req, Resp]) unlistLocked(call *scall[Req, Resp]) {
+	if !call.listed {
+		return
+	}
+	call.listed = false
+	head := sc.calls[call.id]
+	if head == call {
+		if call.dup == nil {
+			delete(sc.calls, call.id)
+		} else {
+			sc.calls[call.id] = call.dup
+		}
+		return
+	}
+	for prev := head; prev != nil; prev = prev.dup {
+		if prev.dup == call {
+			prev.dup = call.dup
+			return
+		}
+	}
 }
 
 func (sc *serverConn[Req, Resp]) sendControl(snd *socket.Sender, buf []byte, id uint64, code Control) []byte {
@@ -468,21 +511,7 @@ func (s *Server[Req, Resp]) invoke(ctx context.Context, req *Req, resp *Resp) (e
 // finish removes a call from the table and recycles it.
 func (sc *serverConn[Req, Resp]) finish(call *scall[Req, Resp]) {
 	sc.mu.Lock()
-	head := sc.calls[call.id]
-	if head == call {
-		if call.dup == nil {
-			delete(sc.calls, call.id)
-		} else {
-			sc.calls[call.id] = call.dup
-		}
-	} else {
-		for prev := head; prev != nil; prev = prev.dup {
-			if prev.dup == call {
-				prev.dup = call.dup
-				break
-			}
-		}
-	}
+	sc.unlistLocked(call)
 	sc.inflight--
 	sc.bytes -= call.size
 	call.dup = nil
