@@ -380,12 +380,12 @@ func TestKeptContext(t *testing.T) {
 		ctx := testCtx(t)
 		// The call is ended by the server's deadline timer (an inline
 		// handler holds the reader: a cancel frame would not be read).
-		// The client's context never ends by itself (deadlineOnly): with
-		// a 20 ms context.WithTimeout, a loaded machine could end the
-		// call before its request was sent, and no handler ran to keep
-		// its ctx. The deadline is only read when the request is framed,
-		// on this goroutine, right after it is made.
-		short := deadlineOnly{Context: ctx, d: time.Now().Add(100 * time.Millisecond)}
+		// The client's context never ends by itself, and its deadline
+		// starts when the request is framed (lazyDeadline): with a 20 ms
+		// context.WithTimeout, a loaded machine could end the call
+		// before its request was sent, and no handler ran to keep its
+		// ctx.
+		short := &lazyDeadline{Context: ctx, after: 50 * time.Millisecond}
 		_, err = c.Call(short, 1, nil, nil)
 		require.ErrorIs(t, err, rpc.ErrDeadlineExceeded, "the server's deadline timer ended the call")
 		var k kept

@@ -168,12 +168,29 @@ type deadlineOnly struct {
 
 func (c deadlineOnly) Deadline() (time.Time, bool) { return c.d, true }
 
+// lazyDeadline is a deadlineOnly whose deadline is set, after from then,
+// the first time it is read: when the call frames its request. A
+// deadline made before the call could pass before the request was sent
+// on a loaded machine (the call then failed unsent, with no server
+// answer); this one always gives the server the whole timeout.
+type lazyDeadline struct {
+	context.Context
+	after time.Duration
+	once  sync.Once
+	d     time.Time
+}
+
+func (c *lazyDeadline) Deadline() (time.Time, bool) {
+	c.once.Do(func() { c.d = time.Now().Add(c.after) })
+	return c.d, true
+}
+
 func TestDeadlineExceededServerFirst(t *testing.T) {
 	// The deadline travels on the wire; here only the server enforces it.
 	// The caller still sees an error matching context.DeadlineExceeded.
 	ts := startServer(t, rpc.ServerOptions{})
 	c := dial(t, ts.addr, rpc.ClientOptions{})
-	ctx := deadlineOnly{Context: context.Background(), d: time.Now().Add(30 * time.Millisecond)}
+	ctx := &lazyDeadline{Context: context.Background(), after: 30 * time.Millisecond}
 	_, err := c.Call(ctx, mBlock, nil, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorIs(t, err, rpc.ErrDeadlineExceeded)
