@@ -790,8 +790,10 @@ func TestLargeRequestEarlyAnswerThenStalled(t *testing.T) {
 	// read), and the call then rightly ended with its deadline.
 	ctx := newExpiringCtx()
 	res := goCall(k, ctx, req)
+	// The peer's 1 MiB read shows the writer took the request out of the
+	// queue; what is queued then is the Pong.
 	until(t, "the early answer was read (the Pong after it is queued)", func() bool {
-		return c.Conn().Stats().QueueDepth == 1
+		return p.read.Load() >= p.holdAt && c.Conn().Stats().QueueDepth == 1
 	})
 	ctx.expire()
 	r := waitCall(t, res)
