@@ -58,3 +58,15 @@ func StreamHeldBytes(st *ServerStream) int64 {
 	}
 	return n
 }
+
+// StreamBudgetUsed returns the bytes s's connections count against
+// MaxConnStreamBytes (budget.go, recvq.go).
+func StreamBudgetUsed(s *Server) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for sc := range s.conns {
+		n += sc.sbud.used.Load()
+	}
+	return n
+}
