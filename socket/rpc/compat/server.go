@@ -40,8 +40,8 @@ type ServerStats struct {
 	Calls    uint64 // requests accepted (unary and streams)
 	Rejected uint64 // requests rejected with Cancel at MaxInFlight, MaxInFlightBytes, or as duplicates
 	Failed   uint64 // calls ended with Cancel: handler errors, panics, unencodable responses
-	Canceled uint64 // Cancels from clients that found their call
-	Ignored  uint64 // Cancels for unknown ids, End messages from clients
+	Canceled uint64 // Cancels from clients that found their call (not yet answered)
+	Ignored  uint64 // Cancels for unknown or answered ids, End messages from clients
 }
 
 // Server serves protosocket-rpc clients: unary calls through a Handler and,
