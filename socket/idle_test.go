@@ -50,15 +50,18 @@ func goMemory() uint64 {
 
 // settledMemory measures until the figure stops falling: readers move once
 // their move timer fires, after which collections shrink nothing more.
+// It stops after three measurements in a row found nothing lower (one
+// could come before the last readers moved on a loaded machine, whose
+// timers and goroutines run late) and returns the lowest.
 func settledMemory() uint64 {
 	m := goMemory()
-	for range 50 {
+	for flat := 0; flat < 3; {
 		time.Sleep(5 * idleMoveDelay)
-		next := goMemory()
-		if next >= m {
-			break
+		if next := goMemory(); next < m {
+			m, flat = next, 0
+		} else {
+			flat++
 		}
-		m = next
 	}
 	return m
 }
