@@ -65,8 +65,13 @@ func readFrames(c net.Conn, opts frame.ReaderOptions, n int, pause bool) <-chan 
 
 func TestWriterWritevPartialWrites(t *testing.T) {
 	client, server := tcpPair(t)
-	// A small send buffer (smaller ones stall loopback, whose MSS is 64 KiB).
+	// A small send buffer (smaller ones stall loopback, whose MSS is 64 KiB),
+	// and a small receive buffer: on loopback the bytes leave the send
+	// buffer as soon as the receiver's takes them, so a receive buffer of
+	// a machine's default (autotuned, or set large) could take the whole
+	// batch in one writev.
 	require.NoError(t, server.SetWriteBuffer(65536))
+	require.NoError(t, client.SetReadBuffer(128<<10))
 
 	// Mixed sizes: small frames copied into the chunk, 100 KiB payloads
 	// referenced as their own iovecs; 3 MiB in all, far over the socket

@@ -52,3 +52,27 @@ func TestDebugLargeFramePoison(t *testing.T) {
 	assert.True(t, pool.Poisoned(kept), "a view of a released large frame reads as poison")
 	assert.PanicsWithValue(t, pool.MsgRetainAfterRelease, f.Retain)
 }
+
+// TestDebugReferencedPayloadChanged: a payload the Writer references (over
+// CopyThreshold, on the writev path) changed before Flush panics in Flush,
+// naming the mistake; one left alone, or a small (copied) one changed,
+// does not.
+func TestDebugReferencedPayloadChanged(t *testing.T) {
+	client, server := tcpPair(t)
+	got := readFrames(client, frame.ReaderOptions{}, 3, false)
+	w := frame.NewWriter(server, frame.WriterOptions{})
+	require.True(t, w.Writev())
+	big := bytes.Repeat([]byte("r"), 64<<10)
+	small := []byte("copied")
+	require.NoError(t, w.WriteFrame(frame.Header{}, big))
+	require.NoError(t, w.WriteFrame(frame.Header{}, small))
+	small[0] = 'C' // copied already: the caller's again
+	require.NoError(t, w.Flush())
+	require.NoError(t, w.WriteFrame(frame.Header{}, big))
+	big[100] = 'X' // the mistake: referenced until Flush returns
+	assert.PanicsWithValue(t, frame.MsgRefChanged, func() { _ = w.Flush() })
+	assert.Zero(t, w.Buffered(), "the panicking Flush let go of the batch")
+	frames := <-got
+	require.Len(t, frames, 3)
+	assert.Equal(t, "copied", string(frames[1]))
+}

@@ -22,7 +22,13 @@
 //
 // NewReader(conn, ReaderOptions{}).Next returns frames whose Payload is a
 // view into a pooled slab, valid until the next call to Next unless the
-// frame is retained (Frame.Retain / Frame.Release). An idle Reader holds
+// frame is retained (Frame.Retain / Frame.Release); under the psdebug
+// build tag a view kept past that reads as poison, and a Retain after the
+// last Release or a second Release panics, naming the mistake
+// (TestDebugKeptViewSeesPoison). A Writer references payloads above
+// CopyThreshold until Flush returns; under psdebug one changed meanwhile
+// makes Flush panic with MsgRefChanged (TestDebugReferencedPayloadChanged).
+// An idle Reader holds
 // no slab; on sockets it waits for readability before taking one. With
 // the Default framing, a whole buffered frame without CRC is parsed
 // inline, with no Framing call: about 12 ns a frame for 16-byte payloads

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/protosocket-go/protosocket/frame"
+	"github.com/protosocket-go/protosocket/pool"
 )
 
 // TestAppendFramedMatchesWriter: AppendFramed encodes byte for byte what
@@ -73,7 +74,13 @@ func TestWriteEncodedReferencesAboveThreshold(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, w.WriteEncoded(b, 1))
 			b[len(b)-1] = 'b'
-			require.NoError(t, w.Flush())
+			if tt.referenced && pool.Debug {
+				// The change shows on the wire, and psdebug names it once
+				// the batch is written.
+				assert.PanicsWithValue(t, frame.MsgRefChanged, func() { _ = w.Flush() })
+			} else {
+				require.NoError(t, w.Flush())
+			}
 			ps := <-got
 			require.Len(t, ps, 1)
 			want := byte('a')

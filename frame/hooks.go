@@ -11,7 +11,7 @@ import (
 func init() {
 	framehook.PresetWriter = func(w any, rc syscall.RawConn, c *framehook.WriterCounters) {
 		fw := w.(*Writer)
-		fw.presetRC, fw.presetCounters = rc, c
+		fw.presetRC, fw.presetCounters, fw.preset = rc, c, true
 	}
 	framehook.ReaderHoldsSlab = func(r any) bool { return r.(*Reader).slab != nil }
 	framehook.ReaderPartial = func(r any) bool { return r.(*Reader).partialFrame() }

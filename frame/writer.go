@@ -2,6 +2,7 @@ package frame
 
 import (
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"sync"
@@ -166,7 +167,18 @@ type Writer struct {
 	// Set by framehook.PresetWriter for the next Reset only.
 	presetRC       syscall.RawConn
 	presetCounters *framehook.WriterCounters
+	preset         bool // a socket connection's Writer: its owners check their payloads
+
+	// psdebug: checksums of the referenced payloads (refs), checked when
+	// Flush has written them; off for a socket connection's Writer.
+	checkRefs bool
+	refSums   []uint32
 }
+
+// MsgRefChanged is the panic value under the psdebug build tag when a
+// payload a Writer referenced (WriteFrame's or WriteEncoded's above
+// CopyThreshold) changed before Flush returned.
+const MsgRefChanged = "frame: a payload referenced by WriteFrame or WriteEncoded changed before Flush returned (it is written from the caller's memory: leave it unchanged until Flush returns)"
 
 // NewWriter returns a Writer of frames to dst. It panics with the
 // *OptionError if opts.Validate fails; validate user-supplied values first.
@@ -189,7 +201,8 @@ func (w *Writer) Reset(dst io.Writer, opts WriterOptions) {
 	}
 	opts.ensureDefaults()
 	rc, counters := w.presetRC, w.presetCounters
-	w.presetRC, w.presetCounters = nil, nil
+	w.checkRefs = pool.Debug && !w.preset
+	w.presetRC, w.presetCounters, w.preset = nil, nil, false
 	w.reset()
 	_, isDefault := opts.Framing.(defaultFraming)
 	w.dst, w.framing, w.isDefault = dst, opts.Framing, isDefault
@@ -221,7 +234,8 @@ func (w *Writer) Reset(dst io.Writer, opts WriterOptions) {
 // WriteFrame buffers one frame: h (the default format fills Length, and
 // CRC if h.Flags has FlagCRC; other framings ignore h) and payload. Nothing
 // is written until Flush. A payload above CopyThreshold may be referenced
-// rather than copied: leave it unchanged until Flush returns.
+// rather than copied: leave it unchanged until Flush returns (under the
+// psdebug build tag Flush panics with MsgRefChanged if it changed).
 //
 // Errors: ErrFrameTooLarge if payload is over MaxFrameSize, the framing's
 // errors (ErrMalformed for reserved flag bits, ErrLineBreak); the frame is
@@ -259,6 +273,9 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 			w.nextChunk()
 		}
 		w.refs = append(w.refs, extRef{p: payload, chunk: len(w.chunks) - 1, off: w.n})
+		if w.checkRefs {
+			w.refSums = append(w.refSums, crc32.ChecksumIEEE(payload))
+		}
 	} else if k := copy(w.cur[w.n:], payload); k == len(payload) {
 		w.n += k
 	} else {
@@ -277,7 +294,8 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 // framing (by AppendFramed, say): b holds exactly frames whole frames and
 // is written as it is, unchecked. Like a payload, b is referenced rather
 // than copied when it is longer than CopyThreshold: leave it unchanged
-// until Flush returns. After a failed Flush it returns that error.
+// until Flush returns (checked under psdebug, as WriteFrame's payload).
+// After a failed Flush it returns that error.
 func (w *Writer) WriteEncoded(b []byte, frames int) error {
 	if w.err != nil {
 		return w.err
@@ -287,6 +305,9 @@ func (w *Writer) WriteEncoded(b []byte, frames int) error {
 			w.nextChunk()
 		}
 		w.refs = append(w.refs, extRef{p: b, chunk: len(w.chunks) - 1, off: w.n})
+		if w.checkRefs {
+			w.refSums = append(w.refSums, crc32.ChecksumIEEE(b))
+		}
 	} else if len(b) > 0 {
 		w.copyIn(b)
 	}
@@ -402,6 +423,14 @@ func (w *Writer) Flush() error {
 	} else {
 		w.err = err
 	}
+	if w.checkRefs {
+		for i, r := range w.refs {
+			if crc32.ChecksumIEEE(r.p) != w.refSums[i] {
+				w.reset()
+				panic(MsgRefChanged)
+			}
+		}
+	}
 	w.reset()
 	return err
 }
@@ -471,6 +500,7 @@ func (w *Writer) reset() {
 	w.chunks = w.chunks[:0]
 	clear(w.refs)
 	w.refs = w.refs[:0]
+	w.refSums = w.refSums[:0]
 	if cap(w.refs) > maxKeptIovecs {
 		w.refs = nil
 	}

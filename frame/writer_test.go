@@ -249,7 +249,13 @@ func TestWriterCopyThresholdOption(t *testing.T) {
 			payload := bytes.Repeat([]byte{'a'}, tt.size)
 			require.NoError(t, w.WriteFrame(frame.Header{}, payload))
 			payload[0] = 'b'
-			require.NoError(t, w.Flush())
+			if tt.referenced && pool.Debug {
+				// The change shows on the wire, and psdebug names it once
+				// the batch is written.
+				assert.PanicsWithValue(t, frame.MsgRefChanged, func() { _ = w.Flush() })
+			} else {
+				require.NoError(t, w.Flush())
+			}
 			ps := <-got
 			require.Len(t, ps, 1)
 			want := byte('a')

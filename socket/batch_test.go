@@ -273,12 +273,22 @@ func TestBatchMaxUnfinished(t *testing.T) {
 		}
 		_, err = nc.Write(wire)
 		require.NoError(t, err)
-		for range 20 {
-			select {
-			case m := <-held:
+		// Release only in groups of limit: each group is held at once,
+		// so the reader must reach the bound (released one by one as they
+		// came, the test could keep up with the reader and the count
+		// never reach it), and the next group comes only after a release.
+		for range 20 / limit {
+			group := make([]socket.Message, 0, limit)
+			for range limit {
+				select {
+				case m := <-held:
+					group = append(group, m)
+				case <-time.After(10 * time.Second):
+					t.Fatal("a message did not come")
+				}
+			}
+			for _, m := range group {
 				m.Release()
-			case <-time.After(10 * time.Second):
-				t.Fatal("a message did not come")
 			}
 		}
 		mu.Lock()

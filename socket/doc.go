@@ -93,6 +93,39 @@
 // the failure callback (NewSender's, or Options.OnSendFailure), exactly
 // once, even when the connection closes.
 //
+// # Lifetimes
+//
+// What a connection lends to user code, or borrows from it, and how the
+// psdebug build tag catches a use past the lifetime (the test that shows
+// it in brackets):
+//
+//   - Message.Payload: until OnMessage returns; Retain keeps it until
+//     Release. A kept one reads as poison once its slab is released
+//     (TestPayloadLifetimeDebug); Retain after that panics with
+//     pool.MsgRetainAfterRelease (TestRetainAfterCallbackPanicsWithMessage),
+//     a second Release with pool.MsgDoubleRelease
+//     (TestMessageDoubleReleaseDebug).
+//   - A Batch and the Payloads of its messages: until OnBatch returns. A
+//     kept Batch panics when used (Next, Reply, ReplyAppend, Time) with
+//     MsgBatchAfterReturn (TestBatchAfterReturnDebug); a kept Payload
+//     reads as poison (TestBatchPayloadLifetimeDebug).
+//   - Batch.ReplyAppend's dst and the slice the append function returns:
+//     during the append function. Written later, the batch's next reply or
+//     its end panics with MsgReplyAppendDstKept; read after the write, it
+//     is poison (TestReplyAppendDstKeptDebug).
+//   - Encoder.AppendPayload's dst: during the call; then poison
+//     (TestEncoderDstKeptDebug, TestEncoderDstPoisonedAfterCopyDebug).
+//   - Failure.Payload: during the failure callback; then poison
+//     (TestFailurePayloadKeptDebug).
+//   - SendBuffer's buffer: the connection's from the call on; poison once
+//     written or failed (TestSendBufferKeptDebug).
+//   - SendRef's head and body: the connection's until Ref.Wait returns
+//     nil, Withdraw reports true or Abandon returns. Changed meanwhile,
+//     Wait, Withdraw or Abandon panics naming itself
+//     (TestSendRefChangedDebug).
+//   - Send's and SendBatch.Append's payloads are copied before they
+//     return.
+//
 // # Lifecycle and errors
 //
 // Close stops at once; Drain stops reading, writes what is queued and

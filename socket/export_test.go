@@ -18,3 +18,7 @@ func HoldsQueue(c *Conn) bool {
 
 // ConnOptions returns the options c runs with, defaults filled.
 func ConnOptions(c *Conn) Options { return *c.opts }
+
+// HandshakeSlotsTaken returns how many of the server's TLS handshake
+// slots are taken; c is one of the server's connections.
+func HandshakeSlotsTaken(c *Conn) int { return len(c.srv.hs) }

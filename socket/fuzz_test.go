@@ -45,12 +45,6 @@ func FuzzConnInbound(f *testing.F) {
 	require.NoError(f, err)
 	defer ln.Close()
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
-		t0 := time.Now()
-		defer func() {
-			if d := time.Since(t0); d > 20*time.Millisecond {
-				println("SLOW", d.String(), which, len(data))
-			}
-		}()
 		fr := fuzzFramings[int(which)%len(fuzzFramings)]
 		batch := which&4 != 0
 		var a, b net.Conn

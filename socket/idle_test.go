@@ -26,6 +26,14 @@ import (
 // need not wait long for every reader to have moved.
 const idleMoveDelay = 10 * time.Millisecond
 
+// idleGOMAXPROCS is the measuring processes' GOMAXPROCS, the same on
+// every machine: the runtime's per-P caches are a cost per process, not
+// per Conn, yet spread over 1000 Conns they showed as up to 200 bytes
+// more per Conn with GOMAXPROCS 8 to 32 than with 2 (3999 bytes against
+// the 4096 bound once, with 8), so a machine with many cores would have
+// failed a figure this one measures well under the bound.
+const idleGOMAXPROCS = "GOMAXPROCS=2"
+
 // goMemory returns the Go memory in use (heap plus goroutine stacks) after
 // a few collections: each may halve a parked goroutine's stack (down to
 // the 2 KiB minimum) when it uses under a quarter of it, and with the
@@ -42,15 +50,18 @@ func goMemory() uint64 {
 
 // settledMemory measures until the figure stops falling: readers move once
 // their move timer fires, after which collections shrink nothing more.
+// It stops after three measurements in a row found nothing lower (one
+// could come before the last readers moved on a loaded machine, whose
+// timers and goroutines run late) and returns the lowest.
 func settledMemory() uint64 {
 	m := goMemory()
-	for range 50 {
+	for flat := 0; flat < 3; {
 		time.Sleep(5 * idleMoveDelay)
-		next := goMemory()
-		if next >= m {
-			break
+		if next := goMemory(); next < m {
+			m, flat = next, 0
+		} else {
+			flat++
 		}
-		m = next
 	}
 	return m
 }
@@ -64,7 +75,7 @@ func settledMemory() uint64 {
 func idleBytesPerConn(t testing.TB, n int, traffic bool) (client, server float64) {
 	t.Cleanup(socket.SetMoveDelay(idleMoveDelay))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryPerConn$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "PS_IDLE_CHILD=server")
+	cmd.Env = append(os.Environ(), "PS_IDLE_CHILD=server", idleGOMAXPROCS)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -184,7 +195,7 @@ func TestIdleMemoryPerConn(t *testing.T) {
 	}{{"never used", 4096, 4096}, {"traffic", 4096, 4096}} {
 		t.Run(tc.mode, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryPerConn$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "PS_IDLE_CHILD="+tc.mode)
+			cmd.Env = append(os.Environ(), "PS_IDLE_CHILD="+tc.mode, idleGOMAXPROCS)
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s", out)
 			m := regexp.MustCompile(`IDLE_BYTES_PER_CONN client (\d+) server (\d+)`).FindSubmatch(out)

@@ -19,6 +19,11 @@ import (
 // on its writer goroutine, when the message is about to be written, or not
 // at all if the message fails first (then the failure callback gets the
 // Encoder back, so a pooled Encoder can be recycled in either place).
+//
+// Lifetime: dst, and the slice AppendPayload returns, are the writer's
+// buffer, valid only during the call: do not keep them. Under the psdebug
+// build tag the buffer is poisoned once the connection is done with it,
+// so a slice kept past the call reads as poison (pool.Poisoned).
 type Encoder interface {
 	AppendPayload(dst []byte) ([]byte, error)
 }

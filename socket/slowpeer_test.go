@@ -23,7 +23,7 @@ import (
 // that sends whole frames, each split in slow pieces but none taking
 // longer than FrameTimeout, is not closed (the timer is per frame).
 func TestFrameTimeoutSlowDrip(t *testing.T) {
-	const ft = 1500 * time.Millisecond
+	const ft = 2 * time.Second
 	closed := make(chan error, 2)
 	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
 		return closeRecorder{echo(nil), closed}
@@ -55,20 +55,21 @@ func TestFrameTimeoutSlowDrip(t *testing.T) {
 	}
 	<-dripDone
 
-	// Whole frames, each in two halves FrameTimeout/6 apart (the margin
-	// is for a loaded machine), for longer than FrameTimeout: never
-	// closed, every echo comes back.
+	// Whole frames, each in two halves FrameTimeout/8 apart, for longer
+	// than FrameTimeout (10 frames): never closed, every echo comes back.
+	// The margin (1.75 s: the test's writes may come late, never early)
+	// is for a loaded machine.
 	col := newCollector(16)
 	c, err := socket.Dial(context.Background(), "tcp", addr.String(), col, socket.Options{})
 	require.NoError(t, err)
 	defer c.Close()
 	nc := c.NetConn()
-	for i := range 8 {
+	for i := range 10 {
 		f, err := frame.AppendFrame(nil, frame.Header{}, []byte{byte(i), 1, 2, 3, 4, 5})
 		require.NoError(t, err)
 		_, err = nc.Write(f[:4])
 		require.NoError(t, err)
-		time.Sleep(ft / 6)
+		time.Sleep(ft / 8)
 		_, err = nc.Write(f[4:])
 		require.NoError(t, err)
 		assert.Equal(t, []byte{byte(i), 1, 2, 3, 4, 5}, col.next(t))
@@ -116,9 +117,11 @@ func TestTLSSilentConnsHoldNoSlot(t *testing.T) {
 	scfg, ccfg := tlsConfigs(t)
 	const slots, silent = 4, 40
 	closed := make(chan error, silent+1)
-	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+	accepted := make(chan *socket.Conn, silent+1)
+	addr := startServer(t, "tcp", func(c *socket.Conn) socket.Reactor {
+		accepted <- c
 		return closeRecorder{nopReactor, closed}
-	}, socket.Options{TLS: scfg, MaxHandshakes: slots, HandshakeTimeout: 5 * time.Second, FirstByteTimeout: 2 * time.Second})
+	}, socket.Options{TLS: scfg, MaxHandshakes: slots, HandshakeTimeout: 5 * time.Second, FirstByteTimeout: 3 * time.Second})
 	var quiet []net.Conn
 	for range silent {
 		nc, err := net.Dial("tcp", addr.String())
@@ -126,11 +129,19 @@ func TestTLSSilentConnsHoldNoSlot(t *testing.T) {
 		defer nc.Close()
 		quiet = append(quiet, nc)
 	}
-	time.Sleep(50 * time.Millisecond) // the silent ones are accepted and waiting (ordering only)
-	// Were the slots held by the silent connections this would time out
-	// (ConnectTimeout well under FirstByteTimeout).
-	c, err := socket.Dial(context.Background(), "tcp", addr.String(), nopReactor, socket.Options{TLS: ccfg, ConnectTimeout: time.Second})
+	var sc *socket.Conn
+	for range silent {
+		sc = <-accepted
+	}
+	time.Sleep(50 * time.Millisecond) // their readers are waiting (ordering only)
+	assert.Zero(t, socket.HandshakeSlotsTaken(sc), "silent connections hold no handshake slot")
+	// Were the slots held by the silent connections the dial would get one
+	// only once they were closed (FirstByteTimeout, 3 s): it must finish
+	// with all of them still open. (A bound on the dial alone, under
+	// FirstByteTimeout, would fail a handshake slowed by a loaded machine.)
+	c, err := socket.Dial(context.Background(), "tcp", addr.String(), nopReactor, socket.Options{TLS: ccfg, ConnectTimeout: 10 * time.Second})
 	require.NoError(t, err, "a real client gets a handshake slot")
+	assert.Empty(t, closed, "the real client's handshake did not wait for a silent connection's end")
 	require.NoError(t, c.Close())
 	// Each silent connection is closed by the server: its peer reads EOF.
 	for _, nc := range quiet {
@@ -140,8 +151,13 @@ func TestTLSSilentConnsHoldNoSlot(t *testing.T) {
 	}
 	timeouts := 0
 	for range silent + 1 { // and the real client's
-		if errors.Is(<-closed, socket.ErrHandshakeTimeout) {
-			timeouts++
+		select {
+		case err := <-closed:
+			if errors.Is(err, socket.ErrHandshakeTimeout) {
+				timeouts++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a connection did not close")
 		}
 	}
 	assert.Equal(t, silent, timeouts)

@@ -98,18 +98,29 @@ func TestTLSMaxHandshakes(t *testing.T) {
 		max    int
 		dialOK bool
 	}{{1, false}, {0, true}} {
-		started := make(chan struct{}, 2)
+		started := make(chan *socket.Conn, 2)
 		addr := startServer(t, "tcp", func(c *socket.Conn) socket.Reactor {
-			started <- struct{}{}
+			started <- c
 			return echo(c)
 		}, socket.Options{TLS: scfg, MaxHandshakes: tc.max, HandshakeTimeout: 5 * time.Second})
 		stuck, err := net.Dial("tcp", addr.String())
 		require.NoError(t, err)
 		_, err = stuck.Write([]byte{0x16}) // the start of a ClientHello, never finished: holds a handshake slot
 		require.NoError(t, err)
-		<-started
-		time.Sleep(20 * time.Millisecond) // let its reader take the slot first (ordering only)
-		c, err := socket.Dial(context.Background(), "tcp", addr.String(), nopReactor, socket.Options{TLS: ccfg, ConnectTimeout: 300 * time.Millisecond})
+		sc := <-started
+		// Its reader takes the slot once the byte arrived: seen taken, not
+		// assumed after a pause (a reader slower than the next client's
+		// would leave that one the only slot).
+		require.Eventually(t, func() bool { return socket.HandshakeSlotsTaken(sc) == 1 }, 10*time.Second, time.Millisecond,
+			"the stuck connection holds a handshake slot")
+		// With the only slot held (until HandshakeTimeout, 5 s) the dial
+		// cannot finish its handshake within 300 ms; with slots free it
+		// must, within a bound that no loaded machine reaches.
+		timeout := 10 * time.Second
+		if !tc.dialOK {
+			timeout = 300 * time.Millisecond
+		}
+		c, err := socket.Dial(context.Background(), "tcp", addr.String(), nopReactor, socket.Options{TLS: ccfg, ConnectTimeout: timeout})
 		if tc.dialOK {
 			require.NoError(t, err)
 			require.NoError(t, c.Close())

@@ -233,6 +233,9 @@ func (c *Conn) encode(fw *frame.Writer, it *item) {
 		if byRef { // fw references the scratch buffer until Flush
 			w.held = append(w.held, w.scratch)
 			w.scratch = nil
+		} else if pool.Debug { // copied: poisoned now, so a dst the Encoder kept reads as poison
+			pool.PutBuffer(w.scratch)
+			w.scratch = nil
 		}
 	} else if byRef {
 		w.held = append(w.held, it.buf)

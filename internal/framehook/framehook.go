@@ -38,7 +38,11 @@ type WriterCounters struct {
 // destination's RawConn for the writev path (instead of asking the
 // destination for it, which allocates on a net.Conn) and count into c
 // (nil: the Writer's own counters, restarted). The preset is used by that
-// one Reset. Set by package frame.
+// one Reset, and makes it a connection's Writer: under psdebug it does not
+// check that referenced payloads stay unchanged until Flush returns (their
+// owners check them where they get them back: socket.Ref's Wait, rpc's
+// Call), so a mistake is named by the owner, not by the writer goroutine.
+// Set by package frame.
 var PresetWriter func(w any, rc syscall.RawConn, c *WriterCounters)
 
 // ReaderHoldsSlab reports whether r, a *frame.Reader, holds a read slab:
