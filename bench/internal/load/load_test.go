@@ -23,7 +23,7 @@ const ms = int64(time.Millisecond)
 func virtualRun(t *testing.T, f *fakeClient, rate float64, d time.Duration) *Result {
 	t.Helper()
 	f.clk = &virtualClock{}
-	cfg := Config{Options: Options{Concurrency: 1}, Duration: d, Rate: rate, clock: f.clk}
+	cfg := Config{Options: Options{Concurrency: 1}, Duration: d, Rate: rate, Grace: virtualGrace, clock: f.clk}
 	res, err := Run(context.Background(), f, cfg)
 	require.NoError(t, err)
 	return res
@@ -77,7 +77,7 @@ func TestOpenLoopSchedule(t *testing.T) {
 func TestErrorsAreCounted(t *testing.T) {
 	boom := errors.New("boom")
 	f := &fakeClient{cost: int64(time.Millisecond), fail: boom, clk: &virtualClock{}}
-	res, err := Run(context.Background(), f, Config{Options: Options{Concurrency: 1}, Duration: time.Second, Rate: 100, clock: f.clk})
+	res, err := Run(context.Background(), f, Config{Options: Options{Concurrency: 1}, Duration: time.Second, Rate: 100, Grace: virtualGrace, clock: f.clk})
 	require.ErrorIs(t, err, ErrNoProgress)
 	require.NotNil(t, res)
 	assert.Equal(t, int64(100), res.Errors)
@@ -171,7 +171,7 @@ func TestResultMerge(t *testing.T) {
 func TestOpenLoopPacerManyWorkers(t *testing.T) {
 	for _, workers := range []int{1, 8, 64} {
 		f := &fakeClient{cost: 3 * int64(time.Microsecond), clk: &virtualClock{}}
-		cfg := Config{Options: Options{Concurrency: workers}, Duration: time.Second, Rate: 5000, clock: f.clk}
+		cfg := Config{Options: Options{Concurrency: workers}, Duration: time.Second, Rate: 5000, Grace: virtualGrace, clock: f.clk}
 		res, err := Run(context.Background(), f, cfg)
 		require.NoError(t, err)
 		assert.Equal(t, int64(5000), res.Ops, "workers %d", workers)
