@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/protosocket-go/protosocket/bench/internal/load"
@@ -17,6 +18,12 @@ var ErrUnsupported = errors.New("socketsys: only the pipelined and bidi scenario
 
 // errClosed is Recv's error once the stream or its connection closed.
 var errClosed = errors.New("socketsys: stream closed")
+
+// errStreamOpen is OpenStream's error for a connection whose stream is
+// still open: the run has more streams than Dial made connections
+// (load.Options.Conns), and two streams on one connection would take
+// each other's replies.
+var errStreamOpen = errors.New("socketsys: the connection's stream is still open (dial with Conns >= the run's)")
 
 // System is the socket echo as a load.System.
 type System struct{}
@@ -111,7 +118,11 @@ func (c *client) OpenStream(_ context.Context, i int) (load.Stream, error) {
 	if err := cn.conn.Err(); err != nil {
 		return nil, err
 	}
-	st := &stream{c: cn, epoch: cn.q.reset()}
+	epoch, ok := cn.q.reset()
+	if !ok {
+		return nil, fmt.Errorf("%w: connection %d of %d", errStreamOpen, i%len(c.conns), len(c.conns))
+	}
+	st := &stream{c: cn, epoch: epoch}
 	st.ctx, st.cancel = context.WithCancel(context.Background())
 	return st, nil
 }
@@ -226,15 +237,19 @@ type queue struct {
 func (q *queue) init() { q.wake = make(chan struct{}, 1) }
 
 // reset empties the queue for a new stream and returns its epoch, the
-// next one. A Recv of the earlier stream still waiting returns errClosed
+// next one; ok is false while the current epoch's stream is open (not
+// closed). A Recv of the earlier stream still waiting returns errClosed
 // (a wake-up it leaves behind costs the next pop one more look).
-func (q *queue) reset() uint32 {
+func (q *queue) reset() (epoch uint32, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.epoch != 0 && !q.closed && !q.dead {
+		return 0, false
+	}
 	q.signalLocked()
 	q.b, q.r, q.closed = q.b[:0], 0, false
 	q.epoch++
-	return q.epoch
+	return q.epoch, true
 }
 
 // pushLocked queues p, a reply of epoch; one of another epoch (an earlier

@@ -252,11 +252,14 @@ func TestLateCloseLeavesTheNextStream(t *testing.T) {
 	defer c.Close()
 	first, err := c.OpenStream(ctx, 0)
 	require.NoError(t, err)
+	_, err = c.OpenStream(ctx, 0)
+	require.ErrorIs(t, err, errStreamOpen, "two open streams on one connection")
+	require.NoError(t, first.Close()) // the worker's Close
 	second, err := c.OpenStream(ctx, 0)
 	require.NoError(t, err)
 	_, err = first.Recv()
 	assert.ErrorIs(t, err, errClosed, "Recv of a stream a later one replaced")
-	require.NoError(t, first.Close())
+	require.NoError(t, first.Close()) // the grace timer's, late
 
 	p := make([]byte, 16)
 	load.PutStamp(p, 7)
@@ -285,7 +288,9 @@ func TestConnCloseEndsStreams(t *testing.T) {
 	assert.ErrorIs(t, err, errClosed)
 	cn := c.(*client).conns[0]
 	<-cn.conn.Closed()
-	cn.q.reset() // as an OpenStream that passed its Err check just before
-	_, err = cn.q.pop(cn.q.epoch, nil)
+	require.NoError(t, st.Close())
+	epoch, ok := cn.q.reset() // as an OpenStream that passed its Err check just before
+	require.True(t, ok)
+	_, err = cn.q.pop(epoch, nil)
 	assert.ErrorIs(t, err, errClosed, "a stream opened as the connection closed")
 }
