@@ -17,13 +17,16 @@ import (
 // idle machine, more on a loaded one).
 //
 // Some kernels (VMs) do not count the wait: every thread's counter reads
-// 0, before and after that starvation. There the test says so and skips
+// 0, before and after that starvation (or there is no schedstat file).
+// There the test says so and skips
 // (psbench then reads no wait, and its NOISY line names both causes). A
 // kernel whose counters move at all shows some thread waiting after it,
 // and must show the whole 150 ms.
 func TestRunQueueWaitSeesStarvation(t *testing.T) {
 	before, ok := threadRunQueueWaits()
-	require.True(t, ok, "/proc/self/task/*/schedstat")
+	if !ok {
+		t.Skip("this kernel has no readable /proc/self/task/*/schedstat: runQueueWait is not ok, and psbench reads no wait")
+	}
 	n := 2 * runtime.NumCPU()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
 	var stop atomic.Bool
