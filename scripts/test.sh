@@ -2,7 +2,8 @@
 # scripts/test.sh is the whole test suite, the one CI runs:
 #   formatting, vet, staticcheck, the race-detector run of every module,
 #   the allocation tests (which skip themselves under -race), the psdebug
-#   build (poisoned slabs), and every fuzz target for a few seconds.
+#   build (poisoned slabs; the root module and bench), and every fuzz
+#   target for a few seconds.
 #
 #   ./scripts/test.sh                 # everything
 #   FUZZTIME=30s ./scripts/test.sh    # longer fuzz smoke
@@ -61,6 +62,10 @@ fi
 
 step "go test -tags psdebug (released slabs are poisoned)"
 go test -tags psdebug -count=1 -timeout 10m ./...
+if [ -f bench/go.mod ]; then # generated builders' use-after-Finish checks (bench/codec, typedsys/echopb); ~30-70 s
+  step "go test -tags psdebug (bench)"
+  (cd bench && go test -tags psdebug -count=1 -timeout 10m ./...)
+fi
 
 step "fuzz targets, $FUZZTIME each"
 ./fuzz/run.sh "$FUZZTIME"

@@ -2,7 +2,8 @@ package socketbench
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -29,10 +30,12 @@ type pingPong struct {
 	h          *hdrhistogram.Histogram
 	payload    []byte
 	done       chan error
+	replies    atomic.Int64 // read by reactorPingPong's stall check
 }
 
 func (pp *pingPong) OnMessage(c *socket.Conn, m socket.Message) socket.Action {
 	now := time.Now()
+	pp.replies.Add(1)
 	if pp.warm > 0 {
 		pp.warm--
 	} else if err := pp.h.RecordValue(int64(now.Sub(pp.last))); err != nil {
@@ -67,13 +70,26 @@ func reactorPingPong(addr string, warm, n int) (*hdrhistogram.Histogram, error) 
 	if err := s.Send(context.Background(), frame.Header{Stream: 2}, pp.payload); err != nil {
 		return nil, err
 	}
-	select {
-	case err := <-pp.done:
-		return pp.h, err
-	case <-c.Closed():
-		return nil, c.Err()
-	case <-time.After(time.Duration(warm+n) * time.Millisecond):
-		return nil, errors.New("socketbench: ping-pong made no progress")
+	// It fails when no reply came for a whole stall period, not when the
+	// run as a whole took longer than some time per round trip: one
+	// millisecond each failed the 110 round trips of
+	// TestPingPongAndReaderRoundTrips under -race on a loaded machine.
+	tick := time.NewTicker(stall)
+	defer tick.Stop()
+	seen := int64(-1)
+	for {
+		select {
+		case err := <-pp.done:
+			return pp.h, err
+		case <-c.Closed():
+			return nil, c.Err()
+		case <-tick.C:
+			r := pp.replies.Load()
+			if r == seen {
+				return nil, fmt.Errorf("socketbench: ping-pong made no progress for %v (%d of %d replies)", stall, r, warm+n)
+			}
+			seen = r
+		}
 	}
 }
 

@@ -57,7 +57,7 @@ func TestOpenLoopStreamFlushesBehindSchedule(t *testing.T) {
 		clk := &virtualClock{}
 		c := &flushClient{nopClient: &nopClient{clk: clk, cost: int64(time.Microsecond), payload: 16}}
 		cfg := Config{Options: Options{Scenario: Bidi, Conns: 1, Concurrency: 256, Payload: 16},
-			Duration: 20 * time.Millisecond, Rate: 10_000_000, OpenLoopMaxHold: tt.hold, clock: clk}
+			Duration: 20 * time.Millisecond, Rate: 10_000_000, OpenLoopMaxHold: tt.hold, Grace: virtualGrace, clock: clk}
 		cfg.EnsureDefaults()
 		res, err := Run(context.Background(), c, cfg)
 		require.NoError(t, err)
@@ -73,7 +73,7 @@ func TestOpenLoopStreamFlushesBeforeSleep(t *testing.T) {
 	clk := &virtualClock{}
 	c := &flushClient{nopClient: &nopClient{clk: clk, cost: int64(time.Microsecond), payload: 16}}
 	cfg := Config{Options: Options{Scenario: Bidi, Conns: 1, Concurrency: 256, Payload: 16},
-		Duration: 100 * time.Millisecond, Rate: 1000, clock: clk}
+		Duration: 100 * time.Millisecond, Rate: 1000, Grace: virtualGrace, clock: clk}
 	cfg.EnsureDefaults()
 	res, err := Run(context.Background(), c, cfg)
 	require.NoError(t, err)

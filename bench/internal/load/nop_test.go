@@ -76,7 +76,7 @@ func (s *nopStream) Close() error { s.once.Do(func() { close(s.done) }); return 
 // d/1µs operations.
 func nopRun(t testing.TB, cfg Config, d time.Duration) *Result {
 	clk := &virtualClock{}
-	cfg.Duration, cfg.clock = d, clk
+	cfg.Duration, cfg.Grace, cfg.clock = d, virtualGrace, clk
 	res, err := Run(context.Background(), &nopClient{clk: clk, cost: int64(time.Microsecond), payload: cfg.Payload}, cfg)
 	require.NoError(t, err)
 	return res

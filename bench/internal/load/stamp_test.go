@@ -77,7 +77,7 @@ func stampRun(t *testing.T, c *checkedClient, maxSend time.Duration) (res *Resul
 	clk := &countingClock{virtualClock: &virtualClock{}}
 	c.nopClient = &nopClient{clk: clk.virtualClock, payload: 16}
 	cfg := Config{Options: Options{Scenario: Pipelined, Conns: 1, Concurrency: 256, Payload: 16},
-		Duration: 50 * time.Millisecond, SharedStampMaxSend: maxSend, clock: clk}
+		Duration: 50 * time.Millisecond, SharedStampMaxSend: maxSend, Grace: virtualGrace, clock: clk}
 	cfg.EnsureDefaults()
 	res, err := Run(context.Background(), c, cfg)
 	require.NoError(t, err)

@@ -67,7 +67,7 @@ func TestSweepFakeSystem(t *testing.T) {
 	f := &fakeClient{cost: int64(100 * time.Microsecond)}
 	res, err := Sweep(context.Background(), SweepConfig{Start: 1000}, func(ctx context.Context, rate float64) (*Result, error) {
 		f.clk = &virtualClock{}
-		return Run(ctx, f, Config{Options: Options{Concurrency: 1}, Duration: time.Second, Rate: rate, clock: f.clk})
+		return Run(ctx, f, Config{Options: Options{Concurrency: 1}, Duration: time.Second, Rate: rate, Grace: virtualGrace, clock: f.clk})
 	})
 	require.NoError(t, err)
 	assert.Greater(t, res.Best, 8000.0)

@@ -16,6 +16,14 @@
 // queue under one lock, for Recv on the load loop's goroutine: one
 // hand-off, as the RPC stream has.
 //
+// The connections outlive the load loop's phases (warm-up, rounds): each
+// carries one stream at a time, and each stream has an epoch, sent in
+// every message's Header.Stream and echoed back, so a reply of a phase
+// that ended by its grace period is dropped when it arrives in the next
+// one. A stream's Close releases a Send blocked on a full connection (a
+// server that stopped reading) and closes only that stream, however late
+// it comes (TestPhaseTimedOutOnStalledServer, TestLateCloseLeavesTheNextStream).
+//
 // Unary and ServerStream are not served (ErrUnsupported): the socket layer
 // has no calls, and the unary comparison is the RPC layer's.
 package socketsys

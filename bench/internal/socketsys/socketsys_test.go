@@ -137,3 +137,160 @@ func TestLateRepliesStayInTheirPhase(t *testing.T) {
 	assert.Equal(t, int64(100), load.Stamp(m), "the second stream received the first one's reply")
 	require.NoError(t, second.Close())
 }
+
+// heldServer is a socket echo whose reactor waits for release before
+// each batch, counting the messages it echoed by Header.Stream (the
+// stream's epoch).
+type heldServer struct {
+	addr    string
+	release chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	echoed  map[uint32]int
+}
+
+func startHeld(t *testing.T) *heldServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := socket.Listen(ctx, "tcp", "127.0.0.1:0", socket.Options{})
+	require.NoError(t, err)
+	s := &heldServer{addr: ln.Addr().String(), release: make(chan struct{}), echoed: map[uint32]int{}}
+	held := socket.BatchFunc(func(c *socket.Conn, b *socket.Batch) socket.Action {
+		<-s.release
+		for m, ok := b.Next(); ok; m, ok = b.Next() {
+			s.mu.Lock()
+			s.echoed[m.Header.Stream]++
+			s.mu.Unlock()
+			if b.Reply(m.Header, m.Payload) != nil {
+				return socket.Disconnect
+			}
+		}
+		return socket.Continue
+	})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = socket.Serve(ctx, ln, func(*socket.Conn) socket.Reactor { return held }, socket.Options{})
+	})
+	t.Cleanup(func() { s.open(); cancel(); wg.Wait() })
+	return s
+}
+
+func (s *heldServer) open() { s.once.Do(func() { close(s.release) }) }
+
+func (s *heldServer) count(epoch uint32) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.echoed[epoch]
+}
+
+// A phase that ends by its grace period while the server reads nothing
+// ends: up to 512 messages of 1 MiB in flight overflow the connection's
+// queue (4 MiB) and the socket buffers (tens of MiB at most, e.g.
+// tcp_rmem's 32 MiB), so a Send blocks, and the stream's Close at the end
+// of the grace period releases it (it waited on context.Background()
+// before, and the load loop never returned). The timed-out phase's
+// messages, echoed once the server goes on, are not counted by the next
+// phase on the same connection: it has no error, and no more answers than
+// the server echoed of its own epoch.
+func TestPhaseTimedOutOnStalledServer(t *testing.T) {
+	srv := startHeld(t)
+	ctx := context.Background()
+	opts := load.Options{Scenario: load.Pipelined, Payload: 1 << 20, Conns: 1, Concurrency: 512}
+	c, err := New().Dial(ctx, srv.addr, opts)
+	require.NoError(t, err)
+	defer c.Close()
+	cfg := load.Config{Options: opts, Duration: time.Second, Grace: 300 * time.Millisecond}
+
+	type ran struct {
+		res *load.Result
+		err error
+	}
+	done := make(chan ran, 1)
+	go func() {
+		res, err := load.Run(ctx, c, cfg)
+		done <- ran{res, err}
+	}()
+	var first ran
+	select {
+	case first = <-done:
+	case <-time.After(time.Minute): // the phase lasts 1.3 s
+		srv.open() // lets the blocked Send go on, so the test ends
+		<-done
+		t.Fatal("the phase did not end at its grace period: a Send blocked on the stalled server")
+	}
+	require.ErrorIs(t, first.err, load.ErrNoProgress)
+	assert.Zero(t, first.res.Ops)
+	t.Logf("first phase: %d errors, first %v", first.res.Errors, first.res.FirstError)
+	epoch1 := c.(*client).conns[0].q.epoch
+	assert.Zero(t, srv.count(epoch1), "the server echoed nothing yet")
+
+	srv.open()
+	cfg.Grace = 0       // the default
+	cfg.Concurrency = 8 // 8 MiB in flight, not 512
+	cfg.Duration = time.Second / 2
+	second, err := load.Run(ctx, c, cfg)
+	require.NoError(t, err)
+	assert.Zero(t, second.Errors, "first error: %v", second.FirstError)
+	assert.Positive(t, second.Ops)
+	epoch2 := c.(*client).conns[0].q.epoch
+	require.NotEqual(t, epoch1, epoch2)
+	assert.LessOrEqual(t, second.Ops, int64(srv.count(epoch2)), "answers the server never echoed in this phase")
+	assert.Positive(t, srv.count(epoch1), "the first phase's messages were echoed (late)")
+}
+
+// A Close of an earlier stream that comes after the next one opened (the
+// load loop's grace timer closes a stream from its own goroutine) leaves
+// the next stream open.
+func TestLateCloseLeavesTheNextStream(t *testing.T) {
+	ctx := context.Background()
+	opts := load.Options{Scenario: load.Pipelined, Payload: 16, Conns: 1, Concurrency: 64}
+	srv, err := New().Serve(ctx, "127.0.0.1:0", opts)
+	require.NoError(t, err)
+	defer srv.Close()
+	c, err := New().Dial(ctx, srv.Addr(), opts)
+	require.NoError(t, err)
+	defer c.Close()
+	first, err := c.OpenStream(ctx, 0)
+	require.NoError(t, err)
+	_, err = c.OpenStream(ctx, 0)
+	require.ErrorIs(t, err, errStreamOpen, "two open streams on one connection")
+	require.NoError(t, first.Close()) // the worker's Close
+	second, err := c.OpenStream(ctx, 0)
+	require.NoError(t, err)
+	_, err = first.Recv()
+	assert.ErrorIs(t, err, errClosed, "Recv of a stream a later one replaced")
+	require.NoError(t, first.Close()) // the grace timer's, late
+
+	p := make([]byte, 16)
+	load.PutStamp(p, 7)
+	require.NoError(t, second.Send(p))
+	require.NoError(t, second.Flush())
+	m, err := second.Recv()
+	require.NoError(t, err, "the earlier stream's Close closed this one")
+	assert.Equal(t, int64(7), load.Stamp(m))
+	require.NoError(t, second.Close())
+}
+
+// When the connection closes, every stream on it ends, one opened after
+// it too.
+func TestConnCloseEndsStreams(t *testing.T) {
+	ctx := context.Background()
+	opts := load.Options{Scenario: load.Pipelined, Payload: 16, Conns: 1, Concurrency: 64}
+	srv, err := New().Serve(ctx, "127.0.0.1:0", opts)
+	require.NoError(t, err)
+	c, err := New().Dial(ctx, srv.Addr(), opts)
+	require.NoError(t, err)
+	defer c.Close()
+	st, err := c.OpenStream(ctx, 0)
+	require.NoError(t, err)
+	require.NoError(t, srv.Close())
+	_, err = st.Recv()
+	assert.ErrorIs(t, err, errClosed)
+	cn := c.(*client).conns[0]
+	<-cn.conn.Closed()
+	require.NoError(t, st.Close())
+	epoch, ok := cn.q.reset() // as an OpenStream that passed its Err check just before
+	require.True(t, ok)
+	_, err = cn.q.pop(epoch, nil)
+	assert.ErrorIs(t, err, errClosed, "a stream opened as the connection closed")
+}
