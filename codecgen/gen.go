@@ -500,8 +500,22 @@ func (g *gen) appendDirect(m *Record) {
 	n := m.Name
 	g.p("// AppendTo appends v encoded as a %s to dst. It computes the size,\n// grows dst at most once and writes every byte at constant offsets (no\n// Builder).", n)
 	g.p("func (v *%sValue) AppendTo(dst []byte) ([]byte, error) {", n)
-	g.appendBody(m, "return dst, flyweight.NewError(%q, \"header\", 0, flyweight.ErrTooLarge)", "", "return dst, nil")
+	g.appendBody(m, "return dst, "+g.tooLargeErr(m), "", "return dst, nil")
 	g.p("}\n")
+}
+
+// tooLargeErr returns the error expression of the one-pass encoding of v
+// (a *XValue) into dst for a record over 4 GiB, as a format string taking
+// the record's label: flyweight.TooLargeError naming the field whose data
+// passes the limit, at the offset where the record would begin.
+func (g *gen) tooLargeErr(m *Record) string {
+	lens := []string{}
+	for _, f := range m.Fields {
+		if !f.Type.IsFixed() {
+			lens = append(lens, "len(v."+f.GoName+")")
+		}
+	}
+	return fmt.Sprintf("flyweight.TooLargeError(%%q, %sSlots, len(dst), %sFixedSize, %s)", lowerFirst(m.Name), m.Name, strings.Join(lens, ", "))
 }
 
 // appendBody emits the statements of the one-pass encoding of v (a
@@ -1365,7 +1379,7 @@ func (w *%[1]sBuilder) Finish() ([]byte, error) {
 	// The Builder takes the grown buffer before the variable data is
 	// copied: nothing fails after the grow, and the Builder is then not
 	// live across the copies (fewer spills than ending after them).
-	g.appendBody(m, "return nil, bld.EndAppend(dst, flyweight.NewError(%q, \"header\", 0, flyweight.ErrTooLarge))", "bld.EndAppend(dst, nil) // nothing fails from here on", "return b, nil")
+	g.appendBody(m, "return nil, bld.EndAppend(dst, "+g.tooLargeErr(m)+")", "bld.EndAppend(dst, nil) // nothing fails from here on", "return b, nil")
 	g.p("}\n")
 	g.p(`// AppendTo appends the %[1]s to dst in one pass and returns the extended
 // buffer (dst unchanged, with flyweight.ErrTooLarge, when the record would

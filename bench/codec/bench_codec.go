@@ -274,7 +274,7 @@ func (w *SmallStructBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = SmallStructFixedSize+vn, 0x00020015
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("SmallStruct", smallStructSlots, len(dst), SmallStructFixedSize, len(v.Name), len(v.Phone)))
 		}
 	}
 	off := len(dst)
@@ -375,12 +375,12 @@ func (p *SmallStructAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *SmallStructAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("SmallStruct", smallStructSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 21, 2, p.set, p.big[:], "SmallStruct")
+	return flyweight.FinishAppender(p.buf, p.off, 21, smallStructSlots, p.set, p.bad, p.big[:], "SmallStruct")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -522,7 +522,7 @@ func (v *SmallStructValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = SmallStructFixedSize+vn, 0x00020015
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("SmallStruct", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("SmallStruct", smallStructSlots, len(dst), SmallStructFixedSize, len(v.Name), len(v.Phone))
 		}
 	}
 	off := len(dst)

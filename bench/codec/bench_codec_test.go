@@ -257,8 +257,8 @@ func TestSmallStructAppenderMatchesAppend(t *testing.T) {
 		p := AppendSmallStruct([]byte("prefix"))
 		p.SetName(v.Name).SetName(v.Name)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "name" || string(out) != "prefix" {
-			t.Fatalf("p.SetName(v.Name).SetName(v.Name): got %q, %v; want the prefix and flyweight.ErrSetTwice naming name", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "name" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetName(v.Name).SetName(v.Name): got %q, %v; want the prefix and flyweight.ErrSetTwice naming name at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -267,8 +267,8 @@ func TestSmallStructAppenderMatchesAppend(t *testing.T) {
 		p := AppendSmallStruct([]byte("prefix"))
 		p.SetPhone(v.Phone).SetName(v.Name)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "name" || string(out) != "prefix" {
-			t.Fatalf("p.SetPhone(v.Phone).SetName(v.Name): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming name", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "name" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetPhone(v.Phone).SetName(v.Name): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming name at offset 6 (where the record began)", out, err)
 		}
 	}
 

@@ -131,7 +131,7 @@ func (w *GetRequestBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = GetRequestFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("GetRequest", getRequestSlots, len(dst), GetRequestFixedSize, len(v.Key)))
 		}
 	}
 	off := len(dst)
@@ -217,12 +217,12 @@ func (p *GetRequestAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *GetRequestAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("GetRequest", getRequestSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 0, 1, p.set, p.big[:], "GetRequest")
+	return flyweight.FinishAppender(p.buf, p.off, 0, getRequestSlots, p.set, p.bad, p.big[:], "GetRequest")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -283,7 +283,7 @@ func (v *GetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = GetRequestFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("GetRequest", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("GetRequest", getRequestSlots, len(dst), GetRequestFixedSize, len(v.Key))
 		}
 	}
 	off := len(dst)
@@ -592,7 +592,7 @@ func (w *GetResponseBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = GetResponseFixedSize+vn, 0x00010005
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("GetResponse", getResponseSlots, len(dst), GetResponseFixedSize, len(v.Value)))
 		}
 	}
 	off := len(dst)
@@ -683,12 +683,12 @@ func (p *GetResponseAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *GetResponseAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("GetResponse", getResponseSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 5, 1, p.set, p.big[:], "GetResponse")
+	return flyweight.FinishAppender(p.buf, p.off, 5, getResponseSlots, p.set, p.bad, p.big[:], "GetResponse")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -750,7 +750,7 @@ func (v *GetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = GetResponseFixedSize+vn, 0x00010005
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("GetResponse", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("GetResponse", getResponseSlots, len(dst), GetResponseFixedSize, len(v.Value))
 		}
 	}
 	off := len(dst)
@@ -1091,7 +1091,7 @@ func (w *SetRequestBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = SetRequestFixedSize+vn, 0x00020004
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("SetRequest", setRequestSlots, len(dst), SetRequestFixedSize, len(v.Key), len(v.Value)))
 		}
 	}
 	off := len(dst)
@@ -1186,12 +1186,12 @@ func (p *SetRequestAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *SetRequestAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("SetRequest", setRequestSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 4, 2, p.set, p.big[:], "SetRequest")
+	return flyweight.FinishAppender(p.buf, p.off, 4, setRequestSlots, p.set, p.bad, p.big[:], "SetRequest")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -1281,7 +1281,7 @@ func (v *SetRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = SetRequestFixedSize+vn, 0x00020004
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("SetRequest", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("SetRequest", setRequestSlots, len(dst), SetRequestFixedSize, len(v.Key), len(v.Value))
 		}
 	}
 	off := len(dst)
@@ -1641,7 +1641,7 @@ func (w *SetResponseBuilder) Finish() ([]byte, error) {
 
 	size, hdr := SetResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return nil, bld.EndAppend(dst, flyweight.NewError("SetResponse", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.TooLargeError("SetResponse", setResponseSlots, len(dst), SetResponseFixedSize))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -1714,12 +1714,12 @@ func (p *SetResponseAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *SetResponseAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("SetResponse", setResponseSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 1, 0, p.set, p.big[:], "SetResponse")
+	return flyweight.FinishAppender(p.buf, p.off, 1, setResponseSlots, p.set, p.bad, p.big[:], "SetResponse")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -1748,7 +1748,7 @@ func (p *SetResponseAppender) SetReplaced(v bool) *SetResponseAppender {
 func (v *SetResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	size, hdr := SetResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("SetResponse", "header", 0, flyweight.ErrTooLarge)
+		return dst, flyweight.TooLargeError("SetResponse", setResponseSlots, len(dst), SetResponseFixedSize)
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -1962,7 +1962,7 @@ func (w *DeleteRequestBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = DeleteRequestFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("DeleteRequest", deleteRequestSlots, len(dst), DeleteRequestFixedSize, len(v.Key)))
 		}
 	}
 	off := len(dst)
@@ -2048,12 +2048,12 @@ func (p *DeleteRequestAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *DeleteRequestAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("DeleteRequest", deleteRequestSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 0, 1, p.set, p.big[:], "DeleteRequest")
+	return flyweight.FinishAppender(p.buf, p.off, 0, deleteRequestSlots, p.set, p.bad, p.big[:], "DeleteRequest")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -2114,7 +2114,7 @@ func (v *DeleteRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = DeleteRequestFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("DeleteRequest", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("DeleteRequest", deleteRequestSlots, len(dst), DeleteRequestFixedSize, len(v.Key))
 		}
 	}
 	off := len(dst)
@@ -2419,7 +2419,7 @@ func (w *DeleteResponseBuilder) Finish() ([]byte, error) {
 
 	size, hdr := DeleteResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return nil, bld.EndAppend(dst, flyweight.NewError("DeleteResponse", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.TooLargeError("DeleteResponse", deleteResponseSlots, len(dst), DeleteResponseFixedSize))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -2492,12 +2492,12 @@ func (p *DeleteResponseAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *DeleteResponseAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("DeleteResponse", deleteResponseSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 1, 0, p.set, p.big[:], "DeleteResponse")
+	return flyweight.FinishAppender(p.buf, p.off, 1, deleteResponseSlots, p.set, p.bad, p.big[:], "DeleteResponse")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -2526,7 +2526,7 @@ func (p *DeleteResponseAppender) SetDeleted(v bool) *DeleteResponseAppender {
 func (v *DeleteResponseValue) AppendTo(dst []byte) ([]byte, error) {
 	size, hdr := DeleteResponseFixedSize, uint32(0x00000001)
 	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("DeleteResponse", "header", 0, flyweight.ErrTooLarge)
+		return dst, flyweight.TooLargeError("DeleteResponse", deleteResponseSlots, len(dst), DeleteResponseFixedSize)
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -2740,7 +2740,7 @@ func (w *WatchRequestBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = WatchRequestFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("WatchRequest", watchRequestSlots, len(dst), WatchRequestFixedSize, len(v.Prefix)))
 		}
 	}
 	off := len(dst)
@@ -2826,12 +2826,12 @@ func (p *WatchRequestAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *WatchRequestAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("WatchRequest", watchRequestSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 0, 1, p.set, p.big[:], "WatchRequest")
+	return flyweight.FinishAppender(p.buf, p.off, 0, watchRequestSlots, p.set, p.bad, p.big[:], "WatchRequest")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -2892,7 +2892,7 @@ func (v *WatchRequestValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = WatchRequestFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("WatchRequest", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("WatchRequest", watchRequestSlots, len(dst), WatchRequestFixedSize, len(v.Prefix))
 		}
 	}
 	off := len(dst)
@@ -3201,7 +3201,7 @@ func (w *EventBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = EventFixedSize+vn, 0x00020001
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Event", eventSlots, len(dst), EventFixedSize, len(v.Key), len(v.Value)))
 		}
 	}
 	off := len(dst)
@@ -3296,12 +3296,12 @@ func (p *EventAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *EventAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Event", eventSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 1, 2, p.set, p.big[:], "Event")
+	return flyweight.FinishAppender(p.buf, p.off, 1, eventSlots, p.set, p.bad, p.big[:], "Event")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -3391,7 +3391,7 @@ func (v *EventValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = EventFixedSize+vn, 0x00020001
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Event", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Event", eventSlots, len(dst), EventFixedSize, len(v.Key), len(v.Value))
 		}
 	}
 	off := len(dst)

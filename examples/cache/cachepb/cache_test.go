@@ -230,8 +230,8 @@ func TestGetRequestAppenderMatchesAppend(t *testing.T) {
 		p := AppendGetRequest([]byte("prefix"))
 		p.SetKey(v.Key).SetKey(v.Key)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || string(out) != "prefix" {
-			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -507,8 +507,8 @@ func TestGetResponseAppenderMatchesAppend(t *testing.T) {
 		p := AppendGetResponse([]byte("prefix"))
 		p.SetValue(v.Value).SetValue(v.Value)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "value" || string(out) != "prefix" {
-			t.Fatalf("p.SetValue(v.Value).SetValue(v.Value): got %q, %v; want the prefix and flyweight.ErrSetTwice naming value", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "value" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetValue(v.Value).SetValue(v.Value): got %q, %v; want the prefix and flyweight.ErrSetTwice naming value at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -789,8 +789,8 @@ func TestSetRequestAppenderMatchesAppend(t *testing.T) {
 		p := AppendSetRequest([]byte("prefix"))
 		p.SetKey(v.Key).SetKey(v.Key)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || string(out) != "prefix" {
-			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -799,8 +799,8 @@ func TestSetRequestAppenderMatchesAppend(t *testing.T) {
 		p := AppendSetRequest([]byte("prefix"))
 		p.SetValue(v.Value).SetKey(v.Key)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "key" || string(out) != "prefix" {
-			t.Fatalf("p.SetValue(v.Value).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming key", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "key" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetValue(v.Value).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming key at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -1324,8 +1324,8 @@ func TestDeleteRequestAppenderMatchesAppend(t *testing.T) {
 		p := AppendDeleteRequest([]byte("prefix"))
 		p.SetKey(v.Key).SetKey(v.Key)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || string(out) != "prefix" {
-			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -1846,8 +1846,8 @@ func TestWatchRequestAppenderMatchesAppend(t *testing.T) {
 		p := AppendWatchRequest([]byte("prefix"))
 		p.SetPrefix(v.Prefix).SetPrefix(v.Prefix)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "prefix" || string(out) != "prefix" {
-			t.Fatalf("p.SetPrefix(v.Prefix).SetPrefix(v.Prefix): got %q, %v; want the prefix and flyweight.ErrSetTwice naming prefix", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "prefix" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetPrefix(v.Prefix).SetPrefix(v.Prefix): got %q, %v; want the prefix and flyweight.ErrSetTwice naming prefix at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -2125,8 +2125,8 @@ func TestEventAppenderMatchesAppend(t *testing.T) {
 		p := AppendEvent([]byte("prefix"))
 		p.SetKey(v.Key).SetKey(v.Key)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || string(out) != "prefix" {
-			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "key" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetKey(v.Key).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrSetTwice naming key at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -2135,8 +2135,8 @@ func TestEventAppenderMatchesAppend(t *testing.T) {
 		p := AppendEvent([]byte("prefix"))
 		p.SetValue(v.Value).SetKey(v.Key)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "key" || string(out) != "prefix" {
-			t.Fatalf("p.SetValue(v.Value).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming key", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "key" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetValue(v.Value).SetKey(v.Key): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming key at offset 6 (where the record began)", out, err)
 		}
 	}
 

@@ -90,7 +90,7 @@ func (w *PayloadBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = PayloadFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Payload", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Payload", payloadSlots, len(dst), PayloadFixedSize, len(v.Data)))
 		}
 	}
 	off := len(dst)
@@ -176,12 +176,12 @@ func (p *PayloadAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *PayloadAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Payload", payloadSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 0, 1, p.set, p.big[:], "Payload")
+	return flyweight.FinishAppender(p.buf, p.off, 0, payloadSlots, p.set, p.bad, p.big[:], "Payload")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -221,7 +221,7 @@ func (v *PayloadValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = PayloadFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Payload", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Payload", payloadSlots, len(dst), PayloadFixedSize, len(v.Data))
 		}
 	}
 	off := len(dst)

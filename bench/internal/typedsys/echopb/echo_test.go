@@ -230,8 +230,8 @@ func TestPayloadAppenderMatchesAppend(t *testing.T) {
 		p := AppendPayload([]byte("prefix"))
 		p.SetData(v.Data).SetData(v.Data)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "data" || string(out) != "prefix" {
-			t.Fatalf("p.SetData(v.Data).SetData(v.Data): got %q, %v; want the prefix and flyweight.ErrSetTwice naming data", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "data" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetData(v.Data).SetData(v.Data): got %q, %v; want the prefix and flyweight.ErrSetTwice naming data at offset 6 (where the record began)", out, err)
 		}
 	}
 

@@ -394,8 +394,8 @@ func TestNoteAppenderMatchesAppend(t *testing.T) {
 		p := AppendNote([]byte("prefix"))
 		p.SetText(v.Text).SetText(v.Text)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "text" || string(out) != "prefix" {
-			t.Fatalf("p.SetText(v.Text).SetText(v.Text): got %q, %v; want the prefix and flyweight.ErrSetTwice naming text", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "text" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetText(v.Text).SetText(v.Text): got %q, %v; want the prefix and flyweight.ErrSetTwice naming text at offset 6 (where the record began)", out, err)
 		}
 	}
 

@@ -1393,7 +1393,7 @@ func (w *NoteBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = NoteFixedSize+vn, 0x0002000c
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Note", noteSlots, len(dst), NoteFixedSize, len(v.Text), len(v.Author)))
 		}
 	}
 	off := len(dst)
@@ -1499,12 +1499,12 @@ func (p *NoteAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *NoteAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Note", noteSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 12, 2, p.set, p.big[:], "Note")
+	return flyweight.FinishAppender(p.buf, p.off, 12, noteSlots, p.set, p.bad, p.big[:], "Note")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -1624,7 +1624,7 @@ func (v *NoteValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = NoteFixedSize+vn, 0x0002000c
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Note", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Note", noteSlots, len(dst), NoteFixedSize, len(v.Text), len(v.Author))
 		}
 	}
 	off := len(dst)

@@ -2897,7 +2897,7 @@ func (w *PingBuilder) Finish() ([]byte, error) {
 
 	size, hdr := PingFixedSize, uint32(0x00000000)
 	if uint64(size) > 0xffffffff {
-		return nil, bld.EndAppend(dst, flyweight.NewError("Ping", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.TooLargeError("Ping", pingSlots, len(dst), PingFixedSize))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -2966,12 +2966,12 @@ func (p *PingAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *PingAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Ping", pingSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 0, 0, p.set, p.big[:], "Ping")
+	return flyweight.FinishAppender(p.buf, p.off, 0, pingSlots, p.set, p.bad, p.big[:], "Ping")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -2987,7 +2987,7 @@ func (p *PingAppender) live(op string) {
 func (v *PingValue) AppendTo(dst []byte) ([]byte, error) {
 	size, hdr := PingFixedSize, uint32(0x00000000)
 	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("Ping", "header", 0, flyweight.ErrTooLarge)
+		return dst, flyweight.TooLargeError("Ping", pingSlots, len(dst), PingFixedSize)
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -3175,7 +3175,7 @@ func (w *CardBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = CardFixedSize+vn, 0x0004000b
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Card", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Card", cardSlots, len(dst), CardFixedSize, len(v.Title), len(v.Photo), len(v.Note), len(v.URL)))
 		}
 	}
 	off := len(dst)
@@ -3307,12 +3307,12 @@ func (p *CardAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *CardAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Card", cardSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 11, 4, p.set, p.big[:], "Card")
+	return flyweight.FinishAppender(p.buf, p.off, 11, cardSlots, p.set, p.bad, p.big[:], "Card")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -3538,7 +3538,7 @@ func (v *CardValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = CardFixedSize+vn, 0x0004000b
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Card", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Card", cardSlots, len(dst), CardFixedSize, len(v.Title), len(v.Photo), len(v.Note), len(v.URL))
 		}
 	}
 	off := len(dst)

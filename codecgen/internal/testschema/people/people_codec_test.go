@@ -876,8 +876,8 @@ func TestCardAppenderMatchesAppend(t *testing.T) {
 		p := AppendCard([]byte("prefix"))
 		p.SetTitle(v.Title).SetTitle(v.Title)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "title" || string(out) != "prefix" {
-			t.Fatalf("p.SetTitle(v.Title).SetTitle(v.Title): got %q, %v; want the prefix and flyweight.ErrSetTwice naming title", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "title" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetTitle(v.Title).SetTitle(v.Title): got %q, %v; want the prefix and flyweight.ErrSetTwice naming title at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -886,8 +886,8 @@ func TestCardAppenderMatchesAppend(t *testing.T) {
 		p := AppendCard([]byte("prefix"))
 		p.SetPhoto(v.Photo).SetTitle(v.Title)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "title" || string(out) != "prefix" {
-			t.Fatalf("p.SetPhoto(v.Photo).SetTitle(v.Title): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming title", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrBuildOrder || e.Field != "title" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetPhoto(v.Photo).SetTitle(v.Title): got %q, %v; want the prefix and flyweight.ErrBuildOrder naming title at offset 6 (where the record began)", out, err)
 		}
 	}
 

@@ -97,7 +97,7 @@ func (w *ReqBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = ReqFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Req", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Req", reqSlots, len(dst), ReqFixedSize, len(v.Name)))
 		}
 	}
 	off := len(dst)
@@ -183,12 +183,12 @@ func (p *ReqAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *ReqAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Req", reqSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 0, 1, p.set, p.big[:], "Req")
+	return flyweight.FinishAppender(p.buf, p.off, 0, reqSlots, p.set, p.bad, p.big[:], "Req")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -249,7 +249,7 @@ func (v *ReqValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = ReqFixedSize+vn, 0x00010000
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Req", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Req", reqSlots, len(dst), ReqFixedSize, len(v.Name))
 		}
 	}
 	off := len(dst)
@@ -558,7 +558,7 @@ func (w *RespBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = RespFixedSize+vn, 0x00010004
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Resp", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Resp", respSlots, len(dst), RespFixedSize, len(v.Text)))
 		}
 	}
 	off := len(dst)
@@ -645,12 +645,12 @@ func (p *RespAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *RespAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Resp", respSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 4, 1, p.set, p.big[:], "Resp")
+	return flyweight.FinishAppender(p.buf, p.off, 4, respSlots, p.set, p.bad, p.big[:], "Resp")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -720,7 +720,7 @@ func (v *RespValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = RespFixedSize+vn, 0x00010004
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Resp", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Resp", respSlots, len(dst), RespFixedSize, len(v.Text))
 		}
 	}
 	off := len(dst)

@@ -230,8 +230,8 @@ func TestReqAppenderMatchesAppend(t *testing.T) {
 		p := AppendReq([]byte("prefix"))
 		p.SetName(v.Name).SetName(v.Name)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "name" || string(out) != "prefix" {
-			t.Fatalf("p.SetName(v.Name).SetName(v.Name): got %q, %v; want the prefix and flyweight.ErrSetTwice naming name", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "name" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetName(v.Name).SetName(v.Name): got %q, %v; want the prefix and flyweight.ErrSetTwice naming name at offset 6 (where the record began)", out, err)
 		}
 	}
 
@@ -502,8 +502,8 @@ func TestRespAppenderMatchesAppend(t *testing.T) {
 		p := AppendResp([]byte("prefix"))
 		p.SetText(v.Text).SetText(v.Text)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "text" || string(out) != "prefix" {
-			t.Fatalf("p.SetText(v.Text).SetText(v.Text): got %q, %v; want the prefix and flyweight.ErrSetTwice naming text", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "text" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetText(v.Text).SetText(v.Text): got %q, %v; want the prefix and flyweight.ErrSetTwice naming text at offset 6 (where the record began)", out, err)
 		}
 	}
 

@@ -123,7 +123,7 @@ func (w *CarBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = CarFixedSize+vn, 0x00010005
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Car", carSlots, len(dst), CarFixedSize, len(v.Model)))
 		}
 	}
 	off := len(dst)
@@ -211,12 +211,12 @@ func (p *CarAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *CarAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("Car", carSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 5, 1, p.set, p.big[:], "Car")
+	return flyweight.FinishAppender(p.buf, p.off, 5, carSlots, p.set, p.bad, p.big[:], "Car")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -295,7 +295,7 @@ func (v *CarValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = CarFixedSize+vn, 0x00010005
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Car", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Car", carSlots, len(dst), CarFixedSize, len(v.Model))
 		}
 	}
 	off := len(dst)
@@ -644,7 +644,7 @@ func (w *CarBuildBuilder) Finish() ([]byte, error) {
 
 	size, hdr := CarBuildFixedSize, uint32(0x00000004)
 	if uint64(size) > 0xffffffff {
-		return nil, bld.EndAppend(dst, flyweight.NewError("CarBuild", "header", 0, flyweight.ErrTooLarge))
+		return nil, bld.EndAppend(dst, flyweight.TooLargeError("CarBuild", carBuildSlots, len(dst), CarBuildFixedSize))
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -714,12 +714,12 @@ func (p *CarBuildAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *CarBuildAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError("CarBuild", carBuildSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, 4, 0, p.set, p.big[:], "CarBuild")
+	return flyweight.FinishAppender(p.buf, p.off, 4, carBuildSlots, p.set, p.bad, p.big[:], "CarBuild")
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -744,7 +744,7 @@ func (p *CarBuildAppender) SetCarID(v uint32) *CarBuildAppender {
 func (v *CarBuildValue) AppendTo(dst []byte) ([]byte, error) {
 	size, hdr := CarBuildFixedSize, uint32(0x00000004)
 	if uint64(size) > 0xffffffff {
-		return dst, flyweight.NewError("CarBuild", "header", 0, flyweight.ErrTooLarge)
+		return dst, flyweight.TooLargeError("CarBuild", carBuildSlots, len(dst), CarBuildFixedSize)
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, size)[:off+size]
@@ -947,7 +947,7 @@ func (w *MemoBuilder) Finish() ([]byte, error) {
 	if !compact {
 		size, hdr = MemoFixedSize+vn, 0x00010004
 		if uint64(size) > 0xffffffff {
-			return nil, bld.EndAppend(dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge))
+			return nil, bld.EndAppend(dst, flyweight.TooLargeError("Memo", memoSlots, len(dst), MemoFixedSize, len(v.Text)))
 		}
 	}
 	off := len(dst)
@@ -996,7 +996,7 @@ func (v *MemoValue) AppendTo(dst []byte) ([]byte, error) {
 	if !compact {
 		size, hdr = MemoFixedSize+vn, 0x00010004
 		if uint64(size) > 0xffffffff {
-			return dst, flyweight.NewError("Memo", "header", 0, flyweight.ErrTooLarge)
+			return dst, flyweight.TooLargeError("Memo", memoSlots, len(dst), MemoFixedSize, len(v.Text))
 		}
 	}
 	off := len(dst)

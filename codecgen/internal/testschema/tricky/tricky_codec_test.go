@@ -240,8 +240,8 @@ func TestCarAppenderMatchesAppend(t *testing.T) {
 		p := AppendCar([]byte("prefix"))
 		p.SetModel(v.Model).SetModel(v.Model)
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "model" || string(out) != "prefix" {
-			t.Fatalf("p.SetModel(v.Model).SetModel(v.Model): got %q, %v; want the prefix and flyweight.ErrSetTwice naming model", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.ErrSetTwice || e.Field != "model" || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("p.SetModel(v.Model).SetModel(v.Model): got %q, %v; want the prefix and flyweight.ErrSetTwice naming model at offset 6 (where the record began)", out, err)
 		}
 	}
 
