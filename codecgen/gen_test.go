@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -430,4 +431,122 @@ func TestOutputVersioned(t *testing.T) {
 		return
 	}
 	assert.Equal(t, want, string(b), "%s is not this Version's: run go test ./codecgen -run TestOutputVersioned -update", file)
+}
+
+// inlineSchema has direct builders of every shape the inlining rule
+// (appender.go, hasAppender) distinguishes: fixed fields only, one to six
+// variable fields (strings and bytes), defaults (AppendX copies a
+// template), and the most variable fields a direct builder takes (31).
+func inlineSchema() string {
+	var src strings.Builder
+	src.WriteString("package inl;\nschema 1 version 1;\nmessage Fixed = 1 {\n  a uint64 = 1;\n  b bool = 2;\n  c float32 = 3;\n}\n")
+	src.WriteString("message Defaults = 2 {\n  a uint32 = 1 default 7;\n  s string = 2;\n  b bytes = 3;\n  c int8 = 4;\n}\n")
+	for n := 1; n <= 6; n++ {
+		fmt.Fprintf(&src, "message Var%d = %d {\n  id uint64 = 1;\n", n, 10+n)
+		for i := range n {
+			typ := "string"
+			if i%2 == 1 {
+				typ = "bytes"
+			}
+			fmt.Fprintf(&src, "  v%d %s = %d;\n", i, typ, i+2)
+		}
+		src.WriteString("  ok bool = 20;\n}\n")
+	}
+	src.WriteString("message Var31 = 31 {\n  id uint64 = 1;\n")
+	for i := range 31 {
+		fmt.Fprintf(&src, "  v%d string = %d;\n", i, i+2)
+	}
+	src.WriteString("}\n")
+	return src.String()
+}
+
+// TestAppenderInlines checks with the compiler's report (go build
+// -gcflags=-m) the inlining that docs/schema.md and appender.go promise
+// for direct builders, on messages of every shape: AppendX and Finish
+// always inline (so the builder lives on the caller's stack), fixed
+// setters always (one store), and a string or bytes setter exactly when it
+// writes at most five slot-table ends (its own and every later slot's).
+// bench/codec TestSmallStructAppenderInlines checks the benchmarked
+// message; this checks the generator's rule.
+func TestAppenderInlines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go build -gcflags=-m on a generated package")
+	}
+	s, err := Parse("inl.schema", []byte(inlineSchema()))
+	require.NoError(t, err)
+	code, err := Generate(s)
+	require.NoError(t, err)
+	dir := tempPackage(t, "inline-")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "x_codec.go"), code, 0o644))
+	report := inlineReport(t, dir)
+	checked := 0
+	for _, m := range s.Messages {
+		require.True(t, hasAppender(m), m.Name)
+		want := map[string]bool{"Append" + m.Name: true, "(*" + m.Name + "Appender).Finish": true}
+		for _, f := range m.Fields {
+			setter := "(*" + m.Name + "Appender).Set" + f.GoName
+			if f.Type.IsFixed() {
+				want[setter] = true
+				continue
+			}
+			ends := m.Slots - f.Slot
+			want[setter] = ends <= 5
+			if f.Type.Kind == KString {
+				want[setter+"Bytes"] = ends <= 5
+			}
+		}
+		for fn, inl := range want {
+			got, ok := report[fn]
+			if !assert.True(t, ok, "go build -gcflags=-m says nothing of %s", fn) {
+				continue
+			}
+			checked++
+			assert.Equal(t, inl, got, "%s: can inline", fn)
+		}
+	}
+	assert.Greater(t, checked, 100)
+}
+
+// inlineLine matches the compiler's verdict on one function in a
+// -gcflags=-m=2 report: "FILE:LINE:COL: can inline NAME with cost ..." or
+// "...: cannot inline NAME: why".
+var inlineLine = regexp.MustCompile(`(?m)^[^\s:]+:\d+:\d+: (can|cannot) inline ([^\s:]+)`)
+
+// inlineReport builds the package in dir (relative to codecgen/) with
+// go build -gcflags=-m=2 and returns the compiler's inlining verdict for
+// each function it reports on. It skips where there is no go command or
+// the compiler is not gc (-m is gc's report), and where the report holds
+// no verdict at all on a Go other than 1.26, whose format this reads (on
+// 1.26 that fails: something turned inlining off).
+func inlineReport(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	if runtime.Compiler != "gc" {
+		t.Skipf("reads gc's -m report; this is %s", runtime.Compiler)
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("builds a generated package and there is no go command: %v", err)
+	}
+	ctx := t.Context()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Until(d)/10))
+		defer cancel()
+	}
+	// The -gcflags given here apply to the package named and win over any
+	// in GOFLAGS; a build whose result is cached replays the report.
+	out, err := exec.CommandContext(ctx, goCmd, "build", "-gcflags=-m=2", "./"+filepath.ToSlash(dir)).CombinedOutput()
+	require.NoError(t, err, "go build -gcflags=-m=2:\n%s", out)
+	report := map[string]bool{}
+	for _, m := range inlineLine.FindAllSubmatch(out, -1) {
+		report[string(m[2])] = string(m[1]) == "can"
+	}
+	if len(report) == 0 {
+		v, _ := exec.Command(goCmd, "env", "GOVERSION").Output()
+		if !strings.HasPrefix(string(v), "go1.26") {
+			t.Skipf("go build -gcflags=-m=2 of %s gives no inlining verdict this test can read (format of go1.26; this is %s)", dir, bytes.TrimSpace(v))
+		}
+		t.Fatalf("go build -gcflags=-m=2 (%s) gives no inlining verdict: is inlining off (GOFLAGS=%q)?\n%s", bytes.TrimSpace(v), os.Getenv("GOFLAGS"), out)
+	}
+	return report
 }
