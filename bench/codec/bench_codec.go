@@ -354,7 +354,7 @@ type SmallStructAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [2]uint32 // slot ends past the compact form's 32767, by slot
 }
 

@@ -196,7 +196,7 @@ type GetRequestAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [1]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -662,7 +662,7 @@ type GetResponseAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [1]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -1165,7 +1165,7 @@ type SetRequestAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [2]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -1693,7 +1693,7 @@ type SetResponseAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [0]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -2027,7 +2027,7 @@ type DeleteRequestAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [1]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -2471,7 +2471,7 @@ type DeleteResponseAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [0]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -2805,7 +2805,7 @@ type WatchRequestAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [1]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -3275,7 +3275,7 @@ type EventAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [2]uint32 // slot ends past the compact form's 32767, by slot
 }
 
