@@ -121,7 +121,7 @@ type %[1]sAppender struct {
 	buf []byte    // dst with the record so far
 	off int       // where the record starts in buf
 	set uint64    // variable fields set, by slot (bit 63: finished, under -tags psdebug)
-	bad uint64    // mistakes and a large record: flyweight.AppenderError's word
+	bad uint64    // mistakes and a large record: flyweight.FinishAppender's word
 	big [%[4]d]uint32 // slot ends past the compact form's 32767, by slot
 }
 
@@ -142,12 +142,12 @@ func (p *%[1]sAppender) Finish() ([]byte, error) {
 	return p.buf, nil
 }
 
-// finishSlow is Finish's path for a mistake or a large record.
+// finishSlow is Finish's path for a mistake or a large record (never
+// inlined: Finish stays within the inliner's budget, see AppendX).
+//
+//go:noinline
 func (p *%[1]sAppender) finishSlow() ([]byte, error) {
-	if err := flyweight.AppenderError(%[5]q, %[6]sSlots, p.bad&^flyweight.AppenderBig); err != nil {
-		return p.buf[:p.off], err
-	}
-	return flyweight.WidenCompact(p.buf, p.off, %[7]d, %[8]d, p.set, p.big[:], %[5]q)
+	return flyweight.FinishAppender(p.buf, p.off, %[7]d, %[6]sSlots, p.set, p.bad, p.big[:], %[5]q)
 }
 
 // live panics if the builder was finished (called under -tags psdebug).
@@ -285,8 +285,8 @@ func Test%[1]sAppenderMatchesAppend(t *testing.T) {
 		p := Append%[1]s([]byte("prefix"))
 		%[2]s
 		out, err := p.Finish()
-		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.%[4]s || e.Field != %[3]q || string(out) != "prefix" {
-			t.Fatalf("%[2]s: got %%q, %%v; want the prefix and flyweight.%[4]s naming %[3]s", out, err)
+		if e, ok := err.(*flyweight.Error); !ok || e.Err != flyweight.%[4]s || e.Field != %[3]q || e.Offset != len("prefix") || string(out) != "prefix" {
+			t.Fatalf("%[2]s: got %%q, %%v; want the prefix and flyweight.%[4]s naming %[3]s at offset 6 (where the record began)", out, err)
 		}
 	}
 `, n, mk.calls, mk.field, mk.sentinel)

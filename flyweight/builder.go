@@ -57,11 +57,13 @@ type Builder struct {
 
 // openGroup is a group between BeginGroup and End.
 type openGroup struct {
-	rec     int // start of the record that owns the group
-	next    int // that record's next slot once the group ends
-	slotPos int // offset of the group's slot entry, or -1 (out of order)
-	start   int // offset of the group's data (its count)
-	mark    int // len(offs) when the group began
+	rec     int    // start of the record that owns the group
+	next    int    // that record's next slot once the group ends
+	slotPos int    // offset of the group's slot entry, or -1 (out of order)
+	start   int    // offset of the group's data (its count)
+	mark    int    // len(offs) when the group began
+	owner   string // the owning record's layout name and the group's field, for errors
+	field   string
 }
 
 // NewBuilder returns a Builder that appends to buf (existing contents are
@@ -377,8 +379,9 @@ func (w RecordWriter) Finish() ([]byte, error) {
 
 func (w RecordWriter) finishSlow() ([]byte, error) {
 	b := w.b
-	if len(b.open) != 0 {
-		b.fail(w.l.Name, "group", w.start, ErrOpenGroup)
+	if len(b.open) != 0 { // the innermost open group, at the offset of its data
+		og := b.open[len(b.open)-1]
+		b.fail(og.owner, og.field, og.start, ErrOpenGroup)
 	}
 	if len(b.buf)-w.start > math.MaxUint32 {
 		b.fail(w.l.Name, "header", w.start, ErrTooLarge)
@@ -442,7 +445,7 @@ type GroupWriter struct {
 // w.
 func (w RecordWriter) BeginGroup(i int, elem *Layout) GroupWriter {
 	b := w.b
-	og := openGroup{rec: w.start, next: b.next, slotPos: -1, start: len(b.buf), mark: len(b.offs)}
+	og := openGroup{rec: w.start, next: b.next, slotPos: -1, start: len(b.buf), mark: len(b.offs), owner: w.l.Name, field: slotName(w.l.Slots, i)}
 	if w.take(i) {
 		og.next, og.slotPos = i+1, w.slotPos(i)
 	}

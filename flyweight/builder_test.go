@@ -297,3 +297,75 @@ func TestBeginAppend(t *testing.T) {
 	_, err = b.BeginAppend("Other")
 	assert.ErrorIs(t, err, ErrTooLarge, "sticky")
 }
+
+// TestBuilderErrorOffsets: a Builder's errors name the field at fault
+// and, as their Offset, where the record at fault (or the open group's
+// data) begins in the Builder's buffer: here after a 6-byte prefix.
+func TestBuilderErrorOffsets(t *testing.T) {
+	msg := &Layout{Name: "Car", FixedLen: 2, Slots: []string{"model", "parts", "maker"}}
+	part := &Layout{Name: "Car.parts", FixedLen: 1, Slots: []string{"label", "subparts"}}
+	sub := &Layout{Name: "Car.parts.subparts", FixedLen: 1}
+	tests := []struct {
+		name  string
+		build func(b *Builder) error
+		want  Error
+	}{
+		{"out of order", func(b *Builder) error {
+			w := b.BeginRecord(msg)
+			w.SetString(2, "honda")
+			w.SetString(0, "civic")
+			_, err := w.Finish()
+			return err
+		}, Error{"Car", "model", 6, ErrBuildOrder}},
+		{"too long", func(b *Builder) error {
+			w := b.BeginRecord(msg)
+			w.Fail("model", ErrTooLong)
+			_, err := w.Finish()
+			return err
+		}, Error{"Car", "model", 6, ErrTooLong}},
+		{"element's field out of order", func(b *Builder) error {
+			w := b.BeginRecord(msg)
+			g := w.BeginGroup(1, part)
+			g.Add()
+			e := g.Add() // at 6+4+2+24 (Car) +4 (count) +1+4+16 (the first element)
+			e.SetString(1, "x")
+			e.SetString(0, "late")
+			g.End()
+			_, err := w.Finish()
+			return err
+		}, Error{"Car.parts", "label", 6 + 30 + 4 + 21, ErrBuildOrder}},
+		{"group left open", func(b *Builder) error {
+			w := b.BeginRecord(msg)
+			g := w.BeginGroup(1, part)
+			g.Add().BeginGroup(1, sub)
+			_, err := w.Finish()
+			return err
+		}, Error{"Car.parts", "subparts", 6 + 30 + 4 + 21, ErrOpenGroup}},
+		{"outer group left open", func(b *Builder) error {
+			w := b.BeginRecord(msg)
+			w.BeginGroup(1, part).Add()
+			_, err := w.Finish()
+			return err
+		}, Error{"Car", "parts", 6 + 30, ErrOpenGroup}},
+		{"record begun in an open group", func(b *Builder) error {
+			b.BeginRecord(msg).BeginGroup(1, part)
+			_, err := b.BeginRecord(sub).Finish()
+			return err
+		}, Error{"Car.parts.subparts", "header", 6 + 30 + 4, ErrOpenGroup}},
+		{"staged record begun in an open group", func(b *Builder) error {
+			b.BeginRecord(msg).BeginGroup(1, part)
+			_, err := b.BeginAppend("Flat")
+			return err
+		}, Error{"Flat", "header", 6 + 30 + 4, ErrOpenGroup}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBuilder([]byte("prefix"))
+			err := tc.build(&b)
+			var fe *Error
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.want, *fe)
+			assert.Equal(t, err, b.Err())
+		})
+	}
+}

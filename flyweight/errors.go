@@ -65,12 +65,21 @@ var (
 	ErrBadLimits = errors.New("flyweight: invalid limits")
 )
 
-// Error describes where a message failed validation. It unwraps to one of
-// the sentinel errors above.
+// Error describes where a message failed validation, or why building one
+// failed. It unwraps to one of the sentinel errors above.
+//
+// A builder's error names the field at fault where there is one (a
+// variable field set out of order or twice, a string too long for its
+// field, the field whose data passes 4 GiB, the group left open) and the
+// part otherwise ("header": a record begun while a group is open; "element"
+// or "group": a group's Add or End out of turn). Its Offset is where, in
+// the builder's output (a flyweight.Builder's buffer, or the dst given to
+// AppendTo or AppendX), the record at fault begins, or the group's data for
+// an open group; codecgen's generated tests check it after a prefix.
 type Error struct {
 	Message string // message or group type, e.g. "Person" or "Person.kids"
 	Field   string // field or part, e.g. "name", "header", "slot 3"
-	Offset  int    // byte offset from the start of the wrapped buffer
+	Offset  int    // validation: byte offset from the start of the wrapped buffer; building: see above
 	Err     error  // the sentinel
 }
 
