@@ -159,17 +159,10 @@ func TestDeadlineExceeded(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
-// deadlineOnly reports a deadline but never ends by itself, so a call
-// made with it can only be ended by the server's deadline timer.
-type deadlineOnly struct {
-	context.Context
-	d time.Time
-}
-
-func (c deadlineOnly) Deadline() (time.Time, bool) { return c.d, true }
-
-// lazyDeadline is a deadlineOnly whose deadline is set, after from then,
-// the first time it is read: when the call frames its request. A
+// lazyDeadline reports a deadline but never ends by itself, so a call
+// made with it can only be ended by the server's deadline timer. The
+// deadline is set, after from then, the first time it is read: when the
+// call frames its request. A
 // deadline made before the call could pass before the request was sent
 // on a loaded machine (the call then failed unsent, with no server
 // answer); this one always gives the server the whole timeout.
