@@ -3,6 +3,7 @@ package balance_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -25,6 +26,15 @@ type dnsServer struct {
 	tcp     net.Listener
 	wg      sync.WaitGroup
 	queries atomic.Int64
+
+	// The resolver's connections, closed with the server: a lookup in
+	// flight when a test ends (Go's resolver goes on with it after its
+	// caller's ctx ended, in its own goroutine) would otherwise wait for
+	// its UDP answer until the resolver's own timeout (5 s), past the
+	// package's goleak check.
+	connMu sync.Mutex
+	conns  []net.Conn
+	down   bool
 
 	mu    sync.Mutex
 	addrs map[string][]netip.Addr // lower-case FQDN -> A and AAAA records
@@ -60,18 +70,42 @@ func startDNS(t *testing.T) *dnsServer {
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
 		s.wg.Wait()
+		s.connMu.Lock()
+		s.down = true
+		for _, c := range s.conns {
+			_ = c.Close()
+		}
+		s.conns = nil
+		s.connMu.Unlock()
 	})
 	return s
 }
+
+// errDNSDown is what the resolver's Dial returns once the server stopped.
+var errDNSDown = errors.New("test DNS server stopped")
 
 // resolver returns a net.Resolver that sends every query to s.
 func (s *dnsServer) resolver() *net.Resolver {
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
+		var c net.Conn
+		var err error
 		if strings.HasPrefix(network, "tcp") {
-			return d.DialContext(ctx, "tcp", s.tcp.Addr().String())
+			c, err = d.DialContext(ctx, "tcp", s.tcp.Addr().String())
+		} else {
+			c, err = d.DialContext(ctx, "udp", s.udp.LocalAddr().String())
 		}
-		return d.DialContext(ctx, "udp", s.udp.LocalAddr().String())
+		if err != nil {
+			return nil, err
+		}
+		s.connMu.Lock()
+		defer s.connMu.Unlock()
+		if s.down {
+			_ = c.Close()
+			return nil, errDNSDown
+		}
+		s.conns = append(s.conns, c)
+		return c, nil
 	}}
 }
 
