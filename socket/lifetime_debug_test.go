@@ -3,6 +3,7 @@ package socket_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -204,3 +205,54 @@ func TestSendRefChangedDebug(t *testing.T) {
 		})
 	}
 }
+
+// failingKeeper appends its payload, keeps dst (a bug) and fails.
+type failingKeeper struct{ keepingEncoder }
+
+func (e *failingKeeper) AppendPayload(dst []byte) ([]byte, error) {
+	out, _ := e.keepingEncoder.AppendPayload(dst)
+	return out, errors.New("encode failed")
+}
+
+// A dst kept by an Encoder that failed reads as poison too, not as the
+// next Encoder's payload (the writer reused the buffer it failed in).
+func TestFailedEncoderDstKeptDebug(t *testing.T) {
+	if !pool.Debug {
+		t.Skip("needs -tags psdebug")
+	}
+	got := make(chan []byte, 4)
+	addr := startServer(t, "tcp", func(*socket.Conn) socket.Reactor {
+		return socket.ReactorFunc(func(c *socket.Conn, m socket.Message) socket.Action {
+			got <- bytes.Clone(m.Payload)
+			return socket.Continue
+		})
+	}, socket.Options{})
+	failed := make(chan error, 1)
+	c, err := socket.Dial(context.Background(), "tcp", addr.String(), nopReactor, socket.Options{
+		OnSendFailure: func(f socket.Failure) { failed <- f.Err },
+	})
+	require.NoError(t, err)
+	s := c.NewSender(nil)
+	bad := &failingKeeper{keepingEncoder{payload: []byte("the failed one")}}
+	require.NoError(t, s.SendEncoder(context.Background(), frame.Header{}, bad))
+	require.Error(t, <-failed)
+	// The next Encoder looks at the kept dst right after it appended its
+	// own payload: the writer's buffer it failed in must not be this one.
+	var seen []byte
+	next := encoderFunc(func(dst []byte) ([]byte, error) {
+		out := append(dst, "the next one.."...)
+		seen = bytes.Clone(bad.kept)
+		return out, nil
+	})
+	require.NoError(t, s.SendEncoder(context.Background(), frame.Header{}, next))
+	assert.Equal(t, []byte("the next one.."), <-got)
+	s.Close()
+	require.NoError(t, c.Close())
+	require.NotEmpty(t, seen)
+	assert.True(t, pool.Poisoned(seen), "a failed Encoder's kept dst reads as poison, not %q", seen)
+}
+
+// encoderFunc is a socket.Encoder made of a function.
+type encoderFunc func(dst []byte) ([]byte, error)
+
+func (f encoderFunc) AppendPayload(dst []byte) ([]byte, error) { return f(dst) }

@@ -217,6 +217,7 @@ func (c *Conn) encode(fw *frame.Writer, it *item) {
 		var err error
 		w.scratch.B, err = it.enc.AppendPayload(w.scratch.B[:0])
 		if err != nil {
+			w.poisonScratch()
 			c.failItem(it, fmt.Errorf("socket: encode: %w", err))
 			return
 		}
@@ -225,6 +226,9 @@ func (c *Conn) encode(fw *frame.Writer, it *item) {
 		payload = it.buf.B
 	}
 	if err := fw.WriteFrame(it.h, payload); err != nil {
+		if it.enc != nil {
+			w.poisonScratch()
+		}
 		c.failItem(it, frameErr(err))
 		return
 	}
@@ -243,6 +247,17 @@ func (c *Conn) encode(fw *frame.Writer, it *item) {
 		pool.PutBuffer(it.buf)
 	}
 	w.inflight = append(w.inflight, item{h: it.h, enc: it.enc, s: it.s})
+}
+
+// poisonScratch, under psdebug, gives back the scratch buffer an Encoder
+// appended into and failed with (or whose frame was refused), so a dst it
+// kept reads as poison, as after a copy. Without psdebug the buffer is
+// reused for the next Encoder.
+func (w *writerState) poisonScratch() {
+	if pool.Debug && w.scratch != nil {
+		pool.PutBuffer(w.scratch)
+		w.scratch = nil
+	}
 }
 
 func (c *Conn) flush(fw *frame.Writer) {

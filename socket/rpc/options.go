@@ -220,8 +220,8 @@ type ServerOptions struct {
 	// starts as a pooled buffer, counted whole, and doubles when full; an
 	// emptied queue keeps max(2 KiB, 32 B x StreamWindow) of it, still
 	// counted, until its stream ends), larger ones by the capacity of
-	// the buffer each is copied into (a pooled buffer may be nearly
-	// twice the message). Near the limit a message that fits is given a
+	// the buffer each is copied into (at most twice the message:
+	// power-of-two classes up to 32 KiB, pool's quarter classes above). Near the limit a message that fits is given a
 	// buffer of its own size rather than refused for a larger pooled
 	// one. So the streams hold at most MaxConnStreamBytes (beyond it
 	// only the Go allocator's rounding of the byte queue's growth). The

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -21,10 +22,10 @@ import (
 //
 // The budget counts what the queue holds: the capacity of its byte queue
 // (small messages, and the length prefixes of all) whenever it changes,
-// and the capacity of each large message's buffer (a pooled buffer may be
-// up to three size classes above its message, nearly twice its size;
-// counting the message's length let a peer hold nearly twice the
-// budget). So the bytes a peer's messages hold, spare room included, are
+// and the capacity of each large message's buffer (at most twice its
+// size, getMsgBuffer; counting the message's length let a peer hold
+// nearly twice the budget, and up to 30 times for 1-2 KiB messages in
+// buffers from the calibrating pool). So the bytes a peer's messages hold, spare room included, are
 // within the budget (TestAttackStreamSmallMessagesBoundedInBytes,
 // TestAttackStreamLargeMessagesBoundedByCapacity). Near the budget's end
 // a message that fits is not refused because the pool's buffer for it
@@ -157,15 +158,13 @@ func (q *recvQueue) pushLocked(payload []byte, window int, pending *int64) admit
 
 // bigBuffer returns a copy of a large message (over inlineMax) in a
 // buffer of its own, its capacity counted against the budget in *pending
-// (the buffer holds its whole capacity, not the message's length: a
-// pooled buffer is of the message's size class or up to three classes
-// above it, nearly twice its size, and one from the calibrating pool may
-// be larger still); nil when the budget cannot take it. When the pooled
+// (the buffer holds its whole capacity, not the message's length: at most
+// twice its size, see getMsgBuffer); nil when the budget cannot take it. When the pooled
 // buffer is more than the budget has left, the message gets one of its
 // own size instead (an allocation, only near the budget's end), so a
 // message that fits is not refused for the pool's choice of buffer.
 func (q *recvQueue) bigBuffer(payload []byte, pending *int64) *pool.Buffer {
-	b := pool.GetBufferFor(len(payload))
+	b := getMsgBuffer(len(payload))
 	b.B = append(b.B[:0], payload...)
 	rb := q.rb
 	if rb == nil {
@@ -173,7 +172,7 @@ func (q *recvQueue) bigBuffer(payload []byte, pending *int64) *pool.Buffer {
 	}
 	left := rb.limit - rb.used.Load() - *pending
 	if c := int64(cap(b.B)); c > left {
-		pool.PutBuffer(b)
+		putMsgBuffer(b)
 		if int64(len(payload)) > left {
 			return nil
 		}
@@ -188,6 +187,48 @@ func (q *recvQueue) bigBuffer(payload []byte, pending *int64) *pool.Buffer {
 	*pending += c
 	q.held += c
 	return b
+}
+
+// Mid-size messages (over inlineMax, under pool.LargeBufferSize) are
+// copied into buffers of a power-of-two class (2 KiB to 32 KiB), pooled
+// here, so a buffer is at most twice its message. pool.GetBuffer's
+// calibrating pool, which serves that range elsewhere, hands out buffers
+// of whatever size were put back (up to 32 KiB and beyond for a 1.1 KiB
+// message): counted by capacity, a stream of 1-2 KiB messages reached its
+// budget up to 30 times early. Large messages use pool.GetBufferFor, at
+// most three quarter-power classes above their size, under twice it.
+const (
+	midMinShift = 11 // 2 KiB: the class of inlineMax+1
+	midMaxShift = 15 // 32 KiB: pool.LargeBufferSize
+)
+
+// midBufs holds the mid-size classes' idle buffers, one pool per class.
+var midBufs [midMaxShift - midMinShift + 1]sync.Pool
+
+// getMsgBuffer returns an empty buffer with room for n (> inlineMax)
+// bytes and at most twice that: a mid-size class's, or pool's large one.
+func getMsgBuffer(n int) *pool.Buffer {
+	if n >= pool.LargeBufferSize || pool.Debug {
+		return pool.GetBufferFor(n)
+	}
+	e := max(bits.Len(uint(n-1)), midMinShift)
+	if b, _ := midBufs[e-midMinShift].Get().(*pool.Buffer); b != nil {
+		return b
+	}
+	return &pool.Buffer{B: make([]byte, 0, 1<<e)}
+}
+
+// putMsgBuffer takes back a buffer from getMsgBuffer (or one bigBuffer
+// allocated at the message's size near the budget's end): a mid-size
+// class's own capacity goes back to its class, any other to pool.
+func putMsgBuffer(b *pool.Buffer) {
+	c := cap(b.B)
+	if pool.Debug || c < 1<<midMinShift || c > 1<<midMaxShift || c&(c-1) != 0 {
+		pool.PutBuffer(b)
+		return
+	}
+	b.B = b.B[:0]
+	midBufs[bits.Len(uint(c))-1-midMinShift].Put(b)
 }
 
 // endPushLocked ends pushes under q.mu: it counts their pending bytes
@@ -353,7 +394,7 @@ func (q *recvQueue) popLocked(dst []byte) []byte {
 			q.held -= c
 			q.freed += c
 		}
-		pool.PutBuffer(b)
+		putMsgBuffer(b)
 	}
 	q.n--
 	if q.n == 0 { // empty: start over at the front
@@ -418,7 +459,7 @@ func (q *recvQueue) drop() {
 	q.mu.Lock()
 	q.done = true
 	for i := q.bigR; i < len(q.big); i++ {
-		pool.PutBuffer(q.big[i])
+		putMsgBuffer(q.big[i])
 	}
 	q.putSmall()
 	q.big, q.bigR, q.n = nil, 0, 0

@@ -345,3 +345,33 @@ func TestRecvQueueFirstSmallMessageNearBudget(t *testing.T) {
 	assert.Equal(t, int64(995), rb.used.Load(), "nothing counted")
 	assert.Nil(t, q2.sbuf, "the pool's buffer given back")
 }
+
+// TestRecvQueueMidSizeAtMostTwice: messages between 1 KiB and 32 KiB are
+// held, and counted, at most at twice their size, whatever idle buffers
+// the shared buffer pool has: with 20 KiB buffers idle there (as a
+// process that handled 20 KiB messages has), 64 messages of 1100 B each
+// were counted at 2.1 MiB, 30 times their bytes, and a stream of them hit
+// its budget that much early.
+func TestRecvQueueMidSizeAtMostTwice(t *testing.T) {
+	for range 64 {
+		pool.PutBuffer(&pool.Buffer{B: make([]byte, 0, 20<<10)})
+	}
+	for _, size := range []int{inlineMax + 1, 1100, 2048, 2049, 9000, 16<<10 + 1, pool.LargeBufferSize - 1} {
+		rb := &recvBudget{limit: 64 << 20}
+		var q recvQueue
+		q.init(64)
+		q.rb = rb
+		presetSmall(&q, 64)
+		for range 64 {
+			require.Equal(t, admitOK, q.push(make([]byte, size), 64))
+		}
+		big := queueHeld(&q) - int64(cap(q.small))
+		assert.LessOrEqual(t, big, int64(64*2*size), "%d B messages: their buffers at most twice their bytes", size)
+		assert.Equal(t, queueHeld(&q), rb.used.Load(), "counted: what the queue holds")
+		for range 64 {
+			_ = q.popLocked(nil)
+		}
+		q.drop()
+		assert.Zero(t, rb.used.Load())
+	}
+}

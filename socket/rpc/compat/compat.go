@@ -157,7 +157,10 @@ type Options struct {
 	// DefaultMaxInFlightBytes.
 	MaxInFlightBytes int64
 	// RejectDuplicates makes the Server reject (with Cancel) a request
-	// whose id is that of a pooled call or stream still in flight. By
+	// whose id is that of a pooled call or stream not yet answered (one
+	// whose answer, End or Cancel is queued no longer counts as a
+	// duplicate, though it counts in MaxInFlight until its goroutine
+	// finishes). By
 	// default it starts a second call, as protosocket-rpc does: both
 	// answer, and a Cancel for the id cancels both.
 	RejectDuplicates bool

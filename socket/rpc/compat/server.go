@@ -425,16 +425,18 @@ func (sc *serverConn[Req, Resp]) runPooled(call *scall[Req, Resp], snd *socket.S
 		err = s.invoke(ctx, &call.req, &call.resp)
 		done()
 	}
+	// Out of the calls by id before ended is read: a Cancel either came
+	// first (ended says so, and the answer is Cancel) or finds nothing
+	// (Stats.Ignored, and the answer goes out), never both.
+	sc.untrack(call)
 	switch call.ended() {
 	case endByClose:
 		return buf // nobody to tell
 	case endByPeer:
-		sc.untrack(call)
 		return sc.sendControl(snd, buf, call.id, Cancel) // aborted: Cancel, never End
 	}
 	if err != nil {
 		s.failed.Add(1)
-		sc.untrack(call)
 		return sc.sendControl(snd, buf, call.id, Cancel)
 	}
 	s.resp.SetID(&call.resp, call.id)
@@ -442,18 +444,16 @@ func (sc *serverConn[Req, Resp]) runPooled(call *scall[Req, Resp], snd *socket.S
 	out, err := s.resp.Append(buf[:0], &call.resp)
 	if err != nil || len(out) > s.maxFrame {
 		s.failed.Add(1)
-		sc.untrack(call)
 		return sc.sendControl(snd, buf, call.id, Cancel)
 	}
-	sc.untrack(call)
 	// Waits while the queue is full (this connection's worker only);
 	// ends when the connection closes.
 	_ = snd.Send(sc.ctx, frame.Header{}, out)
 	return out
 }
 
-// untrack takes a pooled call out of the calls by id just before its
-// answer is queued: a client that has the answer may cancel the id (it
+// untrack takes a pooled or streaming call out of the calls by id just
+// before its answer (its End or Cancel) is queued: a client that has the answer may cancel the id (it
 // finds nothing: Stats.Ignored, and nothing is sent) or reuse it (a new
 // call, not a duplicate), though the worker has not finished yet. It
 // still counts in flight (MaxInFlight, MaxInFlightBytes) until finish.
@@ -533,6 +533,10 @@ func (sc *serverConn[Req, Resp]) runStream(call *scall[Req, Resp], snd *socket.S
 		done()
 	}
 	st.returned.Store(true)
+	// As runPooled: out of the calls by id before its last frame, so a
+	// client that has the End may reuse the id (a new call, not a
+	// duplicate) or cancel it (Ignored) at once.
+	sc.untrack(call)
 	switch call.ended() {
 	case endByClose:
 		return
