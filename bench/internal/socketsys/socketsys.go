@@ -122,6 +122,12 @@ func (c *client) OpenStream(_ context.Context, i int) (load.Stream, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: connection %d of %d", errStreamOpen, i%len(c.conns), len(c.conns))
 	}
+	// Messages an earlier phase's Send left in the batch (a Send ended by
+	// its stream's Close keeps them) are dropped, not sent ahead of this
+	// phase's: this phase would pay for traffic it does not count. The
+	// earlier phase's load loop has returned, and a late Close does not
+	// touch the batch.
+	cn.sb.Reset()
 	st := &stream{c: cn, epoch: epoch}
 	st.ctx, st.cancel = context.WithCancel(context.Background())
 	return st, nil
