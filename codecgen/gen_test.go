@@ -2,21 +2,18 @@ package codecgen
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/protosocket-go/protosocket/internal/testenv"
 	"github.com/stretchr/testify/assert"
@@ -242,22 +239,11 @@ func goTest(t *testing.T, dirs []string, extra ...string) {
 	if testenv.RaceEnabled {
 		t.Skip("builds and runs generated packages with a child go test, which does not use -race: the run without -race does it")
 	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("builds generated packages and there is no go command: %v", err)
-	}
-	ctx := t.Context()
-	if d, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Until(d)/10))
-		defer cancel()
-	}
 	args := append([]string{"test", "-count=1", "-vet=off"}, extra...)
 	for _, d := range dirs {
 		args = append(args, "./"+filepath.ToSlash(d))
 	}
-	cmd := exec.CommandContext(ctx, goCmd, args...)
-	interruptOnCancel(cmd)
+	cmd, ctx := testenv.GoCommand(t, args...)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("go %s did not finish before the test's deadline (-timeout): %v\n%s", strings.Join(args, " "), ctx.Err(), out)
@@ -516,35 +502,21 @@ var inlineLine = regexp.MustCompile(`(?m)^[^\s:]+:\d+:\d+: (can|cannot) inline (
 
 // inlineReport builds the package in dir (relative to codecgen/) with
 // go build -gcflags=-m=2 and returns the compiler's inlining verdict for
-// each function it reports on. It skips where there is no go command or
-// the compiler is not gc (-m is gc's report), and where the report holds
-// no verdict at all on a Go other than 1.26, whose format this reads (on
-// 1.26 that fails: something turned inlining off).
+// each function it reports on. It skips where there is no go command,
+// the compiler is not gc (-m is gc's report) or the Go is not 1.26 (whose
+// inlining budget the callers check); a report with no verdict at all
+// fails (something turned inlining off).
 func inlineReport(t *testing.T, dir string) map[string]bool {
 	t.Helper()
 	if runtime.Compiler != "gc" {
 		t.Skipf("reads gc's -m report; this is %s", runtime.Compiler)
 	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("builds a generated package and there is no go command: %v", err)
-	}
-	ctx := t.Context()
-	if d, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Until(d)/10))
-		defer cancel()
-	}
+	// Which calls inline is the compiler's cost model, checked here for
+	// gc go1.26's budget; another release may rightly differ.
+	testenv.SkipUnlessGoRelease(t, "go1.26", "checks gc go1.26's inlining budget")
 	// The -gcflags given here apply to the package named and win over any
 	// in GOFLAGS; a build whose result is cached replays the report.
-	// Which calls inline is the compiler's cost model, checked here for
-	// gc go1.26's budget; another release (GOTOOLCHAIN) may rightly
-	// differ, so it is skipped there, saying so.
-	if v, _ := exec.Command(goCmd, "env", "GOVERSION").Output(); !strings.HasPrefix(string(v), "go1.26") {
-		t.Skipf("checks gc go1.26's inlining budget; this is %s", bytes.TrimSpace(v))
-	}
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-gcflags=-m=2", "./"+filepath.ToSlash(dir))
-	interruptOnCancel(cmd)
+	cmd, _ := testenv.GoCommand(t, "build", "-gcflags=-m=2", "./"+filepath.ToSlash(dir))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go build -gcflags=-m=2:\n%s", out)
 	report := map[string]bool{}
@@ -552,20 +524,7 @@ func inlineReport(t *testing.T, dir string) map[string]bool {
 		report[string(m[2])] = string(m[1]) == "can"
 	}
 	if len(report) == 0 {
-		v, _ := exec.Command(goCmd, "env", "GOVERSION").Output()
-		if !strings.HasPrefix(string(v), "go1.26") {
-			t.Skipf("go build -gcflags=-m=2 of %s gives no inlining verdict this test can read (format of go1.26; this is %s)", dir, bytes.TrimSpace(v))
-		}
-		t.Fatalf("go build -gcflags=-m=2 (%s) gives no inlining verdict: is inlining off (GOFLAGS=%q)?\n%s", bytes.TrimSpace(v), os.Getenv("GOFLAGS"), out)
+		t.Fatalf("go build -gcflags=-m=2 gives no inlining verdict: is inlining off (GOFLAGS=%q)?\n%s", os.Getenv("GOFLAGS"), out)
 	}
 	return report
-}
-
-// interruptOnCancel makes cmd's context end it with an interrupt, not a
-// kill, and wait up to 10 s for it to go: the go command then stops its
-// compilers and test binary and removes its work directory, where a kill
-// left them running and left /tmp/go-build* behind.
-func interruptOnCancel(cmd *exec.Cmd) {
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
 }

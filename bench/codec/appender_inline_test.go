@@ -1,16 +1,13 @@
 package codec
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"reflect"
 	"regexp"
 	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/protosocket-go/protosocket/internal/testenv"
 )
 
 // TestSmallStructAppenderInlines checks with the compiler's own report
@@ -21,9 +18,9 @@ import (
 // TestSmallStructAppenderMatchesAppend; codecgen's TestAppenderInlines
 // checks the generator's inlining rule on messages of every shape.)
 // Skipped under -short (it runs the compiler), without a go command, with
-// another compiler than gc (whose report this reads), and when the report
-// holds no inlining verdict at all on a Go other than 1.26 (its format
-// changed); on 1.26 that fails, as something turned inlining off.
+// another compiler than gc (whose report this reads), and on a Go other
+// than 1.26 (whose inlining budget it checks); a report with no verdict
+// at all fails, as something turned inlining off.
 func TestSmallStructAppenderInlines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go build -gcflags=-m")
@@ -31,39 +28,18 @@ func TestSmallStructAppenderInlines(t *testing.T) {
 	if runtime.Compiler != "gc" {
 		t.Skipf("reads gc's -m report; this is %s", runtime.Compiler)
 	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("runs go build and there is no go command: %v", err)
-	}
-	ctx := t.Context()
-	if d, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Until(d)/10))
-		defer cancel()
-	}
+	// Which calls inline is the compiler's cost model, checked here for
+	// gc go1.26's budget; another release may rightly differ.
+	testenv.SkipUnlessGoRelease(t, "go1.26", "checks gc go1.26's inlining budget")
 	// -gcflags here applies to this package and wins over any in GOFLAGS;
 	// a build whose result is cached replays the report.
-	// Which calls inline is the compiler's cost model, checked here for
-	// gc go1.26's budget; another release (GOTOOLCHAIN) may rightly
-	// differ, so it is skipped there, saying so.
-	if v, _ := exec.Command(goCmd, "env", "GOVERSION").Output(); !strings.HasPrefix(string(v), "go1.26") {
-		t.Skipf("checks gc go1.26's inlining budget; this is %s", bytes.TrimSpace(v))
-	}
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-gcflags=-m", ".")
-	// An interrupt, not a kill, at the deadline: the go command stops its
-	// compiler and removes its work directory.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
+	cmd, _ := testenv.GoCommand(t, "build", "-gcflags=-m", ".")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build -gcflags=-m: %v\n%s", err, out)
 	}
 	if !regexp.MustCompile(`(?m): can inline `).Match(out) {
-		v, _ := exec.Command(goCmd, "env", "GOVERSION").Output()
-		if !strings.HasPrefix(string(v), "go1.26") {
-			t.Skipf("go build -gcflags=-m gives no \"can inline\" line this test can read (the format of go1.26; this is %s)", bytes.TrimSpace(v))
-		}
-		t.Fatalf("go build -gcflags=-m (%s) reports no function that can inline: is inlining off (GOFLAGS=%q)?\n%s", bytes.TrimSpace(v), os.Getenv("GOFLAGS"), out)
+		t.Fatalf("go build -gcflags=-m reports no function that can inline: is inlining off (GOFLAGS=%q)?\n%s", os.Getenv("GOFLAGS"), out)
 	}
 	want := []string{"AppendSmallStruct"}
 	typ := reflect.TypeFor[*SmallStructAppender]()
