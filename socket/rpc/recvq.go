@@ -164,20 +164,25 @@ func (q *recvQueue) pushLocked(payload []byte, window int, pending *int64) admit
 // own size instead (an allocation, only near the budget's end), so a
 // message that fits is not refused for the pool's choice of buffer.
 func (q *recvQueue) bigBuffer(payload []byte, pending *int64) *pool.Buffer {
-	b := getMsgBuffer(len(payload))
-	b.B = append(b.B[:0], payload...)
 	rb := q.rb
 	if rb == nil {
+		b := getMsgBuffer(len(payload))
+		b.B = append(b.B[:0], payload...)
 		return b
 	}
 	left := rb.limit - rb.used.Load() - *pending
-	if c := int64(cap(b.B)); c > left {
+	if int64(len(payload)) > left { // refused before any copy
+		return nil
+	}
+	b := getMsgBuffer(len(payload))
+	if c := cap(b.B); c >= len(payload) && int64(c) <= left {
+		b.B = append(b.B[:0], payload...)
+	} else {
+		// The pooled buffer is more than the budget has left (or, over
+		// pool.MaxBufferSize, not yet grown): one of the message's own
+		// size. append rounds its capacity up to the allocator's size
+		// class: what is counted is what was allocated.
 		putMsgBuffer(b)
-		if int64(len(payload)) > left {
-			return nil
-		}
-		// append rounds the capacity up to the allocator's size class:
-		// what is counted is what was allocated.
 		b = &pool.Buffer{B: append([]byte(nil), payload...)}
 		if int64(cap(b.B)) > left {
 			return nil
@@ -336,7 +341,14 @@ func (q *recvQueue) room(need int, pending *int64) bool {
 	}
 	if b := q.rb; b != nil && c != q.scap {
 		d := int64(c - q.scap)
-		if b.used.Load()+*pending+d > b.limit {
+		left := b.limit - b.used.Load() - *pending
+		if least := len(q.small) + need; d > left && q.scap != 0 && least < c && int64(least-q.scap) <= left {
+			// Doubling would pass the budget, growing by what the message
+			// needs does not: grow by that, so a message that fits is not
+			// refused for the doubling.
+			c, d = least, int64(least-q.scap)
+		}
+		if d > left {
 			if q.n != 0 || q.scap != 0 {
 				return false
 			}
@@ -347,7 +359,7 @@ func (q *recvQueue) room(need int, pending *int64) bool {
 			// message that fits is not refused for the pool's choice.
 			q.putSmall()
 			ns := slices.Grow([]byte(nil), need) // the allocator's size class: what is held
-			if b.used.Load()+*pending+int64(cap(ns)) > b.limit {
+			if int64(cap(ns)) > left {
 				return false
 			}
 			q.sbuf, q.small = &pool.Buffer{B: ns}, ns

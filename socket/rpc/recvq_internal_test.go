@@ -97,8 +97,9 @@ func TestRecvQueueOverBudget(t *testing.T) {
 }
 
 // TestRecvQueueCountsSmallCapacity: small messages count the capacity
-// of the byte queue holding them, room to grow included: a queue whose
-// growth would pass the limit refuses the message.
+// of the byte queue holding them, room to grow included; where doubling
+// would pass the limit the queue grows by what the message needs, and a
+// message whose own bytes would pass it is refused.
 func TestRecvQueueCountsSmallCapacity(t *testing.T) {
 	rb := &recvBudget{limit: 1000}
 	var q recvQueue
@@ -114,9 +115,15 @@ func TestRecvQueueCountsSmallCapacity(t *testing.T) {
 	for q.n < 4 { // 102 bytes each (a 2-byte prefix): 408 of 512
 		require.Equal(t, admitOK, q.push(make([]byte, 100), 64))
 	}
-	assert.Equal(t, admitOverBudget, q.push(make([]byte, 100), 64), "growing to 1024 would pass 1000")
-	assert.Equal(t, int64(512), rb.used.Load())
-	assert.Equal(t, 512, cap(q.small))
+	// Doubling to 1024 would pass 1000: it grows by the 105 B it asks for.
+	require.Equal(t, admitOK, q.push(make([]byte, 100), 64))
+	assert.Equal(t, 408+105, cap(q.small))
+	assert.Equal(t, int64(408+105), rb.used.Load())
+	for q.push(make([]byte, 100), 64) == admitOK {
+		require.LessOrEqual(t, rb.used.Load(), int64(1000))
+	}
+	assert.Equal(t, int64(cap(q.small)), rb.used.Load(), "the refused message is not counted")
+	assert.Less(t, 1000-len(q.small), 105, "refused only when its bytes did not fit")
 	q.drop()
 	assert.Zero(t, rb.used.Load())
 }
@@ -374,4 +381,32 @@ func TestRecvQueueMidSizeAtMostTwice(t *testing.T) {
 		q.drop()
 		assert.Zero(t, rb.used.Load())
 	}
+}
+
+// TestRecvQueueSmallGrowsByWhatFits: a full byte queue grows by doubling,
+// but when doubling would pass the budget and growing by what the message
+// needs does not, it grows by that: a small message that fits is not
+// refused (it was: 64 -> 128 B asked for 64 B more than the 30 B left).
+func TestRecvQueueSmallGrowsByWhatFits(t *testing.T) {
+	const limit = 1000
+	rb := &recvBudget{limit: limit}
+	rb.used.Store(limit - 64 - 30) // other streams; then this queue's 64 B
+	var q recvQueue
+	q.init(64)
+	q.rb = rb
+	presetSmall(&q, 64)
+	msg := make([]byte, 16)
+	for range 3 {
+		require.Equal(t, admitOK, q.push(msg, 64))
+	}
+	require.Equal(t, 64, cap(q.small))
+	require.Equal(t, int64(limit-30), rb.used.Load())
+	require.Equal(t, admitOK, q.push(msg, 64), "16 B fit in the 30 B left")
+	assert.LessOrEqual(t, rb.used.Load(), int64(limit))
+	assert.Equal(t, queueHeld(&q)+limit-64-30, rb.used.Load(), "counted: what the queue holds")
+	for range 4 {
+		assert.Equal(t, msg, q.popLocked(nil))
+	}
+	q.drop()
+	assert.Equal(t, int64(limit-64-30), rb.used.Load())
 }

@@ -973,8 +973,7 @@ func (sc *serverConn) finishLocked(c *serverCall) {
 // out through conn.Reply: the responses to one read batch are written
 // together, by the reader, in one writev.
 func (sc *serverConn) runInline(conn *socket.Conn, c *serverCall) {
-	h, resp := sc.respond(c, c.body, true)
-	if resp != nil {
+	if h, resp := sc.respond(c, c.body, true); resp != nil {
 		if len(c.hdr) > 0 || len(c.trl) > 0 {
 			hdr, trl := c.unaryMD()
 			sendMD(func(k uint8, md Metadata) {
