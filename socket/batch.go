@@ -185,6 +185,9 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 		b.checkAppend()
 	}
 	c := b.c
+	if c.appending {
+		return ErrReplyInAppend
+	}
 	if rb := c.rbuf; rb != nil && len(payload) <= b.maxInline && len(rb.B) < b.limitBytes && c.rframes < b.limitFrames && !c.stopped.Load() {
 		nb, err := frame.AppendFramedRef(rb.B, c.opts.Framing, &h, payload)
 		if err != nil {
@@ -202,9 +205,11 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 // buffer on TCP and Unix sockets with the default framing: no copy of the
 // payload. dst and the slice appendPayload returns belong to the batch:
 // valid only during the call, not to be kept or handed to another
-// goroutine; appendPayload must not reply, send or call ReplyAppend
-// itself. A returned slice on another array than dst's (append grew it,
-// or appendPayload copied dst into an array of its own) becomes the
+// goroutine; appendPayload must not reply or call ReplyAppend itself
+// (such a reply returns ErrReplyInAppend and is not made). A returned
+// slice on another array than dst's (append grew it, or appendPayload
+// copied dst into an array of its own; either way longer than dst's
+// capacity, as only then does append move) becomes the
 // batch's reply buffer: the batch takes that array over, writes it and
 // pools it, so it must be one that nothing else uses. Under the psdebug
 // build tag a dst (or returned slice) written after the call panics with
@@ -213,7 +218,10 @@ func (b *Batch) Reply(h frame.Header, payload []byte) error {
 // (pool.Poisoned). Errors and lifetimes are Reply's, and:
 //
 //   - ErrBadAppend when appendPayload returned a slice that does not
-//     extend dst (shorter, or not holding dst's bytes);
+//     extend dst (shorter, or on another array but not holding dst's
+//     bytes or not longer than dst's capacity);
+//   - ErrReplyInAppend when called from inside another ReplyAppend's
+//     append function;
 //   - ErrFrameTooLarge (matching frame.ErrFrameTooLarge) when the
 //     payload is over Options.MaxFrameSize.
 //
@@ -232,6 +240,9 @@ func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byt
 		b.checkAppend()
 	}
 	c := b.c
+	if c.appending {
+		return ErrReplyInAppend
+	}
 	if c.nb == nil || !c.dispatching.Load() || h.Flags&(frame.FlagCRC|frame.FlagsReserved) != 0 || !c.opts.defaultFraming() {
 		return b.replyAppendCopy(h, appendPayload)
 	}
@@ -251,8 +262,13 @@ func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byt
 	}
 	start := len(rb.B)
 	dst := append(rb.B, make([]byte, frame.HeaderSize)...) // the header's room, filled below
+	c.appending = true
 	out := appendPayload(dst)
-	if len(out) < len(dst) || (&out[0] != &dst[0] && !bytes.Equal(out[:start], rb.B[:start])) {
+	c.appending = false
+	// On another array, out must be what append makes of dst when it
+	// outgrows it: longer than dst's capacity, starting with dst's bytes
+	// (the header's room included).
+	if len(out) < len(dst) || (&out[0] != &dst[0] && (len(out) <= cap(dst) || !bytes.Equal(out[:len(dst)], dst))) {
 		return ErrBadAppend
 	}
 	n := len(out) - len(dst)
@@ -275,7 +291,10 @@ func (b *Batch) ReplyAppend(h frame.Header, appendPayload func(dst []byte) []byt
 func (b *Batch) replyAppendCopy(h frame.Header, appendPayload func(dst []byte) []byte) error {
 	buf := pool.GetBuffer()
 	defer pool.PutBuffer(buf)
-	return b.Reply(h, appendPayload(buf.B[:0]))
+	b.c.appending = true
+	out := appendPayload(buf.B[:0])
+	b.c.appending = false
+	return b.Reply(h, out)
 }
 
 // Time returns the batch's time: the clock read once, at the first call

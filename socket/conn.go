@@ -115,6 +115,7 @@ type Conn struct {
 	unfinished  atomic.Int32  // retained messages and BeginWork units (any goroutine)
 	readBlocked atomic.Bool   // the reader waits on readWake (waitUnfinished, a handshake slot)
 	dispatching atomic.Bool   // the reader is dispatching a read batch (see dispatch)
+	appending   bool          // a ReplyAppend's append function runs (reader goroutine only): replies from inside it are refused
 	readWake    chan struct{} // made by the reader before it first blocks
 	peekBuf     [1]byte
 	peekParked  bool  // peekCB saw EAGAIN: its next call follows a wake-up

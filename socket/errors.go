@@ -47,6 +47,11 @@ var (
 	// returned a slice that does not extend the one it was given (shorter
 	// than it, or not holding its bytes). Nothing was replied.
 	ErrBadAppend = errors.New("socket: ReplyAppend's append function did not extend dst")
+	// ErrReplyInAppend: a reply (Reply, ReplyAppend, ReplyBuffer) was
+	// made from inside a Batch.ReplyAppend append function, whose dst is
+	// the buffer that reply would go into. That reply is refused (nothing
+	// of it is replied; the outer ReplyAppend goes on).
+	ErrReplyInAppend = errors.New("socket: reply made inside ReplyAppend's append function")
 	// ErrTooManyConns: the server is at Options.MaxConns; the accepted
 	// connection was closed at once.
 	ErrTooManyConns = errors.New("socket: too many connections")

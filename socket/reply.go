@@ -38,6 +38,9 @@ func (c *Conn) encodeReplies() {
 // replies already in it go to the failure callback, each with its header
 // and payload, and Reply returns the error for its own message.
 func (c *Conn) Reply(h frame.Header, payload []byte) error {
+	if c.appending {
+		return ErrReplyInAppend
+	}
 	if c.nb == nil || !c.dispatching.Load() {
 		return c.replySender().Send(context.Background(), h, payload)
 	}
@@ -152,6 +155,10 @@ func (c *Conn) pushItem(it item, accepted bool) error {
 // when no writer goroutine runs, else queued behind it on the reply lane.
 // A smaller one is encoded like Reply's. Call it only from OnMessage.
 func (c *Conn) ReplyBuffer(h frame.Header, buf *pool.Buffer) error {
+	if c.appending {
+		pool.PutBuffer(buf)
+		return ErrReplyInAppend
+	}
 	if ct := c.opts.CopyThreshold; c.nb == nil || !c.dispatching.Load() || ct < 0 || len(buf.B) <= ct {
 		err := c.Reply(h, buf.B)
 		pool.PutBuffer(buf)

@@ -33,6 +33,15 @@ func appendEcho(errs chan<- error) socket.NewReactor {
 						errs <- e // shows as an error out of order
 					}
 					err = b.ReplyAppend(m.Header, func(dst []byte) []byte { return make([]byte, len(dst)+8) })
+				case "fresh": // a new slice of its own, not extending dst
+					err = b.ReplyAppend(m.Header, func([]byte) []byte { return []byte("0123456789abcdefXYZ") })
+				case "nested": // replies from inside the append function
+					err = b.ReplyAppend(m.Header, func(dst []byte) []byte {
+						errs <- b.Reply(m.Header, []byte("inner"))
+						errs <- b.ReplyAppend(m.Header, func(d []byte) []byte { return append(d, "inner2"...) })
+						errs <- c.Reply(m.Header, []byte("inner3"))
+						return append(dst, "outer"...)
+					})
 				case "big": // over MaxFrameSize (64) once appended
 					err = b.ReplyAppend(m.Header, func(dst []byte) []byte { return append(dst, strings.Repeat("x", 65)...) })
 				case "grow": // outgrows the reply buffer: append reallocates, the earlier replies move along
@@ -116,6 +125,46 @@ func TestBatchReplyAppendBadInputs(t *testing.T) {
 	case p := <-col.ch:
 		t.Fatalf("unexpected reply %q", p)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// A batch's first ReplyAppend whose append function returns a slice of
+// its own (not dst extended) gives ErrBadAppend: the check compared only
+// the bytes before dst's, none for a first reply, so the header went over
+// the slice's first 16 bytes and "XYZ" was replied. Replies made from
+// inside an append function give ErrReplyInAppend and are not made (the
+// outer one's append wrote over them: none arrived, and no error said so).
+func TestBatchReplyAppendFreshAndNested(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts socket.Options
+	}{
+		{"default framing", socket.Options{}},
+		{"varint framing: the copy path", socket.Options{Framing: frame.Varint}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := make(chan error, 100)
+			addr := startServer(t, "tcp", appendEcho(errs), tc.opts)
+			col := newCollector(100)
+			c, err := socket.Dial(context.Background(), "tcp", addr.String(), col, tc.opts)
+			require.NoError(t, err)
+			defer c.Close()
+			s := c.NewSender(nil)
+			defer s.Close()
+			if tc.opts.Framing == nil { // the copy path takes any slice: it copies
+				require.NoError(t, s.Send(context.Background(), frame.Header{}, []byte("fresh")))
+				assert.ErrorIs(t, <-errs, socket.ErrBadAppend)
+			}
+			require.NoError(t, s.Send(context.Background(), frame.Header{}, []byte("nested")))
+			for range 3 {
+				assert.ErrorIs(t, <-errs, socket.ErrReplyInAppend)
+			}
+			require.NoError(t, <-errs)
+			assert.Equal(t, "outer", string(col.next(t)))
+			require.NoError(t, s.Send(context.Background(), frame.Header{}, []byte("after")))
+			require.NoError(t, <-errs)
+			assert.Equal(t, "after", string(col.next(t)), "nothing else was replied")
+		})
 	}
 }
 

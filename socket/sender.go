@@ -21,7 +21,10 @@ import (
 // Encoder back, so a pooled Encoder can be recycled in either place).
 //
 // Lifetime: dst, and the slice AppendPayload returns, are the writer's
-// buffer, valid only during the call: do not keep them. Under the psdebug
+// buffer, valid only during the call: do not keep them. Return dst
+// extended (append to it): a slice on another array becomes the writer's
+// buffer too, reused for the next messages, so never return a slice you
+// keep (append it to dst instead). Under the psdebug
 // build tag the buffer is poisoned once the connection is done with it,
 // so a slice kept past the call reads as poison (pool.Poisoned).
 type Encoder interface {
